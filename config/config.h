@@ -1,0 +1,124 @@
+/*
+ * config: the node's configuration, read from YAML (default
+ * /etc/cricket/cricket.yaml) over embedded defaults.
+ *
+ * Loading is all-or-nothing: an unknown key, a value of the wrong type or an
+ * invalid value fails the load with an error naming file, line and key, and
+ * the caller keeps whatever configuration it had. A missing file is fine when
+ * the path is the default one (the daemon runs on its embedded defaults), and
+ * an error when the operator named the file.
+ *
+ * Every string is owned by the ck_config and freed by ck_config_free.
+ */
+#ifndef CK_CONFIG_CONFIG_H
+#define CK_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+#define CK_CONFIG_DEFAULT_PATH "/etc/cricket/cricket.yaml"
+#define CK_CONFIG_DEFAULT_LISTEN "unix:///run/cricket/cricket.sock"
+#define CK_CONFIG_DEFAULT_ROOT "/var/lib/cricket"
+#define CK_CONFIG_DEFAULT_STATE "/run/cricket"
+#define CK_CONFIG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
+
+typedef enum ck_cgroup_driver {
+    CK_CGROUP_CGROUPFS = 0,
+    CK_CGROUP_SYSTEMD,
+} ck_cgroup_driver;
+
+typedef struct ck_strv {
+    char **items;
+    size_t len;
+} ck_strv;
+
+/* One OCI runtime handler: the name the kubelet passes as runtime_handler. */
+typedef struct ck_runtime_handler {
+    char *name;       /* "runc", "crun", or the operator's */
+    char *path;       /* absolute path of the binary */
+    char *type;       /* "oci": an OCI runtime CLI (runc, crun, youki) */
+    char *root;       /* the runtime's --root state dir; NULL = the runtime's default */
+    ck_strv extra_args; /* passed before the verb on every invocation */
+} ck_runtime_handler;
+
+/* Per-registry-host settings, keyed by host[:port] ("docker.io", "127.0.0.1:5000"). */
+typedef struct ck_registry_host {
+    char *host;
+    ck_strv mirrors;     /* endpoints tried first, in order: "https://mirror.example" */
+    bool insecure;       /* plain HTTP, or HTTPS without certificate verification */
+    char *ca_file;       /* extra CA bundle for this host; NULL = none */
+    char *username;      /* basic auth, used for this host's token or basic challenge */
+    char *password;
+    char *auth;          /* base64 "user:password", as in a docker config */
+    char *identity_token;
+} ck_registry_host;
+
+typedef struct ck_config {
+    char *source_path; /* the file that was read, NULL when none was */
+
+    char *listen;      /* "unix:///run/cricket/cricket.sock" */
+    char *root_dir;    /* persistent state: database, content, layers */
+    char *state_dir;   /* volatile state: socket, netns pins, monitor sockets */
+    ck_log_level log_level;
+    ck_cgroup_driver cgroup_driver;
+
+    char *default_runtime;          /* a name present in runtimes */
+    ck_runtime_handler *runtimes;   /* defaults: runc and crun where installed */
+    size_t n_runtimes;
+
+    struct {
+        char *conf_dir;   /* /etc/cni/net.d */
+        ck_strv bin_dirs; /* /opt/cni/bin, /usr/lib/cni */
+    } cni;
+
+    struct {
+        char *address;    /* 127.0.0.1 */
+        unsigned port;    /* 0 = pick a free port */
+    } streaming;
+
+    struct {
+        ck_strv ca_dirs;  /* <dir>/<host>/ *.crt, as /etc/containerd/certs.d or /etc/docker/certs.d */
+        ck_registry_host *hosts;
+        size_t n_hosts;
+    } registries;
+
+    struct {
+        char *image;      /* NULL = the built-in cricket-pause; else an image reference */
+    } pause;
+} ck_config;
+
+/* Loads path over the embedded defaults. path NULL means the default path,
+ * whose absence is not an error. On failure *out is untouched and err says
+ * "<file>:<line>: <key>: <what is wrong>" (kind CK_E_INVALID), or names the
+ * file and errno for I/O errors. */
+int ck_config_load(const char *path, ck_config **out, ck_err *err);
+
+/* The embedded defaults alone (runtimes found on this host). */
+int ck_config_defaults(ck_config **out, ck_err *err);
+
+/* Checks cross-field rules (default_runtime names a handler, paths are
+ * absolute, listen is unix://...). Called by ck_config_load; call it again
+ * after applying command-line overrides. */
+int ck_config_validate(const ck_config *cfg, ck_err *err);
+
+/* Replaces a string field with a copy of value (frees the old one). */
+int ck_config_set_string(char **field, const char *value, ck_err *err);
+
+/* Prints the effective configuration as YAML that ck_config_load reads back
+ * to an equal configuration. */
+int ck_config_emit(const ck_config *cfg, FILE *out, ck_err *err);
+
+const ck_runtime_handler *ck_config_find_runtime(const ck_config *cfg, const char *name);
+const ck_registry_host *ck_config_find_registry(const ck_config *cfg, const char *host);
+
+/* The socket path of a "unix://" listen address (a pointer into listen), or
+ * NULL if the address is not unix://. */
+const char *ck_config_listen_path(const ck_config *cfg);
+
+void ck_config_free(ck_config *cfg);
+
+#endif
