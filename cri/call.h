@@ -1,0 +1,74 @@
+/*
+ * call: one CRI call as a handler sees it. The server decodes the request
+ * into the call's arena, hands it to the method's handler, and encodes what
+ * the handler returns; everything a handler allocates for its answer comes
+ * from the same arena (ck_call_alloc, ck_call_strdup, the call's protobuf
+ * allocator) and is released in one go when the call ends. Handlers may also
+ * point response fields at static strings: nothing in a response is freed
+ * field by field.
+ *
+ * A handler runs on its own worker thread and may block (a pull, a stop with
+ * a timeout); it learns that its caller went away, the deadline passed or the
+ * daemon is shutting down from ck_call_done.
+ */
+#ifndef CK_CRI_CALL_H
+#define CK_CRI_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/arena.h"
+#include "common/err.h"
+
+typedef struct ck_services ck_services;
+typedef struct ck_cri_server ck_cri_server;
+
+typedef struct ck_call {
+    uint64_t id;
+    const char *method;     /* "/runtime.v1.RuntimeService/Version" */
+    const char *name;       /* "Version" */
+    const ck_services *svc; /* the domains the handlers call */
+
+    /* Transport, private to call.c and server.c. */
+    ck_cri_server *server;
+    grpc_call *grpc;
+    grpc_completion_queue *cq; /* pluck queue bound to this call alone */
+    gpr_timespec deadline;
+    ck_arena arena;
+    ProtobufCAllocator allocator;
+    int client_cancelled; /* set by RECV_CLOSE_ON_SERVER */
+    bool closed;          /* RECV_CLOSE_ON_SERVER has completed */
+    bool sent_initial_metadata;
+    char close_tag, send_tag; /* addresses used as completion tags */
+} ck_call;
+
+void *ck_call_alloc(ck_call *call, size_t size);
+char *ck_call_strdup(ck_call *call, const char *s);
+char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True once the client cancelled, the deadline passed or the server is
+ * shutting down: a long handler stops and returns CK_E_CANCELLED. */
+bool ck_call_done(ck_call *call);
+
+/* Streams only: waits up to timeout_ms for the call to end. Returns true if it ended. */
+bool ck_call_wait_done(ck_call *call, int timeout_ms);
+
+/* Streams only: sends one response message and waits until the transport
+ * has taken it. Fails with CK_E_CANCELLED when the client is gone. */
+int ck_call_send(ck_call *call, const ProtobufCMessage *msg, ck_err *err);
+
+/* Transport side, used by server.c. */
+void ck_call_init(ck_call *call, ck_cri_server *server, grpc_call *grpc, grpc_completion_queue *cq,
+                  gpr_timespec deadline);
+int ck_call_start(ck_call *call, ck_err *err);
+ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc,
+                                 grpc_byte_buffer *payload, ck_err *err);
+/* Sends the response (may be NULL) and the status from err (NULL or
+ * CK_E_NONE = OK). */
+void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_err *err);
+void ck_call_release(ck_call *call);
+
+#endif

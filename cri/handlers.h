@@ -1,0 +1,32 @@
+/*
+ * handlers: one file per RPC (runtime_<rpc>.c, image_<rpc>.c). Each decodes
+ * nothing itself: it gets the request already decoded, validates it, calls
+ * the domain, and builds its answer in the call's arena.
+ */
+#ifndef CK_CRI_HANDLERS_H
+#define CK_CRI_HANDLERS_H
+
+#include "cri/api.pb-c.h"
+#include "cri/call.h"
+#include "cri/methods.h"
+
+/* Allocates a response message of type T from the call's arena and runs its
+ * protoc-c initializer. NULL when out of memory. */
+#define CK_NEW(call, T, init) ((T *)ck_pb_new((call), sizeof(T), (void (*)(void *))(init)))
+
+static inline void *ck_pb_new(ck_call *call, size_t size, void (*init)(void *))
+{
+    void *m = ck_call_alloc(call, size);
+    if (m != NULL)
+        init(m);
+    return m;
+}
+
+int ck_handle_version(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                    ck_err *err);
+int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * services: the domain objects the CRI handlers call. Built by the daemon at
+ * start-up and shared read-only by every worker thread; each domain object
+ * does its own locking.
+ */
+#ifndef CK_CRI_SERVICES_H
+#define CK_CRI_SERVICES_H
+
+#include "config/config.h"
+
+typedef struct ck_store ck_store;
+typedef struct ck_cni ck_cni;
+typedef struct ck_event_hub ck_event_hub;
+
+typedef struct ck_services {
+    const ck_config *config;
+    ck_store *store;
+    ck_cni *cni;
+    ck_event_hub *events;
+} ck_services;
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what cricket needs, builds it with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and runs every test: the unit tests and the
+# over-the-wire conformance suite (test/critest), which starts real daemons.
+# Run as root on Debian 12: sudo scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+build=build/asan
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCK_SANITIZE=ON
+cmake --build "$build" -j"$(nproc)"
+
+# The wire contract matches the published CRI (skips where the upstream
+# proto is not on the machine).
+scripts/check-proto-compat.sh
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir "$build" --output-on-failure --timeout 900

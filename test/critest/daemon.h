@@ -1,0 +1,41 @@
+/*
+ * daemon: starts a real cricket daemon for the conformance suite, on its
+ * own temporary socket, root, state and CNI directories, and stops it.
+ * CRICKET_BIN overrides the binary; CRICKET_WRAPPER (e.g. "valgrind
+ * --error-exitcode=1 ...") runs it under a tool.
+ */
+#ifndef CK_CRITEST_DAEMON_H
+#define CK_CRITEST_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct crit_daemon {
+    pid_t pid;
+    char dir[128];
+    char socket[192];
+    char root[192];
+    char state[192];
+    char cni_dir[192];
+    char config[192];
+    char log[192];
+} crit_daemon;
+
+/* Makes the directories and writes the config (extra_yaml appended to the
+ * generated one, may be NULL) without starting anything. */
+int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml);
+/* Starts the daemon and waits until a Version call succeeds. */
+int crit_daemon_start(crit_daemon *d);
+/* Runs cricket with args (argv[0] excluded) to completion; returns its exit
+ * status, its stderr+stdout in out (up to size). */
+int crit_run_cricket(const char *const *args, char *out, size_t size);
+/* SIGTERM, then waits up to timeout_ms; returns the exit status, or -1 if it
+ * had to be killed or died of a signal. */
+int crit_daemon_stop(crit_daemon *d, int timeout_ms);
+/* Removes the temporary tree (after stop). */
+void crit_daemon_cleanup(crit_daemon *d);
+/* Prints the daemon's log to stderr (on failure). */
+void crit_daemon_dump_log(const crit_daemon *d);
+bool crit_daemon_log_contains(const crit_daemon *d, const char *needle);
+
+#endif
