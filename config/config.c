@@ -822,7 +822,7 @@ static int load_named(loader *ld, const ynode *map, const named_map *nm, ck_conf
 
 static int load_str(loader *ld, const field *f, const ynode *v, void *obj)
 {
-    const char *s;
+    const char *s = NULL;
     char why[WHY_MAX];
     char **dst = MEMBER(obj, f->offset, char *);
     if (scalar_text(ld, v, "a string", &s) < 0)
@@ -836,7 +836,7 @@ static int load_str(loader *ld, const field *f, const ynode *v, void *obj)
 
 static int load_item(loader *ld, check_kind check, const ynode *item, ck_strv *list)
 {
-    const char *s;
+    const char *s = NULL;
     char why[WHY_MAX];
     if (scalar_text(ld, item, "a string", &s) < 0)
         return -1;
@@ -867,7 +867,7 @@ static int load_strv(loader *ld, const field *f, const ynode *v, void *obj)
 
 static int load_bool(loader *ld, const ynode *v, bool *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (scalar_text(ld, v, "true or false", &s) < 0)
         return -1;
     if (!parse_bool(s, out))
@@ -879,7 +879,7 @@ static int load_bool(loader *ld, const ynode *v, bool *out)
 
 static int load_port(loader *ld, const ynode *v, unsigned *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (scalar_text(ld, v, PORT_EXPECTED, &s) < 0)
         return -1;
     if (!parse_port(s, out))
@@ -891,7 +891,7 @@ static int load_port(loader *ld, const ynode *v, unsigned *out)
 
 static int load_log_level(loader *ld, const ynode *v, ck_log_level *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (scalar_text(ld, v, LOG_LEVEL_EXPECTED, &s) < 0)
         return -1;
     if (ck_log_level_parse(s, out) < 0)
@@ -903,7 +903,7 @@ static int load_log_level(loader *ld, const ynode *v, ck_log_level *out)
 
 static int load_cgroup(loader *ld, const ynode *v, ck_cgroup_driver *out)
 {
-    const char *s;
+    const char *s = NULL;
     if (scalar_text(ld, v, CGROUP_EXPECTED, &s) < 0)
         return -1;
     if (strcmp(s, "cgroupfs") == 0)
