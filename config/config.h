@@ -64,6 +64,7 @@ typedef struct ck_config {
     char *root_dir;    /* persistent state: database, content, layers */
     char *state_dir;   /* volatile state: socket, netns pins, monitor sockets */
     ck_log_level log_level;
+    ck_log_format log_format;
     ck_cgroup_driver cgroup_driver;
 
     char *default_runtime;          /* a name present in runtimes */
@@ -89,7 +90,16 @@ typedef struct ck_config {
     struct {
         char *image;      /* NULL = the built-in cricket-pause; else an image reference */
     } pause;
+
+    struct {
+        char *address;    /* "127.0.0.1:9099" serves Prometheus metrics; NULL = off */
+    } metrics;
 } ck_config;
+
+/* The commented default configuration file (config/cricket.yaml), as
+ * installed at /etc/cricket/cricket.yaml and printed by
+ * `cricket config --default`. Every key in it is commented out. */
+extern const char ck_config_default_yaml[];
 
 /* Loads path over the embedded defaults. path NULL means the default path,
  * whose absence is not an error. On failure *out is untouched and err says
@@ -118,6 +128,14 @@ const ck_registry_host *ck_config_find_registry(const ck_config *cfg, const char
 /* The socket path of a "unix://" listen address (a pointer into listen), or
  * NULL if the address is not unix://. */
 const char *ck_config_listen_path(const ck_config *cfg);
+
+/* For a reload (SIGHUP): makes `next` keep the running value of every key
+ * that cannot change without a restart (listen, directories, runtimes, CNI
+ * directories, streaming, pause, metrics, cgroup driver), and lists in
+ * `changed` (comma-separated) each such key the new file tried to change.
+ * What remains different is what the reload applies: log level and format,
+ * registries. */
+int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char *changed, size_t cap, ck_err *err);
 
 void ck_config_free(ck_config *cfg);
 

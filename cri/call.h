@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
@@ -32,6 +33,12 @@ typedef struct ck_call {
     const char *name;       /* "Version" */
     const ck_services *svc; /* the domains the handlers call */
 
+    /* What the handler works on ("pod 3f2a..."), for SIGUSR1 dumps and logs;
+     * set with ck_call_set_object. */
+    char object[160];
+    struct timespec started; /* CLOCK_MONOTONIC */
+    struct ck_call *active_prev, *active_next; /* the server's list of calls in flight */
+
     /* Transport, private to call.c and server.c. */
     ck_cri_server *server;
     grpc_call *grpc;
@@ -46,6 +53,8 @@ typedef struct ck_call {
 } ck_call;
 
 void *ck_call_alloc(ck_call *call, size_t size);
+/* Names the object the call works on, for diagnostics (SIGUSR1, logs). */
+void ck_call_set_object(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *ck_call_strdup(ck_call *call, const char *s);
 char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

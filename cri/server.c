@@ -70,6 +70,8 @@ struct ck_cri_server {
     char shutdown_tag;
 
     _Atomic uint64_t next_call_id;
+    pthread_mutex_t active_mu; /* guards the list of calls in flight */
+    ck_call *active;
     int lock_fd;
     char *socket_path;
 };
@@ -154,6 +156,29 @@ static void log_call(const ck_call *call, const ck_err *err, double ms)
         ck_log_fields(level, "cri", fields, "%s", err->msg);
 }
 
+static void active_add(ck_cri_server *srv, ck_call *call)
+{
+    pthread_mutex_lock(&srv->active_mu);
+    call->active_prev = NULL;
+    call->active_next = srv->active;
+    if (srv->active != NULL)
+        srv->active->active_prev = call;
+    srv->active = call;
+    pthread_mutex_unlock(&srv->active_mu);
+}
+
+static void active_remove(ck_cri_server *srv, ck_call *call)
+{
+    pthread_mutex_lock(&srv->active_mu);
+    if (call->active_prev != NULL)
+        call->active_prev->active_next = call->active_next;
+    else
+        srv->active = call->active_next;
+    if (call->active_next != NULL)
+        call->active_next->active_prev = call->active_prev;
+    pthread_mutex_unlock(&srv->active_mu);
+}
+
 static double elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -187,11 +212,9 @@ static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *p
 
 static void handle(ck_cri_server *srv, pending *p)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-
     ck_call call;
     ck_call_init(&call, srv, p->call, p->call_cq, p->deadline);
+    clock_gettime(CLOCK_MONOTONIC, &call.started);
     call.id = atomic_fetch_add(&srv->next_call_id, 1) + 1;
     call.svc = srv->svc;
     char unknown[160];
@@ -207,6 +230,7 @@ static void handle(ck_cri_server *srv, pending *p)
 
     ck_err err;
     ck_err_clear(&err);
+    active_add(srv, &call);
     if (ck_call_start(&call, &err) == 0) {
         if (p->method == NULL) {
             ck_err_set(&err, CK_E_UNIMPLEMENTED, 0, "unknown method %s", unknown);
@@ -215,7 +239,8 @@ static void handle(ck_cri_server *srv, pending *p)
             dispatch(&call, p->method, p->payload, &err);
         }
     }
-    log_call(&call, &err, elapsed_ms(&start));
+    active_remove(srv, &call);
+    log_call(&call, &err, elapsed_ms(&call.started));
     ck_call_release(&call);
     p->call = NULL;
 }
@@ -459,6 +484,7 @@ static void server_free(ck_cri_server *srv)
     if (srv->lock_fd >= 0)
         close(srv->lock_fd);
     pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->active_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv->slots);
     free(srv->handles);
@@ -580,6 +606,7 @@ int ck_cri_server_start(const ck_cri_server_opts *opts, ck_cri_server **out, ck_
     if (srv->max_idle < srv->min_idle)
         srv->max_idle = srv->min_idle;
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->active_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     srv->slots = calloc((size_t)srv->max_threads, sizeof(*srv->slots));
     srv->socket_path = strdup(opts->socket_path);
@@ -630,4 +657,24 @@ void ck_cri_server_stop(ck_cri_server *srv, int grace_ms)
     if (lstat(srv->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(srv->socket_path);
     server_free(srv);
+}
+
+void ck_cri_server_dump_calls(ck_cri_server *srv)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&srv->active_mu);
+    size_t n = 0;
+    for (const ck_call *c = srv->active; c != NULL; c = c->active_next, n++) {
+        double ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+        char fields[512];
+        snprintf(fields, sizeof(fields), "rpc=%s call=%llu object=\"%s\" running_ms=%.1f", c->name,
+                 (unsigned long long)c->id, c->object, ms);
+        ck_log_fields(CK_LOG_INFO, "cri", fields, "call in flight");
+    }
+    pthread_mutex_unlock(&srv->active_mu);
+    pthread_mutex_lock(&srv->mu);
+    ck_info("cri", "%zu calls in flight; %d threads (%d idle, %d busy)", n, srv->threads, srv->idle, srv->busy);
+    pthread_mutex_unlock(&srv->mu);
 }

@@ -136,6 +136,8 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     assert_string_equal(a->root_dir, b->root_dir);
     assert_string_equal(a->state_dir, b->state_dir);
     assert_int_equal(a->log_level, b->log_level);
+    assert_int_equal(a->log_format, b->log_format);
+    assert_str_or_null(a->metrics.address, b->metrics.address);
     assert_int_equal(a->cgroup_driver, b->cgroup_driver);
     assert_string_equal(a->default_runtime, b->default_runtime);
     assert_int_equal(a->n_runtimes, b->n_runtimes);
@@ -206,6 +208,8 @@ static void assert_defaults(const ck_config *cfg)
     assert_string_equal(cfg->root_dir, "/var/lib/cricket");
     assert_string_equal(cfg->state_dir, "/run/cricket");
     assert_int_equal(cfg->log_level, CK_LOG_INFO);
+    assert_int_equal(cfg->log_format, CK_LOG_TEXT);
+    assert_null(cfg->metrics.address);
     assert_int_equal(cfg->cgroup_driver, CK_CGROUP_CGROUPFS);
     assert_string_equal(cfg->cni.conf_dir, "/etc/cni/net.d");
     ASSERT_STRV(&cfg->cni.bin_dirs, "/opt/cni/bin", "/usr/lib/cni");
@@ -318,6 +322,8 @@ static void test_full_fixture(void **state)
     assert_string_equal(cfg->root_dir, "/var/lib/cricket-test");
     assert_string_equal(cfg->state_dir, "/run/cricket-test");
     assert_int_equal(cfg->log_level, CK_LOG_DEBUG);
+    assert_int_equal(cfg->log_format, CK_LOG_JSON);
+    assert_string_equal(cfg->metrics.address, "127.0.0.1:9099");
     assert_int_equal(cfg->cgroup_driver, CK_CGROUP_SYSTEMD);
     assert_string_equal(cfg->default_runtime, "crun");
 
@@ -485,6 +491,13 @@ static void test_bad_enums(void **state)
     (void)state;
     expect_invalid("log_level: verbose\n",
                    "1: log_level: must be one of debug, info, warn, error, got \"verbose\"");
+    expect_invalid("log_format: logfmt\n", "1: log_format: must be text or json, got \"logfmt\"");
+    expect_invalid("metrics:\n  address: 9099\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"9099\"");
+    expect_invalid("metrics:\n  address: \"127.0.0.1:0\"\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"127.0.0.1:0\"");
+    expect_invalid("metrics:\n  address: \"http://127.0.0.1:9099\"\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"http://127.0.0.1:9099\"");
     expect_invalid("cgroup_driver: cgroupv2\n",
                    "1: cgroup_driver: must be cgroupfs or systemd, got \"cgroupv2\"");
     expect_invalid("runtimes:\n  kata:\n    path: /k\n    type: vm\n",
@@ -598,8 +611,8 @@ static void test_unknown_keys(void **state)
 {
     (void)state;
     expect_invalid("listen: unix:///run/x.sock\nroot: /var/lib/cricket\n",
-                   "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, "
-                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause)");
+                   "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, log_format, "
+                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, metrics)");
     expect_invalid("cni:\n  conf_dir: /etc/cni/net.d\n  plugin_dirs: [/opt/cni/bin]\n",
                    "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs)");
     expect_invalid("runtimes:\n  runc:\n    path: /r\n    args: [--x]\n",
@@ -679,6 +692,7 @@ static void test_emit_exact_text(void **state)
                               "root_dir: /var/lib/cricket\n"
                               "state_dir: /run/cricket\n"
                               "log_level: info\n"
+                              "log_format: text\n"
                               "cgroup_driver: cgroupfs\n"
                               "default_runtime: runc\n"
                               "runtimes:\n"
@@ -705,7 +719,9 @@ static void test_emit_exact_text(void **state)
                               "      auth: \"\"\n"
                               "      identity_token: \"\"\n"
                               "pause:\n"
-                              "  image: \"\"\n");
+                              "  image: \"\"\n"
+                              "metrics:\n"
+                              "  address: \"\"\n");
     free(text);
     ck_config_free(cfg);
 }
@@ -874,6 +890,41 @@ static void test_set_string(void **state)
     assert_null(field);
 }
 
+static void test_reload_keeps_restart_only_keys(void **state)
+{
+    (void)state;
+    ck_config *running = load_ok("listen: unix:///run/a.sock\nlog_level: info\n"
+                                 "runtimes:\n  r1:\n    path: /bin/true\n"
+                                 "registries:\n  hosts:\n    a.example: {insecure: true}\n");
+    ck_config *next = load_ok("listen: unix:///run/b.sock\nlog_level: debug\nlog_format: json\n"
+                              "root_dir: /var/lib/other\n"
+                              "runtimes:\n  r2:\n    path: /bin/false\n"
+                              "metrics:\n  address: 127.0.0.1:9\n"
+                              "registries:\n  hosts:\n    b.example: {mirrors: [http://m]}\n");
+    char changed[256];
+    ck_err err = {0};
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "listen, root_dir, default_runtime, metrics.address, runtimes");
+    /* Kept as running. */
+    assert_string_equal(next->listen, "unix:///run/a.sock");
+    assert_string_equal(next->root_dir, running->root_dir);
+    assert_null(next->metrics.address);
+    assert_int_equal(next->n_runtimes, 1);
+    assert_string_equal(next->runtimes[0].name, "r1");
+    assert_string_equal(next->runtimes[0].path, "/bin/true");
+    /* Applied from the new file. */
+    assert_int_equal(next->log_level, CK_LOG_DEBUG);
+    assert_int_equal(next->log_format, CK_LOG_JSON);
+    assert_int_equal(next->registries.n_hosts, 1);
+    assert_string_equal(next->registries.hosts[0].host, "b.example");
+    assert_int_equal(ck_config_validate(next, &err), 0);
+    /* Nothing to keep: empty list. */
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "");
+    ck_config_free(next);
+    ck_config_free(running);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_multiple_documents_rejected),
         cmocka_unit_test(test_deep_nesting_rejected),
         cmocka_unit_test(test_emit_exact_text),
+        cmocka_unit_test(test_reload_keeps_restart_only_keys),
         cmocka_unit_test(test_emit_round_trip_defaults),
         cmocka_unit_test(test_emit_round_trip_full_and_awkward_strings),
         cmocka_unit_test(test_emit_write_error),
