@@ -19,6 +19,8 @@ packages=(
     libsystemd-dev
     # tests
     libcmocka-dev valgrind clang libclang-rt-14-dev
+    # operations: systemd-analyze for the unit test
+    systemd
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
 )

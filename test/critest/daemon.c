@@ -89,7 +89,7 @@ static bool version_ok(const char *socket)
     return code == GRPC_STATUS_OK;
 }
 
-int crit_daemon_start(crit_daemon *d)
+int crit_daemon_spawn(crit_daemon *d)
 {
     int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -103,6 +103,14 @@ int crit_daemon_start(crit_daemon *d)
     if (pid < 0)
         return -1;
     d->pid = pid;
+    return 0;
+}
+
+int crit_daemon_start(crit_daemon *d)
+{
+    if (crit_daemon_spawn(d) < 0)
+        return -1;
+    pid_t pid = d->pid;
     /* Up to 60 s: under valgrind the start is slow. */
     for (int i = 0; i < 600; i++) {
         int status;

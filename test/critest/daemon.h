@@ -24,6 +24,8 @@ typedef struct crit_daemon {
 /* Makes the directories and writes the config (extra_yaml appended to the
  * generated one, may be NULL) without starting anything. */
 int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml);
+/* Starts the daemon without waiting for it. */
+int crit_daemon_spawn(crit_daemon *d);
 /* Starts the daemon and waits until a Version call succeeds. */
 int crit_daemon_start(crit_daemon *d);
 /* Runs cricket with args (argv[0] excluded) to completion; returns its exit
