@@ -32,6 +32,7 @@ typedef struct ck_call {
     const char *method;     /* "/runtime.v1.RuntimeService/Version" */
     const char *name;       /* "Version" */
     const ck_services *svc; /* the domains the handlers call */
+    bool server_method;     /* a method of our services (not an unknown one) */
 
     /* What the handler works on ("pod 3f2a..."), for SIGUSR1 dumps and logs;
      * set with ck_call_set_object. */

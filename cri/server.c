@@ -40,6 +40,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "cri/call.h"
 #include "cri/methods.h"
 #include "cri/services.h"
@@ -69,6 +70,7 @@ struct ck_cri_server {
     bool shutdown_notified;
     char shutdown_tag;
 
+    ck_metric *requests_total, *request_seconds;
     _Atomic uint64_t next_call_id;
     pthread_mutex_t active_mu; /* guards the list of calls in flight */
     ck_call *active;
@@ -137,9 +139,23 @@ static void *method_handle(ck_cri_server *srv, const ck_method *method)
     return method == NULL ? NULL : srv->handles[method - srv->methods];
 }
 
-static void log_call(const ck_call *call, const ck_err *err, double ms)
+/* Counts the call by method and status and records its latency. Unknown
+ * methods are counted under one name: a client must not be able to grow the
+ * registry without bound. */
+static void observe_call(ck_cri_server *srv, const ck_call *call, grpc_status_code code, double ms)
+{
+    if (!ck_metrics_enabled())
+        return;
+    const char *method = call->server_method ? call->name : "unknown";
+    const char *labels[] = {method, ck_status_name(code)};
+    ck_metric_add(srv->requests_total, 1, labels);
+    ck_metric_observe(srv->request_seconds, ms / 1e3, labels);
+}
+
+static void log_call(ck_cri_server *srv, const ck_call *call, const ck_err *err, double ms)
 {
     grpc_status_code code = err->kind == CK_E_NONE ? GRPC_STATUS_OK : ck_status_from_errkind(err->kind);
+    observe_call(srv, call, code, ms);
     ck_log_level level = CK_LOG_DEBUG;
     if (code == GRPC_STATUS_INTERNAL || code == GRPC_STATUS_UNKNOWN)
         level = CK_LOG_ERROR;
@@ -221,6 +237,7 @@ static void handle(ck_cri_server *srv, pending *p)
     if (p->method != NULL) {
         call.method = p->method->path;
         call.name = p->method->name;
+        call.server_method = true;
     } else {
         snprintf(unknown, sizeof(unknown), "%.*s", (int)GRPC_SLICE_LENGTH(p->details.method),
                  (const char *)GRPC_SLICE_START_PTR(p->details.method));
@@ -240,7 +257,7 @@ static void handle(ck_cri_server *srv, pending *p)
         }
     }
     active_remove(srv, &call);
-    log_call(&call, &err, elapsed_ms(&call.started));
+    log_call(srv, &call, &err, elapsed_ms(&call.started));
     ck_call_release(&call);
     p->call = NULL;
 }
@@ -600,6 +617,12 @@ int ck_cri_server_start(const ck_cri_server_opts *opts, ck_cri_server **out, ck_
         return ck_err_oom(err, "cri server");
     srv->lock_fd = -1;
     srv->svc = opts->svc;
+    srv->requests_total = ck_metric_counter("cricket_grpc_requests_total",
+                                            "CRI calls handled, by method and gRPC status code", "method,code");
+    srv->request_seconds = ck_metric_histogram("cricket_grpc_request_duration_seconds",
+                                               "Time to handle a CRI call, by method and gRPC status code",
+                                               "method,code", ck_metrics_latency_buckets,
+                                               ck_metrics_latency_buckets_len);
     srv->min_idle = opts->min_idle_pollers > 0 ? opts->min_idle_pollers : DEFAULT_MIN_IDLE;
     srv->max_idle = opts->max_idle_pollers > 0 ? opts->max_idle_pollers : DEFAULT_MAX_IDLE;
     srv->max_threads = opts->max_threads > 0 ? opts->max_threads : DEFAULT_MAX_THREADS;

@@ -34,6 +34,8 @@
 #include "containers/events.h"
 #include "cri/server.h"
 #include "cri/services.h"
+#include "common/metrics.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "netcni/netcni.h"
 #include "store/store.h"
@@ -50,6 +52,7 @@ typedef struct daemon {
     ck_event_hub *events;
     ck_services svc;
     ck_cri_server *server;
+    ck_metrics_server *metrics;
 } daemon_t;
 
 static int apply_overrides(ck_config *cfg, const ck_options *opt, ck_err *err)
@@ -120,11 +123,15 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.store = d->store;
     d->svc.cni = d->cni;
     d->svc.events = d->events;
+    if (cfg->metrics.address != NULL && ck_metrics_server_start(cfg->metrics.address, d->store, &d->metrics, err) < 0)
+        return -1;
     return 0;
 }
 
 static void stop_domains(daemon_t *d)
 {
+    ck_metrics_server_stop(d->metrics);
+    ck_metrics_reset();
     ck_event_hub_free(d->events);
     ck_cni_free(d->cni);
     ck_store_close(d->store);
