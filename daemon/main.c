@@ -27,6 +27,7 @@
 #include "containers/events.h"
 #include "cri/server.h"
 #include "cri/services.h"
+#include "images/images.h"
 #include "netcni/netcni.h"
 #include "store/store.h"
 
@@ -131,6 +132,7 @@ typedef struct daemon {
     ck_store *store;
     ck_cni *cni;
     ck_event_hub *events;
+    ck_images *images;
     ck_services svc;
     ck_cri_server *server;
 } daemon_t;
@@ -148,13 +150,17 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->events = ck_event_hub_new();
     if (d->events == NULL)
         return ck_err_oom(err, "event hub");
+    if (ck_images_open(cfg, d->store, &d->images, err) < 0)
+        return -1;
     d->svc = (ck_services){.config = cfg, .store = d->store, .cni = d->cni, .events = d->events};
+    d->svc.images = d->images;
     return 0;
 }
 
 static void stop_domains(daemon_t *d)
 {
     ck_event_hub_free(d->events);
+    ck_images_free(d->images);
     ck_cni_free(d->cni);
     ck_store_close(d->store);
 }
