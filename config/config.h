@@ -89,6 +89,12 @@ typedef struct ck_config {
     struct {
         char *image;      /* NULL = the built-in cricket-pause; else an image reference */
     } pause;
+
+    struct {
+        unsigned pull_progress_timeout;    /* seconds without a byte before a pull fails (1..3600) */
+        unsigned max_concurrent_downloads; /* layers fetched at once per pull (1..64) */
+        bool allow_device_nodes;           /* create device nodes found in layers (default no) */
+    } images;
 } ck_config;
 
 /* Loads path over the embedded defaults. path NULL means the default path,
