@@ -256,6 +256,8 @@ static int set_default_values(ck_config *cfg, ck_err *err)
     cfg->log_level = CK_LOG_INFO;
     cfg->cgroup_driver = CK_CGROUP_CGROUPFS;
     cfg->streaming.port = 0;
+    cfg->images.pull_progress_timeout = 60;
+    cfg->images.max_concurrent_downloads = 3;
     if (ck_config_set_string(&cfg->listen, CK_CONFIG_DEFAULT_LISTEN, err) < 0 ||
         ck_config_set_string(&cfg->root_dir, CK_CONFIG_DEFAULT_ROOT, err) < 0 ||
         ck_config_set_string(&cfg->state_dir, CK_CONFIG_DEFAULT_STATE, err) < 0 ||
@@ -411,6 +413,7 @@ typedef enum field_type {
     F_STRV,      /* ck_strv: a sequence of scalars, each passing `check` */
     F_BOOL,      /* bool: true/false/yes/no */
     F_PORT,      /* unsigned: 0..65535 */
+    F_UINT,      /* unsigned: min..max */
     F_LOG_LEVEL, /* ck_log_level */
     F_LOG_FORMAT, /* ck_log_format */
     F_CGROUP,    /* ck_cgroup_driver */
@@ -430,6 +433,7 @@ typedef struct field {
     const char *fallback;   /* F_STR in a named entry: the value when not given */
     const struct field *sub; /* F_MAP */
     const named_map *named; /* F_NAMED */
+    unsigned min, max;      /* F_UINT */
 } field;
 
 /* A mapping whose keys are names the operator chooses (runtime handlers,
@@ -513,6 +517,13 @@ static const field metrics_fields[] = {
     {NULL},
 };
 
+static const field images_fields[] = {
+    {"pull_progress_timeout", F_UINT, CF(images.pull_progress_timeout), .min = 1, .max = 3600},
+    {"max_concurrent_downloads", F_UINT, CF(images.max_concurrent_downloads), .min = 1, .max = 64},
+    {"allow_device_nodes", F_BOOL, CF(images.allow_device_nodes)},
+    {NULL},
+};
+
 static const field top_fields[] = {
     {"listen", F_STR, CF(listen), CHK_LISTEN},
     {"root_dir", F_STR, CF(root_dir), CHK_ABSPATH},
@@ -527,6 +538,7 @@ static const field top_fields[] = {
     {"registries", F_MAP, .sub = registries_fields},
     {"pause", F_MAP, .sub = pause_fields},
     {"metrics", F_MAP, .sub = metrics_fields},
+    {"images", F_MAP, .sub = images_fields},
     {NULL},
 };
 
@@ -916,6 +928,21 @@ static int load_port(loader *ld, const ynode *v, unsigned *out)
     return 0;
 }
 
+static int load_uint(loader *ld, const field *f, const ynode *v, unsigned *out)
+{
+    const char *s = NULL;
+    if (scalar_text(ld, v, "an integer", &s) < 0)
+        return -1;
+    unsigned long n = 0;
+    errno = 0;
+    if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
+        n = strtoul(s, NULL, 10);
+    if (s[0] == '\0' || strspn(s, "0123456789") != strlen(s) || errno != 0 || n < f->min || n > f->max)
+        return fail(ld, v->line, "must be an integer from %u to %u, got \"%s\"", f->min, f->max, s);
+    *out = (unsigned)n;
+    return 0;
+}
+
 #define LOG_LEVEL_EXPECTED "one of debug, info, warn, error"
 
 static int load_log_level(loader *ld, const ynode *v, ck_log_level *out)
@@ -963,6 +990,7 @@ static int load_value(loader *ld, const field *f, const ynode *v, void *obj)
     case F_STRV: return load_strv(ld, f, v, obj);
     case F_BOOL: return load_bool(ld, v, MEMBER(obj, f->offset, bool));
     case F_PORT: return load_port(ld, v, MEMBER(obj, f->offset, unsigned));
+    case F_UINT: return load_uint(ld, f, v, MEMBER(obj, f->offset, unsigned));
     case F_LOG_LEVEL: return load_log_level(ld, v, MEMBER(obj, f->offset, ck_log_level));
     case F_LOG_FORMAT: return load_log_format(ld, v, MEMBER(obj, f->offset, ck_log_format));
     case F_CGROUP: return load_cgroup(ld, v, MEMBER(obj, f->offset, ck_cgroup_driver));
@@ -1239,6 +1267,11 @@ static int validate_value(validator *v, const field *f, const void *obj)
     case F_PORT:
         port = *CMEMBER(obj, f->offset, unsigned);
         return port <= 65535 ? 0 : invalid(v, "must be " PORT_EXPECTED ", got %u", port);
+    case F_UINT:
+        port = *CMEMBER(obj, f->offset, unsigned);
+        return port >= f->min && port <= f->max
+                   ? 0
+                   : invalid(v, "must be an integer from %u to %u, got %u", f->min, f->max, port);
     case F_LOG_LEVEL:
         level = *CMEMBER(obj, f->offset, ck_log_level);
         return level >= CK_LOG_DEBUG && level <= CK_LOG_ERROR
@@ -1385,6 +1418,7 @@ static void put_value(emitter *e, const field *f, const void *obj)
         put_scalar(e, *CMEMBER(obj, f->offset, bool) ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
         return;
     case F_PORT:
+    case F_UINT:
         snprintf(num, sizeof(num), "%u", *CMEMBER(obj, f->offset, unsigned));
         put_scalar(e, num, YAML_PLAIN_SCALAR_STYLE);
         return;
@@ -1564,6 +1598,13 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
     keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
     next->cgroup_driver = (ck_cgroup_driver)driver;
     keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
+    keep_uint(&next->images.pull_progress_timeout, running->images.pull_progress_timeout,
+              "images.pull_progress_timeout", &kl);
+    keep_uint(&next->images.max_concurrent_downloads, running->images.max_concurrent_downloads,
+              "images.max_concurrent_downloads", &kl);
+    unsigned devices = next->images.allow_device_nodes;
+    keep_uint(&devices, running->images.allow_device_nodes, "images.allow_device_nodes", &kl);
+    next->images.allow_device_nodes = devices != 0;
     if (keep_str(&next->listen, running->listen, "listen", &kl, err) < 0 ||
         keep_str(&next->root_dir, running->root_dir, "root_dir", &kl, err) < 0 ||
         keep_str(&next->state_dir, running->state_dir, "state_dir", &kl, err) < 0 ||

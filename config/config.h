@@ -94,6 +94,12 @@ typedef struct ck_config {
     struct {
         char *address;    /* "127.0.0.1:9099" serves Prometheus metrics; NULL = off */
     } metrics;
+
+    struct {
+        unsigned pull_progress_timeout;    /* seconds without a byte before a pull fails (1..3600) */
+        unsigned max_concurrent_downloads; /* layers fetched at once per pull (1..64) */
+        bool allow_device_nodes;           /* create device nodes found in layers (default no) */
+    } images;
 } ck_config;
 
 /* The commented default configuration file (config/cricket.yaml), as
@@ -131,7 +137,7 @@ const char *ck_config_listen_path(const ck_config *cfg);
 
 /* For a reload (SIGHUP): makes `next` keep the running value of every key
  * that cannot change without a restart (listen, directories, runtimes, CNI
- * directories, streaming, pause, metrics, cgroup driver), and lists in
+ * directories, streaming, pause, metrics, images, cgroup driver), and lists in
  * `changed` (comma-separated) each such key the new file tried to change.
  * What remains different is what the reload applies: log level and format,
  * registries. */

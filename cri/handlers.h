@@ -27,6 +27,7 @@ int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessag
 int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
                                     ck_err *err);
+int ck_handle_image_fs_info(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 
 #endif

@@ -25,6 +25,7 @@ static const handler_entry implemented[] = {
     {"RuntimeConfig", ck_handle_runtime_config, NULL},
     {"UpdateRuntimeConfig", ck_handle_update_runtime_config, NULL},
     {"GetContainerEvents", NULL, ck_handle_get_container_events},
+    {"ImageFsInfo", ck_handle_image_fs_info, NULL},
 };
 
 static const char *const server_streaming[] = {

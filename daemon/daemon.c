@@ -37,6 +37,7 @@
 #include "common/metrics.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "images/images.h"
 #include "netcni/netcni.h"
 #include "store/store.h"
 
@@ -50,6 +51,7 @@ typedef struct daemon {
     ck_store *store;
     ck_cni *cni;
     ck_event_hub *events;
+    ck_images *images;
     ck_services svc;
     ck_cri_server *server;
     ck_metrics_server *metrics;
@@ -122,7 +124,10 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.config = cfg;
     d->svc.store = d->store;
     d->svc.cni = d->cni;
+    if (ck_images_open(cfg, d->store, &d->images, err) < 0)
+        return -1;
     d->svc.events = d->events;
+    d->svc.images = d->images;
     if (cfg->metrics.address != NULL && ck_metrics_server_start(cfg->metrics.address, d->store, &d->metrics, err) < 0)
         return -1;
     return 0;
@@ -133,6 +138,7 @@ static void stop_domains(daemon_t *d)
     ck_metrics_server_stop(d->metrics);
     ck_metrics_reset();
     ck_event_hub_free(d->events);
+    ck_images_free(d->images);
     ck_cni_free(d->cni);
     ck_store_close(d->store);
 }

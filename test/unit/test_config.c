@@ -153,6 +153,9 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     assert_strv_equal(&a->cni.bin_dirs, &b->cni.bin_dirs);
     assert_string_equal(a->streaming.address, b->streaming.address);
     assert_int_equal(a->streaming.port, b->streaming.port);
+    assert_int_equal(a->images.pull_progress_timeout, b->images.pull_progress_timeout);
+    assert_int_equal(a->images.max_concurrent_downloads, b->images.max_concurrent_downloads);
+    assert_int_equal(a->images.allow_device_nodes, b->images.allow_device_nodes);
     assert_strv_equal(&a->registries.ca_dirs, &b->registries.ca_dirs);
     assert_int_equal(a->registries.n_hosts, b->registries.n_hosts);
     for (size_t i = 0; i < a->registries.n_hosts; i++) {
@@ -366,7 +369,40 @@ static void test_full_fixture(void **state)
     assert_null(h->identity_token);
 
     assert_string_equal(cfg->pause.image, "registry.k8s.io/pause:3.9");
+    assert_int_equal(cfg->images.pull_progress_timeout, 45);
+    assert_int_equal(cfg->images.max_concurrent_downloads, 5);
+    assert_true(cfg->images.allow_device_nodes);
     ck_config_free(cfg);
+}
+
+static void test_images_keys_defaults_and_ranges(void **state)
+{
+    (void)state;
+    ck_config *cfg = load_ok("log_level: info\n");
+    assert_int_equal(cfg->images.pull_progress_timeout, 60);
+    assert_int_equal(cfg->images.max_concurrent_downloads, 3);
+    assert_false(cfg->images.allow_device_nodes);
+    ck_config_free(cfg);
+    cfg = load_ok("images: {pull_progress_timeout: 1, max_concurrent_downloads: 64}\n");
+    assert_int_equal(cfg->images.pull_progress_timeout, 1);
+    assert_int_equal(cfg->images.max_concurrent_downloads, 64);
+    ck_config_free(cfg);
+    expect_invalid("images:\n  pull_progress_timeout: 0\n",
+                   "2: images.pull_progress_timeout: must be an integer from 1 to 3600, got \"0\"");
+    expect_invalid("images:\n  max_concurrent_downloads: 65\n",
+                   "2: images.max_concurrent_downloads: must be an integer from 1 to 64, got \"65\"");
+    expect_invalid("images:\n  max_concurrent_downloads: -1\n",
+                   "2: images.max_concurrent_downloads: must be an integer from 1 to 64, got \"-1\"");
+    expect_invalid("images:\n  pull_progress_timeout: 99999999999999999999\n",
+                   "2: images.pull_progress_timeout: must be an integer from 1 to 3600, got \"99999999999999999999\"");
+    /* validate() catches what code sets directly */
+    ck_config *d = NULL;
+    ck_err err = {0};
+    assert_int_equal(ck_config_defaults(&d, &err), 0);
+    d->images.max_concurrent_downloads = 0;
+    assert_int_equal(ck_config_validate(d, &err), -1);
+    assert_non_null(strstr(err.msg, "images.max_concurrent_downloads: must be an integer from 1 to 64, got 0"));
+    ck_config_free(d);
 }
 
 static void test_partial_file_keeps_other_defaults(void **state)
@@ -612,7 +648,7 @@ static void test_unknown_keys(void **state)
     (void)state;
     expect_invalid("listen: unix:///run/x.sock\nroot: /var/lib/cricket\n",
                    "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, log_format, "
-                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, metrics)");
+                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, metrics, images)");
     expect_invalid("cni:\n  conf_dir: /etc/cni/net.d\n  plugin_dirs: [/opt/cni/bin]\n",
                    "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs)");
     expect_invalid("runtimes:\n  runc:\n    path: /r\n    args: [--x]\n",
@@ -721,7 +757,11 @@ static void test_emit_exact_text(void **state)
                               "pause:\n"
                               "  image: \"\"\n"
                               "metrics:\n"
-                              "  address: \"\"\n");
+                              "  address: \"\"\n"
+                              "images:\n"
+                              "  pull_progress_timeout: 60\n"
+                              "  max_concurrent_downloads: 3\n"
+                              "  allow_device_nodes: false\n");
     free(text);
     ck_config_free(cfg);
 }
@@ -934,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_directory_path_fails),
         cmocka_unit_test(test_empty_file_is_defaults),
         cmocka_unit_test(test_full_fixture),
+        cmocka_unit_test(test_images_keys_defaults_and_ranges),
         cmocka_unit_test(test_partial_file_keeps_other_defaults),
         cmocka_unit_test(test_null_sections_are_empty),
         cmocka_unit_test(test_runtimes_replace_defaults),

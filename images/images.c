@@ -1,0 +1,97 @@
+/*
+ * images: the domain object. It holds the paths of the content store and
+ * the layer directory, the state store, and the configuration the registry
+ * client reads (hosts, mirrors, credentials, timeouts).
+ */
+#include "images/images_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int mkdir_p(const char *path, ck_err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return ck_err_set(err, CK_E_INVALID, 0, "path too long: %s", path);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
+    return 0;
+}
+
+int ck_images_mkdir_p(const char *path, ck_err *err)
+{
+    return mkdir_p(path, err);
+}
+
+int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_err *err)
+{
+    ck_images *im = calloc(1, sizeof(*im));
+    if (im == NULL)
+        return ck_err_oom(err, "image service");
+    im->cfg = cfg;
+    im->store = store;
+    pthread_mutex_init(&im->lock, NULL);
+    im->locks = ck_keylock_new();
+    if (im->locks == NULL) {
+        ck_images_free(im);
+        return ck_err_oom(err, "image service locks");
+    }
+    snprintf(im->root, sizeof(im->root), "%s", cfg->root_dir);
+    snprintf(im->layers_dir, sizeof(im->layers_dir), "%s/layers", cfg->root_dir);
+    snprintf(im->containers_dir, sizeof(im->containers_dir), "%s/containers", cfg->root_dir);
+    if (mkdir_p(im->layers_dir, err) < 0 || ck_content_open(cfg->root_dir, &im->content, err) < 0) {
+        ck_images_free(im);
+        return ck_err_wrap(err, "open image service");
+    }
+    *out = im;
+    return 0;
+}
+
+void ck_images_free(ck_images *im)
+{
+    if (im == NULL)
+        return;
+    ck_content_free(im->content);
+    ck_keylock_free(im->locks);
+    pthread_mutex_destroy(&im->lock);
+    free(im);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *container_fs, ck_err *err)
+{
+    memset(image_fs, 0, sizeof(*image_fs));
+    memset(container_fs, 0, sizeof(*container_fs));
+    char content[4200];
+    snprintf(content, sizeof(content), "%s/content", im->root);
+    uint64_t b1, i1, b2, i2;
+    if (ck_dir_usage(content, &b1, &i1, err) < 0 || ck_dir_usage(im->layers_dir, &b2, &i2, err) < 0)
+        return ck_err_wrap(err, "image filesystem usage");
+    image_fs->timestamp_ns = now_ns();
+    snprintf(image_fs->mountpoint, sizeof(image_fs->mountpoint), "%s", im->root);
+    image_fs->used_bytes = b1 + b2;
+    image_fs->inodes_used = i1 + i2;
+    if (ck_dir_usage(im->containers_dir, &container_fs->used_bytes, &container_fs->inodes_used, err) < 0)
+        return ck_err_wrap(err, "container filesystem usage");
+    container_fs->timestamp_ns = now_ns();
+    snprintf(container_fs->mountpoint, sizeof(container_fs->mountpoint), "%s", im->containers_dir);
+    return 0;
+}

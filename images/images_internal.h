@@ -1,0 +1,23 @@
+/* images_internal: the domain object's insides, shared by the images/ files. */
+#ifndef CK_IMAGES_INTERNAL_H
+#define CK_IMAGES_INTERNAL_H
+
+#include <pthread.h>
+
+#include "images/content.h"
+#include "images/images.h"
+
+struct ck_images {
+    const ck_config *cfg;
+    ck_store *store;
+    ck_content *content;
+    ck_keylock *locks; /* digests being downloaded, chain ids being unpacked, refs being pulled */
+    pthread_mutex_t lock; /* image records: put/remove consistency */
+    char root[4096];
+    char layers_dir[4200];
+    char containers_dir[4200];
+};
+
+int ck_images_mkdir_p(const char *path, ck_err *err);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * unpack: one layer blob (tar, gzip or zstd compressed, detected from the
+ * bytes) into a directory that overlayfs can use as a lower layer.
+ *
+ * The layer is written into a temporary sibling of dest and renamed to dest
+ * only when it is complete and its uncompressed digest equals the diff id
+ * the image config promises; on any failure the temporary tree is removed,
+ * so dest either is a whole layer or does not exist.
+ *
+ * Safety: an entry whose name is absolute or holds a ".." component, a hard
+ * link whose target does, and any entry that would be written through a
+ * symlink (libarchive's SECURE_SYMLINKS) fail the whole layer; nothing is
+ * written outside the temporary directory. Device nodes are skipped unless
+ * allow_devices. Ownership, modes (setuid included), xattrs, hard links,
+ * symlinks and times are kept.
+ *
+ * Whiteouts become overlayfs whiteouts: ".wh.<name>" a 0/0 character device
+ * <name>, ".wh..wh..opq" the xattr trusted.overlay.opaque=y on its directory.
+ */
+#ifndef CK_IMAGES_UNPACK_H
+#define CK_IMAGES_UNPACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "images/content.h"
+
+typedef struct ck_unpack_opts {
+    bool allow_devices;
+    const char *expected_diff_id; /* NULL: not checked */
+} ck_unpack_opts;
+
+/* On success diff_id_out (may be NULL) gets the sha256 of the uncompressed
+ * tar and *size_out (may be NULL) the bytes of file content written. */
+int ck_unpack_layer(const char *blob_path, const char *dest, const ck_unpack_opts *opts,
+                    char diff_id_out[CK_DIGEST_BUF], uint64_t *size_out, ck_err *err);
+
+/* Removes a directory tree without following symlinks; absent is fine. */
+int ck_remove_tree(const char *path, ck_err *err);
+
+#endif
