@@ -11,12 +11,14 @@
 typedef struct ck_store ck_store;
 typedef struct ck_cni ck_cni;
 typedef struct ck_event_hub ck_event_hub;
+typedef struct ck_sandboxes ck_sandboxes;
 
 typedef struct ck_services {
     const ck_config *config;
     ck_store *store;
     ck_cni *cni;
     ck_event_hub *events;
+    ck_sandboxes *sandboxes;
 } ck_services;
 
 #endif

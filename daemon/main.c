@@ -27,7 +27,9 @@
 #include "containers/events.h"
 #include "cri/server.h"
 #include "cri/services.h"
+#include "netcni/cni.h"
 #include "netcni/netcni.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 enum { SHUTDOWN_GRACE_MS = 5000 };
@@ -131,9 +133,25 @@ typedef struct daemon {
     ck_store *store;
     ck_cni *cni;
     ck_event_hub *events;
+    ck_sandboxes *sandboxes;
     ck_services svc;
     ck_cri_server *server;
 } daemon_t;
+
+/* A new node runs pods without any set-up: an empty conf_dir gets the
+ * default bridge network (see cni.default_network). */
+static int install_default_network(daemon_t *d, ck_err *err)
+{
+    const ck_config *cfg = d->cfg;
+    if (!cfg->cni.default_network.install)
+        return 0;
+    char ipam[4200];
+    snprintf(ipam, sizeof(ipam), "%s/cni/networks", cfg->state_dir);
+    if (ck_cni_install_default(d->cni, cfg->cni.default_network.bridge, cfg->cni.default_network.subnet, ipam,
+                               err) < 0)
+        return ck_err_wrap(err, "install the default CNI network");
+    return 0;
+}
 
 static int start_domains(daemon_t *d, ck_err *err)
 {
@@ -148,12 +166,18 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->events = ck_event_hub_new();
     if (d->events == NULL)
         return ck_err_oom(err, "event hub");
-    d->svc = (ck_services){.config = cfg, .store = d->store, .cni = d->cni, .events = d->events};
+    if (install_default_network(d, err) < 0)
+        return -1;
+    if (ck_sandboxes_new(cfg, d->store, d->cni, &d->sandboxes, err) < 0)
+        return ck_err_wrap(err, "pod sandboxes");
+    d->svc = (ck_services){.config = cfg, .store = d->store, .cni = d->cni, .events = d->events,
+                           .sandboxes = d->sandboxes};
     return 0;
 }
 
 static void stop_domains(daemon_t *d)
 {
+    ck_sandboxes_free(d->sandboxes);
     ck_event_hub_free(d->events);
     ck_cni_free(d->cni);
     ck_store_close(d->store);
