@@ -11,4 +11,7 @@
  * emptied). A missing path is success. */
 int ck_rm_rf(const char *path, ck_err *err);
 
+/* Writes a file whole: temp file, fsync, rename. */
+int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
+
 #endif

@@ -43,6 +43,7 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,6 +137,8 @@ void ck_config_free(ck_config *cfg)
     runtimes_clear(cfg);
     free(cfg->cni.conf_dir);
     strv_clear(&cfg->cni.bin_dirs);
+    free(cfg->cni.default_network.bridge);
+    free(cfg->cni.default_network.subnet);
     free(cfg->streaming.address);
     strv_clear(&cfg->registries.ca_dirs);
     hosts_clear(cfg);
@@ -258,12 +261,15 @@ static int set_default_values(ck_config *cfg, ck_err *err)
     cfg->streaming.port = 0;
     cfg->images.pull_progress_timeout = 60;
     cfg->images.max_concurrent_downloads = 3;
+    cfg->cni.default_network.install = true;
     if (ck_config_set_string(&cfg->listen, CK_CONFIG_DEFAULT_LISTEN, err) < 0 ||
         ck_config_set_string(&cfg->root_dir, CK_CONFIG_DEFAULT_ROOT, err) < 0 ||
         ck_config_set_string(&cfg->state_dir, CK_CONFIG_DEFAULT_STATE, err) < 0 ||
         ck_config_set_string(&cfg->cni.conf_dir, CK_CONFIG_DEFAULT_CNI_CONF_DIR, err) < 0 ||
         strv_push(&cfg->cni.bin_dirs, "/opt/cni/bin", err) < 0 ||
         strv_push(&cfg->cni.bin_dirs, "/usr/lib/cni", err) < 0 ||
+        ck_config_set_string(&cfg->cni.default_network.bridge, CK_CONFIG_DEFAULT_CNI_BRIDGE, err) < 0 ||
+        ck_config_set_string(&cfg->cni.default_network.subnet, CK_CONFIG_DEFAULT_CNI_SUBNET, err) < 0 ||
         ck_config_set_string(&cfg->streaming.address, "127.0.0.1", err) < 0)
         return -1;
     return 0;
@@ -295,7 +301,33 @@ typedef enum check_kind {
     CHK_HOST,     /* a registry host[:port]: no scheme, path or blanks */
     CHK_OCI_TYPE, /* "oci", the only runtime type */
     CHK_HOSTPORT, /* "host:port" or "[v6]:port" with a numeric port */
+    CHK_IFNAME,   /* a Linux interface name: 1-15 of [A-Za-z0-9_.-] */
+    CHK_CIDR,     /* "address/prefix", IPv4 or IPv6 */
 } check_kind;
+
+static bool ifname_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static bool cidr_valid(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || slash == s || slash - s >= 46)
+        return false;
+    char addr[46];
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    unsigned char bin[16];
+    int max = inet_pton(AF_INET, addr, bin) == 1 ? 32 : inet_pton(AF_INET6, addr, bin) == 1 ? 128 : -1;
+    const char *p = slash + 1;
+    if (max < 0 || *p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
+        return false;
+    return atoi(p) <= max;
+}
 
 static bool has_prefix_and_more(const char *s, const char *prefix)
 {
@@ -357,6 +389,16 @@ static bool check_string(check_kind kind, const char *s, char *why, size_t cap)
         if (valid_hostport(s))
             return true;
         snprintf(why, cap, "must be host:port (e.g. 127.0.0.1:9099), got \"%s\"", s);
+        return false;
+    case CHK_IFNAME:
+        if (ifname_valid(s))
+            return true;
+        snprintf(why, cap, "must be a network interface name (1-15 of letters, digits, _ . -), got \"%s\"", s);
+        return false;
+    case CHK_CIDR:
+        if (cidr_valid(s))
+            return true;
+        snprintf(why, cap, "must be an IPv4 or IPv6 address/prefix, got \"%s\"", s);
         return false;
     }
     snprintf(why, cap, "unknown check");
@@ -489,9 +531,17 @@ static const named_map hosts_map = {
 };
 
 #define CF(m) offsetof(ck_config, m)
+static const field cni_default_network_fields[] = {
+    {"install", F_BOOL, CF(cni.default_network.install)},
+    {"bridge", F_STR, CF(cni.default_network.bridge), CHK_IFNAME},
+    {"subnet", F_STR, CF(cni.default_network.subnet), CHK_CIDR},
+    {NULL},
+};
+
 static const field cni_fields[] = {
     {"conf_dir", F_STR, CF(cni.conf_dir), CHK_ABSPATH},
     {"bin_dirs", F_STRV, CF(cni.bin_dirs), CHK_ABSPATH},
+    {"default_network", F_MAP, .sub = cni_default_network_fields},
     {NULL},
 };
 

@@ -25,6 +25,8 @@
 #define CK_CONFIG_DEFAULT_ROOT "/var/lib/cricket"
 #define CK_CONFIG_DEFAULT_STATE "/run/cricket"
 #define CK_CONFIG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
+#define CK_CONFIG_DEFAULT_CNI_BRIDGE "cricket0"
+#define CK_CONFIG_DEFAULT_CNI_SUBNET "10.88.0.0/16"
 
 typedef enum ck_cgroup_driver {
     CK_CGROUP_CGROUPFS = 0,
@@ -74,6 +76,13 @@ typedef struct ck_config {
     struct {
         char *conf_dir;   /* /etc/cni/net.d */
         ck_strv bin_dirs; /* /opt/cni/bin, /usr/lib/cni */
+        /* Written to conf_dir when it holds no configuration at start-up:
+         * bridge + host-local + portmap + bandwidth. */
+        struct {
+            bool install;  /* true */
+            char *bridge;  /* "cricket0": a Linux interface name */
+            char *subnet;  /* "10.88.0.0/16": IPv4 or IPv6 CIDR */
+        } default_network;
     } cni;
 
     struct {

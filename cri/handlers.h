@@ -29,5 +29,10 @@ int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, 
                                     ck_err *err);
 int ck_handle_image_fs_info(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_remove_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_pod_sandbox_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 
 #endif

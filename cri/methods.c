@@ -26,6 +26,11 @@ static const handler_entry implemented[] = {
     {"UpdateRuntimeConfig", ck_handle_update_runtime_config, NULL},
     {"GetContainerEvents", NULL, ck_handle_get_container_events},
     {"ImageFsInfo", ck_handle_image_fs_info, NULL},
+    {"RunPodSandbox", ck_handle_run_pod_sandbox, NULL},
+    {"StopPodSandbox", ck_handle_stop_pod_sandbox, NULL},
+    {"RemovePodSandbox", ck_handle_remove_pod_sandbox, NULL},
+    {"PodSandboxStatus", ck_handle_pod_sandbox_status, NULL},
+    {"ListPodSandbox", ck_handle_list_pod_sandbox, NULL},
 };
 
 static const char *const server_streaming[] = {

@@ -17,6 +17,7 @@ typedef struct ck_store ck_store;
 typedef struct ck_cni ck_cni;
 typedef struct ck_event_hub ck_event_hub;
 typedef struct ck_images ck_images;
+typedef struct ck_sandboxes ck_sandboxes;
 
 typedef struct ck_services {
     const ck_config *_Atomic config;
@@ -24,6 +25,7 @@ typedef struct ck_services {
     ck_cni *cni;
     ck_event_hub *events;
     ck_images *images;
+    ck_sandboxes *sandboxes;
 } ck_services;
 
 #endif

@@ -38,7 +38,9 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "images/images.h"
+#include "netcni/cni.h"
 #include "netcni/netcni.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 enum { SHUTDOWN_GRACE_MS = 5000, MAX_RELOADS_KEPT = 1024 };
@@ -52,6 +54,7 @@ typedef struct daemon {
     ck_cni *cni;
     ck_event_hub *events;
     ck_images *images;
+    ck_sandboxes *sandboxes;
     ck_services svc;
     ck_cri_server *server;
     ck_metrics_server *metrics;
@@ -107,6 +110,21 @@ static void apply_logging(const ck_config *cfg)
     ck_log_set_format(cfg->log_format);
 }
 
+/* A new node runs pods without any set-up: an empty conf_dir gets the
+ * default bridge network (see cni.default_network). */
+static int install_default_network(daemon_t *d, ck_err *err)
+{
+    const ck_config *cfg = d->cfg;
+    if (!cfg->cni.default_network.install)
+        return 0;
+    char ipam[4200];
+    snprintf(ipam, sizeof(ipam), "%s/cni/networks", cfg->state_dir);
+    if (ck_cni_install_default(d->cni, cfg->cni.default_network.bridge, cfg->cni.default_network.subnet, ipam,
+                               err) < 0)
+        return ck_err_wrap(err, "install the default CNI network");
+    return 0;
+}
+
 static int start_domains(daemon_t *d, ck_err *err)
 {
     const ck_config *cfg = d->cfg;
@@ -126,8 +144,13 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.cni = d->cni;
     if (ck_images_open(cfg, d->store, &d->images, err) < 0)
         return -1;
+    if (install_default_network(d, err) < 0)
+        return -1;
+    if (ck_sandboxes_new(cfg, d->store, d->cni, &d->sandboxes, err) < 0)
+        return ck_err_wrap(err, "pod sandboxes");
     d->svc.events = d->events;
     d->svc.images = d->images;
+    d->svc.sandboxes = d->sandboxes;
     if (cfg->metrics.address != NULL && ck_metrics_server_start(cfg->metrics.address, d->store, &d->metrics, err) < 0)
         return -1;
     return 0;
@@ -137,6 +160,7 @@ static void stop_domains(daemon_t *d)
 {
     ck_metrics_server_stop(d->metrics);
     ck_metrics_reset();
+    ck_sandboxes_free(d->sandboxes);
     ck_event_hub_free(d->events);
     ck_images_free(d->images);
     ck_cni_free(d->cni);

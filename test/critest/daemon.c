@@ -29,7 +29,22 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
+static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_yaml);
+
 int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml)
+{
+    return prepare(d, "  default_network:\n    install: false\n", extra_yaml);
+}
+
+int crit_daemon_prepare_pods(crit_daemon *d, const char *bridge, const char *subnet, const char *extra_yaml)
+{
+    char net[512];
+    snprintf(net, sizeof(net), "  default_network:\n    install: true\n    bridge: %s\n    subnet: %s\n", bridge,
+             subnet);
+    return prepare(d, net, extra_yaml);
+}
+
+static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_yaml)
 {
     memset(d, 0, sizeof(*d));
     snprintf(d->dir, sizeof(d->dir), "/tmp/critest.XXXXXX");
@@ -52,8 +67,9 @@ int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml)
              "cni:\n"
              "  conf_dir: %s\n"
              "  bin_dirs: [/usr/lib/cni, /opt/cni/bin]\n"
+             "%s"
              "%s",
-             d->socket, d->root, d->state, d->cni_dir, extra_yaml != NULL ? extra_yaml : "");
+             d->socket, d->root, d->state, d->cni_dir, network_yaml, extra_yaml != NULL ? extra_yaml : "");
     return write_file(d->config, yaml);
 }
 

@@ -163,8 +163,11 @@ static void test_reload_good_broken_and_restart_only(void **state)
     write_text(d.config, broken);
     kill(d.pid, SIGHUP);
     assert_true(wait_log(&d, "reload refused", 10000));
+    int bogus_line = 1;
+    for (const char *c = good; *c != '\0'; c++)
+        bogus_line += *c == '\n';
     char where[300];
-    snprintf(where, sizeof(where), "%s:11: bogus_key: unknown key", d.config);
+    snprintf(where, sizeof(where), "%s:%d: bogus_key: unknown key", d.config, bogus_line);
     assert_true(crit_daemon_log_contains(&d, where));
     cfg = verbose_config(d.socket);
     assert_non_null(json_object_get(json_object_get(json_object_get(cfg, "registries"), "hosts"), "127.0.0.1:5999"));

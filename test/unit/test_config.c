@@ -151,6 +151,9 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     }
     assert_string_equal(a->cni.conf_dir, b->cni.conf_dir);
     assert_strv_equal(&a->cni.bin_dirs, &b->cni.bin_dirs);
+    assert_int_equal(a->cni.default_network.install, b->cni.default_network.install);
+    assert_string_equal(a->cni.default_network.bridge, b->cni.default_network.bridge);
+    assert_string_equal(a->cni.default_network.subnet, b->cni.default_network.subnet);
     assert_string_equal(a->streaming.address, b->streaming.address);
     assert_int_equal(a->streaming.port, b->streaming.port);
     assert_int_equal(a->images.pull_progress_timeout, b->images.pull_progress_timeout);
@@ -650,7 +653,7 @@ static void test_unknown_keys(void **state)
                    "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, log_format, "
                    "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, metrics, images)");
     expect_invalid("cni:\n  conf_dir: /etc/cni/net.d\n  plugin_dirs: [/opt/cni/bin]\n",
-                   "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs)");
+                   "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs, default_network)");
     expect_invalid("runtimes:\n  runc:\n    path: /r\n    args: [--x]\n",
                    "4: runtimes.runc.args: unknown key (known keys: path, type, root, extra_args)");
     expect_invalid("registries:\n  hosts:\n    docker.io:\n      token: x\n",
@@ -740,6 +743,10 @@ static void test_emit_exact_text(void **state)
                               "cni:\n"
                               "  conf_dir: /etc/cni/net.d\n"
                               "  bin_dirs: [/opt/cni/bin, /usr/lib/cni]\n"
+                              "  default_network:\n"
+                              "    install: true\n"
+                              "    bridge: cricket0\n"
+                              "    subnet: 10.88.0.0/16\n"
                               "streaming:\n"
                               "  address: 127.0.0.1\n"
                               "  port: 0\n"
@@ -764,6 +771,35 @@ static void test_emit_exact_text(void **state)
                               "  allow_device_nodes: false\n");
     free(text);
     ck_config_free(cfg);
+}
+
+static void test_cni_default_network(void **state)
+{
+    (void)state;
+    ck_config *cfg = load_ok("cni:\n  conf_dir: /etc/cni/net.d\n");
+    assert_true(cfg->cni.default_network.install);
+    assert_string_equal(cfg->cni.default_network.bridge, "cricket0");
+    assert_string_equal(cfg->cni.default_network.subnet, "10.88.0.0/16");
+    ck_config_free(cfg);
+    cfg = load_ok("cni:\n  default_network:\n    install: false\n    bridge: crit-a1.b_2\n"
+                  "    subnet: fd00:10::/64\n");
+    assert_false(cfg->cni.default_network.install);
+    assert_string_equal(cfg->cni.default_network.bridge, "crit-a1.b_2");
+    assert_string_equal(cfg->cni.default_network.subnet, "fd00:10::/64");
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    expect_invalid("cni:\n  default_network:\n    bridge: a-name-longer-than-15\n",
+                   "3: cni.default_network.bridge: must be a network interface name (1-15 of letters, digits, _ . -), "
+                   "got \"a-name-longer-than-15\"");
+    expect_invalid("cni:\n  default_network:\n    bridge: \"br 0\"\n",
+                   "3: cni.default_network.bridge: must be a network interface name (1-15 of letters, digits, _ . -), "
+                   "got \"br 0\"");
+    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0\n",
+                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0\"");
+    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0/33\n",
+                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0/33\"");
+    expect_invalid("cni:\n  default_network:\n    install: maybe\n",
+                   "3: cni.default_network.install: must be true or false, got \"maybe\"");
 }
 
 static void test_emit_round_trip_defaults(void **state)
@@ -996,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting_rejected),
         cmocka_unit_test(test_emit_exact_text),
         cmocka_unit_test(test_reload_keeps_restart_only_keys),
+        cmocka_unit_test(test_cni_default_network),
         cmocka_unit_test(test_emit_round_trip_defaults),
         cmocka_unit_test(test_emit_round_trip_full_and_awkward_strings),
         cmocka_unit_test(test_emit_write_error),
