@@ -49,8 +49,8 @@ static collector collectors[32];
 static size_t n_collectors;
 static _Atomic bool enabled;
 
-const double ck_metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10, 30, 60};
+const double ck_metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                             0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
 const size_t ck_metrics_latency_buckets_len = sizeof(ck_metrics_latency_buckets) / sizeof(double);
 
 void ck_metrics_enable(bool on)
@@ -288,8 +288,7 @@ static void put_escaped(out_buf *o, const char *s)
 }
 
 /* {a="x",b="y"} plus an extra label (le) when given. */
-static void put_labels(out_buf *o, const ck_metric *m, const child *ch, const char *extra_name,
-                       const char *extra_value)
+static void put_labels(out_buf *o, const ck_metric *m, const child *ch, const char *extra_name, const char *extra_value)
 {
     if (m->n_labels == 0 && extra_name == NULL)
         return;

@@ -107,8 +107,7 @@ static void pump(int in_fd, const char *input, int out_fd, int err_fd, outbuf *o
         close(in_fd);
 }
 
-int ck_spawn(const char *const *argv, const char *const *envp, const char *input, ck_spawn_result *res,
-             ck_err *err)
+int ck_spawn(const char *const *argv, const char *const *envp, const char *input, ck_spawn_result *res, ck_err *err)
 {
     memset(res, 0, sizeof(*res));
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
@@ -133,8 +132,7 @@ int ck_spawn(const char *const *argv, const char *const *envp, const char *input
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
-                         envp != NULL ? (char *const *)envp : environ);
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, envp != NULL ? (char *const *)envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(in[0]);
@@ -183,4 +181,3 @@ int ck_exe_sibling(const char *name, char *buf, size_t size, ck_err *err)
         return ck_err_set(err, CK_E_INTERNAL, 0, "path of %s is too long", name);
     return 0;
 }
-

@@ -67,8 +67,9 @@ static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r,
     json_t *info = json_pack("{s:s, s:O, s:s}", "id", v->id, "record", v->data, "runtime_handler", v->runtime_handler);
     char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(info);
-    Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = CK_NEW(
-        call, Runtime__V1__PodSandboxStatusResponse__InfoEntry, runtime__v1__pod_sandbox_status_response__info_entry__init);
+    Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =
+        CK_NEW(call, Runtime__V1__PodSandboxStatusResponse__InfoEntry,
+               runtime__v1__pod_sandbox_status_response__info_entry__init);
     r->info = ck_call_alloc(call, sizeof(*r->info));
     if (text == NULL || e == NULL || r->info == NULL) {
         free(text);
@@ -100,10 +101,9 @@ static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__
         return -1;
     if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandboxStatus__LabelsEntry,
                             runtime__v1__pod_sandbox_status__labels_entry__init, s->labels, s->n_labels) < 0 ||
-        CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "annotations"),
-                            Runtime__V1__PodSandboxStatus__AnnotationsEntry,
-                            runtime__v1__pod_sandbox_status__annotations_entry__init, s->annotations,
-                            s->n_annotations) < 0)
+        CK_PB_MAP_FROM_JSON(
+            call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandboxStatus__AnnotationsEntry,
+            runtime__v1__pod_sandbox_status__annotations_entry__init, s->annotations, s->n_annotations) < 0)
         return -1;
     r->status = s;
     struct timespec ts;

@@ -17,16 +17,16 @@ static const char *protocol_name(Runtime__V1__Protocol p)
     }
 }
 
-#define KVS_FROM(call, out, entries, n)                                                                            \
-    do {                                                                                                           \
-        ck_kv *kv_ = ck_call_alloc((call), ((n) + 1) * sizeof(ck_kv));                                             \
-        if (kv_ == NULL)                                                                                           \
-            return -1;                                                                                             \
-        for (size_t i_ = 0; i_ < (n); i_++)                                                                        \
-            kv_[i_] = (ck_kv){(entries)[i_]->key ? (entries)[i_]->key : "",                                         \
-                              (entries)[i_]->value ? (entries)[i_]->value : ""};                                   \
-        (out).items = kv_;                                                                                         \
-        (out).len = (n);                                                                                           \
+#define KVS_FROM(call, out, entries, n)                                          \
+    do {                                                                         \
+        ck_kv *kv_ = ck_call_alloc((call), ((n) + 1) * sizeof(ck_kv));           \
+        if (kv_ == NULL)                                                         \
+            return -1;                                                           \
+        for (size_t i_ = 0; i_ < (n); i_++)                                      \
+            kv_[i_] = (ck_kv){(entries)[i_]->key ? (entries)[i_]->key : "",      \
+                              (entries)[i_]->value ? (entries)[i_]->value : ""}; \
+        (out).items = kv_;                                                       \
+        (out).len = (n);                                                         \
     } while (0)
 
 static int convert(ck_call *call, const Runtime__V1__RunPodSandboxRequest *in, ck_sandbox_config *c)

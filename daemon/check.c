@@ -141,8 +141,8 @@ static void check_overlay(findings *f)
     if (rc == 0)
         add(f, FIND_OK, "overlayfs", NULL, "an overlay mount works in /tmp");
     else
-        add(f, FIND_FAIL, "overlayfs", "modprobe overlay; image layers need overlayfs",
-            "overlay mount failed: %s", strerror(saved));
+        add(f, FIND_FAIL, "overlayfs", "modprobe overlay; image layers need overlayfs", "overlay mount failed: %s",
+            strerror(saved));
 }
 
 /* A user namespace to map mounts through: a child that unshares one and
@@ -249,8 +249,9 @@ static void check_lsm(findings *f)
     bool apparmor = access("/sys/kernel/security/apparmor", FIND_OK) == 0;
     bool selinux = access("/sys/fs/selinux/enforce", FIND_OK) == 0;
     if (!apparmor && !selinux)
-        add(f, FIND_INFO, "security modules", "", "neither AppArmor nor SELinux is active: pods that ask for a profile "
-                                               "run without one");
+        add(f, FIND_INFO, "security modules", "",
+            "neither AppArmor nor SELinux is active: pods that ask for a profile "
+            "run without one");
     else
         add(f, FIND_OK, "security modules", NULL, "%s%s%s active", apparmor ? "AppArmor" : "",
             apparmor && selinux ? " and " : "", selinux ? "SELinux" : "");
@@ -262,8 +263,8 @@ static void check_cni(const ck_config *cfg, findings *f)
 {
     ck_cni *cni = NULL;
     ck_err err;
-    if (ck_cni_new(cfg->cni.conf_dir, (const char *const *)cfg->cni.bin_dirs.items, cfg->cni.bin_dirs.len, &cni,
-                   &err) < 0) {
+    if (ck_cni_new(cfg->cni.conf_dir, (const char *const *)cfg->cni.bin_dirs.items, cfg->cni.bin_dirs.len, &cni, &err) <
+        0) {
         add(f, FIND_WARN, "cni", "", "%s", err.msg);
         return;
     }
@@ -273,8 +274,9 @@ static void check_cni(const ck_config *cfg, findings *f)
     if (st.ready)
         add(f, FIND_OK, "cni", NULL, "network %s from %s, plugins installed", st.network, st.config_file);
     else
-        add(f, FIND_WARN, "cni", "put a network configuration in cni.conf_dir and its plugins in cni.bin_dirs "
-                              "(Debian: apt-get install containernetworking-plugins)",
+        add(f, FIND_WARN, "cni",
+            "put a network configuration in cni.conf_dir and its plugins in cni.bin_dirs "
+            "(Debian: apt-get install containernetworking-plugins)",
             "%s", st.message);
 }
 
@@ -354,7 +356,8 @@ static void print_text(const findings *f, FILE *out)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(f->list, i, item) {
+    json_array_foreach(f->list, i, item)
+    {
         const char *st = json_string_value(json_object_get(item, "status"));
         fprintf(out, "[%-4s] %s: %s\n", st, json_string_value(json_object_get(item, "check")),
                 json_string_value(json_object_get(item, "detail")));

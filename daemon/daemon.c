@@ -47,7 +47,7 @@ enum { SHUTDOWN_GRACE_MS = 5000, MAX_RELOADS_KEPT = 1024 };
 
 typedef struct daemon {
     const ck_options *opt;
-    ck_config *cfg; /* the configuration in force */
+    ck_config *cfg;                       /* the configuration in force */
     ck_config *retired[MAX_RELOADS_KEPT]; /* earlier ones: handlers may still hold them */
     size_t n_retired;
     ck_store *store;
@@ -119,8 +119,7 @@ static int install_default_network(daemon_t *d, ck_err *err)
         return 0;
     char ipam[4200];
     snprintf(ipam, sizeof(ipam), "%s/cni/networks", cfg->state_dir);
-    if (ck_cni_install_default(d->cni, cfg->cni.default_network.bridge, cfg->cni.default_network.subnet, ipam,
-                               err) < 0)
+    if (ck_cni_install_default(d->cni, cfg->cni.default_network.bridge, cfg->cni.default_network.subnet, ipam, err) < 0)
         return ck_err_wrap(err, "install the default CNI network");
     return 0;
 }
@@ -237,8 +236,7 @@ static void serve_signals(daemon_t *d, const sigset_t *set)
             ck_info("daemon", "SIGUSR1 received: calls in flight follow");
             ck_cri_server_dump_calls(d->server);
             break;
-        default:
-            break;
+        default: break;
         }
     }
 }
@@ -283,9 +281,8 @@ int ck_daemon_run(const ck_options *opt, ck_config *cfg)
         ck_cri_server_opts sopts = {.socket_path = ck_config_listen_path(cfg), .svc = &d->svc};
         ck_notify_status("binding %s", cfg->listen);
         if (ck_cri_server_start(&sopts, &d->server, &err) == 0) {
-            ck_info("daemon", "cricket %s serving CRI v1 on %s (root %s, state %s, config %s)", CK_VERSION,
-                    cfg->listen, cfg->root_dir, cfg->state_dir,
-                    cfg->source_path != NULL ? cfg->source_path : "built-in defaults");
+            ck_info("daemon", "cricket %s serving CRI v1 on %s (root %s, state %s, config %s)", CK_VERSION, cfg->listen,
+                    cfg->root_dir, cfg->state_dir, cfg->source_path != NULL ? cfg->source_path : "built-in defaults");
             ck_notify_ready();
             serve_signals(d, &set);
             ck_notify_stopping();

@@ -64,11 +64,16 @@ static int set_command(cli *c, const char *word)
 static int parse_args(int argc, char **argv, cli *c)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, 'l'},
-        {"root", required_argument, NULL, 'r'},      {"state", required_argument, NULL, 's'},
-        {"log-level", required_argument, NULL, 'L'}, {"default", no_argument, NULL, 'D'},
-        {"json", no_argument, NULL, 'J'},            {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"root", required_argument, NULL, 'r'},
+        {"state", required_argument, NULL, 's'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"default", no_argument, NULL, 'D'},
+        {"json", no_argument, NULL, 'J'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
@@ -139,7 +144,6 @@ int main(int argc, char **argv)
         ck_config_free(cfg);
         return rc;
     case CMD_RUN:
-    default:
-        return ck_daemon_run(&c.opt, cfg);
+    default: return ck_daemon_run(&c.opt, cfg);
     }
 }

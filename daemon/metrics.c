@@ -184,8 +184,10 @@ int ck_metrics_server_start(const char *address, ck_store *store, ck_metrics_ser
     freeaddrinfo(ai);
     if (srv->mhd == NULL) {
         free(srv);
-        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "serve metrics on %s: cannot bind (in use, or not an address "
-                                                    "of this host)", address);
+        return ck_err_set(err, CK_E_UNAVAILABLE, 0,
+                          "serve metrics on %s: cannot bind (in use, or not an address "
+                          "of this host)",
+                          address);
     }
     define_families(srv);
     ck_metrics_add_collector(collect, srv);

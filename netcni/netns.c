@@ -52,8 +52,7 @@ int ck_netns_create(const char *dir, const char *name, char *path_out, size_t si
         return ck_err_set(err, CK_E_INTERNAL, 0, "netns path %s/%s is too long", dir, name);
     int fd = open(path_out, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0)
-        return ck_err_set(err, errno == EEXIST ? CK_E_EXISTS : CK_E_INTERNAL, errno, "create netns file %s",
-                          path_out);
+        return ck_err_set(err, errno == EEXIST ? CK_E_EXISTS : CK_E_INTERNAL, errno, "create netns file %s", path_out);
     close(fd);
     pid_t pid = fork();
     if (pid < 0) {

@@ -47,14 +47,10 @@ static json_t *probe_spec(const char *cgroup_name)
 {
     return json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s], s:[s], s:s}, s:{s:s, s:b}, s:s, s:o, "
                      "s:{s:s, s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
-                     "ociVersion", "1.0.2",
-                     "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "true", "env",
-                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "cwd", "/",
-                     "root", "path", "rootfs", "readonly", 1,
-                     "hostname", "cricket-check",
-                     "mounts", probe_mounts(),
-                     "linux", "cgroupsPath", cgroup_name, "namespaces", "type", "pid", "type", "mount", "type", "ipc",
-                     "type", "uts", "type", "network");
+                     "ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "true", "env",
+                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "cwd", "/", "root", "path", "rootfs", "readonly", 1,
+                     "hostname", "cricket-check", "mounts", probe_mounts(), "linux", "cgroupsPath", cgroup_name,
+                     "namespaces", "type", "pid", "type", "mount", "type", "ipc", "type", "uts", "type", "network");
 }
 
 /* On a merged-/usr host /bin, /lib and /lib64 are symlinks into /usr: the

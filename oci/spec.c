@@ -113,11 +113,11 @@ static json_t *strings(const char *const *v)
 
 static json_t *linux_section(const ck_pause_spec *s, const char *cgroups_path)
 {
-    static const char *const masked[] = {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-                                         "/proc/scsi", "/sys/firmware", NULL};
-    static const char *const readonly[] = {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-                                           "/proc/sysrq-trigger", NULL};
+    static const char *const masked[] = {
+        "/proc/acpi",        "/proc/kcore",       "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",       NULL};
+    static const char *const readonly[] = {"/proc/asound", "/proc/bus",           "/proc/fs", "/proc/irq",
+                                           "/proc/sys",    "/proc/sysrq-trigger", NULL};
     return json_pack("{s:o, s:o, s:s, s:{}, s:o, s:o}", "namespaces", namespaces(s), "sysctl",
                      kv_object(s->sysctls, s->n_sysctls), "cgroupsPath", cgroups_path, "resources", "maskedPaths",
                      strings(masked), "readonlyPaths", strings(readonly));
@@ -139,11 +139,10 @@ int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *
     char cgroups_path[1024];
     if (ck_oci_cgroups_path(s->cgroup_driver, s->cgroup_parent, s->id, cgroups_path, sizeof(cgroups_path), err) < 0)
         return -1;
-    json_t *root = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2-dev", "process",
-                             process_section(s), "root", "path", s->rootfs, "readonly", 1, "hostname",
-                             s->hostname != NULL ? s->hostname : "", "mounts", mounts(s), "linux",
-                             linux_section(s, cgroups_path), "annotations",
-                             kv_object(s->annotations, s->n_annotations));
+    json_t *root = json_pack(
+        "{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2-dev", "process", process_section(s),
+        "root", "path", s->rootfs, "readonly", 1, "hostname", s->hostname != NULL ? s->hostname : "", "mounts",
+        mounts(s), "linux", linux_section(s, cgroups_path), "annotations", kv_object(s->annotations, s->n_annotations));
     if (root == NULL)
         return ck_err_oom(err, "pause spec");
     if (s->netns_path == NULL)

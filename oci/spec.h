@@ -19,9 +19,9 @@ typedef struct ck_kv {
 } ck_kv;
 
 typedef struct ck_pause_spec {
-    const char *rootfs;        /* absolute path of the read-only pause rootfs */
-    const char *hostname;      /* NULL or "" with a host network */
-    const char *netns_path;    /* NULL: the host's network */
+    const char *rootfs;     /* absolute path of the read-only pause rootfs */
+    const char *hostname;   /* NULL or "" with a host network */
+    const char *netns_path; /* NULL: the host's network */
     bool host_ipc;
     bool host_pid;
     const char *shm_path;      /* bind-mounted on /dev/shm; NULL with host IPC */

@@ -18,9 +18,9 @@ struct ck_sandboxes {
     const ck_config *cfg;
     ck_store *store;
     ck_cni *cni;
-    char rootfs[PATH_MAX];      /* the read-only pause rootfs */
-    pthread_mutex_t mu;         /* guards creating[] and name reservation */
-    pthread_cond_t cv;          /* signalled when a creation ends */
+    char rootfs[PATH_MAX]; /* the read-only pause rootfs */
+    pthread_mutex_t mu;    /* guards creating[] and name reservation */
+    pthread_cond_t cv;     /* signalled when a creation ends */
     char creating[SB_MAX_CREATING][65];
     size_t n_creating;
     pthread_mutex_t stripes[SB_STRIPES]; /* per-pod operations, by id hash */
@@ -28,9 +28,9 @@ struct ck_sandboxes {
 
 /* Where one pod's things live. */
 typedef struct sb_paths {
-    char dir[PATH_MAX];      /* <root>/sandboxes/<id>: bundle, /etc files, shm */
-    char run_dir[PATH_MAX];  /* <state>/sandboxes/<id>: monitor pid/exit/log */
-    char netns_dir[PATH_MAX];/* <state>/netns */
+    char dir[PATH_MAX];       /* <root>/sandboxes/<id>: bundle, /etc files, shm */
+    char run_dir[PATH_MAX];   /* <state>/sandboxes/<id>: monitor pid/exit/log */
+    char netns_dir[PATH_MAX]; /* <state>/netns */
     char shm[PATH_MAX];
     char hostname[PATH_MAX];
     char hosts[PATH_MAX];

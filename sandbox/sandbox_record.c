@@ -29,15 +29,15 @@ json_t *sb_record_new(const ck_sandbox_config *cfg, const char *netns, const cha
     json_t *ports = json_array();
     for (size_t i = 0; i < cfg->n_ports; i++) {
         const ck_cni_port *p = &cfg->ports[i];
-        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port,
-                                               "container_port", (int)p->container_port, "protocol", p->protocol,
-                                               "host_ip", p->host_ip != NULL ? p->host_ip : ""));
+        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port, "container_port",
+                                               (int)p->container_port, "protocol", p->protocol, "host_ip",
+                                               p->host_ip != NULL ? p->host_ip : ""));
     }
     return json_pack("{s:i, s:o, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:n, s:[], s:o, s:i}", "v",
                      SB_RECORD_VERSION, "labels", kv_json(&cfg->labels), "annotations", kv_json(&cfg->annotations),
                      "hostname", cfg->hostname != NULL ? cfg->hostname : "", "log_directory",
-                     cfg->log_directory != NULL ? cfg->log_directory : "", "cgroup_parent", cgroup_parent,
-                     "ns_network", cfg->ns_network, "ns_pid", cfg->ns_pid, "ns_ipc", cfg->ns_ipc, "ns_target_id",
+                     cfg->log_directory != NULL ? cfg->log_directory : "", "cgroup_parent", cgroup_parent, "ns_network",
+                     cfg->ns_network, "ns_pid", cfg->ns_pid, "ns_ipc", cfg->ns_ipc, "ns_target_id",
                      cfg->ns_target_id != NULL ? cfg->ns_target_id : "", "netns", netns != NULL ? netns : "", "cni",
                      "ips", "port_mappings", ports, "pause_pid", 0);
 }

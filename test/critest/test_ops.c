@@ -47,8 +47,8 @@ static grpc_status_code version_call(const char *socket)
     crit_client *c = crit_connect(socket);
     Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
     crit_result r;
-    grpc_status_code code = crit_call(c, RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor,
-                                      5000, &r);
+    grpc_status_code code =
+        crit_call(c, RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor, 5000, &r);
     crit_result_clear(&r);
     crit_close(c);
     return code;
@@ -278,7 +278,8 @@ static void test_check_reports_this_host(void **state)
     bool runc_ok = false, crun_hybrid = false, oom_seen = false, cni_seen = false;
     size_t i;
     json_t *item;
-    json_array_foreach(json_object_get(root, "checks"), i, item) {
+    json_array_foreach(json_object_get(root, "checks"), i, item)
+    {
         const char *name = json_string_value(json_object_get(item, "check"));
         const char *st = json_string_value(json_object_get(item, "status"));
         const char *detail = json_string_value(json_object_get(item, "detail"));

@@ -90,7 +90,8 @@ static void test_log_text_format(void **state)
     (void)state;
     char line[1024];
     capture_log(CK_LOG_TEXT, line, sizeof(line));
-    assert_non_null(strstr(line, " level=warn component=cri msg=\"bad \\\"thing\\\"\\nhappened\" rpc=Version call=7 pod=\"a b\"\n"));
+    assert_non_null(strstr(
+        line, " level=warn component=cri msg=\"bad \\\"thing\\\"\\nhappened\" rpc=Version call=7 pod=\"a b\"\n"));
     assert_int_equal(strncmp(line, "time=", 5), 0);
     /* One line, whatever the message held. */
     assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1);
@@ -145,12 +146,9 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_and_wrap),
-        cmocka_unit_test(test_long_messages_truncate),
-        cmocka_unit_test(test_kind_names),
-        cmocka_unit_test(test_log_levels),
-        cmocka_unit_test(test_log_text_format),
-        cmocka_unit_test(test_log_json_format),
+        cmocka_unit_test(test_set_and_wrap),    cmocka_unit_test(test_long_messages_truncate),
+        cmocka_unit_test(test_kind_names),      cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_text_format), cmocka_unit_test(test_log_json_format),
         cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
