@@ -109,7 +109,7 @@ static ck_errkind kind_of(int rc)
     }
 }
 
-static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list ap)
 {
     char context[CK_ERR_MSG_MAX];
     vsnprintf(context, sizeof(context), fmt, ap);
