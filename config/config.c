@@ -1123,6 +1123,17 @@ int ck_config_load(const char *path, ck_config **out, ck_err *err)
     return 0;
 }
 
+int ck_config_load_text(const char *name, const char *text, size_t len, ck_config **out, ck_err *err)
+{
+    _cleanup_(config_freep) ck_config *cfg = NULL;
+    if (len > CONFIG_MAX_SIZE)
+        return ck_err_set(err, CK_E_INVALID, EFBIG, "read config file %s", name);
+    if (ck_config_defaults(&cfg, err) < 0 || apply_text(name, text, len, cfg, err) < 0)
+        return -1;
+    *out = ck_steal_ptr(&cfg);
+    return 0;
+}
+
 /* ---- validation ----------------------------------------------------------- */
 
 typedef struct validator {

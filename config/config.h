@@ -97,6 +97,11 @@ typedef struct ck_config {
  * file and errno for I/O errors. */
 int ck_config_load(const char *path, ck_config **out, ck_err *err);
 
+/* Loads YAML text (len bytes, not necessarily NUL-terminated) over the
+ * embedded defaults, as ck_config_load does with a file's contents; name is
+ * the file name errors start with. The fuzz target feeds this. */
+int ck_config_load_text(const char *name, const char *text, size_t len, ck_config **out, ck_err *err);
+
 /* The embedded defaults alone (runtimes found on this host). */
 int ck_config_defaults(ck_config **out, ck_err *err);
 

@@ -102,15 +102,9 @@ static bool check_plugin(const ck_cni *cni, json_t *plugin, const char *file, ck
     return true;
 }
 
-/* Loads one candidate file; true when it is usable, with st describing it. */
-static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *st)
+/* Checks one parsed candidate; true when it is usable, with st describing it. */
+static bool check_candidate(const ck_cni *cni, json_t *root, const char *file, ck_cni_status *st)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        snprintf(st->message, sizeof(st->message), "%s:%d: %s", file, jerr.line, jerr.text);
-        return false;
-    }
     bool ok = false;
     const char *name = json_string_value(json_object_get(root, "name"));
     json_t *plugins = json_object_get(root, "plugins");
@@ -134,6 +128,37 @@ static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *s
         snprintf(st->config_file, sizeof(st->config_file), "%s", file);
         snprintf(st->network, sizeof(st->network), "%s", name);
     }
+    return ok;
+}
+
+static bool parse_failed(json_t *root, const json_error_t *jerr, const char *file, ck_cni_status *st)
+{
+    if (root != NULL)
+        return false;
+    snprintf(st->message, sizeof(st->message), "%s:%d: %s", file, jerr->line, jerr->text);
+    return true;
+}
+
+/* Loads one candidate file; true when it is usable, with st describing it. */
+static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *st)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (parse_failed(root, &jerr, file, st))
+        return false;
+    bool ok = check_candidate(cni, root, file, st);
+    json_decref(root);
+    return ok;
+}
+
+bool ck_cni_config_usable(const ck_cni *cni, const char *file, const char *text, size_t len, ck_cni_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (parse_failed(root, &jerr, file, st))
+        return false;
+    bool ok = check_candidate(cni, root, file, st);
     json_decref(root);
     return ok;
 }

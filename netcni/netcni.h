@@ -29,6 +29,11 @@ void ck_cni_free(ck_cni *cni);
 /* Rescans conf_dir and reports whether pods can get a network. */
 void ck_cni_status_get(ck_cni *cni, ck_cni_status *st);
 
+/* Reads one configuration file's contents (len bytes) as the rescan does:
+ * true when it is usable (st names its network), false with st->message
+ * saying why not. file is only used in messages. The fuzz target feeds this. */
+bool ck_cni_config_usable(const ck_cni *cni, const char *file, const char *text, size_t len, ck_cni_status *st);
+
 /* Sets the pod CIDR(s): "10.88.0.0/16" or a comma-separated dual-stack pair.
  * An empty string keeps the current value, as the kubelet may send one
  * before the node has a CIDR. */
