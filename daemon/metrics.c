@@ -54,19 +54,20 @@ static double count_fds(void)
     return n - 1; /* the directory's own descriptor */
 }
 
-/* CRI states by their wire values: PodSandboxState and ContainerState. */
-static const char *const pod_states[] = {"ready", "notready"};
+/* States by their stored values: the CRI's PodSandboxState (plus the
+ * sandbox domain's CREATING, for a RunPodSandbox under way) and ContainerState. */
+static const char *const pod_states[] = {"ready", "notready", "creating"};
 static const char *const container_states[] = {"created", "running", "exited", "unknown"};
 
 static void collect_objects(ck_metrics_server *srv)
 {
-    double pods[2] = {0}, containers[4] = {0};
+    double pods[3] = {0}, containers[4] = {0};
     ck_err err;
     ck_pod_record *p = NULL;
     size_t np = 0;
     if (ck_store_pod_list(srv->store, &p, &np, &err) == 0) {
         for (size_t i = 0; i < np; i++)
-            if (p[i].state >= 0 && p[i].state < 2)
+            if (p[i].state >= 0 && p[i].state < 3)
                 pods[p[i].state]++;
         ck_pod_records_free(p, np);
     }
@@ -78,7 +79,7 @@ static void collect_objects(ck_metrics_server *srv)
                 containers[c[i].state]++;
         ck_container_records_free(c, nc);
     }
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < 3; i++)
         ck_metric_set(srv->pods, pods[i], (const char *const[]){pod_states[i]});
     for (size_t i = 0; i < 4; i++)
         ck_metric_set(srv->containers, containers[i], (const char *const[]){container_states[i]});
