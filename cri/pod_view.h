@@ -21,31 +21,32 @@ int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter
 
 /* Fills a protobuf map field (entries of type T, initialised by init) from a
  * JSON object of strings. Evaluates to 0, or -1 when out of memory. */
-#define CK_PB_MAP_FROM_JSON(call, obj, T, init, out_entries, out_n)                                                \
-    ({                                                                                                             \
-        int rc_ = 0;                                                                                               \
-        size_t n_ = json_object_size(obj);                                                                         \
-        T **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(T *));                                                     \
-        size_t k_ = 0;                                                                                             \
-        const char *key_;                                                                                          \
-        json_t *val_;                                                                                              \
-        if (e_ == NULL)                                                                                            \
-            rc_ = -1;                                                                                              \
-        json_object_foreach((obj), key_, val_) {                                                                   \
-            if (rc_ < 0)                                                                                           \
-                break;                                                                                             \
-            T *m_ = CK_NEW((call), T, init);                                                                       \
-            if (m_ == NULL) {                                                                                      \
-                rc_ = -1;                                                                                          \
-                break;                                                                                             \
-            }                                                                                                      \
-            m_->key = ck_call_strdup((call), key_);                                                                \
-            m_->value = ck_call_strdup((call), json_string_value(val_) ? json_string_value(val_) : "");            \
-            e_[k_++] = m_;                                                                                         \
-        }                                                                                                          \
-        (out_entries) = e_;                                                                                        \
-        (out_n) = k_;                                                                                              \
-        rc_;                                                                                                       \
+#define CK_PB_MAP_FROM_JSON(call, obj, T, init, out_entries, out_n)                                     \
+    ({                                                                                                  \
+        int rc_ = 0;                                                                                    \
+        size_t n_ = json_object_size(obj);                                                              \
+        T **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(T *));                                         \
+        size_t k_ = 0;                                                                                  \
+        const char *key_;                                                                               \
+        json_t *val_;                                                                                   \
+        if (e_ == NULL)                                                                                 \
+            rc_ = -1;                                                                                   \
+        json_object_foreach((obj), key_, val_)                                                          \
+        {                                                                                               \
+            if (rc_ < 0)                                                                                \
+                break;                                                                                  \
+            T *m_ = CK_NEW((call), T, init);                                                            \
+            if (m_ == NULL) {                                                                           \
+                rc_ = -1;                                                                               \
+                break;                                                                                  \
+            }                                                                                           \
+            m_->key = ck_call_strdup((call), key_);                                                     \
+            m_->value = ck_call_strdup((call), json_string_value(val_) ? json_string_value(val_) : ""); \
+            e_[k_++] = m_;                                                                              \
+        }                                                                                               \
+        (out_entries) = e_;                                                                             \
+        (out_n) = k_;                                                                                   \
+        rc_;                                                                                            \
     })
 
 #endif

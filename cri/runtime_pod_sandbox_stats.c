@@ -23,10 +23,9 @@ static Runtime__V1__PodSandboxAttributes *attributes(ck_call *call, const ck_san
         return NULL;
     if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandboxAttributes__LabelsEntry,
                             runtime__v1__pod_sandbox_attributes__labels_entry__init, a->labels, a->n_labels) < 0 ||
-        CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "annotations"),
-                            Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
-                            runtime__v1__pod_sandbox_attributes__annotations_entry__init, a->annotations,
-                            a->n_annotations) < 0)
+        CK_PB_MAP_FROM_JSON(
+            call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
+            runtime__v1__pod_sandbox_attributes__annotations_entry__init, a->annotations, a->n_annotations) < 0)
         return NULL;
     return a;
 }
@@ -138,8 +137,7 @@ static int collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter *pf, 
     return rc;
 }
 
-int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
-                                     ck_err *err)
+int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
     const Runtime__V1__ListPodSandboxStatsRequest *in = (const void *)req;
     Runtime__V1__ListPodSandboxStatsResponse *r =

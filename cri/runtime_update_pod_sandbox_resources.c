@@ -30,8 +30,8 @@ int ck_handle_update_pod_sandbox_resources(ck_call *call, const ProtobufCMessage
     convert(in->resources, &resources);
     if (ck_sandbox_update_resources(call->svc->sandboxes, in->pod_sandbox_id, &overhead, &resources, err) < 0)
         return -1;
-    Runtime__V1__UpdatePodSandboxResourcesResponse *r = CK_NEW(call, Runtime__V1__UpdatePodSandboxResourcesResponse,
-                                                               runtime__v1__update_pod_sandbox_resources_response__init);
+    Runtime__V1__UpdatePodSandboxResourcesResponse *r = CK_NEW(
+        call, Runtime__V1__UpdatePodSandboxResourcesResponse, runtime__v1__update_pod_sandbox_resources_response__init);
     if (r == NULL)
         return ck_err_oom(err, "UpdatePodSandboxResources response");
     *resp = &r->base;

@@ -75,10 +75,10 @@ void ck_sandbox_view_clear(ck_sandbox_view *v);
 void ck_sandbox_views_free(ck_sandbox_view *v, size_t n);
 
 typedef struct ck_sandbox_filter {
-    const char *id;  /* id or unique prefix; NULL = any */
+    const char *id; /* id or unique prefix; NULL = any */
     bool has_state;
     int state;
-    ck_kvs labels;   /* every pair must match */
+    ck_kvs labels; /* every pair must match */
 } ck_sandbox_filter;
 
 /* Sets up the manager: the pause rootfs, and recovery of pods left by a

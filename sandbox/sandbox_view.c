@@ -232,8 +232,8 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
     while (fgets(line, sizeof(line), f) != NULL) {
         char name[32];
         unsigned long long rb, rp, re, tb, tp, te, skip;
-        if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rb, &rp, &re,
-                   &skip, &skip, &skip, &skip, &skip, &tb, &tp, &te) == 12 &&
+        if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rb, &rp, &re, &skip,
+                   &skip, &skip, &skip, &skip, &tb, &tp, &te) == 12 &&
             strcmp(name, "eth0") == 0) {
             snprintf(st->iface, sizeof(st->iface), "%s", name);
             st->rx_bytes = rb;

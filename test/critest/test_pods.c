@@ -416,7 +416,10 @@ static void fetch(const char *netns, const char *ip, int port, char *buf, size_t
 static void test_lifecycle_and_status_fields(void **state)
 {
     (void)state;
-    pod_opts o = {.name = "life", .hostname = "life-host", .dns = true, .sysctl_key = "net.ipv4.ip_unprivileged_port_start",
+    pod_opts o = {.name = "life",
+                  .hostname = "life-host",
+                  .dns = true,
+                  .sysctl_key = "net.ipv4.ip_unprivileged_port_start",
                   .sysctl_value = "81"};
     char *id = run_pod(&o);
     crit_result r;
@@ -448,7 +451,8 @@ static void test_lifecycle_and_status_fields(void **state)
     char path[128], buf[4096];
     snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf", (int)pid);
     read_file(path, buf, sizeof(buf));
-    assert_string_equal(buf, "search ns1.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+    assert_string_equal(buf,
+                        "search ns1.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
     snprintf(path, sizeof(path), "/proc/%d/root/etc/hostname", (int)pid);
     read_file(path, buf, sizeof(buf));
     assert_string_equal(buf, "life-host\n");
@@ -496,9 +500,9 @@ static void test_lifecycle_and_status_fields(void **state)
     remove_pod("0123456789abcdef-unknown");
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = id;
-    assert_int_equal(call(RUNTIME("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor,
-                          &r),
-                     GRPC_STATUS_NOT_FOUND);
+    assert_int_equal(
+        call(RUNTIME("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r),
+        GRPC_STATUS_NOT_FOUND);
     crit_result_clear(&r);
     assert_int_equal(list_count(), 0);
     assert_nothing_left();
@@ -777,8 +781,8 @@ static void test_stats_stream_and_update(void **state)
     crit_result_clear(&r);
 
     Runtime__V1__ListPodSandboxStatsRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
-    Runtime__V1__ListPodSandboxStatsResponse *ls =
-        call_ok(RUNTIME("ListPodSandboxStats"), &lreq.base, &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
+    Runtime__V1__ListPodSandboxStatsResponse *ls = call_ok(
+        RUNTIME("ListPodSandboxStats"), &lreq.base, &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
     assert_int_equal(ls->n_stats, 1);
     crit_result_clear(&r);
 
@@ -837,8 +841,8 @@ static void *race_run(void *arg)
     size_t len = protobuf_c_message_pack(&req->base, buf);
     pthread_mutex_unlock(&build_mu);
     crit_result r;
-    rc->code = crit_call_raw(rc->c, RUNTIME("RunPodSandbox"), buf, len, &runtime__v1__run_pod_sandbox_response__descriptor,
-                             60000, &r);
+    rc->code = crit_call_raw(rc->c, RUNTIME("RunPodSandbox"), buf, len,
+                             &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
     if (rc->code == GRPC_STATUS_OK)
         snprintf(rc->id, sizeof(rc->id), "%s", ((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
     crit_result_clear(&r);
