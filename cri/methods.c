@@ -31,6 +31,11 @@ static const handler_entry implemented[] = {
     {"RemovePodSandbox", ck_handle_remove_pod_sandbox, NULL},
     {"PodSandboxStatus", ck_handle_pod_sandbox_status, NULL},
     {"ListPodSandbox", ck_handle_list_pod_sandbox, NULL},
+    {"StreamPodSandboxes", NULL, ck_handle_stream_pod_sandboxes},
+    {"PodSandboxStats", ck_handle_pod_sandbox_stats, NULL},
+    {"ListPodSandboxStats", ck_handle_list_pod_sandbox_stats, NULL},
+    {"StreamPodSandboxStats", NULL, ck_handle_stream_pod_sandbox_stats},
+    {"UpdatePodSandboxResources", ck_handle_update_pod_sandbox_resources, NULL},
 };
 
 static const char *const server_streaming[] = {

@@ -12,6 +12,13 @@
 
 Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox_view *v);
 
+/* Pods per stream message. */
+enum { CK_STREAM_BATCH = 256 };
+
+/* The ListPodSandbox answer for a filter (may be NULL), in the call's arena. */
+int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter, Runtime__V1__PodSandbox ***items,
+                      size_t *n_items, ck_err *err);
+
 /* Fills a protobuf map field (entries of type T, initialised by init) from a
  * JSON object of strings. Evaluates to 0, or -1 when out of memory. */
 #define CK_PB_MAP_FROM_JSON(call, obj, T, init, out_entries, out_n)                                     \

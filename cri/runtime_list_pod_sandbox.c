@@ -26,11 +26,10 @@ static Runtime__V1__PodSandbox *entry(ck_call *call, const ck_sandbox_view *v)
     return p;
 }
 
-int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
+int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *pf, Runtime__V1__PodSandbox ***items,
+                      size_t *n_items, ck_err *err)
 {
-    const Runtime__V1__ListPodSandboxRequest *in = (const void *)req;
     ck_sandbox_filter f = {0};
-    const Runtime__V1__PodSandboxFilter *pf = in->filter;
     if (pf != NULL) {
         f.id = pf->id;
         if (pf->state != NULL) {
@@ -48,19 +47,50 @@ int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Proto
     size_t n = 0;
     if (ck_sandbox_list(call->svc->sandboxes, &f, &views, &n, err) < 0)
         return -1;
-    Runtime__V1__ListPodSandboxResponse *r =
-        CK_NEW(call, Runtime__V1__ListPodSandboxResponse, runtime__v1__list_pod_sandbox_response__init);
     int rc = 0;
-    if (r == NULL || (r->items = ck_call_alloc(call, (n + 1) * sizeof(*r->items))) == NULL)
-        rc = ck_err_oom(err, "ListPodSandbox response");
+    *n_items = 0;
+    if ((*items = ck_call_alloc(call, (n + 1) * sizeof(**items))) == NULL)
+        rc = ck_err_oom(err, "pod list");
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        r->items[i] = entry(call, &views[i]);
-        if (r->items[i] == NULL)
-            rc = ck_err_oom(err, "ListPodSandbox response");
-        r->n_items = i + 1;
+        (*items)[i] = entry(call, &views[i]);
+        if ((*items)[i] == NULL)
+            rc = ck_err_oom(err, "pod list");
+        *n_items = i + 1;
     }
     ck_sandbox_views_free(views, n);
-    if (rc == 0)
-        *resp = &r->base;
     return rc;
+}
+
+int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
+{
+    const Runtime__V1__ListPodSandboxRequest *in = (const void *)req;
+    Runtime__V1__ListPodSandboxResponse *r =
+        CK_NEW(call, Runtime__V1__ListPodSandboxResponse, runtime__v1__list_pod_sandbox_response__init);
+    if (r == NULL)
+        return ck_err_oom(err, "ListPodSandbox response");
+    if (ck_pod_list_items(call, in->filter, &r->items, &r->n_items, err) < 0)
+        return -1;
+    *resp = &r->base;
+    return 0;
+}
+
+/* The same list, sent in batches on a server stream. */
+int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, ck_err *err)
+{
+    const Runtime__V1__StreamPodSandboxesRequest *in = (const void *)req;
+    Runtime__V1__PodSandbox **items = NULL;
+    size_t n = 0;
+    if (ck_pod_list_items(call, in->filter, &items, &n, err) < 0)
+        return -1;
+    size_t sent = 0;
+    do {
+        Runtime__V1__StreamPodSandboxesResponse msg;
+        runtime__v1__stream_pod_sandboxes_response__init(&msg);
+        msg.pod_sandboxes = items + sent;
+        msg.n_pod_sandboxes = n - sent < CK_STREAM_BATCH ? n - sent : CK_STREAM_BATCH;
+        if (ck_call_send(call, &msg.base, err) < 0)
+            return -1;
+        sent += msg.n_pod_sandboxes;
+    } while (sent < n);
+    return 0;
 }

@@ -204,6 +204,21 @@ static void collect_ips(json_t *result, ck_cni_attachment *out)
     }
 }
 
+/* What runtimeConfig was built from, so DEL and CHECK pass the same (portmap
+ * needs its mappings to remove its rules). */
+static json_t *runtime_json(const ck_cni_pod *pod)
+{
+    json_t *ports = json_array();
+    for (size_t i = 0; i < pod->n_ports; i++) {
+        const ck_cni_port *p = &pod->ports[i];
+        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port, "container_port",
+                                               (int)p->container_port, "protocol", p->protocol, "host_ip",
+                                               p->host_ip != NULL ? p->host_ip : ""));
+    }
+    return json_pack("{s:o, s:I, s:I}", "ports", ports, "ingress_bps", (json_int_t)pod->ingress_bps, "egress_bps",
+                     (json_int_t)pod->egress_bps);
+}
+
 int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -234,7 +249,8 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_er
         json_decref(list);
         return ck_err_wrap(err, "network %s (%s)", st.network, st.config_file);
     }
-    json_t *state = json_pack("{s:o, s:o}", "config", list, "result", prev != NULL ? prev : json_object());
+    json_t *state = json_pack("{s:o, s:o, s:o}", "config", list, "result", prev != NULL ? prev : json_object(),
+                              "runtime", runtime_json(pod));
     out->state = json_dumps(state, JSON_COMPACT);
     if (out->state != NULL)
         collect_ips(json_object_get(state, "result"), out);
@@ -254,6 +270,24 @@ static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni
         return ck_err_set(err, CK_E_INTERNAL, 0, "saved CNI state of pod %s is not JSON: %s", pod->id, jerr.text);
     json_t *list = json_object_get(root, "config");
     json_t *result = json_object_get(root, "result");
+    json_t *runtime = json_object_get(root, "runtime");
+    json_t *jports = json_object_get(runtime, "ports");
+    ck_cni_port ports[64];
+    ck_cni_pod saved = *pod;
+    saved.n_ports = 0;
+    saved.ports = ports;
+    for (size_t i = 0; i < json_array_size(jports) && i < 64; i++) {
+        json_t *p = json_array_get(jports, i);
+        ports[saved.n_ports++] = (ck_cni_port){
+            (int32_t)json_integer_value(json_object_get(p, "host_port")),
+            (int32_t)json_integer_value(json_object_get(p, "container_port")),
+            json_string_value(json_object_get(p, "protocol")) ?: "tcp",
+            json_string_value(json_object_get(p, "host_ip")),
+        };
+    }
+    saved.ingress_bps = (uint64_t)json_integer_value(json_object_get(runtime, "ingress_bps"));
+    saved.egress_bps = (uint64_t)json_integer_value(json_object_get(runtime, "egress_bps"));
+    pod = &saved;
     int rc;
     if (cmd == CNI_DEL) {
         rc = run_del(cni, list, pod, result, err);

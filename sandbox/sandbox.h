@@ -107,4 +107,14 @@ typedef struct ck_sandbox_stats {
 
 int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out, ck_err *err);
 
+/* Pod-level resources the kubelet applied to the pod cgroup (recorded). */
+typedef struct ck_sandbox_resources {
+    bool set;
+    int64_t cpu_period, cpu_quota, cpu_shares, memory_limit_in_bytes;
+    const char *cpuset_cpus, *cpuset_mems;
+} ck_sandbox_resources;
+
+int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
+                                const ck_sandbox_resources *resources, ck_err *err);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -172,7 +173,7 @@ static uint64_t read_keyed(const char *path, const char *key)
 
 /* The pause process's cgroup path in one v1 controller ("memory"), or in
  * the v2 tree ("" controller). */
-static bool cgroup_of(pid_t pid, const char *controller, char *buf, size_t size)
+static bool cgroup_of(pid_t pid, const char *controller, bool pod_level, char *buf, size_t size)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
@@ -201,10 +202,18 @@ static bool cgroup_of(pid_t pid, const char *controller, char *buf, size_t size)
                     match = true;
         }
         if (match) {
+            /* Pure v2 mounts the tree at /sys/fs/cgroup, hybrid at .../unified. */
+            bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
             if (controller[0] == '\0')
-                snprintf(buf, size, "/sys/fs/cgroup/unified%s", rest);
+                snprintf(buf, size, "/sys/fs/cgroup%s%s", pure_v2 ? "" : "/unified", rest);
             else
                 snprintf(buf, size, "/sys/fs/cgroup/%s%s", controller, rest);
+            /* The pod's cgroup is the pause's parent when the kubelet gave one. */
+            if (pod_level) {
+                char *slash = strrchr(buf, '/');
+                if (slash != NULL && slash > buf)
+                    *slash = '\0';
+            }
             found = true;
         }
     }
@@ -244,6 +253,8 @@ int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out
         return -1;
     pid_t pid = (pid_t)json_integer_value(json_object_get(v.data, "pause_pid"));
     bool ready = v.state == CK_SANDBOX_READY;
+    const char *parent = json_string_value(json_object_get(v.data, "cgroup_parent"));
+    bool pod = parent != NULL && parent[0] != '\0';
     ck_sandbox_view_clear(&v);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -251,25 +262,70 @@ int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out
     if (!ready || pid <= 0)
         return 0;
     char cg[1024], file[1200];
-    if (cgroup_of(pid, "cpuacct", cg, sizeof(cg))) {
+    char v2[1024] = "";
+    bool has_v2 = cgroup_of(pid, "", pod, v2, sizeof(v2));
+    if (cgroup_of(pid, "cpuacct", pod, cg, sizeof(cg))) {
         snprintf(file, sizeof(file), "%s/cpuacct.usage", cg);
         out->cpu_usage_ns = read_u64(file);
-    } else if (cgroup_of(pid, "", cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/cpu.stat", cg);
+    } else if (has_v2) {
+        snprintf(file, sizeof(file), "%s/cpu.stat", v2);
         out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
     }
-    if (cgroup_of(pid, "memory", cg, sizeof(cg))) {
+    uint64_t inactive = 0;
+    if (cgroup_of(pid, "memory", pod, cg, sizeof(cg))) {
         snprintf(file, sizeof(file), "%s/memory.usage_in_bytes", cg);
         out->memory_usage = read_u64(file);
         snprintf(file, sizeof(file), "%s/memory.stat", cg);
-        uint64_t inactive = read_keyed(file, "total_inactive_file");
+        inactive = read_keyed(file, "total_inactive_file");
         out->memory_rss = read_keyed(file, "total_rss");
-        out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
+    } else if (has_v2) {
+        snprintf(file, sizeof(file), "%s/memory.current", v2);
+        out->memory_usage = read_u64(file);
+        snprintf(file, sizeof(file), "%s/memory.stat", v2);
+        inactive = read_keyed(file, "inactive_file");
+        out->memory_rss = read_keyed(file, "anon");
     }
-    if (cgroup_of(pid, "pids", cg, sizeof(cg))) {
+    out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
+    if (cgroup_of(pid, "pids", pod, cg, sizeof(cg))) {
         snprintf(file, sizeof(file), "%s/pids.current", cg);
+        out->processes = read_u64(file);
+    } else if (has_v2) {
+        snprintf(file, sizeof(file), "%s/pids.current", v2);
         out->processes = read_u64(file);
     }
     net_stats(pid, out);
     return 0;
+}
+
+static json_t *resources_json(const ck_sandbox_resources *r)
+{
+    if (!r->set)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "cpu_period", (json_int_t)r->cpu_period, "cpu_quota",
+                     (json_int_t)r->cpu_quota, "cpu_shares", (json_int_t)r->cpu_shares, "memory_limit_in_bytes",
+                     (json_int_t)r->memory_limit_in_bytes, "cpuset_cpus", r->cpuset_cpus ? r->cpuset_cpus : "",
+                     "cpuset_mems", r->cpuset_mems ? r->cpuset_mems : "");
+}
+
+int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
+                                const ck_sandbox_resources *resources, ck_err *err)
+{
+    if (id == NULL || id[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "update pod sandbox resources: no id given");
+    _cleanup_free_ char *full = NULL;
+    if (ck_store_pod_find_prefix(sb->store, id, &full, err) < 0)
+        return ck_err_wrap(err, "update resources of pod sandbox %s", id);
+    pthread_mutex_t *stripe = sb_stripe(sb, full);
+    pthread_mutex_lock(stripe);
+    _cleanup_pod_record_ ck_pod_record row = {0};
+    json_t *data = NULL;
+    int rc = sb_load(sb, full, &row, &data, err);
+    if (rc == 0) {
+        json_object_set_new(data, "overhead", resources_json(overhead));
+        json_object_set_new(data, "resources", resources_json(resources));
+        rc = sb_save(sb, &row, data, row.state, err);
+        json_decref(data);
+    }
+    pthread_mutex_unlock(stripe);
+    return rc;
 }
