@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/spawn.h"
 
 typedef enum cni_cmd { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_STATUS } cni_cmd;
@@ -119,6 +121,23 @@ static int plugin_error(const char *type, cni_cmd cmd, const ck_spawn_result *re
     return -1;
 }
 
+/* cricket_cni_plugin_duration_seconds{plugin,command,result}: how long each
+ * plugin invocation took and whether it succeeded. */
+static void observe_plugin(const char *type, cni_cmd cmd, bool ok, const struct timespec *start)
+{
+    if (!ck_metrics_enabled())
+        return;
+    /* Looked up each time (defining returns the existing family): no cached
+     * pointer to outlive a registry reset. */
+    ck_metric *seconds = ck_metric_histogram(
+        "cricket_cni_plugin_duration_seconds", "Time of one CNI plugin invocation, by plugin, command and result",
+        "plugin,command,result", ck_metrics_latency_buckets, ck_metrics_latency_buckets_len);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+    ck_metric_observe(seconds, s, (const char *const[]){type, cmd_name(cmd), ok ? "ok" : "error"});
+}
+
 /* Runs one plugin; *result gets its parsed stdout for ADD (NULL otherwise). */
 static int run_plugin(ck_cni *cni, cni_cmd cmd, json_t *list, json_t *plugin, const ck_cni_pod *pod, json_t *prev,
                       json_t **result, ck_err *err)
@@ -145,8 +164,11 @@ static int run_plugin(ck_cni *cni, cni_cmd cmd, json_t *list, json_t *plugin, co
     if (input == NULL)
         return ck_err_oom(err, "CNI plugin input");
     ck_spawn_result res;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     if (ck_spawn(argv, env, input, &res, err) < 0)
         return -1;
+    observe_plugin(type, cmd, res.status == 0, &start);
     int rc = 0;
     if (res.status != 0) {
         rc = plugin_error(type, cmd, &res, err);
