@@ -26,6 +26,11 @@ static const handler_entry implemented[] = {
     {"UpdateRuntimeConfig", ck_handle_update_runtime_config, NULL},
     {"GetContainerEvents", NULL, ck_handle_get_container_events},
     {"ImageFsInfo", ck_handle_image_fs_info, NULL},
+    {"PullImage", ck_handle_pull_image, NULL},
+    {"ListImages", ck_handle_list_images, NULL},
+    {"ImageStatus", ck_handle_image_status, NULL},
+    {"RemoveImage", ck_handle_remove_image, NULL},
+    {"StreamImages", NULL, ck_handle_stream_images},
 };
 
 static const char *const server_streaming[] = {
