@@ -274,8 +274,11 @@ static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
     if (ck_keylock_acquire(im->locks, digest, err) < 0)
         return -1;
     int rc = 0;
-    if (ck_content_size(im->content, digest) != size)
+    if (ck_content_size(im->content, digest) != size) {
         rc = ck_registry_fetch_blob(p->reg, digest, size, im->content, err);
+        if (rc == 0)
+            ck_debug("images", "downloaded blob %s (%lld bytes)", digest, (long long)size);
+    }
     ck_keylock_release(im->locks, digest);
     return rc;
 }
