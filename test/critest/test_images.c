@@ -144,7 +144,8 @@ static grpc_status_code pull_as(const char *image, const Runtime__V1__AuthConfig
     grpc_status_code code =
         crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, 60000, &r);
     if (id != NULL)
-        snprintf(id, cap, "%s", code == GRPC_STATUS_OK ? ((Runtime__V1__PullImageResponse *)r.response)->image_ref : "");
+        snprintf(id, cap, "%s",
+                 code == GRPC_STATUS_OK ? ((Runtime__V1__PullImageResponse *)r.response)->image_ref : "");
     if (details != NULL)
         snprintf(details, dcap, "%s", r.details);
     crit_result_clear(&r);
@@ -161,8 +162,7 @@ static void pull_ok(const char *image, const char *want_id)
         assert_string_equal(id, want_id);
 }
 
-static void pull_fails(const char *image, const Runtime__V1__AuthConfig *auth, grpc_status_code want,
-                       const char *why)
+static void pull_fails(const char *image, const Runtime__V1__AuthConfig *auth, grpc_status_code want, const char *why)
 {
     char details[1024];
     grpc_status_code code = pull_as(image, auth, NULL, 0, details, sizeof(details));
@@ -278,7 +278,6 @@ static void test_image_fs_info_counts_our_data(void **state)
     unlink(path);
 }
 
-
 /* ---- pulls over the wire ------------------------------------------------------------------ */
 
 static bool host_is_arm64(void)
@@ -309,9 +308,8 @@ static void test_pull_every_fixture_image(void **state)
     const struct {
         const char *path, *key;
     } images[] = {
-        {"library/busybox:latest", "BUSYBOX"},  {"cricket/busybox-oci:1", "BUSYBOX_OCI"},
-        {"cricket/multi:1", "MULTI"},           {"cricket/user:uid", "USER_UID"},
-        {"cricket/user:name", "USER_NAME"},     {"cricket/config:1", "CONFIG"},
+        {"library/busybox:latest", "BUSYBOX"}, {"cricket/busybox-oci:1", "BUSYBOX_OCI"}, {"cricket/multi:1", "MULTI"},
+        {"cricket/user:uid", "USER_UID"},      {"cricket/user:name", "USER_NAME"},       {"cricket/config:1", "CONFIG"},
     };
     for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
         char key[64];
