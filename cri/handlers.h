@@ -27,6 +27,11 @@ int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessag
 int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_image_fs_info(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_pull_image(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_images(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_image_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_remove_image(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stream_images(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);

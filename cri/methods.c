@@ -36,6 +36,11 @@ static const handler_entry implemented[] = {
     {"ListPodSandboxStats", ck_handle_list_pod_sandbox_stats, NULL},
     {"StreamPodSandboxStats", NULL, ck_handle_stream_pod_sandbox_stats},
     {"UpdatePodSandboxResources", ck_handle_update_pod_sandbox_resources, NULL},
+    {"PullImage", ck_handle_pull_image, NULL},
+    {"ListImages", ck_handle_list_images, NULL},
+    {"ImageStatus", ck_handle_image_status, NULL},
+    {"RemoveImage", ck_handle_remove_image, NULL},
+    {"StreamImages", NULL, ck_handle_stream_images},
 };
 
 static const char *const server_streaming[] = {

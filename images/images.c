@@ -43,6 +43,7 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
     im->cfg = cfg;
     im->store = store;
     pthread_mutex_init(&im->lock, NULL);
+    pthread_rwlock_init(&im->gc, NULL);
     im->locks = ck_keylock_new();
     if (im->locks == NULL) {
         ck_images_free(im);
@@ -55,6 +56,7 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
         ck_images_free(im);
         return ck_err_wrap(err, "open image service");
     }
+    ck_images_collect_garbage(im); /* what a crash or a failed pull left */
     *out = im;
     return 0;
 }
@@ -66,6 +68,7 @@ void ck_images_free(ck_images *im)
     ck_content_free(im->content);
     ck_keylock_free(im->locks);
     pthread_mutex_destroy(&im->lock);
+    pthread_rwlock_destroy(&im->gc);
     free(im);
 }
 

@@ -43,4 +43,63 @@ int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *contain
  * empty). Exposed for tests. */
 int ck_dir_usage(const char *dir, uint64_t *bytes, uint64_t *inodes, ck_err *err);
 
+/* ---- images ------------------------------------------------------------------------ */
+
+typedef struct ck_auth ck_auth;
+typedef bool (*ck_images_cancel_fn)(void *arg);
+
+/* An image as the CRI and the containers domain see it. */
+typedef struct ck_image {
+    char *id; /* "sha256:<config digest hex>" */
+    char **repo_tags;
+    size_t n_repo_tags;
+    char **repo_digests;
+    size_t n_repo_digests;
+    uint64_t size; /* config, manifest and compressed layers */
+    bool pinned;   /* the configured pause image: never garbage-collected by the kubelet */
+    /* from the image config */
+    char *user; /* "" when unset */
+    char **env;
+    size_t n_env;
+    char **entrypoint;
+    size_t n_entrypoint;
+    char **cmd;
+    size_t n_cmd;
+    char *workdir;     /* "" when unset */
+    char *stop_signal; /* "" when unset */
+    char **volumes;
+    size_t n_volumes;
+    char **label_keys, **label_values;
+    size_t n_labels;
+    /* unpacked layers, lowest first: absolute paths of <root>/layers/<chain-id> */
+    char **layer_dirs;
+    size_t n_layer_dirs;
+    char *record_json; /* our whole record, for verbose status */
+} ck_image;
+
+void ck_image_free(ck_image *img);
+void ck_images_free_list(ck_image **imgs, size_t n);
+
+/* Pulls ref (normalized as the kubelet does), verifying every byte, and
+ * records it. *id_out (free it) is the image id. auth may be NULL. */
+int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled, void *cancel_arg,
+                   char **id_out, ck_err *err);
+
+/* Finds an image by id (with or without "sha256:"), unique id prefix, tag or
+ * digest reference. CK_E_NOT_FOUND when there is none. */
+int ck_images_get(ck_images *im, const char *name, ck_image **out, ck_err *err);
+
+/* All images, or those name resolves to when name is not NULL/"". */
+int ck_images_list(ck_images *im, const char *name, ck_image ***out, size_t *n, ck_err *err);
+
+/* Removes what name names: a tag removes that tag only, and the image with
+ * it when no other tag is left; an id or a digest reference removes the
+ * image with all its names. Nothing there: 0. Unused blobs and layers are
+ * deleted after. */
+int ck_images_remove(ck_images *im, const char *name, ck_err *err);
+
+/* Loads an OCI layout or docker-archive tarball (docker save) into the
+ * store; *ids_out lists the image ids loaded (free each and the array). */
+int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t *n, ck_err *err);
+
 #endif

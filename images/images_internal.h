@@ -13,11 +13,14 @@ struct ck_images {
     ck_content *content;
     ck_keylock *locks;    /* digests being downloaded, chain ids being unpacked, refs being pulled */
     pthread_mutex_t lock; /* image records: put/remove consistency */
+    pthread_rwlock_t gc;  /* pulls read-hold it; garbage collection write-holds it */
     char root[4096];
     char layers_dir[4200];
     char containers_dir[4200];
 };
 
 int ck_images_mkdir_p(const char *path, ck_err *err);
+/* Deletes blobs and layers no record mentions, unless a pull is in flight. */
+void ck_images_collect_garbage(ck_images *im);
 
 #endif

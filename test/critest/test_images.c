@@ -1,31 +1,118 @@
 /*
  * Conformance over the wire for the ImageService: a real daemon on a
- * temporary socket and root.
+ * temporary socket and root, pulling from the registry fixture
+ * (test/fixtures/registry.sh: plain HTTP, TLS with the fixture's CA,
+ * htpasswd basic auth, and a bad registry with a Bearer-token repository),
+ * which this suite starts and stops itself.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
 
 static crit_daemon shared;
 static crit_client *client;
+static char fx_dir[256];
+
+/* ---- the fixture's facts (KEY=VALUE lines of <fx_dir>/env) ---------------------------- */
+
+enum { FX_MAX = 64 };
+static char fx_keys[FX_MAX][64], fx_vals[FX_MAX][512];
+static size_t fx_n;
+
+static const char *fx(const char *key)
+{
+    char full[80];
+    snprintf(full, sizeof(full), "CK_FX_%s", key);
+    for (size_t i = 0; i < fx_n; i++)
+        if (strcmp(fx_keys[i], full) == 0)
+            return fx_vals[i];
+    fail_msg("fixture has no %s", full);
+    return "";
+}
+
+static int load_fx_env(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[700];
+    while (fx_n < FX_MAX && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *eq = strchr(line, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        snprintf(fx_keys[fx_n], sizeof(fx_keys[0]), "%s", line);
+        snprintf(fx_vals[fx_n], sizeof(fx_vals[0]), "%s", eq + 1);
+        fx_n++;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int fixture(const char *verb)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/test/fixtures/registry.sh %s %s >&2", CK_SOURCE_DIR, verb, fx_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A reference on one of the fixture registries: ref("PLAIN", "library/busybox"). */
+static const char *ref(const char *reg, const char *path)
+{
+    static __thread char buf[4][600];
+    static __thread int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", fx(reg), path);
+    return buf[k];
+}
 
 static int start_shared(void **state)
 {
     (void)state;
-    if (crit_daemon_prepare(&shared, NULL) < 0 || crit_daemon_start(&shared) < 0)
+    snprintf(fx_dir, sizeof(fx_dir), "/tmp/critest-fx.XXXXXX");
+    if (mkdtemp(fx_dir) == NULL || fixture("start") < 0) {
+        fprintf(stderr, "critest_images: the registry fixture did not start\n");
+        return -1;
+    }
+    char env[300];
+    snprintf(env, sizeof(env), "%s/env", fx_dir);
+    if (load_fx_env(env) < 0)
+        return -1;
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "images:\n"
+             "  pull_progress_timeout: 2\n"
+             "  max_concurrent_downloads: 2\n"
+             "registries:\n"
+             "  ca_dirs: [%s]\n"
+             "  hosts:\n"
+             "    \"%s\": {insecure: true}\n"
+             "    \"%s\": {insecure: true}\n"
+             "    \"%s\": {insecure: true}\n"
+             "    \"%s\": {insecure: true}\n",
+             fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"));
+    if (crit_daemon_prepare(&shared, yaml) < 0 || crit_daemon_start(&shared) < 0)
         return -1;
     client = crit_connect(shared.socket);
     return client != NULL ? 0 : -1;
@@ -39,7 +126,101 @@ static int stop_shared(void **state)
     if (rc != 0)
         crit_daemon_dump_log(&shared);
     crit_daemon_cleanup(&shared);
+    fixture("stop");
     return rc == 0 ? 0 : -1;
+}
+
+/* ---- calls ------------------------------------------------------------------------------- */
+
+static grpc_status_code pull_as(const char *image, const Runtime__V1__AuthConfig *auth, char *id, size_t cap,
+                                char *details, size_t dcap)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)image;
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    req.auth = (Runtime__V1__AuthConfig *)auth;
+    crit_result r;
+    grpc_status_code code =
+        crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, 60000, &r);
+    if (id != NULL)
+        snprintf(id, cap, "%s",
+                 code == GRPC_STATUS_OK ? ((Runtime__V1__PullImageResponse *)r.response)->image_ref : "");
+    if (details != NULL)
+        snprintf(details, dcap, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+static void pull_ok(const char *image, const char *want_id)
+{
+    char id[128], details[1024];
+    grpc_status_code code = pull_as(image, NULL, id, sizeof(id), details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("pull %s: %d %s", image, code, details);
+    if (want_id != NULL)
+        assert_string_equal(id, want_id);
+}
+
+static void pull_fails(const char *image, const Runtime__V1__AuthConfig *auth, grpc_status_code want, const char *why)
+{
+    char details[1024];
+    grpc_status_code code = pull_as(image, auth, NULL, 0, details, sizeof(details));
+    if (code != want || strstr(details, why) == NULL)
+        fail_msg("pull %s: got %d \"%s\", want %d with \"%s\"", image, code, details, want, why);
+}
+
+/* ImageStatus; NULL image when absent. The result must be cleared. */
+static Runtime__V1__ImageStatusResponse *status_of(const char *name, bool verbose, crit_result *r)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)name;
+    Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+    req.image = &spec;
+    req.verbose = verbose;
+    grpc_status_code code =
+        crit_call(client, IMAGE("ImageStatus"), &req.base, &runtime__v1__image_status_response__descriptor, 10000, r);
+    if (code != GRPC_STATUS_OK)
+        fail_msg("ImageStatus %s: %d %s", name, code, r->details);
+    return (Runtime__V1__ImageStatusResponse *)r->response;
+}
+
+static bool has(char **v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void remove_image(const char *name)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)name;
+    Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    grpc_status_code code =
+        crit_call(client, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor, 10000, &r);
+    if (code != GRPC_STATUS_OK)
+        fail_msg("RemoveImage %s: %d %s", name, code, r.details);
+    crit_result_clear(&r);
+}
+
+static Runtime__V1__ListImagesResponse *list_images(const char *filter, crit_result *r)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    Runtime__V1__ImageFilter f = RUNTIME__V1__IMAGE_FILTER__INIT;
+    Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+    if (filter != NULL) {
+        spec.image = (char *)filter;
+        f.image = &spec;
+        req.filter = &f;
+    }
+    grpc_status_code code =
+        crit_call(client, IMAGE("ListImages"), &req.base, &runtime__v1__list_images_response__descriptor, 10000, r);
+    assert_int_equal(code, GRPC_STATUS_OK);
+    return (Runtime__V1__ListImagesResponse *)r->response;
 }
 
 static Runtime__V1__ImageFsInfoResponse *fs_info(crit_result *r)
@@ -97,11 +278,514 @@ static void test_image_fs_info_counts_our_data(void **state)
     unlink(path);
 }
 
+/* ---- pulls over the wire ------------------------------------------------------------------ */
+
+static bool host_is_arm64(void)
+{
+    struct utsname u;
+    return uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0;
+}
+
+static void assert_names(const char *name, const char *id, const char *tag, const char *digest_ref)
+{
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(name, false, &r);
+    assert_non_null(st->image);
+    assert_string_equal(st->image->id, id);
+    assert_string_equal(st->image->spec->image, id);
+    if (tag != NULL && !has(st->image->repo_tags, st->image->n_repo_tags, tag))
+        fail_msg("%s: no repo tag %s", name, tag);
+    if (digest_ref != NULL && !has(st->image->repo_digests, st->image->n_repo_digests, digest_ref))
+        fail_msg("%s: no repo digest %s", name, digest_ref);
+    assert_true(st->image->size > 1000000); /* busybox-static is about 2 MB, 1 MB gzipped */
+    crit_result_clear(&r);
+}
+
+static void test_pull_every_fixture_image(void **state)
+{
+    (void)state;
+    char tag[600], dig[700];
+    const struct {
+        const char *path, *key;
+    } images[] = {
+        {"library/busybox:latest", "BUSYBOX"}, {"cricket/busybox-oci:1", "BUSYBOX_OCI"}, {"cricket/multi:1", "MULTI"},
+        {"cricket/user:uid", "USER_UID"},      {"cricket/user:name", "USER_NAME"},       {"cricket/config:1", "CONFIG"},
+    };
+    for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "%s_ID", images[i].key);
+        pull_ok(ref("PLAIN", images[i].path), fx(key));
+        snprintf(tag, sizeof(tag), "%s", ref("PLAIN", images[i].path));
+        snprintf(key, sizeof(key), "%s_DIGEST", images[i].key);
+        snprintf(dig, sizeof(dig), "%s", ref("PLAIN", images[i].path));
+        *strrchr(dig, ':') = '\0';
+        strcat(dig, "@");
+        strcat(dig, fx(key));
+        snprintf(key, sizeof(key), "%s_ID", images[i].key);
+        assert_names(tag, fx(key), tag, dig);
+    }
+    /* Short names normalize: busybox without a tag is :latest. */
+    assert_names(ref("PLAIN", "library/busybox"), fx("BUSYBOX_ID"), NULL, NULL);
+    /* One image, two names: the schema2 and OCI busybox share a config. */
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("BUSYBOX_ID"), false, &r);
+    assert_int_equal(st->image->n_repo_tags, 2);
+    assert_int_equal(st->image->n_repo_digests, 2);
+    crit_result_clear(&r);
+}
+
+static void test_index_selects_host_platform(void **state)
+{
+    (void)state;
+    const char *want = host_is_arm64() ? fx("INDEX_ARM64_ID") : fx("INDEX_AMD64_ID");
+    pull_ok(ref("PLAIN", "cricket/multiarch:1"), want);
+    char dig[700];
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), fx("INDEX_DIGEST"));
+    assert_names(ref("PLAIN", "cricket/multiarch:1"), want, ref("PLAIN", "cricket/multiarch:1"), dig);
+    if (!host_is_arm64())
+        pull_ok(ref("PLAIN", "cricket/multiarch-docker:1"), fx("DLIST_AMD64_ID"));
+    /* By digest, the index again. */
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), fx("INDEX_DIGEST"));
+    pull_ok(dig, want);
+}
+
+static void test_pull_by_digest_and_tag_with_digest(void **state)
+{
+    (void)state;
+    char r1[700];
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), fx("BUSYBOX_DIGEST"));
+    pull_ok(r1, fx("BUSYBOX_ID"));
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "cricket/config:1"), fx("CONFIG_DIGEST"));
+    pull_ok(r1, fx("CONFIG_ID"));
+    /* A digest the repository does not have. */
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), fx("CONFIG_DIGEST"));
+    pull_fails(r1, NULL, GRPC_STATUS_NOT_FOUND, "not found");
+}
+
+static void test_user_by_uid_and_by_name(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:name"), fx("USER_NAME_ID"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(ref("PLAIN", "cricket/user:uid"), false, &r);
+    assert_non_null(st->image->uid);
+    assert_int_equal(st->image->uid->value, 1000);
+    assert_string_equal(st->image->username, "");
+    crit_result_clear(&r);
+    st = status_of(ref("PLAIN", "cricket/user:name"), false, &r);
+    assert_null(st->image->uid);
+    assert_string_equal(st->image->username, "nobody");
+    crit_result_clear(&r);
+}
+
+static void test_verbose_status_has_config(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(ref("PLAIN", "cricket/config:1"), true, &r);
+    assert_int_equal(st->n_info, 1);
+    assert_string_equal(st->info[0]->key, "info");
+    json_error_t jerr;
+    json_t *j = json_loads(st->info[0]->value, 0, &jerr);
+    assert_non_null(j);
+    json_t *c = json_object_get(j, "config");
+    char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"cmd\":[\"echo $GREETING\"],\"entrypoint\":[\"/bin/sh\",\"-c\"],"
+                              "\"env\":[\"PATH=/usr/bin:/bin\",\"GREETING=hello world\"],"
+                              "\"labels\":{\"org.example.fixture\":\"config\"},\"stop_signal\":\"SIGUSR1\","
+                              "\"user\":\"\",\"volumes\":[\"/data\"],\"workdir\":\"/tmp\"}");
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(j, "manifest")), fx("CONFIG_DIGEST"));
+    json_decref(j);
+    crit_result_clear(&r);
+}
+
+static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
+{
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(name, true, &r);
+    json_t *j = json_loads(st->info[0]->value, 0, NULL);
+    assert_non_null(j);
+    size_t i;
+    json_t *l;
+    *n = 0;
+    json_array_foreach(json_object_get(j, "layers"), i, l)
+    {
+        const char *chain = json_string_value(json_object_get(l, "chain_id"));
+        snprintf(dirs[(*n)++], 300, "%s/layers/%s", shared.root, chain + 7);
+    }
+    json_decref(j);
+    crit_result_clear(&r);
+}
+
+static void test_whiteouts_visible_in_overlay(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/multi:1"), fx("MULTI_ID"));
+    char dirs[8][300];
+    size_t n = 0;
+    layer_dirs_of(ref("PLAIN", "cricket/multi:1"), dirs, &n);
+    assert_int_equal(n, 3);
+    char mnt[300], opts[1200], p[400];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", fx_dir);
+    assert_int_equal(mkdir(mnt, 0755), 0);
+    snprintf(opts, sizeof(opts), "lowerdir=%s:%s:%s", dirs[2], dirs[1], dirs[0]);
+    if (mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0)
+        fail_msg("mount overlay %s: %s", opts, strerror(errno));
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/etc/a", mnt);
+    assert_int_equal(lstat(p, &st), -1); /* deleted by a whiteout */
+    snprintf(p, sizeof(p), "%s/etc/b", mnt);
+    assert_int_equal(lstat(p, &st), 0);
+    snprintf(p, sizeof(p), "%s/data/x", mnt);
+    assert_int_equal(lstat(p, &st), -1); /* hidden by the opaque directory */
+    snprintf(p, sizeof(p), "%s/data/z", mnt);
+    assert_int_equal(lstat(p, &st), 0);
+    snprintf(p, sizeof(p), "%s/etc/setuid", mnt);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 04755);
+    snprintf(p, sizeof(p), "%s/etc/owned", mnt);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_int_equal(st.st_uid, 1000);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    char val[8] = {0};
+    assert_int_equal(getxattr(p, "user.fixture", val, sizeof(val)), 3);
+    struct stat c1, c2;
+    snprintf(p, sizeof(p), "%s/c", dirs[2]);
+    char q[400];
+    snprintf(q, sizeof(q), "%s/etc/c", dirs[2]);
+    snprintf(p, sizeof(p), "%s/etc/c-link", dirs[2]);
+    assert_int_equal(lstat(p, &c1), 0);
+    assert_int_equal(lstat(q, &c2), 0);
+    assert_int_equal(c1.st_ino, c2.st_ino); /* a hard link in the layer stays one */
+    snprintf(p, sizeof(p), "%s/bin/sh", mnt);
+    char target[64] = {0};
+    assert_int_equal(readlink(p, target, sizeof(target) - 1), 7);
+    assert_string_equal(target, "busybox");
+    assert_int_equal(umount(mnt), 0);
+    rmdir(mnt);
+}
+
+static void test_tls_with_fixture_ca(void **state)
+{
+    (void)state;
+    pull_ok(ref("TLS", "library/busybox:latest"), fx("BUSYBOX_ID"));
+    /* The same server under a name whose CA directory we do not have: refused. */
+    char other[300];
+    snprintf(other, sizeof(other), "localhost:%s/library/busybox", strchr(fx("TLS"), ':') + 1);
+    pull_fails(other, NULL, GRPC_STATUS_UNAVAILABLE, "certificate");
+}
+
+static void test_basic_auth(void **state)
+{
+    (void)state;
+    const char *image = ref("AUTH", "private/busybox:latest");
+    pull_fails(image, NULL, GRPC_STATUS_PERMISSION_DENIED, "unauthorized (credentials needed)");
+    Runtime__V1__AuthConfig bad = RUNTIME__V1__AUTH_CONFIG__INIT;
+    bad.username = (char *)fx("USER");
+    bad.password = "wrong";
+    pull_fails(image, &bad, GRPC_STATUS_PERMISSION_DENIED, "unauthorized (credentials refused)");
+    Runtime__V1__AuthConfig good = RUNTIME__V1__AUTH_CONFIG__INIT;
+    good.username = (char *)fx("USER");
+    good.password = (char *)fx("PASS");
+    char id[128], details[512];
+    assert_int_equal(pull_as(image, &good, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
+    assert_string_equal(id, fx("BUSYBOX_ID"));
+    /* The same credentials as base64 "user:password" in `auth`. */
+    Runtime__V1__AuthConfig b64 = RUNTIME__V1__AUTH_CONFIG__INIT;
+    b64.auth = "Zml4dHVyZTpzM2NyZXQtcGFzcw=="; /* fixture:s3cret-pass */
+    assert_int_equal(pull_as(image, &b64, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
+}
+
+static void test_bearer_token_flow(void **state)
+{
+    (void)state;
+    const char *image = ref("BAD", "token/busybox:1");
+    pull_fails(image, NULL, GRPC_STATUS_PERMISSION_DENIED, "refused the anonymous request");
+    Runtime__V1__AuthConfig good = RUNTIME__V1__AUTH_CONFIG__INIT;
+    good.username = (char *)fx("USER");
+    good.password = (char *)fx("PASS");
+    char id[128], details[512];
+    grpc_status_code code = pull_as(image, &good, id, sizeof(id), details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("%s", details);
+    /* A registry token given by the kubelet is used as it is. */
+    Runtime__V1__AuthConfig tok = RUNTIME__V1__AUTH_CONFIG__INIT;
+    tok.registry_token = "fixture-token-7f3a";
+    assert_int_equal(pull_as(image, &tok, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
+}
+
+/* Every file name below the root's content and layers, sorted, in one string. */
+static void snapshot(char *out, size_t cap)
+{
+    const char *sub[] = {"content/sha256", "content/ingest", "layers"};
+    out[0] = '\0';
+    for (size_t i = 0; i < 3; i++) {
+        char d[300];
+        snprintf(d, sizeof(d), "%s/%s", shared.root, sub[i]);
+        struct dirent **names;
+        int n = scandir(d, &names, NULL, alphasort);
+        assert_true(n >= 0);
+        for (int k = 0; k < n; k++) {
+            size_t len = strlen(out);
+            snprintf(out + len, cap - len, "%s/%s\n", sub[i], names[k]->d_name);
+            free(names[k]);
+        }
+        free(names);
+    }
+}
+
+static void test_bad_cases_fail_clearly_and_leave_nothing(void **state)
+{
+    (void)state;
+    static char before[65536], after[65536];
+    pull_ok(ref("PLAIN", "library/busybox:latest"), fx("BUSYBOX_ID"));
+    snapshot(before, sizeof(before));
+    const struct {
+        const char *repo;
+        grpc_status_code code;
+        const char *why;
+    } cases[] = {
+        {"bad/wrongdigest:1", GRPC_STATUS_INVALID_ARGUMENT, "content has digest"},
+        {"bad/truncated:1", GRPC_STATUS_INVALID_ARGUMENT, "truncated"},
+        {"bad/dotdot:1", GRPC_STATUS_INVALID_ARGUMENT, "escapes the layer (..)"},
+        {"bad/absolute:1", GRPC_STATUS_INVALID_ARGUMENT, "is an absolute path"},
+        {"bad/symlink:1", GRPC_STATUS_INVALID_ARGUMENT, "Cannot extract through symlink"},
+        {"bad/hardlink:1", GRPC_STATUS_INVALID_ARGUMENT, "hard link target"},
+        {"bad/notjson:1", GRPC_STATUS_INVALID_ARGUMENT, "is not a JSON object"},
+        {"bad/unknownmedia:1", GRPC_STATUS_INVALID_ARGUMENT, "unknown manifest media type"},
+        {"bad/schema1:1", GRPC_STATUS_UNIMPLEMENTED, "schema 1 manifests are not supported"},
+        {"bad/slow:1", GRPC_STATUS_DEADLINE_EXCEEDED, "no progress for 2 s"},
+        {"bad/nosuch:1", GRPC_STATUS_NOT_FOUND, "not found"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pull_fails(ref("BAD", cases[i].repo), NULL, cases[i].code, cases[i].why);
+        snapshot(after, sizeof(after));
+        if (strcmp(before, after) != 0)
+            fail_msg("%s left files behind:\nbefore:\n%safter:\n%s", cases[i].repo, before, after);
+        crit_result r;
+        Runtime__V1__ImageStatusResponse *st = status_of(ref("BAD", cases[i].repo), false, &r);
+        assert_null(st->image);
+        crit_result_clear(&r);
+    }
+    pull_fails(ref("DOWN", "x:1"), NULL, GRPC_STATUS_UNAVAILABLE, "registry unreachable");
+    const char *escapes[] = {"/tmp/cricket-escape-dotdot", "/tmp/cricket-escape-absolute",
+                             "/tmp/cricket-escape-symlink"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(access(escapes[i], F_OK), -1);
+    /* A device node from an image is not created. */
+    pull_ok(ref("BAD", "bad/device:1"), NULL);
+    char dirs[2][300];
+    size_t n;
+    layer_dirs_of(ref("BAD", "bad/device:1"), dirs, &n);
+    char p[400];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/null", dirs[0]);
+    assert_int_equal(lstat(p, &st), -1);
+    snprintf(p, sizeof(p), "%s/ok", dirs[0]);
+    assert_int_equal(lstat(p, &st), 0);
+    remove_image(ref("BAD", "bad/device:1"));
+}
+
+static void test_invalid_references(void **state)
+{
+    (void)state;
+    pull_fails("Busybox", NULL, GRPC_STATUS_INVALID_ARGUMENT, "must be lowercase");
+    pull_fails("busybox:bad/tag", NULL, GRPC_STATUS_INVALID_ARGUMENT, "invalid");
+    pull_fails("", NULL, GRPC_STATUS_INVALID_ARGUMENT, "no image given");
+    pull_fails("busybox@sha256:123", NULL, GRPC_STATUS_INVALID_ARGUMENT, "64 lower-case hex");
+}
+
+static void test_list_filter_and_missing_status(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
+    crit_result r;
+    Runtime__V1__ListImagesResponse *l = list_images(ref("PLAIN", "cricket/user:uid"), &r);
+    assert_int_equal(l->n_images, 1);
+    assert_string_equal(l->images[0]->id, fx("USER_UID_ID"));
+    crit_result_clear(&r);
+    l = list_images(ref("PLAIN", "cricket/nothing:here"), &r);
+    assert_int_equal(l->n_images, 0);
+    crit_result_clear(&r);
+    /* Missing: OK without an image. */
+    Runtime__V1__ImageStatusResponse *st = status_of(ref("PLAIN", "cricket/nothing:here"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+    /* By id, by id without sha256:, by a unique prefix. */
+    const char *id = fx("USER_UID_ID");
+    const char *names[] = {id, id + 7};
+    for (size_t i = 0; i < 2; i++) {
+        st = status_of(names[i], false, &r);
+        assert_non_null(st->image);
+        assert_string_equal(st->image->id, id);
+        crit_result_clear(&r);
+    }
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "%.12s", id + 7);
+    st = status_of(prefix, false, &r);
+    assert_non_null(st->image);
+    assert_string_equal(st->image->id, id);
+    crit_result_clear(&r);
+}
+
+static void test_stream_images_matches_list(void **state)
+{
+    (void)state;
+    crit_result r;
+    Runtime__V1__ListImagesResponse *l = list_images(NULL, &r);
+    size_t want = l->n_images;
+    assert_true(want >= 2);
+    crit_result_clear(&r);
+    Runtime__V1__StreamImagesRequest req = RUNTIME__V1__STREAM_IMAGES_REQUEST__INIT;
+    crit_stream *s = crit_stream_open(client, IMAGE("StreamImages"), &req.base, 10000);
+    size_t got = 0;
+    ProtobufCMessage *msg = NULL;
+    while (crit_stream_next(s, &runtime__v1__stream_images_response__descriptor, 5000, &msg) == 1) {
+        got += ((Runtime__V1__StreamImagesResponse *)msg)->n_images;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    char details[256];
+    assert_int_equal(crit_stream_finish(s, 5000, details, sizeof(details)), GRPC_STATUS_OK);
+    crit_stream_free(s);
+    assert_int_equal(got, want);
+}
+
+static void test_remove_by_tag_id_and_digest(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "library/busybox:latest"), fx("BUSYBOX_ID"));
+    pull_ok(ref("PLAIN", "cricket/busybox-oci:1"), fx("BUSYBOX_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
+    /* A tag of an image with another tag: only that tag goes. */
+    remove_image(ref("PLAIN", "cricket/busybox-oci:1"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("BUSYBOX_ID"), false, &r);
+    assert_non_null(st->image);
+    assert_false(has(st->image->repo_tags, st->image->n_repo_tags, ref("PLAIN", "cricket/busybox-oci:1")));
+    assert_true(has(st->image->repo_tags, st->image->n_repo_tags, ref("PLAIN", "library/busybox:latest")));
+    crit_result_clear(&r);
+    /* By id: the image and all its names; its config blob goes, the layer
+     * shared with cricket/user:uid stays. */
+    char cfg_blob[400];
+    snprintf(cfg_blob, sizeof(cfg_blob), "%s/content/sha256/%s", shared.root, fx("BUSYBOX_ID") + 7);
+    assert_int_equal(access(cfg_blob, F_OK), 0);
+    remove_image(fx("BUSYBOX_ID"));
+    st = status_of(ref("PLAIN", "library/busybox:latest"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+    assert_int_equal(access(cfg_blob, F_OK), -1);
+    char dirs[2][300];
+    size_t n;
+    layer_dirs_of(ref("PLAIN", "cricket/user:uid"), dirs, &n);
+    assert_int_equal(access(dirs[0], F_OK), 0);
+    /* Again, and something never there: OK. */
+    remove_image(fx("BUSYBOX_ID"));
+    remove_image(ref("PLAIN", "never/was:here"));
+    /* By digest reference. */
+    char dig[700];
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/user"), fx("USER_UID_DIGEST"));
+    remove_image(dig);
+    st = status_of(fx("USER_UID_ID"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+}
+
+static void *pull_thread(void *arg)
+{
+    char id[128], details[512];
+    grpc_status_code code = pull_as(arg, NULL, id, sizeof(id), details, sizeof(details));
+    return (void *)(intptr_t)(code == GRPC_STATUS_OK && strcmp(id, fx("MULTI_ID")) == 0);
+}
+
+/* How often the daemon's log says it downloaded the blob. */
+static int downloads_of(const char *digest)
+{
+    FILE *f = fopen(shared.log, "r");
+    assert_non_null(f);
+    char line[4096], needle[128];
+    snprintf(needle, sizeof(needle), "downloaded blob %s ", digest);
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, needle) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void test_concurrent_pulls_share_downloads(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/multi:1"), fx("MULTI_ID"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("MULTI_ID"), true, &r);
+    json_t *j = json_loads(st->info[0]->value, 0, NULL);
+    char top[80];
+    snprintf(top, sizeof(top), "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(j, "layers"), 2), "digest")));
+    json_decref(j);
+    crit_result_clear(&r);
+    remove_image(fx("MULTI_ID"));
+    int before = downloads_of(top);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, pull_thread, (void *)ref("PLAIN", "cricket/multi:1")), 0);
+    for (int i = 0; i < 3; i++) {
+        void *ok;
+        pthread_join(t[i], &ok);
+        assert_true(ok != NULL);
+    }
+    assert_int_equal(downloads_of(top), before + 1);
+}
+
+static void test_images_survive_restart(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+    crit_result r;
+    Runtime__V1__ListImagesResponse *l = list_images(NULL, &r);
+    size_t before = l->n_images;
+    crit_result_clear(&r);
+    crit_close(client);
+    assert_int_equal(crit_daemon_stop(&shared, 15000), 0);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    assert_non_null(client);
+    l = list_images(NULL, &r);
+    assert_int_equal(l->n_images, before);
+    crit_result_clear(&r);
+    assert_names(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"), ref("PLAIN", "cricket/config:1"), NULL);
+    char dirs[2][300];
+    size_t n;
+    layer_dirs_of(ref("PLAIN", "cricket/config:1"), dirs, &n);
+    assert_int_equal(access(dirs[0], F_OK), 0);
+    /* Pulling again finds everything there. */
+    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+}
+
 int main(void)
 {
     grpc_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_fs_info_counts_our_data),
+        cmocka_unit_test(test_pull_every_fixture_image),
+        cmocka_unit_test(test_index_selects_host_platform),
+        cmocka_unit_test(test_pull_by_digest_and_tag_with_digest),
+        cmocka_unit_test(test_user_by_uid_and_by_name),
+        cmocka_unit_test(test_verbose_status_has_config),
+        cmocka_unit_test(test_whiteouts_visible_in_overlay),
+        cmocka_unit_test(test_tls_with_fixture_ca),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_bearer_token_flow),
+        cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
+        cmocka_unit_test(test_invalid_references),
+        cmocka_unit_test(test_list_filter_and_missing_status),
+        cmocka_unit_test(test_stream_images_matches_list),
+        cmocka_unit_test(test_remove_by_tag_id_and_digest),
+        cmocka_unit_test(test_concurrent_pulls_share_downloads),
+        cmocka_unit_test(test_images_survive_restart),
     };
     int failed = cmocka_run_group_tests_name("critest_images", tests, start_shared, stop_shared);
     grpc_shutdown();

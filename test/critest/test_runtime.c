@@ -246,13 +246,6 @@ static void test_unimplemented_rpc_names_method(void **state)
                      GRPC_STATUS_UNIMPLEMENTED);
     assert_non_null(strstr(r.details, "/runtime.v1.RuntimeService/CheckpointContainer"));
     crit_result_clear(&r);
-
-    Runtime__V1__PullImageRequest pull = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    assert_int_equal(
-        crit_call(client, IMAGE("PullImage"), &pull.base, &runtime__v1__pull_image_response__descriptor, 10000, &r),
-        GRPC_STATUS_UNIMPLEMENTED);
-    assert_non_null(strstr(r.details, "PullImage"));
-    crit_result_clear(&r);
 }
 
 static void test_unknown_method_unimplemented(void **state)

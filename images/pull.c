@@ -1,0 +1,545 @@
+/*
+ * pull: PullImage's flow. Normalize the reference; open a registry session
+ * (mirrors, then origin); fetch the manifest (by digest when the reference
+ * has one, verified); if it is an index, pick the entry for this host's
+ * platform and fetch that manifest (verified); fetch the config, then the
+ * layers in parallel (max_concurrent_downloads threads), each streamed into
+ * the content store and verified; unpack each layer once per chain id, in
+ * order, checking its diff id; record the image and point its tag and
+ * digest reference at it. The image id (the config digest) is returned.
+ *
+ * Two pulls of the same blob share one download (key lock per digest: the
+ * second waits and finds it stored); two unpacks of the same chain id
+ * likewise. While a pull runs, garbage collection leaves files alone.
+ */
+#include "images/images_internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "images/reference.h"
+#include "images/registry.h"
+#include "images/unpack.h"
+#include "store/store.h"
+
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+
+enum { MANIFEST_MAX = 4 << 20, CONFIG_MAX = 8 << 20, MAX_LAYERS = 256 };
+
+typedef struct layer {
+    char digest[CK_DIGEST_BUF];
+    int64_t size;
+    char media_type[128];
+    char diff_id[CK_DIGEST_BUF];
+    char chain_id[CK_DIGEST_BUF];
+} layer;
+
+typedef struct pull {
+    ck_images *im;
+    ck_ref ref;
+    ck_registry *reg;
+    ck_images_cancel_fn cancelled;
+    void *cancel_arg;
+    atomic_bool failed;
+    char repo_digest[CK_DIGEST_BUF];     /* what the tag points at: the index or the manifest */
+    char manifest_digest[CK_DIGEST_BUF]; /* the image manifest */
+    char index_digest[CK_DIGEST_BUF];    /* "" unless the tag points at an index */
+    char config_digest[CK_DIGEST_BUF];
+    int64_t config_size;
+    layer *layers;
+    size_t n_layers;
+    json_t *config; /* the parsed image config blob */
+    /* parallel downloads */
+    atomic_size_t next;
+    pthread_mutex_t err_mu;
+    ck_err first_err;
+} pull;
+
+static bool pull_cancelled(void *arg)
+{
+    pull *p = arg;
+    return atomic_load(&p->failed) || (p->cancelled != NULL && p->cancelled(p->cancel_arg));
+}
+
+/* ---- platform -------------------------------------------------------------------- */
+
+static void host_platform(char *arch, size_t acap, char *variant, size_t vcap)
+{
+    struct utsname u;
+    const char *a = "amd64", *v = "";
+    if (uname(&u) == 0) {
+        if (strcmp(u.machine, "aarch64") == 0 || strcmp(u.machine, "arm64") == 0)
+            a = "arm64", v = "v8";
+        else if (strncmp(u.machine, "armv7", 5) == 0)
+            a = "arm", v = "v7";
+        else if (strncmp(u.machine, "armv6", 5) == 0)
+            a = "arm", v = "v6";
+        else if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
+            a = "386";
+        else if (strcmp(u.machine, "ppc64le") == 0 || strcmp(u.machine, "s390x") == 0 ||
+                 strcmp(u.machine, "riscv64") == 0)
+            a = u.machine;
+    }
+    snprintf(arch, acap, "%s", a);
+    snprintf(variant, vcap, "%s", v);
+}
+
+/* The index entry for linux/<host arch>[/variant]: an exact variant wins,
+ * then an entry without variant. */
+static int select_platform(json_t *index, char *digest_out, ck_err *err)
+{
+    char arch[32], variant[16];
+    host_platform(arch, sizeof(arch), variant, sizeof(variant));
+    json_t *list = json_object_get(index, "manifests");
+    if (!json_is_array(list))
+        return ck_err_set(err, CK_E_INVALID, 0, "index has no \"manifests\" list");
+    const char *best = NULL;
+    int best_score = 0;
+    char seen[512] = "";
+    size_t i;
+    json_t *m;
+    json_array_foreach(list, i, m)
+    {
+        json_t *p = json_object_get(m, "platform");
+        const char *os = json_string_value(json_object_get(p, "os"));
+        const char *a = json_string_value(json_object_get(p, "architecture"));
+        const char *v = json_string_value(json_object_get(p, "variant"));
+        size_t len = strlen(seen);
+        snprintf(seen + len, sizeof(seen) - len, "%s%s/%s%s%s", len ? ", " : "", os ? os : "?", a ? a : "?",
+                 v ? "/" : "", v ? v : "");
+        if (os == NULL || a == NULL || strcmp(os, "linux") != 0 || strcmp(a, arch) != 0)
+            continue;
+        int score = v == NULL || v[0] == '\0' ? 1 : strcmp(v, variant) == 0 ? 2 : 0;
+        if (score > best_score) {
+            best_score = score;
+            best = json_string_value(json_object_get(m, "digest"));
+        }
+    }
+    if (best == NULL)
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "index has no image for linux/%s%s%s (it has: %s)", arch,
+                          variant[0] ? "/" : "", variant, seen[0] ? seen : "nothing");
+    if (ck_digest_check(best, err) < 0)
+        return ck_err_wrap(err, "index entry for linux/%s", arch);
+    snprintf(digest_out, CK_DIGEST_BUF, "%s", best);
+    return 0;
+}
+
+/* ---- manifests ------------------------------------------------------------------------ */
+
+typedef enum kind { K_INDEX, K_MANIFEST } kind;
+
+static int classify(json_t *j, const char *content_type, kind *out, ck_err *err)
+{
+    json_t *sv = json_object_get(j, "schemaVersion");
+    const char *mt = json_string_value(json_object_get(j, "mediaType"));
+    if (mt == NULL || mt[0] == '\0')
+        mt = content_type;
+    if (json_integer_value(sv) == 1 || strstr(mt, "distribution.manifest.v1+") != NULL)
+        return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
+                          "Docker schema 1 manifests are not supported (deprecated since 2017): push the image "
+                          "again with a current tool to get a schema 2 or OCI manifest");
+    if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
+        *out = K_INDEX;
+        return 0;
+    }
+    if (strcmp(mt, MT_OCI_MANIFEST) == 0 || strcmp(mt, MT_DOCKER_MANIFEST) == 0) {
+        *out = K_MANIFEST;
+        return 0;
+    }
+    if (mt[0] == '\0' || strcmp(mt, "application/json") == 0) { /* OCI allows omitting mediaType */
+        if (json_is_array(json_object_get(j, "manifests"))) {
+            *out = K_INDEX;
+            return 0;
+        }
+        if (json_is_object(json_object_get(j, "config")) && json_is_array(json_object_get(j, "layers"))) {
+            *out = K_MANIFEST;
+            return 0;
+        }
+    }
+    return ck_err_set(err, CK_E_INVALID, 0, "unknown manifest media type \"%.200s\"", mt);
+}
+
+/* GETs and verifies a manifest; *j is its parsed JSON. */
+static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t **j, kind *k, char *digest_out,
+                          ck_err *err)
+{
+    _cleanup_free_ char *body = NULL;
+    size_t len = 0;
+    char ctype[256];
+    if (ck_registry_get_manifest(p->reg, reference, MANIFEST_MAX, &body, &len, ctype, sizeof(ctype), err) < 0)
+        return -1;
+    char digest[CK_DIGEST_BUF];
+    ck_digest_of(body, len, digest);
+    if (by_digest && strcmp(digest, reference) != 0)
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest %s: content has digest %s", reference, digest);
+    json_error_t jerr;
+    *j = json_loadb(body, len, 0, &jerr);
+    if (*j == NULL || !json_is_object(*j)) {
+        json_decref(*j);
+        *j = NULL;
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not a JSON object: %s (line %d)", reference, jerr.text,
+                          jerr.line);
+    }
+    if (classify(*j, ctype, k, err) < 0 || ck_content_put(p->im->content, digest, body, len, err) < 0) {
+        json_decref(*j);
+        *j = NULL;
+        return ck_err_wrap(err, "manifest %s", reference);
+    }
+    snprintf(digest_out, CK_DIGEST_BUF, "%s", digest);
+    return 0;
+}
+
+static bool layer_type_ok(const char *mt)
+{
+    static const char *const ok[] = {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.docker.image.rootfs.diff.tar",
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcmp(mt, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+static int descriptor(json_t *d, char *digest, int64_t *size, char *mt, size_t mtcap, const char *what, ck_err *err)
+{
+    const char *dg = json_string_value(json_object_get(d, "digest"));
+    json_t *sz = json_object_get(d, "size");
+    const char *m = json_string_value(json_object_get(d, "mediaType"));
+    if (dg == NULL || !json_is_integer(sz) || json_integer_value(sz) < 0)
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest: %s descriptor lacks a digest or a size", what);
+    if (ck_digest_check(dg, err) < 0)
+        return ck_err_wrap(err, "manifest: %s", what);
+    snprintf(digest, CK_DIGEST_BUF, "%s", dg);
+    *size = json_integer_value(sz);
+    snprintf(mt, mtcap, "%s", m != NULL ? m : "");
+    return 0;
+}
+
+static int read_manifest(pull *p, json_t *m, ck_err *err)
+{
+    char mt[128];
+    if (descriptor(json_object_get(m, "config"), p->config_digest, &p->config_size, mt, sizeof(mt), "config", err) < 0)
+        return -1;
+    if (mt[0] != '\0' && strcmp(mt, MT_DOCKER_CONFIG) != 0 && strcmp(mt, MT_OCI_CONFIG) != 0)
+        return ck_err_set(err, CK_E_INVALID, 0, "not a container image: unknown config media type \"%.200s\"", mt);
+    json_t *ls = json_object_get(m, "layers");
+    if (!json_is_array(ls))
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest has no \"layers\" list");
+    p->n_layers = json_array_size(ls);
+    if (p->n_layers > MAX_LAYERS)
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest has %zu layers, more than %d", p->n_layers, MAX_LAYERS);
+    p->layers = calloc(p->n_layers + 1, sizeof(*p->layers));
+    if (p->layers == NULL)
+        return ck_err_oom(err, "layers");
+    for (size_t i = 0; i < p->n_layers; i++) {
+        layer *l = &p->layers[i];
+        char what[32];
+        snprintf(what, sizeof(what), "layer %zu", i);
+        if (descriptor(json_array_get(ls, i), l->digest, &l->size, l->media_type, sizeof(l->media_type), what, err) < 0)
+            return -1;
+        if (!layer_type_ok(l->media_type))
+            return ck_err_set(err, CK_E_INVALID, 0, "layer %zu (%s): unknown layer media type \"%.200s\"", i, l->digest,
+                              l->media_type);
+    }
+    return 0;
+}
+
+/* ---- blobs ------------------------------------------------------------------------------ */
+
+static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
+{
+    ck_images *im = p->im;
+    if (ck_keylock_acquire(im->locks, digest, err) < 0)
+        return -1;
+    int rc = 0;
+    if (ck_content_size(im->content, digest) != size) {
+        rc = ck_registry_fetch_blob(p->reg, digest, size, im->content, err);
+        if (rc == 0)
+            ck_debug("images", "downloaded blob %s (%lld bytes)", digest, (long long)size);
+    }
+    ck_keylock_release(im->locks, digest);
+    return rc;
+}
+
+static void *download_worker(void *arg)
+{
+    pull *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n_layers || atomic_load(&p->failed))
+            return NULL;
+        ck_err err;
+        ck_err_clear(&err);
+        if (fetch_blob(p, p->layers[i].digest, p->layers[i].size, &err) < 0) {
+            pthread_mutex_lock(&p->err_mu);
+            if (!atomic_load(&p->failed)) {
+                p->first_err = err;
+                atomic_store(&p->failed, true);
+            }
+            pthread_mutex_unlock(&p->err_mu);
+            return NULL;
+        }
+    }
+}
+
+static int download_layers(pull *p, ck_err *err)
+{
+    unsigned n = p->im->cfg->images.max_concurrent_downloads;
+    if (n == 0)
+        n = 1;
+    if (n > p->n_layers)
+        n = (unsigned)p->n_layers;
+    pthread_t threads[64];
+    unsigned started = 0;
+    for (unsigned i = 0; i < n && i < 64; i++) {
+        if (pthread_create(&threads[i], NULL, download_worker, p) != 0)
+            break;
+        started++;
+    }
+    if (started == 0 && p->n_layers > 0)
+        download_worker(p);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (atomic_load(&p->failed)) {
+        if (p->first_err.kind == CK_E_NONE)
+            return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
+        *err = p->first_err;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- config, chain ids, unpack ---------------------------------------------------------- */
+
+static int read_config(pull *p, ck_err *err)
+{
+    _cleanup_free_ char *body = NULL;
+    size_t len;
+    if (ck_content_read(p->im->content, p->config_digest, CONFIG_MAX, &body, &len, err) < 0)
+        return -1;
+    json_error_t jerr;
+    p->config = json_loadb(body, len, 0, &jerr);
+    if (!json_is_object(p->config))
+        return ck_err_set(err, CK_E_INVALID, 0, "image config %s is not a JSON object: %s", p->config_digest,
+                          jerr.text);
+    json_t *ids = json_object_get(json_object_get(p->config, "rootfs"), "diff_ids");
+    if (!json_is_array(ids) || json_array_size(ids) != p->n_layers)
+        return ck_err_set(err, CK_E_INVALID, 0, "image config %s: %zu diff ids for %zu layers", p->config_digest,
+                          json_is_array(ids) ? json_array_size(ids) : 0, p->n_layers);
+    for (size_t i = 0; i < p->n_layers; i++) {
+        const char *d = json_string_value(json_array_get(ids, i));
+        if (ck_digest_check(d, err) < 0)
+            return ck_err_wrap(err, "image config: diff id %zu", i);
+        snprintf(p->layers[i].diff_id, CK_DIGEST_BUF, "%s", d);
+        if (i == 0) {
+            snprintf(p->layers[i].chain_id, CK_DIGEST_BUF, "%s", d);
+        } else {
+            char buf[2 * CK_DIGEST_BUF + 2];
+            int n = snprintf(buf, sizeof(buf), "%s %s", p->layers[i - 1].chain_id, d);
+            ck_digest_of(buf, (size_t)n, p->layers[i].chain_id);
+        }
+    }
+    return 0;
+}
+
+static int unpack_layers(pull *p, ck_err *err)
+{
+    ck_images *im = p->im;
+    for (size_t i = 0; i < p->n_layers; i++) {
+        if (pull_cancelled(p))
+            return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
+        layer *l = &p->layers[i];
+        char dest[4400], blob[4400], key[CK_DIGEST_BUF + 8];
+        snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
+        snprintf(key, sizeof(key), "layer:%s", l->chain_id);
+        if (ck_content_path(im->content, l->digest, blob, sizeof(blob), err) < 0 ||
+            ck_keylock_acquire(im->locks, key, err) < 0)
+            return -1;
+        int rc = 0;
+        struct stat st;
+        if (stat(dest, &st) < 0) {
+            ck_unpack_opts o = {.allow_devices = im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id};
+            rc = ck_unpack_layer(blob, dest, &o, NULL, NULL, err);
+            if (rc < 0)
+                ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
+        }
+        ck_keylock_release(im->locks, key);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- the record ---------------------------------------------------------------------------- */
+
+static json_t *strv_or_empty(json_t *v)
+{
+    return json_is_array(v) ? json_deep_copy(v) : json_array();
+}
+
+static json_t *record_config(json_t *cfg)
+{
+    json_t *c = json_object_get(cfg, "config");
+    json_t *vols = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c, "Volumes"), k, v) json_array_append_new(vols, json_string(k));
+    json_t *labels = json_object();
+    json_object_foreach(json_object_get(c, "Labels"), k, v) if (json_is_string(v)) json_object_set(labels, k, v);
+    const char *user = json_string_value(json_object_get(c, "User"));
+    const char *wd = json_string_value(json_object_get(c, "WorkingDir"));
+    const char *sig = json_string_value(json_object_get(c, "StopSignal"));
+    return json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "user", user ? user : "", "env",
+                     strv_or_empty(json_object_get(c, "Env")), "entrypoint",
+                     strv_or_empty(json_object_get(c, "Entrypoint")), "cmd", strv_or_empty(json_object_get(c, "Cmd")),
+                     "workdir", wd ? wd : "", "stop_signal", sig ? sig : "", "volumes", vols, "labels", labels);
+}
+
+static char *record_data(pull *p, uint64_t *size)
+{
+    json_t *layers = json_array();
+    *size = (uint64_t)p->config_size;
+    for (size_t i = 0; i < p->n_layers; i++) {
+        layer *l = &p->layers[i];
+        *size += (uint64_t)l->size;
+        json_array_append_new(layers,
+                              json_pack("{s:s, s:I, s:s, s:s, s:s}", "digest", l->digest, "size", (json_int_t)l->size,
+                                        "media_type", l->media_type, "diff_id", l->diff_id, "chain_id", l->chain_id));
+    }
+    const char *os = json_string_value(json_object_get(p->config, "os"));
+    const char *arch = json_string_value(json_object_get(p->config, "architecture"));
+    json_t *rec =
+        json_pack("{s:i, s:s, s:o, s:o, s:s, s:s}", "v", 1, "manifest", p->manifest_digest, "config",
+                  record_config(p->config), "layers", layers, "os", os ? os : "", "architecture", arch ? arch : "");
+    if (rec == NULL)
+        return NULL;
+    if (p->index_digest[0] != '\0')
+        json_object_set_new(rec, "index", json_string(p->index_digest));
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    return text;
+}
+
+static int record_image(pull *p, ck_err *err)
+{
+    ck_images *im = p->im;
+    uint64_t size = 0;
+    _cleanup_free_ char *data = record_data(p, &size);
+    if (data == NULL)
+        return ck_err_oom(err, "image record");
+    char tagged[1024], digested[1024];
+    ck_ref_tagged(&p->ref, tagged, sizeof(tagged));
+    ck_ref_digested(&p->ref, p->repo_digest, digested, sizeof(digested));
+    ck_image_record rec = {.id = p->config_digest, .size = size, .data = data};
+    pthread_mutex_lock(&im->lock);
+    int rc = ck_store_begin(im->store, err);
+    if (rc == 0) {
+        rc = ck_store_image_put(im->store, &rec, err);
+        if (rc == 0)
+            rc = ck_store_image_ref_set(im->store, digested, p->config_digest, err);
+        if (rc == 0 && tagged[0] != '\0')
+            rc = ck_store_image_ref_set(im->store, tagged, p->config_digest, err);
+        if (rc == 0)
+            rc = ck_store_commit(im->store, err);
+        else
+            ck_store_rollback(im->store);
+    }
+    pthread_mutex_unlock(&im->lock);
+    return rc;
+}
+
+/* ---- the whole pull ------------------------------------------------------------------------- */
+
+static int resolve_manifest(pull *p, ck_err *err)
+{
+    const char *first = p->ref.digest[0] != '\0' ? p->ref.digest : p->ref.tag;
+    json_t *j = NULL;
+    kind k;
+    if (fetch_manifest(p, first, p->ref.digest[0] != '\0', &j, &k, p->repo_digest, err) < 0)
+        return -1;
+    if (k == K_INDEX) {
+        snprintf(p->index_digest, sizeof(p->index_digest), "%s", p->repo_digest);
+        char child[CK_DIGEST_BUF];
+        int rc = select_platform(j, child, err);
+        json_decref(j);
+        j = NULL;
+        if (rc < 0 || fetch_manifest(p, child, true, &j, &k, p->manifest_digest, err) < 0)
+            return -1;
+        if (k != K_MANIFEST) {
+            json_decref(j);
+            return ck_err_set(err, CK_E_INVALID, 0, "index entry %s is not an image manifest", child);
+        }
+    } else {
+        snprintf(p->manifest_digest, sizeof(p->manifest_digest), "%s", p->repo_digest);
+    }
+    int rc = read_manifest(p, j, err);
+    json_decref(j);
+    return rc;
+}
+
+static int run_pull(pull *p, ck_err *err)
+{
+    if (resolve_manifest(p, err) < 0 || fetch_blob(p, p->config_digest, p->config_size, err) < 0 ||
+        read_config(p, err) < 0 || download_layers(p, err) < 0 || unpack_layers(p, err) < 0)
+        return -1;
+    return record_image(p, err);
+}
+
+int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled, void *cancel_arg,
+                   char **id_out, ck_err *err)
+{
+    *id_out = NULL;
+    pull p = {.im = im, .cancelled = cancelled, .cancel_arg = cancel_arg};
+    if (ck_ref_parse(ref, &p.ref, err) < 0)
+        return -1;
+    pthread_mutex_init(&p.err_mu, NULL);
+    ck_registry_opts ro = {.cfg = im->cfg,
+                           .auth = auth,
+                           .progress_timeout_s = im->cfg->images.pull_progress_timeout,
+                           .cancelled = pull_cancelled,
+                           .cancel_arg = &p};
+    pthread_rwlock_rdlock(&im->gc);
+    int rc = ck_registry_open(&p.ref, &ro, &p.reg, err);
+    if (rc == 0)
+        rc = run_pull(&p, err);
+    pthread_rwlock_unlock(&im->gc);
+    char norm[1100];
+    ck_ref_string(&p.ref, norm, sizeof(norm));
+    if (rc == 0) {
+        *id_out = strdup(p.config_digest);
+        if (*id_out == NULL)
+            rc = ck_err_oom(err, "image id");
+        else
+            ck_info("images", "pulled %s: image %s, %zu layer(s)", norm, p.config_digest, p.n_layers);
+    }
+    ck_registry_close(p.reg);
+    json_decref(p.config);
+    free(p.layers);
+    pthread_mutex_destroy(&p.err_mu);
+    if (rc < 0) {
+        ck_images_collect_garbage(im); /* a failed pull leaves nothing behind */
+        return ck_err_wrap(err, "pull %s", norm);
+    }
+    return 0;
+}
