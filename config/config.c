@@ -58,8 +58,8 @@
 
 #include "common/cleanup.h"
 
-#define CONFIG_MAX_SIZE (1024 * 1024) /* a node config is a few hundred bytes */
-#define CONFIG_MAX_DEPTH 32           /* the schema is 4 levels deep */
+#define CONFIG_MAX_SIZE ((size_t)1024 * 1024) /* a node config is a few hundred bytes */
+#define CONFIG_MAX_DEPTH 32                   /* the schema is 4 levels deep */
 #define KEYPATH_MAX 512
 #define WHY_MAX 512
 
@@ -750,6 +750,13 @@ __attribute__((format(printf, 3, 4))) static int fail(loader *ld, size_t line, c
     return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s: %s", ld->file, line, ld->kp.buf, what);
 }
 
+#ifdef __clang_analyzer__
+/* The analyzer does not follow variadic calls: fail always returns -1. */
+/* clang-format off */
+#define fail(...) ({ fail(__VA_ARGS__); -1; })
+/* clang-format on */
+#endif
+
 static size_t line_at_offset(const loader *ld, size_t offset)
 {
     size_t line = 1;
@@ -1132,8 +1139,8 @@ static int load_named(loader *ld, const ynode *map, const named_map *nm, ck_conf
 static int settle_default_runtime(loader *ld, const ynode *root, ck_config *cfg)
 {
     char why[WHY_MAX];
-    if (!default_runtime_missing(cfg, why, sizeof(why)))
-        return 0;
+    if (cfg->n_runtimes == 0 || !default_runtime_missing(cfg, why, sizeof(why)))
+        return 0; /* (the first test is default_runtime_missing's own, said here for runtimes[0] below) */
     const ynode *given = root != NULL ? map_get(root, "default_runtime") : NULL;
     if (given == NULL)
         return ck_config_set_string(&cfg->default_runtime, cfg->runtimes[0].name, ld->err);
@@ -1270,6 +1277,13 @@ __attribute__((format(printf, 2, 3))) static int invalid(validator *v, const cha
     va_end(ap);
     return ck_err_set(v->err, CK_E_INVALID, 0, "%s: %s", v->kp.buf, what);
 }
+
+#ifdef __clang_analyzer__
+/* The analyzer does not follow variadic calls: invalid always returns -1. */
+/* clang-format off */
+#define invalid(...) ({ invalid(__VA_ARGS__); -1; })
+/* clang-format on */
+#endif
 
 static int validate_str(validator *v, const field *f, const char *s)
 {

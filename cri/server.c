@@ -413,9 +413,10 @@ static int make_socket_dir(const char *socket_path, ck_err *err)
 static bool socket_is_live(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
+    size_t len = strlen(path);
+    if (len >= sizeof(addr.sun_path))
         return false;
-    strcpy(addr.sun_path, path);
+    memcpy(addr.sun_path, path, len + 1);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;

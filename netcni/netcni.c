@@ -59,7 +59,7 @@ void ck_cni_free(ck_cni *cni)
 {
     if (cni == NULL)
         return;
-    for (size_t i = 0; i < cni->n_bin_dirs; i++)
+    for (size_t i = 0; cni->bin_dirs != NULL && i < cni->n_bin_dirs; i++)
         free(cni->bin_dirs[i]);
     free(cni->bin_dirs);
     free(cni->conf_dir);

@@ -79,7 +79,8 @@ static void exec_cricket(const char *const *args, int out_fd)
     dup2(out_fd, STDERR_FILENO);
     const char *argv[64];
     int n = 0;
-    char *wrapper = getenv("CRICKET_WRAPPER") != NULL ? strdup(getenv("CRICKET_WRAPPER")) : NULL;
+    const char *wrapper_env = getenv("CRICKET_WRAPPER");
+    char *wrapper = wrapper_env != NULL ? strdup(wrapper_env) : NULL;
     char *save = NULL;
     for (char *tok = wrapper != NULL ? strtok_r(wrapper, " ", &save) : NULL; tok != NULL && n < 40;
          tok = strtok_r(NULL, " ", &save))

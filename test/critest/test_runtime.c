@@ -289,7 +289,7 @@ static void test_large_request_within_limit(void **state)
 {
     (void)state;
     /* 12 MiB passes the transport (16 MiB limit) and is refused by validation. */
-    size_t n = 12 * 1024 * 1024;
+    size_t n = (size_t)12 * 1024 * 1024;
     char *big = malloc(n + 1);
     memset(big, '1', n);
     big[n] = '\0';
@@ -299,7 +299,7 @@ static void test_large_request_within_limit(void **state)
     crit_result_clear(&r);
     /* 17 MiB is over the limit. */
     free(big);
-    n = 17 * 1024 * 1024;
+    n = (size_t)17 * 1024 * 1024;
     big = malloc(n + 1);
     memset(big, '1', n);
     big[n] = '\0';

@@ -46,7 +46,7 @@ static int load_text(const char *text, ck_config **out, ck_err *err, char *path_
     int r = ck_config_load(path, out, err);
     unlink(path);
     if (path_out != NULL)
-        strcpy(path_out, path);
+        memcpy(path_out, path, sizeof(path)); /* callers pass a TEMP_TEMPLATE-sized buffer */
     return r;
 }
 
@@ -688,12 +688,9 @@ static void test_multiple_documents_rejected(void **state)
 static void test_deep_nesting_rejected(void **state)
 {
     (void)state;
-    char text[256] = "cni: ";
-    for (int i = 0; i < 40; i++)
-        strcat(text, "[");
-    for (int i = 0; i < 40; i++)
-        strcat(text, "]");
-    strcat(text, "\n");
+    char text[256];
+    snprintf(text, sizeof(text), "cni: %.40s%.40s\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+             "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
     expect_invalid(text, "1: nested deeper than 32 levels");
 }
 
