@@ -1667,13 +1667,6 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
     keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
     next->cgroup_driver = (ck_cgroup_driver)driver;
     keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
-    keep_uint(&next->images.pull_progress_timeout, running->images.pull_progress_timeout,
-              "images.pull_progress_timeout", &kl);
-    keep_uint(&next->images.max_concurrent_downloads, running->images.max_concurrent_downloads,
-              "images.max_concurrent_downloads", &kl);
-    unsigned devices = next->images.allow_device_nodes;
-    keep_uint(&devices, running->images.allow_device_nodes, "images.allow_device_nodes", &kl);
-    next->images.allow_device_nodes = devices != 0;
     if (keep_str(&next->listen, running->listen, "listen", &kl, err) < 0 ||
         keep_str(&next->root_dir, running->root_dir, "root_dir", &kl, err) < 0 ||
         keep_str(&next->state_dir, running->state_dir, "state_dir", &kl, err) < 0 ||

@@ -151,10 +151,10 @@ const char *ck_config_listen_path(const ck_config *cfg);
 
 /* For a reload (SIGHUP): makes `next` keep the running value of every key
  * that cannot change without a restart (listen, directories, runtimes, CNI
- * directories, streaming, pause, metrics, images, cgroup driver), and lists in
+ * directories, streaming, pause, metrics, cgroup driver), and lists in
  * `changed` (comma-separated) each such key the new file tried to change.
  * What remains different is what the reload applies: log level and format,
- * registries. */
+ * registries, images.* (pull settings). */
 int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char *changed, size_t cap, ck_err *err);
 
 void ck_config_free(ck_config *cfg);

@@ -194,6 +194,7 @@ static void reload(daemon_t *d)
     d->retired[d->n_retired++] = d->cfg;
     d->cfg = next;
     atomic_store(&d->svc.config, next);
+    ck_images_set_config(d->images, next);
     apply_logging(next);
     ck_cni_status st;
     ck_cni_status_get(d->cni, &st); /* rescan now, so the log says what the node has */

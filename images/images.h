@@ -25,6 +25,9 @@ typedef struct ck_images ck_images;
  * state store. Removes temporary files a crash left behind. */
 int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_err *err);
 void ck_images_free(ck_images *im);
+/* A reload's new configuration: pulls that start after this use its
+ * registries (cfg must stay valid until the daemon exits). */
+void ck_images_set_config(ck_images *im, const ck_config *cfg);
 
 /* ---- ImageFsInfo -------------------------------------------------------- */
 
