@@ -95,6 +95,9 @@ static char *verbose_config(ck_call *call, const ck_cni_status *st)
     json_object_set_new(root, "pod_cidr", json_string(cidr));
     json_object_set_new(root, "cni_config_file", json_string(st->config_file));
     json_object_set_new(root, "cni_network", json_string(st->network));
+    char written[4096];
+    ck_cni_default_written(call->svc->cni, written, sizeof(written));
+    json_object_set_new(root, "cni_default_network_written", json_string(written));
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (text == NULL)

@@ -435,6 +435,7 @@ int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, 
     free(text);
     if (rc < 0)
         return -1;
+    ck_cni_set_default_written(cni, path);
     ck_info("cni", "%s had no network configuration: wrote %s (bridge %s, subnet %s)", dir, path, bridge, subnet);
     return 1;
 }

@@ -97,6 +97,7 @@ typedef struct pod_opts {
     const char *name;
     const char *hostname;
     bool host_network;
+    bool host_pid, host_ipc;
     int32_t host_port, container_port;
     const char *sysctl_key, *sysctl_value;
     bool dns;
@@ -135,6 +136,8 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
     config.log_directory = "/tmp";
     lx.cgroup_parent = cgroup_buf;
     nso.network = o->host_network ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
+    nso.pid = o->host_pid ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    nso.ipc = o->host_ipc ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
     sc.namespace_options = &nso;
     lx.security_context = &sc;
     config.linux = &lx;
@@ -475,6 +478,17 @@ static void test_lifecycle_and_status_fields(void **state)
     assert_non_null(strstr(strstr(buf, "NSpid:"), "\t1\n"));
     snprintf(path, sizeof(path), "/proc/%d/root/pause", (int)pid);
     assert_int_equal(access(path, X_OK), 0);
+    /* oom_score_adj: -998 where the host allows it, else clamped to the
+     * daemon's own value (logged), never a failed pod. */
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    char own[32];
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)shared.pid);
+    read_file(path, own, sizeof(own));
+    if (crit_daemon_log_contains(&shared, "oom_score_adj -998 requested"))
+        assert_string_equal(buf, own);
+    else
+        assert_string_equal(buf, "-998\n");
 
     /* By id prefix too; a list finds it with its label. */
     char pre[13];
@@ -632,6 +646,81 @@ static void test_host_network_pod(void **state)
     remove_pod(id);
     assert_nothing_left();
     free(id);
+}
+
+/* The new node got the default network, and Status says so. */
+static void test_status_reports_default_network(void **state)
+{
+    (void)state;
+    Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+    req.verbose = true;
+    crit_result r;
+    Runtime__V1__StatusResponse *s = call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, &r);
+    bool net_ready = false;
+    for (size_t i = 0; i < s->status->n_conditions; i++)
+        if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
+            net_ready = s->status->conditions[i]->status;
+    assert_true(net_ready);
+    json_t *cfg = json_loads(s->info[0]->value, 0, NULL);
+    char want[512];
+    snprintf(want, sizeof(want), "%s/10-cricket.conflist", shared.cni_dir);
+    assert_string_equal(json_string_value(json_object_get(cfg, "cni_default_network_written")), want);
+    assert_string_equal(json_string_value(json_object_get(cfg, "cni_config_file")), want);
+    json_decref(cfg);
+    crit_result_clear(&r);
+    /* The file holds the test's own bridge and subnet. */
+    FILE *f = fopen(want, "r");
+    assert_non_null(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, bridge));
+    assert_non_null(strstr(text, subnet));
+}
+
+static bool same_ns(pid_t pid, const char *type)
+{
+    char a[64], b[64], path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, type);
+    ssize_t n = readlink(path, a, sizeof(a) - 1);
+    assert_true(n > 0);
+    a[n] = '\0';
+    snprintf(path, sizeof(path), "/proc/self/ns/%s", type);
+    n = readlink(path, b, sizeof(b) - 1);
+    assert_true(n > 0);
+    b[n] = '\0';
+    return strcmp(a, b) == 0;
+}
+
+static void test_host_pid_and_ipc_pod(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "hostpid", .host_pid = true, .host_ipc = true};
+    char *id = run_pod(&o);
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, NULL);
+    assert_int_equal(s->status->linux->namespaces->options->pid, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    assert_int_equal(s->status->linux->namespaces->options->ipc, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    assert_int_equal(s->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__POD);
+    crit_result_clear(&r);
+    pid_t pid = pause_pid(id);
+    assert_true(same_ns(pid, "pid"));
+    assert_true(same_ns(pid, "ipc"));
+    assert_false(same_ns(pid, "net"));
+    assert_false(same_ns(pid, "uts"));
+    remove_pod(id);
+    free(id);
+    /* The default pod (pid CONTAINER here): own pid, ipc, uts namespaces. */
+    pod_opts d = {.name = "ownns"};
+    id = run_pod(&d);
+    pid = pause_pid(id);
+    assert_false(same_ns(pid, "pid"));
+    assert_false(same_ns(pid, "ipc"));
+    assert_false(same_ns(pid, "uts"));
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
 }
 
 static void write_text(const char *path, const char *text)
@@ -910,11 +999,13 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_reports_default_network),
         cmocka_unit_test(test_lifecycle_and_status_fields),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_two_pods_reach_each_other),
         cmocka_unit_test(test_port_mapping_from_localhost),
         cmocka_unit_test(test_host_network_pod),
+        cmocka_unit_test(test_host_pid_and_ipc_pod),
         cmocka_unit_test(test_failing_plugin_leaves_nothing),
         cmocka_unit_test(test_broken_config_clear_error),
         cmocka_unit_test(test_retry_returns_same_pod),
