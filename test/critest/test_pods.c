@@ -731,6 +731,71 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+/* CNI DEL fails while the pod stops: stop and remove report the plugin's
+ * error and keep the pod (no leaked IP is forgotten); after a kill -9 and
+ * a restart with the plugin healthy again, recovery runs the DEL. */
+static void test_failed_del_retried_at_restart(void **state)
+{
+    (void)state;
+    char path[512], fail[512], conf[1024];
+    snprintf(path, sizeof(path), "%s/00-flaky.conflist", shared.cni_dir);
+    snprintf(fail, sizeof(fail), "%s/flaky-fail", shared.dir);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}]}",
+             bridge, subnet, shared.state, fail);
+    write_text(path, conf);
+    pod_opts o = {.name = "flaky"};
+    char *id = run_pod(&o);
+    unlink(path); /* DEL must use the saved config, not conf_dir */
+    assert_int_equal(allocated_ips(), 1);
+    write_text(fail, "");
+
+    crit_result r;
+    Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    stop.pod_sandbox_id = id;
+    assert_int_not_equal(call(RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
+                              &r),
+                         GRPC_STATUS_OK);
+    assert_non_null(strstr(r.details, "cktest-flaky: told to fail DEL"));
+    crit_result_clear(&r);
+    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rm.pod_sandbox_id = id;
+    assert_int_not_equal(call(RUNTIME("RemovePodSandbox"), &rm.base,
+                              &runtime__v1__remove_pod_sandbox_response__descriptor, &r),
+                         GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    json_t *rec;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    assert_false(json_is_null(json_object_get(rec, "cni")));
+    char netns[512];
+    snprintf(netns, sizeof(netns), "%s", json_string_value(json_object_get(rec, "netns")));
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_int_equal(access(netns, F_OK), 0); /* kept until DEL succeeds */
+
+    crit_close(client);
+    kill(shared.pid, SIGKILL);
+    waitpid(shared.pid, NULL, 0);
+    shared.pid = 0;
+    unlink(fail);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    assert_true(json_is_null(json_object_get(rec, "cni")));
+    assert_string_equal(json_string_value(json_object_get(rec, "netns")), "");
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_int_equal(access(netns, F_OK), -1);
+    assert_int_equal(allocated_ips(), 0);
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
+}
+
 /* The chosen network's second plugin fails after bridge made a veth and
  * host-local gave an IP: the error names the plugin's message, and the
  * whole chain is deleted. */
@@ -1010,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_broken_config_clear_error),
         cmocka_unit_test(test_retry_returns_same_pod),
         cmocka_unit_test(test_restart_keeps_pods),
+        cmocka_unit_test(test_failed_del_retried_at_restart),
         cmocka_unit_test(test_stats_stream_and_update),
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
