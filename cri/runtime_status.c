@@ -11,6 +11,7 @@
 #include "config/config_json.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
+#include "netcni/cni.h"
 #include "netcni/netcni.h"
 #include "oci/oci.h"
 
@@ -46,9 +47,17 @@ static Runtime__V1__RuntimeCondition *runtime_condition(ck_call *call)
     return condition(call, "RuntimeReady", true, NULL, NULL);
 }
 
+/* Ready when a usable configuration exists and, for CNI 1.1 networks, every
+ * plugin's STATUS succeeds. */
 static Runtime__V1__RuntimeCondition *network_condition(ck_call *call, ck_cni_status *st)
 {
     ck_cni_status_get(call->svc->cni, st);
+    if (st->ready) {
+        ck_err err;
+        ck_err_clear(&err);
+        if (ck_cni_plugins_status(call->svc->cni, &err) < 0)
+            return condition(call, "NetworkReady", false, "NetworkPluginNotReady", err.msg);
+    }
     return condition(call, "NetworkReady", st->ready, st->reason, st->message);
 }
 

@@ -731,6 +731,45 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
+static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
+{
+    Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+    Runtime__V1__StatusResponse *s = call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, r);
+    for (size_t i = 0; i < s->status->n_conditions; i++)
+        if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
+            return s->status->conditions[i];
+    fail();
+    return NULL;
+}
+
+/* A CNI 1.1 network: Status asks its plugins (STATUS) and reports what a
+ * failing one says. */
+static void test_cni_status_command(void **state)
+{
+    (void)state;
+    char path[512], fail[512], conf[512];
+    snprintf(path, sizeof(path), "%s/00-status.conflist", shared.cni_dir);
+    snprintf(fail, sizeof(fail), "%s/status-fail", shared.dir);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.1.0\",\"name\":\"statusnet\",\"plugins\":[{\"type\":\"cktest-flaky\","
+             "\"failOn\":\"STATUS\",\"failFile\":\"%s\"}]}",
+             fail);
+    write_text(path, conf);
+    crit_result r;
+    assert_true(network_ready(&r)->status);
+    crit_result_clear(&r);
+    write_text(fail, "");
+    const Runtime__V1__RuntimeCondition *c = network_ready(&r);
+    assert_false(c->status);
+    assert_string_equal(c->reason, "NetworkPluginNotReady");
+    assert_non_null(strstr(c->message, "cktest-flaky: told to fail STATUS"));
+    crit_result_clear(&r);
+    unlink(fail);
+    unlink(path);
+    assert_true(network_ready(&r)->status);
+    crit_result_clear(&r);
+}
+
 /* CNI DEL fails while the pod stops: stop and remove report the plugin's
  * error and keep the pod (no leaked IP is forgotten); after a kill -9 and
  * a restart with the plugin healthy again, recovery runs the DEL. */
@@ -1076,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_retry_returns_same_pod),
         cmocka_unit_test(test_restart_keeps_pods),
         cmocka_unit_test(test_failed_del_retried_at_restart),
+        cmocka_unit_test(test_cni_status_command),
         cmocka_unit_test(test_stats_stream_and_update),
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
