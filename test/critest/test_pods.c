@@ -101,6 +101,7 @@ typedef struct pod_opts {
     int32_t host_port, container_port;
     const char *sysctl_key, *sysctl_value;
     bool dns;
+    const char *ingress; /* kubernetes.io/ingress-bandwidth */
 } pod_opts;
 
 static Runtime__V1__PodSandboxMetadata meta;
@@ -111,7 +112,7 @@ static Runtime__V1__NamespaceOption nso;
 static Runtime__V1__DNSConfig dns;
 static Runtime__V1__PortMapping pm, *pms[1];
 static Runtime__V1__PodSandboxConfig__LabelsEntry label, *labels[1];
-static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, *annots[1];
+static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, bw, *annots[2];
 static Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, *sysctls[1];
 static char *servers[] = {"10.96.0.10"}, *searches[] = {"ns1.svc.cluster.local", "svc.cluster.local"},
             *options[] = {"ndots:5"};
@@ -153,6 +154,13 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
     annots[0] = &annot;
     config.annotations = annots;
     config.n_annotations = 1;
+    if (o->ingress != NULL) {
+        runtime__v1__pod_sandbox_config__annotations_entry__init(&bw);
+        bw.key = "kubernetes.io/ingress-bandwidth";
+        bw.value = (char *)o->ingress;
+        annots[1] = &bw;
+        config.n_annotations = 2;
+    }
     if (o->dns) {
         runtime__v1__dnsconfig__init(&dns);
         dns.servers = servers;
@@ -617,6 +625,40 @@ static void test_port_mapping_from_localhost(void **state)
     assert_string_equal(buf, "0\n");
     assert_nothing_left();
     free(id);
+}
+
+/* The bandwidth annotation reaches the bandwidth plugin: a token bucket on
+ * the pod's host-side veth. */
+static void test_bandwidth_annotation(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "bw", .ingress = "1M"};
+    char *id = run_pod(&o);
+    crit_result r;
+    json_t *rec;
+    status(id, &r, &rec);
+    const char *veth = NULL;
+    size_t i;
+    json_t *ifc;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "cni"), "result"), "interfaces"), i, ifc) {
+        const char *name = json_string_value(json_object_get(ifc, "name"));
+        if (json_object_get(ifc, "sandbox") == NULL && strncmp(name, "veth", 4) == 0)
+            veth = name;
+    }
+    assert_non_null(veth);
+    char cmd[256], buf[1024] = "";
+    snprintf(cmd, sizeof(cmd), "tc qdisc show dev %s", veth);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_non_null(strstr(buf, "tbf"));
+    assert_non_null(strstr(buf, "rate 1Mbit"));
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
 }
 
 static void test_host_network_pod(void **state)
@@ -1108,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_two_pods_reach_each_other),
         cmocka_unit_test(test_port_mapping_from_localhost),
+        cmocka_unit_test(test_bandwidth_annotation),
         cmocka_unit_test(test_host_network_pod),
         cmocka_unit_test(test_host_pid_and_ipc_pod),
         cmocka_unit_test(test_failing_plugin_leaves_nothing),
