@@ -3,7 +3,9 @@
  * previous result through on ADD and succeeds on DEL and CHECK, unless the
  * file named by its "failFile" setting exists: then the command named by
  * "failOn" (default "DEL") fails with a CNI error object, as a real plugin
- * whose backend is down would.
+ * whose backend is down would. With "hangFile" present, the command named by
+ * "hangOn" writes its pid to <hangFile>.pid and sleeps (a daemon killed in
+ * the middle of a CNI call).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,19 @@ int main(void)
         printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cktest-flaky: told to fail %s\","
                "\"details\":\"remove %s\"}\n", cmd, fail_file);
         json_decref(conf);
+        return 1;
+    }
+    const char *hang_file = json_string_value(json_object_get(conf, "hangFile"));
+    const char *hang_on = json_string_value(json_object_get(conf, "hangOn"));
+    if (hang_file != NULL && hang_on != NULL && access(hang_file, F_OK) == 0 && strcmp(cmd, hang_on) == 0) {
+        char pidfile[4096];
+        snprintf(pidfile, sizeof(pidfile), "%s.pid", hang_file);
+        FILE *f = fopen(pidfile, "w");
+        if (f != NULL) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+        sleep(60);
         return 1;
     }
     if (strcmp(cmd, "ADD") == 0) {

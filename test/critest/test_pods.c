@@ -784,6 +784,74 @@ static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
     return NULL;
 }
 
+static void *run_pod_expect_fail(void *arg)
+{
+    (void)arg;
+    crit_client *c = crit_connect(shared.socket);
+    pod_opts o = {.name = "crashed"};
+    crit_result r;
+    uint8_t buf[4096];
+    size_t len = protobuf_c_message_pack(&build(&o)->base, buf);
+    crit_call_raw(c, RUNTIME("RunPodSandbox"), buf, len, &runtime__v1__run_pod_sandbox_response__descriptor, 20000, &r);
+    crit_result_clear(&r);
+    crit_close(c);
+    return NULL;
+}
+
+/* The daemon is killed (-9) in the middle of CNI ADD: bridge already made
+ * the veth and host-local gave an IP. The restarted daemon finds the
+ * half-created pod and undoes all of it, DEL included. */
+static void test_crash_during_add_is_undone(void **state)
+{
+    (void)state;
+    char path[512], hang[512], pidfile[600], conf[1024];
+    snprintf(path, sizeof(path), "%s/00-hang.conflist", shared.cni_dir);
+    snprintf(hang, sizeof(hang), "%s/hang", shared.dir);
+    snprintf(pidfile, sizeof(pidfile), "%s.pid", hang);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}]}",
+             bridge, subnet, shared.state, hang);
+    write_text(path, conf);
+    write_text(hang, "");
+    pthread_t t;
+    pthread_create(&t, NULL, run_pod_expect_fail, NULL);
+    pid_t plugin = 0;
+    for (int i = 0; i < 200 && plugin == 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f != NULL) {
+            int v = 0;
+            if (fscanf(f, "%d", &v) == 1)
+                plugin = v;
+            fclose(f);
+        }
+        usleep(50 * 1000);
+    }
+    assert_true(plugin > 0);
+    assert_int_equal(allocated_ips(), 1);
+    assert_int_equal(veths_on_bridge(), 1);
+    kill(shared.pid, SIGKILL);
+    waitpid(shared.pid, NULL, 0);
+    shared.pid = 0;
+    kill(plugin, SIGKILL);
+    pthread_join(t, NULL);
+    unlink(path);
+    unlink(hang);
+    unlink(pidfile);
+    crit_close(client);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    assert_int_equal(list_count(), 0);
+    assert_nothing_left();
+    /* Its name is free again. */
+    pod_opts o = {.name = "crashed"};
+    char *id = run_pod(&o);
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
+}
+
 /* A CNI 1.1 network: Status asks its plugins (STATUS) and reports what a
  * failing one says. */
 static void test_cni_status_command(void **state)
@@ -1159,6 +1227,7 @@ int main(void)
         cmocka_unit_test(test_restart_keeps_pods),
         cmocka_unit_test(test_failed_del_retried_at_restart),
         cmocka_unit_test(test_cni_status_command),
+        cmocka_unit_test(test_crash_during_add_is_undone),
         cmocka_unit_test(test_stats_stream_and_update),
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
