@@ -24,6 +24,9 @@
 #include "common/log.h"
 #include "common/spawn.h"
 
+/* A plugin may wait for locks (iptables, host-local); beyond this it hangs. */
+enum { CK_CNI_PLUGIN_TIMEOUT_MS = 120 * 1000 };
+
 typedef enum cni_cmd { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_STATUS } cni_cmd;
 
 static const char *cmd_name(cni_cmd c)
@@ -145,10 +148,13 @@ static int run_plugin(ck_cni *cni, cni_cmd cmd, json_t *list, json_t *plugin, co
     if (input == NULL)
         return ck_err_oom(err, "CNI plugin input");
     ck_spawn_result res;
-    if (ck_spawn(argv, env, input, &res, err) < 0)
+    if (ck_spawn(argv, env, input, CK_CNI_PLUGIN_TIMEOUT_MS, &res, err) < 0)
         return -1;
     int rc = 0;
-    if (res.status != 0) {
+    if (res.timed_out) {
+        rc = ck_err_set(err, CK_E_DEADLINE, 0, "CNI plugin %s %s did not finish within %d s: killed", type,
+                        cmd_name(cmd), CK_CNI_PLUGIN_TIMEOUT_MS / 1000);
+    } else if (res.status != 0) {
         rc = plugin_error(type, cmd, &res, err);
     } else if (result != NULL) {
         json_error_t jerr;
