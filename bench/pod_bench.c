@@ -52,8 +52,8 @@ static int run_pod(crit_client *c, const char *mode, int i, char *id_out, size_t
     Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
     req.config = &cfg;
     crit_result r;
-    grpc_status_code code =
-        crit_call(c, RUNTIME("RunPodSandbox"), &req.base, &runtime__v1__run_pod_sandbox_response__descriptor, 120000, &r);
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &req.base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 120000, &r);
     if (code == GRPC_STATUS_OK)
         snprintf(id_out, size, "%s", ((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
     else
@@ -67,7 +67,8 @@ static void remove_pod(crit_client *c, const char *id)
     crit_result r;
     Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
     stop.pod_sandbox_id = (char *)id;
-    crit_call(c, RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, 120000, &r);
+    crit_call(c, RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, 120000,
+              &r);
     crit_result_clear(&r);
     Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
     rm.pod_sandbox_id = (char *)id;

@@ -131,8 +131,8 @@ static bool pump(pid_t pid, long long deadline, int in_fd, const char *input, in
     return timed_out;
 }
 
-int ck_spawn(const char *const *argv, const char *const *envp, const char *input, int timeout_ms,
-             ck_spawn_result *res, ck_err *err)
+int ck_spawn(const char *const *argv, const char *const *envp, const char *input, int timeout_ms, ck_spawn_result *res,
+             ck_err *err)
 {
     memset(res, 0, sizeof(*res));
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
@@ -157,8 +157,7 @@ int ck_spawn(const char *const *argv, const char *const *envp, const char *input
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv,
-                         envp != NULL ? (char *const *)envp : environ);
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, envp != NULL ? (char *const *)envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(in[0]);

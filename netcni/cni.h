@@ -43,7 +43,7 @@ typedef struct ck_cni_pod {
 enum { CK_CNI_MAX_IPS = 4 };
 
 typedef struct ck_cni_attachment {
-    char *state;  /* JSON {"config":..., "result":...}: keep it for DEL (free) */
+    char *state;                  /* JSON {"config":..., "result":...}: keep it for DEL (free) */
     char ips[CK_CNI_MAX_IPS][64]; /* IPv4 first, then IPv6, without prefix */
     size_t n_ips;
 } ck_cni_attachment;
@@ -70,7 +70,6 @@ int64_t ck_cni_parse_bandwidth(const char *quantity);
 /* Writes <conf_dir>/10-cricket.conflist (bridge + host-local + portmap +
  * bandwidth) when conf_dir holds no configuration file. Returns 1 when it
  * wrote one, 0 when conf_dir already had one. */
-int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir,
-                           ck_err *err);
+int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir, ck_err *err);
 
 #endif

@@ -113,11 +113,11 @@ static int plugin_error(const char *type, cni_cmd cmd, const ck_spawn_result *re
     const char *details = json_string_value(json_object_get(e, "details"));
     int code = (int)json_integer_value(json_object_get(e, "code"));
     if (msg != NULL)
-        ck_err_set(err, CK_E_INTERNAL, 0, "CNI plugin %s %s failed (code %d): %s%s%s", type, cmd_name(cmd), code,
-                   msg, details != NULL && details[0] ? ": " : "", details != NULL ? details : "");
+        ck_err_set(err, CK_E_INTERNAL, 0, "CNI plugin %s %s failed (code %d): %s%s%s", type, cmd_name(cmd), code, msg,
+                   details != NULL && details[0] ? ": " : "", details != NULL ? details : "");
     else
-        ck_err_set(err, CK_E_INTERNAL, 0, "CNI plugin %s %s failed (exit %d): %s%s", type, cmd_name(cmd),
-                   res->status, res->out, res->errout);
+        ck_err_set(err, CK_E_INTERNAL, 0, "CNI plugin %s %s failed (exit %d): %s%s", type, cmd_name(cmd), res->status,
+                   res->out, res->errout);
     json_decref(e);
     return -1;
 }
@@ -198,7 +198,8 @@ static void collect_ips(json_t *result, ck_cni_attachment *out)
     for (int want6 = 0; want6 < 2; want6++) {
         size_t i;
         json_t *ip;
-        json_array_foreach(ips, i, ip) {
+        json_array_foreach(ips, i, ip)
+        {
             const char *addr = json_string_value(json_object_get(ip, "address"));
             if (addr == NULL || out->n_ips >= CK_CNI_MAX_IPS)
                 continue;
@@ -216,9 +217,9 @@ static json_t *runtime_json(const ck_cni_pod *pod)
     json_t *ports = json_array();
     for (size_t i = 0; i < pod->n_ports; i++) {
         const ck_cni_port *p = &pod->ports[i];
-        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port,
-                                               "container_port", (int)p->container_port, "protocol", p->protocol,
-                                               "host_ip", p->host_ip != NULL ? p->host_ip : ""));
+        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port, "container_port",
+                                               (int)p->container_port, "protocol", p->protocol, "host_ip",
+                                               p->host_ip != NULL ? p->host_ip : ""));
     }
     return json_pack("{s:o, s:I, s:I}", "ports", ports, "ingress_bps", (json_int_t)pod->ingress_bps, "egress_bps",
                      (json_int_t)pod->egress_bps);
@@ -391,9 +392,9 @@ int64_t ck_cni_parse_bandwidth(const char *q)
     static const struct {
         const char *suffix;
         double mult;
-    } units[] = {{"", 1},         {"k", 1e3},           {"M", 1e6},           {"G", 1e9},
-                 {"T", 1e12},     {"Ki", 1024.0},       {"Mi", 1048576.0},    {"Gi", 1073741824.0},
-                 {"Ti", 1099511627776.0}};
+    } units[] = {{"", 1},           {"k", 1e3},           {"M", 1e6},
+                 {"G", 1e9},        {"T", 1e12},          {"Ki", 1024.0},
+                 {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcmp(end, units[i].suffix) == 0) {
             double r = v * units[i].mult;
@@ -426,7 +427,8 @@ static bool dir_has_config(const char *dir)
     struct dirent *e;
     while (!found && (e = readdir(d)) != NULL) {
         const char *dot = strrchr(e->d_name, '.');
-        found = dot != NULL && (strcmp(dot, ".conf") == 0 || strcmp(dot, ".conflist") == 0 || strcmp(dot, ".json") == 0);
+        found =
+            dot != NULL && (strcmp(dot, ".conf") == 0 || strcmp(dot, ".conflist") == 0 || strcmp(dot, ".json") == 0);
     }
     closedir(d);
     return found;
@@ -438,13 +440,13 @@ int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, 
     if (dir_has_config(dir))
         return 0;
     bool v6 = strchr(subnet, ':') != NULL;
-    json_t *conf = json_pack(
-        "{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}, {s:s, s:{s:b}},"
-        " {s:s, s:{s:b}}]}",
-        "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge, "isGateway", 1,
-        "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet", subnet, "routes", "dst",
-        v6 ? "::/0" : "0.0.0.0/0", "dataDir", ipam_dir, "type", "portmap", "capabilities", "portMappings", 1, "type",
-        "bandwidth", "capabilities", "bandwidth", 1);
+    json_t *conf =
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}, {s:s, s:{s:b}},"
+                  " {s:s, s:{s:b}}]}",
+                  "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge, "isGateway",
+                  1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet", subnet, "routes",
+                  "dst", v6 ? "::/0" : "0.0.0.0/0", "dataDir", ipam_dir, "type", "portmap", "capabilities",
+                  "portMappings", 1, "type", "bandwidth", "capabilities", "bandwidth", 1);
     if (conf == NULL)
         return ck_err_oom(err, "default CNI config");
     char *text = json_dumps(conf, JSON_INDENT(2));

@@ -283,8 +283,9 @@ int ck_oci_allowed_oom_score_adj(int requested)
     if (requested >= own || has_sys_resource())
         return requested;
     if (atomic_exchange(&warned, 1) == 0)
-        ck_warn("oci", "oom_score_adj %d requested, but without CAP_SYS_RESOURCE this host refuses values below "
-                       "the daemon's own (%d): using %d (logged once)",
+        ck_warn("oci",
+                "oom_score_adj %d requested, but without CAP_SYS_RESOURCE this host refuses values below "
+                "the daemon's own (%d): using %d (logged once)",
                 requested, own, own);
     return own;
 }

@@ -46,8 +46,9 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sand
         return -1;
     }
     if (cfg->pause.image != NULL)
-        ck_warn("sandbox", "pause.image %s is configured, but pulling images is not in this build yet: pods use "
-                           "the built-in cricket-pause",
+        ck_warn("sandbox",
+                "pause.image %s is configured, but pulling images is not in this build yet: pods use "
+                "the built-in cricket-pause",
                 cfg->pause.image);
     sb_recover(sb);
     *out = sb;
@@ -432,14 +433,15 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
     const int modes[] = {cfg->ns_network, cfg->ns_pid, cfg->ns_ipc};
     for (size_t i = 0; i < 3; i++)
         if (modes[i] < CK_NS_POD || modes[i] > CK_NS_TARGET)
-            return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET", modes[i]);
+            return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET",
+                              modes[i]);
     if (cfg->hostname != NULL && strlen(cfg->hostname) > 253)
         return ck_err_set(err, CK_E_INVALID, 0, "hostname is longer than 253 characters");
     if (strlen(cfg->name) + strlen(cfg->ns) + strlen(cfg->uid) > 900)
         return ck_err_set(err, CK_E_INVALID, 0, "metadata is too long");
     for (size_t i = 0; i < cfg->n_ports; i++)
-        if (cfg->ports[i].container_port <= 0 || cfg->ports[i].container_port > 65535 ||
-            cfg->ports[i].host_port < 0 || cfg->ports[i].host_port > 65535)
+        if (cfg->ports[i].container_port <= 0 || cfg->ports[i].container_port > 65535 || cfg->ports[i].host_port < 0 ||
+            cfg->ports[i].host_port > 65535)
             return ck_err_set(err, CK_E_INVALID, 0, "port mapping %d: ports must be within 1-65535",
                               (int)cfg->ports[i].container_port);
     for (size_t i = 0; i < cfg->sysctls.len; i++)

@@ -29,10 +29,14 @@
 static int parse(int argc, char **argv, mon_opts *o)
 {
     static const struct option longopts[] = {
-        {"id", required_argument, NULL, 'i'},       {"bundle", required_argument, NULL, 'b'},
-        {"runtime", required_argument, NULL, 'r'},  {"runtime-arg", required_argument, NULL, 'a'},
-        {"pid-file", required_argument, NULL, 'p'}, {"exit-file", required_argument, NULL, 'e'},
-        {"log-file", required_argument, NULL, 'l'}, {"sync-fd", required_argument, NULL, 's'},
+        {"id", required_argument, NULL, 'i'},
+        {"bundle", required_argument, NULL, 'b'},
+        {"runtime", required_argument, NULL, 'r'},
+        {"runtime-arg", required_argument, NULL, 'a'},
+        {"pid-file", required_argument, NULL, 'p'},
+        {"exit-file", required_argument, NULL, 'e'},
+        {"log-file", required_argument, NULL, 'l'},
+        {"sync-fd", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;

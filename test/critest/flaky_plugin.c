@@ -32,7 +32,8 @@ int main(void)
         fail_on = "DEL";
     if (fail_file != NULL && access(fail_file, F_OK) == 0 && strcmp(cmd, fail_on) == 0) {
         printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cktest-flaky: told to fail %s\","
-               "\"details\":\"remove %s\"}\n", cmd, fail_file);
+               "\"details\":\"remove %s\"}\n",
+               cmd, fail_file);
         json_decref(conf);
         return 1;
     }

@@ -427,7 +427,10 @@ static void fetch(const char *netns, const char *ip, int port, char *buf, size_t
 static void test_lifecycle_and_status_fields(void **state)
 {
     (void)state;
-    pod_opts o = {.name = "life", .hostname = "life-host", .dns = true, .sysctl_key = "net.ipv4.ip_unprivileged_port_start",
+    pod_opts o = {.name = "life",
+                  .hostname = "life-host",
+                  .dns = true,
+                  .sysctl_key = "net.ipv4.ip_unprivileged_port_start",
                   .sysctl_value = "81"};
     char *id = run_pod(&o);
     crit_result r;
@@ -459,7 +462,8 @@ static void test_lifecycle_and_status_fields(void **state)
     char path[128], buf[4096];
     snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf", (int)pid);
     read_file(path, buf, sizeof(buf));
-    assert_string_equal(buf, "search ns1.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+    assert_string_equal(buf,
+                        "search ns1.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
     snprintf(path, sizeof(path), "/proc/%d/root/etc/hostname", (int)pid);
     read_file(path, buf, sizeof(buf));
     assert_string_equal(buf, "life-host\n");
@@ -518,9 +522,9 @@ static void test_lifecycle_and_status_fields(void **state)
     remove_pod("0123456789abcdef-unknown");
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = id;
-    assert_int_equal(call(RUNTIME("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor,
-                          &r),
-                     GRPC_STATUS_NOT_FOUND);
+    assert_int_equal(
+        call(RUNTIME("PodSandboxStatus"), &sreq.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r),
+        GRPC_STATUS_NOT_FOUND);
     crit_result_clear(&r);
     assert_int_equal(list_count(), 0);
     assert_nothing_left();
@@ -640,7 +644,8 @@ static void test_bandwidth_annotation(void **state)
     const char *veth = NULL;
     size_t i;
     json_t *ifc;
-    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "cni"), "result"), "interfaces"), i, ifc) {
+    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "cni"), "result"), "interfaces"), i, ifc)
+    {
         const char *name = json_string_value(json_object_get(ifc, "name"));
         if (json_object_get(ifc, "sandbox") == NULL && strncmp(name, "veth", 4) == 0)
             veth = name;
@@ -697,7 +702,8 @@ static void test_status_reports_default_network(void **state)
     Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
     req.verbose = true;
     crit_result r;
-    Runtime__V1__StatusResponse *s = call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, &r);
+    Runtime__V1__StatusResponse *s =
+        call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, &r);
     bool net_ready = false;
     for (size_t i = 0; i < s->status->n_conditions; i++)
         if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
@@ -776,7 +782,8 @@ static void write_text(const char *path, const char *text)
 static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
 {
     Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
-    Runtime__V1__StatusResponse *s = call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, r);
+    Runtime__V1__StatusResponse *s =
+        call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, r);
     for (size_t i = 0; i < s->status->n_conditions; i++)
         if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
             return s->status->conditions[i];
@@ -904,16 +911,16 @@ static void test_failed_del_retried_at_restart(void **state)
     crit_result r;
     Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
     stop.pod_sandbox_id = id;
-    assert_int_not_equal(call(RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
-                              &r),
-                         GRPC_STATUS_OK);
+    assert_int_not_equal(
+        call(RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r),
+        GRPC_STATUS_OK);
     assert_non_null(strstr(r.details, "cktest-flaky: told to fail DEL"));
     crit_result_clear(&r);
     Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
     rm.pod_sandbox_id = id;
-    assert_int_not_equal(call(RUNTIME("RemovePodSandbox"), &rm.base,
-                              &runtime__v1__remove_pod_sandbox_response__descriptor, &r),
-                         GRPC_STATUS_OK);
+    assert_int_not_equal(
+        call(RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r),
+        GRPC_STATUS_OK);
     crit_result_clear(&r);
     json_t *rec;
     Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, &rec);
@@ -1080,8 +1087,8 @@ static void test_stats_stream_and_update(void **state)
     crit_result_clear(&r);
 
     Runtime__V1__ListPodSandboxStatsRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
-    Runtime__V1__ListPodSandboxStatsResponse *ls =
-        call_ok(RUNTIME("ListPodSandboxStats"), &lreq.base, &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
+    Runtime__V1__ListPodSandboxStatsResponse *ls = call_ok(
+        RUNTIME("ListPodSandboxStats"), &lreq.base, &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
     assert_int_equal(ls->n_stats, 1);
     crit_result_clear(&r);
 
@@ -1140,8 +1147,8 @@ static void *race_run(void *arg)
     size_t len = protobuf_c_message_pack(&req->base, buf);
     pthread_mutex_unlock(&build_mu);
     crit_result r;
-    rc->code = crit_call_raw(rc->c, RUNTIME("RunPodSandbox"), buf, len, &runtime__v1__run_pod_sandbox_response__descriptor,
-                             60000, &r);
+    rc->code = crit_call_raw(rc->c, RUNTIME("RunPodSandbox"), buf, len,
+                             &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
     if (rc->code == GRPC_STATUS_OK)
         snprintf(rc->id, sizeof(rc->id), "%s", ((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
     crit_result_clear(&r);

@@ -71,7 +71,8 @@ static bool has_ns(json_t *root, const char *type, const char **path)
     json_t *ns = json_object_get(json_object_get(root, "linux"), "namespaces");
     size_t i;
     json_t *e;
-    json_array_foreach(ns, i, e) {
+    json_array_foreach(ns, i, e)
+    {
         if (strcmp(json_string_value(json_object_get(e, "type")), type) == 0) {
             if (path != NULL)
                 *path = json_string_value(json_object_get(e, "path"));
@@ -85,7 +86,8 @@ static json_t *mount_at(json_t *root, const char *dest)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(json_object_get(root, "mounts"), i, m) {
+    json_array_foreach(json_object_get(root, "mounts"), i, m)
+    {
         if (strcmp(json_string_value(json_object_get(m, "destination")), dest) == 0)
             return m;
     }
@@ -97,10 +99,20 @@ static void test_pause_spec_pod_namespaces(void **state)
     (void)state;
     ck_kv sysctls[] = {{"net.ipv4.ip_forward", "1"}};
     ck_kv ann[] = {{"io.kubernetes.cri.container-type", "sandbox"}};
-    ck_pause_spec spec = {.rootfs = "/r", .hostname = "h1", .netns_path = "/run/x/netns/abc", .shm_path = "/s/shm",
-                          .hostname_file = "/s/hostname", .hosts_file = "/s/hosts", .resolv_file = "/s/resolv.conf",
-                          .cgroup_parent = "/p", .id = "abc", .oom_score_adj = -998, .sysctls = sysctls,
-                          .n_sysctls = 1, .annotations = ann, .n_annotations = 1};
+    ck_pause_spec spec = {.rootfs = "/r",
+                          .hostname = "h1",
+                          .netns_path = "/run/x/netns/abc",
+                          .shm_path = "/s/shm",
+                          .hostname_file = "/s/hostname",
+                          .hosts_file = "/s/hosts",
+                          .resolv_file = "/s/resolv.conf",
+                          .cgroup_parent = "/p",
+                          .id = "abc",
+                          .oom_score_adj = -998,
+                          .sysctls = sysctls,
+                          .n_sysctls = 1,
+                          .annotations = ann,
+                          .n_annotations = 1};
     json_t *root = write_and_load(&spec);
     const char *netns = NULL;
     assert_true(has_ns(root, "network", &netns));
@@ -131,8 +143,13 @@ static void test_pause_spec_pod_namespaces(void **state)
 static void test_pause_spec_host_namespaces(void **state)
 {
     (void)state;
-    ck_pause_spec spec = {.rootfs = "/r", .hostname = "ignored", .netns_path = NULL, .host_ipc = true,
-                          .host_pid = true, .cgroup_parent = "", .id = "abc"};
+    ck_pause_spec spec = {.rootfs = "/r",
+                          .hostname = "ignored",
+                          .netns_path = NULL,
+                          .host_ipc = true,
+                          .host_pid = true,
+                          .cgroup_parent = "",
+                          .id = "abc"};
     json_t *root = write_and_load(&spec);
     assert_false(has_ns(root, "network", NULL));
     assert_false(has_ns(root, "uts", NULL));

@@ -65,7 +65,6 @@ static void test_pause_exits_zero_on_term_and_int(void **state)
     assert_int_equal(wait_exit(p, 2000), 128 + SIGHUP);
 }
 
-
 static void test_pause_reaps_orphans_as_pid1(void **state)
 {
     (void)state;
