@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -68,9 +69,19 @@ static void close_pair(int p[2])
             close(p[i]);
 }
 
-/* Feeds input and drains both outputs until both are closed. */
-static void pump(int in_fd, const char *input, int out_fd, int err_fd, outbuf *out, outbuf *errb)
+static long long mono_ms(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Feeds input and drains both outputs until both are closed, or until the
+ * deadline (0 = none): then the child is killed and true returned. */
+static bool pump(pid_t pid, long long deadline, int in_fd, const char *input, int out_fd, int err_fd, outbuf *out,
+                 outbuf *errb)
+{
+    bool timed_out = false;
     size_t in_len = input != NULL ? strlen(input) : 0, in_off = 0;
     if (in_fd >= 0 && in_len == 0) {
         close(in_fd);
@@ -80,7 +91,19 @@ static void pump(int in_fd, const char *input, int out_fd, int err_fd, outbuf *o
         fcntl(in_fd, F_SETFL, O_NONBLOCK);
     while (out_fd >= 0 || err_fd >= 0) {
         struct pollfd p[3] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-        if (poll(p, 3, -1) < 0) {
+        int wait = -1;
+        if (deadline > 0) {
+            long long left = deadline - mono_ms();
+            if (left <= 0) {
+                /* A hung helper: kill it; its pipes close as it dies. */
+                kill(pid, SIGKILL);
+                timed_out = true;
+                deadline = 0;
+                continue;
+            }
+            wait = left > 1000 ? 1000 : (int)left;
+        }
+        if (poll(p, 3, wait) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -105,9 +128,11 @@ static void pump(int in_fd, const char *input, int out_fd, int err_fd, outbuf *o
     }
     if (in_fd >= 0)
         close(in_fd);
+    return timed_out;
 }
 
-int ck_spawn(const char *const *argv, const char *const *envp, const char *input, ck_spawn_result *res, ck_err *err)
+int ck_spawn(const char *const *argv, const char *const *envp, const char *input, int timeout_ms, ck_spawn_result *res,
+             ck_err *err)
 {
     memset(res, 0, sizeof(*res));
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
@@ -145,7 +170,8 @@ int ck_spawn(const char *const *argv, const char *const *envp, const char *input
         return ck_err_set(err, CK_E_UNAVAILABLE, rc, "run %s", argv[0]);
     }
     outbuf ob = {0}, eb = {0};
-    pump(in[1], input, out[0], er[0], &ob, &eb);
+    long long deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+    res->timed_out = pump(pid, deadline, in[1], input, out[0], er[0], &ob, &eb);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -7,6 +7,7 @@
 #ifndef CK_COMMON_SPAWN_H
 #define CK_COMMON_SPAWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -16,14 +17,17 @@ typedef struct ck_spawn_result {
     int status; /* exit code, or 128 + signal when killed */
     char *out;  /* stdout, NUL-terminated (free) */
     size_t out_len;
-    char *errout; /* stderr, NUL-terminated (free) */
+    char *errout;   /* stderr, NUL-terminated (free) */
+    bool timed_out; /* killed after timeout_ms */
 } ck_spawn_result;
 
 /* Runs argv[0] (an absolute path) with argv and envp (NULL = the daemon's
  * environment), writing `input` (may be NULL) to its stdin. Output beyond
- * 4 MiB per stream is dropped. Fails only when the program cannot be run;
- * a non-zero exit is reported in res->status. */
-int ck_spawn(const char *const *argv, const char *const *envp, const char *input, ck_spawn_result *res, ck_err *err);
+ * 4 MiB per stream is dropped. After timeout_ms (0 = never) the program is
+ * killed (res->timed_out, status 128+9). Fails only when the program
+ * cannot be run; a non-zero exit is reported in res->status. */
+int ck_spawn(const char *const *argv, const char *const *envp, const char *input, int timeout_ms, ck_spawn_result *res,
+             ck_err *err);
 void ck_spawn_result_clear(ck_spawn_result *res);
 
 /* The directory of the running executable joined with name

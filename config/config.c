@@ -1667,12 +1667,19 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
     keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
     next->cgroup_driver = (ck_cgroup_driver)driver;
     keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
+    unsigned install = next->cni.default_network.install;
+    keep_uint(&install, running->cni.default_network.install, "cni.default_network.install", &kl);
+    next->cni.default_network.install = install != 0;
     if (keep_str(&next->listen, running->listen, "listen", &kl, err) < 0 ||
         keep_str(&next->root_dir, running->root_dir, "root_dir", &kl, err) < 0 ||
         keep_str(&next->state_dir, running->state_dir, "state_dir", &kl, err) < 0 ||
         keep_str(&next->default_runtime, running->default_runtime, "default_runtime", &kl, err) < 0 ||
         keep_str(&next->cni.conf_dir, running->cni.conf_dir, "cni.conf_dir", &kl, err) < 0 ||
         keep_strv(&next->cni.bin_dirs, &running->cni.bin_dirs, "cni.bin_dirs", &kl, err) < 0 ||
+        keep_str(&next->cni.default_network.bridge, running->cni.default_network.bridge, "cni.default_network.bridge",
+                 &kl, err) < 0 ||
+        keep_str(&next->cni.default_network.subnet, running->cni.default_network.subnet, "cni.default_network.subnet",
+                 &kl, err) < 0 ||
         keep_str(&next->streaming.address, running->streaming.address, "streaming.address", &kl, err) < 0 ||
         keep_str(&next->pause.image, running->pause.image, "pause.image", &kl, err) < 0 ||
         keep_str(&next->metrics.address, running->metrics.address, "metrics.address", &kl, err) < 0)

@@ -11,6 +11,7 @@
 #include "config/config_json.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
+#include "netcni/cni.h"
 #include "netcni/netcni.h"
 #include "oci/oci.h"
 
@@ -46,9 +47,17 @@ static Runtime__V1__RuntimeCondition *runtime_condition(ck_call *call)
     return condition(call, "RuntimeReady", true, NULL, NULL);
 }
 
+/* Ready when a usable configuration exists and, for CNI 1.1 networks, every
+ * plugin's STATUS succeeds. */
 static Runtime__V1__RuntimeCondition *network_condition(ck_call *call, ck_cni_status *st)
 {
     ck_cni_status_get(call->svc->cni, st);
+    if (st->ready) {
+        ck_err err;
+        ck_err_clear(&err);
+        if (ck_cni_plugins_status(call->svc->cni, &err) < 0)
+            return condition(call, "NetworkReady", false, "NetworkPluginNotReady", err.msg);
+    }
     return condition(call, "NetworkReady", st->ready, st->reason, st->message);
 }
 
@@ -95,6 +104,9 @@ static char *verbose_config(ck_call *call, const ck_cni_status *st)
     json_object_set_new(root, "pod_cidr", json_string(cidr));
     json_object_set_new(root, "cni_config_file", json_string(st->config_file));
     json_object_set_new(root, "cni_network", json_string(st->network));
+    char written[4096];
+    ck_cni_default_written(call->svc->cni, written, sizeof(written));
+    json_object_set_new(root, "cni_default_network_written", json_string(written));
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (text == NULL)

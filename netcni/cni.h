@@ -1,7 +1,8 @@
 /*
  * cni: a pod's network through CNI plugins (spec 1.0, STATUS from 1.1).
  *
- * ADD runs the chosen network's plugins in order (each gets the previous
+ * A plan fixes the network first (saved by the caller before anything
+ * runs); ADD then runs its plugins in order (each gets the previous
  * one's result as prevResult) and returns an attachment: the exact network
  * configuration used plus the final result, as JSON the sandbox keeps in its
  * record. DEL and CHECK use that saved configuration, not whatever conf_dir
@@ -47,7 +48,12 @@ typedef struct ck_cni_attachment {
     size_t n_ips;
 } ck_cni_attachment;
 
-int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_err *err);
+/* Chooses the network for a pod (conf_dir's first usable file) and returns
+ * the plan: the state DEL needs, before ADD runs. Keep it first, so a crash
+ * during ADD still leaves enough to undo it. */
+int ck_cni_plan(ck_cni *cni, const ck_cni_pod *pod, char **plan, ck_err *err);
+/* ADD along the plan. */
+int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, const char *plan, ck_cni_attachment *out, ck_err *err);
 /* DEL with the saved state (NULL state: nothing was attached, 0). */
 int ck_cni_del(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *err);
 int ck_cni_check(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *err);

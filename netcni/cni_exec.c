@@ -26,6 +26,9 @@
 #include "common/metrics.h"
 #include "common/spawn.h"
 
+/* A plugin may wait for locks (iptables, host-local); beyond this it hangs. */
+enum { CK_CNI_PLUGIN_TIMEOUT_MS = 120 * 1000 };
+
 typedef enum cni_cmd { CNI_ADD, CNI_DEL, CNI_CHECK, CNI_STATUS } cni_cmd;
 
 static const char *cmd_name(cni_cmd c)
@@ -166,11 +169,14 @@ static int run_plugin(ck_cni *cni, cni_cmd cmd, json_t *list, json_t *plugin, co
     ck_spawn_result res;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    if (ck_spawn(argv, env, input, &res, err) < 0)
+    if (ck_spawn(argv, env, input, CK_CNI_PLUGIN_TIMEOUT_MS, &res, err) < 0)
         return -1;
-    observe_plugin(type, cmd, res.status == 0, &start);
+    observe_plugin(type, cmd, res.status == 0 && !res.timed_out, &start);
     int rc = 0;
-    if (res.status != 0) {
+    if (res.timed_out) {
+        rc = ck_err_set(err, CK_E_DEADLINE, 0, "CNI plugin %s %s did not finish within %d s: killed", type,
+                        cmd_name(cmd), CK_CNI_PLUGIN_TIMEOUT_MS / 1000);
+    } else if (res.status != 0) {
         rc = plugin_error(type, cmd, &res, err);
     } else if (result != NULL) {
         json_error_t jerr;
@@ -241,9 +247,9 @@ static json_t *runtime_json(const ck_cni_pod *pod)
                      (json_int_t)pod->egress_bps);
 }
 
-int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_err *err)
+int ck_cni_plan(ck_cni *cni, const ck_cni_pod *pod, char **plan_out, ck_err *err)
 {
-    memset(out, 0, sizeof(*out));
+    *plan_out = NULL;
     ck_cni_status st;
     json_t *conf = NULL;
     ck_cni_config_load(cni, &st, &conf);
@@ -251,6 +257,23 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_er
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "network not ready: %s", st.message);
     json_t *list = as_conflist(conf);
     json_decref(conf);
+    json_t *plan = json_pack("{s:o, s:{}, s:o, s:s}", "config", list, "result", "runtime", runtime_json(pod), "file",
+                             st.config_file);
+    *plan_out = plan != NULL ? json_dumps(plan, JSON_COMPACT) : NULL;
+    json_decref(plan);
+    if (*plan_out == NULL)
+        return ck_err_oom(err, "CNI plan");
+    return 0;
+}
+
+int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, const char *plan_text, ck_cni_attachment *out, ck_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t jerr;
+    json_t *state = json_loads(plan_text, 0, &jerr);
+    if (state == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "CNI plan is not JSON: %s", jerr.text);
+    json_t *list = json_object_get(state, "config");
     json_t *plugins = json_object_get(list, "plugins");
     json_t *prev = NULL;
     int rc = 0;
@@ -268,11 +291,12 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_er
         if (run_del(cni, list, pod, prev, &ignored) < 0)
             ck_warn("cni", "pod %s: DEL after a failed ADD: %s", pod->id, ignored.msg);
         json_decref(prev);
-        json_decref(list);
-        return ck_err_wrap(err, "network %s (%s)", st.network, st.config_file);
+        ck_err_wrap(err, "network %s (%s)", json_string_value(json_object_get(list, "name")) ?: "?",
+                    json_string_value(json_object_get(state, "file")) ?: "?");
+        json_decref(state);
+        return -1;
     }
-    json_t *state = json_pack("{s:o, s:o, s:o}", "config", list, "result", prev != NULL ? prev : json_object(),
-                              "runtime", runtime_json(pod));
+    json_object_set_new(state, "result", prev != NULL ? prev : json_object());
     out->state = json_dumps(state, JSON_COMPACT);
     if (out->state != NULL)
         collect_ips(json_object_get(state, "result"), out);
@@ -292,6 +316,8 @@ static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni
         return ck_err_set(err, CK_E_INTERNAL, 0, "saved CNI state of pod %s is not JSON: %s", pod->id, jerr.text);
     json_t *list = json_object_get(root, "config");
     json_t *result = json_object_get(root, "result");
+    if (json_object_size(result) == 0)
+        result = NULL; /* a plan whose ADD never finished: DEL without prevResult */
     json_t *runtime = json_object_get(root, "runtime");
     json_t *jports = json_object_get(runtime, "ports");
     ck_cni_port ports[64];
@@ -459,6 +485,7 @@ int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, 
     free(text);
     if (rc < 0)
         return -1;
+    ck_cni_set_default_written(cni, path);
     ck_info("cni", "%s had no network configuration: wrote %s (bridge %s, subnet %s)", dir, path, bridge, subnet);
     return 1;
 }

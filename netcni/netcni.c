@@ -29,6 +29,7 @@ struct ck_cni {
     size_t n_bin_dirs;
     pthread_mutex_t mu;
     char pod_cidr[256];
+    char default_written[4096]; /* the default config cricket wrote, "" if none */
 };
 
 int ck_cni_new(const char *conf_dir, const char *const *bin_dirs, size_t n_bin_dirs, ck_cni **out, ck_err *err)
@@ -295,4 +296,18 @@ void ck_cni_path_env(const ck_cni *cni, char *buf, size_t size)
 const char *ck_cni_conf_dir(const ck_cni *cni)
 {
     return cni->conf_dir;
+}
+
+void ck_cni_set_default_written(ck_cni *cni, const char *path)
+{
+    pthread_mutex_lock(&cni->mu);
+    snprintf(cni->default_written, sizeof(cni->default_written), "%s", path);
+    pthread_mutex_unlock(&cni->mu);
+}
+
+void ck_cni_default_written(ck_cni *cni, char *buf, size_t size)
+{
+    pthread_mutex_lock(&cni->mu);
+    snprintf(buf, size, "%s", cni->default_written);
+    pthread_mutex_unlock(&cni->mu);
 }

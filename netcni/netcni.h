@@ -50,6 +50,10 @@ int ck_cni_plugin_path(const ck_cni *cni, const char *type, char *buf, size_t si
 /* "CNI_PATH=<bin_dirs joined by :>". */
 void ck_cni_path_env(const ck_cni *cni, char *buf, size_t size);
 const char *ck_cni_conf_dir(const ck_cni *cni);
+/* The default network file cricket wrote into an empty conf_dir at start-up
+ * ("" when it wrote none), for Status to say so. */
+void ck_cni_set_default_written(ck_cni *cni, const char *path);
+void ck_cni_default_written(ck_cni *cni, char *buf, size_t size);
 
 /* Validates one "address/prefix" (IPv4 or IPv6). */
 bool ck_cidr_valid(const char *cidr);

@@ -1,7 +1,7 @@
 /*
- * oci: OCI runtime handlers (runc, crun, ...). For now: whether a configured
- * handler's binary can be run, which Status reports as RuntimeReady. Spec
- * generation and runtime invocation land with containers.
+ * oci: OCI runtime handlers (runc, crun, ...): whether a configured
+ * handler's binary can be run, which Status reports as RuntimeReady. The
+ * runtime spec is in spec.h, runtime invocation in runtime.h.
  */
 #ifndef CK_OCI_OCI_H
 #define CK_OCI_OCI_H

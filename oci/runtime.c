@@ -22,7 +22,7 @@
 #include "common/spawn.h"
 #include "oci/oci.h"
 
-enum { MAX_ARGS = 48 };
+enum { MAX_ARGS = 48, RUNTIME_VERB_TIMEOUT_MS = 120 * 1000 };
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
 {
@@ -67,8 +67,11 @@ static int run_verb(const ck_oci_runtime *rt, const char *const *verb_args, ck_s
     for (size_t i = 0; verb_args[i] != NULL && n < MAX_ARGS - 1; i++)
         argv[n++] = verb_args[i];
     argv[n] = NULL;
-    if (ck_spawn(argv, NULL, NULL, res, err) < 0)
+    if (ck_spawn(argv, NULL, NULL, RUNTIME_VERB_TIMEOUT_MS, res, err) < 0)
         return -1;
+    if (res->timed_out)
+        return ck_err_set(err, CK_E_DEADLINE, 0, "%s %s did not finish within %d s: killed", rt->handler->name,
+                          verb_args[0], RUNTIME_VERB_TIMEOUT_MS / 1000);
     if (res->status != 0) {
         trim(res->errout);
         return ck_err_set(err, CK_E_INTERNAL, 0, "%s %s: %s", rt->handler->name, verb_args[0],

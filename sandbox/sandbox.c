@@ -215,19 +215,26 @@ static void undo_netns(void *ctx, void *arg)
         ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
 }
 
+/* DEL with what the record holds: the plan, or the full result once ADD
+ * finished. */
 static void undo_cni(void *ctx, void *arg)
 {
+    (void)arg;
     run_ctx *c = ctx;
     ck_cni_pod pod;
     sb_cni_pod(&c->row, c->data, &pod);
+    char *state = json_dumps(json_object_get(c->data, "cni"), JSON_COMPACT | JSON_ENCODE_ANY);
     ck_err e;
     ck_err_clear(&e);
     /* Retried a few times: a leaked IP is worse than a slow failure. */
     for (int i = 0; i < 3; i++) {
-        if (ck_cni_del(c->sb->cni, &pod, arg, &e) == 0)
+        if (ck_cni_del(c->sb->cni, &pod, state, &e) == 0) {
+            free(state);
             return;
+        }
         usleep(200 * 1000);
     }
+    free(state);
     ck_warn("sandbox", "pod %s: undo: CNI DEL: %s", c->row.id, e.msg);
 }
 
@@ -304,14 +311,27 @@ static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *er
     pod.n_ports = c->cfg->n_ports;
     pod.ingress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/ingress-bandwidth");
     pod.egress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/egress-bandwidth");
-    ck_cni_attachment att;
-    if (ck_cni_add(c->sb->cni, &pod, &att, err) < 0)
+    /* The plan is recorded first: a crash during ADD leaves what DEL needs. */
+    char *plan = NULL;
+    if (ck_cni_plan(c->sb->cni, &pod, &plan, err) < 0)
         return ck_err_wrap(err, "set up network");
-    char *state = att.state;
-    att.state = NULL;
-    if (ck_undo_push(u, "CNI DEL", undo_cni, state, true, err) < 0)
+    json_t *pj = json_loads(plan, 0, NULL);
+    json_object_set_new(c->data, "cni", pj != NULL ? pj : json_null());
+    if (save(c, CK_SANDBOX_CREATING, err) < 0 || ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0) {
+        free(plan);
         return -1;
-    json_t *st = json_loads(state, 0, NULL);
+    }
+    ck_cni_attachment att;
+    int rc = ck_cni_add(c->sb->cni, &pod, plan, &att, err);
+    free(plan);
+    if (rc < 0) {
+        /* ck_cni_add already ran DEL for the chain. */
+        json_object_set_new(c->data, "cni", json_null());
+        return ck_err_wrap(err, "set up network");
+    }
+    json_t *st = json_loads(att.state, 0, NULL);
+    free(att.state);
+    att.state = NULL;
     json_object_set_new(c->data, "cni", st != NULL ? st : json_null());
     json_t *ips = json_array();
     for (size_t i = 0; i < att.n_ips; i++)

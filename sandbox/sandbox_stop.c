@@ -198,6 +198,12 @@ void sb_recover(ck_sandboxes *sb)
             ck_warn("sandbox", "recovery: pod %s was being created when the daemon stopped: removing it", r->id);
             if (sb_remove_locked(sb, r->id, &err) < 0)
                 ck_error("sandbox", "recovery: remove pod %s: %s", r->id, err.msg);
+            /* A netns pinned just before the crash, not yet recorded. */
+            char netns[PATH_MAX + 80];
+            snprintf(netns, sizeof(netns), "%s/%s", p.netns_dir, r->id);
+            ck_err_clear(&err);
+            if (ck_netns_remove(netns, &err) < 0)
+                ck_error("sandbox", "recovery: %s", err.msg);
         } else if (r->state == CK_SANDBOX_READY && sb_pause_exited(&p)) {
             ck_warn("sandbox", "recovery: pod %s: its pause process has exited: NOTREADY", r->id);
             if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)

@@ -204,6 +204,15 @@ static int monitor(mon_opts *o)
     return mon_write_exit_file(o->exit_file, exit_code(status), now_ns()) < 0 ? 1 : 0;
 }
 
+/* Whatever the daemon had open without close-on-exec (its descriptors may
+ * hold pipes others wait on) is no business of a process that outlives it. */
+static void close_inherited(int keep)
+{
+    if (keep > 3)
+        close_range(3, (unsigned)keep - 1, 0);
+    close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 int main(int argc, char **argv)
 {
     mon_opts o = {0};
@@ -213,6 +222,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    close_inherited(o.sync_fd);
     pid_t pid = fork();
     if (pid < 0) {
         sync_send(&o, "error fork: %s\n", strerror(errno));

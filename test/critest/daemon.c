@@ -66,7 +66,7 @@ static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_y
              "log_level: debug\n"
              "cni:\n"
              "  conf_dir: %s\n"
-             "  bin_dirs: [/usr/lib/cni, /opt/cni/bin]\n"
+             "  bin_dirs: [/usr/lib/cni, /opt/cni/bin, " CK_CRITEST_CNI_BIN "]\n"
              "%s"
              "%s",
              d->socket, d->root, d->state, d->cni_dir, network_yaml, extra_yaml != NULL ? extra_yaml : "");

@@ -97,9 +97,11 @@ typedef struct pod_opts {
     const char *name;
     const char *hostname;
     bool host_network;
+    bool host_pid, host_ipc;
     int32_t host_port, container_port;
     const char *sysctl_key, *sysctl_value;
     bool dns;
+    const char *ingress; /* kubernetes.io/ingress-bandwidth */
 } pod_opts;
 
 static Runtime__V1__PodSandboxMetadata meta;
@@ -110,7 +112,7 @@ static Runtime__V1__NamespaceOption nso;
 static Runtime__V1__DNSConfig dns;
 static Runtime__V1__PortMapping pm, *pms[1];
 static Runtime__V1__PodSandboxConfig__LabelsEntry label, *labels[1];
-static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, *annots[1];
+static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, bw, *annots[2];
 static Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, *sysctls[1];
 static char *servers[] = {"10.96.0.10"}, *searches[] = {"ns1.svc.cluster.local", "svc.cluster.local"},
             *options[] = {"ndots:5"};
@@ -135,6 +137,8 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
     config.log_directory = "/tmp";
     lx.cgroup_parent = cgroup_buf;
     nso.network = o->host_network ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
+    nso.pid = o->host_pid ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    nso.ipc = o->host_ipc ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
     sc.namespace_options = &nso;
     lx.security_context = &sc;
     config.linux = &lx;
@@ -150,6 +154,13 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
     annots[0] = &annot;
     config.annotations = annots;
     config.n_annotations = 1;
+    if (o->ingress != NULL) {
+        runtime__v1__pod_sandbox_config__annotations_entry__init(&bw);
+        bw.key = "kubernetes.io/ingress-bandwidth";
+        bw.value = (char *)o->ingress;
+        annots[1] = &bw;
+        config.n_annotations = 2;
+    }
     if (o->dns) {
         runtime__v1__dnsconfig__init(&dns);
         dns.servers = servers;
@@ -479,6 +490,17 @@ static void test_lifecycle_and_status_fields(void **state)
     assert_non_null(strstr(strstr(buf, "NSpid:"), "\t1\n"));
     snprintf(path, sizeof(path), "/proc/%d/root/pause", (int)pid);
     assert_int_equal(access(path, X_OK), 0);
+    /* oom_score_adj: -998 where the host allows it, else clamped to the
+     * daemon's own value (logged), never a failed pod. */
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    char own[32];
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)shared.pid);
+    read_file(path, own, sizeof(own));
+    if (crit_daemon_log_contains(&shared, "oom_score_adj -998 requested"))
+        assert_string_equal(buf, own);
+    else
+        assert_string_equal(buf, "-998\n");
 
     /* By id prefix too; a list finds it with its label. */
     char pre[13];
@@ -609,6 +631,41 @@ static void test_port_mapping_from_localhost(void **state)
     free(id);
 }
 
+/* The bandwidth annotation reaches the bandwidth plugin: a token bucket on
+ * the pod's host-side veth. */
+static void test_bandwidth_annotation(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "bw", .ingress = "1M"};
+    char *id = run_pod(&o);
+    crit_result r;
+    json_t *rec;
+    status(id, &r, &rec);
+    const char *veth = NULL;
+    size_t i;
+    json_t *ifc;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(rec, "cni"), "result"), "interfaces"), i, ifc)
+    {
+        const char *name = json_string_value(json_object_get(ifc, "name"));
+        if (json_object_get(ifc, "sandbox") == NULL && strncmp(name, "veth", 4) == 0)
+            veth = name;
+    }
+    assert_non_null(veth);
+    char cmd[256], buf[1024] = "";
+    snprintf(cmd, sizeof(cmd), "tc qdisc show dev %s", veth);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_non_null(strstr(buf, "tbf"));
+    assert_non_null(strstr(buf, "rate 1Mbit"));
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
+}
+
 static void test_host_network_pod(void **state)
 {
     (void)state;
@@ -638,12 +695,261 @@ static void test_host_network_pod(void **state)
     free(id);
 }
 
+/* The new node got the default network, and Status says so. */
+static void test_status_reports_default_network(void **state)
+{
+    (void)state;
+    Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+    req.verbose = true;
+    crit_result r;
+    Runtime__V1__StatusResponse *s =
+        call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, &r);
+    bool net_ready = false;
+    for (size_t i = 0; i < s->status->n_conditions; i++)
+        if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
+            net_ready = s->status->conditions[i]->status;
+    assert_true(net_ready);
+    json_t *cfg = json_loads(s->info[0]->value, 0, NULL);
+    char want[512];
+    snprintf(want, sizeof(want), "%s/10-cricket.conflist", shared.cni_dir);
+    assert_string_equal(json_string_value(json_object_get(cfg, "cni_default_network_written")), want);
+    assert_string_equal(json_string_value(json_object_get(cfg, "cni_config_file")), want);
+    json_decref(cfg);
+    crit_result_clear(&r);
+    /* The file holds the test's own bridge and subnet. */
+    FILE *f = fopen(want, "r");
+    assert_non_null(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, bridge));
+    assert_non_null(strstr(text, subnet));
+}
+
+static bool same_ns(pid_t pid, const char *type)
+{
+    char a[64], b[64], path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, type);
+    ssize_t n = readlink(path, a, sizeof(a) - 1);
+    assert_true(n > 0);
+    a[n] = '\0';
+    snprintf(path, sizeof(path), "/proc/self/ns/%s", type);
+    n = readlink(path, b, sizeof(b) - 1);
+    assert_true(n > 0);
+    b[n] = '\0';
+    return strcmp(a, b) == 0;
+}
+
+static void test_host_pid_and_ipc_pod(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "hostpid", .host_pid = true, .host_ipc = true};
+    char *id = run_pod(&o);
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, NULL);
+    assert_int_equal(s->status->linux->namespaces->options->pid, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    assert_int_equal(s->status->linux->namespaces->options->ipc, RUNTIME__V1__NAMESPACE_MODE__NODE);
+    assert_int_equal(s->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__POD);
+    crit_result_clear(&r);
+    pid_t pid = pause_pid(id);
+    assert_true(same_ns(pid, "pid"));
+    assert_true(same_ns(pid, "ipc"));
+    assert_false(same_ns(pid, "net"));
+    assert_false(same_ns(pid, "uts"));
+    remove_pod(id);
+    free(id);
+    /* The default pod (pid CONTAINER here): own pid, ipc, uts namespaces. */
+    pod_opts d = {.name = "ownns"};
+    id = run_pod(&d);
+    pid = pause_pid(id);
+    assert_false(same_ns(pid, "pid"));
+    assert_false(same_ns(pid, "ipc"));
+    assert_false(same_ns(pid, "uts"));
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
+{
+    Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+    Runtime__V1__StatusResponse *s =
+        call_ok(RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, r);
+    for (size_t i = 0; i < s->status->n_conditions; i++)
+        if (strcmp(s->status->conditions[i]->type, "NetworkReady") == 0)
+            return s->status->conditions[i];
+    fail();
+    return NULL;
+}
+
+static void *run_pod_expect_fail(void *arg)
+{
+    (void)arg;
+    crit_client *c = crit_connect(shared.socket);
+    pod_opts o = {.name = "crashed"};
+    crit_result r;
+    uint8_t buf[4096];
+    size_t len = protobuf_c_message_pack(&build(&o)->base, buf);
+    crit_call_raw(c, RUNTIME("RunPodSandbox"), buf, len, &runtime__v1__run_pod_sandbox_response__descriptor, 20000, &r);
+    crit_result_clear(&r);
+    crit_close(c);
+    return NULL;
+}
+
+/* The daemon is killed (-9) in the middle of CNI ADD: bridge already made
+ * the veth and host-local gave an IP. The restarted daemon finds the
+ * half-created pod and undoes all of it, DEL included. */
+static void test_crash_during_add_is_undone(void **state)
+{
+    (void)state;
+    char path[512], hang[512], pidfile[600], conf[1024];
+    snprintf(path, sizeof(path), "%s/00-hang.conflist", shared.cni_dir);
+    snprintf(hang, sizeof(hang), "%s/hang", shared.dir);
+    snprintf(pidfile, sizeof(pidfile), "%s.pid", hang);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}]}",
+             bridge, subnet, shared.state, hang);
+    write_text(path, conf);
+    write_text(hang, "");
+    pthread_t t;
+    pthread_create(&t, NULL, run_pod_expect_fail, NULL);
+    pid_t plugin = 0;
+    for (int i = 0; i < 200 && plugin == 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f != NULL) {
+            int v = 0;
+            if (fscanf(f, "%d", &v) == 1)
+                plugin = v;
+            fclose(f);
+        }
+        usleep(50 * 1000);
+    }
+    assert_true(plugin > 0);
+    assert_int_equal(allocated_ips(), 1);
+    assert_int_equal(veths_on_bridge(), 1);
+    kill(shared.pid, SIGKILL);
+    waitpid(shared.pid, NULL, 0);
+    shared.pid = 0;
+    kill(plugin, SIGKILL);
+    pthread_join(t, NULL);
+    unlink(path);
+    unlink(hang);
+    unlink(pidfile);
+    crit_close(client);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    assert_int_equal(list_count(), 0);
+    assert_nothing_left();
+    /* Its name is free again. */
+    pod_opts o = {.name = "crashed"};
+    char *id = run_pod(&o);
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
+}
+
+/* A CNI 1.1 network: Status asks its plugins (STATUS) and reports what a
+ * failing one says. */
+static void test_cni_status_command(void **state)
+{
+    (void)state;
+    char path[512], fail[512], conf[512];
+    snprintf(path, sizeof(path), "%s/00-status.conflist", shared.cni_dir);
+    snprintf(fail, sizeof(fail), "%s/status-fail", shared.dir);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.1.0\",\"name\":\"statusnet\",\"plugins\":[{\"type\":\"cktest-flaky\","
+             "\"failOn\":\"STATUS\",\"failFile\":\"%s\"}]}",
+             fail);
+    write_text(path, conf);
+    crit_result r;
+    assert_true(network_ready(&r)->status);
+    crit_result_clear(&r);
+    write_text(fail, "");
+    const Runtime__V1__RuntimeCondition *c = network_ready(&r);
+    assert_false(c->status);
+    assert_string_equal(c->reason, "NetworkPluginNotReady");
+    assert_non_null(strstr(c->message, "cktest-flaky: told to fail STATUS"));
+    crit_result_clear(&r);
+    unlink(fail);
+    unlink(path);
+    assert_true(network_ready(&r)->status);
+    crit_result_clear(&r);
+}
+
+/* CNI DEL fails while the pod stops: stop and remove report the plugin's
+ * error and keep the pod (no leaked IP is forgotten); after a kill -9 and
+ * a restart with the plugin healthy again, recovery runs the DEL. */
+static void test_failed_del_retried_at_restart(void **state)
+{
+    (void)state;
+    char path[512], fail[512], conf[1024];
+    snprintf(path, sizeof(path), "%s/00-flaky.conflist", shared.cni_dir);
+    snprintf(fail, sizeof(fail), "%s/flaky-fail", shared.dir);
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}]}",
+             bridge, subnet, shared.state, fail);
+    write_text(path, conf);
+    pod_opts o = {.name = "flaky"};
+    char *id = run_pod(&o);
+    unlink(path); /* DEL must use the saved config, not conf_dir */
+    assert_int_equal(allocated_ips(), 1);
+    write_text(fail, "");
+
+    crit_result r;
+    Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    stop.pod_sandbox_id = id;
+    assert_int_not_equal(
+        call(RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r),
+        GRPC_STATUS_OK);
+    assert_non_null(strstr(r.details, "cktest-flaky: told to fail DEL"));
+    crit_result_clear(&r);
+    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rm.pod_sandbox_id = id;
+    assert_int_not_equal(
+        call(RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r),
+        GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    json_t *rec;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    assert_false(json_is_null(json_object_get(rec, "cni")));
+    char netns[512];
+    snprintf(netns, sizeof(netns), "%s", json_string_value(json_object_get(rec, "netns")));
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_int_equal(access(netns, F_OK), 0); /* kept until DEL succeeds */
+
+    crit_close(client);
+    kill(shared.pid, SIGKILL);
+    waitpid(shared.pid, NULL, 0);
+    shared.pid = 0;
+    unlink(fail);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    assert_true(json_is_null(json_object_get(rec, "cni")));
+    assert_string_equal(json_string_value(json_object_get(rec, "netns")), "");
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_int_equal(access(netns, F_OK), -1);
+    assert_int_equal(allocated_ips(), 0);
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
 }
 
 /* The chosen network's second plugin fails after bridge made a veth and
@@ -914,15 +1220,21 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_reports_default_network),
         cmocka_unit_test(test_lifecycle_and_status_fields),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_two_pods_reach_each_other),
         cmocka_unit_test(test_port_mapping_from_localhost),
+        cmocka_unit_test(test_bandwidth_annotation),
         cmocka_unit_test(test_host_network_pod),
+        cmocka_unit_test(test_host_pid_and_ipc_pod),
         cmocka_unit_test(test_failing_plugin_leaves_nothing),
         cmocka_unit_test(test_broken_config_clear_error),
         cmocka_unit_test(test_retry_returns_same_pod),
         cmocka_unit_test(test_restart_keeps_pods),
+        cmocka_unit_test(test_failed_del_retried_at_restart),
+        cmocka_unit_test(test_cni_status_command),
+        cmocka_unit_test(test_crash_during_add_is_undone),
         cmocka_unit_test(test_stats_stream_and_update),
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),

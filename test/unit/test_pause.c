@@ -138,9 +138,39 @@ static void test_pause_is_static(void **state)
     ck_spawn_result r;
     ck_err err;
     ck_err_clear(&err);
-    assert_int_equal(ck_spawn(argv, NULL, NULL, &r, &err), 0);
+    assert_int_equal(ck_spawn(argv, NULL, NULL, 10000, &r, &err), 0);
     assert_non_null(strstr(r.out[0] ? r.out : r.errout, "not a dynamic executable"));
     ck_spawn_result_clear(&r);
+}
+
+static void test_spawn_input_output_and_timeout(void **state)
+{
+    (void)state;
+    ck_spawn_result r;
+    ck_err err;
+    ck_err_clear(&err);
+    const char *cat[] = {"/bin/cat", NULL};
+    assert_int_equal(ck_spawn(cat, NULL, "hello stdin", 10000, &r, &err), 0);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "hello stdin");
+    assert_false(r.timed_out);
+    ck_spawn_result_clear(&r);
+    const char *sh[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3", NULL};
+    assert_int_equal(ck_spawn(sh, NULL, NULL, 10000, &r, &err), 0);
+    assert_int_equal(r.status, 3);
+    assert_string_equal(r.out, "out\n");
+    assert_string_equal(r.errout, "err\n");
+    ck_spawn_result_clear(&r);
+    const char *sleeper[] = {"/bin/sleep", "30", NULL};
+    time_t t0 = time(NULL);
+    assert_int_equal(ck_spawn(sleeper, NULL, NULL, 300, &r, &err), 0);
+    assert_true(r.timed_out);
+    assert_int_equal(r.status, 128 + SIGKILL);
+    assert_true(time(NULL) - t0 < 5);
+    ck_spawn_result_clear(&r);
+    const char *missing[] = {"/nonexistent/helper", NULL};
+    assert_int_equal(ck_spawn(missing, NULL, NULL, 1000, &r, &err), -1);
+    assert_int_equal(err.kind, CK_E_UNAVAILABLE);
 }
 
 static void test_netns_pin_outlives_creator(void **state)
@@ -178,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_pause_exits_zero_on_term_and_int),
         cmocka_unit_test(test_pause_reaps_orphans_as_pid1),
         cmocka_unit_test(test_pause_is_static),
+        cmocka_unit_test(test_spawn_input_output_and_timeout),
         cmocka_unit_test(test_netns_pin_outlives_creator),
         cmocka_unit_test(test_undo_runs_newest_first),
     };

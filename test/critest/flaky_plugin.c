@@ -1,0 +1,61 @@
+/*
+ * cktest-flaky: a CNI plugin for the conformance suite. It passes the
+ * previous result through on ADD and succeeds on DEL and CHECK, unless the
+ * file named by its "failFile" setting exists: then the command named by
+ * "failOn" (default "DEL") fails with a CNI error object, as a real plugin
+ * whose backend is down would. With "hangFile" present, the command named by
+ * "hangOn" writes its pid to <hangFile>.pid and sleeps (a daemon killed in
+ * the middle of a CNI call).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+int main(void)
+{
+    const char *cmd = getenv("CNI_COMMAND");
+    if (cmd != NULL && strcmp(cmd, "VERSION") == 0) {
+        printf("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"0.4.0\",\"1.0.0\"]}\n");
+        return 0;
+    }
+    json_t *conf = json_loadf(stdin, 0, NULL);
+    if (conf == NULL || cmd == NULL) {
+        printf("{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"cktest-flaky: bad input\"}\n");
+        return 1;
+    }
+    const char *fail_file = json_string_value(json_object_get(conf, "failFile"));
+    const char *fail_on = json_string_value(json_object_get(conf, "failOn"));
+    if (fail_on == NULL)
+        fail_on = "DEL";
+    if (fail_file != NULL && access(fail_file, F_OK) == 0 && strcmp(cmd, fail_on) == 0) {
+        printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cktest-flaky: told to fail %s\","
+               "\"details\":\"remove %s\"}\n",
+               cmd, fail_file);
+        json_decref(conf);
+        return 1;
+    }
+    const char *hang_file = json_string_value(json_object_get(conf, "hangFile"));
+    const char *hang_on = json_string_value(json_object_get(conf, "hangOn"));
+    if (hang_file != NULL && hang_on != NULL && access(hang_file, F_OK) == 0 && strcmp(cmd, hang_on) == 0) {
+        char pidfile[4096];
+        snprintf(pidfile, sizeof(pidfile), "%s.pid", hang_file);
+        FILE *f = fopen(pidfile, "w");
+        if (f != NULL) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+        sleep(60);
+        return 1;
+    }
+    if (strcmp(cmd, "ADD") == 0) {
+        json_t *prev = json_object_get(conf, "prevResult");
+        char *text = json_dumps(prev != NULL ? prev : json_pack("{s:s}", "cniVersion", "1.0.0"), JSON_COMPACT);
+        printf("%s\n", text);
+        free(text);
+    }
+    json_decref(conf);
+    return 0;
+}
