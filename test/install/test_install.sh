@@ -13,12 +13,14 @@ DESTDIR=$dest cmake --install "$build" >/dev/null
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 bin=$dest$prefix/bin/cricket
 unit=$dest$prefix/lib/systemd/system/cricket.service
-for f in "$bin" "$unit" "$dest/etc/cricket/cricket.yaml" "$dest/etc/crictl.yaml"; do
+for f in "$bin" "$dest$prefix/bin/cricket-pause" "$dest$prefix/bin/cricket-monitor" "$unit" \
+    "$dest/etc/cricket/cricket.yaml" "$dest/etc/crictl.yaml"; do
     [ -f "$f" ] || fail "$f was not installed"
 done
 [ -x "$bin" ] || fail "$bin is not executable"
 [ "$(stat -c %a "$dest/etc/cricket/cricket.yaml")" = 640 ] || fail "cricket.yaml mode $(stat -c %a "$dest/etc/cricket/cricket.yaml")"
-for f in "$prefix/bin/cricket" "$prefix/lib/systemd/system/cricket.service" /etc/cricket/cricket.yaml /etc/crictl.yaml; do
+for f in "$prefix/bin/cricket" "$prefix/bin/cricket-pause" "$prefix/bin/cricket-monitor" \
+    "$prefix/lib/systemd/system/cricket.service" /etc/cricket/cricket.yaml /etc/crictl.yaml; do
     grep -qx "$f" "$build/install_manifest.txt" || fail "$f missing from install_manifest.txt"
 done
 
