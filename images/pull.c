@@ -18,14 +18,17 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "images/reference.h"
 #include "images/registry.h"
 #include "images/unpack.h"
@@ -67,6 +70,7 @@ typedef struct pull {
     atomic_size_t next;
     pthread_mutex_t err_mu;
     ck_err first_err;
+    _Atomic uint64_t downloaded; /* bytes fetched from the network (blobs already here cost none) */
 } pull;
 
 static bool pull_cancelled(void *arg)
@@ -275,8 +279,10 @@ static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
     int rc = 0;
     if (ck_content_size(im->content, digest) != size) {
         rc = ck_registry_fetch_blob(p->reg, digest, size, im->content, err);
-        if (rc == 0)
+        if (rc == 0) {
+            atomic_fetch_add(&p->downloaded, (uint64_t)size);
             ck_debug("images", "downloaded blob %s (%lld bytes)", digest, (long long)size);
+        }
     }
     ck_keylock_release(im->locks, digest);
     return rc;
@@ -506,9 +512,30 @@ static int run_pull(pull *p, ck_err *err)
     return record_image(p, err);
 }
 
+/* cricket_image_pulls_total{result}, cricket_image_pull_bytes_total and
+ * cricket_image_pull_duration_seconds{result}: result is "ok" or the error's
+ * kind ("not_found", "unavailable", "invalid", ...). */
+static void observe_pull(const pull *p, const ck_err *err, bool ok, const struct timespec *start)
+{
+    if (!ck_metrics_enabled())
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double seconds = (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+    const char *const result[] = {ok ? "ok" : ck_errkind_name(err->kind)};
+    ck_metric_add(ck_metric_counter("cricket_image_pulls_total", "Image pulls, by result", "result"), 1, result);
+    ck_metric_observe(ck_metric_histogram("cricket_image_pull_duration_seconds", "Time of an image pull, by result",
+                                          "result", ck_metrics_latency_buckets, ck_metrics_latency_buckets_len),
+                      seconds, result);
+    ck_metric_add(ck_metric_counter("cricket_image_pull_bytes_total", "Bytes of image blobs downloaded", NULL),
+                  (double)atomic_load(&p->downloaded), NULL);
+}
+
 int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled, void *cancel_arg,
                    char **id_out, ck_err *err)
 {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     *id_out = NULL;
     pull p = {.im = im, .cancelled = cancelled, .cancel_arg = cancel_arg};
     if (ck_ref_parse(ref, &p.ref, err) < 0)
@@ -537,6 +564,7 @@ int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_image
     json_decref(p.config);
     free(p.layers);
     pthread_mutex_destroy(&p.err_mu);
+    observe_pull(&p, err, rc == 0, &start);
     if (rc < 0) {
         ck_images_collect_garbage(im); /* a failed pull leaves nothing behind */
         return ck_err_wrap(err, "pull %s", norm);
