@@ -40,6 +40,7 @@ typedef struct options {
     const char *state;
     const char *log_level;
     bool print_config;
+    const char *import_file; /* cricket image import FILE */
 } options;
 
 static void usage(FILE *out)
@@ -50,6 +51,7 @@ static void usage(FILE *out)
             "commands:\n"
             "  (none)          run the daemon\n"
             "  config          print the effective configuration as YAML and exit\n"
+            "  image import FILE  load an OCI layout or docker-archive tarball into the image store\n"
             "\n"
             "options:\n"
             "  --config FILE     configuration file (default %s; absent is fine)\n"
@@ -87,6 +89,10 @@ static int parse_args(int argc, char **argv, options *opt)
     for (int i = optind; i < argc; i++) {
         if (strcmp(argv[i], "config") == 0 && !opt->print_config) {
             opt->print_config = true;
+        } else if (strcmp(argv[i], "image") == 0 && i + 2 < argc && strcmp(argv[i + 1], "import") == 0 &&
+                   opt->import_file == NULL) {
+            opt->import_file = argv[i + 2];
+            i += 2;
         } else {
             fprintf(stderr, "cricket: unknown command or argument \"%s\"\n", argv[i]);
             usage(stderr);
@@ -152,6 +158,7 @@ static int start_domains(daemon_t *d, ck_err *err)
         return ck_err_oom(err, "event hub");
     if (ck_images_open(cfg, d->store, &d->images, err) < 0)
         return -1;
+    ck_images_gc(d->images);
     d->svc = (ck_services){.config = cfg, .store = d->store, .cni = d->cni, .events = d->events};
     d->svc.images = d->images;
     return 0;
@@ -222,6 +229,34 @@ static int run_daemon(ck_config *cfg)
     return rc;
 }
 
+/* cricket image import FILE: beside a running daemon or without one (the
+ * store is shared through SQLite); prints the ids of the images loaded. */
+static int run_import(const ck_config *cfg, const char *file)
+{
+    ck_log_set_level(cfg->log_level);
+    ck_err err;
+    ck_err_clear(&err);
+    ck_store *store = NULL;
+    ck_images *images = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    int rc = 1;
+    if (make_dir(cfg->root_dir, &err) == 0 && ck_store_open(cfg->root_dir, &store, &err) == 0 &&
+        ck_images_open(cfg, store, &images, &err) == 0 && ck_images_import(images, file, &ids, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", ids[i]);
+        rc = 0;
+    }
+    if (rc != 0)
+        fprintf(stderr, "cricket image import: %s\n", err.msg);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    ck_images_free(images);
+    ck_store_close(store);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     options opt = {0};
@@ -238,7 +273,9 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc;
-    if (opt.print_config) {
+    if (opt.import_file != NULL) {
+        rc = run_import(cfg, opt.import_file);
+    } else if (opt.print_config) {
         rc = ck_config_emit(cfg, stdout, &err) < 0 ? 1 : 0;
         if (rc != 0)
             fprintf(stderr, "cricket config: %s\n", err.msg);

@@ -445,7 +445,7 @@ static void sweep_dir(const char *dir, const used_set *used, bool trees)
 
 void ck_images_collect_garbage(ck_images *im)
 {
-    if (pthread_rwlock_trywrlock(&im->gc) != 0)
+    if (!im->gc_enabled || pthread_rwlock_trywrlock(&im->gc) != 0)
         return; /* a pull is in flight; the next collection gets it */
     used_set blobs = {0}, layers = {0};
     ck_err err;

@@ -767,6 +767,48 @@ static void test_images_survive_restart(void **state)
     pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
 }
 
+static int import(const char *file, char *out, size_t cap)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", fx("ARCHIVES"), file);
+    const char *args[] = {"--config", shared.config, "image", "import", path, NULL};
+    return crit_run_cricket(args, out, cap);
+}
+
+static void test_import_archives_beside_running_daemon(void **state)
+{
+    (void)state;
+    char out[8192];
+    int rc = import("docker.tar", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import docker.tar: %d: %s", rc, out);
+    assert_non_null(strstr(out, fx("ARCHIVE_DOCKER_ID")));
+    assert_names("cricket.test/imported/docker:1", fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1", NULL);
+    rc = import("oci.tar", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import oci.tar: %d: %s", rc, out);
+    char dig[300];
+    snprintf(dig, sizeof(dig), "cricket.test/imported/oci@%s", fx("ARCHIVE_OCI_DIGEST"));
+    assert_names("cricket.test/imported/oci:1", fx("ARCHIVE_OCI_ID"), "cricket.test/imported/oci:1", dig);
+    char dirs[2][300];
+    size_t n;
+    layer_dirs_of("cricket.test/imported/oci:1", dirs, &n);
+    char p[400];
+    snprintf(p, sizeof(p), "%s/bin/busybox", dirs[0]);
+    assert_int_equal(access(p, X_OK), 0);
+    /* A blob that does not match its name: refused, no image. */
+    assert_int_not_equal(import("corrupt.tar", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "content has digest"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("ARCHIVE_CORRUPT_ID"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+    /* Not a tarball at all. */
+    const char *args[] = {"--config", shared.config, "image", "import", "/etc/passwd", NULL};
+    assert_int_not_equal(crit_run_cricket(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "cricket image import"));
+}
+
 int main(void)
 {
     grpc_init();
@@ -787,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_stream_images_matches_list),
         cmocka_unit_test(test_remove_by_tag_id_and_digest),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
+        cmocka_unit_test(test_import_archives_beside_running_daemon),
         cmocka_unit_test(test_images_survive_restart),
     };
     int failed = cmocka_run_group_tests_name("critest_images", tests, start_shared, stop_shared);
