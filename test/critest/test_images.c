@@ -99,7 +99,7 @@ static int start_shared(void **state)
     snprintf(env, sizeof(env), "%s/env", fx_dir);
     if (load_fx_env(env) < 0)
         return -1;
-    char yaml[2048];
+    char yaml[4096];
     snprintf(yaml, sizeof(yaml),
              "images:\n"
              "  pull_progress_timeout: 2\n"
@@ -110,8 +110,15 @@ static int start_shared(void **state)
              "    \"%s\": {insecure: true}\n"
              "    \"%s\": {insecure: true}\n"
              "    \"%s\": {insecure: true}\n"
-             "    \"%s\": {insecure: true}\n",
-             fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"));
+             "    \"%s\": {insecure: true}\n"
+             "    mirror.invalid:\n"
+             "      mirrors: [\"http://%s\", \"http://%s/v2/\"]\n"
+             "    \"localhost:%s\":\n"
+             "      insecure: true\n"
+             "      username: %s\n"
+             "      password: %s\n",
+             fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"), fx("DOWN"), fx("PLAIN"),
+             strchr(fx("AUTH"), ':') + 1, fx("USER"), fx("PASS"));
     if (crit_daemon_prepare(&shared, yaml) < 0 || crit_daemon_start(&shared) < 0)
         return -1;
     client = crit_connect(shared.socket);
@@ -809,6 +816,35 @@ static void test_import_archives_beside_running_daemon(void **state)
     assert_non_null(strstr(out, "cricket image import"));
 }
 
+static void test_mirrors_in_order_then_origin(void **state)
+{
+    (void)state;
+    /* mirror.invalid's first mirror is down, its second serves the image;
+     * the origin (which does not exist) is never needed. */
+    pull_ok("mirror.invalid/library/busybox", fx("BUSYBOX_ID"));
+    assert_names("mirror.invalid/library/busybox:latest", fx("BUSYBOX_ID"), "mirror.invalid/library/busybox:latest",
+                 NULL);
+    assert_true(crit_daemon_log_contains(&shared, "trying the next endpoint"));
+}
+
+static void test_credentials_from_config(void **state)
+{
+    (void)state;
+    char image[300];
+    snprintf(image, sizeof(image), "localhost:%s/private/busybox:latest", strchr(fx("AUTH"), ':') + 1);
+    pull_ok(image, fx("BUSYBOX_ID"));
+}
+
+static void test_blob_redirects_followed(void **state)
+{
+    (void)state;
+    pull_ok(ref("BAD", "redirect/busybox:1"), NULL);
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(ref("BAD", "redirect/busybox:1"), false, &r);
+    assert_non_null(st->image);
+    crit_result_clear(&r);
+}
+
 int main(void)
 {
     grpc_init();
@@ -823,6 +859,9 @@ int main(void)
         cmocka_unit_test(test_tls_with_fixture_ca),
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_bearer_token_flow),
+        cmocka_unit_test(test_mirrors_in_order_then_origin),
+        cmocka_unit_test(test_credentials_from_config),
+        cmocka_unit_test(test_blob_redirects_followed),
         cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
         cmocka_unit_test(test_invalid_references),
         cmocka_unit_test(test_list_filter_and_missing_status),
