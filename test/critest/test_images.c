@@ -845,6 +845,42 @@ static void test_blob_redirects_followed(void **state)
     crit_result_clear(&r);
 }
 
+/* Lines of the daemon's log holding both a and b. */
+static int log_lines_with(const char *a, const char *b)
+{
+    FILE *f = fopen(shared.log, "r");
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void test_client_deadline_stops_the_pull(void **state)
+{
+    (void)state;
+    static char before[65536], after[65536];
+    snapshot(before, sizeof(before));
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref("BAD", "bad/slow:1");
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    /* The deadline (0.7 s) passes before the progress timeout (2 s) would. */
+    assert_int_equal(crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor,
+                               700, &r),
+                     GRPC_STATUS_DEADLINE_EXCEEDED);
+    crit_result_clear(&r);
+    for (int i = 0; i < 50 && log_lines_with("bad/slow:1", ": cancelled") == 0; i++)
+        usleep(100 * 1000);
+    assert_int_equal(log_lines_with("bad/slow:1", ": cancelled"), 1);
+    snapshot(after, sizeof(after));
+    assert_string_equal(before, after);
+}
+
 int main(void)
 {
     grpc_init();
@@ -863,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_credentials_from_config),
         cmocka_unit_test(test_blob_redirects_followed),
         cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
+        cmocka_unit_test(test_client_deadline_stops_the_pull),
         cmocka_unit_test(test_invalid_references),
         cmocka_unit_test(test_list_filter_and_missing_status),
         cmocka_unit_test(test_stream_images_matches_list),
