@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "store/store.h"
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
 
@@ -881,6 +882,42 @@ static void test_client_deadline_stops_the_pull(void **state)
     assert_string_equal(before, after);
 }
 
+static void test_image_in_use_by_container_is_kept(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/user:name"), fx("USER_NAME_ID"));
+    /* A container record naming the image, written as the containers
+     * domain will write it (the store is shared through SQLite). */
+    ck_store *store = NULL;
+    ck_err err;
+    assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
+    ck_pod_record pod = {.id = "pod-in-use", .name = "p", .ns = "default", .uid = "u"};
+    ck_container_record ctr = {.id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c",
+                               .image_ref = (char *)fx("USER_NAME_ID")};
+    assert_int_equal(ck_store_pod_put(store, &pod, &err), 0);
+    assert_int_equal(ck_store_container_put(store, &ctr, &err), 0);
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref("PLAIN", "cricket/user:name");
+    Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    assert_int_equal(crit_call(client, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor,
+                               10000, &r),
+                     GRPC_STATUS_FAILED_PRECONDITION);
+    assert_non_null(strstr(r.details, "in use by container ctr-in-use"));
+    crit_result_clear(&r);
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("USER_NAME_ID"), false, &r);
+    assert_non_null(st->image);
+    crit_result_clear(&r);
+    assert_int_equal(ck_store_container_delete(store, "ctr-in-use", &err), 0);
+    assert_int_equal(ck_store_pod_delete(store, "pod-in-use", &err), 0);
+    ck_store_close(store);
+    remove_image(ref("PLAIN", "cricket/user:name"));
+    st = status_of(fx("USER_NAME_ID"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+}
+
 int main(void)
 {
     grpc_init();
@@ -904,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_list_filter_and_missing_status),
         cmocka_unit_test(test_stream_images_matches_list),
         cmocka_unit_test(test_remove_by_tag_id_and_digest),
+        cmocka_unit_test(test_image_in_use_by_container_is_kept),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
         cmocka_unit_test(test_import_archives_beside_running_daemon),
         cmocka_unit_test(test_images_survive_restart),
