@@ -521,6 +521,14 @@ static void test_bearer_token_flow(void **state)
     grpc_status_code code = pull_as(image, &good, id, sizeof(id), details, sizeof(details));
     if (code != GRPC_STATUS_OK)
         fail_msg("%s", details);
+    /* An identity token (OAuth2 refresh token) is exchanged at the realm. */
+    Runtime__V1__AuthConfig ident = RUNTIME__V1__AUTH_CONFIG__INIT;
+    ident.identity_token = "fixture-identity-token";
+    code = pull_as(image, &ident, id, sizeof(id), details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("identity token: %s", details);
+    ident.identity_token = "wrong-identity-token";
+    pull_fails(image, &ident, GRPC_STATUS_PERMISSION_DENIED, "refused the credentials");
     /* A registry token given by the kubelet is used as it is. */
     Runtime__V1__AuthConfig tok = RUNTIME__V1__AUTH_CONFIG__INIT;
     tok.registry_token = "fixture-token-7f3a";
