@@ -19,7 +19,10 @@ typedef struct ck_arena {
     size_t total; /* bytes handed out, for limits and metrics */
 } ck_arena;
 
-#define CK_ARENA_INIT {NULL, 0, 0}
+#define CK_ARENA_INIT \
+    {                 \
+        NULL, 0, 0    \
+    }
 
 /* Zeroed memory, aligned for any type, or NULL when out of memory. */
 void *ck_arena_alloc(ck_arena *arena, size_t size);

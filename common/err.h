@@ -15,17 +15,17 @@
 
 typedef enum ck_errkind {
     CK_E_NONE = 0,
-    CK_E_INVALID,        /* the request or input is malformed */
-    CK_E_NOT_FOUND,      /* the named object does not exist */
-    CK_E_EXISTS,         /* the name or id is already taken */
-    CK_E_PRECONDITION,   /* the object is in the wrong state for this */
-    CK_E_UNAVAILABLE,    /* a dependency (runtime, registry, network) is not ready */
-    CK_E_INTERNAL,       /* our own fault or the host's: I/O, out of memory */
-    CK_E_UNIMPLEMENTED,  /* the operation is not supported */
-    CK_E_CANCELLED,      /* the caller went away */
-    CK_E_DEADLINE,       /* the caller's deadline or our timeout passed */
-    CK_E_EXHAUSTED,      /* a limit was reached (size, count, disk) */
-    CK_E_PERMISSION,     /* the caller or the host forbids it */
+    CK_E_INVALID,       /* the request or input is malformed */
+    CK_E_NOT_FOUND,     /* the named object does not exist */
+    CK_E_EXISTS,        /* the name or id is already taken */
+    CK_E_PRECONDITION,  /* the object is in the wrong state for this */
+    CK_E_UNAVAILABLE,   /* a dependency (runtime, registry, network) is not ready */
+    CK_E_INTERNAL,      /* our own fault or the host's: I/O, out of memory */
+    CK_E_UNIMPLEMENTED, /* the operation is not supported */
+    CK_E_CANCELLED,     /* the caller went away */
+    CK_E_DEADLINE,      /* the caller's deadline or our timeout passed */
+    CK_E_EXHAUSTED,     /* a limit was reached (size, count, disk) */
+    CK_E_PERMISSION,    /* the caller or the host forbids it */
 } ck_errkind;
 
 #define CK_ERR_MSG_MAX 1024
@@ -40,8 +40,7 @@ typedef struct ck_err {
  * ends with ": strerror(errnum)". Always returns -1, so a caller can write
  * `return ck_err_set(err, CK_E_INVALID, 0, "bad name %s", name);`. err may be
  * NULL, in which case nothing is recorded. */
-int ck_err_set(ck_err *err, ck_errkind kind, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int ck_err_set(ck_err *err, ck_errkind kind, int errnum, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Prefixes the message with context ("<context>: <old message>"), keeping the
  * kind and errnum. Returns -1. */

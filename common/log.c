@@ -97,10 +97,9 @@ void ck_log_fields(ck_log_level level, const char *component, const char *fields
 
     char line[8192];
     int n = snprintf(line, sizeof(line),
-                     "time=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s component=%s msg=",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, now.tv_nsec / 1000, ck_log_level_name(level),
-                     component != NULL ? component : "cricket");
+                     "time=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s component=%s msg=", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000,
+                     ck_log_level_name(level), component != NULL ? component : "cricket");
     size_t len = n < 0 ? 0 : (size_t)n;
     if (len >= sizeof(line))
         len = sizeof(line) - 1;

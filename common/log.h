@@ -30,13 +30,13 @@ bool ck_log_enabled(ck_log_level level);
 /* Writes one line. fields, when not NULL, is a preformatted run of
  * `key=value` pairs appended after msg (values quoted by the caller when they
  * may hold spaces). */
-void ck_log_fields(ck_log_level level, const char *component, const char *fields, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+void ck_log_fields(ck_log_level level, const char *component, const char *fields, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-#define ck_log(level, component, ...)                                                              \
-    do {                                                                                           \
-        if (ck_log_enabled(level))                                                                 \
-            ck_log_fields((level), (component), NULL, __VA_ARGS__);                                \
+#define ck_log(level, component, ...)                               \
+    do {                                                            \
+        if (ck_log_enabled(level))                                  \
+            ck_log_fields((level), (component), NULL, __VA_ARGS__); \
     } while (0)
 
 #define ck_debug(component, ...) ck_log(CK_LOG_DEBUG, component, __VA_ARGS__)

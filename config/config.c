@@ -224,8 +224,7 @@ static ck_runtime_handler *runtimes_append(ck_config *cfg)
 
 static ck_registry_host *hosts_append(ck_config *cfg)
 {
-    ck_registry_host *arr =
-        realloc(cfg->registries.hosts, (cfg->registries.n_hosts + 1) * sizeof(*arr));
+    ck_registry_host *arr = realloc(cfg->registries.hosts, (cfg->registries.n_hosts + 1) * sizeof(*arr));
     if (arr == NULL)
         return NULL;
     cfg->registries.hosts = arr;
@@ -244,8 +243,7 @@ static int add_default_runtime(ck_config *cfg, const char *name, ck_err *err)
     if (rt == NULL)
         return ck_err_oom(err, "runtime handler");
     rt->path = ck_steal_ptr(&path);
-    if (ck_config_set_string(&rt->name, name, err) < 0 ||
-        ck_config_set_string(&rt->type, "oci", err) < 0)
+    if (ck_config_set_string(&rt->name, name, err) < 0 || ck_config_set_string(&rt->type, "oci", err) < 0)
         return -1;
     return 0;
 }
@@ -305,8 +303,7 @@ static bool has_prefix_and_more(const char *s, const char *prefix)
 static bool check_string(check_kind kind, const char *s, char *why, size_t cap)
 {
     switch (kind) {
-    case CHK_ANY:
-        return true;
+    case CHK_ANY: return true;
     case CHK_NONEMPTY:
         if (s[0] != '\0')
             return true;
@@ -348,8 +345,7 @@ static bool default_runtime_missing(const ck_config *cfg, char *why, size_t cap)
 {
     if (cfg->n_runtimes == 0 || ck_config_find_runtime(cfg, cfg->default_runtime) != NULL)
         return false;
-    size_t len = (size_t)snprintf(why, cap, "no runtime handler named \"%s\" (configured:",
-                                  cfg->default_runtime);
+    size_t len = (size_t)snprintf(why, cap, "no runtime handler named \"%s\" (configured:", cfg->default_runtime);
     for (size_t i = 0; i < cfg->n_runtimes && len < cap; i++)
         len += (size_t)snprintf(why + len, cap - len, " %s", cfg->runtimes[i].name);
     if (len < cap)
@@ -404,14 +400,14 @@ typedef struct named_map named_map;
 typedef struct field {
     const char *key;
     field_type type;
-    size_t offset;          /* of the member in the object the table describes */
-    check_kind check;       /* F_STR, and each item of F_STRV */
-    bool optional;          /* F_STR: empty or absent means unset (NULL) */
-    bool required;          /* F_STR in a named entry: the key must be given */
-    const char *fallback;   /* F_STR in a named entry: the value when not given */
+    size_t offset;           /* of the member in the object the table describes */
+    check_kind check;        /* F_STR, and each item of F_STRV */
+    bool optional;           /* F_STR: empty or absent means unset (NULL) */
+    bool required;           /* F_STR in a named entry: the key must be given */
+    const char *fallback;    /* F_STR in a named entry: the value when not given */
     const struct field *sub; /* F_MAP */
-    const named_map *named; /* F_NAMED */
-    unsigned min, max;      /* F_UINT */
+    const named_map *named;  /* F_NAMED */
+    unsigned min, max;       /* F_UINT */
 } field;
 
 /* A mapping whose keys are names the operator chooses (runtime handlers,
@@ -429,12 +425,30 @@ struct named_map {
 #define MEMBER(obj, off, T) ((T *)(void *)((char *)(obj) + (off)))
 #define CMEMBER(obj, off, T) ((T const *)(const void *)((const char *)(obj) + (off)))
 
-static size_t runtimes_count(const ck_config *cfg) { return cfg->n_runtimes; }
-static void *runtimes_at(const ck_config *cfg, size_t i) { return &cfg->runtimes[i]; }
-static void *runtimes_append_entry(ck_config *cfg) { return runtimes_append(cfg); }
-static size_t hosts_count(const ck_config *cfg) { return cfg->registries.n_hosts; }
-static void *hosts_at(const ck_config *cfg, size_t i) { return &cfg->registries.hosts[i]; }
-static void *hosts_append_entry(ck_config *cfg) { return hosts_append(cfg); }
+static size_t runtimes_count(const ck_config *cfg)
+{
+    return cfg->n_runtimes;
+}
+static void *runtimes_at(const ck_config *cfg, size_t i)
+{
+    return &cfg->runtimes[i];
+}
+static void *runtimes_append_entry(ck_config *cfg)
+{
+    return runtimes_append(cfg);
+}
+static size_t hosts_count(const ck_config *cfg)
+{
+    return cfg->registries.n_hosts;
+}
+static void *hosts_at(const ck_config *cfg, size_t i)
+{
+    return &cfg->registries.hosts[i];
+}
+static void *hosts_append_entry(ck_config *cfg)
+{
+    return hosts_append(cfg);
+}
 
 #define RT(m) offsetof(ck_runtime_handler, m)
 static const field runtime_fields[] = {
@@ -458,8 +472,7 @@ static const field host_fields[] = {
 };
 
 static const named_map runtimes_map = {
-    runtime_fields, CHK_NONEMPTY, RT(name),
-    runtimes_count, runtimes_at, runtimes_append_entry, runtimes_clear,
+    runtime_fields, CHK_NONEMPTY, RT(name), runtimes_count, runtimes_at, runtimes_append_entry, runtimes_clear,
 };
 
 static const named_map hosts_map = {
@@ -646,8 +659,7 @@ typedef struct loader {
 } loader;
 
 /* Records "<file>:<line>: <key.path>: <what>" (no path at the top level). */
-__attribute__((format(printf, 3, 4))) static int fail(loader *ld, size_t line, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static int fail(loader *ld, size_t line, const char *fmt, ...)
 {
     char what[CK_ERR_MSG_MAX];
     va_list ap;
@@ -656,8 +668,7 @@ __attribute__((format(printf, 3, 4))) static int fail(loader *ld, size_t line, c
     va_end(ap);
     if (ld->kp.len == 0)
         return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s", ld->file, line, what);
-    return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s: %s", ld->file, line, ld->kp.buf,
-                      what);
+    return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s: %s", ld->file, line, ld->kp.buf, what);
 }
 
 static size_t line_at_offset(const loader *ld, size_t offset)
@@ -673,8 +684,7 @@ static int syntax_error(loader *ld)
     const yaml_parser_t *p = &ld->parser;
     if (p->error == YAML_MEMORY_ERROR)
         return ck_err_oom(ld->err, "YAML parser");
-    size_t line = p->error == YAML_READER_ERROR ? line_at_offset(ld, p->problem_offset)
-                                                : p->problem_mark.line + 1;
+    size_t line = p->error == YAML_READER_ERROR ? line_at_offset(ld, p->problem_offset) : p->problem_mark.line + 1;
     return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s", ld->file, line,
                       p->problem != NULL ? p->problem : "invalid YAML");
 }
@@ -712,8 +722,7 @@ static int read_scalar(loader *ld, const yaml_event_t *ev, ynode **out)
 static int read_node(loader *ld, const yaml_event_t *ev, unsigned depth, ynode **out);
 
 /* Reads the items of a sequence or mapping until its end event. */
-static int read_children(loader *ld, ynode_kind kind, yaml_event_type_t end, size_t line,
-                         unsigned depth, ynode **out)
+static int read_children(loader *ld, ynode_kind kind, yaml_event_type_t end, size_t line, unsigned depth, ynode **out)
 {
     if (depth >= CONFIG_MAX_DEPTH)
         return fail(ld, line, "nested deeper than %d levels", CONFIG_MAX_DEPTH);
@@ -741,17 +750,12 @@ static int read_node(loader *ld, const yaml_event_t *ev, unsigned depth, ynode *
 {
     size_t line = ev->start_mark.line + 1;
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        return read_scalar(ld, ev, out);
-    case YAML_SEQUENCE_START_EVENT:
-        return read_children(ld, Y_SEQ, YAML_SEQUENCE_END_EVENT, line, depth, out);
-    case YAML_MAPPING_START_EVENT:
-        return read_children(ld, Y_MAP, YAML_MAPPING_END_EVENT, line, depth, out);
+    case YAML_SCALAR_EVENT: return read_scalar(ld, ev, out);
+    case YAML_SEQUENCE_START_EVENT: return read_children(ld, Y_SEQ, YAML_SEQUENCE_END_EVENT, line, depth, out);
+    case YAML_MAPPING_START_EVENT: return read_children(ld, Y_MAP, YAML_MAPPING_END_EVENT, line, depth, out);
     case YAML_ALIAS_EVENT:
-        return fail(ld, line, "aliases are not supported (*%s)",
-                    (const char *)ev->data.alias.anchor);
-    default:
-        return fail(ld, line, "unexpected YAML event %d", (int)ev->type);
+        return fail(ld, line, "aliases are not supported (*%s)", (const char *)ev->data.alias.anchor);
+    default: return fail(ld, line, "unexpected YAML event %d", (int)ev->type);
     }
 }
 
@@ -806,8 +810,7 @@ static int expect_map(loader *ld, const ynode *n)
         const ynode *key = n->kids[i];
         const char *name;
         if (key->kind != Y_SCALAR)
-            return fail(ld, key->line, "keys must be strings, got %s",
-                        describe(key, buf, sizeof(buf)));
+            return fail(ld, key->line, "keys must be strings, got %s", describe(key, buf, sizeof(buf)));
         if (scalar_text(ld, key, "a string", &name) < 0)
             return -1;
         for (size_t j = 0; j < i; j += 2) {
@@ -1000,8 +1003,7 @@ static int finish_entry(loader *ld, const field *fields, void *entry, size_t lin
     return 0;
 }
 
-static int load_entry(loader *ld, const named_map *nm, const ynode *key, const ynode *val,
-                      ck_config *cfg)
+static int load_entry(loader *ld, const named_map *nm, const ynode *key, const ynode *val, ck_config *cfg)
 {
     char why[WHY_MAX];
     const char *name = key_text(key);
@@ -1052,8 +1054,7 @@ static int apply_tree(loader *ld, const ynode *root, ck_config *cfg)
     char buf[256];
     if (root != NULL && !is_null(root)) {
         if (root->kind != Y_MAP)
-            return fail(ld, root->line, "the top level must be a mapping, got %s",
-                        describe(root, buf, sizeof(buf)));
+            return fail(ld, root->line, "the top level must be a mapping, got %s", describe(root, buf, sizeof(buf)));
         if (load_fields(ld, root, top_fields, cfg) < 0)
             return -1;
     }
@@ -1293,8 +1294,8 @@ static void put_event(emitter *e, yaml_event_t *ev, int initialized, const char 
 static void put_scalar(emitter *e, const char *s, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
-    int ok = !e->failed && yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)s,
-                                                        (int)strlen(s), 1, 1, style);
+    int ok = !e->failed &&
+             yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)s, (int)strlen(s), 1, 1, style);
     put_event(e, &ev, ok, s);
 }
 
@@ -1302,8 +1303,8 @@ static void put_scalar(emitter *e, const char *s, yaml_scalar_style_t style)
  * 1.1 reader (null, a boolean, a number): those are written quoted. */
 static bool looks_typed(const char *s)
 {
-    static const char *const words[] = {"~", "null", "true", "false", "yes", "no",
-                                        "on", "off", "y", "n", ".inf", "-.inf", ".nan"};
+    static const char *const words[] = {"~",   "null", "true", "false", "yes",   "no",  "on",
+                                        "off", "y",    "n",    ".inf",  "-.inf", ".nan"};
     if (s[0] == '\0')
         return true;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -1324,8 +1325,7 @@ static void put_string(emitter *e, const char *s)
 static void put_map_start(emitter *e)
 {
     yaml_event_t ev;
-    int ok = !e->failed &&
-             yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+    int ok = !e->failed && yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
     put_event(e, &ev, ok, NULL);
 }
 
@@ -1339,8 +1339,7 @@ static void put_map_end(emitter *e)
 static void put_strv(emitter *e, const ck_strv *list)
 {
     yaml_event_t ev;
-    int ok = !e->failed &&
-             yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE);
+    int ok = !e->failed && yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_SEQUENCE_STYLE);
     put_event(e, &ev, ok, NULL);
     for (size_t i = 0; i < list->len; i++)
         put_string(e, list->items[i]);
@@ -1366,21 +1365,17 @@ static void put_value(emitter *e, const field *f, const void *obj)
     switch (f->type) {
     case F_STR: put_string(e, *CMEMBER(obj, f->offset, char *)); return;
     case F_STRV: put_strv(e, CMEMBER(obj, f->offset, ck_strv)); return;
-    case F_BOOL:
-        put_scalar(e, *CMEMBER(obj, f->offset, bool) ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
-        return;
+    case F_BOOL: put_scalar(e, *CMEMBER(obj, f->offset, bool) ? "true" : "false", YAML_PLAIN_SCALAR_STYLE); return;
     case F_PORT:
     case F_UINT:
         snprintf(num, sizeof(num), "%u", *CMEMBER(obj, f->offset, unsigned));
         put_scalar(e, num, YAML_PLAIN_SCALAR_STYLE);
         return;
     case F_LOG_LEVEL:
-        put_scalar(e, ck_log_level_name(*CMEMBER(obj, f->offset, ck_log_level)),
-                   YAML_PLAIN_SCALAR_STYLE);
+        put_scalar(e, ck_log_level_name(*CMEMBER(obj, f->offset, ck_log_level)), YAML_PLAIN_SCALAR_STYLE);
         return;
     case F_CGROUP:
-        put_scalar(e, cgroup_driver_name(*CMEMBER(obj, f->offset, ck_cgroup_driver)),
-                   YAML_PLAIN_SCALAR_STYLE);
+        put_scalar(e, cgroup_driver_name(*CMEMBER(obj, f->offset, ck_cgroup_driver)), YAML_PLAIN_SCALAR_STYLE);
         return;
     case F_MAP: put_fields(e, f->sub, obj); return;
     case F_NAMED: put_named(e, f->named, obj); return;
@@ -1420,8 +1415,7 @@ static int emit_error(const emitter *e, ck_err *err)
     if (e->em.error != YAML_NO_ERROR)
         return ck_err_set(err, CK_E_INTERNAL, 0, "emit config: %s", e->em.problem);
     if (e->bad != NULL)
-        return ck_err_set(err, CK_E_INVALID, 0, "emit config: cannot encode \"%.64s\" (not UTF-8?)",
-                          e->bad);
+        return ck_err_set(err, CK_E_INVALID, 0, "emit config: cannot encode \"%.64s\" (not UTF-8?)", e->bad);
     return ck_err_oom(err, "YAML event");
 }
 

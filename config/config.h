@@ -38,36 +38,36 @@ typedef struct ck_strv {
 
 /* One OCI runtime handler: the name the kubelet passes as runtime_handler. */
 typedef struct ck_runtime_handler {
-    char *name;       /* "runc", "crun", or the operator's */
-    char *path;       /* absolute path of the binary */
-    char *type;       /* "oci": an OCI runtime CLI (runc, crun, youki) */
-    char *root;       /* the runtime's --root state dir; NULL = the runtime's default */
+    char *name;         /* "runc", "crun", or the operator's */
+    char *path;         /* absolute path of the binary */
+    char *type;         /* "oci": an OCI runtime CLI (runc, crun, youki) */
+    char *root;         /* the runtime's --root state dir; NULL = the runtime's default */
     ck_strv extra_args; /* passed before the verb on every invocation */
 } ck_runtime_handler;
 
 /* Per-registry-host settings, keyed by host[:port] ("docker.io", "127.0.0.1:5000"). */
 typedef struct ck_registry_host {
     char *host;
-    ck_strv mirrors;     /* endpoints tried first, in order: "https://mirror.example" */
-    bool insecure;       /* plain HTTP, or HTTPS without certificate verification */
-    char *ca_file;       /* extra CA bundle for this host; NULL = none */
-    char *username;      /* basic auth, used for this host's token or basic challenge */
+    ck_strv mirrors; /* endpoints tried first, in order: "https://mirror.example" */
+    bool insecure;   /* plain HTTP, or HTTPS without certificate verification */
+    char *ca_file;   /* extra CA bundle for this host; NULL = none */
+    char *username;  /* basic auth, used for this host's token or basic challenge */
     char *password;
-    char *auth;          /* base64 "user:password", as in a docker config */
+    char *auth; /* base64 "user:password", as in a docker config */
     char *identity_token;
 } ck_registry_host;
 
 typedef struct ck_config {
     char *source_path; /* the file that was read, NULL when none was */
 
-    char *listen;      /* "unix:///run/cricket/cricket.sock" */
-    char *root_dir;    /* persistent state: database, content, layers */
-    char *state_dir;   /* volatile state: socket, netns pins, monitor sockets */
+    char *listen;    /* "unix:///run/cricket/cricket.sock" */
+    char *root_dir;  /* persistent state: database, content, layers */
+    char *state_dir; /* volatile state: socket, netns pins, monitor sockets */
     ck_log_level log_level;
     ck_cgroup_driver cgroup_driver;
 
-    char *default_runtime;          /* a name present in runtimes */
-    ck_runtime_handler *runtimes;   /* defaults: runc and crun where installed */
+    char *default_runtime;        /* a name present in runtimes */
+    ck_runtime_handler *runtimes; /* defaults: runc and crun where installed */
     size_t n_runtimes;
 
     struct {
@@ -76,18 +76,18 @@ typedef struct ck_config {
     } cni;
 
     struct {
-        char *address;    /* 127.0.0.1 */
-        unsigned port;    /* 0 = pick a free port */
+        char *address; /* 127.0.0.1 */
+        unsigned port; /* 0 = pick a free port */
     } streaming;
 
     struct {
-        ck_strv ca_dirs;  /* <dir>/<host>/ *.crt, as /etc/containerd/certs.d or /etc/docker/certs.d */
+        ck_strv ca_dirs; /* <dir>/<host>/ *.crt, as /etc/containerd/certs.d or /etc/docker/certs.d */
         ck_registry_host *hosts;
         size_t n_hosts;
     } registries;
 
     struct {
-        char *image;      /* NULL = the built-in cricket-pause; else an image reference */
+        char *image; /* NULL = the built-in cricket-pause; else an image reference */
     } pause;
 
     struct {

@@ -21,8 +21,8 @@ static json_t *runtimes_json(const ck_config *cfg)
     json_t *obj = json_object();
     for (size_t i = 0; obj != NULL && i < cfg->n_runtimes; i++) {
         const ck_runtime_handler *h = &cfg->runtimes[i];
-        json_t *r = json_pack("{s:s, s:s, s:s?, s:o}", "path", h->path, "type", h->type, "root", h->root,
-                              "extra_args", strv_json(&h->extra_args));
+        json_t *r = json_pack("{s:s, s:s, s:s?, s:o}", "path", h->path, "type", h->type, "root", h->root, "extra_args",
+                              strv_json(&h->extra_args));
         json_object_set_new(obj, h->name, r);
     }
     return obj;
@@ -45,13 +45,13 @@ json_t *ck_config_to_json(const ck_config *cfg)
 {
     return json_pack("{s:s?, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:o}, s:{s:s, s:i}, s:o, s:{s:s?}, "
                      "s:{s:i, s:i, s:b}}",
-                     "config_file", cfg->source_path, "listen", cfg->listen, "root_dir", cfg->root_dir,
-                     "state_dir", cfg->state_dir, "log_level", ck_log_level_name(cfg->log_level),
-                     "cgroup_driver", cfg->cgroup_driver == CK_CGROUP_SYSTEMD ? "systemd" : "cgroupfs",
-                     "default_runtime", cfg->default_runtime, "runtimes", runtimes_json(cfg), "cni", "conf_dir",
-                     cfg->cni.conf_dir, "bin_dirs", strv_json(&cfg->cni.bin_dirs), "streaming", "address",
-                     cfg->streaming.address, "port", (int)cfg->streaming.port, "registries", registries_json(cfg),
-                     "pause", "image", cfg->pause.image, "images", "pull_progress_timeout",
-                     (int)cfg->images.pull_progress_timeout, "max_concurrent_downloads",
-                     (int)cfg->images.max_concurrent_downloads, "allow_device_nodes", cfg->images.allow_device_nodes);
+                     "config_file", cfg->source_path, "listen", cfg->listen, "root_dir", cfg->root_dir, "state_dir",
+                     cfg->state_dir, "log_level", ck_log_level_name(cfg->log_level), "cgroup_driver",
+                     cfg->cgroup_driver == CK_CGROUP_SYSTEMD ? "systemd" : "cgroupfs", "default_runtime",
+                     cfg->default_runtime, "runtimes", runtimes_json(cfg), "cni", "conf_dir", cfg->cni.conf_dir,
+                     "bin_dirs", strv_json(&cfg->cni.bin_dirs), "streaming", "address", cfg->streaming.address, "port",
+                     (int)cfg->streaming.port, "registries", registries_json(cfg), "pause", "image", cfg->pause.image,
+                     "images", "pull_progress_timeout", (int)cfg->images.pull_progress_timeout,
+                     "max_concurrent_downloads", (int)cfg->images.max_concurrent_downloads, "allow_device_nodes",
+                     cfg->images.allow_device_nodes);
 }

@@ -31,10 +31,10 @@ typedef struct ck_event_hub ck_event_hub;
 typedef struct ck_event_sub ck_event_sub;
 
 enum {
-    CK_EVENT_TIMEOUT = 0,   /* nothing arrived in time */
-    CK_EVENT_GOT = 1,       /* *ev holds the next event */
-    CK_EVENT_DROPPED = -1,  /* this subscriber fell behind and was dropped */
-    CK_EVENT_CLOSED = -2,   /* the hub is closing (daemon shutdown) */
+    CK_EVENT_TIMEOUT = 0,  /* nothing arrived in time */
+    CK_EVENT_GOT = 1,      /* *ev holds the next event */
+    CK_EVENT_DROPPED = -1, /* this subscriber fell behind and was dropped */
+    CK_EVENT_CLOSED = -2,  /* the hub is closing (daemon shutdown) */
 };
 
 ck_event_hub *ck_event_hub_new(void);

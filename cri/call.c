@@ -105,8 +105,8 @@ int ck_call_start(ck_call *call, ck_err *err)
     return 0;
 }
 
-ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc,
-                                 grpc_byte_buffer *payload, ck_err *err)
+ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *payload,
+                                 ck_err *err)
 {
     if (payload == NULL) {
         ck_err_set(err, CK_E_INVALID, 0, "%s: the request carries no message", call->name);
@@ -119,13 +119,13 @@ ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor
     }
     grpc_slice bytes = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
-    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &call->allocator, GRPC_SLICE_LENGTH(bytes),
-                                                      GRPC_SLICE_START_PTR(bytes));
+    ProtobufCMessage *msg =
+        protobuf_c_message_unpack(desc, &call->allocator, GRPC_SLICE_LENGTH(bytes), GRPC_SLICE_START_PTR(bytes));
     size_t len = GRPC_SLICE_LENGTH(bytes);
     grpc_slice_unref(bytes);
     if (msg == NULL)
-        ck_err_set(err, CK_E_INVALID, 0, "%s: the request (%zu bytes) is not a valid %s message",
-                   call->name, len, desc->name);
+        ck_err_set(err, CK_E_INVALID, 0, "%s: the request (%zu bytes) is not a valid %s message", call->name, len,
+                   desc->name);
     return msg;
 }
 

@@ -64,8 +64,8 @@ int ck_call_send(ck_call *call, const ProtobufCMessage *msg, ck_err *err);
 void ck_call_init(ck_call *call, ck_cri_server *server, grpc_call *grpc, grpc_completion_queue *cq,
                   gpr_timespec deadline);
 int ck_call_start(ck_call *call, ck_err *err);
-ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc,
-                                 grpc_byte_buffer *payload, ck_err *err);
+ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *payload,
+                                 ck_err *err);
 /* Sends the response (may be NULL) and the status from err (NULL or
  * CK_E_NONE = OK). */
 void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_err *err);

@@ -34,8 +34,8 @@ static const handler_entry implemented[] = {
 };
 
 static const char *const server_streaming[] = {
-    "StreamPodSandboxes",    "StreamContainers",        "StreamContainerStats", "StreamPodSandboxStats",
-    "GetContainerEvents",    "StreamPodSandboxMetrics", "StreamImages",
+    "StreamPodSandboxes", "StreamContainers",        "StreamContainerStats", "StreamPodSandboxStats",
+    "GetContainerEvents", "StreamPodSandboxMetrics", "StreamImages",
 };
 
 enum { MAX_METHODS = 64 };

@@ -15,12 +15,11 @@
 #include "common/err.h"
 #include "cri/call.h"
 
-typedef int (*ck_unary_handler)(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
-                                ck_err *err);
+typedef int (*ck_unary_handler)(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 typedef int (*ck_stream_handler)(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 
 typedef struct ck_method {
-    char path[128];  /* "/runtime.v1.RuntimeService/Version" */
+    char path[128];   /* "/runtime.v1.RuntimeService/Version" */
     const char *name; /* "Version" */
     const ProtobufCMessageDescriptor *input;
     const ProtobufCMessageDescriptor *output;

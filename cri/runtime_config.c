@@ -21,8 +21,7 @@ int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, Protobu
     return 0;
 }
 
-int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
-                                    ck_err *err)
+int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
     const Runtime__V1__UpdateRuntimeConfigRequest *in = (const void *)req;
     if (in->runtime_config != NULL && in->runtime_config->network_config != NULL &&

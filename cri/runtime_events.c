@@ -31,18 +31,15 @@ int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, c
     while (rc == 0 && !ck_call_done(call)) {
         ck_container_event ev;
         switch (ck_event_next(sub, &ev, WAKE_MS)) {
-        case CK_EVENT_GOT:
-            rc = send_event(call, &ev, err);
-            break;
+        case CK_EVENT_GOT: rc = send_event(call, &ev, err); break;
         case CK_EVENT_DROPPED:
-            rc = ck_err_set(err, CK_E_EXHAUSTED, 0,
-                            "GetContainerEvents: the client fell more than %d events behind", SUBSCRIBER_QUEUE);
+            rc = ck_err_set(err, CK_E_EXHAUSTED, 0, "GetContainerEvents: the client fell more than %d events behind",
+                            SUBSCRIBER_QUEUE);
             break;
         case CK_EVENT_CLOSED:
             rc = ck_err_set(err, CK_E_UNAVAILABLE, 0, "GetContainerEvents: cricket is shutting down");
             break;
-        default:
-            break;
+        default: break;
         }
     }
     ck_event_unsubscribe(hub, sub);

@@ -116,8 +116,8 @@ static int arm(ck_cri_server *srv, const ck_method *method, void *handle, ck_err
     p->call_cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_call_error rc;
     if (method != NULL) {
-        rc = grpc_server_request_registered_call(srv->grpc, handle, &p->call, &p->deadline, &p->md,
-                                                 &p->payload, p->call_cq, srv->cq, p);
+        rc = grpc_server_request_registered_call(srv->grpc, handle, &p->call, &p->deadline, &p->md, &p->payload,
+                                                 p->call_cq, srv->cq, p);
     } else {
         grpc_call_details_init(&p->details);
         rc = grpc_server_request_call(srv->grpc, &p->call, &p->details, &p->md, p->call_cq, srv->cq, p);
@@ -164,8 +164,7 @@ static double elapsed_ms(const struct timespec *start)
 static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *payload, ck_err *err)
 {
     if (method->unary == NULL && method->stream == NULL) {
-        ck_err_set(err, CK_E_UNIMPLEMENTED, 0, "%s is not implemented by cricket %s", method->path,
-                   CK_VERSION);
+        ck_err_set(err, CK_E_UNIMPLEMENTED, 0, "%s is not implemented by cricket %s", method->path, CK_VERSION);
         ck_call_finish(call, NULL, err);
         return;
     }
@@ -385,8 +384,8 @@ static int claim_socket(ck_cri_server *srv, const char *path, ck_err *err)
 {
     struct sockaddr_un addr;
     if (path[0] != '/' || strlen(path) >= sizeof(addr.sun_path))
-        return ck_err_set(err, CK_E_INVALID, 0, "socket path %s must be absolute and shorter than %zu bytes",
-                          path, sizeof(addr.sun_path));
+        return ck_err_set(err, CK_E_INVALID, 0, "socket path %s must be absolute and shorter than %zu bytes", path,
+                          sizeof(addr.sun_path));
     if (make_socket_dir(path, err) < 0)
         return -1;
 
@@ -397,8 +396,7 @@ static int claim_socket(ck_cri_server *srv, const char *path, ck_err *err)
         return ck_err_set(err, CK_E_INTERNAL, errno, "open lock file %s", lock_path);
     if (flock(srv->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno == EWOULDBLOCK)
-            return ck_err_set(err, CK_E_EXISTS, 0, "another cricket is serving %s (lock %s is held)", path,
-                              lock_path);
+            return ck_err_set(err, CK_E_EXISTS, 0, "another cricket is serving %s (lock %s is held)", path, lock_path);
         return ck_err_set(err, CK_E_INTERNAL, errno, "lock %s", lock_path);
     }
     struct stat st;
@@ -438,8 +436,8 @@ static int register_methods(ck_cri_server *srv, ck_err *err)
         return ck_err_oom(err, "method handles");
     for (size_t i = 0; i < srv->n_methods; i++) {
         const ck_method *m = &srv->methods[i];
-        srv->handles[i] = grpc_server_register_method(srv->grpc, m->path, NULL,
-                                                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        srv->handles[i] =
+            grpc_server_register_method(srv->grpc, m->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
         if (srv->handles[i] == NULL)
             return ck_err_set(err, CK_E_INTERNAL, 0, "register method %s", m->path);
     }

@@ -20,11 +20,11 @@ typedef struct ck_services ck_services;
 typedef struct ck_cri_server ck_cri_server;
 
 typedef struct ck_cri_server_opts {
-    const char *socket_path;   /* absolute path of the unix socket */
+    const char *socket_path; /* absolute path of the unix socket */
     const ck_services *svc;
-    int min_idle_pollers;      /* 0 = default (2) */
-    int max_idle_pollers;      /* 0 = default (8) */
-    int max_threads;           /* 0 = default (256) */
+    int min_idle_pollers; /* 0 = default (2) */
+    int max_idle_pollers; /* 0 = default (8) */
+    int max_threads;      /* 0 = default (256) */
 } ck_cri_server_opts;
 
 /* 16 MiB, as the kubelet sets its own limits; ListContainers with 10 000

@@ -50,8 +50,8 @@ int ck_digest_check(const char *digest, ck_err *err)
     }
     const char *hex = colon + 1;
     if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
-        return ck_err_set(err, CK_E_INVALID, 0, "digest \"%.80s\": want 64 lower-case hex digits after sha256:",
-                          digest);
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "digest \"%.80s\": want 64 lower-case hex digits after sha256:", digest);
     return 0;
 }
 
@@ -155,8 +155,7 @@ int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_s
     if (w->fd < 0) {
         int e = errno;
         free(w);
-        return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "create temporary file for %s",
-                          digest);
+        return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "create temporary file for %s", digest);
     }
     w->md = EVP_MD_CTX_new();
     if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
@@ -179,8 +178,7 @@ int ck_content_write(ck_content_writer *w, const void *buf, size_t len, ck_err *
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return ck_err_set(err, errno == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, errno, "write blob %s",
-                              w->digest);
+            return ck_err_set(err, errno == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, errno, "write blob %s", w->digest);
         }
         p += n;
         left -= (size_t)n;
@@ -284,8 +282,8 @@ int ck_content_read(const ck_content *c, const char *digest, size_t max, char **
     if (fstat(fd, &st) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "stat blob %s", digest);
     if ((uint64_t)st.st_size > max)
-        return ck_err_set(err, CK_E_EXHAUSTED, 0, "blob %s: %lld bytes, more than %zu", digest,
-                          (long long)st.st_size, max);
+        return ck_err_set(err, CK_E_EXHAUSTED, 0, "blob %s: %lld bytes, more than %zu", digest, (long long)st.st_size,
+                          max);
     _cleanup_free_ char *data = malloc((size_t)st.st_size + 1);
     if (data == NULL)
         return ck_err_oom(err, "blob");

@@ -87,8 +87,8 @@ void ck_images_free_list(ck_image **imgs, size_t n);
 
 /* Pulls ref (normalized as the kubelet does), verifying every byte, and
  * records it. *id_out (free it) is the image id. auth may be NULL. */
-int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled,
-                   void *cancel_arg, char **id_out, ck_err *err);
+int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled, void *cancel_arg,
+                   char **id_out, ck_err *err);
 
 /* Finds an image by id (with or without "sha256:"), unique id prefix, tag or
  * digest reference. CK_E_NOT_FOUND when there is none. */

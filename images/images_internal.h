@@ -11,7 +11,7 @@ struct ck_images {
     const ck_config *cfg;
     ck_store *store;
     ck_content *content;
-    ck_keylock *locks; /* digests being downloaded, chain ids being unpacked, refs being pulled */
+    ck_keylock *locks;    /* digests being downloaded, chain ids being unpacked, refs being pulled */
     pthread_mutex_t lock; /* image records: put/remove consistency */
     pthread_rwlock_t gc;  /* pulls read-hold it; garbage collection write-holds it */
     bool gc_enabled;      /* only the daemon collects: a command-line import must not race its pulls */

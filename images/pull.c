@@ -193,8 +193,8 @@ static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t
     if (*j == NULL || !json_is_object(*j)) {
         json_decref(*j);
         *j = NULL;
-        return ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not a JSON object: %s (line %d)", reference,
-                          jerr.text, jerr.line);
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not a JSON object: %s (line %d)", reference, jerr.text,
+                          jerr.line);
     }
     if (classify(*j, ctype, k, err) < 0 || ck_content_put(p->im->content, digest, body, len, err) < 0) {
         json_decref(*j);
@@ -258,12 +258,11 @@ static int read_manifest(pull *p, json_t *m, ck_err *err)
         layer *l = &p->layers[i];
         char what[32];
         snprintf(what, sizeof(what), "layer %zu", i);
-        if (descriptor(json_array_get(ls, i), l->digest, &l->size, l->media_type, sizeof(l->media_type), what, err) <
-            0)
+        if (descriptor(json_array_get(ls, i), l->digest, &l->size, l->media_type, sizeof(l->media_type), what, err) < 0)
             return -1;
         if (!layer_type_ok(l->media_type))
-            return ck_err_set(err, CK_E_INVALID, 0, "layer %zu (%s): unknown layer media type \"%.200s\"", i,
-                              l->digest, l->media_type);
+            return ck_err_set(err, CK_E_INVALID, 0, "layer %zu (%s): unknown layer media type \"%.200s\"", i, l->digest,
+                              l->media_type);
     }
     return 0;
 }
@@ -409,8 +408,7 @@ static json_t *record_config(json_t *cfg)
     json_t *v;
     json_object_foreach(json_object_get(c, "Volumes"), k, v) json_array_append_new(vols, json_string(k));
     json_t *labels = json_object();
-    json_object_foreach(json_object_get(c, "Labels"), k, v) if (json_is_string(v))
-        json_object_set(labels, k, v);
+    json_object_foreach(json_object_get(c, "Labels"), k, v) if (json_is_string(v)) json_object_set(labels, k, v);
     const char *user = json_string_value(json_object_get(c, "User"));
     const char *wd = json_string_value(json_object_get(c, "WorkingDir"));
     const char *sig = json_string_value(json_object_get(c, "StopSignal"));
@@ -427,16 +425,16 @@ static char *record_data(pull *p, uint64_t *size)
     for (size_t i = 0; i < p->n_layers; i++) {
         layer *l = &p->layers[i];
         *size += (uint64_t)l->size;
-        json_array_append_new(layers, json_pack("{s:s, s:I, s:s, s:s, s:s}", "digest", l->digest, "size",
-                                                (json_int_t)l->size, "media_type", l->media_type, "diff_id",
-                                                l->diff_id, "chain_id", l->chain_id));
+        json_array_append_new(layers,
+                              json_pack("{s:s, s:I, s:s, s:s, s:s}", "digest", l->digest, "size", (json_int_t)l->size,
+                                        "media_type", l->media_type, "diff_id", l->diff_id, "chain_id", l->chain_id));
     }
     const char *os = json_string_value(json_object_get(p->config, "os"));
     const char *arch = json_string_value(json_object_get(p->config, "architecture"));
-    json_t *rec = json_pack("{s:i, s:s?, s:o, s:o, s:s, s:s}", "v", 1, "manifest",
-                            p->manifest_digest[0] != '\0' ? p->manifest_digest : NULL, "config",
-                            record_config(p->config), "layers", layers, "os", os ? os : "", "architecture",
-                            arch ? arch : "");
+    json_t *rec =
+        json_pack("{s:i, s:s?, s:o, s:o, s:s, s:s}", "v", 1, "manifest",
+                  p->manifest_digest[0] != '\0' ? p->manifest_digest : NULL, "config", record_config(p->config),
+                  "layers", layers, "os", os ? os : "", "architecture", arch ? arch : "");
     if (rec == NULL)
         return NULL;
     if (p->index_digest[0] != '\0')
@@ -516,8 +514,8 @@ static int run_pull(pull *p, ck_err *err)
     return record_image(p, &p->ref, 1, err);
 }
 
-int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled,
-                   void *cancel_arg, char **id_out, ck_err *err)
+int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_images_cancel_fn cancelled, void *cancel_arg,
+                   char **id_out, ck_err *err)
 {
     *id_out = NULL;
     pull p = {.im = im, .cancelled = cancelled, .cancel_arg = cancel_arg};

@@ -187,8 +187,8 @@ static int fill_refs(ck_images *im, ck_image *img, char **refs, size_t n)
 }
 
 /* Builds the ck_image of one record and its references. */
-static int image_from_record(ck_images *im, const ck_image_record *rec, char **refs, size_t n_refs,
-                             ck_image **out, ck_err *err)
+static int image_from_record(ck_images *im, const ck_image_record *rec, char **refs, size_t n_refs, ck_image **out,
+                             ck_err *err)
 {
     ck_image *img = calloc(1, sizeof(*img));
     if (img == NULL)
@@ -203,8 +203,7 @@ static int image_from_record(ck_images *im, const ck_image_record *rec, char **r
     img->size = rec->size;
     img->record_json = strdup(rec->data != NULL ? rec->data : "{}");
     int rc = img->id != NULL && img->record_json != NULL && fill_config(img, json_object_get(data, "config")) == 0 &&
-                     fill_layers(im, img, json_object_get(data, "layers")) == 0 &&
-                     fill_refs(im, img, refs, n_refs) == 0
+                     fill_layers(im, img, json_object_get(data, "layers")) == 0 && fill_refs(im, img, refs, n_refs) == 0
                  ? 0
                  : -1;
     json_decref(data);

@@ -139,8 +139,9 @@ static int split_name(const char *name, ck_ref *out, const char *whole, ck_err *
         snprintf(out->domain, sizeof(out->domain), "docker.io");
     bool library = strcmp(out->domain, "docker.io") == 0 && strchr(rest, '/') == NULL;
     if ((size_t)snprintf(out->path, sizeof(out->path), "%s%s", library ? "library/" : "", rest) >= sizeof(out->path))
-        return ck_err_set(err, CK_E_INVALID, 0, "image reference \"%.64s...\": repository name longer than %d characters",
-                          whole, CK_REF_NAME_MAX);
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "image reference \"%.64s...\": repository name longer than %d characters", whole,
+                          CK_REF_NAME_MAX);
     if (strlen(out->domain) + 1 + strlen(out->path) > CK_REF_NAME_MAX)
         return ck_err_set(err, CK_E_INVALID, 0, "image reference \"%s\": repository name longer than %d characters",
                           whole, CK_REF_NAME_MAX);
@@ -174,8 +175,7 @@ int ck_ref_parse(const char *s, ck_ref *out, ck_err *err)
             return ck_err_set(err, CK_E_INVALID, 0, "image reference \"%.200s\" contains blanks or control characters",
                               s);
     if (ck_ref_is_image_id(s))
-        return ck_err_set(err, CK_E_INVALID, 0,
-                          "image reference \"%s\" is an image id, not a repository reference", s);
+        return ck_err_set(err, CK_E_INVALID, 0, "image reference \"%s\" is an image id, not a repository reference", s);
     char name[4200];
     snprintf(name, sizeof(name), "%s", s);
     char *at = strchr(name, '@');

@@ -27,10 +27,10 @@
 enum { MAX_ENDPOINTS = 16, ERRBUF_MAX = 2048, TOKEN_MAX = 64 * 1024 };
 
 typedef struct endpoint {
-    char base[600];  /* "https://127.0.0.1:5000": no trailing slash, no /v2 */
-    char host[300];  /* for CA dirs and credentials */
+    char base[600]; /* "https://127.0.0.1:5000": no trailing slash, no /v2 */
+    char host[300]; /* for CA dirs and credentials */
     bool verify_tls;
-    char *cainfo;    /* system CAs + this host's, NULL = curl's default */
+    char *cainfo; /* system CAs + this host's, NULL = curl's default */
     size_t cainfo_len;
 } endpoint;
 
@@ -41,9 +41,9 @@ struct ck_registry {
     size_t n_ep;
     size_t chosen;
     pthread_mutex_t mu;
-    char *token;        /* bearer token, under mu */
-    bool use_basic;     /* the registry asked for Basic */
-    char *user, *pass;  /* basic credentials, may be NULL */
+    char *token;       /* bearer token, under mu */
+    bool use_basic;    /* the registry asked for Basic */
+    char *user, *pass; /* basic credentials, may be NULL */
     char *identity_token;
 };
 
@@ -207,9 +207,9 @@ static int set_credentials(ck_registry *r, ck_err *err)
 {
     const ck_auth *a = r->opts.auth;
     ck_auth from_cfg = {0};
-    bool given = a != NULL && ((a->username && a->username[0]) || (a->auth && a->auth[0]) ||
-                               (a->identity_token && a->identity_token[0]) ||
-                               (a->registry_token && a->registry_token[0]));
+    bool given =
+        a != NULL && ((a->username && a->username[0]) || (a->auth && a->auth[0]) ||
+                      (a->identity_token && a->identity_token[0]) || (a->registry_token && a->registry_token[0]));
     if (!given) {
         const ck_registry_host *h = ck_config_find_registry(r->opts.cfg, r->ref.domain);
         if (h != NULL)
@@ -440,16 +440,14 @@ static int perform(request *q, const char *url, const char *accept, const char *
     q->curl = NULL;
     const char *msg = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     switch (rc) {
-    case CURLE_OK:
-        return 0;
+    case CURLE_OK: return 0;
     case CURLE_WRITE_ERROR:
         if (q->sink_failed) {
             *err = q->sink_err;
             return ck_err_wrap(err, "%s", what);
         }
         break;
-    case CURLE_ABORTED_BY_CALLBACK:
-        return ck_err_set(err, CK_E_CANCELLED, 0, "%s: cancelled", what);
+    case CURLE_ABORTED_BY_CALLBACK: return ck_err_set(err, CK_E_CANCELLED, 0, "%s: cancelled", what);
     case CURLE_OPERATION_TIMEDOUT:
         return ck_err_set(err, CK_E_DEADLINE, 0, "%s: no progress for %u s (%s)", what, t, msg);
     case CURLE_COULDNT_CONNECT:
@@ -458,10 +456,8 @@ static int perform(request *q, const char *url, const char *accept, const char *
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "%s: registry unreachable: %s", what, msg);
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "%s: connection broke off: %s", what, msg);
-    default:
-        break;
+    case CURLE_GOT_NOTHING: return ck_err_set(err, CK_E_UNAVAILABLE, 0, "%s: connection broke off: %s", what, msg);
+    default: break;
     }
     return ck_err_set(err, CK_E_UNAVAILABLE, 0, "%s: %s", what, msg);
 }
@@ -533,8 +529,10 @@ static int fetch_token(ck_registry *r, const endpoint *ep, const char *challenge
     int rc;
     if (r->identity_token != NULL) {
         _cleanup_free_ char *etok = url_escape(r->identity_token);
-        if (etok == NULL || asprintf(&form, "grant_type=refresh_token&client_id=cricket&service=%s&scope=%s"
-                                            "&refresh_token=%s", esvc, escope, etok) < 0)
+        if (etok == NULL || asprintf(&form,
+                                     "grant_type=refresh_token&client_id=cricket&service=%s&scope=%s"
+                                     "&refresh_token=%s",
+                                     esvc, escope, etok) < 0)
             return ck_err_oom(err, "token request");
         rc = perform(&q, realm, "application/json", NULL, form, "get registry token", err);
     } else {
@@ -548,11 +546,11 @@ static int fetch_token(ck_registry *r, const endpoint *ep, const char *challenge
         return -1;
     if (q.status == 401 || q.status == 403)
         return ck_err_set(err, CK_E_PERMISSION, 0, "registry %s: token server %s refused the %s (HTTP %ld): %.200s",
-                          ep->host, realm, r->user || r->identity_token ? "credentials" : "anonymous request",
-                          q.status, q.errbody);
+                          ep->host, realm, r->user || r->identity_token ? "credentials" : "anonymous request", q.status,
+                          q.errbody);
     if (q.status != 200)
-        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: token server %s answered HTTP %ld: %.200s",
-                          ep->host, realm, q.status, q.errbody);
+        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: token server %s answered HTTP %ld: %.200s", ep->host,
+                          realm, q.status, q.errbody);
     json_error_t jerr;
     json_t *j = json_loadb(body != NULL ? body : "", q.len, 0, &jerr);
     const char *tok = NULL;

@@ -95,8 +95,8 @@ static bool check_plugin(const ck_cni *cni, json_t *plugin, const char *file, ck
         return false;
     }
     if (!plugin_installed(cni, type)) {
-        snprintf(st->message, sizeof(st->message), "%s: CNI plugin %s not found in the configured bin_dirs",
-                 file, type);
+        snprintf(st->message, sizeof(st->message), "%s: CNI plugin %s not found in the configured bin_dirs", file,
+                 type);
         return false;
     }
     return true;
@@ -122,7 +122,8 @@ static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *s
             snprintf(st->message, sizeof(st->message), "%s: \"plugins\" is empty", file);
         size_t i;
         json_t *p;
-        json_array_foreach(plugins, i, p) {
+        json_array_foreach(plugins, i, p)
+        {
             if (ok && !check_plugin(cni, p, file, st))
                 ok = false;
         }
@@ -174,8 +175,7 @@ void ck_cni_status_get(ck_cni *cni, ck_cni_status *st)
         st->reason[0] = '\0';
         st->message[0] = '\0';
     } else if (problems[0] != '\0') {
-        snprintf(st->message, sizeof(st->message), "no usable CNI configuration in %s: %s", cni->conf_dir,
-                 problems);
+        snprintf(st->message, sizeof(st->message), "no usable CNI configuration in %s: %s", cni->conf_dir, problems);
     } else {
         snprintf(st->message, sizeof(st->message), "no CNI configuration file in %s", cni->conf_dir);
     }

@@ -17,7 +17,7 @@ typedef struct ck_cni ck_cni;
 
 typedef struct ck_cni_status {
     bool ready;
-    char reason[64];     /* CamelCase, as the kubelet shows it: "NetworkPluginNotReady" */
+    char reason[64]; /* CamelCase, as the kubelet shows it: "NetworkPluginNotReady" */
     char message[768];
     char config_file[512]; /* the file chosen, "" when none */
     char network[256];     /* its network name */

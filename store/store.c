@@ -95,24 +95,17 @@ static ck_errkind kind_of(int rc)
     case SQLITE_CONSTRAINT:
         switch (rc) {
         case SQLITE_CONSTRAINT_PRIMARYKEY:
-        case SQLITE_CONSTRAINT_UNIQUE:
-            return CK_E_EXISTS;
-        case SQLITE_CONSTRAINT_FOREIGNKEY:
-            return CK_E_PRECONDITION;
-        default:
-            return CK_E_INVALID; /* NOT NULL, CHECK, datatype */
+        case SQLITE_CONSTRAINT_UNIQUE: return CK_E_EXISTS;
+        case SQLITE_CONSTRAINT_FOREIGNKEY: return CK_E_PRECONDITION;
+        default: return CK_E_INVALID; /* NOT NULL, CHECK, datatype */
         }
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return CK_E_UNAVAILABLE;
-    case SQLITE_FULL:
-        return CK_E_EXHAUSTED;
+    case SQLITE_LOCKED: return CK_E_UNAVAILABLE;
+    case SQLITE_FULL: return CK_E_EXHAUSTED;
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_AUTH:
-        return CK_E_PERMISSION;
-    default:
-        return CK_E_INTERNAL;
+    case SQLITE_AUTH: return CK_E_PERMISSION;
+    default: return CK_E_INTERNAL;
     }
 }
 
@@ -122,8 +115,7 @@ static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list a
     vsnprintf(context, sizeof(context), fmt, ap);
     /* The connection's message describes rc only if rc is its last error
      * (a failed bind, for instance, may not set it). */
-    const char *msg = db != NULL && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db)
-                                                                         : sqlite3_errstr(rc);
+    const char *msg = db != NULL && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     int errnum = 0;
     int primary = rc & 0xff;
     if (db != NULL && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN))
@@ -131,8 +123,7 @@ static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list a
     return ck_err_set(err, kind_of(rc), errnum, "%s: %s", context, msg);
 }
 
-static int sql_err_db(sqlite3 *db, int rc, ck_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int sql_err_db(sqlite3 *db, int rc, ck_err *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int sql_err_db(sqlite3 *db, int rc, ck_err *err, const char *fmt, ...)
 {
@@ -212,8 +203,8 @@ int ck_col_text(sqlite3_stmt *st, int col, char **out)
     return 0;
 }
 
-int ck_store_collect(ck_store *s, sqlite3_stmt *st, size_t size, ck_row_reader read,
-                     ck_row_clear clear, void **out, size_t *n, const char *what, ck_err *err)
+int ck_store_collect(ck_store *s, sqlite3_stmt *st, size_t size, ck_row_reader read, ck_row_clear clear, void **out,
+                     size_t *n, const char *what, ck_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -260,13 +251,11 @@ int ck_store_collect(ck_store *s, sqlite3_stmt *st, size_t size, ck_row_reader r
     return 0;
 }
 
-int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const char *prefix,
-                         char **id_out, ck_err *err)
+int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const char *prefix, char **id_out, ck_err *err)
 {
     *id_out = NULL;
     if (prefix == NULL || prefix[0] == '\0')
-        return ck_err_set(err, CK_E_INVALID, 0, "store: find %s by id prefix: the prefix is empty",
-                          what);
+        return ck_err_set(err, CK_E_INVALID, 0, "store: find %s by id prefix: the prefix is empty", what);
     /* Ids are printable ASCII; anything else matches nothing. Bounding the
      * range above by the prefix with its last byte incremented lets SQLite
      * walk the primary-key index from the first match, at most two rows. */
@@ -274,8 +263,7 @@ int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const cha
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)prefix[i];
         if (c < 0x21 || c >= 0x7f)
-            return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: no %s id starts with \"%s\"", what,
-                              prefix);
+            return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: no %s id starts with \"%s\"", what, prefix);
     }
     _cleanup_free_ char *upper = strdup(prefix);
     if (upper == NULL)
@@ -292,8 +280,7 @@ int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const cha
 
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
-        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: no %s id starts with \"%s\"", what,
-                          prefix);
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: no %s id starts with \"%s\"", what, prefix);
     if (rc != SQLITE_ROW)
         return ck_store_sql_err(s, rc, err, "store: find %s by id prefix %s", what, prefix);
     _cleanup_free_ char *first = NULL;
@@ -354,8 +341,7 @@ static int prepare_db_file(const char *path, ck_err *err)
     if (fd < 0 && errno == EISDIR)
         return ck_err_set(err, CK_E_PRECONDITION, 0, "store: %s is not a regular file", path);
     if (fd < 0)
-        return ck_err_set(err, errno == ELOOP ? CK_E_PRECONDITION : CK_E_INTERNAL, errno,
-                          "store: open %s", path);
+        return ck_err_set(err, errno == ELOOP ? CK_E_PRECONDITION : CK_E_INTERNAL, errno, "store: open %s", path);
     struct stat st;
     if (fstat(fd, &st) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "store: stat %s", path);
@@ -364,8 +350,7 @@ static int prepare_db_file(const char *path, ck_err *err)
     if ((st.st_mode & 07777) != 0600) {
         if (fchmod(fd, 0600) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "store: chmod 0600 %s", path);
-        ck_warn("store", "database %s had mode %04o; set it to 0600", path,
-                (unsigned)(st.st_mode & 07777));
+        ck_warn("store", "database %s had mode %04o; set it to 0600", path, (unsigned)(st.st_mode & 07777));
     }
     return 0;
 }
@@ -380,8 +365,7 @@ static int exec_sql(sqlite3 *db, const char *sql, ck_err *err, const char *what)
 
 /* Runs a statement returning one row and reads its first column as text
  * (into buf) or as an integer (into *num). */
-static int query_one(sqlite3 *db, const char *sql, char *buf, size_t bufsize, int64_t *num,
-                     ck_err *err)
+static int query_one(sqlite3 *db, const char *sql, char *buf, size_t bufsize, int64_t *num, ck_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -426,13 +410,11 @@ static int refuse_newer(const char *path, int version, size_t known, ck_err *err
 /* Applies steps until user_version == nsteps, one transaction per step. The
  * version is read inside the step's write transaction, so two processes
  * opening the same old database cannot apply a step twice. */
-static int migrate(sqlite3 *db, const char *path, const ck_store_migration *steps, size_t nsteps,
-                   ck_err *err)
+static int migrate(sqlite3 *db, const char *path, const ck_store_migration *steps, size_t nsteps, ck_err *err)
 {
     for (size_t i = 0; i < nsteps; i++) {
         if (steps[i].version != (int)i + 1 || steps[i].sql == NULL)
-            return ck_err_set(err, CK_E_INTERNAL, 0,
-                              "store: migration step %zu has version %d, expected %zu", i,
+            return ck_err_set(err, CK_E_INTERNAL, 0, "store: migration step %zu has version %d, expected %zu", i,
                               steps[i].version, i + 1);
     }
     for (;;) {
@@ -459,8 +441,7 @@ static int migrate(sqlite3 *db, const char *path, const ck_store_migration *step
             exec_sql(db, "COMMIT", err, "commit migration") < 0) {
             if (!sqlite3_get_autocommit(db))
                 exec_sql(db, "ROLLBACK", NULL, "rollback");
-            return ck_err_wrap(err, "store: migrate %s to schema version %d (%s)", path,
-                               step->version, step->name);
+            return ck_err_wrap(err, "store: migrate %s to schema version %d (%s)", path, step->version, step->name);
         }
         ck_info("store", "migrated %s to schema version %d (%s)", path, step->version, step->name);
     }
@@ -487,14 +468,12 @@ static int configure(sqlite3 *db, const char *path, size_t nsteps, ck_err *err)
     if (query_one(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, err) < 0)
         return ck_err_wrap(err, "store: open %s", path);
     if (strcmp(mode, "wal") != 0)
-        return ck_err_set(err, CK_E_INTERNAL, 0,
-                          "store: open %s: journal mode is %s, WAL could not be enabled", path,
+        return ck_err_set(err, CK_E_INTERNAL, 0, "store: open %s: journal mode is %s, WAL could not be enabled", path,
                           mode);
 
     char pragmas[128];
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d",
-             JOURNAL_SIZE_LIMIT);
+             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d", JOURNAL_SIZE_LIMIT);
     if (exec_sql(db, pragmas, err, "set pragmas") < 0)
         return ck_err_wrap(err, "store: open %s", path);
     /* Both are silently ignored when unsupported: read them back. */
@@ -514,14 +493,11 @@ static int prepare_statements(ck_store *s, ck_err *err)
 {
     for (int i = 0; i < CK_STMT_COUNT; i++) {
         const char *tail = NULL;
-        int rc = sqlite3_prepare_v3(s->db, ck_store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &s->stmt[i], &tail);
+        int rc = sqlite3_prepare_v3(s->db, ck_store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], &tail);
         if (rc != SQLITE_OK)
-            return sql_err_db(s->db, rc, err, "store: prepare statement %d (%s)", i,
-                              ck_store_sql[i]);
+            return sql_err_db(s->db, rc, err, "store: prepare statement %d (%s)", i, ck_store_sql[i]);
         if (s->stmt[i] == NULL || (tail != NULL && *tail != '\0'))
-            return ck_err_set(err, CK_E_INTERNAL, 0,
-                              "store: statement %d is not exactly one statement: %s", i,
+            return ck_err_set(err, CK_E_INTERNAL, 0, "store: statement %d is not exactly one statement: %s", i,
                               ck_store_sql[i]);
     }
     return 0;
@@ -542,15 +518,14 @@ static void store_free(ck_store *s)
     free(s);
 }
 
-int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, size_t nsteps,
-                       ck_store **out, ck_err *err)
+int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, size_t nsteps, ck_store **out,
+                       ck_err *err)
 {
     *out = NULL;
     if (root_dir == NULL || root_dir[0] == '\0')
         return ck_err_set(err, CK_E_INVALID, 0, "store: open: no root directory given");
     if (!sqlite3_threadsafe())
-        return ck_err_set(err, CK_E_INTERNAL, 0,
-                          "store: the SQLite library was built without thread support");
+        return ck_err_set(err, CK_E_INTERNAL, 0, "store: the SQLite library was built without thread support");
     if (make_root(root_dir, err) < 0)
         return -1;
 
@@ -575,8 +550,8 @@ int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, si
         store_free(s);
         return -1;
     }
-    if (configure(s->db, s->path, nsteps, err) < 0 ||
-        migrate(s->db, s->path, steps, nsteps, err) < 0 || prepare_statements(s, err) < 0) {
+    if (configure(s->db, s->path, nsteps, err) < 0 || migrate(s->db, s->path, steps, nsteps, err) < 0 ||
+        prepare_statements(s, err) < 0) {
         store_free(s);
         return -1;
     }
@@ -645,8 +620,7 @@ int ck_store_integrity_check(ck_store *s, ck_err *err)
     if (query_one(s->db, "PRAGMA integrity_check", result, sizeof(result), NULL, err) < 0)
         return ck_err_wrap(err, "store: integrity check of %s", s->path);
     if (strcmp(result, "ok") != 0)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "store: integrity check of %s: %s", s->path,
-                          result);
+        return ck_err_set(err, CK_E_INTERNAL, 0, "store: integrity check of %s: %s", s->path, result);
     return 0;
 }
 
@@ -658,8 +632,7 @@ int ck_store_begin(ck_store *s, ck_err *err)
     if (s->tx_active) {
         /* Holding the lock with tx_active set means this thread owns it. */
         pthread_mutex_unlock(&s->mu);
-        return ck_err_set(err, CK_E_PRECONDITION, 0,
-                          "store: begin: this thread already has a transaction open");
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "store: begin: this thread already has a transaction open");
     }
     int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -676,8 +649,7 @@ int ck_store_commit(ck_store *s, ck_err *err)
     ck_store_lock(s);
     if (!s->tx_active) {
         pthread_mutex_unlock(&s->mu);
-        return ck_err_set(err, CK_E_PRECONDITION, 0,
-                          "store: commit: no transaction is open in this thread");
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "store: commit: no transaction is open in this thread");
     }
     int ret = 0;
     int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -701,8 +673,7 @@ void ck_store_rollback(ck_store *s)
         return;
     }
     ck_err err = {0};
-    if (!sqlite3_get_autocommit(s->db) &&
-        exec_sql(s->db, "ROLLBACK", &err, "rollback transaction") < 0)
+    if (!sqlite3_get_autocommit(s->db) && exec_sql(s->db, "ROLLBACK", &err, "rollback transaction") < 0)
         ck_error("store", "%s", err.msg);
     s->tx_active = false;
     pthread_mutex_unlock(&s->mu);

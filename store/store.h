@@ -87,12 +87,12 @@ int ck_store_name_lookup(ck_store *store, const char *name, char **owner_out, ck
 /* ---- pods ------------------------------------------------------------- */
 
 typedef struct ck_pod_record {
-    char *id;              /* required, primary key */
-    char *name;            /* required */
-    char *ns;              /* required: the pod's Kubernetes namespace */
-    char *uid;             /* required */
+    char *id;   /* required, primary key */
+    char *name; /* required */
+    char *ns;   /* required: the pod's Kubernetes namespace */
+    char *uid;  /* required */
     uint32_t attempt;
-    int state;             /* the sandbox domain's state enum */
+    int state; /* the sandbox domain's state enum */
     int64_t created_at_ns;
     char *runtime_handler; /* optional */
     char *data;            /* optional: the domain's JSON record */
@@ -124,7 +124,7 @@ typedef struct ck_container_record {
     char *pod_id; /* required: must name a stored pod */
     char *name;   /* required */
     uint32_t attempt;
-    int state;    /* the container domain's state enum */
+    int state; /* the container domain's state enum */
     int64_t created_at_ns;
     int64_t started_at_ns;  /* 0 until started */
     int64_t finished_at_ns; /* 0 until exited */
@@ -160,15 +160,14 @@ typedef struct ck_container_transition {
 int ck_store_container_put(ck_store *store, const ck_container_record *rec, ck_err *err);
 int ck_store_container_get(ck_store *store, const char *id, ck_container_record *out, ck_err *err);
 /* CK_E_NOT_FOUND if absent. */
-int ck_store_container_set_state(ck_store *store, const char *id, const ck_container_transition *tr,
-                                 ck_err *err);
+int ck_store_container_set_state(ck_store *store, const char *id, const ck_container_transition *tr, ck_err *err);
 /* Absent: 0. */
 int ck_store_container_delete(ck_store *store, const char *id, ck_err *err);
 /* Oldest first (created_at_ns, then id). */
 int ck_store_container_list(ck_store *store, ck_container_record **out, size_t *n, ck_err *err);
 /* The containers of one pod, oldest first; an unknown pod has none. */
-int ck_store_container_list_by_pod(ck_store *store, const char *pod_id, ck_container_record **out,
-                                   size_t *n, ck_err *err);
+int ck_store_container_list_by_pod(ck_store *store, const char *pod_id, ck_container_record **out, size_t *n,
+                                   ck_err *err);
 /* As ck_store_pod_find_prefix. */
 int ck_store_container_find_prefix(ck_store *store, const char *prefix, char **id_out, ck_err *err);
 
@@ -214,8 +213,7 @@ int ck_store_image_ref_delete(ck_store *store, const char *ref, ck_err *err);
 int ck_store_image_resolve(ck_store *store, const char *ref, char **id_out, ck_err *err);
 /* The references of one image, sorted; an unknown image has none. Free with
  * ck_store_strv_free. */
-int ck_store_image_refs(ck_store *store, const char *image_id, char ***refs_out, size_t *n,
-                        ck_err *err);
+int ck_store_image_refs(ck_store *store, const char *image_id, char ***refs_out, size_t *n, ck_err *err);
 /* Every reference of every image, sorted by image id then reference: one
  * pass for ListImages. */
 int ck_store_image_ref_list(ck_store *store, ck_image_ref **out, size_t *n, ck_err *err);

@@ -58,8 +58,7 @@ int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *
         return ck_err_set(err, CK_E_INVALID, 0, "store: put container: no id given");
     const char *missing = rec->pod_id == NULL ? "pod id" : rec->name == NULL ? "name" : NULL;
     if (missing != NULL)
-        return ck_err_set(err, CK_E_INVALID, 0, "store: put container %s: %s is missing", rec->id,
-                          missing);
+        return ck_err_set(err, CK_E_INVALID, 0, "store: put container %s: %s is missing", rec->id, missing);
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_PUT];
     int rc = SQLITE_OK;
@@ -77,8 +76,7 @@ int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: put container %s: pod %s not found",
-                          rec->id, rec->pod_id);
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: put container %s: pod %s not found", rec->id, rec->pod_id);
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: put container %s", rec->id);
     return 0;
@@ -106,16 +104,15 @@ int ck_store_container_get(ck_store *s, const char *id, ck_container_record *out
     return 0;
 }
 
-int ck_store_container_set_state(ck_store *s, const char *id, const ck_container_transition *tr,
-                                 ck_err *err)
+int ck_store_container_set_state(ck_store *s, const char *id, const ck_container_transition *tr, ck_err *err)
 {
     if (id == NULL || tr == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: set container state: id and state required");
-    const unsigned known = CK_CONTAINER_SET_STARTED | CK_CONTAINER_SET_FINISHED |
-                           CK_CONTAINER_SET_EXIT_CODE | CK_CONTAINER_SET_DATA;
+    const unsigned known =
+        CK_CONTAINER_SET_STARTED | CK_CONTAINER_SET_FINISHED | CK_CONTAINER_SET_EXIT_CODE | CK_CONTAINER_SET_DATA;
     if ((tr->set & ~known) != 0)
-        return ck_err_set(err, CK_E_INVALID, 0,
-                          "store: set state of container %s: unknown field mask 0x%x", id, tr->set);
+        return ck_err_set(err, CK_E_INVALID, 0, "store: set state of container %s: unknown field mask 0x%x", id,
+                          tr->set);
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_SET_STATE];
     int rc = SQLITE_OK;
@@ -131,8 +128,7 @@ int ck_store_container_set_state(ck_store *s, const char *id, const ck_container
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: set state of container %s", id);
     if (sqlite3_changes(s->db) == 0)
-        return ck_err_set(err, CK_E_NOT_FOUND, 0,
-                          "store: set state of container %s: container not found", id);
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: set state of container %s: container not found", id);
     return 0;
 }
 
@@ -155,12 +151,11 @@ int ck_store_container_list(ck_store *s, ck_container_record **out, size_t *n, c
 {
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_LIST];
-    return ck_store_collect(s, st, sizeof(ck_container_record), read_container, clear_container,
-                            (void **)out, n, "containers", err);
+    return ck_store_collect(s, st, sizeof(ck_container_record), read_container, clear_container, (void **)out, n,
+                            "containers", err);
 }
 
-int ck_store_container_list_by_pod(ck_store *s, const char *pod_id, ck_container_record **out,
-                                   size_t *n, ck_err *err)
+int ck_store_container_list_by_pod(ck_store *s, const char *pod_id, ck_container_record **out, size_t *n, ck_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -174,8 +169,8 @@ int ck_store_container_list_by_pod(ck_store *s, const char *pod_id, ck_container
         return ck_store_sql_err(s, rc, err, "store: list containers of pod %s", pod_id);
     char what[512];
     snprintf(what, sizeof(what), "containers of pod %s", pod_id);
-    return ck_store_collect(s, st, sizeof(ck_container_record), read_container, clear_container,
-                            (void **)out, n, what, err);
+    return ck_store_collect(s, st, sizeof(ck_container_record), read_container, clear_container, (void **)out, n, what,
+                            err);
 }
 
 int ck_store_container_find_prefix(ck_store *s, const char *prefix, char **id_out, ck_err *err)

@@ -149,8 +149,7 @@ int ck_store_image_list(ck_store *s, ck_image_record **out, size_t *n, ck_err *e
 {
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_IMAGE_LIST];
-    return ck_store_collect(s, st, sizeof(ck_image_record), read_image, clear_image, (void **)out,
-                            n, "images", err);
+    return ck_store_collect(s, st, sizeof(ck_image_record), read_image, clear_image, (void **)out, n, "images", err);
 }
 
 int ck_store_image_find_prefix(ck_store *s, const char *prefix, char **id_out, ck_err *err)
@@ -161,8 +160,7 @@ int ck_store_image_find_prefix(ck_store *s, const char *prefix, char **id_out, c
 int ck_store_image_ref_set(ck_store *s, const char *ref, const char *image_id, ck_err *err)
 {
     if (ref == NULL || image_id == NULL)
-        return ck_err_set(err, CK_E_INVALID, 0,
-                          "store: set image reference: reference and image id are required");
+        return ck_err_set(err, CK_E_INVALID, 0, "store: set image reference: reference and image id are required");
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_REF_SET];
     int rc = SQLITE_OK;
@@ -171,8 +169,7 @@ int ck_store_image_ref_set(ck_store *s, const char *ref, const char *image_id, c
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: point %s at image %s: image not found",
-                          ref, image_id);
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "store: point %s at image %s: image not found", ref, image_id);
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: point %s at image %s", ref, image_id);
     return 0;
@@ -213,8 +210,7 @@ int ck_store_image_resolve(ck_store *s, const char *ref, char **id_out, ck_err *
     return 0;
 }
 
-int ck_store_image_refs(ck_store *s, const char *image_id, char ***refs_out, size_t *n,
-                        ck_err *err)
+int ck_store_image_refs(ck_store *s, const char *image_id, char ***refs_out, size_t *n, ck_err *err)
 {
     *refs_out = NULL;
     *n = 0;
@@ -226,14 +222,13 @@ int ck_store_image_refs(ck_store *s, const char *image_id, char ***refs_out, siz
     ck_bind_text(st, 1, image_id, &rc);
     if (rc != SQLITE_OK)
         return ck_store_sql_err(s, rc, err, "store: list references of image %s", image_id);
-    return ck_store_collect(s, st, sizeof(char *), read_string, clear_string, (void **)refs_out, n,
-                            "image references", err);
+    return ck_store_collect(s, st, sizeof(char *), read_string, clear_string, (void **)refs_out, n, "image references",
+                            err);
 }
 
 int ck_store_image_ref_list(ck_store *s, ck_image_ref **out, size_t *n, ck_err *err)
 {
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_REF_LIST];
-    return ck_store_collect(s, st, sizeof(ck_image_ref), read_ref, clear_ref, (void **)out, n,
-                            "image references", err);
+    return ck_store_collect(s, st, sizeof(ck_image_ref), read_ref, clear_ref, (void **)out, n, "image references", err);
 }

@@ -81,8 +81,7 @@ void ck_store_stmt_resetp(sqlite3_stmt **st);
 /* Fills err from an SQLite result code: "<context>: <sqlite message>", kind
  * from the code (constraint -> exists/precondition, busy -> unavailable,
  * full -> exhausted, otherwise internal). Returns -1. Call with mu held. */
-int ck_store_sql_err(ck_store *s, int rc, ck_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int ck_store_sql_err(ck_store *s, int rc, ck_err *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* ---- binding and reading ---------------------------------------------- */
 
@@ -102,13 +101,12 @@ typedef void (*ck_row_clear)(void *rec);
 /* Steps st (bound, mu held) to the end in one pass, reading each row into a
  * growing array of records of size `size`. On failure nothing is returned
  * and err says "store: list <what>: ...". */
-int ck_store_collect(ck_store *s, sqlite3_stmt *st, size_t size, ck_row_reader read,
-                     ck_row_clear clear, void **out, size_t *n, const char *what, ck_err *err);
+int ck_store_collect(ck_store *s, sqlite3_stmt *st, size_t size, ck_row_reader read, ck_row_clear clear, void **out,
+                     size_t *n, const char *what, ck_err *err);
 
 /* Runs a prefix statement ("SELECT id ... WHERE id >= ?1 AND id < ?2 ORDER
  * BY id LIMIT 2") and applies the unique-prefix rules. what: "pod", ... */
-int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const char *prefix,
-                         char **id_out, ck_err *err);
+int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const char *prefix, char **id_out, ck_err *err);
 
 /* ---- schema migrations ------------------------------------------------ */
 
@@ -128,7 +126,7 @@ extern const size_t ck_store_migrations_len;
 
 /* For tests: ck_store_open with another migration history (for example the
  * real one plus a trial version 2). */
-int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, size_t nsteps,
-                       ck_store **out, ck_err *err);
+int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, size_t nsteps, ck_store **out,
+                       ck_err *err);
 
 #endif

@@ -33,12 +33,11 @@ int ck_store_name_reserve(ck_store *s, const char *name, const char *owner_id, c
         const unsigned char *owner = sqlite3_column_text(sel, 0);
         if (owner != NULL && strcmp((const char *)owner, owner_id) == 0)
             return 0;
-        return ck_err_set(err, CK_E_EXISTS, 0, "store: reserve name %s for %s: it is reserved by %s",
-                          name, owner_id, owner != NULL ? (const char *)owner : "?");
+        return ck_err_set(err, CK_E_EXISTS, 0, "store: reserve name %s for %s: it is reserved by %s", name, owner_id,
+                          owner != NULL ? (const char *)owner : "?");
     }
     if (rc == SQLITE_DONE) /* released by another process in between */
-        return ck_err_set(err, CK_E_EXISTS, 0,
-                          "store: reserve name %s for %s: it was reserved concurrently", name,
+        return ck_err_set(err, CK_E_EXISTS, 0, "store: reserve name %s for %s: it was reserved concurrently", name,
                           owner_id);
     return ck_store_sql_err(s, rc, err, "store: reserve name %s for %s", name, owner_id);
 }

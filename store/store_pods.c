@@ -33,9 +33,9 @@ void ck_pod_records_free(ck_pod_record *recs, size_t n)
 static int read_pod(sqlite3_stmt *st, void *out)
 {
     ck_pod_record *rec = out;
-    if (ck_col_text(st, 0, &rec->id) < 0 || ck_col_text(st, 1, &rec->name) < 0 ||
-        ck_col_text(st, 2, &rec->ns) < 0 || ck_col_text(st, 3, &rec->uid) < 0 ||
-        ck_col_text(st, 7, &rec->runtime_handler) < 0 || ck_col_text(st, 8, &rec->data) < 0)
+    if (ck_col_text(st, 0, &rec->id) < 0 || ck_col_text(st, 1, &rec->name) < 0 || ck_col_text(st, 2, &rec->ns) < 0 ||
+        ck_col_text(st, 3, &rec->uid) < 0 || ck_col_text(st, 7, &rec->runtime_handler) < 0 ||
+        ck_col_text(st, 8, &rec->data) < 0)
         return -1;
     rec->attempt = (uint32_t)sqlite3_column_int64(st, 4);
     rec->state = (int)sqlite3_column_int64(st, 5);
@@ -52,13 +52,9 @@ int ck_store_pod_put(ck_store *s, const ck_pod_record *rec, ck_err *err)
 {
     if (rec == NULL || rec->id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put pod: no id given");
-    const char *missing = rec->name == NULL ? "name"
-                          : rec->ns == NULL ? "namespace"
-                          : rec->uid == NULL ? "uid"
-                                             : NULL;
+    const char *missing = rec->name == NULL ? "name" : rec->ns == NULL ? "namespace" : rec->uid == NULL ? "uid" : NULL;
     if (missing != NULL)
-        return ck_err_set(err, CK_E_INVALID, 0, "store: put pod %s: %s is missing", rec->id,
-                          missing);
+        return ck_err_set(err, CK_E_INVALID, 0, "store: put pod %s: %s is missing", rec->id, missing);
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_POD_PUT];
     int rc = SQLITE_OK;
@@ -129,8 +125,7 @@ int ck_store_pod_delete(ck_store *s, const char *id, ck_err *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return ck_err_set(err, CK_E_PRECONDITION, 0,
-                          "store: delete pod %s: the pod still has containers", id);
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "store: delete pod %s: the pod still has containers", id);
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: delete pod %s", id);
     return 0;
@@ -140,8 +135,7 @@ int ck_store_pod_list(ck_store *s, ck_pod_record **out, size_t *n, ck_err *err)
 {
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_POD_LIST];
-    return ck_store_collect(s, st, sizeof(ck_pod_record), read_pod, clear_pod, (void **)out, n,
-                            "pods", err);
+    return ck_store_collect(s, st, sizeof(ck_pod_record), read_pod, clear_pod, (void **)out, n, "pods", err);
 }
 
 int ck_store_pod_find_prefix(ck_store *s, const char *prefix, char **id_out, ck_err *err)

@@ -80,8 +80,8 @@ const size_t ck_store_migrations_len = sizeof(ck_store_migrations) / sizeof(ck_s
 /* ---- statements ------------------------------------------------------- */
 
 #define POD_COLS "id, name, ns, uid, attempt, state, created_at_ns, runtime_handler, data"
-#define CTR_COLS                                                                                   \
-    "id, pod_id, name, attempt, state, created_at_ns, started_at_ns, finished_at_ns, exit_code, "  \
+#define CTR_COLS                                                                                  \
+    "id, pod_id, name, attempt, state, created_at_ns, started_at_ns, finished_at_ns, exit_code, " \
     "image_ref, data"
 #define IMAGE_COLS "id, size, data"
 
@@ -113,13 +113,12 @@ const char *const ck_store_sql[CK_STMT_COUNT] = {
                         " data = excluded.data",
     [CK_STMT_CTR_GET] = "SELECT " CTR_COLS " FROM containers WHERE id = ?1",
     /* ?3 is the CK_CONTAINER_SET_* mask. */
-    [CK_STMT_CTR_SET_STATE] =
-        "UPDATE containers SET state = ?2,"
-        " started_at_ns = CASE WHEN (?3 & 1) != 0 THEN ?4 ELSE started_at_ns END,"
-        " finished_at_ns = CASE WHEN (?3 & 2) != 0 THEN ?5 ELSE finished_at_ns END,"
-        " exit_code = CASE WHEN (?3 & 4) != 0 THEN ?6 ELSE exit_code END,"
-        " data = CASE WHEN (?3 & 8) != 0 THEN ?7 ELSE data END"
-        " WHERE id = ?1",
+    [CK_STMT_CTR_SET_STATE] = "UPDATE containers SET state = ?2,"
+                              " started_at_ns = CASE WHEN (?3 & 1) != 0 THEN ?4 ELSE started_at_ns END,"
+                              " finished_at_ns = CASE WHEN (?3 & 2) != 0 THEN ?5 ELSE finished_at_ns END,"
+                              " exit_code = CASE WHEN (?3 & 4) != 0 THEN ?6 ELSE exit_code END,"
+                              " data = CASE WHEN (?3 & 8) != 0 THEN ?7 ELSE data END"
+                              " WHERE id = ?1",
     [CK_STMT_CTR_DELETE] = "DELETE FROM containers WHERE id = ?1",
     [CK_STMT_CTR_LIST] = "SELECT " CTR_COLS " FROM containers ORDER BY created_at_ns, id",
     [CK_STMT_CTR_LIST_BY_POD] = "SELECT " CTR_COLS " FROM containers WHERE pod_id = ?1"

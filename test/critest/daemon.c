@@ -82,8 +82,8 @@ static bool version_ok(const char *socket)
     crit_client *c = crit_connect(socket);
     Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
     crit_result r;
-    grpc_status_code code = crit_call(c, RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor,
-                                      2000, &r);
+    grpc_status_code code =
+        crit_call(c, RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor, 2000, &r);
     crit_result_clear(&r);
     crit_close(c);
     return code == GRPC_STATUS_OK;

@@ -152,7 +152,8 @@ static grpc_status_code pull_as(const char *image, const Runtime__V1__AuthConfig
     grpc_status_code code =
         crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, 60000, &r);
     if (id != NULL)
-        snprintf(id, cap, "%s", code == GRPC_STATUS_OK ? ((Runtime__V1__PullImageResponse *)r.response)->image_ref : "");
+        snprintf(id, cap, "%s",
+                 code == GRPC_STATUS_OK ? ((Runtime__V1__PullImageResponse *)r.response)->image_ref : "");
     if (details != NULL)
         snprintf(details, dcap, "%s", r.details);
     crit_result_clear(&r);
@@ -169,8 +170,7 @@ static void pull_ok(const char *image, const char *want_id)
         assert_string_equal(id, want_id);
 }
 
-static void pull_fails(const char *image, const Runtime__V1__AuthConfig *auth, grpc_status_code want,
-                       const char *why)
+static void pull_fails(const char *image, const Runtime__V1__AuthConfig *auth, grpc_status_code want, const char *why)
 {
     char details[1024];
     grpc_status_code code = pull_as(image, auth, NULL, 0, details, sizeof(details));
@@ -286,7 +286,6 @@ static void test_image_fs_info_counts_our_data(void **state)
     unlink(path);
 }
 
-
 /* ---- pulls over the wire ------------------------------------------------------------------ */
 
 static bool host_is_arm64(void)
@@ -317,9 +316,8 @@ static void test_pull_every_fixture_image(void **state)
     const struct {
         const char *path, *key;
     } images[] = {
-        {"library/busybox:latest", "BUSYBOX"},  {"cricket/busybox-oci:1", "BUSYBOX_OCI"},
-        {"cricket/multi:1", "MULTI"},           {"cricket/user:uid", "USER_UID"},
-        {"cricket/user:name", "USER_NAME"},     {"cricket/config:1", "CONFIG"},
+        {"library/busybox:latest", "BUSYBOX"}, {"cricket/busybox-oci:1", "BUSYBOX_OCI"}, {"cricket/multi:1", "MULTI"},
+        {"cricket/user:uid", "USER_UID"},      {"cricket/user:name", "USER_NAME"},       {"cricket/config:1", "CONFIG"},
     };
     for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
         char key[64];
@@ -879,9 +877,9 @@ static void test_client_deadline_stops_the_pull(void **state)
     req.image = &spec;
     crit_result r;
     /* The deadline (0.7 s) passes before the progress timeout (2 s) would. */
-    assert_int_equal(crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor,
-                               700, &r),
-                     GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_int_equal(
+        crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, 700, &r),
+        GRPC_STATUS_DEADLINE_EXCEEDED);
     crit_result_clear(&r);
     for (int i = 0; i < 50 && log_lines_with("bad/slow:1", ": cancelled") == 0; i++)
         usleep(100 * 1000);
@@ -900,8 +898,8 @@ static void test_image_in_use_by_container_is_kept(void **state)
     ck_err err;
     assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
     ck_pod_record pod = {.id = "pod-in-use", .name = "p", .ns = "default", .uid = "u"};
-    ck_container_record ctr = {.id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c",
-                               .image_ref = (char *)fx("USER_NAME_ID")};
+    ck_container_record ctr = {
+        .id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c", .image_ref = (char *)fx("USER_NAME_ID")};
     assert_int_equal(ck_store_pod_put(store, &pod, &err), 0);
     assert_int_equal(ck_store_container_put(store, &ctr, &err), 0);
     Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
@@ -909,9 +907,9 @@ static void test_image_in_use_by_container_is_kept(void **state)
     Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
     req.image = &spec;
     crit_result r;
-    assert_int_equal(crit_call(client, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor,
-                               10000, &r),
-                     GRPC_STATUS_FAILED_PRECONDITION);
+    assert_int_equal(
+        crit_call(client, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor, 10000, &r),
+        GRPC_STATUS_FAILED_PRECONDITION);
     assert_non_null(strstr(r.details, "in use by container ctr-in-use"));
     crit_result_clear(&r);
     Runtime__V1__ImageStatusResponse *st = status_of(fx("USER_NAME_ID"), false, &r);

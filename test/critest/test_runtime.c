@@ -63,7 +63,8 @@ static void test_version(void **state)
     Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
     req.version = "0.1.0";
     crit_result r;
-    Runtime__V1__VersionResponse *v = call_ok(RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor, &r);
+    Runtime__V1__VersionResponse *v =
+        call_ok(RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor, &r);
     assert_string_equal(v->runtime_name, "cricket");
     assert_string_equal(v->runtime_api_version, "v1");
     assert_string_equal(v->runtime_version, CK_VERSION);
@@ -133,9 +134,10 @@ static void test_status_network_ready_with_cni_config(void **state)
     snprintf(path, sizeof(path), "%s/10-bridge.conflist", shared.cni_dir);
     /* A broken file sorts first: it is skipped, the next valid one counts. */
     write_text(broken, "{ not json");
-    write_text(path, "{\"cniVersion\":\"1.0.0\",\"name\":\"critest\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"crit0\","
-                     "\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.99.0.0/24\"}},{\"type\":\"portmap\","
-                     "\"capabilities\":{\"portMappings\":true}}]}");
+    write_text(path,
+               "{\"cniVersion\":\"1.0.0\",\"name\":\"critest\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"crit0\","
+               "\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.99.0.0/24\"}},{\"type\":\"portmap\","
+               "\"capabilities\":{\"portMappings\":true}}]}");
     crit_result r;
     Runtime__V1__StatusResponse *s = status(false, &r);
     const Runtime__V1__RuntimeCondition *net = find_condition(s, "NetworkReady");

@@ -81,8 +81,7 @@ static void expect_error(const char *text, ck_errkind kind, const char *expected
 /* The runtime search the defaults promise, done independently. */
 static const char *find_on_host(const char *name, char *buf, size_t cap)
 {
-    static const char *const dirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                       "/usr/bin",        "/sbin",           "/bin"};
+    static const char *const dirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         struct stat st;
         snprintf(buf, cap, "%s/%s", dirs[i], name);
@@ -108,10 +107,10 @@ static void assert_strv(const ck_strv *v, size_t n, const char *const *items)
         assert_string_equal(v->items[i], items[i]);
 }
 
-#define ASSERT_STRV(v, ...)                                                                        \
-    do {                                                                                           \
-        static const char *const want_[] = {__VA_ARGS__};                                          \
-        assert_strv((v), sizeof(want_) / sizeof(want_[0]), want_);                                 \
+#define ASSERT_STRV(v, ...)                                        \
+    do {                                                           \
+        static const char *const want_[] = {__VA_ARGS__};          \
+        assert_strv((v), sizeof(want_) / sizeof(want_[0]), want_); \
     } while (0)
 
 static void assert_str_or_null(const char *got, const char *want)
@@ -234,8 +233,7 @@ static void assert_defaults(const ck_config *cfg)
         assert_string_equal(rt->path, crun_path);
         assert_string_equal(rt->type, "oci");
     }
-    assert_string_equal(cfg->default_runtime,
-                        runc_path == NULL && crun_path != NULL ? "crun" : "runc");
+    assert_string_equal(cfg->default_runtime, runc_path == NULL && crun_path != NULL ? "crun" : "runc");
 }
 
 static void test_defaults(void **state)
@@ -272,8 +270,7 @@ static void test_missing_explicit_path_fails(void **state)
     assert_ptr_equal(cfg, SENTINEL);
     assert_int_equal(err.kind, CK_E_NOT_FOUND);
     assert_int_equal(err.errnum, ENOENT);
-    assert_string_equal(err.msg,
-                        "read config file /nonexistent/cricket-test.yaml: No such file or directory");
+    assert_string_equal(err.msg, "read config file /nonexistent/cricket-test.yaml: No such file or directory");
 }
 
 static void test_directory_path_fails(void **state)
@@ -494,10 +491,8 @@ static void test_default_runtime_unknown(void **state)
 static void test_bad_paths(void **state)
 {
     (void)state;
-    expect_invalid("root_dir: var/lib/cricket\n",
-                   "1: root_dir: must be an absolute path, got \"var/lib/cricket\"");
-    expect_invalid("log_level: info\nstate_dir: \"\"\n",
-                   "2: state_dir: must be an absolute path, got \"\"");
+    expect_invalid("root_dir: var/lib/cricket\n", "1: root_dir: must be an absolute path, got \"var/lib/cricket\"");
+    expect_invalid("log_level: info\nstate_dir: \"\"\n", "2: state_dir: must be an absolute path, got \"\"");
     expect_invalid("# runtimes\n"
                    "runtimes:\n"
                    "  runc:\n"
@@ -508,8 +503,7 @@ static void test_bad_paths(void **state)
                    "2: runtimes.runc.root: must be an absolute path, got \"run/runc\"");
     expect_invalid("cni:\n  bin_dirs:\n    - /opt/cni/bin\n    - lib/cni\n",
                    "4: cni.bin_dirs[1]: must be an absolute path, got \"lib/cni\"");
-    expect_invalid("cni: {conf_dir: net.d}\n",
-                   "1: cni.conf_dir: must be an absolute path, got \"net.d\"");
+    expect_invalid("cni: {conf_dir: net.d}\n", "1: cni.conf_dir: must be an absolute path, got \"net.d\"");
     expect_invalid("registries:\n  ca_dirs: [certs.d]\n",
                    "2: registries.ca_dirs[0]: must be an absolute path, got \"certs.d\"");
     expect_invalid("registries:\n  hosts:\n    docker.io:\n      ca_file: x.pem\n",
@@ -519,10 +513,8 @@ static void test_bad_paths(void **state)
 static void test_bad_enums(void **state)
 {
     (void)state;
-    expect_invalid("log_level: verbose\n",
-                   "1: log_level: must be one of debug, info, warn, error, got \"verbose\"");
-    expect_invalid("cgroup_driver: cgroupv2\n",
-                   "1: cgroup_driver: must be cgroupfs or systemd, got \"cgroupv2\"");
+    expect_invalid("log_level: verbose\n", "1: log_level: must be one of debug, info, warn, error, got \"verbose\"");
+    expect_invalid("cgroup_driver: cgroupv2\n", "1: cgroup_driver: must be cgroupfs or systemd, got \"cgroupv2\"");
     expect_invalid("runtimes:\n  kata:\n    path: /k\n    type: vm\n",
                    "4: runtimes.kata.type: must be \"oci\", got \"vm\"");
 }
@@ -532,12 +524,9 @@ static void test_bad_port(void **state)
     (void)state;
     expect_invalid("streaming:\n  port: 65536\n",
                    "2: streaming.port: must be an integer from 0 to 65535, got \"65536\"");
-    expect_invalid("streaming:\n  port: -1\n",
-                   "2: streaming.port: must be an integer from 0 to 65535, got \"-1\"");
-    expect_invalid("streaming:\n  port: http\n",
-                   "2: streaming.port: must be an integer from 0 to 65535, got \"http\"");
-    expect_invalid("streaming:\n  port: 80.5\n",
-                   "2: streaming.port: must be an integer from 0 to 65535, got \"80.5\"");
+    expect_invalid("streaming:\n  port: -1\n", "2: streaming.port: must be an integer from 0 to 65535, got \"-1\"");
+    expect_invalid("streaming:\n  port: http\n", "2: streaming.port: must be an integer from 0 to 65535, got \"http\"");
+    expect_invalid("streaming:\n  port: 80.5\n", "2: streaming.port: must be an integer from 0 to 65535, got \"80.5\"");
     expect_invalid("streaming:\n  port: 99999999999999999999999\n",
                    "2: streaming.port: must be an integer from 0 to 65535, "
                    "got \"99999999999999999999999\"");
@@ -563,15 +552,12 @@ static void test_bad_bool(void **state)
 static void test_bad_listen(void **state)
 {
     (void)state;
-    expect_invalid("listen: tcp://127.0.0.1:1234\n",
-                   "1: listen: must be unix:// followed by an absolute path, "
-                   "got \"tcp://127.0.0.1:1234\"");
-    expect_invalid("listen: unix://run/cricket.sock\n",
-                   "1: listen: must be unix:// followed by an absolute path, "
-                   "got \"unix://run/cricket.sock\"");
-    expect_invalid("listen: /run/cricket.sock\n",
-                   "1: listen: must be unix:// followed by an absolute path, "
-                   "got \"/run/cricket.sock\"");
+    expect_invalid("listen: tcp://127.0.0.1:1234\n", "1: listen: must be unix:// followed by an absolute path, "
+                                                     "got \"tcp://127.0.0.1:1234\"");
+    expect_invalid("listen: unix://run/cricket.sock\n", "1: listen: must be unix:// followed by an absolute path, "
+                                                        "got \"unix://run/cricket.sock\"");
+    expect_invalid("listen: /run/cricket.sock\n", "1: listen: must be unix:// followed by an absolute path, "
+                                                  "got \"/run/cricket.sock\"");
 }
 
 static void test_bad_registries(void **state)
@@ -599,8 +585,7 @@ static void test_empty_required_values(void **state)
     expect_invalid("default_runtime: \"\"\n", "1: default_runtime: must not be empty");
     expect_invalid("default_runtime:\n", "1: default_runtime: must not be empty");
     expect_invalid("streaming:\n  address: ~\n", "2: streaming.address: must not be empty");
-    expect_invalid("pause: {image: ok}\nruntimes:\n  \"\": {path: /x}\n",
-                   "3: runtimes.\"\": must not be empty");
+    expect_invalid("pause: {image: ok}\nruntimes:\n  \"\": {path: /x}\n", "3: runtimes.\"\": must not be empty");
     expect_invalid("runtimes:\n"
                    "  runc:\n"
                    "    root: /run/runc\n",
@@ -614,8 +599,7 @@ static void test_wrong_node_types(void **state)
     expect_invalid("- listen\n", "1: the top level must be a mapping, got a sequence");
     expect_invalid("just text\n", "1: the top level must be a mapping, got \"just text\"");
     expect_invalid("cni: /etc/cni\n", "1: cni: must be a mapping, got \"/etc/cni\"");
-    expect_invalid("cni:\n  bin_dirs: /opt/cni/bin\n",
-                   "2: cni.bin_dirs: must be a sequence, got \"/opt/cni/bin\"");
+    expect_invalid("cni:\n  bin_dirs: /opt/cni/bin\n", "2: cni.bin_dirs: must be a sequence, got \"/opt/cni/bin\"");
     expect_invalid("root_dir:\n  - /a\n", "2: root_dir: must be a string, got a sequence");
     expect_invalid("runtimes:\n  - runc\n", "2: runtimes: must be a mapping, got a sequence");
     expect_invalid("runtimes:\n  runc: /usr/sbin/runc\n",
@@ -662,8 +646,7 @@ static void test_syntax_errors(void **state)
     (void)state;
     expect_invalid("listen: unix:///run/x.sock\nroot_dir: /a: b\n",
                    "2: mapping values are not allowed in this context");
-    expect_invalid("cni:\n  bin_dirs: [/a, /b\nroot_dir: /x\n",
-                   "3: did not find expected ',' or ']'");
+    expect_invalid("cni:\n  bin_dirs: [/a, /b\nroot_dir: /x\n", "3: did not find expected ',' or ']'");
     expect_invalid("cni:\n\tconf_dir: /x\n", "2: found character that cannot start any token");
     expect_invalid("log_level: info\n\nroot_dir: /a\xff\n", "3: invalid leading UTF-8 octet");
 }
@@ -676,16 +659,14 @@ static void test_aliases_rejected(void **state)
                    "    path: /usr/sbin/runc\n"
                    "  runc2: *rt\n",
                    "4: aliases are not supported (*rt)");
-    expect_invalid("base: &b {path: /x}\nruntimes:\n  r:\n    <<: *b\n",
-                   "4: aliases are not supported (*b)");
+    expect_invalid("base: &b {path: /x}\nruntimes:\n  r:\n    <<: *b\n", "4: aliases are not supported (*b)");
     expect_invalid("root_dir: *nowhere\n", "1: aliases are not supported (*nowhere)");
 }
 
 static void test_multiple_documents_rejected(void **state)
 {
     (void)state;
-    expect_invalid("log_level: info\n---\nlog_level: debug\n",
-                   "2: only one YAML document is allowed");
+    expect_invalid("log_level: info\n---\nlog_level: debug\n", "2: only one YAML document is allowed");
 }
 
 static void test_deep_nesting_rejected(void **state)
@@ -785,8 +766,8 @@ static void test_emit_round_trip_full_and_awkward_strings(void **state)
     assert_int_equal(ck_config_set_string(&cfg->pause.image, "- [x]", &err), 0);
     ck_runtime_handler *rt = &cfg->runtimes[0];
     ck_strv *args = &rt->extra_args;
-    static const char *const awkward[] = {"", "~", "-1", "1e3", "&a", "*a", "!tag", "%x", "@x",
-                                          "`x", "{a: b}", "[a]", ">", "|", "? q", ",", "a #b"};
+    static const char *const awkward[] = {"",   "~",      "-1",  "1e3", "&a", "*a",  "!tag", "%x",  "@x",
+                                          "`x", "{a: b}", "[a]", ">",   "|",  "? q", ",",    "a #b"};
     for (size_t i = 0; i < sizeof(awkward) / sizeof(awkward[0]); i++) {
         char **items = realloc(args->items, (args->len + 1) * sizeof(*items));
         assert_non_null(items);
@@ -870,8 +851,7 @@ static void test_validate_after_overrides(void **state)
 
     assert_int_equal(ck_config_set_string(&cfg->default_runtime, "kata", &err), 0);
     assert_int_equal(ck_config_validate(cfg, &err), -1);
-    assert_string_equal(err.msg,
-                        "default_runtime: no runtime handler named \"kata\" (configured: runc crun)");
+    assert_string_equal(err.msg, "default_runtime: no runtime handler named \"kata\" (configured: runc crun)");
     assert_int_equal(ck_config_set_string(&cfg->default_runtime, "crun", &err), 0);
 
     assert_int_equal(ck_config_set_string(&cfg->runtimes[1].path, "crun", &err), 0);

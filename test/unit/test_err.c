@@ -91,10 +91,8 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_and_wrap),
-        cmocka_unit_test(test_long_messages_truncate),
-        cmocka_unit_test(test_kind_names),
-        cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_set_and_wrap), cmocka_unit_test(test_long_messages_truncate),
+        cmocka_unit_test(test_kind_names),   cmocka_unit_test(test_log_levels),
         cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);

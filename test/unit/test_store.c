@@ -40,34 +40,33 @@
 /* ---- harness ---------------------------------------------------------- */
 
 typedef struct fixture {
-    char dir[64];      /* mkdtemp */
-    char root[128];    /* dir/root: created by the store */
-    char db[160];      /* root/cricket.db */
+    char dir[64];   /* mkdtemp */
+    char root[128]; /* dir/root: created by the store */
+    char db[160];   /* root/cricket.db */
     ck_store *s;
 } fixture;
 
 static ck_err E;
 
-#define OK(expr)                                                                                   \
-    do {                                                                                           \
-        ck_err_clear(&E);                                                                          \
-        int r_ = (expr);                                                                           \
-        if (r_ != 0)                                                                               \
-            fail_msg("%s returned %d: [%s] %s", #expr, r_, ck_errkind_name(E.kind), E.msg);        \
+#define OK(expr)                                                                            \
+    do {                                                                                    \
+        ck_err_clear(&E);                                                                   \
+        int r_ = (expr);                                                                    \
+        if (r_ != 0)                                                                        \
+            fail_msg("%s returned %d: [%s] %s", #expr, r_, ck_errkind_name(E.kind), E.msg); \
     } while (0)
 
 /* Asserts expr fails with the kind and, when msg is not NULL, exactly msg. */
-#define FAILS(expr, want_kind, want_msg)                                                           \
-    do {                                                                                           \
-        ck_err_clear(&E);                                                                          \
-        int r_ = (expr);                                                                           \
-        assert_int_equal(r_, -1);                                                                  \
-        if (E.kind != (want_kind))                                                                 \
-            fail_msg("%s: kind %s, want %s (%s)", #expr, ck_errkind_name(E.kind),                  \
-                     ck_errkind_name(want_kind), E.msg);                                           \
-        const char *m_ = (want_msg);                                                               \
-        if (m_ != NULL)                                                                            \
-            assert_string_equal(E.msg, m_);                                                        \
+#define FAILS(expr, want_kind, want_msg)                                                                              \
+    do {                                                                                                              \
+        ck_err_clear(&E);                                                                                             \
+        int r_ = (expr);                                                                                              \
+        assert_int_equal(r_, -1);                                                                                     \
+        if (E.kind != (want_kind))                                                                                    \
+            fail_msg("%s: kind %s, want %s (%s)", #expr, ck_errkind_name(E.kind), ck_errkind_name(want_kind), E.msg); \
+        const char *m_ = (want_msg);                                                                                  \
+        if (m_ != NULL)                                                                                               \
+            assert_string_equal(E.msg, m_);                                                                           \
     } while (0)
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -399,8 +398,7 @@ static void test_pod_round_trip(void **state)
 static void test_pod_errors(void **state)
 {
     fixture *f = *state;
-    FAILS(ck_store_pod_set_state(f->s, "nope", 1, &E), CK_E_NOT_FOUND,
-          "store: set state of pod nope: pod not found");
+    FAILS(ck_store_pod_set_state(f->s, "nope", 1, &E), CK_E_NOT_FOUND, "store: set state of pod nope: pod not found");
     ck_pod_record bad = pod("p1");
     bad.uid = NULL;
     FAILS(ck_store_pod_put(f->s, &bad, &E), CK_E_INVALID, "store: put pod p1: uid is missing");
@@ -428,7 +426,11 @@ static void test_container_round_trip(void **state)
     c1.exit_code = INT32_MIN;
     c1.attempt = UINT32_MAX;
     ck_container_record c2 = {
-        .id = "c2", .pod_id = "p1", .name = "sidecar", .created_at_ns = 5, .exit_code = INT32_MAX,
+        .id = "c2",
+        .pod_id = "p1",
+        .name = "sidecar",
+        .created_at_ns = 5,
+        .exit_code = INT32_MAX,
     };
     ck_container_record c3 = container("c3", "p2");
     OK(ck_store_container_put(f->s, &c1, &E));
@@ -445,8 +447,12 @@ static void test_container_round_trip(void **state)
 
     /* Started: state and started_at only. */
     ck_container_transition started = {
-        .state = 1, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = 100,
-        .finished_at_ns = 999, .exit_code = 9, .data = "ignored",
+        .state = 1,
+        .set = CK_CONTAINER_SET_STARTED,
+        .started_at_ns = 100,
+        .finished_at_ns = 999,
+        .exit_code = 9,
+        .data = "ignored",
     };
     OK(ck_store_container_set_state(f->s, "c2", &started, &E));
     OK(ck_store_container_get(f->s, "c2", &got, &E));
@@ -513,8 +519,7 @@ static void test_container_round_trip(void **state)
 
     OK(ck_store_container_delete(f->s, "c1", &E));
     OK(ck_store_container_delete(f->s, "c1", &E)); /* absent: fine */
-    FAILS(ck_store_container_get(f->s, "c1", &got, &E), CK_E_NOT_FOUND,
-          "store: container c1 not found");
+    FAILS(ck_store_container_get(f->s, "c1", &got, &E), CK_E_NOT_FOUND, "store: container c1 not found");
 }
 
 static void test_container_errors(void **state)
@@ -528,8 +533,7 @@ static void test_container_errors(void **state)
           "store: set state of container c1: container not found");
     ck_container_record noname = container("c1", "p1");
     noname.name = NULL;
-    FAILS(ck_store_container_put(f->s, &noname, &E), CK_E_INVALID,
-          "store: put container c1: name is missing");
+    FAILS(ck_store_container_put(f->s, &noname, &E), CK_E_INVALID, "store: put container c1: name is missing");
 }
 
 static void test_pod_with_containers_cannot_be_deleted(void **state)
@@ -540,8 +544,7 @@ static void test_pod_with_containers_cannot_be_deleted(void **state)
     ck_container_record c = container("c1", "p1");
     OK(ck_store_container_put(f->s, &c, &E));
 
-    FAILS(ck_store_pod_delete(f->s, "p1", &E), CK_E_PRECONDITION,
-          "store: delete pod p1: the pod still has containers");
+    FAILS(ck_store_pod_delete(f->s, "p1", &E), CK_E_PRECONDITION, "store: delete pod p1: the pod still has containers");
     _cleanup_pod_record_ ck_pod_record got = {0};
     OK(ck_store_pod_get(f->s, "p1", &got, &E)); /* still there */
     ck_pod_record_clear(&got);
@@ -575,8 +578,7 @@ static void test_images_and_refs(void **state)
     OK(ck_store_image_get(f->s, IMG_B, &got, &E));
     assert_image_eq(&got, &b);
     ck_image_record_clear(&got);
-    FAILS(ck_store_image_get(f->s, "sha256:none", &got, &E), CK_E_NOT_FOUND,
-          "store: image sha256:none not found");
+    FAILS(ck_store_image_get(f->s, "sha256:none", &got, &E), CK_E_NOT_FOUND, "store: image sha256:none not found");
 
     ck_image_record *imgs = NULL;
     size_t n = 0;
@@ -650,10 +652,8 @@ static void test_images_and_refs(void **state)
     /* Deleting an image deletes its references, and only its. */
     OK(ck_store_image_delete(f->s, IMG_B, &E));
     OK(ck_store_image_delete(f->s, IMG_B, &E)); /* absent */
-    FAILS(ck_store_image_resolve(f->s, "docker.io/library/alpine:3", &id, &E), CK_E_NOT_FOUND,
-          NULL);
-    FAILS(ck_store_image_resolve(f->s, "docker.io/library/busybox:latest", &id, &E),
-          CK_E_NOT_FOUND, NULL);
+    FAILS(ck_store_image_resolve(f->s, "docker.io/library/alpine:3", &id, &E), CK_E_NOT_FOUND, NULL);
+    FAILS(ck_store_image_resolve(f->s, "docker.io/library/busybox:latest", &id, &E), CK_E_NOT_FOUND, NULL);
     OK(ck_store_image_ref_list(f->s, &all, &n, &E));
     assert_int_equal(n, 1);
     assert_string_equal(all[0].ref, "docker.io/library/busybox@sha256:0123");
@@ -694,8 +694,7 @@ static void test_prefix_lookup(void **state)
     FAILS(ck_store_pod_find_prefix(f->s, "ab", &id, &E), CK_E_INVALID,
           "store: pod id prefix \"ab\" is ambiguous: it matches at least abc1 and abc123");
     FAILS(ck_store_pod_find_prefix(f->s, "abc", &id, &E), CK_E_INVALID, NULL);
-    FAILS(ck_store_pod_find_prefix(f->s, "abe", &id, &E), CK_E_NOT_FOUND,
-          "store: no pod id starts with \"abe\"");
+    FAILS(ck_store_pod_find_prefix(f->s, "abe", &id, &E), CK_E_NOT_FOUND, "store: no pod id starts with \"abe\"");
     FAILS(ck_store_pod_find_prefix(f->s, "abc1234", &id, &E), CK_E_NOT_FOUND, NULL);
     FAILS(ck_store_pod_find_prefix(f->s, "c", &id, &E), CK_E_NOT_FOUND, NULL);
     FAILS(ck_store_pod_find_prefix(f->s, "", &id, &E), CK_E_INVALID,
@@ -728,13 +727,11 @@ static void test_prefix_lookup(void **state)
 static void test_tx_rollback_discards(void **state)
 {
     fixture *f = *state;
-    FAILS(ck_store_commit(f->s, &E), CK_E_PRECONDITION,
-          "store: commit: no transaction is open in this thread");
+    FAILS(ck_store_commit(f->s, &E), CK_E_PRECONDITION, "store: commit: no transaction is open in this thread");
     ck_store_rollback(f->s); /* none open: a no-op */
 
     OK(ck_store_begin(f->s, &E));
-    FAILS(ck_store_begin(f->s, &E), CK_E_PRECONDITION,
-          "store: begin: this thread already has a transaction open");
+    FAILS(ck_store_begin(f->s, &E), CK_E_PRECONDITION, "store: begin: this thread already has a transaction open");
     ck_pod_record p = pod("p1");
     OK(ck_store_pod_put(f->s, &p, &E));
     ck_container_record c = container("c1", "p1");
@@ -886,8 +883,7 @@ static void test_migration_upgrade_keeps_data(void **state)
     /* The real history plus a trial version 2: one more entry. */
     ck_store_migration steps[2] = {
         ck_store_migrations[0],
-        {2, "pod notes", "ALTER TABLE pods ADD COLUMN note TEXT; CREATE TABLE extra (x INTEGER)",
-         apply_v2_backfill},
+        {2, "pod notes", "ALTER TABLE pods ADD COLUMN note TEXT; CREATE TABLE extra (x INTEGER)", apply_v2_backfill},
     };
     assert_int_equal(ck_store_migrations_len, 1);
     OK(ck_store_open_with(f->root, steps, 2, &f->s, &E));
@@ -920,8 +916,7 @@ static void test_migration_failed_step_rolls_back(void **state)
 
     ck_store_migration steps[2] = {
         ck_store_migrations[0],
-        {2, "broken", "CREATE TABLE half (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y",
-         NULL},
+        {2, "broken", "CREATE TABLE half (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y", NULL},
     };
     char want[512];
     snprintf(want, sizeof(want),
@@ -1055,12 +1050,12 @@ typedef struct worker_arg {
     char failure[CK_ERR_MSG_MAX + 64];
 } worker_arg;
 
-#define WORKER_CHECK(expr)                                                                         \
-    do {                                                                                           \
-        if ((expr) != 0) {                                                                         \
-            snprintf(a->failure, sizeof(a->failure), "%s: %s", #expr, err.msg);                   \
-            return NULL;                                                                           \
-        }                                                                                          \
+#define WORKER_CHECK(expr)                                                      \
+    do {                                                                        \
+        if ((expr) != 0) {                                                      \
+            snprintf(a->failure, sizeof(a->failure), "%s: %s", #expr, err.msg); \
+            return NULL;                                                        \
+        }                                                                       \
     } while (0)
 
 static void *worker(void *p)
@@ -1077,8 +1072,7 @@ static void *worker(void *p)
         WORKER_CHECK(ck_store_pod_put(a->s, &pr, &err));
         ck_container_record cr = container(cid, pid);
         WORKER_CHECK(ck_store_container_put(a->s, &cr, &err));
-        ck_container_transition tr = {.state = 1, .set = CK_CONTAINER_SET_STARTED,
-                                      .started_at_ns = i};
+        ck_container_transition tr = {.state = 1, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = i};
         WORKER_CHECK(ck_store_container_set_state(a->s, cid, &tr, &err));
 
         ck_pod_record *pods = NULL;
@@ -1207,16 +1201,14 @@ int main(void)
     ck_log_set_level(CK_LOG_WARN); /* migrations log at info on every fresh database */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_private_wal_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_tightens_existing_file_mode, setup_unopened,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_tightens_existing_file_mode, setup_unopened, teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_non_file, setup_unopened, teardown),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pod_with_containers_cannot_be_deleted, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pod_with_containers_cannot_be_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images_and_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefix_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_rollback_discards, setup, teardown),

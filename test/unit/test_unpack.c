@@ -67,8 +67,7 @@ static void tb_open(tb *t, const char *filter)
     assert_int_equal(archive_write_open_filename(t->a, blob), ARCHIVE_OK);
 }
 
-static void tb_add(tb *t, const char *name, mode_t type, mode_t perm, const char *data, const char *link,
-                   uid_t uid)
+static void tb_add(tb *t, const char *name, mode_t type, mode_t perm, const char *data, const char *link, uid_t uid)
 {
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, name);
@@ -101,10 +100,22 @@ static void tb_close(tb *t)
     archive_write_free(t->a);
 }
 
-static void file(tb *t, const char *name, const char *data) { tb_add(t, name, AE_IFREG, 0644, data, NULL, 0); }
-static void dir(tb *t, const char *name) { tb_add(t, name, AE_IFDIR, 0755, NULL, NULL, 0); }
-static void symlnk(tb *t, const char *name, const char *to) { tb_add(t, name, AE_IFLNK, 0777, NULL, to, 0); }
-static void hardlnk(tb *t, const char *name, const char *to) { tb_add(t, name, AE_IFREG, 0644, NULL, to, 0); }
+static void file(tb *t, const char *name, const char *data)
+{
+    tb_add(t, name, AE_IFREG, 0644, data, NULL, 0);
+}
+static void dir(tb *t, const char *name)
+{
+    tb_add(t, name, AE_IFDIR, 0755, NULL, NULL, 0);
+}
+static void symlnk(tb *t, const char *name, const char *to)
+{
+    tb_add(t, name, AE_IFLNK, 0777, NULL, to, 0);
+}
+static void hardlnk(tb *t, const char *name, const char *to)
+{
+    tb_add(t, name, AE_IFREG, 0644, NULL, to, 0);
+}
 
 /* ---- checks -------------------------------------------------------------------- */
 
@@ -205,9 +216,21 @@ static void test_keeps_modes_owners_links_and_xattrs(const char *filter)
     assert_int_equal(count_entries(layers), 1); /* no temporary left */
 }
 
-static void test_plain_tar(void **state) { (void)state; test_keeps_modes_owners_links_and_xattrs("none"); }
-static void test_gzip_tar(void **state) { (void)state; test_keeps_modes_owners_links_and_xattrs("gzip"); }
-static void test_zstd_tar(void **state) { (void)state; test_keeps_modes_owners_links_and_xattrs("zstd"); }
+static void test_plain_tar(void **state)
+{
+    (void)state;
+    test_keeps_modes_owners_links_and_xattrs("none");
+}
+static void test_gzip_tar(void **state)
+{
+    (void)state;
+    test_keeps_modes_owners_links_and_xattrs("gzip");
+}
+static void test_zstd_tar(void **state)
+{
+    (void)state;
+    test_keeps_modes_owners_links_and_xattrs("zstd");
+}
 
 static void test_whiteouts_become_overlay_whiteouts(void **state)
 {
@@ -352,8 +375,7 @@ static void test_diff_id_mismatch_refused(void **state)
     tb_open(&t, "gzip");
     file(&t, "ok", "ok\n");
     tb_close(&t);
-    ck_unpack_opts o = {.expected_diff_id =
-                            "sha256:0000000000000000000000000000000000000000000000000000000000000000"};
+    ck_unpack_opts o = {.expected_diff_id = "sha256:0000000000000000000000000000000000000000000000000000000000000000"};
     ck_err err;
     assert_int_equal(unpack("L", &o, &err), -1);
     assert_non_null(strstr(err.msg, "is not the diff id"));
