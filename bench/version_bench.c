@@ -58,8 +58,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: version_bench SOCKET [CALLS] [RUNS]\n");
         return 2;
     }
-    int calls = argc > 2 ? atoi(argv[2]) : 1000;
-    int runs = argc > 3 ? atoi(argv[3]) : 1;
+    int calls = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1000;
+    int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 1;
     if (calls <= 0 || runs <= 0)
         return 2;
     grpc_init();

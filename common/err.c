@@ -2,6 +2,7 @@
  * err: formatting and wrapping of ck_err. The message buffer is fixed so that
  * recording an error never allocates (it must work when memory is short).
  */
+#define CK_ERR_IMPL /* the definitions below, not the analyzer's macros */
 #include "common/err.h"
 
 #include <errno.h>

@@ -54,4 +54,16 @@ void ck_err_clear(ck_err *err);
 /* A stable lower-case name for the kind ("invalid", "not_found", ...), for logs. */
 const char *ck_errkind_name(ck_errkind kind);
 
+#if defined(__clang_analyzer__) && !defined(CK_ERR_IMPL)
+/* clang's static analyzer sees one file at a time, so it cannot know that
+ * these always return -1 and explores impossible paths where a failure
+ * "succeeded" (and then reports null dereferences on them). Spelled out for
+ * the analyzer only; the compiled code calls the functions as declared. */
+/* clang-format off */
+#define ck_err_set(...) ({ ck_err_set(__VA_ARGS__); -1; })
+#define ck_err_wrap(...) ({ ck_err_wrap(__VA_ARGS__); -1; })
+#define ck_err_oom(...) ({ ck_err_oom(__VA_ARGS__); -1; })
+/* clang-format on */
+#endif
+
 #endif

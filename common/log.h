@@ -3,6 +3,10 @@
  *
  *   time=2026-11-23T18:20:01.123456Z level=info component=cri msg="..." rpc=Version call=17 duration_ms=0.041
  *
+ * or, with log_format json, the same keys as one JSON object per line:
+ *
+ *   {"time":"2026-11-23T18:20:01.123456Z","level":"info","component":"cri","msg":"...","rpc":"Version",...}
+ *
  * The level filter is a single atomic, so a call below the level costs one
  * load. Each line is formatted into one buffer and written with one write(2),
  * so lines from different threads never interleave.
@@ -19,6 +23,15 @@ typedef enum ck_log_level {
     CK_LOG_ERROR,
 } ck_log_level;
 
+typedef enum ck_log_format {
+    CK_LOG_TEXT = 0, /* logfmt: key=value, msg quoted */
+    CK_LOG_JSON,     /* one JSON object per line, the same keys */
+} ck_log_format;
+
+/* "text" or "json". Returns 0, or -1 if unknown. */
+int ck_log_format_parse(const char *name, ck_log_format *out);
+void ck_log_set_format(ck_log_format format);
+
 /* "debug", "info", "warn" (or "warning"), "error". Returns 0, or -1 if unknown. */
 int ck_log_level_parse(const char *name, ck_log_level *out);
 const char *ck_log_level_name(ck_log_level level);
@@ -29,7 +42,7 @@ bool ck_log_enabled(ck_log_level level);
 
 /* Writes one line. fields, when not NULL, is a preformatted run of
  * `key=value` pairs appended after msg (values quoted by the caller when they
- * may hold spaces). */
+ * may hold spaces: key="a b"); in JSON format each pair becomes a member. */
 void ck_log_fields(ck_log_level level, const char *component, const char *fields, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

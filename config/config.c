@@ -43,6 +43,7 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,8 +58,8 @@
 
 #include "common/cleanup.h"
 
-#define CONFIG_MAX_SIZE (1024 * 1024) /* a node config is a few hundred bytes */
-#define CONFIG_MAX_DEPTH 32           /* the schema is 4 levels deep */
+#define CONFIG_MAX_SIZE ((size_t)1024 * 1024) /* a node config is a few hundred bytes */
+#define CONFIG_MAX_DEPTH 32                   /* the schema is 4 levels deep */
 #define KEYPATH_MAX 512
 #define WHY_MAX 512
 
@@ -136,10 +137,13 @@ void ck_config_free(ck_config *cfg)
     runtimes_clear(cfg);
     free(cfg->cni.conf_dir);
     strv_clear(&cfg->cni.bin_dirs);
+    free(cfg->cni.default_network.bridge);
+    free(cfg->cni.default_network.subnet);
     free(cfg->streaming.address);
     strv_clear(&cfg->registries.ca_dirs);
     hosts_clear(cfg);
     free(cfg->pause.image);
+    free(cfg->metrics.address);
     free(cfg);
 }
 
@@ -255,12 +259,15 @@ static int set_default_values(ck_config *cfg, ck_err *err)
     cfg->streaming.port = 0;
     cfg->images.pull_progress_timeout = 60;
     cfg->images.max_concurrent_downloads = 3;
+    cfg->cni.default_network.install = true;
     if (ck_config_set_string(&cfg->listen, CK_CONFIG_DEFAULT_LISTEN, err) < 0 ||
         ck_config_set_string(&cfg->root_dir, CK_CONFIG_DEFAULT_ROOT, err) < 0 ||
         ck_config_set_string(&cfg->state_dir, CK_CONFIG_DEFAULT_STATE, err) < 0 ||
         ck_config_set_string(&cfg->cni.conf_dir, CK_CONFIG_DEFAULT_CNI_CONF_DIR, err) < 0 ||
         strv_push(&cfg->cni.bin_dirs, "/opt/cni/bin", err) < 0 ||
         strv_push(&cfg->cni.bin_dirs, "/usr/lib/cni", err) < 0 ||
+        ck_config_set_string(&cfg->cni.default_network.bridge, CK_CONFIG_DEFAULT_CNI_BRIDGE, err) < 0 ||
+        ck_config_set_string(&cfg->cni.default_network.subnet, CK_CONFIG_DEFAULT_CNI_SUBNET, err) < 0 ||
         ck_config_set_string(&cfg->streaming.address, "127.0.0.1", err) < 0)
         return -1;
     return 0;
@@ -291,12 +298,53 @@ typedef enum check_kind {
     CHK_MIRROR,   /* "http://x" or "https://x" */
     CHK_HOST,     /* a registry host[:port]: no scheme, path or blanks */
     CHK_OCI_TYPE, /* "oci", the only runtime type */
+    CHK_HOSTPORT, /* "host:port" or "[v6]:port" with a numeric port */
+    CHK_IFNAME,   /* a Linux interface name: 1-15 of [A-Za-z0-9_.-] */
+    CHK_CIDR,     /* "address/prefix", IPv4 or IPv6 */
 } check_kind;
+
+static bool ifname_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static bool cidr_valid(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || slash == s || slash - s >= 46)
+        return false;
+    char addr[46];
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    unsigned char bin[16];
+    int max = inet_pton(AF_INET, addr, bin) == 1 ? 32 : inet_pton(AF_INET6, addr, bin) == 1 ? 128 : -1;
+    const char *p = slash + 1;
+    if (max < 0 || *p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
+        return false;
+    return atoi(p) <= max;
+}
 
 static bool has_prefix_and_more(const char *s, const char *prefix)
 {
     size_t n = strlen(prefix);
     return strncmp(s, prefix, n) == 0 && s[n] != '\0';
+}
+
+static bool parse_port(const char *s, unsigned *out);
+
+/* "host:port", "[v6]:port": a host without blanks or slashes and a port 1..65535. */
+static bool valid_hostport(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || strpbrk(s, "/ \t\r\n") != NULL)
+        return false;
+    if (s[0] == '[' && colon[-1] != ']')
+        return false;
+    unsigned port = 0;
+    return parse_port(colon + 1, &port) && port > 0;
 }
 
 /* True if s passes the check; otherwise false with the reason in why. */
@@ -333,6 +381,21 @@ static bool check_string(check_kind kind, const char *s, char *why, size_t cap)
         if (strcmp(s, "oci") == 0)
             return true;
         snprintf(why, cap, "must be \"oci\", got \"%s\"", s);
+        return false;
+    case CHK_HOSTPORT:
+        if (valid_hostport(s))
+            return true;
+        snprintf(why, cap, "must be host:port (e.g. 127.0.0.1:9099), got \"%s\"", s);
+        return false;
+    case CHK_IFNAME:
+        if (ifname_valid(s))
+            return true;
+        snprintf(why, cap, "must be a network interface name (1-15 of letters, digits, _ . -), got \"%s\"", s);
+        return false;
+    case CHK_CIDR:
+        if (cidr_valid(s))
+            return true;
+        snprintf(why, cap, "must be an IPv4 or IPv6 address/prefix, got \"%s\"", s);
         return false;
     }
     snprintf(why, cap, "unknown check");
@@ -384,15 +447,16 @@ static bool parse_port(const char *s, unsigned *out)
 /* ---- the schema ------------------------------------------------------------ */
 
 typedef enum field_type {
-    F_STR,       /* char *: a scalar passing `check` */
-    F_STRV,      /* ck_strv: a sequence of scalars, each passing `check` */
-    F_BOOL,      /* bool: true/false/yes/no */
-    F_PORT,      /* unsigned: 0..65535 */
-    F_UINT,      /* unsigned: min..max */
-    F_LOG_LEVEL, /* ck_log_level */
-    F_CGROUP,    /* ck_cgroup_driver */
-    F_MAP,       /* a nested mapping described by `sub`, members of the same object */
-    F_NAMED,     /* a mapping of name -> entry, described by `named` */
+    F_STR,        /* char *: a scalar passing `check` */
+    F_STRV,       /* ck_strv: a sequence of scalars, each passing `check` */
+    F_BOOL,       /* bool: true/false/yes/no */
+    F_PORT,       /* unsigned: 0..65535 */
+    F_UINT,       /* unsigned: min..max */
+    F_LOG_LEVEL,  /* ck_log_level */
+    F_LOG_FORMAT, /* ck_log_format */
+    F_CGROUP,     /* ck_cgroup_driver */
+    F_MAP,        /* a nested mapping described by `sub`, members of the same object */
+    F_NAMED,      /* a mapping of name -> entry, described by `named` */
 } field_type;
 
 typedef struct named_map named_map;
@@ -480,9 +544,17 @@ static const named_map hosts_map = {
 };
 
 #define CF(m) offsetof(ck_config, m)
+static const field cni_default_network_fields[] = {
+    {"install", F_BOOL, CF(cni.default_network.install)},
+    {"bridge", F_STR, CF(cni.default_network.bridge), CHK_IFNAME},
+    {"subnet", F_STR, CF(cni.default_network.subnet), CHK_CIDR},
+    {NULL},
+};
+
 static const field cni_fields[] = {
     {"conf_dir", F_STR, CF(cni.conf_dir), CHK_ABSPATH},
     {"bin_dirs", F_STRV, CF(cni.bin_dirs), CHK_ABSPATH},
+    {"default_network", F_MAP, .sub = cni_default_network_fields},
     {NULL},
 };
 
@@ -503,6 +575,11 @@ static const field pause_fields[] = {
     {NULL},
 };
 
+static const field metrics_fields[] = {
+    {"address", F_STR, CF(metrics.address), CHK_HOSTPORT, .optional = true},
+    {NULL},
+};
+
 static const field images_fields[] = {
     {"pull_progress_timeout", F_UINT, CF(images.pull_progress_timeout), .min = 1, .max = 3600},
     {"max_concurrent_downloads", F_UINT, CF(images.max_concurrent_downloads), .min = 1, .max = 64},
@@ -515,6 +592,7 @@ static const field top_fields[] = {
     {"root_dir", F_STR, CF(root_dir), CHK_ABSPATH},
     {"state_dir", F_STR, CF(state_dir), CHK_ABSPATH},
     {"log_level", F_LOG_LEVEL, CF(log_level)},
+    {"log_format", F_LOG_FORMAT, CF(log_format)},
     {"cgroup_driver", F_CGROUP, CF(cgroup_driver)},
     {"default_runtime", F_STR, CF(default_runtime), CHK_NONEMPTY},
     {"runtimes", F_NAMED, .named = &runtimes_map},
@@ -522,6 +600,7 @@ static const field top_fields[] = {
     {"streaming", F_MAP, .sub = streaming_fields},
     {"registries", F_MAP, .sub = registries_fields},
     {"pause", F_MAP, .sub = pause_fields},
+    {"metrics", F_MAP, .sub = metrics_fields},
     {"images", F_MAP, .sub = images_fields},
     {NULL},
 };
@@ -670,6 +749,13 @@ __attribute__((format(printf, 3, 4))) static int fail(loader *ld, size_t line, c
         return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s", ld->file, line, what);
     return ck_err_set(ld->err, CK_E_INVALID, 0, "%s:%zu: %s: %s", ld->file, line, ld->kp.buf, what);
 }
+
+#ifdef __clang_analyzer__
+/* The analyzer does not follow variadic calls: fail always returns -1. */
+/* clang-format off */
+#define fail(...) ({ fail(__VA_ARGS__); -1; })
+/* clang-format on */
+#endif
 
 static size_t line_at_offset(const loader *ld, size_t offset)
 {
@@ -929,6 +1015,18 @@ static int load_log_level(loader *ld, const ynode *v, ck_log_level *out)
     return 0;
 }
 
+#define LOG_FORMAT_EXPECTED "text or json"
+
+static int load_log_format(loader *ld, const ynode *v, ck_log_format *out)
+{
+    const char *s = NULL;
+    if (scalar_text(ld, v, LOG_FORMAT_EXPECTED, &s) < 0)
+        return -1;
+    if (ck_log_format_parse(s, out) < 0)
+        return fail(ld, v->line, "must be " LOG_FORMAT_EXPECTED ", got \"%s\"", s);
+    return 0;
+}
+
 #define CGROUP_EXPECTED "cgroupfs or systemd"
 
 static int load_cgroup(loader *ld, const ynode *v, ck_cgroup_driver *out)
@@ -954,6 +1052,7 @@ static int load_value(loader *ld, const field *f, const ynode *v, void *obj)
     case F_PORT: return load_port(ld, v, MEMBER(obj, f->offset, unsigned));
     case F_UINT: return load_uint(ld, f, v, MEMBER(obj, f->offset, unsigned));
     case F_LOG_LEVEL: return load_log_level(ld, v, MEMBER(obj, f->offset, ck_log_level));
+    case F_LOG_FORMAT: return load_log_format(ld, v, MEMBER(obj, f->offset, ck_log_format));
     case F_CGROUP: return load_cgroup(ld, v, MEMBER(obj, f->offset, ck_cgroup_driver));
     case F_MAP: return load_fields(ld, v, f->sub, obj);
     case F_NAMED: return load_named(ld, v, f->named, obj);
@@ -1040,8 +1139,8 @@ static int load_named(loader *ld, const ynode *map, const named_map *nm, ck_conf
 static int settle_default_runtime(loader *ld, const ynode *root, ck_config *cfg)
 {
     char why[WHY_MAX];
-    if (!default_runtime_missing(cfg, why, sizeof(why)))
-        return 0;
+    if (cfg->n_runtimes == 0 || !default_runtime_missing(cfg, why, sizeof(why)))
+        return 0; /* (the first test is default_runtime_missing's own, said here for runtimes[0] below) */
     const ynode *given = root != NULL ? map_get(root, "default_runtime") : NULL;
     if (given == NULL)
         return ck_config_set_string(&cfg->default_runtime, cfg->runtimes[0].name, ld->err);
@@ -1151,6 +1250,17 @@ int ck_config_load(const char *path, ck_config **out, ck_err *err)
     return 0;
 }
 
+int ck_config_load_text(const char *name, const char *text, size_t len, ck_config **out, ck_err *err)
+{
+    _cleanup_(config_freep) ck_config *cfg = NULL;
+    if (len > CONFIG_MAX_SIZE)
+        return ck_err_set(err, CK_E_INVALID, EFBIG, "read config file %s", name);
+    if (ck_config_defaults(&cfg, err) < 0 || apply_text(name, text, len, cfg, err) < 0)
+        return -1;
+    *out = ck_steal_ptr(&cfg);
+    return 0;
+}
+
 /* ---- validation ----------------------------------------------------------- */
 
 typedef struct validator {
@@ -1167,6 +1277,13 @@ __attribute__((format(printf, 2, 3))) static int invalid(validator *v, const cha
     va_end(ap);
     return ck_err_set(v->err, CK_E_INVALID, 0, "%s: %s", v->kp.buf, what);
 }
+
+#ifdef __clang_analyzer__
+/* The analyzer does not follow variadic calls: invalid always returns -1. */
+/* clang-format off */
+#define invalid(...) ({ invalid(__VA_ARGS__); -1; })
+/* clang-format on */
+#endif
 
 static int validate_str(validator *v, const field *f, const char *s)
 {
@@ -1217,6 +1334,7 @@ static int validate_value(validator *v, const field *f, const void *obj)
 {
     unsigned port;
     ck_log_level level;
+    ck_log_format format;
     ck_cgroup_driver driver;
     switch (f->type) {
     case F_STR: return validate_str(v, f, *CMEMBER(obj, f->offset, char *));
@@ -1235,6 +1353,11 @@ static int validate_value(validator *v, const field *f, const void *obj)
         return level >= CK_LOG_DEBUG && level <= CK_LOG_ERROR
                    ? 0
                    : invalid(v, "must be " LOG_LEVEL_EXPECTED ", got %d", (int)level);
+    case F_LOG_FORMAT:
+        format = *CMEMBER(obj, f->offset, ck_log_format);
+        return format == CK_LOG_TEXT || format == CK_LOG_JSON
+                   ? 0
+                   : invalid(v, "must be " LOG_FORMAT_EXPECTED ", got %d", (int)format);
     case F_CGROUP:
         driver = *CMEMBER(obj, f->offset, ck_cgroup_driver);
         return driver == CK_CGROUP_CGROUPFS || driver == CK_CGROUP_SYSTEMD
@@ -1374,6 +1497,10 @@ static void put_value(emitter *e, const field *f, const void *obj)
     case F_LOG_LEVEL:
         put_scalar(e, ck_log_level_name(*CMEMBER(obj, f->offset, ck_log_level)), YAML_PLAIN_SCALAR_STYLE);
         return;
+    case F_LOG_FORMAT:
+        put_scalar(e, *CMEMBER(obj, f->offset, ck_log_format) == CK_LOG_JSON ? "json" : "text",
+                   YAML_PLAIN_SCALAR_STYLE);
+        return;
     case F_CGROUP:
         put_scalar(e, cgroup_driver_name(*CMEMBER(obj, f->offset, ck_cgroup_driver)), YAML_PLAIN_SCALAR_STYLE);
         return;
@@ -1435,4 +1562,125 @@ int ck_config_emit(const ck_config *cfg, FILE *out, ck_err *err)
     if (r == 0 && (fflush(out) != 0 || ferror(out)))
         return ck_err_set(err, CK_E_INTERNAL, errno, "write config");
     return r;
+}
+
+/* ---- reload: what may change without a restart ------------------------- */
+
+static bool str_same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool strv_same(const ck_strv *a, const ck_strv *b)
+{
+    if (a->len != b->len)
+        return false;
+    for (size_t i = 0; i < a->len; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return false;
+    return true;
+}
+
+static int strv_copy(ck_strv *dst, const ck_strv *src, ck_err *err)
+{
+    strv_clear(dst);
+    for (size_t i = 0; i < src->len; i++)
+        if (strv_push(dst, src->items[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+static bool runtimes_same(const ck_config *a, const ck_config *b)
+{
+    if (a->n_runtimes != b->n_runtimes)
+        return false;
+    for (size_t i = 0; i < a->n_runtimes; i++) {
+        const ck_runtime_handler *x = &a->runtimes[i], *y = &b->runtimes[i];
+        if (!str_same(x->name, y->name) || !str_same(x->path, y->path) || !str_same(x->type, y->type) ||
+            !str_same(x->root, y->root) || !strv_same(&x->extra_args, &y->extra_args))
+            return false;
+    }
+    return true;
+}
+
+static int runtimes_copy(ck_config *dst, const ck_config *src, ck_err *err)
+{
+    runtimes_clear(dst);
+    for (size_t i = 0; i < src->n_runtimes; i++) {
+        const ck_runtime_handler *s = &src->runtimes[i];
+        ck_runtime_handler *d = runtimes_append(dst);
+        if (d == NULL)
+            return ck_err_oom(err, "runtime handler");
+        if (ck_config_set_string(&d->name, s->name, err) < 0 || ck_config_set_string(&d->path, s->path, err) < 0 ||
+            ck_config_set_string(&d->type, s->type, err) < 0 || ck_config_set_string(&d->root, s->root, err) < 0 ||
+            strv_copy(&d->extra_args, &s->extra_args, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct keep_list {
+    char *buf;
+    size_t cap, len;
+} keep_list;
+
+static void note_key(keep_list *kl, const char *key)
+{
+    if (kl->cap == 0 || kl->len >= kl->cap - 1)
+        return;
+    int n = snprintf(kl->buf + kl->len, kl->cap - kl->len, "%s%s", kl->len > 0 ? ", " : "", key);
+    if (n > 0)
+        kl->len += (size_t)n;
+}
+
+/* Keeps running's string in *next_field when they differ, noting the key. */
+static int keep_str(char **next_field, const char *running, const char *key, keep_list *kl, ck_err *err)
+{
+    if (str_same(*next_field, running))
+        return 0;
+    note_key(kl, key);
+    return ck_config_set_string(next_field, running, err);
+}
+
+static int keep_strv(ck_strv *next_field, const ck_strv *running, const char *key, keep_list *kl, ck_err *err)
+{
+    if (strv_same(next_field, running))
+        return 0;
+    note_key(kl, key);
+    return strv_copy(next_field, running, err);
+}
+
+static void keep_uint(unsigned *next_field, unsigned running, const char *key, keep_list *kl)
+{
+    if (*next_field != running) {
+        note_key(kl, key);
+        *next_field = running;
+    }
+}
+
+int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char *changed, size_t cap, ck_err *err)
+{
+    keep_list kl = {changed, cap, 0};
+    if (cap > 0)
+        changed[0] = '\0';
+    unsigned driver = (unsigned)next->cgroup_driver;
+    keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
+    next->cgroup_driver = (ck_cgroup_driver)driver;
+    keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
+    if (keep_str(&next->listen, running->listen, "listen", &kl, err) < 0 ||
+        keep_str(&next->root_dir, running->root_dir, "root_dir", &kl, err) < 0 ||
+        keep_str(&next->state_dir, running->state_dir, "state_dir", &kl, err) < 0 ||
+        keep_str(&next->default_runtime, running->default_runtime, "default_runtime", &kl, err) < 0 ||
+        keep_str(&next->cni.conf_dir, running->cni.conf_dir, "cni.conf_dir", &kl, err) < 0 ||
+        keep_strv(&next->cni.bin_dirs, &running->cni.bin_dirs, "cni.bin_dirs", &kl, err) < 0 ||
+        keep_str(&next->streaming.address, running->streaming.address, "streaming.address", &kl, err) < 0 ||
+        keep_str(&next->pause.image, running->pause.image, "pause.image", &kl, err) < 0 ||
+        keep_str(&next->metrics.address, running->metrics.address, "metrics.address", &kl, err) < 0)
+        return -1;
+    if (!runtimes_same(next, running)) {
+        note_key(&kl, "runtimes");
+        if (runtimes_copy(next, running, err) < 0)
+            return -1;
+    }
+    return 0;
 }

@@ -25,6 +25,8 @@
 #define CK_CONFIG_DEFAULT_ROOT "/var/lib/cricket"
 #define CK_CONFIG_DEFAULT_STATE "/run/cricket"
 #define CK_CONFIG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
+#define CK_CONFIG_DEFAULT_CNI_BRIDGE "cricket0"
+#define CK_CONFIG_DEFAULT_CNI_SUBNET "10.88.0.0/16"
 
 typedef enum ck_cgroup_driver {
     CK_CGROUP_CGROUPFS = 0,
@@ -64,6 +66,7 @@ typedef struct ck_config {
     char *root_dir;  /* persistent state: database, content, layers */
     char *state_dir; /* volatile state: socket, netns pins, monitor sockets */
     ck_log_level log_level;
+    ck_log_format log_format;
     ck_cgroup_driver cgroup_driver;
 
     char *default_runtime;        /* a name present in runtimes */
@@ -73,6 +76,13 @@ typedef struct ck_config {
     struct {
         char *conf_dir;   /* /etc/cni/net.d */
         ck_strv bin_dirs; /* /opt/cni/bin, /usr/lib/cni */
+        /* Written to conf_dir when it holds no configuration at start-up:
+         * bridge + host-local + portmap + bandwidth. */
+        struct {
+            bool install; /* true */
+            char *bridge; /* "cricket0": a Linux interface name */
+            char *subnet; /* "10.88.0.0/16": IPv4 or IPv6 CIDR */
+        } default_network;
     } cni;
 
     struct {
@@ -91,17 +101,31 @@ typedef struct ck_config {
     } pause;
 
     struct {
+        char *address; /* "127.0.0.1:9099" serves Prometheus metrics; NULL = off */
+    } metrics;
+
+    struct {
         unsigned pull_progress_timeout;    /* seconds without a byte before a pull fails (1..3600) */
         unsigned max_concurrent_downloads; /* layers fetched at once per pull (1..64) */
         bool allow_device_nodes;           /* create device nodes found in layers (default no) */
     } images;
 } ck_config;
 
+/* The commented default configuration file (config/cricket.yaml), as
+ * installed at /etc/cricket/cricket.yaml and printed by
+ * `cricket config --default`. Every key in it is commented out. */
+extern const char ck_config_default_yaml[];
+
 /* Loads path over the embedded defaults. path NULL means the default path,
  * whose absence is not an error. On failure *out is untouched and err says
  * "<file>:<line>: <key>: <what is wrong>" (kind CK_E_INVALID), or names the
  * file and errno for I/O errors. */
 int ck_config_load(const char *path, ck_config **out, ck_err *err);
+
+/* Loads YAML text (len bytes, not necessarily NUL-terminated) over the
+ * embedded defaults, as ck_config_load does with a file's contents; name is
+ * the file name errors start with. The fuzz target feeds this. */
+int ck_config_load_text(const char *name, const char *text, size_t len, ck_config **out, ck_err *err);
 
 /* The embedded defaults alone (runtimes found on this host). */
 int ck_config_defaults(ck_config **out, ck_err *err);
@@ -124,6 +148,14 @@ const ck_registry_host *ck_config_find_registry(const ck_config *cfg, const char
 /* The socket path of a "unix://" listen address (a pointer into listen), or
  * NULL if the address is not unix://. */
 const char *ck_config_listen_path(const ck_config *cfg);
+
+/* For a reload (SIGHUP): makes `next` keep the running value of every key
+ * that cannot change without a restart (listen, directories, runtimes, CNI
+ * directories, streaming, pause, metrics, cgroup driver), and lists in
+ * `changed` (comma-separated) each such key the new file tried to change.
+ * What remains different is what the reload applies: log level and format,
+ * registries, images.* (pull settings). */
+int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char *changed, size_t cap, ck_err *err);
 
 void ck_config_free(ck_config *cfg);
 

@@ -47,6 +47,14 @@ void ck_call_init(ck_call *call, ck_cri_server *server, grpc_call *grpc, grpc_co
     call->allocator.allocator_data = &call->arena;
 }
 
+void ck_call_set_object(ck_call *call, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->object, sizeof(call->object), fmt, ap);
+    va_end(ap);
+}
+
 void *ck_call_alloc(ck_call *call, size_t size)
 {
     return ck_arena_alloc(&call->arena, size);

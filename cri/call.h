@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
@@ -31,6 +32,13 @@ typedef struct ck_call {
     const char *method;     /* "/runtime.v1.RuntimeService/Version" */
     const char *name;       /* "Version" */
     const ck_services *svc; /* the domains the handlers call */
+    bool server_method;     /* a method of our services (not an unknown one) */
+
+    /* What the handler works on ("pod 3f2a..."), for SIGUSR1 dumps and logs;
+     * set with ck_call_set_object. */
+    char object[160];
+    struct timespec started;                   /* CLOCK_MONOTONIC */
+    struct ck_call *active_prev, *active_next; /* the server's list of calls in flight */
 
     /* Transport, private to call.c and server.c. */
     ck_cri_server *server;
@@ -46,6 +54,8 @@ typedef struct ck_call {
 } ck_call;
 
 void *ck_call_alloc(ck_call *call, size_t size);
+/* Names the object the call works on, for diagnostics (SIGUSR1, logs). */
+void ck_call_set_object(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *ck_call_strdup(ck_call *call, const char *s);
 char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -33,5 +33,16 @@ int ck_handle_image_status(ck_call *call, const ProtobufCMessage *req, ProtobufC
 int ck_handle_remove_image(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_stream_images(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_remove_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_pod_sandbox_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_update_pod_sandbox_resources(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                           ck_err *err);
 
 #endif

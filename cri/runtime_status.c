@@ -127,8 +127,10 @@ int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessag
     Runtime__V1__RuntimeStatus *status = CK_NEW(call, Runtime__V1__RuntimeStatus, runtime__v1__runtime_status__init);
     Runtime__V1__RuntimeFeatures *features =
         CK_NEW(call, Runtime__V1__RuntimeFeatures, runtime__v1__runtime_features__init);
+    if (r == NULL || status == NULL || features == NULL)
+        return ck_err_oom(err, "Status response");
     status->conditions = ck_call_alloc(call, 2 * sizeof(*status->conditions));
-    if (r == NULL || status == NULL || features == NULL || status->conditions == NULL)
+    if (status->conditions == NULL)
         return ck_err_oom(err, "Status response");
 
     ck_cni_status cni_st;

@@ -40,6 +40,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "cri/call.h"
 #include "cri/methods.h"
 #include "cri/services.h"
@@ -69,7 +70,10 @@ struct ck_cri_server {
     bool shutdown_notified;
     char shutdown_tag;
 
+    ck_metric *requests_total, *request_seconds;
     _Atomic uint64_t next_call_id;
+    pthread_mutex_t active_mu; /* guards the list of calls in flight */
+    ck_call *active;
     int lock_fd;
     char *socket_path;
 };
@@ -135,9 +139,23 @@ static void *method_handle(ck_cri_server *srv, const ck_method *method)
     return method == NULL ? NULL : srv->handles[method - srv->methods];
 }
 
-static void log_call(const ck_call *call, const ck_err *err, double ms)
+/* Counts the call by method and status and records its latency. Unknown
+ * methods are counted under one name: a client must not be able to grow the
+ * registry without bound. */
+static void observe_call(ck_cri_server *srv, const ck_call *call, grpc_status_code code, double ms)
+{
+    if (!ck_metrics_enabled())
+        return;
+    const char *method = call->server_method ? call->name : "unknown";
+    const char *labels[] = {method, ck_status_name(code)};
+    ck_metric_add(srv->requests_total, 1, labels);
+    ck_metric_observe(srv->request_seconds, ms / 1e3, labels);
+}
+
+static void log_call(ck_cri_server *srv, const ck_call *call, const ck_err *err, double ms)
 {
     grpc_status_code code = err->kind == CK_E_NONE ? GRPC_STATUS_OK : ck_status_from_errkind(err->kind);
+    observe_call(srv, call, code, ms);
     ck_log_level level = CK_LOG_DEBUG;
     if (code == GRPC_STATUS_INTERNAL || code == GRPC_STATUS_UNKNOWN)
         level = CK_LOG_ERROR;
@@ -152,6 +170,29 @@ static void log_call(const ck_call *call, const ck_err *err, double ms)
         ck_log_fields(level, "cri", fields, "call done");
     else
         ck_log_fields(level, "cri", fields, "%s", err->msg);
+}
+
+static void active_add(ck_cri_server *srv, ck_call *call)
+{
+    pthread_mutex_lock(&srv->active_mu);
+    call->active_prev = NULL;
+    call->active_next = srv->active;
+    if (srv->active != NULL)
+        srv->active->active_prev = call;
+    srv->active = call;
+    pthread_mutex_unlock(&srv->active_mu);
+}
+
+static void active_remove(ck_cri_server *srv, ck_call *call)
+{
+    pthread_mutex_lock(&srv->active_mu);
+    if (call->active_prev != NULL)
+        call->active_prev->active_next = call->active_next;
+    else
+        srv->active = call->active_next;
+    if (call->active_next != NULL)
+        call->active_next->active_prev = call->active_prev;
+    pthread_mutex_unlock(&srv->active_mu);
 }
 
 static double elapsed_ms(const struct timespec *start)
@@ -186,17 +227,16 @@ static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *p
 
 static void handle(ck_cri_server *srv, pending *p)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-
     ck_call call;
     ck_call_init(&call, srv, p->call, p->call_cq, p->deadline);
+    clock_gettime(CLOCK_MONOTONIC, &call.started);
     call.id = atomic_fetch_add(&srv->next_call_id, 1) + 1;
     call.svc = srv->svc;
     char unknown[160];
     if (p->method != NULL) {
         call.method = p->method->path;
         call.name = p->method->name;
+        call.server_method = true;
     } else {
         snprintf(unknown, sizeof(unknown), "%.*s", (int)GRPC_SLICE_LENGTH(p->details.method),
                  (const char *)GRPC_SLICE_START_PTR(p->details.method));
@@ -206,6 +246,7 @@ static void handle(ck_cri_server *srv, pending *p)
 
     ck_err err;
     ck_err_clear(&err);
+    active_add(srv, &call);
     if (ck_call_start(&call, &err) == 0) {
         if (p->method == NULL) {
             ck_err_set(&err, CK_E_UNIMPLEMENTED, 0, "unknown method %s", unknown);
@@ -214,7 +255,8 @@ static void handle(ck_cri_server *srv, pending *p)
             dispatch(&call, p->method, p->payload, &err);
         }
     }
-    log_call(&call, &err, elapsed_ms(&start));
+    active_remove(srv, &call);
+    log_call(srv, &call, &err, elapsed_ms(&call.started));
     ck_call_release(&call);
     p->call = NULL;
 }
@@ -371,9 +413,10 @@ static int make_socket_dir(const char *socket_path, ck_err *err)
 static bool socket_is_live(const char *path)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
+    size_t len = strlen(path);
+    if (len >= sizeof(addr.sun_path))
         return false;
-    strcpy(addr.sun_path, path);
+    memcpy(addr.sun_path, path, len + 1);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -457,6 +500,7 @@ static void server_free(ck_cri_server *srv)
     if (srv->lock_fd >= 0)
         close(srv->lock_fd);
     pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->active_mu);
     pthread_cond_destroy(&srv->cv);
     free(srv->slots);
     free(srv->handles);
@@ -572,12 +616,18 @@ int ck_cri_server_start(const ck_cri_server_opts *opts, ck_cri_server **out, ck_
         return ck_err_oom(err, "cri server");
     srv->lock_fd = -1;
     srv->svc = opts->svc;
+    srv->requests_total = ck_metric_counter("cricket_grpc_requests_total",
+                                            "CRI calls handled, by method and gRPC status code", "method,code");
+    srv->request_seconds = ck_metric_histogram(
+        "cricket_grpc_request_duration_seconds", "Time to handle a CRI call, by method and gRPC status code",
+        "method,code", ck_metrics_latency_buckets, ck_metrics_latency_buckets_len);
     srv->min_idle = opts->min_idle_pollers > 0 ? opts->min_idle_pollers : DEFAULT_MIN_IDLE;
     srv->max_idle = opts->max_idle_pollers > 0 ? opts->max_idle_pollers : DEFAULT_MAX_IDLE;
     srv->max_threads = opts->max_threads > 0 ? opts->max_threads : DEFAULT_MAX_THREADS;
     if (srv->max_idle < srv->min_idle)
         srv->max_idle = srv->min_idle;
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->active_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
     srv->slots = calloc((size_t)srv->max_threads, sizeof(*srv->slots));
     srv->socket_path = strdup(opts->socket_path);
@@ -628,4 +678,23 @@ void ck_cri_server_stop(ck_cri_server *srv, int grace_ms)
     if (lstat(srv->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
         unlink(srv->socket_path);
     server_free(srv);
+}
+
+void ck_cri_server_dump_calls(ck_cri_server *srv)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&srv->active_mu);
+    size_t n = 0;
+    for (const ck_call *c = srv->active; c != NULL; c = c->active_next, n++) {
+        double ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 + (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+        char fields[512];
+        snprintf(fields, sizeof(fields), "rpc=%s call=%llu object=\"%s\" running_ms=%.1f", c->name,
+                 (unsigned long long)c->id, c->object, ms);
+        ck_log_fields(CK_LOG_INFO, "cri", fields, "call in flight");
+    }
+    pthread_mutex_unlock(&srv->active_mu);
+    pthread_mutex_lock(&srv->mu);
+    ck_info("cri", "%zu calls in flight; %d threads (%d idle, %d busy)", n, srv->threads, srv->idle, srv->busy);
+    pthread_mutex_unlock(&srv->mu);
 }

@@ -40,6 +40,10 @@ int ck_cri_server_start(const ck_cri_server_opts *opts, ck_cri_server **out, ck_
  * cancels the rest, waits for every thread, removes the socket and frees. */
 void ck_cri_server_stop(ck_cri_server *srv, int grace_ms);
 
+/* Logs every call in flight: RPC, call id, object, how long it has run
+ * (SIGUSR1, for debugging a hang). */
+void ck_cri_server_dump_calls(ck_cri_server *srv);
+
 /* True once ck_cri_server_stop has begun: streams end, long calls give up. */
 bool ck_cri_server_stopping(const ck_cri_server *srv);
 

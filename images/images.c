@@ -6,6 +6,7 @@
 #include "images/images_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ static int mkdir_p(const char *path, ck_err *err)
 int ck_images_mkdir_p(const char *path, ck_err *err)
 {
     return mkdir_p(path, err);
+}
+
+void ck_images_set_config(ck_images *im, const ck_config *cfg)
+{
+    atomic_store(&im->cfg, cfg);
 }
 
 int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_err *err)

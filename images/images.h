@@ -30,6 +30,9 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
  * collect again. */
 void ck_images_gc(ck_images *im);
 void ck_images_free(ck_images *im);
+/* A reload's new configuration: pulls that start after this use its
+ * registries (cfg must stay valid until the daemon exits). */
+void ck_images_set_config(ck_images *im, const ck_config *cfg);
 
 /* ---- ImageFsInfo -------------------------------------------------------- */
 

@@ -8,7 +8,9 @@
 #include "images/images.h"
 
 struct ck_images {
-    const ck_config *cfg;
+    /* The configuration in force; swapped by a reload (registries, mirrors,
+     * credentials apply to the next pull). Configurations stay valid until exit. */
+    const ck_config *_Atomic cfg;
     ck_store *store;
     ck_content *content;
     ck_keylock *locks;    /* digests being downloaded, chain ids being unpacked, refs being pulled */

@@ -59,7 +59,7 @@ void ck_cni_free(ck_cni *cni)
 {
     if (cni == NULL)
         return;
-    for (size_t i = 0; i < cni->n_bin_dirs; i++)
+    for (size_t i = 0; cni->bin_dirs != NULL && i < cni->n_bin_dirs; i++)
         free(cni->bin_dirs[i]);
     free(cni->bin_dirs);
     free(cni->conf_dir);
@@ -102,15 +102,9 @@ static bool check_plugin(const ck_cni *cni, json_t *plugin, const char *file, ck
     return true;
 }
 
-/* Loads one candidate file; true when it is usable, with st describing it. */
-static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *st)
+/* Checks one parsed candidate; true when it is usable, with st describing it. */
+static bool check_candidate(const ck_cni *cni, json_t *root, const char *file, ck_cni_status *st, json_t **keep)
 {
-    json_error_t jerr;
-    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        snprintf(st->message, sizeof(st->message), "%s:%d: %s", file, jerr.line, jerr.text);
-        return false;
-    }
     bool ok = false;
     const char *name = json_string_value(json_object_get(root, "name"));
     json_t *plugins = json_object_get(root, "plugins");
@@ -133,7 +127,41 @@ static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *s
     if (ok) {
         snprintf(st->config_file, sizeof(st->config_file), "%s", file);
         snprintf(st->network, sizeof(st->network), "%s", name);
+        if (keep != NULL)
+            *keep = json_incref(root);
     }
+    return ok;
+}
+
+static bool parse_failed(json_t *root, const json_error_t *jerr, const char *file, ck_cni_status *st)
+{
+    if (root != NULL)
+        return false;
+    snprintf(st->message, sizeof(st->message), "%s:%d: %s", file, jerr->line, jerr->text);
+    return true;
+}
+
+/* Loads one candidate file; true when it is usable, with st describing it
+ * (and *keep, when not NULL, holding its parsed JSON). */
+static bool load_candidate(const ck_cni *cni, const char *file, ck_cni_status *st, json_t **keep)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (parse_failed(root, &jerr, file, st))
+        return false;
+    bool ok = check_candidate(cni, root, file, st, keep);
+    json_decref(root);
+    return ok;
+}
+
+bool ck_cni_config_usable(const ck_cni *cni, const char *file, const char *text, size_t len, ck_cni_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (parse_failed(root, &jerr, file, st))
+        return false;
+    bool ok = check_candidate(cni, root, file, st, NULL);
     json_decref(root);
     return ok;
 }
@@ -145,6 +173,12 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 
 void ck_cni_status_get(ck_cni *cni, ck_cni_status *st)
 {
+    ck_cni_config_load(cni, st, NULL);
+}
+
+void ck_cni_config_load(ck_cni *cni, ck_cni_status *st, void *conf_out_v)
+{
+    json_t **conf_out = conf_out_v;
     memset(st, 0, sizeof(*st));
     snprintf(st->reason, sizeof(st->reason), "NetworkPluginNotReady");
     struct dirent **entries = NULL;
@@ -161,7 +195,7 @@ void ck_cni_status_get(ck_cni *cni, ck_cni_status *st)
         if (has_config_suffix(entries[i]->d_name)) {
             char file[PATH_MAX];
             snprintf(file, sizeof(file), "%s/%s", cni->conf_dir, entries[i]->d_name);
-            st->ready = load_candidate(cni, file, st);
+            st->ready = load_candidate(cni, file, st, conf_out);
             if (!st->ready && used < sizeof(problems) - 1) {
                 int w = snprintf(problems + used, sizeof(problems) - used, "%s%s", used > 0 ? "; " : "", st->message);
                 used += w > 0 ? (size_t)w : 0;
@@ -237,4 +271,28 @@ void ck_cni_pod_cidr(ck_cni *cni, char *buf, size_t size)
     pthread_mutex_lock(&cni->mu);
     snprintf(buf, size, "%s", cni->pod_cidr);
     pthread_mutex_unlock(&cni->mu);
+}
+
+int ck_cni_plugin_path(const ck_cni *cni, const char *type, char *buf, size_t size)
+{
+    if (strchr(type, '/') != NULL || type[0] == '.' || type[0] == '\0')
+        return -1;
+    for (size_t i = 0; i < cni->n_bin_dirs; i++) {
+        snprintf(buf, size, "%s/%s", cni->bin_dirs[i], type);
+        if (access(buf, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+void ck_cni_path_env(const ck_cni *cni, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "CNI_PATH=");
+    for (size_t i = 0; i < cni->n_bin_dirs && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i > 0 ? ":" : "", cni->bin_dirs[i]);
+}
+
+const char *ck_cni_conf_dir(const ck_cni *cni)
+{
+    return cni->conf_dir;
 }

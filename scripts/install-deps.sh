@@ -19,6 +19,10 @@ packages=(
     libsystemd-dev
     # tests
     libcmocka-dev valgrind clang libclang-rt-14-dev
+    # operations: systemd-analyze for the unit test
+    systemd
+    # metrics: the real Prometheus server and promtool, and curl for the test
+    prometheus curl
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
     # image tests: the registry fixture (test/fixtures/registry.sh)

@@ -109,7 +109,7 @@ static ck_errkind kind_of(int rc)
     }
 }
 
-static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int vsql_err(sqlite3 *db, int rc, ck_err *err, const char *fmt, va_list ap)
 {
     char context[CK_ERR_MSG_MAX];
     vsnprintf(context, sizeof(context), fmt, ap);
@@ -286,6 +286,8 @@ int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const cha
     _cleanup_free_ char *first = NULL;
     if (ck_col_text(st, 0, &first) < 0)
         return ck_err_oom(err, "id");
+    if (first == NULL) /* ids are NOT NULL; a NULL one is a damaged database, not a crash */
+        return ck_err_set(err, CK_E_INTERNAL, 0, "store: %s with a NULL id matches prefix %s", what, prefix);
     /* An exact id sorts first among the ids it prefixes, and always wins. */
     if (strcmp(first, prefix) != 0) {
         rc = sqlite3_step(st);

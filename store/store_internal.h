@@ -69,7 +69,8 @@ void ck_store_unlockp(ck_store **s);
 
 /* Locks s until the end of the enclosing scope. Declare it before any
  * _cleanup_stmt_ variable, so statements are reset before the unlock. */
-#define CK_STORE_LOCKED(s) _cleanup_(ck_store_unlockp) ck_store *ck_store_guard__ = ck_store_lock(s)
+#define CK_STORE_LOCKED(s) \
+    _cleanup_(ck_store_unlockp) __attribute__((unused)) ck_store *ck_store_guard__ = ck_store_lock(s)
 
 /* Resets a cached statement and drops its bindings at the end of the scope,
  * so SQLITE_STATIC bindings never outlive the caller's strings. */

@@ -29,7 +29,22 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
+static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_yaml);
+
 int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml)
+{
+    return prepare(d, "  default_network:\n    install: false\n", extra_yaml);
+}
+
+int crit_daemon_prepare_pods(crit_daemon *d, const char *bridge, const char *subnet, const char *extra_yaml)
+{
+    char net[512];
+    snprintf(net, sizeof(net), "  default_network:\n    install: true\n    bridge: %s\n    subnet: %s\n", bridge,
+             subnet);
+    return prepare(d, net, extra_yaml);
+}
+
+static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_yaml)
 {
     memset(d, 0, sizeof(*d));
     snprintf(d->dir, sizeof(d->dir), "/tmp/critest.XXXXXX");
@@ -52,8 +67,9 @@ int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml)
              "cni:\n"
              "  conf_dir: %s\n"
              "  bin_dirs: [/usr/lib/cni, /opt/cni/bin]\n"
+             "%s"
              "%s",
-             d->socket, d->root, d->state, d->cni_dir, extra_yaml != NULL ? extra_yaml : "");
+             d->socket, d->root, d->state, d->cni_dir, network_yaml, extra_yaml != NULL ? extra_yaml : "");
     return write_file(d->config, yaml);
 }
 
@@ -63,7 +79,8 @@ static void exec_cricket(const char *const *args, int out_fd)
     dup2(out_fd, STDERR_FILENO);
     const char *argv[64];
     int n = 0;
-    char *wrapper = getenv("CRICKET_WRAPPER") != NULL ? strdup(getenv("CRICKET_WRAPPER")) : NULL;
+    const char *wrapper_env = getenv("CRICKET_WRAPPER");
+    char *wrapper = wrapper_env != NULL ? strdup(wrapper_env) : NULL;
     char *save = NULL;
     for (char *tok = wrapper != NULL ? strtok_r(wrapper, " ", &save) : NULL; tok != NULL && n < 40;
          tok = strtok_r(NULL, " ", &save))
@@ -89,7 +106,7 @@ static bool version_ok(const char *socket)
     return code == GRPC_STATUS_OK;
 }
 
-int crit_daemon_start(crit_daemon *d)
+int crit_daemon_spawn(crit_daemon *d)
 {
     int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -103,6 +120,14 @@ int crit_daemon_start(crit_daemon *d)
     if (pid < 0)
         return -1;
     d->pid = pid;
+    return 0;
+}
+
+int crit_daemon_start(crit_daemon *d)
+{
+    if (crit_daemon_spawn(d) < 0)
+        return -1;
+    pid_t pid = d->pid;
     /* Up to 60 s: under valgrind the start is slow. */
     for (int i = 0; i < 600; i++) {
         int status;

@@ -24,6 +24,11 @@ typedef struct crit_daemon {
 /* Makes the directories and writes the config (extra_yaml appended to the
  * generated one, may be NULL) without starting anything. */
 int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml);
+/* Starts the daemon without waiting for it. */
+int crit_daemon_spawn(crit_daemon *d);
+/* As crit_daemon_prepare, with the default CNI network installed on a
+ * bridge and subnet the test owns (never a host bridge such as cni0). */
+int crit_daemon_prepare_pods(crit_daemon *d, const char *bridge, const char *subnet, const char *extra_yaml);
 /* Starts the daemon and waits until a Version call succeeds. */
 int crit_daemon_start(crit_daemon *d);
 /* Runs cricket with args (argv[0] excluded) to completion; returns its exit

@@ -239,12 +239,12 @@ static void test_update_runtime_config_keeps_pod_cidr(void **state)
 static void test_unimplemented_rpc_names_method(void **state)
 {
     (void)state;
-    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    Runtime__V1__CheckpointContainerRequest req = RUNTIME__V1__CHECKPOINT_CONTAINER_REQUEST__INIT;
     crit_result r;
-    assert_int_equal(crit_call(client, RUNTIME("RunPodSandbox"), &req.base,
-                               &runtime__v1__run_pod_sandbox_response__descriptor, 10000, &r),
+    assert_int_equal(crit_call(client, RUNTIME("CheckpointContainer"), &req.base,
+                               &runtime__v1__checkpoint_container_response__descriptor, 10000, &r),
                      GRPC_STATUS_UNIMPLEMENTED);
-    assert_non_null(strstr(r.details, "/runtime.v1.RuntimeService/RunPodSandbox"));
+    assert_non_null(strstr(r.details, "/runtime.v1.RuntimeService/CheckpointContainer"));
     crit_result_clear(&r);
 }
 
@@ -289,7 +289,7 @@ static void test_large_request_within_limit(void **state)
 {
     (void)state;
     /* 12 MiB passes the transport (16 MiB limit) and is refused by validation. */
-    size_t n = 12 * 1024 * 1024;
+    size_t n = (size_t)12 * 1024 * 1024;
     char *big = malloc(n + 1);
     memset(big, '1', n);
     big[n] = '\0';
@@ -299,7 +299,7 @@ static void test_large_request_within_limit(void **state)
     crit_result_clear(&r);
     /* 17 MiB is over the limit. */
     free(big);
-    n = 17 * 1024 * 1024;
+    n = (size_t)17 * 1024 * 1024;
     big = malloc(n + 1);
     memset(big, '1', n);
     big[n] = '\0';
@@ -467,7 +467,7 @@ static void test_bad_config_refuses_to_start(void **state)
     const char *args[] = {"--config", d.config, NULL};
     assert_int_equal(crit_run_cricket(args, out, sizeof(out)), 2);
     assert_non_null(strstr(out, d.config));
-    assert_non_null(strstr(out, ":8: no_such_key"));
+    assert_non_null(strstr(out, ":10: no_such_key"));
     assert_int_equal(access(d.socket, F_OK), -1);
     crit_daemon_cleanup(&d);
 }

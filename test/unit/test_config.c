@@ -46,7 +46,7 @@ static int load_text(const char *text, ck_config **out, ck_err *err, char *path_
     int r = ck_config_load(path, out, err);
     unlink(path);
     if (path_out != NULL)
-        strcpy(path_out, path);
+        memcpy(path_out, path, sizeof(path)); /* callers pass a TEMP_TEMPLATE-sized buffer */
     return r;
 }
 
@@ -135,6 +135,8 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     assert_string_equal(a->root_dir, b->root_dir);
     assert_string_equal(a->state_dir, b->state_dir);
     assert_int_equal(a->log_level, b->log_level);
+    assert_int_equal(a->log_format, b->log_format);
+    assert_str_or_null(a->metrics.address, b->metrics.address);
     assert_int_equal(a->cgroup_driver, b->cgroup_driver);
     assert_string_equal(a->default_runtime, b->default_runtime);
     assert_int_equal(a->n_runtimes, b->n_runtimes);
@@ -148,6 +150,9 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     }
     assert_string_equal(a->cni.conf_dir, b->cni.conf_dir);
     assert_strv_equal(&a->cni.bin_dirs, &b->cni.bin_dirs);
+    assert_int_equal(a->cni.default_network.install, b->cni.default_network.install);
+    assert_string_equal(a->cni.default_network.bridge, b->cni.default_network.bridge);
+    assert_string_equal(a->cni.default_network.subnet, b->cni.default_network.subnet);
     assert_string_equal(a->streaming.address, b->streaming.address);
     assert_int_equal(a->streaming.port, b->streaming.port);
     assert_int_equal(a->images.pull_progress_timeout, b->images.pull_progress_timeout);
@@ -208,6 +213,8 @@ static void assert_defaults(const ck_config *cfg)
     assert_string_equal(cfg->root_dir, "/var/lib/cricket");
     assert_string_equal(cfg->state_dir, "/run/cricket");
     assert_int_equal(cfg->log_level, CK_LOG_INFO);
+    assert_int_equal(cfg->log_format, CK_LOG_TEXT);
+    assert_null(cfg->metrics.address);
     assert_int_equal(cfg->cgroup_driver, CK_CGROUP_CGROUPFS);
     assert_string_equal(cfg->cni.conf_dir, "/etc/cni/net.d");
     ASSERT_STRV(&cfg->cni.bin_dirs, "/opt/cni/bin", "/usr/lib/cni");
@@ -318,6 +325,8 @@ static void test_full_fixture(void **state)
     assert_string_equal(cfg->root_dir, "/var/lib/cricket-test");
     assert_string_equal(cfg->state_dir, "/run/cricket-test");
     assert_int_equal(cfg->log_level, CK_LOG_DEBUG);
+    assert_int_equal(cfg->log_format, CK_LOG_JSON);
+    assert_string_equal(cfg->metrics.address, "127.0.0.1:9099");
     assert_int_equal(cfg->cgroup_driver, CK_CGROUP_SYSTEMD);
     assert_string_equal(cfg->default_runtime, "crun");
 
@@ -514,6 +523,13 @@ static void test_bad_enums(void **state)
 {
     (void)state;
     expect_invalid("log_level: verbose\n", "1: log_level: must be one of debug, info, warn, error, got \"verbose\"");
+    expect_invalid("log_format: logfmt\n", "1: log_format: must be text or json, got \"logfmt\"");
+    expect_invalid("metrics:\n  address: 9099\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"9099\"");
+    expect_invalid("metrics:\n  address: \"127.0.0.1:0\"\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"127.0.0.1:0\"");
+    expect_invalid("metrics:\n  address: \"http://127.0.0.1:9099\"\n",
+                   "2: metrics.address: must be host:port (e.g. 127.0.0.1:9099), got \"http://127.0.0.1:9099\"");
     expect_invalid("cgroup_driver: cgroupv2\n", "1: cgroup_driver: must be cgroupfs or systemd, got \"cgroupv2\"");
     expect_invalid("runtimes:\n  kata:\n    path: /k\n    type: vm\n",
                    "4: runtimes.kata.type: must be \"oci\", got \"vm\"");
@@ -618,10 +634,10 @@ static void test_unknown_keys(void **state)
 {
     (void)state;
     expect_invalid("listen: unix:///run/x.sock\nroot: /var/lib/cricket\n",
-                   "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, "
-                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, images)");
+                   "2: root: unknown key (known keys: listen, root_dir, state_dir, log_level, log_format, "
+                   "cgroup_driver, default_runtime, runtimes, cni, streaming, registries, pause, metrics, images)");
     expect_invalid("cni:\n  conf_dir: /etc/cni/net.d\n  plugin_dirs: [/opt/cni/bin]\n",
-                   "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs)");
+                   "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs, default_network)");
     expect_invalid("runtimes:\n  runc:\n    path: /r\n    args: [--x]\n",
                    "4: runtimes.runc.args: unknown key (known keys: path, type, root, extra_args)");
     expect_invalid("registries:\n  hosts:\n    docker.io:\n      token: x\n",
@@ -672,12 +688,9 @@ static void test_multiple_documents_rejected(void **state)
 static void test_deep_nesting_rejected(void **state)
 {
     (void)state;
-    char text[256] = "cni: ";
-    for (int i = 0; i < 40; i++)
-        strcat(text, "[");
-    for (int i = 0; i < 40; i++)
-        strcat(text, "]");
-    strcat(text, "\n");
+    char text[256];
+    snprintf(text, sizeof(text), "cni: %.40s%.40s\n", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+             "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
     expect_invalid(text, "1: nested deeper than 32 levels");
 }
 
@@ -696,6 +709,7 @@ static void test_emit_exact_text(void **state)
                               "root_dir: /var/lib/cricket\n"
                               "state_dir: /run/cricket\n"
                               "log_level: info\n"
+                              "log_format: text\n"
                               "cgroup_driver: cgroupfs\n"
                               "default_runtime: runc\n"
                               "runtimes:\n"
@@ -707,6 +721,10 @@ static void test_emit_exact_text(void **state)
                               "cni:\n"
                               "  conf_dir: /etc/cni/net.d\n"
                               "  bin_dirs: [/opt/cni/bin, /usr/lib/cni]\n"
+                              "  default_network:\n"
+                              "    install: true\n"
+                              "    bridge: cricket0\n"
+                              "    subnet: 10.88.0.0/16\n"
                               "streaming:\n"
                               "  address: 127.0.0.1\n"
                               "  port: 0\n"
@@ -723,12 +741,43 @@ static void test_emit_exact_text(void **state)
                               "      identity_token: \"\"\n"
                               "pause:\n"
                               "  image: \"\"\n"
+                              "metrics:\n"
+                              "  address: \"\"\n"
                               "images:\n"
                               "  pull_progress_timeout: 60\n"
                               "  max_concurrent_downloads: 3\n"
                               "  allow_device_nodes: false\n");
     free(text);
     ck_config_free(cfg);
+}
+
+static void test_cni_default_network(void **state)
+{
+    (void)state;
+    ck_config *cfg = load_ok("cni:\n  conf_dir: /etc/cni/net.d\n");
+    assert_true(cfg->cni.default_network.install);
+    assert_string_equal(cfg->cni.default_network.bridge, "cricket0");
+    assert_string_equal(cfg->cni.default_network.subnet, "10.88.0.0/16");
+    ck_config_free(cfg);
+    cfg = load_ok("cni:\n  default_network:\n    install: false\n    bridge: crit-a1.b_2\n"
+                  "    subnet: fd00:10::/64\n");
+    assert_false(cfg->cni.default_network.install);
+    assert_string_equal(cfg->cni.default_network.bridge, "crit-a1.b_2");
+    assert_string_equal(cfg->cni.default_network.subnet, "fd00:10::/64");
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    expect_invalid("cni:\n  default_network:\n    bridge: a-name-longer-than-15\n",
+                   "3: cni.default_network.bridge: must be a network interface name (1-15 of letters, digits, _ . -), "
+                   "got \"a-name-longer-than-15\"");
+    expect_invalid("cni:\n  default_network:\n    bridge: \"br 0\"\n",
+                   "3: cni.default_network.bridge: must be a network interface name (1-15 of letters, digits, _ . -), "
+                   "got \"br 0\"");
+    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0\n",
+                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0\"");
+    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0/33\n",
+                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0/33\"");
+    expect_invalid("cni:\n  default_network:\n    install: maybe\n",
+                   "3: cni.default_network.install: must be true or false, got \"maybe\"");
 }
 
 static void test_emit_round_trip_defaults(void **state)
@@ -894,6 +943,41 @@ static void test_set_string(void **state)
     assert_null(field);
 }
 
+static void test_reload_keeps_restart_only_keys(void **state)
+{
+    (void)state;
+    ck_config *running = load_ok("listen: unix:///run/a.sock\nlog_level: info\n"
+                                 "runtimes:\n  r1:\n    path: /bin/true\n"
+                                 "registries:\n  hosts:\n    a.example: {insecure: true}\n");
+    ck_config *next = load_ok("listen: unix:///run/b.sock\nlog_level: debug\nlog_format: json\n"
+                              "root_dir: /var/lib/other\n"
+                              "runtimes:\n  r2:\n    path: /bin/false\n"
+                              "metrics:\n  address: 127.0.0.1:9\n"
+                              "registries:\n  hosts:\n    b.example: {mirrors: [http://m]}\n");
+    char changed[256];
+    ck_err err = {0};
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "listen, root_dir, default_runtime, metrics.address, runtimes");
+    /* Kept as running. */
+    assert_string_equal(next->listen, "unix:///run/a.sock");
+    assert_string_equal(next->root_dir, running->root_dir);
+    assert_null(next->metrics.address);
+    assert_int_equal(next->n_runtimes, 1);
+    assert_string_equal(next->runtimes[0].name, "r1");
+    assert_string_equal(next->runtimes[0].path, "/bin/true");
+    /* Applied from the new file. */
+    assert_int_equal(next->log_level, CK_LOG_DEBUG);
+    assert_int_equal(next->log_format, CK_LOG_JSON);
+    assert_int_equal(next->registries.n_hosts, 1);
+    assert_string_equal(next->registries.hosts[0].host, "b.example");
+    assert_int_equal(ck_config_validate(next, &err), 0);
+    /* Nothing to keep: empty list. */
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "");
+    ck_config_free(next);
+    ck_config_free(running);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -924,6 +1008,8 @@ int main(void)
         cmocka_unit_test(test_multiple_documents_rejected),
         cmocka_unit_test(test_deep_nesting_rejected),
         cmocka_unit_test(test_emit_exact_text),
+        cmocka_unit_test(test_reload_keeps_restart_only_keys),
+        cmocka_unit_test(test_cni_default_network),
         cmocka_unit_test(test_emit_round_trip_defaults),
         cmocka_unit_test(test_emit_round_trip_full_and_awkward_strings),
         cmocka_unit_test(test_emit_write_error),

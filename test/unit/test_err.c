@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
+#include <unistd.h>
 
 #include "common/arena.h"
 #include "common/err.h"
@@ -64,6 +66,59 @@ static void test_log_levels(void **state)
     ck_log_set_level(CK_LOG_INFO);
 }
 
+/* Runs one log call with stderr captured; returns the line. */
+static void capture_log(ck_log_format format, char *out, size_t cap)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    ck_log_set_format(format);
+    ck_log_fields(CK_LOG_WARN, "cri", "rpc=Version call=7 pod=\"a b\"", "bad \"thing\"\nhappened");
+    ck_log_set_format(CK_LOG_TEXT);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], out, cap - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    out[n] = '\0';
+}
+
+static void test_log_text_format(void **state)
+{
+    (void)state;
+    char line[1024];
+    capture_log(CK_LOG_TEXT, line, sizeof(line));
+    assert_non_null(strstr(
+        line, " level=warn component=cri msg=\"bad \\\"thing\\\"\\nhappened\" rpc=Version call=7 pod=\"a b\"\n"));
+    assert_int_equal(strncmp(line, "time=", 5), 0);
+    /* One line, whatever the message held. */
+    assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1);
+}
+
+static void test_log_json_format(void **state)
+{
+    (void)state;
+    char line[1024];
+    capture_log(CK_LOG_JSON, line, sizeof(line));
+    json_error_t jerr;
+    json_t *obj = json_loads(line, 0, &jerr);
+    assert_non_null(obj);
+    assert_string_equal(json_string_value(json_object_get(obj, "level")), "warn");
+    assert_string_equal(json_string_value(json_object_get(obj, "component")), "cri");
+    assert_string_equal(json_string_value(json_object_get(obj, "msg")), "bad \"thing\"\nhappened");
+    assert_string_equal(json_string_value(json_object_get(obj, "rpc")), "Version");
+    assert_string_equal(json_string_value(json_object_get(obj, "call")), "7");
+    assert_string_equal(json_string_value(json_object_get(obj, "pod")), "a b");
+    assert_non_null(json_string_value(json_object_get(obj, "time")));
+    json_decref(obj);
+    ck_log_format f;
+    assert_int_equal(ck_log_format_parse("json", &f), 0);
+    assert_int_equal(f, CK_LOG_JSON);
+    assert_int_equal(ck_log_format_parse("xml", &f), -1);
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -91,8 +146,9 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_and_wrap), cmocka_unit_test(test_long_messages_truncate),
-        cmocka_unit_test(test_kind_names),   cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_set_and_wrap),    cmocka_unit_test(test_long_messages_truncate),
+        cmocka_unit_test(test_kind_names),      cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_text_format), cmocka_unit_test(test_log_json_format),
         cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);

@@ -819,7 +819,7 @@ static void test_tx_isolates_other_threads(void **state)
     reader_arg arg = {.s = f->s};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, read_p1, &arg), 0);
-    struct timespec pause = {0, 150 * 1000 * 1000};
+    struct timespec pause = {0, 150L * 1000 * 1000};
     nanosleep(&pause, NULL);
     assert_int_equal(atomic_load(&arg.done), 0);
     OK(ck_store_commit(f->s, &E));
@@ -1014,7 +1014,7 @@ static void test_crash_before_commit_leaves_no_trace(void **state)
     snprintf(wal, sizeof(wal), "%s-wal", f->db);
     struct stat st;
     assert_int_equal(stat(wal, &st), 0);
-    assert_true(st.st_size > 4 * 1024 * 1024);
+    assert_true(st.st_size > 4L * 1024 * 1024);
 
     OK(ck_store_open(f->root, &f->s, &E));
     OK(ck_store_integrity_check(f->s, &E));

@@ -1,0 +1,69 @@
+#include "common/fs.h"
+
+#include "common/cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* nftw gives no user pointer: the first failure is kept per thread. */
+static _Thread_local int rm_errno;
+static _Thread_local char rm_failed[512];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+    if (rc < 0 && errno != ENOENT && rm_errno == 0) {
+        rm_errno = errno;
+        snprintf(rm_failed, sizeof(rm_failed), "%s", path);
+    }
+    return 0; /* go on: remove as much as possible */
+}
+
+int ck_rm_rf(const char *path, ck_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : ck_err_set(err, CK_E_INTERNAL, errno, "remove %s", path);
+    rm_errno = 0;
+    rm_failed[0] = '\0';
+    if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && rm_errno == 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "walk %s", path);
+    if (rm_errno != 0)
+        return ck_err_set(err, CK_E_INTERNAL, rm_errno, "remove %s (under %s)", rm_failed, path);
+    return 0;
+}
+
+int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return ck_err_set(err, CK_E_INTERNAL, 0, "path %s is too long", path);
+    _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "write %s", tmp);
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            unlink(tmp);
+            return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "write %s", tmp);
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return ck_err_set(err, CK_E_INTERNAL, e, "write %s", path);
+    }
+    return 0;
+}

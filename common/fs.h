@@ -1,0 +1,17 @@
+/*
+ * fs: file-system helpers every domain needs.
+ */
+#ifndef CK_COMMON_FS_H
+#define CK_COMMON_FS_H
+
+#include "common/err.h"
+
+/* Removes path and everything below it, never following symlinks and never
+ * crossing into another mount (a leftover bind mount is reported, not
+ * emptied). A missing path is success. */
+int ck_rm_rf(const char *path, ck_err *err);
+
+/* Writes a file whole: temp file, fsync, rename. */
+int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
+
+#endif

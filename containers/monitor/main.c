@@ -1,0 +1,229 @@
+/*
+ * cricket-monitor: the parent of one container's init process, like conmon.
+ *
+ * The daemon starts it with a sync pipe. It forks once more and the first
+ * process exits (the daemon reaps it at once), so the monitor is re-parented
+ * to the host and lives on when the daemon restarts or is killed. In its own
+ * session, as a child subreaper, it runs `<runtime> create`: the runtime's
+ * init process then ends up as the monitor's child. It reports "ok <pid>" or
+ * "error <runtime's message>" on the sync pipe, waits for the init to exit
+ * (reaping anything else re-parented to it), writes the exit file and exits.
+ *
+ * Logs and attach come with containers; the pause process needs neither.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "containers/monitor/monitor.h"
+
+static int parse(int argc, char **argv, mon_opts *o)
+{
+    static const struct option longopts[] = {
+        {"id", required_argument, NULL, 'i'},
+        {"bundle", required_argument, NULL, 'b'},
+        {"runtime", required_argument, NULL, 'r'},
+        {"runtime-arg", required_argument, NULL, 'a'},
+        {"pid-file", required_argument, NULL, 'p'},
+        {"exit-file", required_argument, NULL, 'e'},
+        {"log-file", required_argument, NULL, 'l'},
+        {"sync-fd", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    o->sync_fd = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->id = optarg; break;
+        case 'b': o->bundle = optarg; break;
+        case 'r': o->runtime = optarg; break;
+        case 'a':
+            if (o->n_runtime_args >= MON_MAX_RUNTIME_ARGS)
+                return -1;
+            o->runtime_args[o->n_runtime_args++] = optarg;
+            break;
+        case 'p': o->pid_file = optarg; break;
+        case 'e': o->exit_file = optarg; break;
+        case 'l': o->log_file = optarg; break;
+        case 's': o->sync_fd = atoi(optarg); break;
+        default: return -1;
+        }
+    }
+    if (!o->id || !o->bundle || !o->runtime || !o->pid_file || !o->exit_file || !o->log_file || o->sync_fd < 0)
+        return -1;
+    return 0;
+}
+
+static void sync_send(mon_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sync_send(mon_opts *o, const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(line) - 1)
+        n = (int)sizeof(line) - 1;
+    if (write(o->sync_fd, line, (size_t)n) < 0) {
+        /* the daemon went away: nothing to tell */
+    }
+    close(o->sync_fd);
+    o->sync_fd = -1;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* stdin/stdout to /dev/null, stderr to the log file: the runtime's errors
+ * land there, and the container inherits the same streams. */
+static int setup_stdio(const mon_opts *o)
+{
+    int null = open("/dev/null", O_RDWR);
+    int log = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (null < 0 || log < 0)
+        return -1;
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(log, 2);
+    if (null > 2)
+        close(null);
+    if (log > 2)
+        close(log);
+    return 0;
+}
+
+static int wait_for(pid_t pid, int *status)
+{
+    for (;;) {
+        int st;
+        pid_t got = waitpid(-1, &st, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == pid) {
+            *status = st;
+            return 0;
+        }
+    }
+}
+
+static int exit_code(int status)
+{
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void read_log_tail(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+static pid_t run_create(const mon_opts *o)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    const char *argv[MON_MAX_RUNTIME_ARGS + 16];
+    int n = 0;
+    argv[n++] = o->runtime;
+    for (int i = 0; i < o->n_runtime_args; i++)
+        argv[n++] = o->runtime_args[i];
+    argv[n++] = "create";
+    argv[n++] = "--bundle";
+    argv[n++] = o->bundle;
+    argv[n++] = "--pid-file";
+    argv[n++] = o->pid_file;
+    argv[n++] = o->id;
+    argv[n] = NULL;
+    execv(o->runtime, (char *const *)argv);
+    fprintf(stderr, "exec %s: %s\n", o->runtime, strerror(errno));
+    _exit(127);
+}
+
+static pid_t read_pid(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    long pid = -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+static int monitor(mon_opts *o)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    pid_t create = run_create(o);
+    int status;
+    if (create < 0 || wait_for(create, &status) < 0) {
+        sync_send(o, "error cannot run %s: %s\n", o->runtime, strerror(errno));
+        return 1;
+    }
+    if (exit_code(status) != 0) {
+        char msg[3000];
+        read_log_tail(o->log_file, msg, sizeof(msg));
+        sync_send(o, "error %s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
+        return 1;
+    }
+    pid_t init = read_pid(o->pid_file);
+    if (init <= 0) {
+        sync_send(o, "error no pid in %s\n", o->pid_file);
+        return 1;
+    }
+    sync_send(o, "ok %d\n", (int)init);
+    if (wait_for(init, &status) < 0) {
+        /* Not our child (should not happen as subreaper): poll for it. */
+        while (kill(init, 0) == 0)
+            sleep(1);
+        status = 255 << 8;
+    }
+    return mon_write_exit_file(o->exit_file, exit_code(status), now_ns()) < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    mon_opts o = {0};
+    if (parse(argc, argv, &o) < 0) {
+        fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
+                        "--pid-file F --exit-file F --log-file F --sync-fd N\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sync_send(&o, "error fork: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid > 0)
+        _exit(0); /* the daemon reaps this one; the child lives on */
+    setsid();
+    if (setup_stdio(&o) < 0) {
+        sync_send(&o, "error open %s: %s\n", o.log_file, strerror(errno));
+        return 1;
+    }
+    return monitor(&o);
+}

@@ -1,0 +1,171 @@
+/*
+ * PodSandboxStats, ListPodSandboxStats and StreamPodSandboxStats: CPU and
+ * memory of the pod's cgroup, network counters of its namespace's eth0,
+ * process count, for READY pods (a stopped pod has no usage; it is listed
+ * with its attributes only).
+ */
+#include "cri/pod_view.h"
+#include "cri/services.h"
+
+static Runtime__V1__UInt64Value *u64(ck_call *call, uint64_t v)
+{
+    Runtime__V1__UInt64Value *x = CK_NEW(call, Runtime__V1__UInt64Value, runtime__v1__uint64_value__init);
+    if (x != NULL)
+        x->value = v;
+    return x;
+}
+
+static Runtime__V1__PodSandboxAttributes *attributes(ck_call *call, const ck_sandbox_view *v)
+{
+    Runtime__V1__PodSandboxAttributes *a =
+        CK_NEW(call, Runtime__V1__PodSandboxAttributes, runtime__v1__pod_sandbox_attributes__init);
+    if (a == NULL || (a->id = ck_call_strdup(call, v->id)) == NULL || (a->metadata = ck_pod_metadata(call, v)) == NULL)
+        return NULL;
+    if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandboxAttributes__LabelsEntry,
+                            runtime__v1__pod_sandbox_attributes__labels_entry__init, a->labels, a->n_labels) < 0 ||
+        CK_PB_MAP_FROM_JSON(
+            call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
+            runtime__v1__pod_sandbox_attributes__annotations_entry__init, a->annotations, a->n_annotations) < 0)
+        return NULL;
+    return a;
+}
+
+static Runtime__V1__LinuxPodSandboxStats *linux_stats(ck_call *call, const ck_sandbox_stats *st)
+{
+    Runtime__V1__LinuxPodSandboxStats *l =
+        CK_NEW(call, Runtime__V1__LinuxPodSandboxStats, runtime__v1__linux_pod_sandbox_stats__init);
+    Runtime__V1__CpuUsage *cpu = CK_NEW(call, Runtime__V1__CpuUsage, runtime__v1__cpu_usage__init);
+    Runtime__V1__MemoryUsage *mem = CK_NEW(call, Runtime__V1__MemoryUsage, runtime__v1__memory_usage__init);
+    Runtime__V1__NetworkUsage *net = CK_NEW(call, Runtime__V1__NetworkUsage, runtime__v1__network_usage__init);
+    Runtime__V1__ProcessUsage *proc = CK_NEW(call, Runtime__V1__ProcessUsage, runtime__v1__process_usage__init);
+    if (!l || !cpu || !mem || !net || !proc)
+        return NULL;
+    cpu->timestamp = mem->timestamp = net->timestamp = proc->timestamp = st->timestamp_ns;
+    cpu->usage_core_nano_seconds = u64(call, st->cpu_usage_ns);
+    mem->working_set_bytes = u64(call, st->memory_working_set);
+    mem->usage_bytes = u64(call, st->memory_usage);
+    mem->rss_bytes = u64(call, st->memory_rss);
+    proc->process_count = u64(call, st->processes);
+    if (st->iface[0] != '\0') {
+        Runtime__V1__NetworkInterfaceUsage *i =
+            CK_NEW(call, Runtime__V1__NetworkInterfaceUsage, runtime__v1__network_interface_usage__init);
+        if (i == NULL)
+            return NULL;
+        i->name = ck_call_strdup(call, st->iface);
+        i->rx_bytes = u64(call, st->rx_bytes);
+        i->rx_errors = u64(call, st->rx_errors);
+        i->tx_bytes = u64(call, st->tx_bytes);
+        i->tx_errors = u64(call, st->tx_errors);
+        net->default_interface = i;
+    }
+    l->cpu = cpu;
+    l->memory = mem;
+    l->network = net;
+    l->process = proc;
+    return l;
+}
+
+static Runtime__V1__PodSandboxStats *pod_stats(ck_call *call, const ck_sandbox_view *v, ck_err *err)
+{
+    Runtime__V1__PodSandboxStats *s = CK_NEW(call, Runtime__V1__PodSandboxStats, runtime__v1__pod_sandbox_stats__init);
+    if (s == NULL || (s->attributes = attributes(call, v)) == NULL) {
+        ck_err_oom(err, "pod stats");
+        return NULL;
+    }
+    ck_sandbox_stats st;
+    if (ck_sandbox_stats_get(call->svc->sandboxes, v->id, &st, err) < 0)
+        return NULL;
+    if ((s->linux = linux_stats(call, &st)) == NULL) {
+        ck_err_oom(err, "pod stats");
+        return NULL;
+    }
+    return s;
+}
+
+int ck_handle_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
+{
+    const Runtime__V1__PodSandboxStatsRequest *in = (const void *)req;
+    ck_sandbox_view v;
+    if (ck_sandbox_status(call->svc->sandboxes, in->pod_sandbox_id, &v, err) < 0)
+        return -1;
+    Runtime__V1__PodSandboxStatsResponse *r =
+        CK_NEW(call, Runtime__V1__PodSandboxStatsResponse, runtime__v1__pod_sandbox_stats_response__init);
+    int rc = 0;
+    if (r == NULL)
+        rc = ck_err_oom(err, "PodSandboxStats response");
+    else if ((r->stats = pod_stats(call, &v, err)) == NULL)
+        rc = -1;
+    ck_sandbox_view_clear(&v);
+    if (rc == 0)
+        *resp = &r->base;
+    return rc;
+}
+
+static int collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter *pf, Runtime__V1__PodSandboxStats ***out,
+                   size_t *n_out, ck_err *err)
+{
+    ck_sandbox_filter f = {0};
+    if (pf != NULL) {
+        f.id = pf->id;
+        ck_kv *kv = ck_call_alloc(call, (pf->n_label_selector + 1) * sizeof(*kv));
+        if (kv == NULL)
+            return ck_err_oom(err, "stats filter");
+        for (size_t i = 0; i < pf->n_label_selector; i++)
+            kv[i] = (ck_kv){pf->label_selector[i]->key ?: "", pf->label_selector[i]->value ?: ""};
+        f.labels = (ck_kvs){kv, pf->n_label_selector};
+    }
+    f.has_state = true;
+    f.state = CK_SANDBOX_READY;
+    ck_sandbox_view *views = NULL;
+    size_t n = 0;
+    if (ck_sandbox_list(call->svc->sandboxes, &f, &views, &n, err) < 0)
+        return -1;
+    int rc = 0;
+    *n_out = 0;
+    if ((*out = ck_call_alloc(call, (n + 1) * sizeof(**out))) == NULL)
+        rc = ck_err_oom(err, "stats list");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ck_err one;
+        ck_err_clear(&one);
+        Runtime__V1__PodSandboxStats *s = pod_stats(call, &views[i], &one);
+        if (s != NULL)
+            (*out)[(*n_out)++] = s;
+        else if (one.kind != CK_E_NOT_FOUND) /* removed meanwhile: skip */
+            rc = (*err = one, -1);
+    }
+    ck_sandbox_views_free(views, n);
+    return rc;
+}
+
+int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
+{
+    const Runtime__V1__ListPodSandboxStatsRequest *in = (const void *)req;
+    Runtime__V1__ListPodSandboxStatsResponse *r =
+        CK_NEW(call, Runtime__V1__ListPodSandboxStatsResponse, runtime__v1__list_pod_sandbox_stats_response__init);
+    if (r == NULL)
+        return ck_err_oom(err, "ListPodSandboxStats response");
+    if (collect(call, in->filter, &r->stats, &r->n_stats, err) < 0)
+        return -1;
+    *resp = &r->base;
+    return 0;
+}
+
+int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err)
+{
+    const Runtime__V1__StreamPodSandboxStatsRequest *in = (const void *)req;
+    Runtime__V1__PodSandboxStats **items = NULL;
+    size_t n = 0;
+    if (collect(call, in->filter, &items, &n, err) < 0)
+        return -1;
+    size_t sent = 0;
+    do {
+        Runtime__V1__StreamPodSandboxStatsResponse msg;
+        runtime__v1__stream_pod_sandbox_stats_response__init(&msg);
+        msg.pod_sandbox_stats = items + sent;
+        msg.n_pod_sandbox_stats = n - sent < CK_STREAM_BATCH ? n - sent : CK_STREAM_BATCH;
+        if (ck_call_send(call, &msg.base, err) < 0)
+            return -1;
+        sent += msg.n_pod_sandbox_stats;
+    } while (sent < n);
+    return 0;
+}

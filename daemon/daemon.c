@@ -1,0 +1,304 @@
+/*
+ * daemon: start-up, the signal loop, reload and shutdown.
+ *
+ * Start-up order: logging, signals blocked in every thread (the main thread
+ * takes them with sigtimedwait), state directories, the state store, the
+ * domains, and last the CRI socket, so a client that can connect finds
+ * everything ready; only then READY=1 goes to systemd.
+ *
+ * Signals: SIGTERM/SIGINT stop; SIGHUP reloads what can change safely (log
+ * level and format, registry configuration, a CNI rescan) atomically, a
+ * broken file being refused with file:line while the old configuration
+ * stays; SIGUSR1 logs every call in flight. The loop wakes on its own to ping
+ * the systemd watchdog when one is set.
+ *
+ * Shutdown: event streams are told to end, the server stops accepting,
+ * in-flight calls get a grace period and are then cancelled, the socket is
+ * removed, the store is closed. Containers are not touched: they outlive the
+ * daemon.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <grpc/grpc.h>
+
+#include "common/log.h"
+#include "containers/events.h"
+#include "cri/server.h"
+#include "cri/services.h"
+#include "common/metrics.h"
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
+#include "images/images.h"
+#include "netcni/cni.h"
+#include "netcni/netcni.h"
+#include "sandbox/sandbox.h"
+#include "store/store.h"
+
+enum { SHUTDOWN_GRACE_MS = 5000, MAX_RELOADS_KEPT = 1024 };
+
+typedef struct daemon {
+    const ck_options *opt;
+    ck_config *cfg;                       /* the configuration in force */
+    ck_config *retired[MAX_RELOADS_KEPT]; /* earlier ones: handlers may still hold them */
+    size_t n_retired;
+    ck_store *store;
+    ck_cni *cni;
+    ck_event_hub *events;
+    ck_images *images;
+    ck_sandboxes *sandboxes;
+    ck_services svc;
+    ck_cri_server *server;
+    ck_metrics_server *metrics;
+} daemon_t;
+
+static int apply_overrides(ck_config *cfg, const ck_options *opt, ck_err *err)
+{
+    if (opt->listen != NULL) {
+        char buf[4200];
+        const char *value = opt->listen;
+        if (opt->listen[0] == '/') {
+            snprintf(buf, sizeof(buf), "unix://%s", opt->listen);
+            value = buf;
+        }
+        if (ck_config_set_string(&cfg->listen, value, err) < 0)
+            return -1;
+    }
+    if (opt->root != NULL && ck_config_set_string(&cfg->root_dir, opt->root, err) < 0)
+        return -1;
+    if (opt->state != NULL && ck_config_set_string(&cfg->state_dir, opt->state, err) < 0)
+        return -1;
+    if (opt->log_level != NULL && ck_log_level_parse(opt->log_level, &cfg->log_level) < 0)
+        return ck_err_set(err, CK_E_INVALID, 0, "--log-level: unknown level \"%s\" (debug, info, warn, error)",
+                          opt->log_level);
+    if (ck_config_validate(cfg, err) < 0)
+        return ck_err_wrap(err, "command-line overrides");
+    return 0;
+}
+
+int ck_daemon_load_config(const ck_options *opt, ck_config **out, ck_err *err)
+{
+    ck_config *cfg = NULL;
+    if (ck_config_load(opt->config_path, &cfg, err) < 0)
+        return -1;
+    if (apply_overrides(cfg, opt, err) < 0) {
+        ck_config_free(cfg);
+        return -1;
+    }
+    *out = cfg;
+    return 0;
+}
+
+static int make_dir(const char *path, ck_err *err)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", path);
+    return 0;
+}
+
+static void apply_logging(const ck_config *cfg)
+{
+    ck_log_set_level(cfg->log_level);
+    ck_log_set_format(cfg->log_format);
+}
+
+/* A new node runs pods without any set-up: an empty conf_dir gets the
+ * default bridge network (see cni.default_network). */
+static int install_default_network(daemon_t *d, ck_err *err)
+{
+    const ck_config *cfg = d->cfg;
+    if (!cfg->cni.default_network.install)
+        return 0;
+    char ipam[4200];
+    snprintf(ipam, sizeof(ipam), "%s/cni/networks", cfg->state_dir);
+    if (ck_cni_install_default(d->cni, cfg->cni.default_network.bridge, cfg->cni.default_network.subnet, ipam, err) < 0)
+        return ck_err_wrap(err, "install the default CNI network");
+    return 0;
+}
+
+static int start_domains(daemon_t *d, ck_err *err)
+{
+    const ck_config *cfg = d->cfg;
+    ck_notify_status("opening state in %s", cfg->root_dir);
+    if (make_dir(cfg->root_dir, err) < 0 || make_dir(cfg->state_dir, err) < 0)
+        return -1;
+    if (ck_store_open(cfg->root_dir, &d->store, err) < 0)
+        return ck_err_wrap(err, "open state store");
+    if (ck_cni_new(cfg->cni.conf_dir, (const char *const *)cfg->cni.bin_dirs.items, cfg->cni.bin_dirs.len, &d->cni,
+                   err) < 0)
+        return -1;
+    d->events = ck_event_hub_new();
+    if (d->events == NULL)
+        return ck_err_oom(err, "event hub");
+    d->svc.config = cfg;
+    d->svc.store = d->store;
+    d->svc.cni = d->cni;
+    if (ck_images_open(cfg, d->store, &d->images, err) < 0)
+        return -1;
+    ck_images_gc(d->images);
+    if (install_default_network(d, err) < 0)
+        return -1;
+    if (ck_sandboxes_new(cfg, d->store, d->cni, &d->sandboxes, err) < 0)
+        return ck_err_wrap(err, "pod sandboxes");
+    d->svc.events = d->events;
+    d->svc.images = d->images;
+    d->svc.sandboxes = d->sandboxes;
+    if (cfg->metrics.address != NULL && ck_metrics_server_start(cfg->metrics.address, d->store, &d->metrics, err) < 0)
+        return -1;
+    return 0;
+}
+
+static void stop_domains(daemon_t *d)
+{
+    ck_metrics_server_stop(d->metrics);
+    ck_metrics_reset();
+    ck_sandboxes_free(d->sandboxes);
+    ck_event_hub_free(d->events);
+    ck_images_free(d->images);
+    ck_cni_free(d->cni);
+    ck_store_close(d->store);
+}
+
+/* SIGHUP: all or nothing. A file that does not load leaves everything as it
+ * was; one that loads is published whole, with the keys that need a restart
+ * kept as running. */
+static void reload(daemon_t *d)
+{
+    ck_err err;
+    ck_err_clear(&err);
+    ck_config *next = NULL;
+    if (ck_daemon_load_config(d->opt, &next, &err) < 0) {
+        ck_error("daemon", "reload refused, the running configuration stays: %s", err.msg);
+        return;
+    }
+    char changed[512];
+    if (ck_config_keep_restart_only(next, d->cfg, changed, sizeof(changed), &err) < 0) {
+        ck_error("daemon", "reload refused, the running configuration stays: %s", err.msg);
+        ck_config_free(next);
+        return;
+    }
+    if (d->n_retired == MAX_RELOADS_KEPT) {
+        ck_error("daemon", "reload refused: %d reloads in one run; restart cricket", MAX_RELOADS_KEPT);
+        ck_config_free(next);
+        return;
+    }
+    if (changed[0] != '\0')
+        ck_warn("daemon", "reload: these keys need a restart and keep their running values: %s", changed);
+    d->retired[d->n_retired++] = d->cfg;
+    d->cfg = next;
+    atomic_store(&d->svc.config, next);
+    ck_images_set_config(d->images, next);
+    apply_logging(next);
+    ck_cni_status st;
+    ck_cni_status_get(d->cni, &st); /* rescan now, so the log says what the node has */
+    ck_info("daemon", "configuration reloaded from %s (log_level %s, %zu registry hosts, CNI %s)",
+            next->source_path != NULL ? next->source_path : "built-in defaults", ck_log_level_name(next->log_level),
+            next->registries.n_hosts, st.ready ? st.config_file : "not ready");
+}
+
+/* Waits for signals until one asks the daemon to stop; pings the watchdog. */
+static void serve_signals(daemon_t *d, const sigset_t *set)
+{
+    uint64_t watchdog_usec = ck_notify_watchdog_usec();
+    for (;;) {
+        struct timespec wait = {.tv_sec = 3600};
+        if (watchdog_usec > 0) {
+            uint64_t half = watchdog_usec / 2;
+            wait.tv_sec = (time_t)(half / 1000000);
+            wait.tv_nsec = (long)(half % 1000000) * 1000;
+            ck_notify_watchdog();
+        }
+        siginfo_t info;
+        int sig = sigtimedwait(set, &info, &wait);
+        if (sig < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            ck_error("daemon", "sigtimedwait: %s", strerror(errno));
+            return;
+        }
+        switch (sig) {
+        case SIGTERM:
+        case SIGINT:
+            ck_info("daemon", "%s received from pid %d: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                    (int)info.si_pid);
+            return;
+        case SIGHUP:
+            ck_info("daemon", "SIGHUP received: reloading the configuration");
+            reload(d);
+            break;
+        case SIGUSR1:
+            ck_info("daemon", "SIGUSR1 received: calls in flight follow");
+            ck_cri_server_dump_calls(d->server);
+            break;
+        default: break;
+        }
+    }
+}
+
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void free_configs(daemon_t *d)
+{
+    for (size_t i = 0; i < d->n_retired; i++)
+        ck_config_free(d->retired[i]);
+    ck_config_free(d->cfg);
+}
+
+int ck_daemon_run(const ck_options *opt, ck_config *cfg)
+{
+    apply_logging(cfg);
+    sigset_t set;
+    block_signals(&set);
+
+    daemon_t *d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        ck_error("daemon", "cannot start: out of memory");
+        ck_config_free(cfg);
+        return 1;
+    }
+    d->opt = opt;
+    d->cfg = cfg;
+    ck_err err;
+    ck_err_clear(&err);
+    grpc_init();
+    int rc = 1;
+    if (start_domains(d, &err) == 0) {
+        ck_cri_server_opts sopts = {.socket_path = ck_config_listen_path(cfg), .svc = &d->svc};
+        ck_notify_status("binding %s", cfg->listen);
+        if (ck_cri_server_start(&sopts, &d->server, &err) == 0) {
+            ck_info("daemon", "cricket %s serving CRI v1 on %s (root %s, state %s, config %s)", CK_VERSION, cfg->listen,
+                    cfg->root_dir, cfg->state_dir, cfg->source_path != NULL ? cfg->source_path : "built-in defaults");
+            ck_notify_ready();
+            serve_signals(d, &set);
+            ck_notify_stopping();
+            ck_event_hub_close(d->events);
+            ck_cri_server_stop(d->server, SHUTDOWN_GRACE_MS);
+            ck_info("daemon", "stopped");
+            rc = 0;
+        }
+    }
+    if (rc != 0)
+        ck_error("daemon", "cannot start: %s", err.msg);
+    stop_domains(d);
+    grpc_shutdown();
+    free_configs(d);
+    free(d);
+    return rc;
+}

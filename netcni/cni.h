@@ -1,0 +1,69 @@
+/*
+ * cni: a pod's network through CNI plugins (spec 1.0, STATUS from 1.1).
+ *
+ * ADD runs the chosen network's plugins in order (each gets the previous
+ * one's result as prevResult) and returns an attachment: the exact network
+ * configuration used plus the final result, as JSON the sandbox keeps in its
+ * record. DEL and CHECK use that saved configuration, not whatever conf_dir
+ * holds later, so a pod is always torn down with the config it was set up
+ * with. A failed ADD runs DEL for the whole chain before it returns, so it
+ * leaves no veth, IP or iptables rule behind.
+ */
+#ifndef CK_NETCNI_CNI_H
+#define CK_NETCNI_CNI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "netcni/netcni.h"
+
+typedef struct ck_cni_port {
+    int32_t host_port;
+    int32_t container_port;
+    const char *protocol; /* "tcp", "udp", "sctp" */
+    const char *host_ip;  /* may be NULL or "" */
+} ck_cni_port;
+
+typedef struct ck_cni_pod {
+    const char *id; /* the sandbox id: CNI_CONTAINERID, K8S_POD_INFRA_CONTAINER_ID */
+    const char *name;
+    const char *ns;
+    const char *uid;
+    const char *netns; /* path of the pinned namespace */
+    const ck_cni_port *ports;
+    size_t n_ports;
+    /* bits per second, 0 = unlimited (from kubernetes.io/{ingress,egress}-bandwidth) */
+    uint64_t ingress_bps;
+    uint64_t egress_bps;
+} ck_cni_pod;
+
+enum { CK_CNI_MAX_IPS = 4 };
+
+typedef struct ck_cni_attachment {
+    char *state;                  /* JSON {"config":..., "result":...}: keep it for DEL (free) */
+    char ips[CK_CNI_MAX_IPS][64]; /* IPv4 first, then IPv6, without prefix */
+    size_t n_ips;
+} ck_cni_attachment;
+
+int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, ck_cni_attachment *out, ck_err *err);
+/* DEL with the saved state (NULL state: nothing was attached, 0). */
+int ck_cni_del(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *err);
+int ck_cni_check(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *err);
+/* STATUS of the current network's plugins (cniVersion 1.1.0 or newer;
+ * older configurations have no STATUS and count as ready). */
+int ck_cni_plugins_status(ck_cni *cni, ck_err *err);
+/* The IPs in a saved state. */
+void ck_cni_attachment_ips(const char *state, ck_cni_attachment *out);
+void ck_cni_attachment_clear(ck_cni_attachment *a);
+
+/* A parsed quantity ("10M", "1Gi", "500k") in bits per second; -1 if bad. */
+int64_t ck_cni_parse_bandwidth(const char *quantity);
+
+/* Writes <conf_dir>/10-cricket.conflist (bridge + host-local + portmap +
+ * bandwidth) when conf_dir holds no configuration file. Returns 1 when it
+ * wrote one, 0 when conf_dir already had one. */
+int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir, ck_err *err);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * netns: creation, pinning and removal of network namespaces. See netns.h.
+ */
+#include "netcni/netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+/* In the child: only system calls, as after fork in a threaded process. */
+static int pin_child(const char *path)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return 1;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        memcpy(ifr.ifr_name, "lo", 3);
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+            ifr.ifr_flags |= IFF_UP;
+            if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                return 2;
+        }
+        close(s);
+    }
+    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+        return 3;
+    return 0;
+}
+
+int ck_netns_create(const char *dir, const char *name, char *path_out, size_t size, ck_err *err)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create netns dir %s", dir);
+    if (snprintf(path_out, size, "%s/%s", dir, name) >= (int)size)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "netns path %s/%s is too long", dir, name);
+    int fd = open(path_out, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd < 0)
+        return ck_err_set(err, errno == EEXIST ? CK_E_EXISTS : CK_E_INTERNAL, errno, "create netns file %s", path_out);
+    close(fd);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        unlink(path_out);
+        return ck_err_set(err, CK_E_INTERNAL, e, "create netns: fork");
+    }
+    if (pid == 0) {
+        int rc = pin_child(path_out);
+        _exit(rc == 0 ? 0 : rc * 16 + (errno & 15));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        umount2(path_out, MNT_DETACH);
+        unlink(path_out);
+        static const char *const steps[] = {"", "unshare", "bring up lo", "bind mount"};
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+        int step = code / 16;
+        return ck_err_set(err, CK_E_INTERNAL, 0, "create netns %s: %s failed (status %d)", path_out,
+                          step >= 1 && step <= 3 ? steps[step] : "child", code);
+    }
+    return 0;
+}
+
+bool ck_netns_is_pinned(const char *path)
+{
+    struct statfs fs;
+    return statfs(path, &fs) == 0 && (unsigned long)fs.f_type == (unsigned long)NSFS_MAGIC;
+}
+
+int ck_netns_remove(const char *path, ck_err *err)
+{
+    for (int i = 0; i < 8 && ck_netns_is_pinned(path); i++) {
+        if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "unmount netns %s", path);
+    }
+    if (unlink(path) < 0 && errno != ENOENT)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "remove netns %s", path);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * netns: network namespaces created and pinned by cricket, as CRI-O's pinns
+ * does. A short-lived child unshares a new network namespace, brings its
+ * loopback up and bind-mounts /proc/self/ns/net onto a file under
+ * <state_dir>/netns/; the bind mount keeps the namespace alive with no
+ * process in it, so it outlives the pause process and daemon restarts.
+ */
+#ifndef CK_NETCNI_NETNS_H
+#define CK_NETCNI_NETNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+/* Creates dir (if needed) and a pinned namespace at dir/name; the path goes
+ * to path_out. On failure nothing is left. */
+int ck_netns_create(const char *dir, const char *name, char *path_out, size_t size, ck_err *err);
+/* Unmounts and removes a pinned namespace; absent is fine. */
+int ck_netns_remove(const char *path, ck_err *err);
+/* True when path is a pinned network namespace (a mounted nsfs file). */
+bool ck_netns_is_pinned(const char *path);
+
+#endif

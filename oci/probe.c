@@ -1,0 +1,173 @@
+/*
+ * probe: the bundle is a config.json and an empty rootfs; the host's
+ * directories that hold `true` and its libraries are bind-mounted read-only
+ * into it. The container gets new mount, pid, ipc, uts and network
+ * namespaces and a cgroup of its own, as a pod's would, so a runtime that
+ * cannot manage cgroups or namespaces here fails the probe the way it would
+ * fail a pod.
+ */
+#include "oci/probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+enum { PROBE_TIMEOUT_S = 30 };
+
+static const char *const host_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"};
+
+static json_t *probe_mounts(void)
+{
+    json_t *mounts = json_pack("[{s:s, s:s, s:s}]", "destination", "/proc", "type", "proc", "source", "proc");
+    for (size_t i = 0; i < sizeof(host_dirs) / sizeof(host_dirs[0]); i++) {
+        struct stat st;
+        /* /bin may be a symlink to usr/bin (merged /usr): bind the real dir only. */
+        if (lstat(host_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", host_dirs[i], "type",
+                                                "bind", "source", host_dirs[i], "options", "rbind", "ro", "nosuid"));
+    }
+    return mounts;
+}
+
+static json_t *probe_spec(const char *cgroup_name)
+{
+    return json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s], s:[s], s:s}, s:{s:s, s:b}, s:s, s:o, "
+                     "s:{s:s, s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
+                     "ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "true", "env",
+                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "cwd", "/", "root", "path", "rootfs", "readonly", 1,
+                     "hostname", "cricket-check", "mounts", probe_mounts(), "linux", "cgroupsPath", cgroup_name,
+                     "namespaces", "type", "pid", "type", "mount", "type", "ipc", "type", "uts", "type", "network");
+}
+
+/* On a merged-/usr host /bin, /lib and /lib64 are symlinks into /usr: the
+ * rootfs gets the same links, so the dynamic loader is where binaries expect it. */
+static int link_host_symlinks(const char *rootfs, ck_err *err)
+{
+    for (size_t i = 0; i < sizeof(host_dirs) / sizeof(host_dirs[0]); i++) {
+        char target[PATH_MAX], link[PATH_MAX];
+        ssize_t n = readlink(host_dirs[i], target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        snprintf(link, sizeof(link), "%s%s", rootfs, host_dirs[i]);
+        if (symlink(target, link) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "link %s in the probe rootfs", host_dirs[i]);
+    }
+    return 0;
+}
+
+static int write_bundle(const char *bundle, const char *cgroup_name, ck_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/rootfs", bundle);
+    if (mkdir(bundle, 0700) < 0 || mkdir(path, 0755) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create probe bundle %s", bundle);
+    if (link_host_symlinks(path, err) < 0)
+        return -1;
+    json_t *spec = probe_spec(cgroup_name);
+    if (spec == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "build probe spec");
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    int rc = json_dump_file(spec, path, JSON_INDENT(1));
+    json_decref(spec);
+    if (rc < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "write %s", path);
+    return 0;
+}
+
+/* Runs argv with stdout and stderr into out_fd; returns the exit status, or
+ * -1 when it could not run or was killed after the timeout. */
+static int run_with_timeout(char *const argv[], int out_fd)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(out_fd, STDERR_FILENO);
+        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    for (int waited_ms = 0; waited_ms < PROBE_TIMEOUT_S * 1000; waited_ms += 20) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* The runtime's most telling line: the last non-empty one, with runc's and
+ * crun's "level=error msg=" wrapping left as it is. */
+static void last_line(int fd, char *out, size_t cap)
+{
+    char buf[8192];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    out[0] = '\0';
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+        if (line[0] != '\0')
+            snprintf(out, cap, "%s", line);
+}
+
+int ck_oci_probe_run(const ck_runtime_handler *handler, const char *work_dir, ck_err *err)
+{
+    char bundle[PATH_MAX], root[PATH_MAX], id[64], log_path[PATH_MAX];
+    snprintf(id, sizeof(id), "cricket-check-%d-%s", (int)getpid(), handler->name);
+    snprintf(bundle, sizeof(bundle), "%s/bundle-%s", work_dir, handler->name);
+    snprintf(root, sizeof(root), "%s/root-%s", work_dir, handler->name);
+    snprintf(log_path, sizeof(log_path), "%s/out-%s", work_dir, handler->name);
+    ck_err ignored;
+    if (write_bundle(bundle, id, err) < 0) {
+        ck_rm_rf(bundle, &ignored);
+        return -1;
+    }
+    _cleanup_close_ int out = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+        ck_rm_rf(bundle, &ignored);
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open %s", log_path);
+    }
+    unlink(log_path);
+
+    char *run[] = {handler->path, "--root", root, "run", "--bundle", bundle, id, NULL};
+    int status = run_with_timeout(run, out);
+    char why[512];
+    last_line(out, why, sizeof(why));
+    /* Whatever happened, leave no container, state or cgroup behind. */
+    _cleanup_close_ int quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    char *del[] = {handler->path, "--root", root, "delete", "--force", id, NULL};
+    run_with_timeout(del, quiet);
+    if (ck_rm_rf(root, err) < 0 || ck_rm_rf(bundle, err) < 0)
+        return ck_err_wrap(err, "clean up the %s probe", handler->name);
+
+    if (status == 0)
+        return 0;
+    if (status < 0 && why[0] == '\0')
+        snprintf(why, sizeof(why), "no answer within %d s", PROBE_TIMEOUT_S);
+    return ck_err_set(err, CK_E_UNAVAILABLE, 0, "runtime %s (%s) cannot run a container here: %s", handler->name,
+                      handler->path, why[0] != '\0' ? why : "it failed without a message");
+}

@@ -1,0 +1,288 @@
+/*
+ * runtime: the OCI runtime CLI, one process per verb. The runtime's stderr
+ * becomes the error message, so a failure reads as the runtime wrote it.
+ */
+#include "oci/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "oci/oci.h"
+
+enum { MAX_ARGS = 48 };
+
+int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
+{
+    const char *want = (name == NULL || name[0] == '\0') ? cfg->default_runtime : name;
+    const ck_runtime_handler *h = ck_config_find_runtime(cfg, want);
+    if (h == NULL)
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "runtime handler \"%s\" is not configured", want);
+    if (ck_oci_handler_check(h, err) < 0)
+        return -1;
+    rt->handler = h;
+    if (h->root != NULL)
+        snprintf(rt->root, sizeof(rt->root), "%s", h->root);
+    else
+        snprintf(rt->root, sizeof(rt->root), "%s/runtime/%s", cfg->state_dir, h->name);
+    return 0;
+}
+
+/* argv: runtime --root R extra... verb args... */
+static size_t base_args(const ck_oci_runtime *rt, const char **argv)
+{
+    size_t n = 0;
+    argv[n++] = rt->handler->path;
+    argv[n++] = "--root";
+    argv[n++] = rt->root;
+    for (size_t i = 0; i < rt->handler->extra_args.len && n < MAX_ARGS - 12; i++)
+        argv[n++] = rt->handler->extra_args.items[i];
+    return n;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        s[--n] = '\0';
+}
+
+/* Runs one verb; on a non-zero exit the runtime's stderr is the message. */
+static int run_verb(const ck_oci_runtime *rt, const char *const *verb_args, ck_spawn_result *res, ck_err *err)
+{
+    const char *argv[MAX_ARGS];
+    size_t n = base_args(rt, argv);
+    for (size_t i = 0; verb_args[i] != NULL && n < MAX_ARGS - 1; i++)
+        argv[n++] = verb_args[i];
+    argv[n] = NULL;
+    if (ck_spawn(argv, NULL, NULL, res, err) < 0)
+        return -1;
+    if (res->status != 0) {
+        trim(res->errout);
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s %s: %s", rt->handler->name, verb_args[0],
+                          res->errout[0] ? res->errout : "failed");
+    }
+    return 0;
+}
+
+static bool says_not_exist(const ck_spawn_result *res)
+{
+    return strstr(res->errout, "does not exist") != NULL || strstr(res->errout, "not found") != NULL ||
+           strstr(res->errout, "No such file") != NULL;
+}
+
+int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err)
+{
+    ck_spawn_result res;
+    const char *args[] = {"start", id, NULL};
+    int rc = run_verb(rt, args, &res, err);
+    ck_spawn_result_clear(&res);
+    return rc;
+}
+
+int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err)
+{
+    char signum[16];
+    snprintf(signum, sizeof(signum), "%d", sig);
+    ck_spawn_result res;
+    const char *args[] = {"kill", all ? "--all" : id, all ? id : signum, all ? signum : NULL, NULL};
+    int rc = run_verb(rt, args, &res, err);
+    if (rc < 0 && res.errout != NULL && says_not_exist(&res))
+        err->kind = CK_E_NOT_FOUND;
+    ck_spawn_result_clear(&res);
+    return rc;
+}
+
+int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err)
+{
+    ck_spawn_result res;
+    const char *args[] = {"delete", "--force", id, NULL};
+    int rc = run_verb(rt, args, &res, err);
+    if (rc < 0 && res.errout != NULL && says_not_exist(&res)) {
+        ck_err_clear(err);
+        rc = 0;
+    }
+    ck_spawn_result_clear(&res);
+    return rc;
+}
+
+int ck_oci_state(const ck_oci_runtime *rt, const char *id, char *status, size_t size, pid_t *pid, ck_err *err)
+{
+    ck_spawn_result res;
+    const char *args[] = {"state", id, NULL};
+    int rc = run_verb(rt, args, &res, err);
+    if (rc < 0) {
+        if (res.errout != NULL && says_not_exist(&res))
+            err->kind = CK_E_NOT_FOUND;
+        ck_spawn_result_clear(&res);
+        return -1;
+    }
+    json_t *root = json_loads(res.out, 0, NULL);
+    ck_spawn_result_clear(&res);
+    if (root == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s state %s: output is not JSON", rt->handler->name, id);
+    snprintf(status, size, "%s", json_string_value(json_object_get(root, "status")) ?: "unknown");
+    *pid = (pid_t)json_integer_value(json_object_get(root, "pid"));
+    json_decref(root);
+    return 0;
+}
+
+void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
+{
+    snprintf(f->pid_file, sizeof(f->pid_file), "%s/pid", dir);
+    snprintf(f->exit_file, sizeof(f->exit_file), "%s/exit", dir);
+    snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
+}
+
+/* Reads the monitor's one line: "ok <pid>" or "error <text>". */
+static int read_sync(int fd, const char *id, pid_t *pid, ck_err *err)
+{
+    char line[4096];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof(line) - 1)
+            break;
+    }
+    line[len] = '\0';
+    trim(line);
+    if (strncmp(line, "ok ", 3) == 0) {
+        *pid = (pid_t)atoi(line + 3);
+        return 0;
+    }
+    if (strncmp(line, "error ", 6) == 0)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: %s", id, line + 6);
+    return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: the monitor ended without a word", id);
+}
+
+int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
+                  pid_t *pid_out, ck_err *err)
+{
+    char monitor[4096];
+    if (ck_exe_sibling("cricket-monitor", monitor, sizeof(monitor), err) < 0)
+        return -1;
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create container %s: pipe", id);
+    char syncfd[16];
+    snprintf(syncfd, sizeof(syncfd), "%d", sync[1]);
+    const char *argv[MAX_ARGS];
+    size_t n = 0;
+    argv[n++] = monitor;
+    argv[n++] = "--id";
+    argv[n++] = id;
+    argv[n++] = "--bundle";
+    argv[n++] = bundle;
+    argv[n++] = "--runtime";
+    argv[n++] = rt->handler->path;
+    const char *rargs[MAX_ARGS];
+    size_t nr = base_args(rt, rargs);
+    for (size_t i = 1; i < nr && n < MAX_ARGS - 12; i++) {
+        argv[n++] = "--runtime-arg";
+        argv[n++] = rargs[i];
+    }
+    argv[n++] = "--pid-file";
+    argv[n++] = files->pid_file;
+    argv[n++] = "--exit-file";
+    argv[n++] = files->exit_file;
+    argv[n++] = "--log-file";
+    argv[n++] = files->log_file;
+    argv[n++] = "--sync-fd";
+    argv[n++] = syncfd;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sync[0]);
+        close(sync[1]);
+        return ck_err_set(err, CK_E_INTERNAL, e, "create container %s: fork", id);
+    }
+    if (pid == 0) {
+        /* Only the sync fd crosses exec; signals back to defaults. */
+        fcntl(sync[1], F_SETFD, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(monitor, (char *const *)argv);
+        _exit(127);
+    }
+    close(sync[1]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    int rc = read_sync(sync[0], id, pid_out, err);
+    close(sync[0]);
+    if (rc < 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "create container %s: cannot run %s", id, monitor);
+    return rc;
+}
+
+int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err)
+{
+    FILE *f = fopen(files->exit_file, "r");
+    if (f == NULL)
+        return errno == ENOENT ? 0 : ck_err_set(err, CK_E_INTERNAL, errno, "read %s", files->exit_file);
+    int got = fscanf(f, "%d %lld", code, finished_at_ns);
+    fclose(f);
+    if (got != 2)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s: malformed exit record", files->exit_file);
+    return 1;
+}
+
+/* True when the effective capabilities include CAP_SYS_RESOURCE (24). */
+static bool has_sys_resource(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return false;
+    char line[256];
+    unsigned long long eff = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "CapEff: %llx", &eff) == 1)
+            break;
+    fclose(f);
+    return (eff >> 24) & 1;
+}
+
+static int own_oom_score_adj(void)
+{
+    FILE *f = fopen("/proc/self/oom_score_adj", "r");
+    int v = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
+int ck_oci_allowed_oom_score_adj(int requested)
+{
+    static atomic_int warned;
+    int own = own_oom_score_adj();
+    if (requested >= own || has_sys_resource())
+        return requested;
+    if (atomic_exchange(&warned, 1) == 0)
+        ck_warn("oci",
+                "oom_score_adj %d requested, but without CAP_SYS_RESOURCE this host refuses values below "
+                "the daemon's own (%d): using %d (logged once)",
+                requested, own, own);
+    return own;
+}

@@ -1,0 +1,60 @@
+/*
+ * runtime: invocation of an OCI runtime CLI (runc, crun) for one handler:
+ * create (through a cricket-monitor, which becomes the parent of the
+ * container's init), start, kill, delete and state. Each daemon passes its
+ * own --root (the handler's `root`, else <state_dir>/runtime/<handler>), so
+ * several daemons on one host never see each other's containers.
+ */
+#ifndef CK_OCI_RUNTIME_H
+#define CK_OCI_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "config/config.h"
+
+typedef struct ck_oci_runtime {
+    const ck_runtime_handler *handler;
+    char root[512]; /* --root */
+} ck_oci_runtime;
+
+/* Resolves the handler by name ("" = the default); CK_E_NOT_FOUND for an
+ * unknown name, CK_E_UNAVAILABLE when its binary cannot run. */
+int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err);
+
+/* The files a monitored container leaves in its directory. */
+typedef struct ck_oci_monitor_files {
+    char pid_file[512];
+    char exit_file[512];
+    char log_file[512];
+} ck_oci_monitor_files;
+
+void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
+
+/* Starts a cricket-monitor that runs `create` on the bundle; returns once
+ * the container exists (created, not started) with its init pid. On
+ * failure the runtime's own message is in err. */
+int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
+                  pid_t *pid_out, ck_err *err);
+int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);
+/* Sends sig to the init (all processes when all is set). A container that
+ * no longer exists is CK_E_NOT_FOUND. */
+int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err);
+/* `delete --force`; a container that does not exist is fine. */
+int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err);
+/* The runtime's status ("created", "running", "stopped") and pid. Unknown
+ * id: CK_E_NOT_FOUND. */
+int ck_oci_state(const ck_oci_runtime *rt, const char *id, char *status, size_t size, pid_t *pid, ck_err *err);
+
+/* Reads a monitor's exit file: 1 when the container has exited (code and
+ * time filled), 0 when not yet, -1 on error. */
+int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err);
+
+/* The oom_score_adj this daemon may give its containers: the requested
+ * value, or when the host forbids lowering it (no CAP_SYS_RESOURCE), the
+ * daemon's own value, with a warning logged once. */
+int ck_oci_allowed_oom_score_adj(int requested);
+
+#endif

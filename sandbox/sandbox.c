@@ -1,0 +1,488 @@
+/*
+ * sandbox: the manager and RunPodSandbox. Creation is a list of numbered
+ * steps; each pushes its undo on a cleanup stack, and any failure unwinds
+ * it so no netns, mount, veth, IP, process, directory or row is left.
+ *
+ * A kubelet retry (same name, namespace, uid and attempt) while the first
+ * call is still creating waits for it; after it finished it gets the same
+ * id, not "name reserved".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "common/undo.h"
+#include "netcni/netns.h"
+#include "sandbox/sandbox_internal.h"
+
+int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sandboxes **out, ck_err *err)
+{
+    ck_sandboxes *sb = calloc(1, sizeof(*sb));
+    if (sb == NULL)
+        return ck_err_oom(err, "sandboxes");
+    sb->cfg = cfg;
+    sb->store = store;
+    sb->cni = cni;
+    pthread_mutex_init(&sb->mu, NULL);
+    pthread_cond_init(&sb->cv, NULL);
+    for (size_t i = 0; i < SB_STRIPES; i++)
+        pthread_mutex_init(&sb->stripes[i], NULL);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/sandboxes", cfg->root_dir);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", cfg->state_dir);
+    mkdir(dir, 0700);
+    if (sb_prepare_rootfs(sb, err) < 0) {
+        ck_sandboxes_free(sb);
+        return -1;
+    }
+    if (cfg->pause.image != NULL)
+        ck_warn("sandbox",
+                "pause.image %s is configured, but pulling images is not in this build yet: pods use "
+                "the built-in cricket-pause",
+                cfg->pause.image);
+    sb_recover(sb);
+    *out = sb;
+    return 0;
+}
+
+void ck_sandboxes_free(ck_sandboxes *sb)
+{
+    if (sb == NULL)
+        return;
+    for (size_t i = 0; i < SB_STRIPES; i++)
+        pthread_mutex_destroy(&sb->stripes[i]);
+    pthread_cond_destroy(&sb->cv);
+    pthread_mutex_destroy(&sb->mu);
+    free(sb);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int new_id(char *id, ck_err *err)
+{
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return ck_err_set(err, CK_E_INTERNAL, errno, "generate pod id");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+/* ---- name reservation and retries ----------------------------------------- */
+
+static bool is_creating(ck_sandboxes *sb, const char *id)
+{
+    for (size_t i = 0; i < sb->n_creating; i++)
+        if (strcmp(sb->creating[i], id) == 0)
+            return true;
+    return false;
+}
+
+static void creating_done(ck_sandboxes *sb, const char *id)
+{
+    pthread_mutex_lock(&sb->mu);
+    for (size_t i = 0; i < sb->n_creating; i++)
+        if (strcmp(sb->creating[i], id) == 0) {
+            memcpy(sb->creating[i], sb->creating[--sb->n_creating], 65);
+            break;
+        }
+    pthread_cond_broadcast(&sb->cv);
+    pthread_mutex_unlock(&sb->mu);
+}
+
+/* An existing owner of the name: 1 when it is the same pod, ready (its id
+ * copied), -1 when the name is really taken, 0 when the reservation was
+ * stale and is released. */
+static int existing_owner(ck_sandboxes *sb, const char *key, const char *owner, const ck_sandbox_config *cfg,
+                          char *id_out, ck_err *err)
+{
+    _cleanup_pod_record_ ck_pod_record row = {0};
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_store_pod_get(sb->store, owner, &row, &e) < 0) {
+        if (e.kind != CK_E_NOT_FOUND) {
+            *err = e;
+            return -1;
+        }
+        return ck_store_name_release(sb->store, key, err) < 0 ? -1 : 0;
+    }
+    if (row.state == CK_SANDBOX_READY && strcmp(row.uid, cfg->uid) == 0 && row.attempt == cfg->attempt) {
+        snprintf(id_out, 65, "%s", owner);
+        return 1;
+    }
+    return ck_err_set(err, CK_E_EXISTS, 0, "pod name %s is reserved by pod %s (%s)", key, owner,
+                      row.state == CK_SANDBOX_READY ? "ready" : "not ready");
+}
+
+/* 0: a new id reserved in id_out; 1: the same pod exists (id_out); -1. */
+static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *cfg, char *id_out, ck_err *err)
+{
+    pthread_mutex_lock(&sb->mu);
+    int rc;
+    for (;;) {
+        char *owner = NULL;
+        ck_err e;
+        ck_err_clear(&e);
+        if (ck_store_name_lookup(sb->store, key, &owner, &e) < 0) {
+            if (e.kind != CK_E_NOT_FOUND) {
+                *err = e;
+                rc = -1;
+                break;
+            }
+        } else if (is_creating(sb, owner)) {
+            free(owner);
+            pthread_cond_wait(&sb->cv, &sb->mu);
+            continue;
+        } else {
+            rc = existing_owner(sb, key, owner, cfg, id_out, err);
+            free(owner);
+            if (rc != 0)
+                break;
+        }
+        if (sb->n_creating >= SB_MAX_CREATING) {
+            rc = ck_err_set(err, CK_E_EXHAUSTED, 0, "too many pods being created at once");
+            break;
+        }
+        if (new_id(id_out, err) < 0 || ck_store_name_reserve(sb->store, key, id_out, err) < 0) {
+            rc = -1;
+            break;
+        }
+        memcpy(sb->creating[sb->n_creating++], id_out, 65);
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&sb->mu);
+    return rc;
+}
+
+/* ---- the steps ---------------------------------------------------------- */
+
+typedef struct run_ctx {
+    ck_sandboxes *sb;
+    const ck_sandbox_config *cfg;
+    ck_oci_runtime rt;
+    sb_paths p;
+    ck_pod_record row;
+    json_t *data;
+    char key[1024];
+    char netns[PATH_MAX];
+    char cgroup_parent[512];
+    bool host_network;
+} run_ctx;
+
+static void undo_row(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_store_pod_delete(c->sb->store, c->row.id, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: delete row: %s", c->row.id, e.msg);
+}
+
+static void undo_dirs(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_rm_rf(c->p.dir, &e) < 0 || ck_rm_rf(c->p.run_dir, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
+}
+
+static void undo_netns(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_netns_remove(c->netns, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
+}
+
+static void undo_cni(void *ctx, void *arg)
+{
+    run_ctx *c = ctx;
+    ck_cni_pod pod;
+    sb_cni_pod(&c->row, c->data, &pod);
+    ck_err e;
+    ck_err_clear(&e);
+    /* Retried a few times: a leaked IP is worse than a slow failure. */
+    for (int i = 0; i < 3; i++) {
+        if (ck_cni_del(c->sb->cni, &pod, arg, &e) == 0)
+            return;
+        usleep(200 * 1000);
+    }
+    ck_warn("sandbox", "pod %s: undo: CNI DEL: %s", c->row.id, e.msg);
+}
+
+static void undo_shm(void *ctx, void *arg)
+{
+    (void)arg;
+    sb_unmount_shm(&((run_ctx *)ctx)->p);
+}
+
+static void undo_container(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_oci_delete(&c->rt, c->row.id, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
+}
+
+static int save(run_ctx *c, int state, ck_err *err)
+{
+    return sb_save(c->sb, &c->row, c->data, state, err);
+}
+
+static int step_row(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (save(c, CK_SANDBOX_CREATING, err) < 0)
+        return -1;
+    return ck_undo_push(u, "delete row", undo_row, NULL, false, err);
+}
+
+static int step_dirs(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (mkdir(c->p.dir, 0700) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
+    if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
+        return -1;
+    if (mkdir(c->p.run_dir, 0700) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.run_dir);
+    return 0;
+}
+
+static int step_netns(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (c->host_network)
+        return 0;
+    if (ck_netns_create(c->p.netns_dir, c->row.id, c->netns, sizeof(c->netns), err) < 0)
+        return ck_err_wrap(err, "create netns");
+    if (ck_undo_push(u, "remove netns", undo_netns, NULL, false, err) < 0)
+        return -1;
+    json_object_set_new(c->data, "netns", json_string(c->netns));
+    return save(c, CK_SANDBOX_CREATING, err);
+}
+
+static uint64_t bandwidth_annotation(const ck_sandbox_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->annotations.len; i++)
+        if (strcmp(cfg->annotations.items[i].key, key) == 0) {
+            int64_t v = ck_cni_parse_bandwidth(cfg->annotations.items[i].value);
+            if (v < 0)
+                ck_warn("sandbox", "annotation %s=%s is not a quantity: ignored", key, cfg->annotations.items[i].value);
+            return v > 0 ? (uint64_t)v : 0;
+        }
+    return 0;
+}
+
+static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *err)
+{
+    if (c->host_network)
+        return 0;
+    ck_cni_pod pod;
+    sb_cni_pod(&c->row, c->data, &pod);
+    pod.ports = c->cfg->ports;
+    pod.n_ports = c->cfg->n_ports;
+    pod.ingress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/ingress-bandwidth");
+    pod.egress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/egress-bandwidth");
+    ck_cni_attachment att;
+    if (ck_cni_add(c->sb->cni, &pod, &att, err) < 0)
+        return ck_err_wrap(err, "set up network");
+    char *state = att.state;
+    att.state = NULL;
+    if (ck_undo_push(u, "CNI DEL", undo_cni, state, true, err) < 0)
+        return -1;
+    json_t *st = json_loads(state, 0, NULL);
+    json_object_set_new(c->data, "cni", st != NULL ? st : json_null());
+    json_t *ips = json_array();
+    for (size_t i = 0; i < att.n_ips; i++)
+        json_array_append_new(ips, json_string(att.ips[i]));
+    json_object_set_new(c->data, "ips", ips);
+    if (att.n_ips > 0)
+        snprintf(ip, ip_size, "%s", att.ips[0]);
+    return save(c, CK_SANDBOX_CREATING, err);
+}
+
+static int step_files(run_ctx *c, const char *ip, ck_err *err)
+{
+    char host[256];
+    const char *hostname = c->cfg->hostname;
+    if (c->host_network || hostname == NULL || hostname[0] == '\0') {
+        if (gethostname(host, sizeof(host)) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "gethostname");
+        host[sizeof(host) - 1] = '\0';
+        hostname = c->host_network ? host : c->cfg->name;
+    }
+    if (sb_write_hostname(&c->p, hostname, err) < 0 || sb_write_hosts(&c->p, hostname, ip, c->host_network, err) < 0 ||
+        sb_write_resolv(&c->p, c->cfg, err) < 0)
+        return ck_err_wrap(err, "write /etc files");
+    json_object_set_new(c->data, "hostname", json_string(hostname));
+    return 0;
+}
+
+static int step_shm(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (c->cfg->ns_ipc == CK_NS_NODE)
+        return 0;
+    if (sb_mount_shm(&c->p, err) < 0)
+        return -1;
+    return ck_undo_push(u, "unmount shm", undo_shm, NULL, false, err);
+}
+
+static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    ck_kv annotations[] = {{"io.kubernetes.cri.container-type", "sandbox"},
+                           {"io.kubernetes.cri.sandbox-id", c->row.id},
+                           {"io.kubernetes.cri.sandbox-name", c->row.name},
+                           {"io.kubernetes.cri.sandbox-namespace", c->row.ns}};
+    ck_pause_spec spec = {
+        .rootfs = c->sb->rootfs,
+        .hostname = sb_str(c->data, "hostname"),
+        .netns_path = c->host_network ? NULL : c->netns,
+        .host_ipc = c->cfg->ns_ipc == CK_NS_NODE,
+        .host_pid = c->cfg->ns_pid == CK_NS_NODE,
+        .shm_path = c->cfg->ns_ipc == CK_NS_NODE ? NULL : c->p.shm,
+        .hostname_file = c->p.hostname,
+        .hosts_file = c->p.hosts,
+        .resolv_file = c->p.resolv,
+        .cgroup_parent = c->cgroup_parent,
+        .id = c->row.id,
+        .cgroup_driver = c->sb->cfg->cgroup_driver,
+        .oom_score_adj = ck_oci_allowed_oom_score_adj(-998),
+        .sysctls = c->cfg->sysctls.items,
+        .n_sysctls = c->cfg->sysctls.len,
+        .annotations = annotations,
+        .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
+    };
+    if (ck_oci_write_pause_spec(&spec, c->p.dir, err) < 0)
+        return ck_err_wrap(err, "write pause spec");
+    pid_t pid;
+    if (ck_oci_create(&c->rt, c->row.id, c->p.dir, &c->p.mon, &pid, err) < 0) {
+        undo_container(c, NULL); /* runc may leave a half-created container */
+        return ck_err_wrap(err, "create pause container");
+    }
+    if (ck_undo_push(u, "delete pause container", undo_container, NULL, false, err) < 0)
+        return -1;
+    if (ck_oci_start(&c->rt, c->row.id, err) < 0)
+        return ck_err_wrap(err, "start pause container");
+    json_object_set_new(c->data, "pause_pid", json_integer(pid));
+    return 0;
+}
+
+static int run_steps(run_ctx *c, ck_err *err)
+{
+    ck_undo u;
+    ck_undo_init(&u, c);
+    char ip[64] = "";
+    int rc = -1;
+    if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_netns(c, &u, err) == 0 &&
+        step_cni(c, &u, ip, sizeof(ip), err) == 0 && step_files(c, ip, err) == 0 && step_shm(c, &u, err) == 0 &&
+        step_pause(c, &u, err) == 0 && save(c, CK_SANDBOX_READY, err) == 0)
+        rc = 0;
+    if (rc < 0)
+        ck_undo_run(&u);
+    else
+        ck_undo_dismiss(&u);
+    return rc;
+}
+
+static int validate(const ck_sandbox_config *cfg, ck_err *err)
+{
+    if (cfg->name == NULL || cfg->name[0] == '\0' || cfg->ns == NULL || cfg->ns[0] == '\0' || cfg->uid == NULL ||
+        cfg->uid[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "metadata needs a name, a namespace and a uid");
+    const int modes[] = {cfg->ns_network, cfg->ns_pid, cfg->ns_ipc};
+    for (size_t i = 0; i < 3; i++)
+        if (modes[i] < CK_NS_POD || modes[i] > CK_NS_TARGET)
+            return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET",
+                              modes[i]);
+    if (cfg->hostname != NULL && strlen(cfg->hostname) > 253)
+        return ck_err_set(err, CK_E_INVALID, 0, "hostname is longer than 253 characters");
+    if (strlen(cfg->name) + strlen(cfg->ns) + strlen(cfg->uid) > 900)
+        return ck_err_set(err, CK_E_INVALID, 0, "metadata is too long");
+    for (size_t i = 0; i < cfg->n_ports; i++)
+        if (cfg->ports[i].container_port <= 0 || cfg->ports[i].container_port > 65535 || cfg->ports[i].host_port < 0 ||
+            cfg->ports[i].host_port > 65535)
+            return ck_err_set(err, CK_E_INVALID, 0, "port mapping %d: ports must be within 1-65535",
+                              (int)cfg->ports[i].container_port);
+    for (size_t i = 0; i < cfg->sysctls.len; i++)
+        if (strchr(cfg->sysctls.items[i].key, '/') != NULL || strstr(cfg->sysctls.items[i].key, "..") != NULL)
+            return ck_err_set(err, CK_E_INVALID, 0, "sysctl name \"%s\" is not valid", cfg->sysctls.items[i].key);
+    return 0;
+}
+
+int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out, ck_err *err)
+{
+    if (validate(cfg, err) < 0)
+        return -1;
+    run_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return ck_err_oom(err, "run pod sandbox");
+    c->sb = sb;
+    c->cfg = cfg;
+    c->host_network = cfg->ns_network == CK_NS_NODE;
+    int rc = -1;
+    snprintf(c->key, sizeof(c->key), "pod:%s_%s_%s_%u", cfg->name, cfg->ns, cfg->uid, cfg->attempt);
+    char cg[1024];
+    if (ck_oci_runtime_get(sb->cfg, cfg->runtime_handler, &c->rt, err) < 0 ||
+        ck_oci_cgroups_path(sb->cfg->cgroup_driver, cfg->cgroup_parent, "x", cg, sizeof(cg), err) < 0)
+        goto out;
+    snprintf(c->cgroup_parent, sizeof(c->cgroup_parent), "%s", cfg->cgroup_parent != NULL ? cfg->cgroup_parent : "");
+    int r = reserve(sb, c->key, cfg, id_out, err);
+    if (r != 0) {
+        rc = r > 0 ? 0 : -1;
+        if (r > 0)
+            ck_info("sandbox", "pod %s/%s (attempt %u) already exists as %s: returned again", cfg->ns, cfg->name,
+                    cfg->attempt, id_out);
+        goto out;
+    }
+    c->row = (ck_pod_record){.id = id_out,
+                             .name = (char *)cfg->name,
+                             .ns = (char *)cfg->ns,
+                             .uid = (char *)cfg->uid,
+                             .attempt = cfg->attempt,
+                             .created_at_ns = now_ns(),
+                             .runtime_handler = (char *)c->rt.handler->name};
+    sb_paths_init(sb, id_out, &c->p);
+    c->data = sb_record_new(cfg, "", c->cgroup_parent);
+    if (c->data == NULL) {
+        rc = ck_err_oom(err, "pod record");
+    } else {
+        pthread_mutex_t *stripe = sb_stripe(sb, id_out);
+        pthread_mutex_lock(stripe);
+        rc = run_steps(c, err);
+        pthread_mutex_unlock(stripe);
+    }
+    if (rc < 0) {
+        ck_err e;
+        ck_err_clear(&e);
+        ck_store_name_release(sb->store, c->key, &e);
+        ck_err_wrap(err, "run pod sandbox %s/%s", cfg->ns, cfg->name);
+    } else {
+        ck_info("sandbox", "pod %s/%s is ready as %s", cfg->ns, cfg->name, id_out);
+    }
+    creating_done(sb, id_out);
+    json_decref(c->data);
+out:
+    free(c);
+    return rc;
+}

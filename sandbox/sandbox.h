@@ -1,0 +1,120 @@
+/*
+ * sandbox: pod sandboxes. A pod is a pinned network namespace (attached to
+ * the node's CNI network), a pause process run through a cricket-monitor
+ * (holding the pod's IPC, UTS and PID namespaces), the /etc files and
+ * /dev/shm its containers share, and a row in the store whose `data` JSON
+ * (versioned, see sandbox_record.c) remembers everything needed to tear it
+ * down again, even after a daemon restart.
+ *
+ * States: CREATING (steps under way; a crash leaves a row recovery removes),
+ * READY, NOTREADY (stopped, or the pause process died). RunPodSandbox runs
+ * numbered steps with a cleanup stack, so a failure leaves nothing behind.
+ * Stop and remove are idempotent; the network is torn down (CNI DEL) until
+ * it succeeds, so no IP leaks.
+ */
+#ifndef CK_SANDBOX_SANDBOX_H
+#define CK_SANDBOX_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/err.h"
+#include "config/config.h"
+#include "netcni/cni.h"
+#include "oci/spec.h"
+
+typedef struct ck_store ck_store;
+typedef struct ck_sandboxes ck_sandboxes;
+
+/* Store states. READY and NOTREADY match the CRI's PodSandboxState. */
+enum { CK_SANDBOX_READY = 0, CK_SANDBOX_NOTREADY = 1, CK_SANDBOX_CREATING = 2 };
+
+/* NamespaceMode values, as the CRI numbers them. */
+enum { CK_NS_POD = 0, CK_NS_CONTAINER = 1, CK_NS_NODE = 2, CK_NS_TARGET = 3 };
+
+typedef struct ck_strs {
+    const char *const *items;
+    size_t len;
+} ck_strs;
+
+typedef struct ck_kvs {
+    const ck_kv *items;
+    size_t len;
+} ck_kvs;
+
+typedef struct ck_sandbox_config {
+    const char *name, *ns, *uid;
+    uint32_t attempt;
+    const char *hostname;
+    const char *log_directory;
+    bool has_dns;
+    ck_strs dns_servers, dns_searches, dns_options;
+    const ck_cni_port *ports;
+    size_t n_ports;
+    ck_kvs labels, annotations;
+    const char *cgroup_parent;
+    ck_kvs sysctls;
+    int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
+    const char *ns_target_id;
+    const char *runtime_handler; /* "" = default */
+} ck_sandbox_config;
+
+/* A pod as Status and List see it. */
+typedef struct ck_sandbox_view {
+    char *id, *name, *ns, *uid, *runtime_handler;
+    uint32_t attempt;
+    int state; /* READY or NOTREADY (CREATING shows as NOTREADY) */
+    int64_t created_at_ns;
+    json_t *data; /* the record: labels, annotations, ips, namespace modes... */
+} ck_sandbox_view;
+
+void ck_sandbox_view_clear(ck_sandbox_view *v);
+void ck_sandbox_views_free(ck_sandbox_view *v, size_t n);
+
+typedef struct ck_sandbox_filter {
+    const char *id; /* id or unique prefix; NULL = any */
+    bool has_state;
+    int state;
+    ck_kvs labels; /* every pair must match */
+} ck_sandbox_filter;
+
+/* Sets up the manager: the pause rootfs, and recovery of pods left by a
+ * previous run (removes half-created ones, marks dead ones NOTREADY,
+ * retries CNI DEL of stopped ones). */
+int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sandboxes **out, ck_err *err);
+void ck_sandboxes_free(ck_sandboxes *sb);
+
+/* Creates and starts a pod; *id_out (65 bytes) gets its id. A retry with
+ * the same metadata gets the same id back. */
+int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out, ck_err *err);
+int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err);
+int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err);
+int ck_sandbox_status(ck_sandboxes *sb, const char *id, ck_sandbox_view *out, ck_err *err);
+int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_view **out, size_t *n, ck_err *err);
+
+/* Resource usage of a pod (cgroup and netns counters). */
+typedef struct ck_sandbox_stats {
+    int64_t timestamp_ns;
+    uint64_t cpu_usage_ns;
+    uint64_t memory_working_set, memory_usage, memory_rss;
+    uint64_t rx_bytes, tx_bytes, rx_errors, tx_errors;
+    uint64_t processes;
+    char iface[32];
+} ck_sandbox_stats;
+
+int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out, ck_err *err);
+
+/* Pod-level resources the kubelet applied to the pod cgroup (recorded). */
+typedef struct ck_sandbox_resources {
+    bool set;
+    int64_t cpu_period, cpu_quota, cpu_shares, memory_limit_in_bytes;
+    const char *cpuset_cpus, *cpuset_mems;
+} ck_sandbox_resources;
+
+int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
+                                const ck_sandbox_resources *resources, ck_err *err);
+
+#endif

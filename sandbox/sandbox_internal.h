@@ -1,0 +1,71 @@
+/*
+ * sandbox_internal: what the sandbox files share: the manager, its locks,
+ * and the paths of one pod.
+ */
+#ifndef CK_SANDBOX_INTERNAL_H
+#define CK_SANDBOX_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "oci/runtime.h"
+#include "sandbox/sandbox.h"
+#include "store/store.h"
+
+enum { SB_STRIPES = 64, SB_MAX_CREATING = 256 };
+
+struct ck_sandboxes {
+    const ck_config *cfg;
+    ck_store *store;
+    ck_cni *cni;
+    char rootfs[PATH_MAX]; /* the read-only pause rootfs */
+    pthread_mutex_t mu;    /* guards creating[] and name reservation */
+    pthread_cond_t cv;     /* signalled when a creation ends */
+    char creating[SB_MAX_CREATING][65];
+    size_t n_creating;
+    pthread_mutex_t stripes[SB_STRIPES]; /* per-pod operations, by id hash */
+};
+
+/* Where one pod's things live. */
+typedef struct sb_paths {
+    char dir[PATH_MAX];       /* <root>/sandboxes/<id>: bundle, /etc files, shm */
+    char run_dir[PATH_MAX];   /* <state>/sandboxes/<id>: monitor pid/exit/log */
+    char netns_dir[PATH_MAX]; /* <state>/netns */
+    char shm[PATH_MAX];
+    char hostname[PATH_MAX];
+    char hosts[PATH_MAX];
+    char resolv[PATH_MAX];
+    ck_oci_monitor_files mon;
+} sb_paths;
+
+void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p);
+pthread_mutex_t *sb_stripe(ck_sandboxes *sb, const char *id);
+
+/* sandbox_files.c */
+int sb_prepare_rootfs(ck_sandboxes *sb, ck_err *err);
+int sb_write_hostname(const sb_paths *p, const char *hostname, ck_err *err);
+int sb_write_hosts(const sb_paths *p, const char *hostname, const char *ip, bool host_network, ck_err *err);
+int sb_write_resolv(const sb_paths *p, const ck_sandbox_config *cfg, ck_err *err);
+int sb_mount_shm(const sb_paths *p, ck_err *err);
+void sb_unmount_shm(const sb_paths *p);
+
+/* sandbox_record.c: the versioned `data` JSON. */
+enum { SB_RECORD_VERSION = 1 };
+json_t *sb_record_new(const ck_sandbox_config *cfg, const char *netns, const char *cgroup_parent);
+int sb_save(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, int state, ck_err *err);
+/* Loads a pod's row and its parsed data. */
+int sb_load(ck_sandboxes *sb, const char *id, ck_pod_record *row, json_t **data, ck_err *err);
+const char *sb_str(json_t *data, const char *key);
+/* The pod as CNI sees it (pointers into row and data). */
+void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
+
+/* sandbox_stop.c */
+/* Stops the pause process, tears the network down, unmounts shm; records
+ * NOTREADY. Caller holds the pod's stripe. */
+int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err);
+int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err);
+void sb_recover(ck_sandboxes *sb);
+/* 1 when the pause process has exited (exit file written), 0 if not. */
+int sb_pause_exited(const sb_paths *p);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * sandbox_record: the `data` JSON of a pod row, owned by this domain and
+ * versioned ("v"). Version 1 holds:
+ *   labels, annotations            objects of strings, as given
+ *   hostname, log_directory, cgroup_parent
+ *   ns_network, ns_pid, ns_ipc     the CRI NamespaceMode numbers; ns_target_id
+ *   netns                          path of the pinned namespace ("" once removed or host network)
+ *   cni                            the CNI attachment (config used + result), null once torn down
+ *   ips                            the pod's IPs, IPv4 first
+ *   port_mappings                  [{host_port, container_port, protocol, host_ip}]
+ *   pause_pid                      the pause process
+ * A reader tolerates missing keys, so older records still load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/sandbox_internal.h"
+
+static json_t *kv_json(const ck_kvs *kv)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < kv->len; i++)
+        json_object_set_new(o, kv->items[i].key, json_string(kv->items[i].value));
+    return o;
+}
+
+json_t *sb_record_new(const ck_sandbox_config *cfg, const char *netns, const char *cgroup_parent)
+{
+    json_t *ports = json_array();
+    for (size_t i = 0; i < cfg->n_ports; i++) {
+        const ck_cni_port *p = &cfg->ports[i];
+        json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:s}", "host_port", (int)p->host_port, "container_port",
+                                               (int)p->container_port, "protocol", p->protocol, "host_ip",
+                                               p->host_ip != NULL ? p->host_ip : ""));
+    }
+    return json_pack("{s:i, s:o, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:n, s:[], s:o, s:i}", "v",
+                     SB_RECORD_VERSION, "labels", kv_json(&cfg->labels), "annotations", kv_json(&cfg->annotations),
+                     "hostname", cfg->hostname != NULL ? cfg->hostname : "", "log_directory",
+                     cfg->log_directory != NULL ? cfg->log_directory : "", "cgroup_parent", cgroup_parent, "ns_network",
+                     cfg->ns_network, "ns_pid", cfg->ns_pid, "ns_ipc", cfg->ns_ipc, "ns_target_id",
+                     cfg->ns_target_id != NULL ? cfg->ns_target_id : "", "netns", netns != NULL ? netns : "", "cni",
+                     "ips", "port_mappings", ports, "pause_pid", 0);
+}
+
+int sb_save(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, int state, ck_err *err)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (text == NULL)
+        return ck_err_oom(err, "pod record");
+    ck_pod_record r = *row;
+    r.state = state;
+    r.data = text;
+    int rc = ck_store_pod_put(sb->store, &r, err);
+    free(text);
+    return rc;
+}
+
+int sb_load(ck_sandboxes *sb, const char *id, ck_pod_record *row, json_t **data, ck_err *err)
+{
+    if (ck_store_pod_get(sb->store, id, row, err) < 0)
+        return -1;
+    json_error_t jerr;
+    *data = json_loads(row->data != NULL ? row->data : "{}", 0, &jerr);
+    if (*data == NULL) {
+        ck_pod_record_clear(row);
+        return ck_err_set(err, CK_E_INTERNAL, 0, "pod %s: record is not JSON: %s", id, jerr.text);
+    }
+    return 0;
+}
+
+const char *sb_str(json_t *data, const char *key)
+{
+    const char *s = json_string_value(json_object_get(data, key));
+    return s != NULL ? s : "";
+}
+
+void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod)
+{
+    memset(pod, 0, sizeof(*pod));
+    pod->id = row->id;
+    pod->name = row->name;
+    pod->ns = row->ns;
+    pod->uid = row->uid;
+    pod->netns = sb_str(data, "netns");
+}

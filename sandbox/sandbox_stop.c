@@ -1,0 +1,215 @@
+/*
+ * sandbox_stop: StopPodSandbox, RemovePodSandbox and restart recovery.
+ *
+ * Stop: the pause process gets SIGTERM (it exits 0 at once), SIGKILL after
+ * a grace period; the runtime forgets the container; /dev/shm is unmounted;
+ * CNI DEL runs with the configuration the pod was set up with, and only once
+ * it succeeded is the netns removed and the attachment forgotten, so a
+ * failed DEL is retried by the next stop, by remove and at restart. Every
+ * step tolerates what is already gone: stop and remove are idempotent.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "netcni/netns.h"
+#include "sandbox/sandbox_internal.h"
+
+enum { STOP_GRACE_MS = 5000 };
+
+int sb_pause_exited(const sb_paths *p)
+{
+    int code;
+    long long at;
+    ck_err e;
+    ck_err_clear(&e);
+    return ck_oci_read_exit(&p->mon, &code, &at, &e) == 1 ? 1 : 0;
+}
+
+static bool wait_exit(const sb_paths *p, pid_t pid, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 20) {
+        if (sb_pause_exited(p) || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, const sb_paths *p, ck_err *err)
+{
+    ck_oci_runtime rt;
+    if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)
+        return -1;
+    pid_t pid = (pid_t)json_integer_value(json_object_get(data, "pause_pid"));
+    if (!sb_pause_exited(p)) {
+        ck_err e;
+        ck_err_clear(&e);
+        if (ck_oci_kill(&rt, row->id, SIGTERM, false, &e) < 0 && e.kind != CK_E_NOT_FOUND)
+            ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
+        if (!wait_exit(p, pid, STOP_GRACE_MS)) {
+            ck_oci_kill(&rt, row->id, SIGKILL, true, &e);
+            wait_exit(p, pid, STOP_GRACE_MS);
+        }
+    }
+    return ck_oci_delete(&rt, row->id, err);
+}
+
+/* CNI DEL with the saved attachment; then the netns goes. */
+static int teardown_network(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, ck_err *err)
+{
+    json_t *cni = json_object_get(data, "cni");
+    if (cni != NULL && !json_is_null(cni)) {
+        char *state = json_dumps(cni, JSON_COMPACT);
+        if (state == NULL)
+            return ck_err_oom(err, "CNI state");
+        ck_cni_pod pod;
+        sb_cni_pod(row, data, &pod);
+        int rc = ck_cni_del(sb->cni, &pod, state, err);
+        free(state);
+        if (rc < 0)
+            return ck_err_wrap(err, "tear down network");
+        json_object_set_new(data, "cni", json_null());
+    }
+    const char *netns = sb_str(data, "netns");
+    if (netns[0] != '\0') {
+        if (ck_netns_remove(netns, err) < 0)
+            return -1;
+        json_object_set_new(data, "netns", json_string(""));
+    }
+    return 0;
+}
+
+int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    _cleanup_pod_record_ ck_pod_record row = {0};
+    json_t *data = NULL;
+    ck_err e;
+    ck_err_clear(&e);
+    if (sb_load(sb, id, &row, &data, &e) < 0) {
+        if (e.kind == CK_E_NOT_FOUND)
+            return 0;
+        *err = e;
+        return -1;
+    }
+    sb_paths p;
+    sb_paths_init(sb, id, &p);
+    int rc = stop_pause(sb, &row, data, &p, err);
+    if (rc == 0) {
+        sb_unmount_shm(&p);
+        rc = teardown_network(sb, &row, data, err);
+    }
+    /* Whatever happened, what was done is recorded. */
+    ck_err se;
+    ck_err_clear(&se);
+    if (sb_save(sb, &row, data, CK_SANDBOX_NOTREADY, &se) < 0 && rc == 0) {
+        *err = se;
+        rc = -1;
+    }
+    json_decref(data);
+    return rc;
+}
+
+int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    _cleanup_free_ char *full = NULL;
+    ck_err e;
+    ck_err_clear(&e);
+    if (id == NULL || id[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "stop pod sandbox: no id given");
+    if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
+        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+    pthread_mutex_t *stripe = sb_stripe(sb, full);
+    pthread_mutex_lock(stripe);
+    int rc = sb_stop_locked(sb, full, err);
+    pthread_mutex_unlock(stripe);
+    if (rc < 0)
+        return ck_err_wrap(err, "stop pod sandbox %s", full);
+    ck_info("sandbox", "pod %s stopped", full);
+    return 0;
+}
+
+int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    if (sb_stop_locked(sb, id, err) < 0)
+        return -1;
+    _cleanup_pod_record_ ck_pod_record row = {0};
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_store_pod_get(sb->store, id, &row, &e) < 0)
+        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+    sb_paths p;
+    sb_paths_init(sb, id, &p);
+    sb_unmount_shm(&p);
+    if (ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+        return -1;
+    char key[1200];
+    snprintf(key, sizeof(key), "pod:%s_%s_%s_%u", row.name, row.ns, row.uid, row.attempt);
+    if (ck_store_pod_delete(sb->store, id, err) < 0)
+        return -1;
+    return ck_store_name_release(sb->store, key, err);
+}
+
+int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    _cleanup_free_ char *full = NULL;
+    ck_err e;
+    ck_err_clear(&e);
+    if (id == NULL || id[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "remove pod sandbox: no id given");
+    if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
+        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+    pthread_mutex_t *stripe = sb_stripe(sb, full);
+    pthread_mutex_lock(stripe);
+    int rc = sb_remove_locked(sb, full, err);
+    pthread_mutex_unlock(stripe);
+    if (rc < 0)
+        return ck_err_wrap(err, "remove pod sandbox %s", full);
+    ck_info("sandbox", "pod %s removed", full);
+    return 0;
+}
+
+/* A previous run's pods: half-created ones are removed (their creation
+ * never answered), dead ones are NOTREADY, stopped ones get their CNI DEL
+ * retried. Ready pods with a live pause keep running untouched. */
+void sb_recover(ck_sandboxes *sb)
+{
+    ck_pod_record *rows = NULL;
+    size_t n = 0;
+    ck_err err;
+    ck_err_clear(&err);
+    if (ck_store_pod_list(sb->store, &rows, &n, &err) < 0) {
+        ck_error("sandbox", "recovery: list pods: %s", err.msg);
+        return;
+    }
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ck_pod_record *r = &rows[i];
+        sb_paths p;
+        sb_paths_init(sb, r->id, &p);
+        ck_err_clear(&err);
+        if (r->state == CK_SANDBOX_CREATING) {
+            ck_warn("sandbox", "recovery: pod %s was being created when the daemon stopped: removing it", r->id);
+            if (sb_remove_locked(sb, r->id, &err) < 0)
+                ck_error("sandbox", "recovery: remove pod %s: %s", r->id, err.msg);
+        } else if (r->state == CK_SANDBOX_READY && sb_pause_exited(&p)) {
+            ck_warn("sandbox", "recovery: pod %s: its pause process has exited: NOTREADY", r->id);
+            if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)
+                ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
+        } else if (r->state == CK_SANDBOX_NOTREADY) {
+            if (sb_stop_locked(sb, r->id, &err) < 0)
+                ck_warn("sandbox", "recovery: pod %s: %s (retried at its next stop or remove)", r->id, err.msg);
+        } else {
+            ready++;
+        }
+    }
+    if (n > 0)
+        ck_info("sandbox", "recovery: %zu pods found, %zu ready", n, ready);
+    ck_pod_records_free(rows, n);
+}

@@ -1,0 +1,213 @@
+/*
+ * cricket-pause and the netns pin, run for real: pause exits 0 on SIGTERM
+ * and SIGINT, and as pid 1 of a pid namespace it reaps the orphans that
+ * re-parent to it. A pinned netns outlives its creator and is gone after
+ * removal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/spawn.h"
+#include "netcni/netns.h"
+
+static pid_t start_pause(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(CK_PAUSE_BIN, "cricket-pause", (char *)NULL);
+        _exit(127);
+    }
+    usleep(100 * 1000); /* let it block its signals */
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 10) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10 * 1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void test_pause_exits_zero_on_term_and_int(void **state)
+{
+    (void)state;
+    pid_t p = start_pause();
+    kill(p, SIGTERM);
+    assert_int_equal(wait_exit(p, 2000), 0);
+    p = start_pause();
+    kill(p, SIGINT);
+    assert_int_equal(wait_exit(p, 2000), 0);
+    /* Other signals it does not handle keep their default: SIGHUP kills. */
+    p = start_pause();
+    usleep(200 * 1000);
+    assert_int_equal(waitpid(p, NULL, WNOHANG), 0);
+    kill(p, SIGHUP);
+    assert_int_equal(wait_exit(p, 2000), 128 + SIGHUP);
+}
+
+static void test_pause_reaps_orphans_as_pid1(void **state)
+{
+    (void)state;
+    /* pause becomes pid 1 of a new pid namespace. */
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t outer = fork();
+    if (outer == 0) {
+        if (unshare(CLONE_NEWPID) < 0)
+            _exit(1);
+        pid_t p = fork();
+        if (p == 0) {
+            execl(CK_PAUSE_BIN, "cricket-pause", (char *)NULL);
+            _exit(127);
+        }
+        int w = write(pipefd[1], &p, sizeof(p));
+        (void)w;
+        int st;
+        waitpid(p, &st, 0);
+        _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 100);
+    }
+    pid_t pause_pid;
+    assert_int_equal(read(pipefd[0], &pause_pid, sizeof(pause_pid)), (ssize_t)sizeof(pause_pid));
+    usleep(100 * 1000);
+    /* Join its pid namespace for our children, and leave an orphan there. */
+    char ns[64];
+    snprintf(ns, sizeof(ns), "/proc/%d/ns/pid", (int)pause_pid);
+    int nsfd = open(ns, O_RDONLY);
+    assert_true(nsfd >= 0);
+    int own = open("/proc/self/ns/pid_for_children", O_RDONLY);
+    assert_int_equal(setns(nsfd, CLONE_NEWPID), 0);
+    int gp[2];
+    assert_int_equal(pipe(gp), 0);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t orphan = fork();
+        if (orphan == 0) {
+            usleep(200 * 1000);
+            _exit(0);
+        }
+        _exit(0);
+    }
+    assert_int_equal(setns(own, CLONE_NEWPID), 0);
+    close(nsfd);
+    close(own);
+    waitpid(mid, NULL, 0);
+    /* The orphan is now pause's child; once it exits pause must reap it:
+     * no zombie with pause as parent remains. */
+    usleep(600 * 1000);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pause_pid, (int)pause_pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char kids[256] = "";
+    size_t n = fread(kids, 1, sizeof(kids) - 1, f);
+    kids[n] = '\0';
+    fclose(f);
+    assert_string_equal(kids, "");
+    kill(pause_pid, SIGTERM);
+    assert_int_equal(wait_exit(outer, 2000), 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    close(gp[0]);
+    close(gp[1]);
+}
+
+static void test_pause_is_static(void **state)
+{
+    (void)state;
+    const char *argv[] = {"/usr/bin/ldd", CK_PAUSE_BIN, NULL};
+    ck_spawn_result r;
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_spawn(argv, NULL, NULL, &r, &err), 0);
+    assert_non_null(strstr(r.out[0] ? r.out : r.errout, "not a dynamic executable"));
+    ck_spawn_result_clear(&r);
+}
+
+static void test_netns_pin_outlives_creator(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-netns.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_netns_create(dir, "pod1", path, sizeof(path), &err), 0);
+    assert_true(ck_netns_is_pinned(path));
+    /* A different namespace from ours. */
+    struct stat a, b;
+    assert_int_equal(stat(path, &a), 0);
+    assert_int_equal(stat("/proc/self/ns/net", &b), 0);
+    assert_true(a.st_ino != b.st_ino);
+    /* The same name twice is refused and leaves the first alone. */
+    char path2[256];
+    assert_int_equal(ck_netns_create(dir, "pod1", path2, sizeof(path2), &err), -1);
+    assert_int_equal(err.kind, CK_E_EXISTS);
+    assert_true(ck_netns_is_pinned(path));
+    assert_int_equal(ck_netns_remove(path, &err), 0);
+    assert_false(ck_netns_is_pinned(path));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(ck_netns_remove(path, &err), 0); /* idempotent */
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_undo_runs_newest_first(void **state);
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pause_exits_zero_on_term_and_int),
+        cmocka_unit_test(test_pause_reaps_orphans_as_pid1),
+        cmocka_unit_test(test_pause_is_static),
+        cmocka_unit_test(test_netns_pin_outlives_creator),
+        cmocka_unit_test(test_undo_runs_newest_first),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#include "common/undo.h"
+
+static void record(void *ctx, void *arg)
+{
+    char *log = ctx;
+    strcat(log, (const char *)arg);
+}
+
+static void test_undo_runs_newest_first(void **state)
+{
+    (void)state;
+    char log[16] = "";
+    ck_undo u;
+    ck_undo_init(&u, log);
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_undo_push(&u, "a", record, "a", false, &err), 0);
+    assert_int_equal(ck_undo_push(&u, "b", record, "b", false, &err), 0);
+    assert_int_equal(ck_undo_push(&u, "c", record, strdup("c"), true, &err), 0);
+    ck_undo_run(&u);
+    assert_string_equal(log, "cba");
+    ck_undo_run(&u); /* empty now */
+    assert_string_equal(log, "cba");
+    assert_int_equal(ck_undo_push(&u, "d", record, strdup("d"), true, &err), 0);
+    ck_undo_dismiss(&u);
+    assert_string_equal(log, "cba");
+}
