@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 
 scripts/install-deps.sh
+dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q "install ok installed" ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)" --target cricket pull_bench >/dev/null
 

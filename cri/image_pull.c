@@ -8,11 +8,26 @@
 #include "cri/services.h"
 #include "images/registry.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+
+/* The pull asks from its download threads too; ck_call_done plucks the
+ * call's queue, so one thread at a time asks, and a yes is remembered. */
+typedef struct cancel_probe {
+    ck_call *call;
+    pthread_mutex_t mu;
+    bool done;
+} cancel_probe;
 
 static bool call_done(void *arg)
 {
-    return ck_call_done(arg);
+    cancel_probe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    if (!p->done)
+        p->done = ck_call_done(p->call);
+    bool done = p->done;
+    pthread_mutex_unlock(&p->mu);
+    return done;
 }
 
 int ck_handle_pull_image(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
@@ -26,7 +41,11 @@ int ck_handle_pull_image(ck_call *call, const ProtobufCMessage *req, ProtobufCMe
         auth = (ck_auth){in->auth->username, in->auth->password, in->auth->auth, in->auth->identity_token,
                          in->auth->registry_token};
     char *id = NULL;
-    if (ck_images_pull(call->svc->images, name, in->auth != NULL ? &auth : NULL, call_done, call, &id, err) < 0)
+    cancel_probe probe = {.call = call};
+    pthread_mutex_init(&probe.mu, NULL);
+    int rc = ck_images_pull(call->svc->images, name, in->auth != NULL ? &auth : NULL, call_done, &probe, &id, err);
+    pthread_mutex_destroy(&probe.mu);
+    if (rc < 0)
         return -1;
     Runtime__V1__PullImageResponse *r =
         CK_NEW(call, Runtime__V1__PullImageResponse, runtime__v1__pull_image_response__init);

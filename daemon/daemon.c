@@ -143,6 +143,7 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.cni = d->cni;
     if (ck_images_open(cfg, d->store, &d->images, err) < 0)
         return -1;
+    ck_images_gc(d->images);
     if (install_default_network(d, err) < 0)
         return -1;
     if (ck_sandboxes_new(cfg, d->store, d->cni, &d->sandboxes, err) < 0)

@@ -1,24 +1,31 @@
 /*
  * cricket: the command line. With no command it runs the daemon; `config`
  * prints the effective configuration (or, with --default, the commented
- * default file); `check` inspects the host. A bad configuration never starts
- * a daemon: it is reported with file:line and exit status 2.
+ * default file); `check` inspects the host; `image import FILE` loads an
+ * image tarball into the store. A bad configuration never starts a daemon:
+ * it is reported with file:line and exit status 2.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config/config.h"
 #include "daemon/check.h"
 #include "daemon/daemon.h"
+#include "images/images.h"
+#include "store/store.h"
 
-typedef enum command { CMD_RUN, CMD_CONFIG, CMD_CHECK } command;
+typedef enum command { CMD_RUN, CMD_CONFIG, CMD_CHECK, CMD_IMPORT } command;
 
 typedef struct cli {
     ck_options opt;
     command cmd;
     bool print_default;
     bool json;
+    const char *import_file; /* cricket image import FILE */
 } cli;
 
 static void usage(FILE *out)
@@ -31,6 +38,7 @@ static void usage(FILE *out)
             "  config          print the effective configuration as YAML and exit\n"
             "                  (--default: print the commented default configuration file)\n"
             "  check           inspect this host: what will work and what will not (--json)\n"
+            "  image import FILE  load an OCI layout or docker-archive tarball into the image store\n"
             "\n"
             "options:\n"
             "  --config FILE     configuration file (default %s; absent is fine)\n"
@@ -90,9 +98,19 @@ static int parse_args(int argc, char **argv, cli *c)
         default: usage(stderr); return -1;
         }
     }
-    for (int i = optind; i < argc; i++)
-        if (set_command(c, argv[i]) < 0)
+    for (int i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "image") == 0 && c->cmd == CMD_RUN) {
+            if (i + 2 >= argc || strcmp(argv[i + 1], "import") != 0) {
+                fprintf(stderr, "cricket: usage: cricket image import FILE\n");
+                return -1;
+            }
+            c->cmd = CMD_IMPORT;
+            c->import_file = argv[i + 2];
+            i += 2;
+        } else if (set_command(c, argv[i]) < 0) {
             return -1;
+        }
+    }
     if (c->print_default && c->cmd != CMD_CONFIG) {
         fprintf(stderr, "cricket: --default goes with the config command\n");
         return -1;
@@ -113,6 +131,35 @@ static int print_config(ck_config *cfg)
         return 1;
     }
     return 0;
+}
+
+/* cricket image import FILE: beside a running daemon or without one (the
+ * store is shared through SQLite); prints the ids of the images loaded. */
+static int run_import(const ck_config *cfg, const char *file)
+{
+    ck_log_set_level(cfg->log_level);
+    ck_err err;
+    ck_err_clear(&err);
+    ck_store *store = NULL;
+    ck_images *images = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    int rc = 1;
+    if (mkdir(cfg->root_dir, 0700) < 0 && errno != EEXIST)
+        ck_err_set(&err, CK_E_INTERNAL, errno, "create directory %s", cfg->root_dir);
+    else if (ck_store_open(cfg->root_dir, &store, &err) == 0 && ck_images_open(cfg, store, &images, &err) == 0 &&
+             ck_images_import(images, file, &ids, &n, &err) == 0)
+        rc = 0;
+    for (size_t i = 0; i < n; i++)
+        printf("%s\n", ids[i]);
+    if (rc != 0)
+        fprintf(stderr, "cricket image import: %s\n", err.msg);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    ck_images_free(images);
+    ck_store_close(store);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -141,6 +188,10 @@ int main(int argc, char **argv)
         return rc;
     case CMD_CHECK:
         rc = ck_check_host(cfg, c.json, stdout);
+        ck_config_free(cfg);
+        return rc;
+    case CMD_IMPORT:
+        rc = run_import(cfg, c.import_file);
         ck_config_free(cfg);
         return rc;
     case CMD_RUN:

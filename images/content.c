@@ -142,15 +142,15 @@ int64_t ck_content_size(const ck_content *c, const char *digest)
 int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out,
                            ck_err *err)
 {
-    if (ck_digest_check(digest, err) < 0)
+    if (digest != NULL && ck_digest_check(digest, err) < 0)
         return -1;
     ck_content_writer *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return ck_err_oom(err, "blob writer");
     w->c = c;
-    snprintf(w->digest, sizeof(w->digest), "%s", digest);
+    snprintf(w->digest, sizeof(w->digest), "%s", digest != NULL ? digest : "");
     w->expected = expected_size;
-    snprintf(w->tmp, sizeof(w->tmp), "%s/%.16s-XXXXXX", c->ingest, digest + 7);
+    snprintf(w->tmp, sizeof(w->tmp), "%s/%.16s-XXXXXX", c->ingest, digest != NULL ? digest + 7 : "unnamed");
     w->fd = mkostemp(w->tmp, O_CLOEXEC);
     if (w->fd < 0) {
         int e = errno;
@@ -215,6 +215,8 @@ static int verify_and_place(ck_content_writer *w, ck_err *err)
     char got[CK_DIGEST_BUF] = "sha256:";
     EVP_DigestFinal_ex(w->md, md, &mdlen);
     hex_of(md, mdlen, got + 7);
+    if (w->digest[0] == '\0') /* named by its content */
+        memcpy(w->digest, got, sizeof(got));
     if (strcmp(got, w->digest) != 0)
         return ck_err_set(err, CK_E_INVALID, 0, "blob %s: content has digest %s (corrupt or wrong blob served)",
                           w->digest, got);
@@ -226,6 +228,19 @@ static int verify_and_place(ck_content_writer *w, ck_err *err)
     if (fchmod(w->fd, 0444) < 0 || rename(w->tmp, final) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "place blob %s", w->digest);
     return 0;
+}
+
+int ck_content_commit_as(ck_content_writer *w, char digest_out[CK_DIGEST_BUF], ck_err *err)
+{
+    int rc = verify_and_place(w, err);
+    if (rc == 0 && digest_out != NULL)
+        memcpy(digest_out, w->digest, CK_DIGEST_BUF);
+    if (rc == 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    ck_content_abort(w);
+    return rc;
 }
 
 int ck_content_commit(ck_content_writer *w, ck_err *err)

@@ -42,7 +42,9 @@ bool ck_content_has(const ck_content *c, const char *digest);
 /* Size of a stored blob, or -1 if absent. */
 int64_t ck_content_size(const ck_content *c, const char *digest);
 
-/* Starts a blob. expected_size < 0: unknown (checked only by digest). */
+/* Starts a blob. expected_size < 0: unknown (checked only by digest).
+ * digest NULL: the blob is named by what its content hashes to (imports of
+ * files that carry no digest); commit it with ck_content_commit_as. */
 int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out,
                            ck_err *err);
 /* Appends bytes; writing past expected_size fails (CK_E_INVALID). */
@@ -53,6 +55,8 @@ uint64_t ck_content_written(const ck_content_writer *w);
  * succeeds or not; on failure the temporary file is removed. A digest
  * mismatch is CK_E_INVALID naming both digests. */
 int ck_content_commit(ck_content_writer *w, ck_err *err);
+/* As ck_content_commit, and says under which digest the blob was stored. */
+int ck_content_commit_as(ck_content_writer *w, char digest_out[CK_DIGEST_BUF], ck_err *err);
 /* Drops the blob being written and frees w. NULL is fine. */
 void ck_content_abort(ck_content_writer *w);
 

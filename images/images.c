@@ -62,7 +62,6 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
         ck_images_free(im);
         return ck_err_wrap(err, "open image service");
     }
-    ck_images_collect_garbage(im); /* what a crash or a failed pull left */
     *out = im;
     return 0;
 }
@@ -103,4 +102,10 @@ int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *contain
     container_fs->timestamp_ns = now_ns();
     snprintf(container_fs->mountpoint, sizeof(container_fs->mountpoint), "%s", im->containers_dir);
     return 0;
+}
+
+void ck_images_gc(ck_images *im)
+{
+    im->gc_enabled = true;
+    ck_images_collect_garbage(im);
 }

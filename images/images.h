@@ -22,8 +22,13 @@ typedef struct ck_store ck_store;
 typedef struct ck_images ck_images;
 
 /* Opens the domain on cfg->root_dir (creates content/ and layers/) and the
- * state store. Removes temporary files a crash left behind. */
+ * state store. Removes temporary downloads a crash left behind. */
 int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_err *err);
+/* Makes this the collecting instance (the daemon, never a command-line
+ * import running beside it) and deletes blobs and layers no image uses:
+ * what a crash or a failed pull left. Later removes and failed pulls
+ * collect again. */
+void ck_images_gc(ck_images *im);
 void ck_images_free(ck_images *im);
 /* A reload's new configuration: pulls that start after this use its
  * registries (cfg must stay valid until the daemon exits). */

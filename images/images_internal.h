@@ -16,6 +16,7 @@ struct ck_images {
     ck_keylock *locks;    /* digests being downloaded, chain ids being unpacked, refs being pulled */
     pthread_mutex_t lock; /* image records: put/remove consistency */
     pthread_rwlock_t gc;  /* pulls read-hold it; garbage collection write-holds it */
+    bool gc_enabled;      /* only the daemon collects: a command-line import must not race its pulls */
     char root[4096];
     char layers_dir[4200];
     char containers_dir[4200];

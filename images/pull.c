@@ -14,6 +14,8 @@
  */
 #include "images/images_internal.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -436,8 +438,9 @@ static char *record_data(pull *p, uint64_t *size)
     const char *os = json_string_value(json_object_get(p->config, "os"));
     const char *arch = json_string_value(json_object_get(p->config, "architecture"));
     json_t *rec =
-        json_pack("{s:i, s:s, s:o, s:o, s:s, s:s}", "v", 1, "manifest", p->manifest_digest, "config",
-                  record_config(p->config), "layers", layers, "os", os ? os : "", "architecture", arch ? arch : "");
+        json_pack("{s:i, s:s?, s:o, s:o, s:s, s:s}", "v", 1, "manifest",
+                  p->manifest_digest[0] != '\0' ? p->manifest_digest : NULL, "config", record_config(p->config),
+                  "layers", layers, "os", os ? os : "", "architecture", arch ? arch : "");
     if (rec == NULL)
         return NULL;
     if (p->index_digest[0] != '\0')
@@ -447,25 +450,30 @@ static char *record_data(pull *p, uint64_t *size)
     return text;
 }
 
-static int record_image(pull *p, ck_err *err)
+/* Puts the image and points its digest reference (when the image came with
+ * a manifest digest) and the given tags at it, in one transaction. */
+static int record_image(pull *p, const ck_ref *tags, size_t n_tags, ck_err *err)
 {
     ck_images *im = p->im;
     uint64_t size = 0;
     _cleanup_free_ char *data = record_data(p, &size);
     if (data == NULL)
         return ck_err_oom(err, "image record");
-    char tagged[1024], digested[1024];
-    ck_ref_tagged(&p->ref, tagged, sizeof(tagged));
-    ck_ref_digested(&p->ref, p->repo_digest, digested, sizeof(digested));
     ck_image_record rec = {.id = p->config_digest, .size = size, .data = data};
     pthread_mutex_lock(&im->lock);
     int rc = ck_store_begin(im->store, err);
     if (rc == 0) {
         rc = ck_store_image_put(im->store, &rec, err);
-        if (rc == 0)
-            rc = ck_store_image_ref_set(im->store, digested, p->config_digest, err);
-        if (rc == 0 && tagged[0] != '\0')
-            rc = ck_store_image_ref_set(im->store, tagged, p->config_digest, err);
+        char name[1024];
+        if (rc == 0 && p->repo_digest[0] != '\0') {
+            ck_ref_digested(&p->ref, p->repo_digest, name, sizeof(name));
+            rc = ck_store_image_ref_set(im->store, name, p->config_digest, err);
+        }
+        for (size_t i = 0; rc == 0 && i < n_tags; i++) {
+            ck_ref_tagged(&tags[i], name, sizeof(name));
+            if (name[0] != '\0')
+                rc = ck_store_image_ref_set(im->store, name, p->config_digest, err);
+        }
         if (rc == 0)
             rc = ck_store_commit(im->store, err);
         else
@@ -509,7 +517,7 @@ static int run_pull(pull *p, ck_err *err)
     if (resolve_manifest(p, err) < 0 || fetch_blob(p, p->config_digest, p->config_size, err) < 0 ||
         read_config(p, err) < 0 || download_layers(p, err) < 0 || unpack_layers(p, err) < 0)
         return -1;
-    return record_image(p, err);
+    return record_image(p, &p->ref, 1, err);
 }
 
 /* cricket_image_pulls_total{result}, cricket_image_pull_bytes_total and
@@ -569,5 +577,339 @@ int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_image
         ck_images_collect_garbage(im); /* a failed pull leaves nothing behind */
         return ck_err_wrap(err, "pull %s", norm);
     }
+    return 0;
+}
+
+/* ---- import: OCI layout and docker-archive tarballs ----------------------------------------
+ *
+ * The tarball is read once, front to back. Files under blobs/sha256/ go into
+ * the content store verified against their names; any other file (a
+ * docker-archive's <id>/layer.tar and <hex>.json) is stored under the digest
+ * of its content, which is remembered by path. index.json (OCI) or
+ * manifest.json (docker) is kept in memory. Then each image it lists takes
+ * the back half of a pull: config, diff ids, unpack, record. Nothing is
+ * fetched from anywhere.
+ */
+
+enum { IMPORT_MAX_FILES = 100000 };
+
+typedef struct imported_file {
+    char *path;
+    char digest[CK_DIGEST_BUF];
+} imported_file;
+
+typedef struct importer {
+    ck_images *im;
+    imported_file *files;
+    size_t n_files, cap;
+    char *index_json;
+    char *manifest_json;
+    char **ids;
+    size_t n_ids;
+} importer;
+
+static void importer_clear(importer *x)
+{
+    for (size_t i = 0; i < x->n_files; i++)
+        free(x->files[i].path);
+    free(x->files);
+    free(x->index_json);
+    free(x->manifest_json);
+}
+
+static const char *imported_digest(const importer *x, const char *path)
+{
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    for (size_t i = 0; i < x->n_files; i++)
+        if (strcmp(x->files[i].path, path) == 0)
+            return x->files[i].digest;
+    return NULL;
+}
+
+static int read_small(struct archive *a, size_t size, char **out, const char *name, ck_err *err)
+{
+    if (size > MANIFEST_MAX)
+        return ck_err_set(err, CK_E_INVALID, 0, "%s is larger than %d bytes", name, MANIFEST_MAX);
+    char *buf = malloc(size + 1);
+    if (buf == NULL)
+        return ck_err_oom(err, name);
+    la_ssize_t n = archive_read_data(a, buf, size);
+    if (n < 0 || (size_t)n != size) {
+        free(buf);
+        return ck_err_set(err, CK_E_INVALID, 0, "read %s from the archive: %s", name, archive_error_string(a));
+    }
+    buf[size] = '\0';
+    free(*out);
+    *out = buf;
+    return 0;
+}
+
+static int store_entry(importer *x, struct archive *a, const char *name, int64_t size, ck_err *err)
+{
+    const char *hex = strncmp(name, "blobs/sha256/", 13) == 0 ? name + 13 : NULL;
+    char digest[CK_DIGEST_BUF + 8];
+    if (hex != NULL)
+        snprintf(digest, sizeof(digest), "sha256:%s", hex);
+    ck_content_writer *w = NULL;
+    if (ck_content_writer_open(x->im->content, hex != NULL ? digest : NULL, size, &w, err) < 0)
+        return ck_err_wrap(err, "archive file %s", name);
+    const void *buf;
+    size_t len;
+    la_int64_t off;
+    int r;
+    while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+        if (ck_content_write(w, buf, len, err) < 0) {
+            ck_content_abort(w);
+            return ck_err_wrap(err, "archive file %s", name);
+        }
+    }
+    if (r != ARCHIVE_EOF) {
+        ck_content_abort(w);
+        return ck_err_set(err, CK_E_INVALID, 0, "archive file %s: %s", name, archive_error_string(a));
+    }
+    if (x->n_files == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 32;
+        imported_file *nf = realloc(x->files, cap * sizeof(*nf));
+        if (nf == NULL) {
+            ck_content_abort(w);
+            return ck_err_oom(err, "import");
+        }
+        x->files = nf;
+        x->cap = cap;
+    }
+    imported_file *f = &x->files[x->n_files];
+    if (ck_content_commit_as(w, f->digest, err) < 0)
+        return ck_err_wrap(err, "archive file %s", name);
+    if ((f->path = strdup(name)) == NULL)
+        return ck_err_oom(err, "import");
+    x->n_files++;
+    return 0;
+}
+
+static int read_tarball(importer *x, const char *path, ck_err *err)
+{
+    struct archive *a = archive_read_new();
+    if (a == NULL)
+        return ck_err_oom(err, "archive reader");
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    int rc = 0;
+    if (archive_read_open_filename(a, path, 128 * 1024) != ARCHIVE_OK)
+        rc = ck_err_set(err, CK_E_INVALID, 0, "open %s: %s", path, archive_error_string(a));
+    struct archive_entry *e;
+    while (rc == 0) {
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN) {
+            rc = ck_err_set(err, CK_E_INVALID, 0, "%s is not a valid tar: %s", path, archive_error_string(a));
+            break;
+        }
+        if (archive_entry_filetype(e) != AE_IFREG)
+            continue;
+        const char *name = archive_entry_pathname(e);
+        while (name[0] == '.' && name[1] == '/')
+            name += 2;
+        if (name[0] == '/' || strstr(name, "..") != NULL || x->n_files >= IMPORT_MAX_FILES) {
+            rc = ck_err_set(err, CK_E_INVALID, 0, "archive entry \"%.200s\" is not allowed", name);
+            break;
+        }
+        int64_t size = archive_entry_size(e);
+        if (strcmp(name, "index.json") == 0)
+            rc = read_small(a, (size_t)size, &x->index_json, name, err);
+        else if (strcmp(name, "manifest.json") == 0)
+            rc = read_small(a, (size_t)size, &x->manifest_json, name, err);
+        else if (strcmp(name, "oci-layout") != 0 && strcmp(name, "repositories") != 0)
+            rc = store_entry(x, a, name, size, err);
+    }
+    archive_read_free(a);
+    return rc;
+}
+
+static int add_id(importer *x, const char *id, ck_err *err)
+{
+    char **n = realloc(x->ids, (x->n_ids + 1) * sizeof(char *));
+    if (n == NULL)
+        return ck_err_oom(err, "import");
+    x->ids = n;
+    if ((x->ids[x->n_ids] = strdup(id)) == NULL)
+        return ck_err_oom(err, "import");
+    x->n_ids++;
+    return 0;
+}
+
+/* Config and layers named in p must all have come with the archive. */
+static int check_blobs_present(pull *p, ck_err *err)
+{
+    if (ck_content_size(p->im->content, p->config_digest) != p->config_size)
+        return ck_err_set(err, CK_E_INVALID, 0, "config %s is missing from the archive", p->config_digest);
+    for (size_t i = 0; i < p->n_layers; i++)
+        if (ck_content_size(p->im->content, p->layers[i].digest) != p->layers[i].size)
+            return ck_err_set(err, CK_E_INVALID, 0, "layer %s is missing from the archive", p->layers[i].digest);
+    return 0;
+}
+
+static void pull_reset(pull *p)
+{
+    json_decref(p->config);
+    free(p->layers);
+    ck_images *im = p->im;
+    memset(p, 0, sizeof(*p));
+    p->im = im;
+}
+
+/* The back half of a pull, for an image whose blobs are all stored. */
+static int finish_import(importer *x, pull *p, const ck_ref *tags, size_t n_tags, ck_err *err)
+{
+    if (check_blobs_present(p, err) < 0 || read_config(p, err) < 0 || unpack_layers(p, err) < 0 ||
+        record_image(p, tags, n_tags, err) < 0)
+        return -1;
+    return add_id(x, p->config_digest, err);
+}
+
+static int import_oci_entry(importer *x, json_t *m, ck_err *err)
+{
+    const char *digest = json_string_value(json_object_get(m, "digest"));
+    if (ck_digest_check(digest, err) < 0)
+        return ck_err_wrap(err, "index.json entry");
+    json_t *ann = json_object_get(m, "annotations");
+    const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+    if (name == NULL)
+        name = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+    pull p = {.im = x->im};
+    size_t n_tags = 0;
+    if (name != NULL && strchr(name, '/') != NULL && ck_ref_parse(name, &p.ref, NULL) == 0)
+        n_tags = 1;
+    char current[CK_DIGEST_BUF];
+    snprintf(current, sizeof(current), "%s", digest);
+    int rc = -1;
+    for (int depth = 0; depth < 2; depth++) {
+        _cleanup_free_ char *body = NULL;
+        size_t len;
+        if (ck_content_read(x->im->content, current, MANIFEST_MAX, &body, &len, err) < 0)
+            break;
+        json_t *j = json_loadb(body, len, 0, NULL);
+        kind k;
+        const char *mt = json_string_value(json_object_get(m, "mediaType"));
+        if (j == NULL || classify(j, mt != NULL ? mt : "", &k, err) < 0) {
+            if (j == NULL)
+                ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not JSON", current);
+            json_decref(j);
+            break;
+        }
+        if (k == K_INDEX) {
+            if (depth == 0) {
+                snprintf(p.index_digest, sizeof(p.index_digest), "%s", current);
+                snprintf(p.repo_digest, sizeof(p.repo_digest), "%s", current);
+            }
+            rc = select_platform(j, current, err);
+            json_decref(j);
+            if (rc < 0)
+                break;
+            rc = -1;
+            continue;
+        }
+        snprintf(p.manifest_digest, sizeof(p.manifest_digest), "%s", current);
+        if (p.repo_digest[0] == '\0')
+            snprintf(p.repo_digest, sizeof(p.repo_digest), "%s", current);
+        if (n_tags == 0)
+            p.repo_digest[0] = '\0'; /* no repository to name the digest after */
+        rc = read_manifest(&p, j, err);
+        json_decref(j);
+        if (rc == 0)
+            rc = finish_import(x, &p, &p.ref, n_tags, err);
+        break;
+    }
+    pull_reset(&p);
+    return rc;
+}
+
+static int import_docker_entry(importer *x, json_t *m, ck_err *err)
+{
+    pull p = {.im = x->im};
+    const char *cfg = json_string_value(json_object_get(m, "Config"));
+    const char *cd = cfg != NULL ? imported_digest(x, cfg) : NULL;
+    if (cd == NULL)
+        return ck_err_set(err, CK_E_INVALID, 0, "manifest.json: config %s is missing from the archive",
+                          cfg != NULL ? cfg : "(none)");
+    snprintf(p.config_digest, sizeof(p.config_digest), "%s", cd);
+    p.config_size = ck_content_size(x->im->content, cd);
+    json_t *ls = json_object_get(m, "Layers");
+    p.n_layers = json_array_size(ls);
+    p.layers = calloc(p.n_layers + 1, sizeof(*p.layers));
+    if (p.layers == NULL || p.n_layers > MAX_LAYERS) {
+        free(p.layers);
+        return p.layers == NULL ? ck_err_oom(err, "layers") : ck_err_set(err, CK_E_INVALID, 0, "too many layers");
+    }
+    for (size_t i = 0; i < p.n_layers; i++) {
+        const char *lp = json_string_value(json_array_get(ls, i));
+        const char *ld = lp != NULL ? imported_digest(x, lp) : NULL;
+        if (ld == NULL) {
+            free(p.layers);
+            return ck_err_set(err, CK_E_INVALID, 0, "manifest.json: layer %s is missing from the archive",
+                              lp != NULL ? lp : "(none)");
+        }
+        snprintf(p.layers[i].digest, CK_DIGEST_BUF, "%s", ld);
+        p.layers[i].size = ck_content_size(x->im->content, ld);
+        snprintf(p.layers[i].media_type, sizeof(p.layers[i].media_type), "%s",
+                 "application/vnd.docker.image.rootfs.diff.tar");
+    }
+    json_t *tags = json_object_get(m, "RepoTags");
+    size_t n = json_array_size(tags), k = 0;
+    ck_ref *refs = calloc(n + 1, sizeof(*refs));
+    int rc = refs != NULL ? 0 : ck_err_oom(err, "tags");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *t = json_string_value(json_array_get(tags, i));
+        if (t != NULL && ck_ref_parse(t, &refs[k], NULL) == 0 && refs[k].tag[0] != '\0')
+            k++;
+    }
+    if (rc == 0)
+        rc = finish_import(x, &p, refs, k, err);
+    free(refs);
+    pull_reset(&p);
+    return rc;
+}
+
+int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t *n, ck_err *err)
+{
+    *ids_out = NULL;
+    *n = 0;
+    importer x = {.im = im};
+    pthread_rwlock_rdlock(&im->gc);
+    int rc = read_tarball(&x, tarball, err);
+    json_t *list = NULL;
+    if (rc == 0) {
+        const char *text = x.index_json != NULL ? x.index_json : x.manifest_json;
+        if (text == NULL)
+            rc = ck_err_set(err, CK_E_INVALID, 0,
+                            "%s has neither index.json (OCI layout) nor manifest.json (docker-archive)", tarball);
+        else if ((list = json_loads(text, 0, NULL)) == NULL)
+            rc = ck_err_set(err, CK_E_INVALID, 0, "%s: %s is not JSON", tarball,
+                            x.index_json != NULL ? "index.json" : "manifest.json");
+    }
+    if (rc == 0 && x.index_json != NULL) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(list, "manifests"), i, m) if (rc == 0) rc = import_oci_entry(&x, m, err);
+    } else if (rc == 0) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(list, i, m) if (rc == 0) rc = import_docker_entry(&x, m, err);
+    }
+    if (rc == 0 && x.n_ids == 0)
+        rc = ck_err_set(err, CK_E_INVALID, 0, "%s lists no image", tarball);
+    json_decref(list);
+    pthread_rwlock_unlock(&im->gc);
+    importer_clear(&x);
+    if (rc < 0) {
+        for (size_t i = 0; i < x.n_ids; i++)
+            free(x.ids[i]);
+        free(x.ids);
+        ck_images_collect_garbage(im);
+        return ck_err_wrap(err, "import %s", tarball);
+    }
+    *ids_out = x.ids;
+    *n = x.n_ids;
     return 0;
 }

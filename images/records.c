@@ -444,7 +444,7 @@ static void sweep_dir(const char *dir, const used_set *used, bool trees)
 
 void ck_images_collect_garbage(ck_images *im)
 {
-    if (pthread_rwlock_trywrlock(&im->gc) != 0)
+    if (!im->gc_enabled || pthread_rwlock_trywrlock(&im->gc) != 0)
         return; /* a pull is in flight; the next collection gets it */
     used_set blobs = {0}, layers = {0};
     ck_err err;
@@ -464,6 +464,29 @@ void ck_images_collect_garbage(ck_images *im)
         free(layers.items[i]);
     free(blobs.items);
     free(layers.items);
+}
+
+/* A container's rootfs stands on the image's layers: removing them under it
+ * would pull files out of a running container. 0 when unused, -1 with
+ * CK_E_PRECONDITION naming the container otherwise. */
+static int image_in_use(ck_images *im, const char *id, ck_err *err)
+{
+    ck_container_record *recs = NULL;
+    size_t n = 0;
+    if (ck_store_container_list(im->store, &recs, &n, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *r = recs[i].image_ref;
+        if (r == NULL)
+            continue;
+        _cleanup_free_ char *rid = NULL;
+        ck_err e;
+        if (strcmp(r, id) == 0 || (resolve(im, r, &rid, &e) == 0 && strcmp(rid, id) == 0))
+            rc = ck_err_set(err, CK_E_PRECONDITION, 0, "image %s is in use by container %s", id, recs[i].id);
+    }
+    ck_container_records_free(recs, n);
+    return rc;
 }
 
 static int remove_image_locked(ck_images *im, const char *name, ck_err *err)
@@ -500,6 +523,8 @@ static int remove_image_locked(ck_images *im, const char *name, ck_err *err)
             return ck_store_image_ref_delete(im->store, norm, err);
         }
     }
+    if (image_in_use(im, id, err) != 0)
+        return -1;
     if (ck_store_image_delete(im->store, id, err) < 0)
         return -1;
     ck_info("images", "removed image %s (asked as %s)", id, name);

@@ -421,7 +421,8 @@ static int perform(request *q, const char *url, const char *accept, const char *
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* blobs are sent as they are; manifests may be compressed */
+    if (q->w == NULL) /* a manifest or token may come compressed; a blob is hashed exactly as sent */
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     if (post != NULL)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
     if (!q->ep->verify_tls) {

@@ -25,8 +25,8 @@ packages=(
     prometheus curl
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
-    # image tests: the registry fixture (test/fixtures/registry.sh) and the bench's peer
-    docker-registry busybox-static apache2-utils openssl python3 curl zstd containerd
+    # image tests: the registry fixture (test/fixtures/registry.sh)
+    docker-registry busybox-static apache2-utils openssl python3 curl zstd
 )
 
 missing=()

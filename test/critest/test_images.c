@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "store/store.h"
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
 
@@ -99,7 +100,7 @@ static int start_shared(void **state)
     snprintf(env, sizeof(env), "%s/env", fx_dir);
     if (load_fx_env(env) < 0)
         return -1;
-    char yaml[2048];
+    char yaml[4096];
     snprintf(yaml, sizeof(yaml),
              "images:\n"
              "  pull_progress_timeout: 2\n"
@@ -110,8 +111,15 @@ static int start_shared(void **state)
              "    \"%s\": {insecure: true}\n"
              "    \"%s\": {insecure: true}\n"
              "    \"%s\": {insecure: true}\n"
-             "    \"%s\": {insecure: true}\n",
-             fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"));
+             "    \"%s\": {insecure: true}\n"
+             "    mirror.invalid:\n"
+             "      mirrors: [\"http://%s\", \"http://%s/v2/\"]\n"
+             "    \"localhost:%s\":\n"
+             "      insecure: true\n"
+             "      username: %s\n"
+             "      password: %s\n",
+             fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"), fx("DOWN"), fx("PLAIN"),
+             strchr(fx("AUTH"), ':') + 1, fx("USER"), fx("PASS"));
     if (crit_daemon_prepare(&shared, yaml) < 0 || crit_daemon_start(&shared) < 0)
         return -1;
     client = crit_connect(shared.socket);
@@ -511,6 +519,14 @@ static void test_bearer_token_flow(void **state)
     grpc_status_code code = pull_as(image, &good, id, sizeof(id), details, sizeof(details));
     if (code != GRPC_STATUS_OK)
         fail_msg("%s", details);
+    /* An identity token (OAuth2 refresh token) is exchanged at the realm. */
+    Runtime__V1__AuthConfig ident = RUNTIME__V1__AUTH_CONFIG__INIT;
+    ident.identity_token = "fixture-identity-token";
+    code = pull_as(image, &ident, id, sizeof(id), details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("identity token: %s", details);
+    ident.identity_token = "wrong-identity-token";
+    pull_fails(image, &ident, GRPC_STATUS_PERMISSION_DENIED, "refused the credentials");
     /* A registry token given by the kubelet is used as it is. */
     Runtime__V1__AuthConfig tok = RUNTIME__V1__AUTH_CONFIG__INIT;
     tok.registry_token = "fixture-token-7f3a";
@@ -765,6 +781,149 @@ static void test_images_survive_restart(void **state)
     pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
 }
 
+static int import(const char *file, char *out, size_t cap)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/%s", fx("ARCHIVES"), file);
+    const char *args[] = {"--config", shared.config, "image", "import", path, NULL};
+    return crit_run_cricket(args, out, cap);
+}
+
+static void test_import_archives_beside_running_daemon(void **state)
+{
+    (void)state;
+    char out[8192];
+    int rc = import("docker.tar", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import docker.tar: %d: %s", rc, out);
+    assert_non_null(strstr(out, fx("ARCHIVE_DOCKER_ID")));
+    assert_names("cricket.test/imported/docker:1", fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1", NULL);
+    rc = import("oci.tar", out, sizeof(out));
+    if (rc != 0)
+        fail_msg("import oci.tar: %d: %s", rc, out);
+    char dig[300];
+    snprintf(dig, sizeof(dig), "cricket.test/imported/oci@%s", fx("ARCHIVE_OCI_DIGEST"));
+    assert_names("cricket.test/imported/oci:1", fx("ARCHIVE_OCI_ID"), "cricket.test/imported/oci:1", dig);
+    char dirs[2][300];
+    size_t n;
+    layer_dirs_of("cricket.test/imported/oci:1", dirs, &n);
+    char p[400];
+    snprintf(p, sizeof(p), "%s/bin/busybox", dirs[0]);
+    assert_int_equal(access(p, X_OK), 0);
+    /* A blob that does not match its name: refused, no image. */
+    assert_int_not_equal(import("corrupt.tar", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "content has digest"));
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("ARCHIVE_CORRUPT_ID"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+    /* Not a tarball at all. */
+    const char *args[] = {"--config", shared.config, "image", "import", "/etc/passwd", NULL};
+    assert_int_not_equal(crit_run_cricket(args, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "cricket image import"));
+}
+
+static void test_mirrors_in_order_then_origin(void **state)
+{
+    (void)state;
+    /* mirror.invalid's first mirror is down, its second serves the image;
+     * the origin (which does not exist) is never needed. */
+    pull_ok("mirror.invalid/library/busybox", fx("BUSYBOX_ID"));
+    assert_names("mirror.invalid/library/busybox:latest", fx("BUSYBOX_ID"), "mirror.invalid/library/busybox:latest",
+                 NULL);
+    assert_true(crit_daemon_log_contains(&shared, "trying the next endpoint"));
+}
+
+static void test_credentials_from_config(void **state)
+{
+    (void)state;
+    char image[300];
+    snprintf(image, sizeof(image), "localhost:%s/private/busybox:latest", strchr(fx("AUTH"), ':') + 1);
+    pull_ok(image, fx("BUSYBOX_ID"));
+}
+
+static void test_blob_redirects_followed(void **state)
+{
+    (void)state;
+    pull_ok(ref("BAD", "redirect/busybox:1"), NULL);
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(ref("BAD", "redirect/busybox:1"), false, &r);
+    assert_non_null(st->image);
+    crit_result_clear(&r);
+}
+
+/* Lines of the daemon's log holding both a and b. */
+static int log_lines_with(const char *a, const char *b)
+{
+    FILE *f = fopen(shared.log, "r");
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void test_client_deadline_stops_the_pull(void **state)
+{
+    (void)state;
+    static char before[65536], after[65536];
+    snapshot(before, sizeof(before));
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref("BAD", "bad/slow:1");
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    /* The deadline (0.7 s) passes before the progress timeout (2 s) would. */
+    assert_int_equal(
+        crit_call(client, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, 700, &r),
+        GRPC_STATUS_DEADLINE_EXCEEDED);
+    crit_result_clear(&r);
+    for (int i = 0; i < 50 && log_lines_with("bad/slow:1", ": cancelled") == 0; i++)
+        usleep(100 * 1000);
+    assert_int_equal(log_lines_with("bad/slow:1", ": cancelled"), 1);
+    snapshot(after, sizeof(after));
+    assert_string_equal(before, after);
+}
+
+static void test_image_in_use_by_container_is_kept(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/user:name"), fx("USER_NAME_ID"));
+    /* A container record naming the image, written as the containers
+     * domain will write it (the store is shared through SQLite). */
+    ck_store *store = NULL;
+    ck_err err;
+    assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
+    ck_pod_record pod = {.id = "pod-in-use", .name = "p", .ns = "default", .uid = "u"};
+    ck_container_record ctr = {
+        .id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c", .image_ref = (char *)fx("USER_NAME_ID")};
+    assert_int_equal(ck_store_pod_put(store, &pod, &err), 0);
+    assert_int_equal(ck_store_container_put(store, &ctr, &err), 0);
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)ref("PLAIN", "cricket/user:name");
+    Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    assert_int_equal(
+        crit_call(client, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor, 10000, &r),
+        GRPC_STATUS_FAILED_PRECONDITION);
+    assert_non_null(strstr(r.details, "in use by container ctr-in-use"));
+    crit_result_clear(&r);
+    Runtime__V1__ImageStatusResponse *st = status_of(fx("USER_NAME_ID"), false, &r);
+    assert_non_null(st->image);
+    crit_result_clear(&r);
+    assert_int_equal(ck_store_container_delete(store, "ctr-in-use", &err), 0);
+    assert_int_equal(ck_store_pod_delete(store, "pod-in-use", &err), 0);
+    ck_store_close(store);
+    remove_image(ref("PLAIN", "cricket/user:name"));
+    st = status_of(fx("USER_NAME_ID"), false, &r);
+    assert_null(st->image);
+    crit_result_clear(&r);
+}
+
 int main(void)
 {
     grpc_init();
@@ -779,12 +938,18 @@ int main(void)
         cmocka_unit_test(test_tls_with_fixture_ca),
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_bearer_token_flow),
+        cmocka_unit_test(test_mirrors_in_order_then_origin),
+        cmocka_unit_test(test_credentials_from_config),
+        cmocka_unit_test(test_blob_redirects_followed),
         cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
+        cmocka_unit_test(test_client_deadline_stops_the_pull),
         cmocka_unit_test(test_invalid_references),
         cmocka_unit_test(test_list_filter_and_missing_status),
         cmocka_unit_test(test_stream_images_matches_list),
         cmocka_unit_test(test_remove_by_tag_id_and_digest),
+        cmocka_unit_test(test_image_in_use_by_container_is_kept),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
+        cmocka_unit_test(test_import_archives_beside_running_daemon),
         cmocka_unit_test(test_images_survive_restart),
     };
     int failed = cmocka_run_group_tests_name("critest_images", tests, start_shared, stop_shared);
