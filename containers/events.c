@@ -4,6 +4,7 @@
  * every ring under the hub lock (a few dozen bytes each), so the producer's
  * cost is bounded by the number of subscribers, never by their speed.
  */
+#include "common/timeutil.h"
 #include "containers/events.h"
 
 #include <errno.h>
@@ -135,14 +136,7 @@ void ck_event_unsubscribe(ck_event_hub *hub, ck_event_sub *sub)
 int ck_event_next(ck_event_sub *sub, ck_container_event *ev, int timeout_ms)
 {
     ck_event_hub *hub = sub->hub;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = ck_time_after_ms(CLOCK_MONOTONIC, timeout_ms);
     int result = CK_EVENT_TIMEOUT;
     pthread_mutex_lock(&hub->mu);
     for (;;) {

@@ -41,6 +41,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/timeutil.h"
 #include "cri/call.h"
 #include "cri/methods.h"
 #include "cri/services.h"
@@ -197,9 +198,7 @@ static void active_remove(ck_cri_server *srv, ck_call *call)
 
 static double elapsed_ms(const struct timespec *start)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return ck_seconds_since(start) * 1e3;
 }
 
 static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *payload, ck_err *err)
@@ -568,14 +567,7 @@ static void teardown(ck_cri_server *srv, bool started, int grace_ms)
             grpc_server_cancel_all_calls(srv->grpc);
             drain_without_pollers(srv);
         } else {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += grace_ms / 1000;
-            until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = ck_time_after_ms(CLOCK_REALTIME, grace_ms);
             pthread_mutex_lock(&srv->mu);
             if (!wait_drained(srv, &until)) {
                 ck_info("cri", "cancelling calls still running after %d ms", grace_ms);
@@ -682,12 +674,10 @@ void ck_cri_server_stop(ck_cri_server *srv, int grace_ms)
 
 void ck_cri_server_dump_calls(ck_cri_server *srv)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&srv->active_mu);
     size_t n = 0;
     for (const ck_call *c = srv->active; c != NULL; c = c->active_next, n++) {
-        double ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 + (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+        double ms = elapsed_ms(&c->started);
         char fields[512];
         snprintf(fields, sizeof(fields), "rpc=%s call=%llu object=\"%s\" running_ms=%.1f", c->name,
                  (unsigned long long)c->id, c->object, ms);

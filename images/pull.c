@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/timeutil.h"
 #include "images/reference.h"
 #include "images/registry.h"
 #include "images/unpack.h"
@@ -527,9 +528,7 @@ static void observe_pull(const pull *p, const ck_err *err, bool ok, const struct
 {
     if (!ck_metrics_enabled())
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double seconds = (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+    double seconds = ck_seconds_since(start);
     const char *const result[] = {ok ? "ok" : ck_errkind_name(err->kind)};
     ck_metric_add(ck_metric_counter("cricket_image_pulls_total", "Image pulls, by result", "result"), 1, result);
     ck_metric_observe(ck_metric_histogram("cricket_image_pull_duration_seconds", "Time of an image pull, by result",

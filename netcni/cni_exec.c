@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/spawn.h"
+#include "common/timeutil.h"
 
 /* A plugin may wait for locks (iptables, host-local); beyond this it hangs. */
 enum { CK_CNI_PLUGIN_TIMEOUT_MS = 120 * 1000 };
@@ -135,10 +136,8 @@ static void observe_plugin(const char *type, cni_cmd cmd, bool ok, const struct 
     ck_metric *seconds = ck_metric_histogram(
         "cricket_cni_plugin_duration_seconds", "Time of one CNI plugin invocation, by plugin, command and result",
         "plugin,command,result", ck_metrics_latency_buckets, ck_metrics_latency_buckets_len);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double s = (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-    ck_metric_observe(seconds, s, (const char *const[]){type, cmd_name(cmd), ok ? "ok" : "error"});
+    ck_metric_observe(seconds, ck_seconds_since(start),
+                      (const char *const[]){type, cmd_name(cmd), ok ? "ok" : "error"});
 }
 
 /* Runs one plugin; *result gets its parsed stdout for ADD (NULL otherwise). */

@@ -94,7 +94,7 @@ static void exec_cricket(const char *const *args, int out_fd)
     _exit(127);
 }
 
-static bool version_ok(const char *socket)
+bool crit_version_ok(const char *socket)
 {
     crit_client *c = crit_connect(socket);
     Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
@@ -136,7 +136,7 @@ int crit_daemon_start(crit_daemon *d)
             crit_daemon_dump_log(d);
             return -1;
         }
-        if (access(d->socket, F_OK) == 0 && version_ok(d->socket))
+        if (access(d->socket, F_OK) == 0 && crit_version_ok(d->socket))
             return 0;
         usleep(100 * 1000);
     }

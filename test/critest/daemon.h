@@ -24,6 +24,8 @@ typedef struct crit_daemon {
 /* Makes the directories and writes the config (extra_yaml appended to the
  * generated one, may be NULL) without starting anything. */
 int crit_daemon_prepare(crit_daemon *d, const char *extra_yaml);
+/* True when a Version call on socket succeeds (one connection, 2 s). */
+bool crit_version_ok(const char *socket);
 /* Starts the daemon without waiting for it. */
 int crit_daemon_spawn(crit_daemon *d);
 /* As crit_daemon_prepare, with the default CNI network installed on a

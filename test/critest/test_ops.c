@@ -42,18 +42,6 @@ static bool wait_log(const crit_daemon *d, const char *needle, int timeout_ms)
     return false;
 }
 
-static grpc_status_code version_call(const char *socket)
-{
-    crit_client *c = crit_connect(socket);
-    Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
-    crit_result r;
-    grpc_status_code code =
-        crit_call(c, RUNTIME("Version"), &req.base, &runtime__v1__version_response__descriptor, 5000, &r);
-    crit_result_clear(&r);
-    crit_close(c);
-    return code;
-}
-
 static json_t *verbose_config(const char *socket)
 {
     crit_client *c = crit_connect(socket);
@@ -120,7 +108,7 @@ static void test_ready_only_when_calls_succeed(void **state)
     char all[8192] = "";
     assert_true(wait_notify(fd, "READY=1", 60000, all, sizeof(all)));
     /* The first call right after READY=1 succeeds, with no retry. */
-    assert_int_equal(version_call(d.socket), GRPC_STATUS_OK);
+    assert_true(crit_version_ok(d.socket));
     /* STATUS lines came before, on the way up. */
     assert_non_null(strstr(all, "STATUS=opening state"));
     assert_non_null(strstr(all, "STATUS=binding"));
@@ -172,7 +160,7 @@ static void test_reload_good_broken_and_restart_only(void **state)
     cfg = verbose_config(d.socket);
     assert_non_null(json_object_get(json_object_get(json_object_get(cfg, "registries"), "hosts"), "127.0.0.1:5999"));
     json_decref(cfg);
-    assert_int_equal(version_call(d.socket), GRPC_STATUS_OK);
+    assert_true(crit_version_ok(d.socket));
 
     /* A key that needs a restart keeps its running value, named in the log. */
     char moved[4200];
@@ -215,7 +203,7 @@ static void test_json_logs(void **state)
     crit_daemon d;
     assert_int_equal(crit_daemon_prepare(&d, "log_format: json\n"), 0);
     assert_int_equal(crit_daemon_start(&d), 0);
-    assert_int_equal(version_call(d.socket), GRPC_STATUS_OK);
+    assert_true(crit_version_ok(d.socket));
     assert_int_equal(crit_daemon_stop(&d, 20000), 0);
     FILE *f = fopen(d.log, "r");
     char line[8192];

@@ -1,0 +1,16 @@
+/*
+ * timeutil: the few clock computations every module needs, in one place.
+ */
+#ifndef CK_COMMON_TIMEUTIL_H
+#define CK_COMMON_TIMEUTIL_H
+
+#include <time.h>
+
+/* Now on `clock` plus ms milliseconds: an absolute deadline for
+ * pthread_cond_timedwait and friends. */
+struct timespec ck_time_after_ms(clockid_t clock, long ms);
+
+/* Seconds from start (CLOCK_MONOTONIC) to now. */
+double ck_seconds_since(const struct timespec *start);
+
+#endif
