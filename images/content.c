@@ -58,11 +58,11 @@ int ck_digest_check(const char *digest, ck_err *err)
 static void hex_of(const unsigned char *md, unsigned len, char *out)
 {
     static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++) {
         out[2 * i] = digits[md[i] >> 4];
         out[2 * i + 1] = digits[md[i] & 15];
     }
-    out[2 * len] = '\0';
+    out[(size_t)2 * len] = '\0';
 }
 
 void ck_digest_of(const void *buf, size_t len, char out[CK_DIGEST_BUF])
@@ -70,7 +70,7 @@ void ck_digest_of(const void *buf, size_t len, char out[CK_DIGEST_BUF])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
-    memcpy(out, "sha256:", 7);
+    snprintf(out, CK_DIGEST_BUF, "sha256:");
     hex_of(md, mdlen, out + 7);
 }
 

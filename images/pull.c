@@ -694,7 +694,7 @@ static int read_tarball(importer *x, const char *path, ck_err *err)
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     int rc = 0;
-    if (archive_read_open_filename(a, path, 128 * 1024) != ARCHIVE_OK)
+    if (archive_read_open_filename(a, path, (size_t)128 * 1024) != ARCHIVE_OK)
         rc = ck_err_set(err, CK_E_INVALID, 0, "open %s: %s", path, archive_error_string(a));
     struct archive_entry *e;
     while (rc == 0) {

@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,11 +72,24 @@ static int load_fx_env(const char *path)
     return 0;
 }
 
+/* Runs test/fixtures/registry.sh VERB fx_dir, its output on our stderr. */
 static int fixture(const char *verb)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s/test/fixtures/registry.sh %s %s >&2", CK_SOURCE_DIR, verb, fx_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    char script[512];
+    snprintf(script, sizeof(script), "%s/test/fixtures/registry.sh", CK_SOURCE_DIR);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        execl(script, script, verb, fx_dir, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* A reference on one of the fixture registries: ref("PLAIN", "library/busybox"). */
@@ -281,7 +295,7 @@ static void test_image_fs_info_counts_our_data(void **state)
     img = info->image_filesystems[0];
     assert_int_equal(img->inodes_used->value, inodes0 + 1);
     assert_true(img->used_bytes->value >= bytes0 + (1 << 20));
-    assert_true(img->used_bytes->value <= bytes0 + (1 << 20) + 64 * 1024);
+    assert_true(img->used_bytes->value <= bytes0 + (1 << 20) + (64 << 10));
     crit_result_clear(&r);
     unlink(path);
 }
@@ -325,10 +339,8 @@ static void test_pull_every_fixture_image(void **state)
         pull_ok(ref("PLAIN", images[i].path), fx(key));
         snprintf(tag, sizeof(tag), "%s", ref("PLAIN", images[i].path));
         snprintf(key, sizeof(key), "%s_DIGEST", images[i].key);
-        snprintf(dig, sizeof(dig), "%s", ref("PLAIN", images[i].path));
-        *strrchr(dig, ':') = '\0';
-        strcat(dig, "@");
-        strcat(dig, fx(key));
+        const char *tagged = ref("PLAIN", images[i].path);
+        snprintf(dig, sizeof(dig), "%.*s@%s", (int)(strrchr(tagged, ':') - tagged), tagged, fx(key));
         snprintf(key, sizeof(key), "%s_ID", images[i].key);
         assert_names(tag, fx(key), tag, dig);
     }
