@@ -223,6 +223,7 @@ static ck_runtime_handler *runtimes_append(ck_config *cfg)
         return NULL;
     cfg->runtimes = arr;
     memset(&arr[cfg->n_runtimes], 0, sizeof(arr[0]));
+    arr[cfg->n_runtimes].create_timeout = CK_CONFIG_DEFAULT_CREATE_TIMEOUT;
     return &arr[cfg->n_runtimes++];
 }
 
@@ -520,6 +521,7 @@ static const field runtime_fields[] = {
     {"type", F_STR, RT(type), CHK_OCI_TYPE, .fallback = "oci"},
     {"root", F_STR, RT(root), CHK_ABSPATH, .optional = true},
     {"extra_args", F_STRV, RT(extra_args), CHK_ANY},
+    {"create_timeout", F_UINT, RT(create_timeout), .min = 1, .max = 3600},
     {NULL},
 };
 
@@ -1597,7 +1599,8 @@ static bool runtimes_same(const ck_config *a, const ck_config *b)
     for (size_t i = 0; i < a->n_runtimes; i++) {
         const ck_runtime_handler *x = &a->runtimes[i], *y = &b->runtimes[i];
         if (!str_same(x->name, y->name) || !str_same(x->path, y->path) || !str_same(x->type, y->type) ||
-            !str_same(x->root, y->root) || !strv_same(&x->extra_args, &y->extra_args))
+            !str_same(x->root, y->root) || !strv_same(&x->extra_args, &y->extra_args) ||
+            x->create_timeout != y->create_timeout)
             return false;
     }
     return true;
@@ -1615,6 +1618,7 @@ static int runtimes_copy(ck_config *dst, const ck_config *src, ck_err *err)
             ck_config_set_string(&d->type, s->type, err) < 0 || ck_config_set_string(&d->root, s->root, err) < 0 ||
             strv_copy(&d->extra_args, &s->extra_args, err) < 0)
             return -1;
+        d->create_timeout = s->create_timeout;
     }
     return 0;
 }

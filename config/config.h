@@ -27,6 +27,10 @@
 #define CK_CONFIG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
 #define CK_CONFIG_DEFAULT_CNI_BRIDGE "cricket0"
 #define CK_CONFIG_DEFAULT_CNI_SUBNET "10.88.0.0/16"
+/* Seconds a runtime's `create` may take before it is killed: well below the
+ * kubelet's 2-minute runtime request timeout, so a hung runtime fails the
+ * call with its own error, far above runc's usual tens of milliseconds. */
+#define CK_CONFIG_DEFAULT_CREATE_TIMEOUT 60
 
 typedef enum ck_cgroup_driver {
     CK_CGROUP_CGROUPFS = 0,
@@ -40,11 +44,12 @@ typedef struct ck_strv {
 
 /* One OCI runtime handler: the name the kubelet passes as runtime_handler. */
 typedef struct ck_runtime_handler {
-    char *name;         /* "runc", "crun", or the operator's */
-    char *path;         /* absolute path of the binary */
-    char *type;         /* "oci": an OCI runtime CLI (runc, crun, youki) */
-    char *root;         /* the runtime's --root state dir; NULL = the runtime's default */
-    ck_strv extra_args; /* passed before the verb on every invocation */
+    char *name;              /* "runc", "crun", or the operator's */
+    char *path;              /* absolute path of the binary */
+    char *type;              /* "oci": an OCI runtime CLI (runc, crun, youki) */
+    char *root;              /* the runtime's --root state dir; NULL = the runtime's default */
+    ck_strv extra_args;      /* passed before the verb on every invocation */
+    unsigned create_timeout; /* seconds `create` may take before it is killed (1..3600) */
 } ck_runtime_handler;
 
 /* Per-registry-host settings, keyed by host[:port] ("docker.io", "127.0.0.1:5000"). */

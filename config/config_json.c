@@ -21,8 +21,8 @@ static json_t *runtimes_json(const ck_config *cfg)
     json_t *obj = json_object();
     for (size_t i = 0; obj != NULL && i < cfg->n_runtimes; i++) {
         const ck_runtime_handler *h = &cfg->runtimes[i];
-        json_t *r = json_pack("{s:s, s:s, s:s?, s:o}", "path", h->path, "type", h->type, "root", h->root, "extra_args",
-                              strv_json(&h->extra_args));
+        json_t *r = json_pack("{s:s, s:s, s:s?, s:o, s:i}", "path", h->path, "type", h->type, "root", h->root,
+                              "extra_args", strv_json(&h->extra_args), "create_timeout", (json_int_t)h->create_timeout);
         json_object_set_new(obj, h->name, r);
     }
     return obj;

@@ -146,7 +146,7 @@ static int start_domains(daemon_t *d, ck_err *err)
     ck_images_gc(d->images);
     if (install_default_network(d, err) < 0)
         return -1;
-    if (ck_sandboxes_new(cfg, d->store, d->cni, &d->sandboxes, err) < 0)
+    if (ck_sandboxes_new(cfg, d->store, d->cni, d->images, &d->sandboxes, err) < 0)
         return ck_err_wrap(err, "pod sandboxes");
     d->svc.events = d->events;
     d->svc.images = d->images;

@@ -72,6 +72,7 @@ void ck_images_free(ck_images *im)
         return;
     ck_content_free(im->content);
     ck_keylock_free(im->locks);
+    ck_images_uses_free(im);
     pthread_mutex_destroy(&im->lock);
     pthread_rwlock_destroy(&im->gc);
     free(im);

@@ -103,11 +103,26 @@ int ck_images_list(ck_images *im, const char *name, ck_image ***out, size_t *n, 
 /* Removes what name names: a tag removes that tag only, and the image with
  * it when no other tag is left; an id or a digest reference removes the
  * image with all its names. Nothing there: 0. Unused blobs and layers are
- * deleted after. */
+ * deleted after. An image a mounted root filesystem uses is not removed
+ * (CK_E_PRECONDITION). */
 int ck_images_remove(ck_images *im, const char *name, ck_err *err);
 
 /* Loads an OCI layout or docker-archive tarball (docker save) into the
  * store; *ids_out lists the image ids loaded (free each and the array). */
 int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t *n, ck_err *err);
+
+/* ---- root filesystems ---------------------------------------------------------------- */
+
+/* Mounts the root filesystem of image (id, prefix or reference, as
+ * ck_images_get takes) on target, an existing directory: read-only when
+ * upper and work are NULL, else a writable overlay whose changes go to
+ * upper (work: an empty directory on upper's filesystem). The image is in
+ * use until ck_images_unmount_rootfs(target): removing it is refused. A
+ * target that is already a mount point is only recorded (restart
+ * recovery). id_out (may be NULL) gets the image id. */
+int ck_images_mount_rootfs(ck_images *im, const char *image, const char *target, const char *upper, const char *work,
+                           char *id_out, size_t id_size, ck_err *err);
+/* Unmounts target (not mounted or absent is fine) and ends its use. */
+int ck_images_unmount_rootfs(ck_images *im, const char *target, ck_err *err);
 
 #endif

@@ -525,6 +525,10 @@ static int remove_image_locked(ck_images *im, const char *name, ck_err *err)
     }
     if (image_in_use(im, id, err) != 0)
         return -1;
+    const char *user = ck_images_in_use_by(im, id);
+    if (user != NULL)
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "image %s is in use: a root filesystem is mounted from it on %s",
+                          id, user);
     if (ck_store_image_delete(im->store, id, err) < 0)
         return -1;
     ck_info("images", "removed image %s (asked as %s)", id, name);

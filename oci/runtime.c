@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -149,12 +151,31 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
     snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
 }
 
-/* Reads the monitor's one line: "ok <pid>" or "error <text>". */
-static int read_sync(int fd, const char *id, pid_t *pid, ck_err *err)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the monitor's one line: "ok <pid>", "error <text>" or "timeout
+ * <text>" (the runtime's create was killed after its bound). The monitor
+ * bounds the runtime's create itself; timeout_ms only guards against a
+ * monitor that never answers. */
+static int read_sync(int fd, const char *id, int timeout_ms, pid_t *pid, ck_err *err)
 {
     char line[4096];
     size_t len = 0;
+    int64_t deadline = mono_ms() + timeout_ms;
     for (;;) {
+        int64_t left = deadline - mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: the monitor did not answer within %d s", id,
+                              timeout_ms / 1000);
         ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -172,6 +193,8 @@ static int read_sync(int fd, const char *id, pid_t *pid, ck_err *err)
     }
     if (strncmp(line, "error ", 6) == 0)
         return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: %s", id, line + 6);
+    if (strncmp(line, "timeout ", 8) == 0)
+        return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: %s", id, line + 8);
     return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: the monitor ended without a word", id);
 }
 
@@ -184,8 +207,9 @@ int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, 
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create container %s: pipe", id);
-    char syncfd[16];
+    char syncfd[16], timeout[16];
     snprintf(syncfd, sizeof(syncfd), "%d", sync[1]);
+    snprintf(timeout, sizeof(timeout), "%u", rt->handler->create_timeout);
     const char *argv[MAX_ARGS];
     size_t n = 0;
     argv[n++] = monitor;
@@ -209,6 +233,8 @@ int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, 
     argv[n++] = files->log_file;
     argv[n++] = "--sync-fd";
     argv[n++] = syncfd;
+    argv[n++] = "--create-timeout";
+    argv[n++] = timeout;
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid < 0) {
@@ -230,7 +256,7 @@ int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, 
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    int rc = read_sync(sync[0], id, pid_out, err);
+    int rc = read_sync(sync[0], id, ((int)rt->handler->create_timeout + 15) * 1000, pid_out, err);
     close(sync[0]);
     if (rc < 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "create container %s: cannot run %s", id, monitor);

@@ -123,15 +123,28 @@ static json_t *linux_section(const ck_pause_spec *s, const char *cgroups_path)
                      strings(masked), "readonlyPaths", strings(readonly));
 }
 
+static json_t *process_user(const ck_pause_spec *s)
+{
+    json_t *u = json_pack("{s:i, s:i}", "uid", (json_int_t)s->uid, "gid", (json_int_t)s->gid);
+    if (u != NULL && s->n_additional_gids > 0) {
+        json_t *g = json_array();
+        for (size_t i = 0; i < s->n_additional_gids; i++)
+            json_array_append_new(g, json_integer(s->additional_gids[i]));
+        json_object_set_new(u, "additionalGids", g);
+    }
+    return u;
+}
+
 static json_t *process_section(const ck_pause_spec *s)
 {
     static const char *const args[] = {"/pause", NULL};
     static const char *const env[] = {"PATH=/", NULL};
     json_t *empty = json_array();
-    return json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", 0, "user",
-                     "uid", 0, "gid", 0, "args", strings(args), "env", strings(env), "cwd", "/", "noNewPrivileges", 1,
-                     "oomScoreAdj", s->oom_score_adj, "capabilities", "bounding", json_copy(empty), "effective",
-                     json_copy(empty), "permitted", json_copy(empty), "ambient", empty);
+    return json_pack("{s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", 0, "user",
+                     process_user(s), "args", strings(s->args != NULL ? s->args : args), "env",
+                     strings(s->env != NULL ? s->env : env), "cwd", s->cwd != NULL && s->cwd[0] != '\0' ? s->cwd : "/",
+                     "noNewPrivileges", 1, "oomScoreAdj", s->oom_score_adj, "capabilities", "bounding",
+                     json_copy(empty), "effective", json_copy(empty), "permitted", json_copy(empty), "ambient", empty);
 }
 
 int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *err)

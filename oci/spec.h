@@ -19,7 +19,16 @@ typedef struct ck_kv {
 } ck_kv;
 
 typedef struct ck_pause_spec {
-    const char *rootfs;     /* absolute path of the read-only pause rootfs */
+    const char *rootfs; /* absolute path of the pause rootfs (read-only in the container) */
+    /* The process; NULL/0 for the built-in cricket-pause: /pause as root
+     * with PATH=/ in /. A pause image gives its entrypoint + cmd, env, user
+     * and workdir. */
+    const char *const *args; /* NULL-terminated */
+    const char *const *env;  /* NULL-terminated */
+    const char *cwd;
+    unsigned uid, gid;
+    const unsigned *additional_gids;
+    size_t n_additional_gids;
     const char *hostname;   /* NULL or "" with a host network */
     const char *netns_path; /* NULL: the host's network */
     bool host_ipc;

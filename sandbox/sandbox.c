@@ -21,10 +21,13 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "common/undo.h"
+#include "images/images.h"
 #include "netcni/netns.h"
+#include "oci/user.h"
 #include "sandbox/sandbox_internal.h"
 
-int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sandboxes **out, ck_err *err)
+int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_images *images, ck_sandboxes **out,
+                     ck_err *err)
 {
     ck_sandboxes *sb = calloc(1, sizeof(*sb));
     if (sb == NULL)
@@ -32,6 +35,7 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sand
     sb->cfg = cfg;
     sb->store = store;
     sb->cni = cni;
+    sb->images = images;
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     for (size_t i = 0; i < SB_STRIPES; i++)
@@ -46,10 +50,7 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sand
         return -1;
     }
     if (cfg->pause.image != NULL)
-        ck_warn("sandbox",
-                "pause.image %s is configured, but pulling images is not in this build yet: pods use "
-                "the built-in cricket-pause",
-                cfg->pause.image);
+        ck_info("sandbox", "pods run their pause process from the image %s (pulled when absent)", cfg->pause.image);
     sb_recover(sb);
     *out = sb;
     return 0;
@@ -183,6 +184,7 @@ typedef struct run_ctx {
     char netns[PATH_MAX];
     char cgroup_parent[512];
     bool host_network;
+    ck_image *image; /* the pause image, NULL for the built-in pause */
 } run_ctx;
 
 static void undo_row(void *ctx, void *arg)
@@ -242,6 +244,16 @@ static void undo_shm(void *ctx, void *arg)
 {
     (void)arg;
     sb_unmount_shm(&((run_ctx *)ctx)->p);
+}
+
+static void undo_rootfs(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (sb_unmount_rootfs(c->sb, &c->p, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
 }
 
 static void undo_container(void *ctx, void *arg)
@@ -368,14 +380,92 @@ static int step_shm(run_ctx *c, ck_undo *u, ck_err *err)
     return ck_undo_push(u, "unmount shm", undo_shm, NULL, false, err);
 }
 
+/* The pause image's layers below a small upper dir: runc creates the
+ * mount points the image lacks (/proc, /etc/hostname...) there before it
+ * makes the root read-only; a lower-only overlay would refuse them. */
+static int step_rootfs(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (c->image == NULL)
+        return 0;
+    const char *dirs[] = {c->p.rootfs, c->p.upper, c->p.work};
+    for (size_t i = 0; i < 3; i++)
+        if (mkdir(dirs[i], 0755) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dirs[i]);
+    json_object_set_new(c->data, "image", json_string(c->image->id));
+    json_object_set_new(c->data, "rootfs", json_string(c->p.rootfs));
+    if (save(c, CK_SANDBOX_CREATING, err) < 0)
+        return -1;
+    if (ck_images_mount_rootfs(c->sb->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work, NULL, 0, err) < 0)
+        return ck_err_wrap(err, "pause image");
+    return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
+}
+
+/* The pause process as the image describes it: entrypoint + cmd (else
+ * /pause), its env with a PATH, its workdir and user. */
+typedef struct pause_proc {
+    const char **args, **env;
+    ck_oci_user user;
+} pause_proc;
+
+static void pause_proc_clear(pause_proc *pp)
+{
+    free(pp->args);
+    free(pp->env);
+}
+
+static bool has_path(char **env, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(env[i], "PATH=", 5) == 0)
+            return true;
+    return false;
+}
+
+static int pause_proc_from_image(run_ctx *c, pause_proc *pp, ck_err *err)
+{
+    const ck_image *img = c->image;
+    size_t nargs = img->n_entrypoint + img->n_cmd;
+    pp->args = calloc(nargs + 2, sizeof(char *));
+    pp->env = calloc(img->n_env + 2, sizeof(char *));
+    if (pp->args == NULL || pp->env == NULL)
+        return ck_err_oom(err, "pause process");
+    size_t k = 0;
+    for (size_t i = 0; i < img->n_entrypoint; i++)
+        pp->args[k++] = img->entrypoint[i];
+    for (size_t i = 0; i < img->n_cmd; i++)
+        pp->args[k++] = img->cmd[i];
+    if (k == 0)
+        pp->args[k++] = "/pause";
+    k = 0;
+    for (size_t i = 0; i < img->n_env; i++)
+        pp->env[k++] = img->env[i];
+    if (!has_path(img->env, img->n_env))
+        pp->env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    if (ck_oci_resolve_user(c->p.rootfs, img->user, &pp->user, err) < 0)
+        return ck_err_wrap(err, "pause image %s: user", img->id);
+    return 0;
+}
+
 static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
 {
+    pause_proc pp = {0};
+    if (c->image != NULL && pause_proc_from_image(c, &pp, err) < 0) {
+        pause_proc_clear(&pp);
+        return -1;
+    }
     ck_kv annotations[] = {{"io.kubernetes.cri.container-type", "sandbox"},
                            {"io.kubernetes.cri.sandbox-id", c->row.id},
                            {"io.kubernetes.cri.sandbox-name", c->row.name},
                            {"io.kubernetes.cri.sandbox-namespace", c->row.ns}};
     ck_pause_spec spec = {
-        .rootfs = c->sb->rootfs,
+        .rootfs = c->image != NULL ? c->p.rootfs : c->sb->rootfs,
+        .args = pp.args,
+        .env = pp.env,
+        .cwd = c->image != NULL ? c->image->workdir : NULL,
+        .uid = pp.user.uid,
+        .gid = pp.user.gid,
+        .additional_gids = pp.user.additional_gids,
+        .n_additional_gids = pp.user.n_additional_gids,
         .hostname = sb_str(c->data, "hostname"),
         .netns_path = c->host_network ? NULL : c->netns,
         .host_ipc = c->cfg->ns_ipc == CK_NS_NODE,
@@ -393,7 +483,9 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .annotations = annotations,
         .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
     };
-    if (ck_oci_write_pause_spec(&spec, c->p.dir, err) < 0)
+    int rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
+    pause_proc_clear(&pp);
+    if (rc < 0)
         return ck_err_wrap(err, "write pause spec");
     pid_t pid;
     if (ck_oci_create(&c->rt, c->row.id, c->p.dir, &c->p.mon, &pid, err) < 0) {
@@ -416,7 +508,7 @@ static int run_steps(run_ctx *c, ck_err *err)
     int rc = -1;
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_netns(c, &u, err) == 0 &&
         step_cni(c, &u, ip, sizeof(ip), err) == 0 && step_files(c, ip, err) == 0 && step_shm(c, &u, err) == 0 &&
-        step_pause(c, &u, err) == 0 && save(c, CK_SANDBOX_READY, err) == 0)
+        step_rootfs(c, &u, err) == 0 && step_pause(c, &u, err) == 0 && save(c, CK_SANDBOX_READY, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);
@@ -450,6 +542,29 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
     return 0;
 }
 
+/* The configured pause image, pulled first when it is not here: the CRI
+ * gives no pull policy for it, so "if not present", as the kubelet expects
+ * of a runtime. */
+static int pause_image(ck_sandboxes *sb, ck_image **out, ck_err *err)
+{
+    const char *ref = sb->cfg->pause.image;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_images_get(sb->images, ref, out, &e) == 0)
+        return 0;
+    if (e.kind != CK_E_NOT_FOUND) {
+        *err = e;
+        return ck_err_wrap(err, "pause image %s", ref);
+    }
+    ck_info("sandbox", "pause image %s is not here: pulling it", ref);
+    _cleanup_free_ char *id = NULL;
+    if (ck_images_pull(sb->images, ref, NULL, NULL, NULL, &id, err) < 0)
+        return ck_err_wrap(err, "pause image (pause.image)");
+    if (ck_images_get(sb->images, id, out, err) < 0)
+        return ck_err_wrap(err, "pause image %s", ref);
+    return 0;
+}
+
 int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out, ck_err *err)
 {
     if (validate(cfg, err) < 0)
@@ -466,6 +581,10 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out,
     if (ck_oci_runtime_get(sb->cfg, cfg->runtime_handler, &c->rt, err) < 0 ||
         ck_oci_cgroups_path(sb->cfg->cgroup_driver, cfg->cgroup_parent, "x", cg, sizeof(cg), err) < 0)
         goto out;
+    if (sb->cfg->pause.image != NULL && pause_image(sb, &c->image, err) < 0) {
+        ck_err_wrap(err, "run pod sandbox %s/%s", cfg->ns, cfg->name);
+        goto out;
+    }
     snprintf(c->cgroup_parent, sizeof(c->cgroup_parent), "%s", cfg->cgroup_parent != NULL ? cfg->cgroup_parent : "");
     int r = reserve(sb, c->key, cfg, id_out, err);
     if (r != 0) {
@@ -503,6 +622,7 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out,
     creating_done(sb, id_out);
     json_decref(c->data);
 out:
+    ck_image_free(c->image);
     free(c);
     return rc;
 }

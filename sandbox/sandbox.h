@@ -27,6 +27,7 @@
 #include "oci/spec.h"
 
 typedef struct ck_store ck_store;
+typedef struct ck_images ck_images;
 typedef struct ck_sandboxes ck_sandboxes;
 
 /* Store states. READY and NOTREADY match the CRI's PodSandboxState. */
@@ -83,8 +84,12 @@ typedef struct ck_sandbox_filter {
 
 /* Sets up the manager: the pause rootfs, and recovery of pods left by a
  * previous run (removes half-created ones, marks dead ones NOTREADY,
- * retries CNI DEL of stopped ones). */
-int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_sandboxes **out, ck_err *err);
+ * retries CNI DEL of stopped ones, mounts again the pause image of ready
+ * ones). With pause.image configured, each pod's pause process runs from
+ * that image (pulled through images when absent, its layers mounted as the
+ * pod's rootfs); else from the built-in cricket-pause. */
+int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_images *images, ck_sandboxes **out,
+                     ck_err *err);
 void ck_sandboxes_free(ck_sandboxes *sb);
 
 /* Creates and starts a pod; *id_out (65 bytes) gets its id. A retry with

@@ -1,6 +1,7 @@
 /*
  * sandbox_files: what a pod's containers share from the host side: the
- * read-only pause rootfs (one for all pods), and per pod /etc/hostname,
+ * read-only cricket-pause rootfs (one for all pods, unless a pause image is
+ * configured: then each pod mounts the image's layers), and per pod /etc/hostname,
  * /etc/hosts, /etc/resolv.conf and a tmpfs for /dev/shm.
  */
 #include <errno.h>
@@ -26,6 +27,9 @@ void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p)
     snprintf(p->hostname, sizeof(p->hostname), "%s/hostname", p->dir);
     snprintf(p->hosts, sizeof(p->hosts), "%s/hosts", p->dir);
     snprintf(p->resolv, sizeof(p->resolv), "%s/resolv.conf", p->dir);
+    snprintf(p->rootfs, sizeof(p->rootfs), "%s/rootfs", p->dir);
+    snprintf(p->upper, sizeof(p->upper), "%s/upper", p->dir);
+    snprintf(p->work, sizeof(p->work), "%s/work", p->dir);
     ck_oci_monitor_files_init(&p->mon, p->run_dir);
 }
 

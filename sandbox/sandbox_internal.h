@@ -18,7 +18,8 @@ struct ck_sandboxes {
     const ck_config *cfg;
     ck_store *store;
     ck_cni *cni;
-    char rootfs[PATH_MAX]; /* the read-only pause rootfs */
+    ck_images *images;
+    char rootfs[PATH_MAX]; /* the read-only cricket-pause rootfs */
     pthread_mutex_t mu;    /* guards creating[] and name reservation */
     pthread_cond_t cv;     /* signalled when a creation ends */
     char creating[SB_MAX_CREATING][65];
@@ -35,6 +36,9 @@ typedef struct sb_paths {
     char hostname[PATH_MAX];
     char hosts[PATH_MAX];
     char resolv[PATH_MAX];
+    char rootfs[PATH_MAX]; /* the pause image's layers, mounted (with a pause.image) */
+    char upper[PATH_MAX];  /* its upper and work dirs: only runc writes (mount points) */
+    char work[PATH_MAX];
     ck_oci_monitor_files mon;
 } sb_paths;
 
@@ -67,5 +71,7 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err);
 void sb_recover(ck_sandboxes *sb);
 /* 1 when the pause process has exited (exit file written), 0 if not. */
 int sb_pause_exited(const sb_paths *p);
+/* Unmounts the pod's pause-image rootfs (none mounted is fine). */
+int sb_unmount_rootfs(ck_sandboxes *sb, const sb_paths *p, ck_err *err);
 
 #endif

@@ -9,6 +9,8 @@
  *   ips                            the pod's IPs, IPv4 first
  *   port_mappings                  [{host_port, container_port, protocol, host_ip}]
  *   pause_pid                      the pause process
+ *   image                          the pause image's id, when pause.image is set (absent otherwise)
+ *   rootfs                         where its layers are mounted while the pod runs
  * A reader tolerates missing keys, so older records still load.
  */
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * sandbox_stop: StopPodSandbox, RemovePodSandbox and restart recovery.
  *
  * Stop: the pause process gets SIGTERM (it exits 0 at once), SIGKILL after
- * a grace period; the runtime forgets the container; /dev/shm is unmounted;
+ * a grace period; the runtime forgets the container; /dev/shm and the pause
+ * image's rootfs are unmounted;
  * CNI DEL runs with the configuration the pod was set up with, and only once
  * it succeeded is the netns removed and the attachment forgotten, so a
  * failed DEL is retried by the next stop, by remove and at restart. Every
@@ -18,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/spawn.h"
+#include "images/images.h"
 #include "netcni/netns.h"
 #include "sandbox/sandbox_internal.h"
 
@@ -59,6 +61,13 @@ static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, 
         }
     }
     return ck_oci_delete(&rt, row->id, err);
+}
+
+int sb_unmount_rootfs(ck_sandboxes *sb, const sb_paths *p, ck_err *err)
+{
+    if (sb->images == NULL)
+        return 0;
+    return ck_images_unmount_rootfs(sb->images, p->rootfs, err);
 }
 
 /* CNI DEL with the saved attachment; then the netns goes. */
@@ -103,8 +112,10 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     int rc = stop_pause(sb, &row, data, &p, err);
     if (rc == 0) {
         sb_unmount_shm(&p);
-        rc = teardown_network(sb, &row, data, err);
+        rc = sb_unmount_rootfs(sb, &p, err);
     }
+    if (rc == 0)
+        rc = teardown_network(sb, &row, data, err);
     /* Whatever happened, what was done is recorded. */
     ck_err se;
     ck_err_clear(&se);
@@ -147,7 +158,7 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     sb_paths p;
     sb_paths_init(sb, id, &p);
     sb_unmount_shm(&p);
-    if (ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+    if (sb_unmount_rootfs(sb, &p, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
         return -1;
     char key[1200];
     snprintf(key, sizeof(key), "pod:%s_%s_%s_%u", row.name, row.ns, row.uid, row.attempt);
@@ -175,9 +186,24 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err)
     return 0;
 }
 
+/* A ready pod's pause image rootfs: still mounted after a daemon kill (it
+ * is recorded in use again), or mounted again if it went away. */
+static void remount_rootfs(ck_sandboxes *sb, const ck_pod_record *r, const sb_paths *p)
+{
+    json_t *data = json_loads(r->data != NULL ? r->data : "{}", 0, NULL);
+    const char *image = sb_str(data, "image");
+    ck_err err;
+    ck_err_clear(&err);
+    if (image[0] != '\0' && sb->images != NULL &&
+        ck_images_mount_rootfs(sb->images, image, p->rootfs, p->upper, p->work, NULL, 0, &err) < 0)
+        ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
+    json_decref(data);
+}
+
 /* A previous run's pods: half-created ones are removed (their creation
  * never answered), dead ones are NOTREADY, stopped ones get their CNI DEL
- * retried. Ready pods with a live pause keep running untouched. */
+ * retried. Ready pods with a live pause keep running untouched, their
+ * pause image rootfs mounted and in use again. */
 void sb_recover(ck_sandboxes *sb)
 {
     ck_pod_record *rows = NULL;
@@ -206,12 +232,14 @@ void sb_recover(ck_sandboxes *sb)
                 ck_error("sandbox", "recovery: %s", err.msg);
         } else if (r->state == CK_SANDBOX_READY && sb_pause_exited(&p)) {
             ck_warn("sandbox", "recovery: pod %s: its pause process has exited: NOTREADY", r->id);
+            remount_rootfs(sb, r, &p); /* in use until the pod is stopped */
             if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)
                 ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
         } else if (r->state == CK_SANDBOX_NOTREADY) {
             if (sb_stop_locked(sb, r->id, &err) < 0)
                 ck_warn("sandbox", "recovery: pod %s: %s (retried at its next stop or remove)", r->id, err.msg);
         } else {
+            remount_rootfs(sb, r, &p);
             ready++;
         }
     }

@@ -9,6 +9,11 @@
  * "error <runtime's message>" on the sync pipe, waits for the init to exit
  * (reaping anything else re-parented to it), writes the exit file and exits.
  *
+ * A runtime whose `create` hangs must not hang RunPodSandbox: after
+ * --create-timeout seconds the runtime is killed with everything it started
+ * (it runs in its own process group; what escaped to us as the subreaper is
+ * reaped), and the sync pipe says "timeout <text>".
+ *
  * Logs and attach come with containers; the pause process needs neither.
  */
 #include <errno.h>
@@ -37,6 +42,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         {"exit-file", required_argument, NULL, 'e'},
         {"log-file", required_argument, NULL, 'l'},
         {"sync-fd", required_argument, NULL, 's'},
+        {"create-timeout", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -55,6 +61,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         case 'e': o->exit_file = optarg; break;
         case 'l': o->log_file = optarg; break;
         case 's': o->sync_fd = atoi(optarg); break;
+        case 't': o->create_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
         default: return -1;
         }
     }
@@ -105,11 +112,23 @@ static int setup_stdio(const mon_opts *o)
     return 0;
 }
 
+static volatile sig_atomic_t create_timed_out;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    create_timed_out = 1;
+}
+
+/* Waits for pid, reaping others on the way. -1 on error, -2 when the
+ * create alarm went off first. */
 static int wait_for(pid_t pid, int *status)
 {
     for (;;) {
         int st;
         pid_t got = waitpid(-1, &st, 0);
+        if (got < 0 && errno == EINTR && create_timed_out)
+            return -2;
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -143,8 +162,11 @@ static void read_log_tail(const char *path, char *buf, size_t size)
 static pid_t run_create(const mon_opts *o)
 {
     pid_t pid = fork();
+    if (pid > 0)
+        setpgid(pid, pid); /* both sides set it: no window where the group does not exist */
     if (pid != 0)
         return pid;
+    setpgid(0, 0); /* the runtime and its helpers: one group to kill */
     const char *argv[MON_MAX_RUNTIME_ARGS + 16];
     int n = 0;
     argv[n++] = o->runtime;
@@ -174,15 +196,53 @@ static pid_t read_pid(const char *path)
     return (pid_t)pid;
 }
 
+/* The runtime's group is killed; whatever it left to us is reaped (for at
+ * most a few seconds: a process stuck in the kernel is not worth a hang). */
+static void kill_create(pid_t create)
+{
+    kill(-create, SIGKILL);
+    kill(create, SIGKILL);
+    for (int i = 0; i < 300; i++) {
+        pid_t got = waitpid(-1, NULL, WNOHANG);
+        if (got < 0 && errno == ECHILD)
+            return;
+        if (got <= 0)
+            usleep(10 * 1000);
+    }
+}
+
+/* Runs `create` within the timeout: 0 with its status, -1 (reported). */
+static int create_bounded(mon_opts *o, int *status)
+{
+    struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: waitpid is interrupted */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    pid_t create = run_create(o);
+    if (create < 0) {
+        sync_send(o, "error cannot run %s: %s\n", o->runtime, strerror(errno));
+        return -1;
+    }
+    alarm(o->create_timeout);
+    int rc = wait_for(create, status);
+    alarm(0);
+    if (rc == -2) {
+        kill_create(create);
+        sync_send(o, "timeout %s create did not finish within %u s: killed\n", o->runtime, o->create_timeout);
+        return -1;
+    }
+    if (rc < 0) {
+        sync_send(o, "error wait for %s create: %s\n", o->runtime, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int monitor(mon_opts *o)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    pid_t create = run_create(o);
     int status;
-    if (create < 0 || wait_for(create, &status) < 0) {
-        sync_send(o, "error cannot run %s: %s\n", o->runtime, strerror(errno));
+    if (create_bounded(o, &status) < 0)
         return 1;
-    }
     if (exit_code(status) != 0) {
         char msg[3000];
         read_log_tail(o->log_file, msg, sizeof(msg));
@@ -218,7 +278,7 @@ int main(int argc, char **argv)
     mon_opts o = {0};
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
-                        "--pid-file F --exit-file F --log-file F --sync-fd N\n");
+                        "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -1213,6 +1213,96 @@ static void test_runtime_handlers(void **state)
     }
 }
 
+/* Processes whose command line holds needle (a marker argument). */
+static size_t processes_with(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[4096];
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < len; i++)
+            if (buf[i] == '\0')
+                buf[i] = ' ';
+        buf[len] = '\0';
+        n += strstr(buf, needle) != NULL;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A runtime handler whose `create` never returns (a script waiting for a
+ * sleeping child, as a runtime waits for its helpers): the monitor kills
+ * the runtime's whole process group after the handler's create_timeout,
+ * RunPodSandbox fails with DEADLINE_EXCEEDED naming the bound, and nothing
+ * is left, not even the sleeping child. */
+static void test_hung_runtime_create_is_killed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/critest-hung.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char script[128];
+    snprintf(script, sizeof(script), "%s/hung-runtime", dir);
+    write_text(script, "#!/bin/sh\n"
+                       "# create never ends; every other verb succeeds\n"
+                       "for a in \"$@\"; do [ \"$a\" = create ] && { sleep 987654; exit 0; }; done\n"
+                       "exit 0\n");
+    assert_int_equal(chmod(script, 0755), 0);
+    const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml),
+             "default_runtime: runc\n"
+             "runtimes:\n"
+             "  runc: {path: %s}\n"
+             "  hung: {path: %s, create_timeout: 2}\n",
+             runc, script);
+    crit_daemon d;
+    assert_int_equal(crit_daemon_prepare(&d, yaml), 0);
+    assert_int_equal(crit_daemon_start(&d), 0);
+    crit_client *c = crit_connect(d.socket);
+    pod_opts o = {.name = "hung", .host_network = true};
+    Runtime__V1__RunPodSandboxRequest *req = build(&o);
+    req->runtime_handler = "hung";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &req->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (code != GRPC_STATUS_DEADLINE_EXCEEDED || strstr(r.details, "create did not finish within 2 s: killed") == NULL)
+        fail_msg("got %d \"%s\"", code, r.details);
+    crit_result_clear(&r);
+    assert_true(secs >= 2.0 && secs < 12.0);
+    assert_int_equal(processes_with("sleep 987654"), 0);
+    char sub[512];
+    snprintf(sub, sizeof(sub), "%s/sandboxes", d.root);
+    assert_int_equal(dir_entries(sub), 0);
+    snprintf(sub, sizeof(sub), "%s/sandboxes", d.state);
+    assert_int_equal(dir_entries(sub), 0);
+    assert_int_equal(mounts_under(d.dir), 0);
+    Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    assert_int_equal(crit_call(c, RUNTIME("ListPodSandbox"), &lreq.base,
+                               &runtime__v1__list_pod_sandbox_response__descriptor, 10000, &r),
+                     GRPC_STATUS_OK);
+    assert_int_equal(((Runtime__V1__ListPodSandboxResponse *)r.response)->n_items, 0);
+    crit_result_clear(&r);
+    crit_close(c);
+    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
+    crit_daemon_cleanup(&d);
+    unlink(script);
+    rmdir(dir);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -1238,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_stats_stream_and_update),
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
+        cmocka_unit_test(test_hung_runtime_create_is_killed),
     };
     grpc_init();
     int failed = cmocka_run_group_tests_name("critest_pods", tests, start_shared, stop_shared);

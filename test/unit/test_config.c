@@ -147,6 +147,7 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
         assert_string_equal(x->type, y->type);
         assert_str_or_null(x->root, y->root);
         assert_strv_equal(&x->extra_args, &y->extra_args);
+        assert_int_equal(x->create_timeout, y->create_timeout);
     }
     assert_string_equal(a->cni.conf_dir, b->cni.conf_dir);
     assert_strv_equal(&a->cni.bin_dirs, &b->cni.bin_dirs);
@@ -457,6 +458,7 @@ static void test_runtimes_replace_defaults(void **state)
     assert_int_equal(cfg->n_runtimes, 2);
     assert_string_equal(cfg->runtimes[0].name, "youki");
     assert_string_equal(cfg->runtimes[1].name, "kata");
+    assert_int_equal(cfg->runtimes[0].create_timeout, CK_CONFIG_DEFAULT_CREATE_TIMEOUT);
     assert_null(ck_config_find_runtime(cfg, "runc"));
     assert_null(ck_config_find_runtime(cfg, "crun"));
     assert_string_equal(cfg->default_runtime, "youki");
@@ -464,8 +466,9 @@ static void test_runtimes_replace_defaults(void **state)
 
     /* A default that is in the new set stays. */
     cfg = load_ok("default_runtime: b\n"
-                  "runtimes: {a: {path: /a}, b: {path: /b}}\n");
+                  "runtimes: {a: {path: /a}, b: {path: /b, create_timeout: 5}}\n");
     assert_string_equal(cfg->default_runtime, "b");
+    assert_int_equal(cfg->runtimes[1].create_timeout, 5);
     ck_config_free(cfg);
 }
 
@@ -550,6 +553,13 @@ static void test_bad_port(void **state)
                    "2: streaming.port: must be an integer from 0 to 65535, got \"\"");
     expect_invalid("streaming:\n  port: [80]\n",
                    "2: streaming.port: must be an integer from 0 to 65535, got a sequence");
+}
+
+static void test_bad_create_timeout(void **state)
+{
+    (void)state;
+    expect_invalid("runtimes:\n  r:\n    path: /r\n    create_timeout: 0\n",
+                   "4: runtimes.r.create_timeout: must be an integer from 1 to 3600, got \"0\"");
 }
 
 static void test_bad_bool(void **state)
@@ -639,7 +649,7 @@ static void test_unknown_keys(void **state)
     expect_invalid("cni:\n  conf_dir: /etc/cni/net.d\n  plugin_dirs: [/opt/cni/bin]\n",
                    "3: cni.plugin_dirs: unknown key (known keys: conf_dir, bin_dirs, default_network)");
     expect_invalid("runtimes:\n  runc:\n    path: /r\n    args: [--x]\n",
-                   "4: runtimes.runc.args: unknown key (known keys: path, type, root, extra_args)");
+                   "4: runtimes.runc.args: unknown key (known keys: path, type, root, extra_args, create_timeout)");
     expect_invalid("registries:\n  hosts:\n    docker.io:\n      token: x\n",
                    "4: registries.hosts.docker.io.token: unknown key (known keys: mirrors, "
                    "insecure, ca_file, username, password, auth, identity_token)");
@@ -718,6 +728,7 @@ static void test_emit_exact_text(void **state)
                               "    type: oci\n"
                               "    root: \"\"\n"
                               "    extra_args: [--debug]\n"
+                              "    create_timeout: 60\n"
                               "cni:\n"
                               "  conf_dir: /etc/cni/net.d\n"
                               "  bin_dirs: [/opt/cni/bin, /usr/lib/cni]\n"
@@ -996,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_bad_paths),
         cmocka_unit_test(test_bad_enums),
         cmocka_unit_test(test_bad_port),
+        cmocka_unit_test(test_bad_create_timeout),
         cmocka_unit_test(test_bad_bool),
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_bad_registries),

@@ -1,6 +1,7 @@
 /*
- * The pause spec and cgroup paths (oci/spec.c), and the CNI pieces that need
- * no plugin run: bandwidth quantities and IPs from a saved attachment.
+ * The pause spec and cgroup paths (oci/spec.c), an image's USER resolved in
+ * its rootfs (oci/user.c), and the CNI pieces that need no plugin run:
+ * bandwidth quantities and IPs from a saved attachment.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +18,7 @@
 #include "common/spawn.h"
 #include "netcni/cni.h"
 #include "oci/spec.h"
+#include "oci/user.h"
 
 static void expect_path(ck_cgroup_driver d, const char *parent, const char *want)
 {
@@ -161,6 +164,126 @@ static void test_pause_spec_host_namespaces(void **state)
     json_decref(root);
 }
 
+/* A pause image's process: its args, env, workdir and identity. */
+static void test_pause_spec_image_process(void **state)
+{
+    (void)state;
+    const char *args[] = {"/bin/sh", "-c", "sleep 1", NULL};
+    const char *env[] = {"PATH=/bin", "A=b", NULL};
+    unsigned gids[] = {10, 20};
+    ck_pause_spec spec = {.rootfs = "/r",
+                          .args = args,
+                          .env = env,
+                          .cwd = "/tmp",
+                          .uid = 65534,
+                          .gid = 100,
+                          .additional_gids = gids,
+                          .n_additional_gids = 2,
+                          .cgroup_parent = "",
+                          .id = "abc"};
+    json_t *root = write_and_load(&spec);
+    json_t *proc = json_object_get(root, "process");
+    json_t *a = json_object_get(proc, "args");
+    assert_int_equal(json_array_size(a), 3);
+    assert_string_equal(json_string_value(json_array_get(a, 2)), "sleep 1");
+    json_t *e = json_object_get(proc, "env");
+    assert_int_equal(json_array_size(e), 2);
+    assert_string_equal(json_string_value(json_array_get(e, 1)), "A=b");
+    assert_string_equal(json_string_value(json_object_get(proc, "cwd")), "/tmp");
+    json_t *u = json_object_get(proc, "user");
+    assert_int_equal(json_integer_value(json_object_get(u, "uid")), 65534);
+    assert_int_equal(json_integer_value(json_object_get(u, "gid")), 100);
+    json_t *g = json_object_get(u, "additionalGids");
+    assert_int_equal(json_array_size(g), 2);
+    assert_int_equal(json_integer_value(json_array_get(g, 1)), 20);
+    assert_true(json_is_true(json_object_get(json_object_get(root, "root"), "readonly")));
+    json_decref(root);
+}
+
+static void write_in(const char *dir, const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void expect_user(const char *rootfs, const char *user, unsigned uid, unsigned gid, size_t n_groups)
+{
+    ck_oci_user u;
+    ck_err err;
+    ck_err_clear(&err);
+    if (ck_oci_resolve_user(rootfs, user, &u, &err) < 0)
+        fail_msg("user \"%s\": %s", user, err.msg);
+    assert_int_equal(u.uid, uid);
+    assert_int_equal(u.gid, gid);
+    assert_int_equal(u.n_additional_gids, n_groups);
+}
+
+static void expect_user_error(const char *rootfs, const char *user, const char *msg)
+{
+    ck_oci_user u;
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_oci_resolve_user(rootfs, user, &u, &err), -1);
+    assert_int_equal(err.kind, CK_E_INVALID);
+    if (strstr(err.msg, msg) == NULL)
+        fail_msg("user \"%s\": got \"%s\", want \"%s\"", user, err.msg, msg);
+}
+
+/* USER as Docker reads it, from the image's own files; a symlink in the
+ * image cannot make the lookup read the host's /etc/passwd. */
+static void test_resolve_user(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-user.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char etc[600];
+    snprintf(etc, sizeof(etc), "%s/etc", dir);
+    assert_int_equal(mkdir(etc, 0755), 0);
+    /* No files at all: numbers only. */
+    expect_user(dir, "", 0, 0, 0);
+    expect_user(dir, "1000", 1000, 0, 0);
+    expect_user(dir, "1000:50", 1000, 50, 0);
+    expect_user_error(dir, "app", "user \"app\" is not in the image's /etc/passwd");
+    write_in(dir, "etc/passwd",
+             "root:x:0:0:root:/root:/bin/sh\n"
+             "# not an entry\n"
+             "app:x:1001:1002:App:/home/app:/bin/sh\n"
+             "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+    write_in(dir, "etc/group", "root:x:0:\napp:x:1002:\nwheel:x:10:root,app\naudio:x:29:app\nnogroup:x:65534:\n");
+    expect_user(dir, "", 0, 0, 1);          /* root is in wheel */
+    expect_user(dir, "app", 1001, 1002, 2); /* wheel and audio */
+    expect_user(dir, "1001", 1001, 1002, 2);
+    expect_user(dir, "app:audio", 1001, 29, 1); /* the primary group is not repeated */
+    expect_user(dir, "nobody:7", 65534, 7, 0);
+    expect_user(dir, "4242", 4242, 0, 0);
+    expect_user_error(dir, "app:nogroup-here", "group \"nogroup-here\" is not in the image's /etc/group");
+    expect_user_error(dir, ":10", "no user part");
+    /* /etc/passwd a symlink to a host file where root would be found: it is
+     * resolved inside the rootfs, where there is no such file. */
+    char host[] = "/tmp/test-user-host.XXXXXX";
+    assert_non_null(mkdtemp(host));
+    write_in(host, "passwd", "root:x:0:0:root:/root:/bin/sh\n");
+    char path[700], target[700];
+    snprintf(path, sizeof(path), "%s/etc/passwd", dir);
+    snprintf(target, sizeof(target), "%s/passwd", host);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(target, path), 0);
+    expect_user_error(dir, "root", "user \"root\" is not in the image's /etc/passwd");
+    /* A symlink loop is the image's fault, named as such. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("passwd", path), 0);
+    expect_user_error(dir, "root", "etc/passwd");
+    assert_int_equal(unlink(target), 0);
+    assert_int_equal(rmdir(host), 0);
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_rm_rf(dir, &err), 0);
+}
+
 static void test_bandwidth_quantities(void **state)
 {
     (void)state;
@@ -196,6 +319,8 @@ int main(void)
         cmocka_unit_test(test_cgroups_paths),
         cmocka_unit_test(test_pause_spec_pod_namespaces),
         cmocka_unit_test(test_pause_spec_host_namespaces),
+        cmocka_unit_test(test_pause_spec_image_process),
+        cmocka_unit_test(test_resolve_user),
         cmocka_unit_test(test_bandwidth_quantities),
         cmocka_unit_test(test_attachment_ips_v4_first),
     };

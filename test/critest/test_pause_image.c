@@ -1,0 +1,537 @@
+/*
+ * Conformance over the wire for a configured pause image (pause.image): a
+ * real daemon whose pods run their pause process from an image pulled from
+ * the registry fixture (test/fixtures/registry.sh, which this suite starts
+ * and stops). The fixture's cricket/pause:1 is busybox plus a marker layer,
+ * running `sh -c "trap 'exit 0' TERM; sleep 1000000 & wait"` as nobody in
+ * /tmp with PAUSE_FIXTURE=1 in its environment; what the pod runs is checked
+ * from the host through the pause process's /proc entry. Network traffic
+ * goes only to 127.0.0.1 and to the pods this test created.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "test/critest/client.h"
+#include "test/critest/daemon.h"
+
+static crit_daemon shared;
+static crit_client *client;
+static char fx_dir[256];
+static char bridge[16];
+static char subnet[32];
+
+/* ---- the fixture ------------------------------------------------------------ */
+
+enum { FX_MAX = 64 };
+static char fx_keys[FX_MAX][64], fx_vals[FX_MAX][512];
+static size_t fx_n;
+
+static const char *fx(const char *key)
+{
+    char full[80];
+    snprintf(full, sizeof(full), "CK_FX_%s", key);
+    for (size_t i = 0; i < fx_n; i++)
+        if (strcmp(fx_keys[i], full) == 0)
+            return fx_vals[i];
+    fail_msg("fixture has no %s", full);
+    return "";
+}
+
+static int load_fx_env(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[700];
+    while (fx_n < FX_MAX && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *eq = strchr(line, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        snprintf(fx_keys[fx_n], sizeof(fx_keys[0]), "%s", line);
+        snprintf(fx_vals[fx_n], sizeof(fx_vals[0]), "%s", eq + 1);
+        fx_n++;
+    }
+    fclose(f);
+    return 0;
+}
+
+static int fixture(const char *verb)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s/test/fixtures/registry.sh %s %s >&2", CK_SOURCE_DIR, verb, fx_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    (void)rc;
+}
+
+/* A pods daemon whose pause.image is image on the plain fixture registry. */
+static int prepare_daemon(crit_daemon *d, const char *image)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "registries:\n"
+             "  hosts:\n"
+             "    \"%s\": {insecure: true}\n"
+             "pause:\n"
+             "  image: %s/%s\n",
+             fx("PLAIN"), fx("PLAIN"), image);
+    return crit_daemon_prepare_pods(d, bridge, subnet, yaml);
+}
+
+static int start_shared(void **state)
+{
+    (void)state;
+    snprintf(fx_dir, sizeof(fx_dir), "/tmp/critest-fx.XXXXXX");
+    if (mkdtemp(fx_dir) == NULL || fixture("start") < 0) {
+        fprintf(stderr, "critest_pause_image: the registry fixture did not start\n");
+        return -1;
+    }
+    char env[300];
+    snprintf(env, sizeof(env), "%s/env", fx_dir);
+    if (load_fx_env(env) < 0)
+        return -1;
+    unsigned n = (unsigned)getpid();
+    snprintf(bridge, sizeof(bridge), "ckp%u", n % 100000);
+    snprintf(subnet, sizeof(subnet), "10.%u.%u.0/24", 150 + (n / 250) % 50, n % 250);
+    if (prepare_daemon(&shared, "cricket/pause:1") < 0 || crit_daemon_start(&shared) < 0)
+        return -1;
+    client = crit_connect(shared.socket);
+    return client != NULL ? 0 : -1;
+}
+
+static int stop_shared(void **state)
+{
+    (void)state;
+    crit_close(client);
+    int rc = crit_daemon_stop(&shared, 15000);
+    if (rc != 0)
+        crit_daemon_dump_log(&shared);
+    crit_daemon_cleanup(&shared);
+    sh("ip link del %s 2>/dev/null", bridge);
+    sh("rmdir /sys/fs/cgroup/*/critest-pi-%d /sys/fs/cgroup/critest-pi-%d 2>/dev/null", (int)getpid(), (int)getpid());
+    fixture("stop");
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- calls ------------------------------------------------------------------------ */
+
+static void *call_ok(crit_client *c, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *desc, crit_result *r)
+{
+    grpc_status_code code = crit_call(c, method, req, desc, 60000, r);
+    if (code != GRPC_STATUS_OK) {
+        fprintf(stderr, "%s: status %d: %s\n", method, code, r->details);
+        crit_daemon_dump_log(&shared);
+    }
+    assert_int_equal(code, GRPC_STATUS_OK);
+    return r->response;
+}
+
+static Runtime__V1__PodSandboxMetadata meta;
+static Runtime__V1__PodSandboxConfig config;
+static Runtime__V1__LinuxPodSandboxConfig lx;
+static char uid_buf[64], cgroup_buf[64];
+
+static Runtime__V1__RunPodSandboxRequest *build(const char *name)
+{
+    static Runtime__V1__RunPodSandboxRequest req;
+    runtime__v1__run_pod_sandbox_request__init(&req);
+    runtime__v1__pod_sandbox_config__init(&config);
+    runtime__v1__pod_sandbox_metadata__init(&meta);
+    runtime__v1__linux_pod_sandbox_config__init(&lx);
+    snprintf(uid_buf, sizeof(uid_buf), "uid-%s", name);
+    snprintf(cgroup_buf, sizeof(cgroup_buf), "/critest-pi-%d", (int)getpid());
+    meta.name = (char *)name;
+    meta.namespace_ = "critest";
+    meta.uid = uid_buf;
+    config.metadata = &meta;
+    config.log_directory = "/tmp";
+    lx.cgroup_parent = cgroup_buf;
+    config.linux = &lx;
+    req.config = &config;
+    return &req;
+}
+
+static char *run_pod(const char *name)
+{
+    crit_result r;
+    Runtime__V1__RunPodSandboxResponse *resp = call_ok(client, RUNTIME("RunPodSandbox"), &build(name)->base,
+                                                       &runtime__v1__run_pod_sandbox_response__descriptor, &r);
+    char *id = strdup(resp->pod_sandbox_id);
+    crit_result_clear(&r);
+    assert_int_equal(strlen(id), 64);
+    return id;
+}
+
+/* The pod's record (verbose status) and state. */
+static json_t *record_of(const char *id, int *state)
+{
+    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    req.verbose = true;
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s = call_ok(client, RUNTIME("PodSandboxStatus"), &req.base,
+                                                       &runtime__v1__pod_sandbox_status_response__descriptor, &r);
+    assert_int_equal(s->n_info, 1);
+    if (state != NULL)
+        *state = s->status->state;
+    json_t *info = json_loads(s->info[0]->value, 0, NULL);
+    assert_non_null(info);
+    json_t *rec = json_incref(json_object_get(info, "record"));
+    json_decref(info);
+    crit_result_clear(&r);
+    return rec;
+}
+
+static pid_t pause_pid(const char *id)
+{
+    json_t *rec = record_of(id, NULL);
+    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pause_pid"));
+    json_decref(rec);
+    assert_true(pid > 0);
+    return pid;
+}
+
+static void stop_pod(const char *id)
+{
+    Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    crit_result r;
+    call_ok(client, RUNTIME("StopPodSandbox"), &req.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+static void remove_pod(const char *id)
+{
+    Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    crit_result r;
+    call_ok(client, RUNTIME("RemovePodSandbox"), &req.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+static grpc_status_code remove_image(crit_client *c, const char *name, char *details, size_t size)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)name;
+    Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    grpc_status_code code =
+        crit_call(c, IMAGE("RemoveImage"), &req.base, &runtime__v1__remove_image_response__descriptor, 30000, &r);
+    snprintf(details, size, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+/* ImageStatus: whether the image is here, and pinned. */
+static bool image_present(crit_client *c, const char *name, bool *pinned)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)name;
+    Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *s =
+        call_ok(c, IMAGE("ImageStatus"), &req.base, &runtime__v1__image_status_response__descriptor, &r);
+    bool here = s->image != NULL;
+    if (here && pinned != NULL)
+        *pinned = s->image->pinned;
+    crit_result_clear(&r);
+    return here;
+}
+
+/* ---- what the host sees ------------------------------------------------------------ */
+
+static size_t read_bytes(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Mounts whose mount point is below dir, from /proc/self/mountinfo. */
+static size_t mounts_under(const char *dir)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    assert_non_null(f);
+    char line[8192];
+    size_t n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char point[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, strlen(dir)) == 0)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static size_t dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void assert_nothing_left(const crit_daemon *d)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/netns", d->state);
+    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(mounts_under(d->dir), 0);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
+    assert_int_equal(dir_entries(dir), 0);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);
+    assert_int_equal(dir_entries(dir), 0);
+}
+
+static void wait_gone(pid_t pid)
+{
+    for (int i = 0; i < 250 && kill(pid, 0) == 0; i++)
+        usleep(20 * 1000);
+    assert_int_equal(kill(pid, 0), -1);
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+/* The first pod pulls the pause image (pinned, so the kubelet's image GC
+ * keeps it); the pause process is the image's command, with its
+ * environment, user and workdir, on a read-only overlay of both layers. */
+static void test_pod_runs_the_pause_image(void **state)
+{
+    (void)state;
+    char image[600];
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
+    assert_false(image_present(client, image, NULL));
+    char *id = run_pod("imaged");
+    bool pinned = false;
+    assert_true(image_present(client, image, &pinned));
+    assert_true(pinned);
+
+    json_t *rec = record_of(id, NULL);
+    assert_string_equal(json_string_value(json_object_get(rec, "image")), fx("PAUSE_ID"));
+    char rootfs[512];
+    snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
+    assert_string_equal(json_string_value(json_object_get(rec, "rootfs")), rootfs);
+    json_decref(rec);
+    assert_int_equal(mounts_under(rootfs), 1);
+
+    pid_t pid = pause_pid(id);
+    char path[128], buf[4096], exe[512];
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    assert_string_equal(exe, "/bin/busybox");
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    size_t len = read_bytes(path, buf, sizeof(buf));
+    const char want[] = "/bin/sh\0-c\0trap 'exit 0' TERM; sleep 1000000 & wait";
+    assert_int_equal(len, sizeof(want));
+    assert_memory_equal(buf, want, sizeof(want));
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+    len = read_bytes(path, buf, sizeof(buf));
+    bool found = false;
+    for (size_t off = 0; off < len; off += strlen(buf + off) + 1)
+        found |= strcmp(buf + off, "PAUSE_FIXTURE=1") == 0;
+    assert_true(found);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    read_bytes(path, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\nUid:\t65534\t65534\t65534\t65534\n"));
+    assert_non_null(strstr(buf, "\nGid:\t65534\t65534\t65534\t65534\n"));
+    /* Both layers, seen from inside; the root is read-only there. */
+    snprintf(path, sizeof(path), "/proc/%d/root/etc/pause-fixture", (int)pid);
+    read_bytes(path, buf, sizeof(buf));
+    assert_string_equal(buf, "layer two\n");
+    snprintf(path, sizeof(path), "/proc/%d/root/bin/busybox", (int)pid);
+    assert_int_equal(access(path, X_OK), 0);
+    snprintf(path, sizeof(path), "/proc/%d/root/tmp/written", (int)pid);
+    assert_int_equal(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), -1);
+    assert_int_equal(errno, EROFS);
+    snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+    n = readlink(path, exe, sizeof(exe) - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    assert_string_equal(exe, "/tmp");
+
+    /* In use: the image cannot be removed under the pod. */
+    char details[1024];
+    assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
+    assert_non_null(strstr(details, "in use"));
+
+    /* A second pod shares the pulled image, with its own mount. */
+    char *id2 = run_pod("imaged-2");
+    assert_int_equal(mounts_under(rootfs), 1);
+    char rootfs2[512];
+    snprintf(rootfs2, sizeof(rootfs2), "%s/sandboxes/%s/rootfs", shared.root, id2);
+    assert_int_equal(mounts_under(rootfs2), 1);
+
+    /* Stop: the pause process exits at SIGTERM and the mount goes. */
+    stop_pod(id);
+    wait_gone(pid);
+    assert_int_equal(mounts_under(rootfs), 0);
+    stop_pod(id); /* idempotent */
+    remove_pod(id);
+    free(id);
+    remove_pod(id2); /* remove without a stop first */
+    assert_int_equal(mounts_under(rootfs2), 0);
+    free(id2);
+    assert_nothing_left(&shared);
+    /* Nothing uses the image now: it can go (and is pulled again later). */
+    assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_OK);
+    assert_false(image_present(client, image, NULL));
+}
+
+/* A kill -9 of the daemon leaves the pod and its mount; the restarted
+ * daemon finds them (one mount, not two), keeps the image in use, and
+ * stops and removes the pod cleanly. */
+static void test_restart_keeps_the_mount(void **state)
+{
+    (void)state;
+    char *id = run_pod("survivor");
+    pid_t pid = pause_pid(id);
+    char rootfs[512];
+    snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
+    assert_int_equal(mounts_under(rootfs), 1);
+    crit_close(client);
+    kill(shared.pid, SIGKILL);
+    waitpid(shared.pid, NULL, 0);
+    shared.pid = 0;
+    assert_int_equal(kill(pid, 0), 0);
+    assert_int_equal(crit_daemon_start(&shared), 0);
+    client = crit_connect(shared.socket);
+    int state_now = -1;
+    json_decref(record_of(id, &state_now));
+    assert_int_equal(state_now, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    assert_int_equal(pause_pid(id), pid);
+    assert_int_equal(mounts_under(rootfs), 1);
+    char image[600], details[1024];
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
+    assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
+    stop_pod(id);
+    wait_gone(pid);
+    assert_int_equal(mounts_under(rootfs), 0);
+    remove_pod(id);
+    free(id);
+    assert_nothing_left(&shared);
+}
+
+/* A pause image the registry does not have: RunPodSandbox fails naming the
+ * image and the registry's answer, and leaves nothing. */
+static void test_missing_pause_image(void **state)
+{
+    (void)state;
+    crit_daemon d;
+    assert_int_equal(prepare_daemon(&d, "cricket/no-such-pause:1"), 0);
+    assert_int_equal(crit_daemon_start(&d), 0);
+    crit_client *c = crit_connect(d.socket);
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("unpullable")->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    assert_int_equal(code, GRPC_STATUS_NOT_FOUND);
+    if (strstr(r.details, "pause image") == NULL || strstr(r.details, "cricket/no-such-pause:1") == NULL ||
+        strstr(r.details, "manifest unknown") == NULL)
+        fail_msg("unclear error: %s", r.details);
+    crit_result_clear(&r);
+    Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxResponse *l =
+        call_ok(c, RUNTIME("ListPodSandbox"), &lreq.base, &runtime__v1__list_pod_sandbox_response__descriptor, &r);
+    assert_int_equal(l->n_items, 0);
+    crit_result_clear(&r);
+    assert_nothing_left(&d);
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/layers", d.root);
+    assert_int_equal(dir_entries(dir), 0);
+    crit_close(c);
+    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
+    crit_daemon_cleanup(&d);
+}
+
+/* The image is pulled and mounted, then a later step fails: the user it
+ * names does not exist, or its command does not (runc create fails). The
+ * error says why and the mount is undone with everything else. */
+static void broken_pause_image(const char *image, grpc_status_code want, const char *why)
+{
+    crit_daemon d;
+    assert_int_equal(prepare_daemon(&d, image), 0);
+    assert_int_equal(crit_daemon_start(&d), 0);
+    crit_client *c = crit_connect(d.socket);
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("broken")->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code != want || strstr(r.details, why) == NULL)
+        fail_msg("%s: got %d \"%s\", want %d with \"%s\"", image, code, r.details, want, why);
+    crit_result_clear(&r);
+    assert_nothing_left(&d);
+    char name[600];
+    snprintf(name, sizeof(name), "%s/%s", fx("PLAIN"), image);
+    assert_true(image_present(c, name, NULL)); /* pulled, and no longer in use */
+    char details[1024];
+    assert_int_equal(remove_image(c, name, details, sizeof(details)), GRPC_STATUS_OK);
+    crit_close(c);
+    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
+    crit_daemon_cleanup(&d);
+}
+
+static void test_failure_after_mount_unmounts(void **state)
+{
+    (void)state;
+    broken_pause_image("cricket/pause:ghost", GRPC_STATUS_INVALID_ARGUMENT,
+                       "user \"ghost\" is not in the image's /etc/passwd");
+    broken_pause_image("cricket/pause:noexec", GRPC_STATUS_INTERNAL, "/no/such/pause");
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "critest_pause_image: needs root (namespaces, mounts, CNI); skipped\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pod_runs_the_pause_image),
+        cmocka_unit_test(test_restart_keeps_the_mount),
+        cmocka_unit_test(test_missing_pause_image),
+        cmocka_unit_test(test_failure_after_mount_unmounts),
+    };
+    grpc_init();
+    int failed = cmocka_run_group_tests_name("critest_pause_image", tests, start_shared, stop_shared);
+    grpc_shutdown();
+    return failed;
+}
