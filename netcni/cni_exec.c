@@ -306,6 +306,15 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, const char *plan_text, ck_cni
     return 0;
 }
 
+/* The bandwidth plugin without limits does nothing at ADD, so CHECK has
+ * nothing to verify; and the plugins before v1.9.1 (Debian 12 ships 1.1.1)
+ * crash on exactly that CHECK (containernetworking/plugins#1221). */
+static bool check_skipped(json_t *plugin, const ck_cni_pod *pod)
+{
+    const char *type = json_string_value(json_object_get(plugin, "type"));
+    return type != NULL && strcmp(type, "bandwidth") == 0 && pod->ingress_bps == 0 && pod->egress_bps == 0;
+}
+
 static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni_cmd cmd, ck_err *err)
 {
     if (state == NULL || state[0] == '\0')
@@ -343,7 +352,8 @@ static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni
         rc = 0;
         json_t *plugins = json_object_get(list, "plugins");
         for (size_t i = 0; i < json_array_size(plugins) && rc == 0; i++)
-            rc = run_plugin(cni, cmd, list, json_array_get(plugins, i), pod, result, NULL, err);
+            if (cmd != CNI_CHECK || !check_skipped(json_array_get(plugins, i), pod))
+                rc = run_plugin(cni, cmd, list, json_array_get(plugins, i), pod, result, NULL, err);
     }
     json_decref(root);
     return rc;

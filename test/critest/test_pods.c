@@ -1213,6 +1213,69 @@ static void test_runtime_handlers(void **state)
     }
 }
 
+/* The verbose status's network_check: result (and message). */
+static void network_check(const char *id, char *result, size_t rsize, char *message, size_t msize)
+{
+    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    req.verbose = true;
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s =
+        call_ok(RUNTIME("PodSandboxStatus"), &req.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r);
+    assert_int_equal(s->n_info, 1);
+    json_t *info = json_loads(s->info[0]->value, 0, NULL);
+    assert_non_null(info);
+    json_t *check = json_object_get(info, "network_check");
+    snprintf(result, rsize, "%s", json_string_value(json_object_get(check, "result")) ?: "(none)");
+    snprintf(message, msize, "%s", json_string_value(json_object_get(check, "message")) ?: "");
+    json_decref(info);
+    crit_result_clear(&r);
+}
+
+/* A verbose status runs CNI CHECK with the configuration the pod was set up
+ * with: ok while the attachment is intact, failed with the plugin's words
+ * once the pod's interface is gone, skipped without a pod network. The
+ * broken pod still stops and is removed cleanly. */
+static void test_network_check_in_verbose_status(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "checked"};
+    char *id = run_pod(&o);
+    char result[32], message[1024];
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    if (strcmp(result, "ok") != 0)
+        fail_msg("healthy pod: %s", message);
+    char *netns = netns_of(id);
+    sh("nsenter --net=%s ip link del eth0", netns);
+    free(netns);
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "failed");
+    if (strstr(message, "CNI plugin bridge CHECK failed") == NULL || strstr(message, "eth0") == NULL)
+        fail_msg("check message: %s", message);
+
+    /* With a bandwidth limit, the bandwidth plugin checks its qdisc too. */
+    pod_opts b = {.name = "checked-bw", .ingress = "1M"};
+    char *bid = run_pod(&b);
+    network_check(bid, result, sizeof(result), message, sizeof(message));
+    if (strcmp(result, "ok") != 0)
+        fail_msg("pod with a bandwidth limit: %s", message);
+    remove_pod(bid);
+    free(bid);
+
+    pod_opts h = {.name = "checked-host", .host_network = true};
+    char *hid = run_pod(&h);
+    network_check(hid, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "skipped");
+    stop_pod(id);
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "skipped"); /* stopped: nothing attached */
+    remove_pod(id);
+    remove_pod(hid);
+    free(id);
+    free(hid);
+    assert_nothing_left();
+}
+
 /* Processes whose command line holds needle (a marker argument). */
 static size_t processes_with(const char *needle)
 {
@@ -1329,6 +1392,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
         cmocka_unit_test(test_hung_runtime_create_is_killed),
+        cmocka_unit_test(test_network_check_in_verbose_status),
     };
     grpc_init();
     int failed = cmocka_run_group_tests_name("critest_pods", tests, start_shared, stop_shared);
