@@ -466,19 +466,41 @@ static bool dir_has_config(const char *dir)
     return found;
 }
 
+/* host-local's ranges and routes for "cidr" or a dual-stack "v4,v6": one
+ * range set per family (each pod gets an address of each) and a default
+ * route for each. */
+static int ipam_ranges(const char *subnets, json_t **ranges, json_t **routes)
+{
+    *ranges = json_array();
+    *routes = json_array();
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", subnets);
+    char *save = NULL;
+    for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+        bool v6 = strchr(s, ':') != NULL;
+        json_array_append_new(*ranges, json_pack("[{s:s}]", "subnet", s));
+        json_array_append_new(*routes, json_pack("{s:s}", "dst", v6 ? "::/0" : "0.0.0.0/0"));
+    }
+    return *ranges != NULL && *routes != NULL && json_array_size(*ranges) > 0 ? 0 : -1;
+}
+
 int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir, ck_err *err)
 {
     const char *dir = ck_cni_conf_dir(cni);
     if (dir_has_config(dir))
         return 0;
-    bool v6 = strchr(subnet, ':') != NULL;
-    json_t *conf =
-        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}, {s:s, s:{s:b}},"
-                  " {s:s, s:{s:b}}]}",
-                  "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge, "isGateway",
-                  1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet", subnet, "routes",
-                  "dst", v6 ? "::/0" : "0.0.0.0/0", "dataDir", ipam_dir, "type", "portmap", "capabilities",
-                  "portMappings", 1, "type", "bandwidth", "capabilities", "bandwidth", 1);
+    json_t *ranges = NULL, *routes = NULL;
+    if (ipam_ranges(subnet, &ranges, &routes) < 0) {
+        json_decref(ranges);
+        json_decref(routes);
+        return ck_err_set(err, CK_E_INVALID, 0, "default network subnet \"%s\" has no range", subnet);
+    }
+    json_t *conf = json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o, s:s}}, {s:s, s:{s:b}},"
+                             " {s:s, s:{s:b}}]}",
+                             "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge,
+                             "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges",
+                             ranges, "routes", routes, "dataDir", ipam_dir, "type", "portmap", "capabilities",
+                             "portMappings", 1, "type", "bandwidth", "capabilities", "bandwidth", 1);
     if (conf == NULL)
         return ck_err_oom(err, "default CNI config");
     char *text = json_dumps(conf, JSON_INDENT(2));
