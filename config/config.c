@@ -302,6 +302,7 @@ typedef enum check_kind {
     CHK_HOSTPORT, /* "host:port" or "[v6]:port" with a numeric port */
     CHK_IFNAME,   /* a Linux interface name: 1-15 of [A-Za-z0-9_.-] */
     CHK_CIDR,     /* "address/prefix", IPv4 or IPv6 */
+    CHK_SUBNETS,  /* a CIDR, or an IPv4 and an IPv6 CIDR separated by a comma (dual stack) */
 } check_kind;
 
 static bool ifname_valid(const char *s)
@@ -326,6 +327,20 @@ static bool cidr_valid(const char *s)
     if (max < 0 || *p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
         return false;
     return atoi(p) <= max;
+}
+
+static bool subnets_valid(const char *s)
+{
+    const char *comma = strchr(s, ',');
+    if (comma == NULL)
+        return cidr_valid(s);
+    char first[64];
+    if (comma - s >= (ptrdiff_t)sizeof(first) || strchr(comma + 1, ',') != NULL)
+        return false;
+    memcpy(first, s, (size_t)(comma - s));
+    first[comma - s] = '\0';
+    bool v6_first = strchr(first, ':') != NULL, v6_second = strchr(comma + 1, ':') != NULL;
+    return cidr_valid(first) && cidr_valid(comma + 1) && v6_first != v6_second;
 }
 
 static bool has_prefix_and_more(const char *s, const char *prefix)
@@ -397,6 +412,14 @@ static bool check_string(check_kind kind, const char *s, char *why, size_t cap)
         if (cidr_valid(s))
             return true;
         snprintf(why, cap, "must be an IPv4 or IPv6 address/prefix, got \"%s\"", s);
+        return false;
+    case CHK_SUBNETS:
+        if (subnets_valid(s))
+            return true;
+        snprintf(why, cap,
+                 "must be an IPv4 or IPv6 address/prefix, or one of each separated by a comma (dual stack), "
+                 "got \"%s\"",
+                 s);
         return false;
     }
     snprintf(why, cap, "unknown check");
@@ -549,7 +572,7 @@ static const named_map hosts_map = {
 static const field cni_default_network_fields[] = {
     {"install", F_BOOL, CF(cni.default_network.install)},
     {"bridge", F_STR, CF(cni.default_network.bridge), CHK_IFNAME},
-    {"subnet", F_STR, CF(cni.default_network.subnet), CHK_CIDR},
+    {"subnet", F_STR, CF(cni.default_network.subnet), CHK_SUBNETS},
     {NULL},
 };
 

@@ -86,7 +86,7 @@ typedef struct ck_config {
         struct {
             bool install; /* true */
             char *bridge; /* "cricket0": a Linux interface name */
-            char *subnet; /* "10.88.0.0/16": IPv4 or IPv6 CIDR */
+            char *subnet; /* "10.88.0.0/16": IPv4 or IPv6 CIDR, or "v4,v6" for dual stack */
         } default_network;
     } cni;
 

@@ -1,7 +1,9 @@
 /*
  * PodSandboxStatus: state, creation time, the pod's IPs (IPv4 first, the
  * rest as additional IPs), namespace modes, labels, annotations and runtime
- * handler; with verbose, the record as JSON under "info".
+ * handler; with verbose, the record as JSON under "info", with the result of
+ * a CNI CHECK of the pod's network ("network_check": ok, failed with the
+ * plugin's message, or skipped when there is no attachment to check).
  */
 #include <stdlib.h>
 #include <time.h>
@@ -62,9 +64,20 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(ck_call *call, json_t *d
     return l;
 }
 
+static json_t *network_check(ck_call *call, const ck_sandbox_view *v)
+{
+    ck_err e;
+    ck_err_clear(&e);
+    int rc = ck_sandbox_check_network(call->svc->sandboxes, v->id, &e);
+    if (rc < 0)
+        return json_pack("{s:s, s:s}", "result", "failed", "message", e.msg);
+    return json_pack("{s:s}", "result", rc == 0 ? "ok" : "skipped");
+}
+
 static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r, const ck_sandbox_view *v)
 {
-    json_t *info = json_pack("{s:s, s:O, s:s}", "id", v->id, "record", v->data, "runtime_handler", v->runtime_handler);
+    json_t *info = json_pack("{s:s, s:O, s:s, s:o}", "id", v->id, "record", v->data, "runtime_handler",
+                             v->runtime_handler, "network_check", network_check(call, v));
     char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(info);
     Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =

@@ -68,8 +68,9 @@ void ck_cni_attachment_clear(ck_cni_attachment *a);
 int64_t ck_cni_parse_bandwidth(const char *quantity);
 
 /* Writes <conf_dir>/10-cricket.conflist (bridge + host-local + portmap +
- * bandwidth) when conf_dir holds no configuration file. Returns 1 when it
- * wrote one, 0 when conf_dir already had one. */
+ * bandwidth) when conf_dir holds no configuration file; subnet is one CIDR
+ * or "v4cidr,v6cidr" (dual stack: each pod gets one address of each).
+ * Returns 1 when it wrote one, 0 when conf_dir already had one. */
 int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir, ck_err *err);
 
 #endif

@@ -305,6 +305,15 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, const char *plan_text, ck_cni
     return 0;
 }
 
+/* The bandwidth plugin without limits does nothing at ADD, so CHECK has
+ * nothing to verify; and the plugins before v1.9.1 (Debian 12 ships 1.1.1)
+ * crash on exactly that CHECK (containernetworking/plugins#1221). */
+static bool check_skipped(json_t *plugin, const ck_cni_pod *pod)
+{
+    const char *type = json_string_value(json_object_get(plugin, "type"));
+    return type != NULL && strcmp(type, "bandwidth") == 0 && pod->ingress_bps == 0 && pod->egress_bps == 0;
+}
+
 static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni_cmd cmd, ck_err *err)
 {
     if (state == NULL || state[0] == '\0')
@@ -342,7 +351,8 @@ static int with_state(ck_cni *cni, const ck_cni_pod *pod, const char *state, cni
         rc = 0;
         json_t *plugins = json_object_get(list, "plugins");
         for (size_t i = 0; i < json_array_size(plugins) && rc == 0; i++)
-            rc = run_plugin(cni, cmd, list, json_array_get(plugins, i), pod, result, NULL, err);
+            if (cmd != CNI_CHECK || !check_skipped(json_array_get(plugins, i), pod))
+                rc = run_plugin(cni, cmd, list, json_array_get(plugins, i), pod, result, NULL, err);
     }
     json_decref(root);
     return rc;
@@ -455,19 +465,41 @@ static bool dir_has_config(const char *dir)
     return found;
 }
 
+/* host-local's ranges and routes for "cidr" or a dual-stack "v4,v6": one
+ * range set per family (each pod gets an address of each) and a default
+ * route for each. */
+static int ipam_ranges(const char *subnets, json_t **ranges, json_t **routes)
+{
+    *ranges = json_array();
+    *routes = json_array();
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", subnets);
+    char *save = NULL;
+    for (char *s = strtok_r(buf, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+        bool v6 = strchr(s, ':') != NULL;
+        json_array_append_new(*ranges, json_pack("[{s:s}]", "subnet", s));
+        json_array_append_new(*routes, json_pack("{s:s}", "dst", v6 ? "::/0" : "0.0.0.0/0"));
+    }
+    return *ranges != NULL && *routes != NULL && json_array_size(*ranges) > 0 ? 0 : -1;
+}
+
 int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, const char *ipam_dir, ck_err *err)
 {
     const char *dir = ck_cni_conf_dir(cni);
     if (dir_has_config(dir))
         return 0;
-    bool v6 = strchr(subnet, ':') != NULL;
-    json_t *conf =
-        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}], s:s}}, {s:s, s:{s:b}},"
-                  " {s:s, s:{s:b}}]}",
-                  "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge, "isGateway",
-                  1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet", subnet, "routes",
-                  "dst", v6 ? "::/0" : "0.0.0.0/0", "dataDir", ipam_dir, "type", "portmap", "capabilities",
-                  "portMappings", 1, "type", "bandwidth", "capabilities", "bandwidth", 1);
+    json_t *ranges = NULL, *routes = NULL;
+    if (ipam_ranges(subnet, &ranges, &routes) < 0) {
+        json_decref(ranges);
+        json_decref(routes);
+        return ck_err_set(err, CK_E_INVALID, 0, "default network subnet \"%s\" has no range", subnet);
+    }
+    json_t *conf = json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o, s:s}}, {s:s, s:{s:b}},"
+                             " {s:s, s:{s:b}}]}",
+                             "cniVersion", "1.0.0", "name", "cricket", "plugins", "type", "bridge", "bridge", bridge,
+                             "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type", "host-local", "ranges",
+                             ranges, "routes", routes, "dataDir", ipam_dir, "type", "portmap", "capabilities",
+                             "portMappings", 1, "type", "bandwidth", "capabilities", "bandwidth", 1);
     if (conf == NULL)
         return ck_err_oom(err, "default CNI config");
     char *text = json_dumps(conf, JSON_INDENT(2));

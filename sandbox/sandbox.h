@@ -100,6 +100,11 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err);
 int ck_sandbox_status(ck_sandboxes *sb, const char *id, ck_sandbox_view *out, ck_err *err);
 int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_view **out, size_t *n, ck_err *err);
 
+/* CNI CHECK of a ready pod's attachment, with the configuration it was set
+ * up with: 0 when every plugin finds it intact, -1 with the plugin's
+ * message; 1 when there is nothing to check (host network, not ready). */
+int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, ck_err *err);
+
 /* Resource usage of a pod (cgroup and netns counters). */
 typedef struct ck_sandbox_stats {
     int64_t timestamp_ns;

@@ -1,6 +1,7 @@
 /*
- * sandbox_view: PodSandboxStatus, ListPodSandbox and pod stats. A READY pod
- * whose pause process has exited reads as NOTREADY (and is recorded so).
+ * sandbox_view: PodSandboxStatus, ListPodSandbox, pod stats and the CNI
+ * CHECK a verbose status runs. A READY pod whose pause process has exited
+ * reads as NOTREADY (and is recorded so).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,6 +79,39 @@ int ck_sandbox_status(ck_sandboxes *sb, const char *id, ck_sandbox_view *out, ck
         return -1;
     }
     return 0;
+}
+
+static int check_locked(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    _cleanup_pod_record_ ck_pod_record row = {0};
+    json_t *data = NULL;
+    if (sb_load(sb, id, &row, &data, err) < 0)
+        return -1;
+    json_t *cni = json_object_get(data, "cni");
+    int rc = 1;
+    if (row.state == CK_SANDBOX_READY && cni != NULL && !json_is_null(cni)) {
+        char *state = json_dumps(cni, JSON_COMPACT);
+        ck_cni_pod pod;
+        sb_cni_pod(&row, data, &pod);
+        rc = state == NULL ? ck_err_oom(err, "CNI state") : ck_cni_check(sb->cni, &pod, state, err);
+        free(state);
+    }
+    json_decref(data);
+    return rc;
+}
+
+int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, ck_err *err)
+{
+    _cleanup_free_ char *full = NULL;
+    if (id == NULL || id[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "check pod network: no id given");
+    if (ck_store_pod_find_prefix(sb->store, id, &full, err) < 0)
+        return ck_err_wrap(err, "pod sandbox %s", id);
+    pthread_mutex_t *stripe = sb_stripe(sb, full);
+    pthread_mutex_lock(stripe);
+    int rc = check_locked(sb, full, err);
+    pthread_mutex_unlock(stripe);
+    return rc < 0 ? ck_err_wrap(err, "pod %s: CNI CHECK", full) : rc;
 }
 
 static bool labels_match(json_t *data, const ck_kvs *want)

@@ -1213,6 +1213,164 @@ static void test_runtime_handlers(void **state)
     }
 }
 
+/* The verbose status's network_check: result (and message). */
+static void network_check(const char *id, char *result, size_t rsize, char *message, size_t msize)
+{
+    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    req.verbose = true;
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s =
+        call_ok(RUNTIME("PodSandboxStatus"), &req.base, &runtime__v1__pod_sandbox_status_response__descriptor, &r);
+    assert_int_equal(s->n_info, 1);
+    json_t *info = json_loads(s->info[0]->value, 0, NULL);
+    assert_non_null(info);
+    json_t *check = json_object_get(info, "network_check");
+    snprintf(result, rsize, "%s", json_string_value(json_object_get(check, "result")) ?: "(none)");
+    snprintf(message, msize, "%s", json_string_value(json_object_get(check, "message")) ?: "");
+    json_decref(info);
+    crit_result_clear(&r);
+}
+
+/* A verbose status runs CNI CHECK with the configuration the pod was set up
+ * with: ok while the attachment is intact, failed with the plugin's words
+ * once the pod's interface is gone, skipped without a pod network. The
+ * broken pod still stops and is removed cleanly. */
+static void test_network_check_in_verbose_status(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "checked"};
+    char *id = run_pod(&o);
+    char result[32], message[1024];
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    if (strcmp(result, "ok") != 0)
+        fail_msg("healthy pod: %s", message);
+    char *netns = netns_of(id);
+    sh("nsenter --net=%s ip link del eth0", netns);
+    free(netns);
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "failed");
+    if (strstr(message, "CNI plugin bridge CHECK failed") == NULL || strstr(message, "eth0") == NULL)
+        fail_msg("check message: %s", message);
+
+    /* With a bandwidth limit, the bandwidth plugin checks its qdisc too. */
+    pod_opts b = {.name = "checked-bw", .ingress = "1M"};
+    char *bid = run_pod(&b);
+    network_check(bid, result, sizeof(result), message, sizeof(message));
+    if (strcmp(result, "ok") != 0)
+        fail_msg("pod with a bandwidth limit: %s", message);
+    remove_pod(bid);
+    free(bid);
+
+    pod_opts h = {.name = "checked-host", .host_network = true};
+    char *hid = run_pod(&h);
+    network_check(hid, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "skipped");
+    stop_pod(id);
+    network_check(id, result, sizeof(result), message, sizeof(message));
+    assert_string_equal(result, "skipped"); /* stopped: nothing attached */
+    remove_pod(id);
+    remove_pod(hid);
+    free(id);
+    free(hid);
+    assert_nothing_left();
+}
+
+/* Files of host-local's data dir named like an address starting with prefix. */
+static size_t ipam_files(const char *state_dir, const char *prefix_)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, prefix_, strlen(prefix_)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* A dual-stack default network (subnet "v4,v6"): each pod gets an IPv4 and
+ * an IPv6 address from host-local; PodSandboxStatus reports the IPv4 one as
+ * ip and the IPv6 one as additional_ips; both are on the pod's eth0 and both
+ * are released at removal. The daemon has its own bridge and a ULA prefix
+ * no host interface uses. */
+static void test_dual_stack_pod(void **state)
+{
+    (void)state;
+    unsigned n = (unsigned)getpid();
+    char br[16], v4[32], v6[48], subnets[96];
+    snprintf(br, sizeof(br), "ckd%u", n % 100000);
+    snprintf(v4, sizeof(v4), "10.%u.%u.", 100 + (n / 250) % 50, n % 250);
+    /* Non-zero groups, so the address prints with this very prefix. */
+    snprintf(v6, sizeof(v6), "fd63:%x:%x::", 0x1000 + (n >> 16) % 0xe000, 0x1000 + (n & 0xfff));
+    snprintf(subnets, sizeof(subnets), "%s0/24,%s/64", v4, v6);
+    crit_daemon d;
+    assert_int_equal(crit_daemon_prepare_pods(&d, br, subnets, NULL), 0);
+    assert_int_equal(crit_daemon_start(&d), 0);
+    crit_client *c = crit_connect(d.socket);
+    pod_opts o = {.name = "dual"};
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build(&o)->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code != GRPC_STATUS_OK) {
+        crit_daemon_dump_log(&d);
+        fail_msg("RunPodSandbox: %d %s", code, r.details);
+    }
+    char *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    crit_result_clear(&r);
+
+    Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    sreq.pod_sandbox_id = id;
+    assert_int_equal(crit_call(c, RUNTIME("PodSandboxStatus"), &sreq.base,
+                               &runtime__v1__pod_sandbox_status_response__descriptor, 10000, &r),
+                     GRPC_STATUS_OK);
+    const Runtime__V1__PodSandboxNetworkStatus *net =
+        ((Runtime__V1__PodSandboxStatusResponse *)r.response)->status->network;
+    char ip4[64], ip6[64];
+    assert_int_equal(net->n_additional_ips, 1);
+    snprintf(ip4, sizeof(ip4), "%s", net->ip);
+    snprintf(ip6, sizeof(ip6), "%s", net->additional_ips[0]->ip);
+    crit_result_clear(&r);
+    if (strncmp(ip4, v4, strlen(v4)) != 0 || strncmp(ip6, v6, strlen(v6)) != 0 || strchr(ip4, '/') != NULL ||
+        strchr(ip6, '/') != NULL)
+        fail_msg("pod IPs %s and %s, want them in %s", ip4, ip6, subnets);
+    assert_int_equal(ipam_files(d.state, v4), 1);
+    assert_int_equal(ipam_files(d.state, v6), 1);
+
+    /* Both addresses are on the pod's eth0. */
+    char netns[512], cmd[700], buf[4096] = "";
+    snprintf(netns, sizeof(netns), "%s/netns/%s", d.state, id);
+    snprintf(cmd, sizeof(cmd), "nsenter --net=%s ip addr show dev eth0", netns);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t len = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[len] = '\0';
+    pclose(p);
+    char want4[80], want6[80];
+    snprintf(want4, sizeof(want4), "inet %s/24", ip4);
+    snprintf(want6, sizeof(want6), "inet6 %s/64", ip6);
+    if (strstr(buf, want4) == NULL || strstr(buf, want6) == NULL)
+        fail_msg("eth0 lacks %s or %s:\n%s", want4, want6, buf);
+
+    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rm.pod_sandbox_id = id;
+    assert_int_equal(crit_call(c, RUNTIME("RemovePodSandbox"), &rm.base,
+                               &runtime__v1__remove_pod_sandbox_response__descriptor, 30000, &r),
+                     GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    free(id);
+    assert_int_equal(ipam_files(d.state, v4), 0);
+    assert_int_equal(ipam_files(d.state, v6), 0);
+    assert_int_equal(mounts_under(d.dir), 0);
+    crit_close(c);
+    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
+    crit_daemon_cleanup(&d);
+    sh("ip link del %s 2>/dev/null", br);
+}
+
 /* Processes whose command line holds needle (a marker argument). */
 static size_t processes_with(const char *needle)
 {
@@ -1329,6 +1487,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_retry_same_pod),
         cmocka_unit_test(test_runtime_handlers),
         cmocka_unit_test(test_hung_runtime_create_is_killed),
+        cmocka_unit_test(test_network_check_in_verbose_status),
+        cmocka_unit_test(test_dual_stack_pod),
     };
     grpc_init();
     int failed = cmocka_run_group_tests_name("critest_pods", tests, start_shared, stop_shared);

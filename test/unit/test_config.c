@@ -783,10 +783,26 @@ static void test_cni_default_network(void **state)
     expect_invalid("cni:\n  default_network:\n    bridge: \"br 0\"\n",
                    "3: cni.default_network.bridge: must be a network interface name (1-15 of letters, digits, _ . -), "
                    "got \"br 0\"");
-    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0\n",
-                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0\"");
-    expect_invalid("cni:\n  default_network:\n    subnet: 10.88.0.0/33\n",
-                   "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, got \"10.88.0.0/33\"");
+    cfg = load_ok("cni:\n  default_network:\n    subnet: \"10.88.0.0/16,fd00:10::/64\"\n");
+    assert_string_equal(cfg->cni.default_network.subnet, "10.88.0.0/16,fd00:10::/64");
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    static const char *const bad[] = {"10.88.0.0",
+                                      "10.88.0.0/33",
+                                      "10.88.0.0/16,10.89.0.0/16",
+                                      "fd00::/64,fd01::/64",
+                                      "10.88.0.0/16,fd00::/64,10.1.0.0/16",
+                                      "10.88.0.0/16,",
+                                      ",fd00::/64"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[200], want[300];
+        snprintf(text, sizeof(text), "cni:\n  default_network:\n    subnet: \"%s\"\n", bad[i]);
+        snprintf(want, sizeof(want),
+                 "3: cni.default_network.subnet: must be an IPv4 or IPv6 address/prefix, or one of each separated "
+                 "by a comma (dual stack), got \"%s\"",
+                 bad[i]);
+        expect_invalid(text, want);
+    }
     expect_invalid("cni:\n  default_network:\n    install: maybe\n",
                    "3: cni.default_network.install: must be true or false, got \"maybe\"");
 }
