@@ -19,6 +19,8 @@ packages=(
     libsystemd-dev
     # tests
     libcmocka-dev valgrind clang libclang-rt-14-dev
+    # lint and coverage (scripts/lint.sh, scripts/coverage.sh)
+    clang-format clang-tidy cppcheck gcovr
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
 )
