@@ -3,7 +3,7 @@
 # target registered in fuzz/CMakeLists.txt for SECONDS each (default 60), at
 # most FUZZ_JOBS (default 2) at once.
 #
-# usage: scripts/fuzz.sh [SECONDS]          e.g. scripts/fuzz.sh 1800 for 30 minutes each
+# usage: scripts/fuzz.sh [SECONDS | MINUTESm]   e.g. scripts/fuzz.sh 30m: 30 minutes each
 #        FUZZ_TARGETS="cri_request" scripts/fuzz.sh 600   runs only those
 #
 # Each run starts from fuzz/corpus/NAME and fuzz/regressions/NAME and grows a
@@ -18,6 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
+case $seconds in
+*m) seconds=$((${seconds%m} * 60)) ;;
+esac
 jobs=${FUZZ_JOBS:-2}
 timeout=${FUZZ_TIMEOUT:-10}
 build=build/fuzz
