@@ -43,12 +43,12 @@ run_one() {
     local execs speed cov
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$({ grep -oE 'cov: [0-9]+' "$log" || true; } | tail -1 | cut -d' ' -f2)
     if [ "$rc" -eq 0 ]; then
         echo "fuzz $name: ok, ${execs:-?} executions in ${seconds}s (${speed:-?} exec/s), ${cov:-?} edges"
     else
         echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions: see $log and $artifacts/"
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 | sed 's/^/    /'
+        { grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" || tail -3 "$log"; } | head -5 | sed 's/^/    /'
         return 1
     fi
 }
