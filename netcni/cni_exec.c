@@ -9,6 +9,7 @@
 #include "netcni/cni.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -361,8 +362,17 @@ int ck_cni_check(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *
 
 static bool version_at_least_1_1(const char *v)
 {
-    int major = 0, minor = 0;
-    if (v == NULL || sscanf(v, "%d.%d", &major, &minor) != 2)
+    /* "MAJOR.MINOR[.PATCH]": only the first two numbers matter. */
+    if (v == NULL)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long major = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '.' || !isdigit((unsigned char)*v))
+        return false;
+    const char *m = end + 1;
+    unsigned long minor = strtoul(m, &end, 10);
+    if (errno != 0 || end == m || !isdigit((unsigned char)*m) || (*end != '.' && *end != '\0'))
         return false;
     return major > 1 || (major == 1 && minor >= 1);
 }

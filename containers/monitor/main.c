@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,17 @@
 #include <unistd.h>
 
 #include "containers/monitor/monitor.h"
+
+/* A file descriptor number given on the command line; -1 when it is not one. */
+static int parse_fd(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
+        return -1;
+    return (int)v;
+}
 
 static int parse(int argc, char **argv, mon_opts *o)
 {
@@ -54,7 +67,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         case 'p': o->pid_file = optarg; break;
         case 'e': o->exit_file = optarg; break;
         case 'l': o->log_file = optarg; break;
-        case 's': o->sync_fd = atoi(optarg); break;
+        case 's': o->sync_fd = parse_fd(optarg); break;
         default: return -1;
         }
     }
@@ -167,10 +180,16 @@ static pid_t read_pid(const char *path)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
-    long pid = -1;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
+    char buf[32];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
+    buf[n] = '\0';
+    /* runc writes the pid alone, without a newline. */
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(buf, &end, 10);
+    if (errno != 0 || end == buf || (*end != '\0' && *end != '\n') || pid <= 0 || pid > INT32_MAX)
+        return -1;
     return (pid_t)pid;
 }
 
