@@ -326,7 +326,7 @@ static int open_readers(unpacker *u, const char *blob_path, ck_err *err)
         return ck_err_oom(err, "layer readers");
     archive_read_support_filter_all(u->s.raw);
     archive_read_support_format_raw(u->s.raw);
-    if (archive_read_open_filename(u->s.raw, blob_path, 128 * 1024) != ARCHIVE_OK)
+    if (archive_read_open_filename(u->s.raw, blob_path, (size_t)128 * 1024) != ARCHIVE_OK)
         return ck_err_set(err, CK_E_INVALID, archive_errno(u->s.raw), "open layer %s: %s", blob_path,
                           archive_error_string(u->s.raw));
     struct archive_entry *e;
