@@ -157,7 +157,16 @@ int main(int argc, char **argv)
         return 2;
     }
     sock = argv[1];
-    int n = argc > 3 ? atoi(argv[3]) : 20;
+    int n = 20;
+    if (argc > 3) {
+        char *end = NULL;
+        long v = strtol(argv[3], &end, 10);
+        if (end == argv[3] || *end != '\0' || v < 1 || v > 100000) {
+            fprintf(stderr, "pod_bench: N must be a number from 1 to 100000, got \"%s\"\n", argv[3]);
+            return 2;
+        }
+        n = (int)v;
+    }
     grpc_init();
     int rc = strcmp(argv[2], "seq") == 0 ? seq(n) : strcmp(argv[2], "par") == 0 ? par(n) : clean();
     grpc_shutdown();

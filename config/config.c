@@ -57,6 +57,7 @@
 #include <yaml.h>
 
 #include "common/cleanup.h"
+#include "common/parse.h"
 
 #define CONFIG_MAX_SIZE ((size_t)1024 * 1024) /* a node config is a few hundred bytes */
 #define CONFIG_MAX_DEPTH 32                   /* the schema is 4 levels deep */
@@ -326,7 +327,8 @@ static bool cidr_valid(const char *s)
     const char *p = slash + 1;
     if (max < 0 || *p == '\0' || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
         return false;
-    return atoi(p) <= max;
+    int64_t bits;
+    return ck_parse_i64(p, 0, max, &bits, NULL) == 0;
 }
 
 static bool subnets_valid(const char *s)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/parse.h"
+
 static char **strv_copy(ck_call *call, char *const *v, size_t n)
 {
     char **out = ck_call_alloc(call, (n + 1) * sizeof(char *));
@@ -27,11 +29,14 @@ static int set_user(ck_call *call, Runtime__V1__Image *out, const char *user)
     size_t n = strcspn(user, ":");
     char name[256];
     snprintf(name, sizeof(name), "%.*s", (int)n, user);
-    if (name[0] != '\0' && strspn(name, "0123456789") == strlen(name)) {
+    int64_t numeric;
+    /* A uid is 32 bits; digits beyond that are no uid the kernel knows, kept as a name. */
+    if (name[0] != '\0' && strspn(name, "0123456789") == strlen(name) &&
+        ck_parse_i64(name, 0, UINT32_MAX, &numeric, NULL) == 0) {
         Runtime__V1__Int64Value *uid = CK_NEW(call, Runtime__V1__Int64Value, runtime__v1__int64_value__init);
         if (uid == NULL)
             return -1;
-        uid->value = strtoll(name, NULL, 10);
+        uid->value = numeric;
         out->uid = uid;
         return 0;
     }

@@ -20,12 +20,14 @@ int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter
                       size_t *n_items, ck_err *err);
 
 /* Fills a protobuf map field (entries of type T, initialised by init) from a
- * JSON object of strings. Evaluates to 0, or -1 when out of memory. */
+ * JSON object of strings. Evaluates to 0, or -1 when out of memory. T is
+ * spelled __typeof__(T) where it declares, so the type argument stays one
+ * parenthesised unit like every other macro argument. */
 #define CK_PB_MAP_FROM_JSON(call, obj, T, init, out_entries, out_n)                                     \
     ({                                                                                                  \
         int rc_ = 0;                                                                                    \
         size_t n_ = json_object_size(obj);                                                              \
-        T **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(T *));                                         \
+        __typeof__(T) **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(__typeof__(T) *));                 \
         size_t k_ = 0;                                                                                  \
         const char *key_;                                                                               \
         json_t *val_;                                                                                   \
@@ -35,7 +37,7 @@ int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter
         {                                                                                               \
             if (rc_ < 0)                                                                                \
                 break;                                                                                  \
-            T *m_ = CK_NEW((call), T, init);                                                            \
+            __typeof__(T) *m_ = CK_NEW((call), T, init);                                                \
             if (m_ == NULL) {                                                                           \
                 rc_ = -1;                                                                               \
                 break;                                                                                  \

@@ -13,7 +13,18 @@ seed-*, and leaves other files in the corpus folders alone)
   the examples encoded with protoc --encode.
 - cni_config: the network configurations of CNI_EXAMPLES below (valid .conf
   and .conflist, and the broken ones the conformance suite writes).
+- image_reference: every reference test/unit/test_reference.c expects to
+  parse or to be refused, and REF_EXAMPLES below.
+- image_manifest: manifests, indexes and configs built with the fixture
+  library (test/fixtures/imagelib.py) the image tests push, each behind the
+  selector byte fuzz_image_manifest.c reads, and the broken ones it refuses.
+- layer_tar: small layers built with the same library: plain, gzip and
+  zstd, whiteouts, links, xattrs, a device node, and every escape the
+  unpacker must refuse ("..", absolute names, links out of the layer).
+- cni_result: ADD results of CNI_RESULTS below, as bridge and host-local
+  print them, and malformed ones.
 """
+import json
 import os
 import re
 import subprocess
@@ -72,6 +83,36 @@ CNI_EXAMPLES = {
 }
 
 
+REF_EXAMPLES = [
+    "busybox", "busybox:1.36", "docker.io/library/busybox:latest", "index.docker.io/library/busybox:1",
+    "quay.io/ns/app:v1.2-rc_3", "127.0.0.1:5000/ns/name:tag", "localhost:5000/a/b/c", "[::1]:5000/app",
+    "registry.k8s.io/pause:3.10", "busybox@sha256:" + "0123456789abcdef" * 4,
+    "host:5000/x:tag@sha256:" + "fedcba9876543210" * 4, "busybox@sha512:" + "00" * 64, "Busybox", "a//b",
+    "sha256:" + "ab" * 32, "x" * 300,
+]
+
+CNI_RESULTS = {
+    "bridge.json": {"cniVersion": "1.0.0",
+                    "interfaces": [{"name": "crit0", "mac": "aa:bb:cc:dd:ee:01"},
+                                   {"name": "veth1", "mac": "aa:bb:cc:dd:ee:02"},
+                                   {"name": "eth0", "mac": "aa:bb:cc:dd:ee:03", "sandbox": "/run/netns/x"}],
+                    "ips": [{"interface": 2, "address": "10.88.0.5/16", "gateway": "10.88.0.1"}],
+                    "routes": [{"dst": "0.0.0.0/0"}], "dns": {}},
+    "dual-stack.json": {"cniVersion": "1.0.0", "interfaces": [{"name": "eth0"}],
+                        "ips": [{"interface": 0, "address": "fd00:10:88::5/64"},
+                                {"interface": 0, "address": "10.88.0.6/24"}]},
+    "host-local.json": {"cniVersion": "0.4.0", "ips": [{"version": "4", "address": "10.1.2.3/24"}]},
+    "empty.json": {},
+    "ips-not-list.json": {"ips": {"address": "10.0.0.1/8"}},
+    "no-prefix.json": {"ips": [{"address": "10.0.0.1"}]},
+    "bad-address.json": {"ips": [{"address": "10.0.0.300/8"}]},
+    "bad-prefix.json": {"ips": [{"address": "10.0.0.1/33"}]},
+    "bad-interface.json": {"interfaces": [], "ips": [{"interface": 3, "address": "10.0.0.1/8"}]},
+    "many.json": {"ips": [{"address": "10.0.0.%d/8" % i} for i in range(8)]},
+    "not-object.json": [1, 2],
+}
+
+
 def write(target, name, data):
     folder = os.path.join(CORPUS, target)
     os.makedirs(folder, exist_ok=True)
@@ -126,8 +167,103 @@ def cni_seeds():
         write("cni_config", name, text.encode())
 
 
+def reference_seeds():
+    with open(os.path.join(ROOT, "test", "unit", "test_reference.c")) as f:
+        source = f.read()
+    texts = list(c_string_args(source, ["expect", "expect_invalid"])) + [r.encode() for r in REF_EXAMPLES]
+    for i, text in enumerate(texts):
+        write("image_reference", "%03d" % i, text)
+
+
+def imagelib():
+    sys.path.insert(0, os.path.join(ROOT, "test", "fixtures"))
+    import imagelib as lib  # noqa: E402 (the fixture library lives with the tests)
+    return lib
+
+
+def manifest_seeds():
+    lib = imagelib()
+    small = lib.Tar().dir("etc").file("etc/hostname", "cricket\n").bytes()
+    docker = lib.Image().layer(small).layer(lib.Tar().file("a", "b").bytes(), "none")
+    docker.config = {"User": "1000:1000", "Env": ["PATH=/bin"], "Entrypoint": ["/bin/sh"], "Cmd": ["-c", "true"],
+                     "WorkingDir": "/", "StopSignal": "SIGINT", "Volumes": {"/data": {}},
+                     "Labels": {"a": "b", "n": 1}}
+    oci = lib.Image(oci=True, arch="arm64", variant="v8").layer(small)
+    body, _ = docker.manifest()
+    write("image_manifest", "docker-manifest", b"\x00" + body)
+    body, _ = oci.manifest()
+    write("image_manifest", "oci-manifest-typed", b"\x01" + body)
+    m = json.loads(body)
+    del m["mediaType"]
+    write("image_manifest", "oci-manifest-untyped", b"\x03" + json.dumps(m).encode())
+    entries = []
+    for arch, variant in (("amd64", None), ("arm64", "v8"), ("arm", "v7"), ("s390x", None)):
+        plat = {"os": "linux", "architecture": arch}
+        if variant:
+            plat["variant"] = variant
+        entries.append({"mediaType": lib.OCI_MANIFEST, "size": 100, "digest": "sha256:" + "%02x" % len(entries) * 32,
+                        "platform": plat})
+    index = {"schemaVersion": 2, "mediaType": lib.OCI_INDEX, "manifests": entries}
+    write("image_manifest", "oci-index", b"\x00" + json.dumps(index).encode())
+    index["mediaType"] = lib.DOCKER_LIST
+    write("image_manifest", "docker-list", b"\x02" + json.dumps(index).encode())
+    write("image_manifest", "config-2-layers", bytes([4 | (2 << 3)]) + docker.config_blob())
+    write("image_manifest", "config-1-layer", bytes([4 | (1 << 3)]) + oci.config_blob())
+    write("image_manifest", "config-wrong-count", bytes([4 | (3 << 3)]) + oci.config_blob())
+    bad = {
+        "schema1": {"schemaVersion": 1, "name": "x", "fsLayers": []},
+        "unknown-type": {"schemaVersion": 2, "mediaType": "text/plain"},
+        "layers-not-list": {"schemaVersion": 2, "mediaType": lib.OCI_MANIFEST,
+                            "config": {"digest": "sha256:" + "00" * 32, "size": 1}, "layers": {}},
+        "bad-digest": {"schemaVersion": 2, "mediaType": lib.OCI_MANIFEST,
+                       "config": {"digest": "sha256:abc", "size": 1}, "layers": []},
+        "negative-size": {"schemaVersion": 2, "mediaType": lib.OCI_MANIFEST,
+                          "config": {"digest": "sha256:" + "00" * 32, "size": -1}, "layers": []},
+        "bad-layer-type": {"schemaVersion": 2, "mediaType": lib.OCI_MANIFEST,
+                           "config": {"digest": "sha256:" + "00" * 32, "size": 1},
+                           "layers": [{"digest": "sha256:" + "11" * 32, "size": 1, "mediaType": "text/html"}]},
+        "index-no-match": {"schemaVersion": 2, "mediaType": lib.OCI_INDEX,
+                           "manifests": [{"digest": "sha256:" + "22" * 32, "platform": {"os": "windows"}}]},
+    }
+    for name, doc in bad.items():
+        write("image_manifest", name, b"\x00" + json.dumps(doc).encode())
+    write("image_manifest", "not-json", b"\x00{ nope")
+    write("image_manifest", "config-not-object", b"\x04[]")
+
+
+def unpack_seeds():
+    lib = imagelib()
+    T = lib.Tar
+    plain = (T().dir("etc").file("etc/hostname", "cricket\n").symlink("etc/link", "hostname")
+             .hardlink("etc/hard", "etc/hostname").file("bin/suid", "x", 0o4755, uid=1000, gid=1000)
+             .file("etc/attr", "x", xattrs={"user.k": "v"}).bytes())
+    write("layer_tar", "plain.tar", plain)
+    write("layer_tar", "plain.tar.gz", lib.compress(plain, "gzip"))
+    if lib.zstd_available():
+        write("layer_tar", "plain.tar.zst", lib.compress(plain, "zstd"))
+    write("layer_tar", "whiteouts.tar",
+          T().dir("a").file("a/.wh.gone", "").file("b/.wh..wh..opq", "").file("b/kept", "k").bytes())
+    write("layer_tar", "device.tar", T().chardev("dev/null", 1, 3).chardev("dev/wh", 0, 0).bytes())
+    write("layer_tar", "dotdot.tar", T().file("../escape", "x").bytes())
+    write("layer_tar", "absolute.tar", T().file("/abs/escape", "x").bytes())
+    write("layer_tar", "symlink-out.tar", T().symlink("out", "/").file("out/escape", "x").bytes())
+    write("layer_tar", "symlink-up.tar", T().symlink("up", "..").file("up/escape", "x").bytes())
+    write("layer_tar", "hardlink-out.tar", T().hardlink("h", "../x").bytes())
+    write("layer_tar", "bad-whiteout.tar", T().file("a/.wh..", "").bytes())
+    write("layer_tar", "whiteout-through-link.tar", T().symlink("l", "/").file("l/.wh.x", "").bytes())
+    write("layer_tar", "empty", b"")
+    write("layer_tar", "garbage", b"\x1f\x8b\x08garbage")
+
+
+def cni_result_seeds():
+    for name, doc in CNI_RESULTS.items():
+        write("cni_result", name, json.dumps(doc).encode())
+    write("cni_result", "not-json", b"ok")
+
+
 def main():
-    for target in ("config_yaml", "cri_request", "cni_config"):
+    for target in ("config_yaml", "cri_request", "cni_config", "image_reference", "image_manifest", "layer_unpack",
+                   "cni_result"):
         folder = os.path.join(CORPUS, target)
         if os.path.isdir(folder):
             for name in os.listdir(folder):
@@ -136,6 +272,10 @@ def main():
     config_seeds()
     cri_seeds()
     cni_seeds()
+    reference_seeds()
+    manifest_seeds()
+    unpack_seeds()
+    cni_result_seeds()
     for target in sorted(os.listdir(CORPUS)):
         print("%s: %d seeds" % (target, len(os.listdir(os.path.join(CORPUS, target)))))
     return 0

@@ -55,7 +55,7 @@ int ck_digest_check(const char *digest, ck_err *err)
     return 0;
 }
 
-static void hex_of(const unsigned char *md, unsigned len, char *out)
+static void hex_of(const unsigned char *md, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {
@@ -70,8 +70,9 @@ void ck_digest_of(const void *buf, size_t len, char out[CK_DIGEST_BUF])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
-    snprintf(out, CK_DIGEST_BUF, "sha256:");
-    hex_of(md, mdlen, out + 7);
+    static const char prefix[] = "sha256:";
+    memcpy(out, prefix, sizeof(prefix)); /* with its NUL: hex_of writes after it and ends the string */
+    hex_of(md, mdlen, out + sizeof(prefix) - 1);
 }
 
 static void empty_ingest(const char *dir)

@@ -25,34 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/timeutil.h"
+#include "images/manifest.h"
 #include "images/reference.h"
 #include "images/registry.h"
 #include "images/unpack.h"
 #include "store/store.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-
-enum { MANIFEST_MAX = 4 << 20, CONFIG_MAX = 8 << 20, MAX_LAYERS = 256 };
-
-typedef struct layer {
-    char digest[CK_DIGEST_BUF];
-    int64_t size;
-    char media_type[128];
-    char diff_id[CK_DIGEST_BUF];
-    char chain_id[CK_DIGEST_BUF];
-} layer;
+enum { MANIFEST_MAX = 4 << 20, CONFIG_MAX = 8 << 20, MAX_LAYERS = CK_MANIFEST_MAX_LAYERS };
 
 typedef struct pull {
     ck_images *im;
@@ -66,7 +51,7 @@ typedef struct pull {
     char index_digest[CK_DIGEST_BUF];    /* "" unless the tag points at an index */
     char config_digest[CK_DIGEST_BUF];
     int64_t config_size;
-    layer *layers;
+    ck_layer *layers;
     size_t n_layers;
     json_t *config; /* the parsed image config blob */
     /* parallel downloads */
@@ -82,107 +67,19 @@ static bool pull_cancelled(void *arg)
     return atomic_load(&p->failed) || (p->cancelled != NULL && p->cancelled(p->cancel_arg));
 }
 
-/* ---- platform -------------------------------------------------------------------- */
+/* ---- manifests ------------------------------------------------------------------------ */
 
-static void host_platform(char *arch, size_t acap, char *variant, size_t vcap)
-{
-    struct utsname u;
-    const char *a = "amd64", *v = "";
-    if (uname(&u) == 0) {
-        if (strcmp(u.machine, "aarch64") == 0 || strcmp(u.machine, "arm64") == 0)
-            a = "arm64", v = "v8";
-        else if (strncmp(u.machine, "armv7", 5) == 0)
-            a = "arm", v = "v7";
-        else if (strncmp(u.machine, "armv6", 5) == 0)
-            a = "arm", v = "v6";
-        else if (strcmp(u.machine, "i686") == 0 || strcmp(u.machine, "i386") == 0)
-            a = "386";
-        else if (strcmp(u.machine, "ppc64le") == 0 || strcmp(u.machine, "s390x") == 0 ||
-                 strcmp(u.machine, "riscv64") == 0)
-            a = u.machine;
-    }
-    snprintf(arch, acap, "%s", a);
-    snprintf(variant, vcap, "%s", v);
-}
-
-/* The index entry for linux/<host arch>[/variant]: an exact variant wins,
- * then an entry without variant. */
+/* The index entry for this host's platform. */
 static int select_platform(json_t *index, char *digest_out, ck_err *err)
 {
     char arch[32], variant[16];
-    host_platform(arch, sizeof(arch), variant, sizeof(variant));
-    json_t *list = json_object_get(index, "manifests");
-    if (!json_is_array(list))
-        return ck_err_set(err, CK_E_INVALID, 0, "index has no \"manifests\" list");
-    const char *best = NULL;
-    int best_score = 0;
-    char seen[512] = "";
-    size_t i;
-    json_t *m;
-    json_array_foreach(list, i, m)
-    {
-        json_t *p = json_object_get(m, "platform");
-        const char *os = json_string_value(json_object_get(p, "os"));
-        const char *a = json_string_value(json_object_get(p, "architecture"));
-        const char *v = json_string_value(json_object_get(p, "variant"));
-        size_t len = strlen(seen);
-        snprintf(seen + len, sizeof(seen) - len, "%s%s/%s%s%s", len ? ", " : "", os ? os : "?", a ? a : "?",
-                 v ? "/" : "", v ? v : "");
-        if (os == NULL || a == NULL || strcmp(os, "linux") != 0 || strcmp(a, arch) != 0)
-            continue;
-        int score = v == NULL || v[0] == '\0' ? 1 : strcmp(v, variant) == 0 ? 2 : 0;
-        if (score > best_score) {
-            best_score = score;
-            best = json_string_value(json_object_get(m, "digest"));
-        }
-    }
-    if (best == NULL)
-        return ck_err_set(err, CK_E_NOT_FOUND, 0, "index has no image for linux/%s%s%s (it has: %s)", arch,
-                          variant[0] ? "/" : "", variant, seen[0] ? seen : "nothing");
-    if (ck_digest_check(best, err) < 0)
-        return ck_err_wrap(err, "index entry for linux/%s", arch);
-    snprintf(digest_out, CK_DIGEST_BUF, "%s", best);
-    return 0;
-}
-
-/* ---- manifests ------------------------------------------------------------------------ */
-
-typedef enum kind { K_INDEX, K_MANIFEST } kind;
-
-static int classify(json_t *j, const char *content_type, kind *out, ck_err *err)
-{
-    json_t *sv = json_object_get(j, "schemaVersion");
-    const char *mt = json_string_value(json_object_get(j, "mediaType"));
-    if (mt == NULL || mt[0] == '\0')
-        mt = content_type;
-    if (json_integer_value(sv) == 1 || strstr(mt, "distribution.manifest.v1+") != NULL)
-        return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
-                          "Docker schema 1 manifests are not supported (deprecated since 2017): push the image "
-                          "again with a current tool to get a schema 2 or OCI manifest");
-    if (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0) {
-        *out = K_INDEX;
-        return 0;
-    }
-    if (strcmp(mt, MT_OCI_MANIFEST) == 0 || strcmp(mt, MT_DOCKER_MANIFEST) == 0) {
-        *out = K_MANIFEST;
-        return 0;
-    }
-    if (mt[0] == '\0' || strcmp(mt, "application/json") == 0) { /* OCI allows omitting mediaType */
-        if (json_is_array(json_object_get(j, "manifests"))) {
-            *out = K_INDEX;
-            return 0;
-        }
-        if (json_is_object(json_object_get(j, "config")) && json_is_array(json_object_get(j, "layers"))) {
-            *out = K_MANIFEST;
-            return 0;
-        }
-    }
-    return ck_err_set(err, CK_E_INVALID, 0, "unknown manifest media type \"%.200s\"", mt);
+    ck_host_platform(arch, sizeof(arch), variant, sizeof(variant));
+    return ck_index_select(index, arch, variant, digest_out, err);
 }
 
 /* GETs and verifies a manifest; *j is its parsed JSON. */
-static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t **j, kind *k, char *digest_out,
-                          ck_err *err)
+static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t **j, ck_manifest_kind *k,
+                          char *digest_out, ck_err *err)
 {
     _cleanup_free_ char *body = NULL;
     size_t len = 0;
@@ -193,15 +90,9 @@ static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t
     ck_digest_of(body, len, digest);
     if (by_digest && strcmp(digest, reference) != 0)
         return ck_err_set(err, CK_E_INVALID, 0, "manifest %s: content has digest %s", reference, digest);
-    json_error_t jerr;
-    *j = json_loadb(body, len, 0, &jerr);
-    if (*j == NULL || !json_is_object(*j)) {
-        json_decref(*j);
-        *j = NULL;
-        return ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not a JSON object: %s (line %d)", reference, jerr.text,
-                          jerr.line);
-    }
-    if (classify(*j, ctype, k, err) < 0 || ck_content_put(p->im->content, digest, body, len, err) < 0) {
+    if (ck_manifest_parse(body, len, ctype, j, k, err) < 0)
+        return ck_err_wrap(err, "manifest %s", reference);
+    if (ck_content_put(p->im->content, digest, body, len, err) < 0) {
         json_decref(*j);
         *j = NULL;
         return ck_err_wrap(err, "manifest %s", reference);
@@ -210,66 +101,9 @@ static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t
     return 0;
 }
 
-static bool layer_type_ok(const char *mt)
-{
-    static const char *const ok[] = {
-        "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.diff.tar",
-        "application/vnd.oci.image.layer.v1.tar",
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    };
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strcmp(mt, ok[i]) == 0)
-            return true;
-    return false;
-}
-
-static int descriptor(json_t *d, char *digest, int64_t *size, char *mt, size_t mtcap, const char *what, ck_err *err)
-{
-    const char *dg = json_string_value(json_object_get(d, "digest"));
-    json_t *sz = json_object_get(d, "size");
-    const char *m = json_string_value(json_object_get(d, "mediaType"));
-    if (dg == NULL || !json_is_integer(sz) || json_integer_value(sz) < 0)
-        return ck_err_set(err, CK_E_INVALID, 0, "manifest: %s descriptor lacks a digest or a size", what);
-    if (ck_digest_check(dg, err) < 0)
-        return ck_err_wrap(err, "manifest: %s", what);
-    snprintf(digest, CK_DIGEST_BUF, "%s", dg);
-    *size = json_integer_value(sz);
-    snprintf(mt, mtcap, "%s", m != NULL ? m : "");
-    return 0;
-}
-
 static int read_manifest(pull *p, json_t *m, ck_err *err)
 {
-    char mt[128];
-    if (descriptor(json_object_get(m, "config"), p->config_digest, &p->config_size, mt, sizeof(mt), "config", err) < 0)
-        return -1;
-    if (mt[0] != '\0' && strcmp(mt, MT_DOCKER_CONFIG) != 0 && strcmp(mt, MT_OCI_CONFIG) != 0)
-        return ck_err_set(err, CK_E_INVALID, 0, "not a container image: unknown config media type \"%.200s\"", mt);
-    json_t *ls = json_object_get(m, "layers");
-    if (!json_is_array(ls))
-        return ck_err_set(err, CK_E_INVALID, 0, "manifest has no \"layers\" list");
-    p->n_layers = json_array_size(ls);
-    if (p->n_layers > MAX_LAYERS)
-        return ck_err_set(err, CK_E_INVALID, 0, "manifest has %zu layers, more than %d", p->n_layers, MAX_LAYERS);
-    p->layers = calloc(p->n_layers + 1, sizeof(*p->layers));
-    if (p->layers == NULL)
-        return ck_err_oom(err, "layers");
-    for (size_t i = 0; i < p->n_layers; i++) {
-        layer *l = &p->layers[i];
-        char what[32];
-        snprintf(what, sizeof(what), "layer %zu", i);
-        if (descriptor(json_array_get(ls, i), l->digest, &l->size, l->media_type, sizeof(l->media_type), what, err) < 0)
-            return -1;
-        if (!layer_type_ok(l->media_type))
-            return ck_err_set(err, CK_E_INVALID, 0, "layer %zu (%s): unknown layer media type \"%.200s\"", i, l->digest,
-                              l->media_type);
-    }
-    return 0;
+    return ck_manifest_image(m, p->config_digest, &p->config_size, &p->layers, &p->n_layers, err);
 }
 
 /* ---- blobs ------------------------------------------------------------------------------ */
@@ -347,29 +181,7 @@ static int read_config(pull *p, ck_err *err)
     size_t len;
     if (ck_content_read(p->im->content, p->config_digest, CONFIG_MAX, &body, &len, err) < 0)
         return -1;
-    json_error_t jerr;
-    p->config = json_loadb(body, len, 0, &jerr);
-    if (!json_is_object(p->config))
-        return ck_err_set(err, CK_E_INVALID, 0, "image config %s is not a JSON object: %s", p->config_digest,
-                          jerr.text);
-    json_t *ids = json_object_get(json_object_get(p->config, "rootfs"), "diff_ids");
-    if (!json_is_array(ids) || json_array_size(ids) != p->n_layers)
-        return ck_err_set(err, CK_E_INVALID, 0, "image config %s: %zu diff ids for %zu layers", p->config_digest,
-                          json_is_array(ids) ? json_array_size(ids) : 0, p->n_layers);
-    for (size_t i = 0; i < p->n_layers; i++) {
-        const char *d = json_string_value(json_array_get(ids, i));
-        if (ck_digest_check(d, err) < 0)
-            return ck_err_wrap(err, "image config: diff id %zu", i);
-        snprintf(p->layers[i].diff_id, CK_DIGEST_BUF, "%s", d);
-        if (i == 0) {
-            snprintf(p->layers[i].chain_id, CK_DIGEST_BUF, "%s", d);
-        } else {
-            char buf[2 * CK_DIGEST_BUF + 2];
-            int n = snprintf(buf, sizeof(buf), "%s %s", p->layers[i - 1].chain_id, d);
-            ck_digest_of(buf, (size_t)n, p->layers[i].chain_id);
-        }
-    }
-    return 0;
+    return ck_image_config_parse(body, len, p->config_digest, p->layers, p->n_layers, &p->config, err);
 }
 
 static int unpack_layers(pull *p, ck_err *err)
@@ -378,7 +190,7 @@ static int unpack_layers(pull *p, ck_err *err)
     for (size_t i = 0; i < p->n_layers; i++) {
         if (pull_cancelled(p))
             return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
-        layer *l = &p->layers[i];
+        ck_layer *l = &p->layers[i];
         char dest[4400], blob[4400], key[CK_DIGEST_BUF + 8];
         snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
         snprintf(key, sizeof(key), "layer:%s", l->chain_id);
@@ -402,35 +214,12 @@ static int unpack_layers(pull *p, ck_err *err)
 
 /* ---- the record ---------------------------------------------------------------------------- */
 
-static json_t *strv_or_empty(json_t *v)
-{
-    return json_is_array(v) ? json_deep_copy(v) : json_array();
-}
-
-static json_t *record_config(json_t *cfg)
-{
-    json_t *c = json_object_get(cfg, "config");
-    json_t *vols = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(c, "Volumes"), k, v) json_array_append_new(vols, json_string(k));
-    json_t *labels = json_object();
-    json_object_foreach(json_object_get(c, "Labels"), k, v) if (json_is_string(v)) json_object_set(labels, k, v);
-    const char *user = json_string_value(json_object_get(c, "User"));
-    const char *wd = json_string_value(json_object_get(c, "WorkingDir"));
-    const char *sig = json_string_value(json_object_get(c, "StopSignal"));
-    return json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "user", user ? user : "", "env",
-                     strv_or_empty(json_object_get(c, "Env")), "entrypoint",
-                     strv_or_empty(json_object_get(c, "Entrypoint")), "cmd", strv_or_empty(json_object_get(c, "Cmd")),
-                     "workdir", wd ? wd : "", "stop_signal", sig ? sig : "", "volumes", vols, "labels", labels);
-}
-
 static char *record_data(pull *p, uint64_t *size)
 {
     json_t *layers = json_array();
     *size = (uint64_t)p->config_size;
     for (size_t i = 0; i < p->n_layers; i++) {
-        layer *l = &p->layers[i];
+        ck_layer *l = &p->layers[i];
         *size += (uint64_t)l->size;
         json_array_append_new(layers,
                               json_pack("{s:s, s:I, s:s, s:s, s:s}", "digest", l->digest, "size", (json_int_t)l->size,
@@ -438,10 +227,10 @@ static char *record_data(pull *p, uint64_t *size)
     }
     const char *os = json_string_value(json_object_get(p->config, "os"));
     const char *arch = json_string_value(json_object_get(p->config, "architecture"));
-    json_t *rec =
-        json_pack("{s:i, s:s?, s:o, s:o, s:s, s:s}", "v", 1, "manifest",
-                  p->manifest_digest[0] != '\0' ? p->manifest_digest : NULL, "config", record_config(p->config),
-                  "layers", layers, "os", os ? os : "", "architecture", arch ? arch : "");
+    json_t *rec = json_pack("{s:i, s:s?, s:o, s:o, s:s, s:s}", "v", 1, "manifest",
+                            p->manifest_digest[0] != '\0' ? p->manifest_digest : NULL, "config",
+                            ck_image_config_summary(p->config), "layers", layers, "os", os ? os : "", "architecture",
+                            arch ? arch : "");
     if (rec == NULL)
         return NULL;
     if (p->index_digest[0] != '\0')
@@ -490,10 +279,10 @@ static int resolve_manifest(pull *p, ck_err *err)
 {
     const char *first = p->ref.digest[0] != '\0' ? p->ref.digest : p->ref.tag;
     json_t *j = NULL;
-    kind k;
+    ck_manifest_kind k;
     if (fetch_manifest(p, first, p->ref.digest[0] != '\0', &j, &k, p->repo_digest, err) < 0)
         return -1;
-    if (k == K_INDEX) {
+    if (k == CK_MANIFEST_INDEX) {
         snprintf(p->index_digest, sizeof(p->index_digest), "%s", p->repo_digest);
         char child[CK_DIGEST_BUF];
         int rc = select_platform(j, child, err);
@@ -501,7 +290,7 @@ static int resolve_manifest(pull *p, ck_err *err)
         j = NULL;
         if (rc < 0 || fetch_manifest(p, child, true, &j, &k, p->manifest_digest, err) < 0)
             return -1;
-        if (k != K_MANIFEST) {
+        if (k != CK_MANIFEST_IMAGE) {
             json_decref(j);
             return ck_err_set(err, CK_E_INVALID, 0, "index entry %s is not an image manifest", child);
         }
@@ -647,7 +436,7 @@ static int read_small(struct archive *a, size_t size, char **out, const char *na
 static int store_entry(importer *x, struct archive *a, const char *name, int64_t size, ck_err *err)
 {
     const char *hex = strncmp(name, "blobs/sha256/", 13) == 0 ? name + 13 : NULL;
-    char digest[CK_DIGEST_BUF + 8];
+    char digest[CK_DIGEST_BUF + 8] = "";
     if (hex != NULL)
         snprintf(digest, sizeof(digest), "sha256:%s", hex);
     ck_content_writer *w = NULL;
@@ -789,15 +578,15 @@ static int import_oci_entry(importer *x, json_t *m, ck_err *err)
         if (ck_content_read(x->im->content, current, MANIFEST_MAX, &body, &len, err) < 0)
             break;
         json_t *j = json_loadb(body, len, 0, NULL);
-        kind k;
+        ck_manifest_kind k;
         const char *mt = json_string_value(json_object_get(m, "mediaType"));
-        if (j == NULL || classify(j, mt != NULL ? mt : "", &k, err) < 0) {
+        if (j == NULL || ck_manifest_classify(j, mt, &k, err) < 0) {
             if (j == NULL)
                 ck_err_set(err, CK_E_INVALID, 0, "manifest %s is not JSON", current);
             json_decref(j);
             break;
         }
-        if (k == K_INDEX) {
+        if (k == CK_MANIFEST_INDEX) {
             if (depth == 0) {
                 snprintf(p.index_digest, sizeof(p.index_digest), "%s", current);
                 snprintf(p.repo_digest, sizeof(p.repo_digest), "%s", current);
@@ -890,11 +679,19 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
     if (rc == 0 && x.index_json != NULL) {
         size_t i;
         json_t *m;
-        json_array_foreach(json_object_get(list, "manifests"), i, m) if (rc == 0) rc = import_oci_entry(&x, m, err);
+        json_array_foreach(json_object_get(list, "manifests"), i, m)
+        {
+            if (rc == 0)
+                rc = import_oci_entry(&x, m, err);
+        }
     } else if (rc == 0) {
         size_t i;
         json_t *m;
-        json_array_foreach(list, i, m) if (rc == 0) rc = import_docker_entry(&x, m, err);
+        json_array_foreach(list, i, m)
+        {
+            if (rc == 0)
+                rc = import_docker_entry(&x, m, err);
+        }
     }
     if (rc == 0 && x.n_ids == 0)
         rc = ck_err_set(err, CK_E_INVALID, 0, "%s lists no image", tarball);

@@ -7,8 +7,10 @@
  * object {code, msg, details} on stdout: its msg becomes our message.
  */
 #include "netcni/cni.h"
+#include "netcni/cni_result.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -178,11 +180,8 @@ static int run_plugin(ck_cni *cni, cni_cmd cmd, json_t *list, json_t *plugin, co
     } else if (res.status != 0) {
         rc = plugin_error(type, cmd, &res, err);
     } else if (result != NULL) {
-        json_error_t jerr;
-        *result = json_loads(res.out, 0, &jerr);
-        if (*result == NULL)
-            rc = ck_err_set(err, CK_E_INTERNAL, 0, "CNI plugin %s %s: result is not JSON: %s", type, cmd_name(cmd),
-                            jerr.text);
+        if (ck_cni_result_parse(res.out, strlen(res.out), result, err) < 0)
+            rc = ck_err_wrap(err, "CNI plugin %s %s", type, cmd_name(cmd));
     }
     ck_debug("cni", "%s %s for pod %s: exit %d", type, cmd_name(cmd), pod->id, res.status);
     ck_spawn_result_clear(&res);
@@ -202,33 +201,6 @@ static int run_del(ck_cni *cni, json_t *list, const ck_cni_pod *pod, json_t *res
         }
     }
     return rc;
-}
-
-static void ip_without_prefix(const char *addr, char *out, size_t size)
-{
-    snprintf(out, size, "%s", addr);
-    char *slash = strchr(out, '/');
-    if (slash != NULL)
-        *slash = '\0';
-}
-
-static void collect_ips(json_t *result, ck_cni_attachment *out)
-{
-    out->n_ips = 0;
-    json_t *ips = json_object_get(result, "ips");
-    for (int want6 = 0; want6 < 2; want6++) {
-        size_t i;
-        json_t *ip;
-        json_array_foreach(ips, i, ip)
-        {
-            const char *addr = json_string_value(json_object_get(ip, "address"));
-            if (addr == NULL || out->n_ips >= CK_CNI_MAX_IPS)
-                continue;
-            bool is6 = strchr(addr, ':') != NULL;
-            if (is6 == (want6 == 1))
-                ip_without_prefix(addr, out->ips[out->n_ips++], sizeof(out->ips[0]));
-        }
-    }
 }
 
 /* What runtimeConfig was built from, so DEL and CHECK pass the same (portmap
@@ -298,7 +270,7 @@ int ck_cni_add(ck_cni *cni, const ck_cni_pod *pod, const char *plan_text, ck_cni
     json_object_set_new(state, "result", prev != NULL ? prev : json_object());
     out->state = json_dumps(state, JSON_COMPACT);
     if (out->state != NULL)
-        collect_ips(json_object_get(state, "result"), out);
+        ck_cni_result_ips(json_object_get(state, "result"), out);
     json_decref(state);
     if (out->state == NULL)
         return ck_err_oom(err, "CNI state");
@@ -370,8 +342,17 @@ int ck_cni_check(ck_cni *cni, const ck_cni_pod *pod, const char *state, ck_err *
 
 static bool version_at_least_1_1(const char *v)
 {
-    int major = 0, minor = 0;
-    if (v == NULL || sscanf(v, "%d.%d", &major, &minor) != 2)
+    /* "MAJOR.MINOR[.PATCH]": only the first two numbers matter. */
+    if (v == NULL)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long major = strtoul(v, &end, 10);
+    if (errno != 0 || end == v || *end != '.' || !isdigit((unsigned char)*v))
+        return false;
+    const char *m = end + 1;
+    unsigned long minor = strtoul(m, &end, 10);
+    if (errno != 0 || end == m || !isdigit((unsigned char)*m) || (*end != '.' && *end != '\0'))
         return false;
     return major > 1 || (major == 1 && minor >= 1);
 }
@@ -401,7 +382,7 @@ void ck_cni_attachment_ips(const char *state, ck_cni_attachment *out)
     out->n_ips = 0;
     json_t *root = state != NULL ? json_loads(state, 0, NULL) : NULL;
     if (root != NULL)
-        collect_ips(json_object_get(root, "result"), out);
+        ck_cni_result_ips(json_object_get(root, "result"), out);
     json_decref(root);
 }
 

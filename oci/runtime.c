@@ -21,6 +21,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/spawn.h"
 #include "oci/oci.h"
 
@@ -188,7 +189,10 @@ static int read_sync(int fd, const char *id, int timeout_ms, pid_t *pid, ck_err 
     line[len] = '\0';
     trim(line);
     if (strncmp(line, "ok ", 3) == 0) {
-        *pid = (pid_t)atoi(line + 3);
+        int64_t v;
+        if (ck_parse_i64(line + 3, 1, INT32_MAX, &v, err) < 0)
+            return ck_err_wrap(err, "create container %s: the monitor's pid", id);
+        *pid = (pid_t)v;
         return 0;
     }
     if (strncmp(line, "error ", 6) == 0)
@@ -265,13 +269,24 @@ int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, 
 
 int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err)
 {
-    FILE *f = fopen(files->exit_file, "r");
-    if (f == NULL)
+    _cleanup_close_ int fd = open(files->exit_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return errno == ENOENT ? 0 : ck_err_set(err, CK_E_INTERNAL, errno, "read %s", files->exit_file);
-    int got = fscanf(f, "%d %lld", code, finished_at_ns);
-    fclose(f);
-    if (got != 2)
+    char buf[128];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR) {
+    }
+    if (n < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "read %s", files->exit_file);
+    buf[n] = '\0';
+    /* "<exit code> <finished, ns since the epoch>", written whole by the monitor. */
+    const char *p = buf;
+    int64_t c, at;
+    if (ck_parse_i64_word(&p, INT32_MIN, INT32_MAX, &c, err) < 0 || ck_parse_i64_word(&p, 0, INT64_MAX, &at, err) < 0 ||
+        (*p != '\n' && *p != '\0'))
         return ck_err_set(err, CK_E_INTERNAL, 0, "%s: malformed exit record", files->exit_file);
+    *code = (int)c;
+    *finished_at_ns = at;
     return 1;
 }
 
@@ -282,24 +297,24 @@ static bool has_sys_resource(void)
     if (f == NULL)
         return false;
     char line[256];
-    unsigned long long eff = 0;
+    uint64_t eff = 0;
     while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "CapEff: %llx", &eff) == 1)
+        if (strncmp(line, "CapEff:", 7) == 0) {
+            const char *p = line + 7;
+            if (ck_parse_u64_word(&p, 16, &eff, NULL) < 0)
+                eff = 0;
             break;
+        }
     fclose(f);
     return (eff >> 24) & 1;
 }
 
 static int own_oom_score_adj(void)
 {
-    FILE *f = fopen("/proc/self/oom_score_adj", "r");
-    int v = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = 0;
-        fclose(f);
-    }
-    return v;
+    int64_t v = 0;
+    if (ck_read_i64_file("/proc/self/oom_score_adj", -1000, 1000, &v, NULL) < 0)
+        return 0;
+    return (int)v;
 }
 
 int ck_oci_allowed_oom_score_adj(int requested)

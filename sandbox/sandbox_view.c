@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "sandbox/sandbox_internal.h"
 
 void ck_sandbox_view_clear(ck_sandbox_view *v)
@@ -176,29 +177,29 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
 
 /* ---- stats ------------------------------------------------------------- */
 
+/* A cgroup counter; 0 when the file is missing or does not hold a number. */
 static uint64_t read_u64(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
+    uint64_t v = 0;
+    if (ck_read_u64_file(path, &v, NULL) < 0)
         return 0;
-    unsigned long long v = 0;
-    if (fscanf(f, "%llu", &v) != 1)
-        v = 0;
-    fclose(f);
     return v;
 }
 
+/* The value of key in a "key value" per line file (memory.stat); 0 when absent. */
 static uint64_t read_keyed(const char *path, const char *key)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    char k[128];
-    unsigned long long v;
+    char line[256];
+    size_t klen = strlen(key);
     uint64_t out = 0;
-    while (fscanf(f, "%127s %llu", k, &v) == 2)
-        if (strcmp(k, key) == 0) {
-            out = v;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+            const char *p = line + klen;
+            if (ck_parse_u64_word(&p, 10, &out, NULL) < 0)
+                out = 0;
             break;
         }
     fclose(f);
@@ -264,17 +265,22 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
         return;
     char line[512];
     while (fgets(line, sizeof(line), f) != NULL) {
-        char name[32];
-        unsigned long long rb, rp, re, tb, tp, te, skip;
-        if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &rb, &rp, &re, &skip,
-                   &skip, &skip, &skip, &skip, &tb, &tp, &te) == 12 &&
-            strcmp(name, "eth0") == 0) {
-            snprintf(st->iface, sizeof(st->iface), "%s", name);
-            st->rx_bytes = rb;
-            st->rx_errors = re;
-            st->tx_bytes = tb;
-            st->tx_errors = te;
-        }
+        /* "  eth0: rx bytes packets errs drop fifo frame compressed multicast tx bytes packets errs ..." */
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, "eth0:", 5) != 0)
+            continue;
+        p += 5;
+        uint64_t v[11];
+        size_t k = 0;
+        while (k < 11 && ck_parse_u64_word(&p, 10, &v[k], NULL) == 0)
+            k++;
+        if (k < 11)
+            continue;
+        snprintf(st->iface, sizeof(st->iface), "%s", "eth0");
+        st->rx_bytes = v[0];
+        st->rx_errors = v[2];
+        st->tx_bytes = v[8];
+        st->tx_errors = v[10];
     }
     fclose(f);
 }

@@ -3,7 +3,7 @@
 # target registered in fuzz/CMakeLists.txt for SECONDS each (default 60), at
 # most FUZZ_JOBS (default 2) at once.
 #
-# usage: scripts/fuzz.sh [SECONDS]          e.g. scripts/fuzz.sh 1800 for 30 minutes each
+# usage: scripts/fuzz.sh [SECONDS | MINUTESm]   e.g. scripts/fuzz.sh 30m: 30 minutes each
 #        FUZZ_TARGETS="cri_request" scripts/fuzz.sh 600   runs only those
 #
 # Each run starts from fuzz/corpus/NAME and fuzz/regressions/NAME and grows a
@@ -18,6 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-60}
+case $seconds in
+*m) seconds=$((${seconds%m} * 60)) ;;
+esac
 jobs=${FUZZ_JOBS:-2}
 timeout=${FUZZ_TIMEOUT:-10}
 build=build/fuzz
@@ -40,12 +43,12 @@ run_one() {
     local execs speed cov
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$({ grep -oE 'cov: [0-9]+' "$log" || true; } | tail -1 | cut -d' ' -f2)
     if [ "$rc" -eq 0 ]; then
         echo "fuzz $name: ok, ${execs:-?} executions in ${seconds}s (${speed:-?} exec/s), ${cov:-?} edges"
     else
         echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions: see $log and $artifacts/"
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 | sed 's/^/    /'
+        { grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" || tail -3 "$log"; } | head -5 | sed 's/^/    /'
         return 1
     fi
 }

@@ -23,6 +23,8 @@ packages=(
     systemd
     # metrics: the real Prometheus server and promtool, and curl for the test
     prometheus curl
+    # lint and coverage (scripts/lint.sh, scripts/coverage.sh)
+    clang-format clang-tidy cppcheck gcovr
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
     # image tests: the registry fixture (test/fixtures/registry.sh)

@@ -2,11 +2,18 @@
 # Installs what cricket needs, builds it with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test: the unit tests and the
 # over-the-wire conformance suite (test/critest), which starts real daemons.
+# Then the engineering checks, each a script of its own that ends with a
+# one-line summary: scripts/lint.sh (format, clang-tidy, cppcheck, run first),
+# scripts/valgrind.sh (critest against daemons under valgrind),
+# scripts/fuzz.sh (every fuzz target for FUZZ_SECONDS, default 60) and
+# scripts/coverage.sh (line coverage per folder).
 # Run as root on Debian 12: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+
+scripts/lint.sh
 
 build=build/asan
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCK_SANITIZE=ON
@@ -24,3 +31,9 @@ scripts/check-proto-compat.sh
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$build" --output-on-failure --timeout 900
+
+scripts/valgrind.sh
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+scripts/coverage.sh
+echo "test.sh: lint, ASan+UBSan build and tests, release build, valgrind, fuzz and coverage all passed"
+echo "steps: 6 passed, 0 failed"

@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,29 @@
 #include <unistd.h>
 
 #include "containers/monitor/monitor.h"
+
+/* A file descriptor number given on the command line; -1 when it is not one. */
+static int parse_fd(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
+        return -1;
+    return (int)v;
+}
+
+/* A whole number of seconds, 1 to a day: anything else is a usage error. */
+static int parse_seconds(const char *s, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > 86400)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
 
 static int parse(int argc, char **argv, mon_opts *o)
 {
@@ -60,8 +85,11 @@ static int parse(int argc, char **argv, mon_opts *o)
         case 'p': o->pid_file = optarg; break;
         case 'e': o->exit_file = optarg; break;
         case 'l': o->log_file = optarg; break;
-        case 's': o->sync_fd = atoi(optarg); break;
-        case 't': o->create_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': o->sync_fd = parse_fd(optarg); break;
+        case 't':
+            if (parse_seconds(optarg, &o->create_timeout) < 0)
+                return -1;
+            break;
         default: return -1;
         }
     }
@@ -189,10 +217,16 @@ static pid_t read_pid(const char *path)
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return -1;
-    long pid = -1;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
+    char buf[32];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
+    buf[n] = '\0';
+    /* runc writes the pid alone, without a newline. */
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(buf, &end, 10);
+    if (errno != 0 || end == buf || (*end != '\0' && *end != '\n') || pid <= 0 || pid > INT32_MAX)
+        return -1;
     return (pid_t)pid;
 }
 

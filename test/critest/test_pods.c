@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -828,9 +829,13 @@ static void test_crash_during_add_is_undone(void **state)
     for (int i = 0; i < 200 && plugin == 0; i++) {
         FILE *f = fopen(pidfile, "r");
         if (f != NULL) {
-            int v = 0;
-            if (fscanf(f, "%d", &v) == 1)
-                plugin = v;
+            char buf[32] = "";
+            if (fgets(buf, sizeof(buf), f) != NULL) {
+                char *end = NULL;
+                long v = strtol(buf, &end, 10);
+                if (end != buf && v > 0 && v <= INT32_MAX)
+                    plugin = (pid_t)v;
+            }
             fclose(f);
         }
         usleep(50 * 1000);

@@ -80,7 +80,7 @@ static void test_pause_reaps_orphans_as_pid1(void **state)
             execl(CK_PAUSE_BIN, "cricket-pause", (char *)NULL);
             _exit(127);
         }
-        int w = write(pipefd[1], &p, sizeof(p));
+        ssize_t w = write(pipefd[1], &p, sizeof(p));
         (void)w;
         int st;
         waitpid(p, &st, 0);
@@ -219,8 +219,9 @@ int main(void)
 
 static void record(void *ctx, void *arg)
 {
-    char *log = ctx;
-    strcat(log, (const char *)arg);
+    char *log = ctx; /* a char[16] in the test below */
+    size_t used = strlen(log);
+    snprintf(log + used, 16 - used, "%s", (const char *)arg);
 }
 
 static void test_undo_runs_newest_first(void **state)
