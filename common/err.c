@@ -71,6 +71,13 @@ int ck_err_oom(ck_err *err, const char *what)
     return ck_err_set(err, CK_E_INTERNAL, ENOMEM, "allocate %s", what);
 }
 
+int ck_err_copy(ck_err *dst, const ck_err *src)
+{
+    if (dst != NULL && dst != src)
+        *dst = *src;
+    return -1;
+}
+
 void ck_err_clear(ck_err *err)
 {
     if (err == NULL)

@@ -49,6 +49,10 @@ int ck_err_wrap(ck_err *err, const char *fmt, ...) __attribute__((format(printf,
 /* Out of memory, with what was being allocated. Returns -1. */
 int ck_err_oom(ck_err *err, const char *what);
 
+/* Copies src into dst (which may be NULL, as err arguments may). Returns -1,
+ * so `return ck_err_copy(err, &inner);` passes an error on. */
+int ck_err_copy(ck_err *dst, const ck_err *src);
+
 void ck_err_clear(ck_err *err);
 
 /* A stable lower-case name for the kind ("invalid", "not_found", ...), for logs. */

@@ -21,7 +21,7 @@ int ck_handle_image_status(ck_call *call, const ProtobufCMessage *req, ProtobufC
     ck_err_clear(&e);
     if (ck_images_get(call->svc->images, name, &img, &e) < 0) {
         if (e.kind != CK_E_NOT_FOUND) {
-            *err = e;
+            ck_err_copy(err, &e);
             return ck_err_wrap(err, "ImageStatus");
         }
         *resp = &r->base;

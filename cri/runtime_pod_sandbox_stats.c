@@ -131,7 +131,7 @@ static int collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter *pf, 
         if (s != NULL)
             (*out)[(*n_out)++] = s;
         else if (one.kind != CK_E_NOT_FOUND) /* removed meanwhile: skip */
-            rc = (*err = one, -1);
+            rc = ck_err_copy(err, &one);
     }
     ck_sandbox_views_free(views, n);
     return rc;

@@ -156,15 +156,17 @@ static int start_domains(daemon_t *d, ck_err *err)
     return 0;
 }
 
+/* The metrics endpoint goes first (no scrape runs collectors over freed
+ * domains) and the registry last (no domain records into freed families). */
 static void stop_domains(daemon_t *d)
 {
     ck_metrics_server_stop(d->metrics);
-    ck_metrics_reset();
     ck_sandboxes_free(d->sandboxes);
     ck_event_hub_free(d->events);
     ck_images_free(d->images);
     ck_cni_free(d->cni);
     ck_store_close(d->store);
+    ck_metrics_reset();
 }
 
 /* SIGHUP: all or nothing. A file that does not load leaves everything as it

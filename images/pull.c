@@ -167,7 +167,7 @@ static int download_layers(pull *p, ck_err *err)
     if (atomic_load(&p->failed)) {
         if (p->first_err.kind == CK_E_NONE)
             return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
-        *err = p->first_err;
+        ck_err_copy(err, &p->first_err);
         return -1;
     }
     return 0;

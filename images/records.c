@@ -263,7 +263,7 @@ static int resolve(ck_images *im, const char *name, char **id_out, ck_err *err)
         if (ck_store_image_resolve(im->store, norm, id_out, &rerr) == 0)
             return 0;
         if (rerr.kind != CK_E_NOT_FOUND) {
-            *err = rerr;
+            ck_err_copy(err, &rerr);
             return -1;
         }
     }
@@ -276,7 +276,7 @@ static int resolve(ck_images *im, const char *name, char **id_out, ck_err *err)
         return -1;
     }
     if (ck_ref_parse(name, &r, &perr) < 0) {
-        *err = perr;
+        ck_err_copy(err, &perr);
         return -1;
     }
     return ck_err_set(err, CK_E_NOT_FOUND, 0, "image %s not found", name);
@@ -301,7 +301,7 @@ int ck_images_list(ck_images *im, const char *name, ck_image ***out, size_t *n, 
         if (ck_images_get(im, name, &one, &e) < 0) {
             if (e.kind == CK_E_NOT_FOUND)
                 return 0;
-            *err = e;
+            ck_err_copy(err, &e);
             return -1;
         }
         *out = calloc(1, sizeof(ck_image *));
@@ -496,7 +496,7 @@ static int remove_image_locked(ck_images *im, const char *name, ck_err *err)
     if (resolve(im, name, &id, &rerr) < 0) {
         if (rerr.kind == CK_E_NOT_FOUND)
             return 0; /* idempotent */
-        *err = rerr;
+        ck_err_copy(err, &rerr);
         return -1;
     }
     /* A tag of an image that has other tags: untag only. */

@@ -443,8 +443,7 @@ static int perform(request *q, const char *url, const char *accept, const char *
     case CURLE_OK: return 0;
     case CURLE_WRITE_ERROR:
         if (q->sink_failed) {
-            if (err != NULL) /* err may be NULL (err.h): the caller then only wants the -1 */
-                *err = q->sink_err;
+            ck_err_copy(err, &q->sink_err);
             return ck_err_wrap(err, "%s", what);
         }
         break;

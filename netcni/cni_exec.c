@@ -196,7 +196,7 @@ static int run_del(ck_cni *cni, json_t *list, const ck_cni_pod *pod, json_t *res
         ck_err one;
         ck_err_clear(&one);
         if (run_plugin(cni, CNI_DEL, list, json_array_get(plugins, i), pod, result, NULL, &one) < 0 && rc == 0) {
-            *err = one;
+            ck_err_copy(err, &one);
             rc = -1;
         }
     }

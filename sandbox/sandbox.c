@@ -117,7 +117,7 @@ static int existing_owner(ck_sandboxes *sb, const char *key, const char *owner, 
     ck_err_clear(&e);
     if (ck_store_pod_get(sb->store, owner, &row, &e) < 0) {
         if (e.kind != CK_E_NOT_FOUND) {
-            *err = e;
+            ck_err_copy(err, &e);
             return -1;
         }
         return ck_store_name_release(sb->store, key, err) < 0 ? -1 : 0;
@@ -141,7 +141,7 @@ static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *c
         ck_err_clear(&e);
         if (ck_store_name_lookup(sb->store, key, &owner, &e) < 0) {
             if (e.kind != CK_E_NOT_FOUND) {
-                *err = e;
+                ck_err_copy(err, &e);
                 rc = -1;
                 break;
             }
@@ -553,7 +553,7 @@ static int pause_image(ck_sandboxes *sb, ck_image **out, ck_err *err)
     if (ck_images_get(sb->images, ref, out, &e) == 0)
         return 0;
     if (e.kind != CK_E_NOT_FOUND) {
-        *err = e;
+        ck_err_copy(err, &e);
         return ck_err_wrap(err, "pause image %s", ref);
     }
     ck_info("sandbox", "pause image %s is not here: pulling it", ref);

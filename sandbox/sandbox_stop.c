@@ -104,7 +104,7 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     if (sb_load(sb, id, &row, &data, &e) < 0) {
         if (e.kind == CK_E_NOT_FOUND)
             return 0;
-        *err = e;
+        ck_err_copy(err, &e);
         return -1;
     }
     sb_paths p;
@@ -120,7 +120,7 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     ck_err se;
     ck_err_clear(&se);
     if (sb_save(sb, &row, data, CK_SANDBOX_NOTREADY, &se) < 0 && rc == 0) {
-        *err = se;
+        ck_err_copy(err, &se);
         rc = -1;
     }
     json_decref(data);
@@ -135,7 +135,7 @@ int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err)
     if (id == NULL || id[0] == '\0')
         return ck_err_set(err, CK_E_INVALID, 0, "stop pod sandbox: no id given");
     if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
-        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+        return e.kind == CK_E_NOT_FOUND ? 0 : ck_err_copy(err, &e);
     pthread_mutex_t *stripe = sb_stripe(sb, full);
     pthread_mutex_lock(stripe);
     int rc = sb_stop_locked(sb, full, err);
@@ -154,7 +154,7 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     ck_err e;
     ck_err_clear(&e);
     if (ck_store_pod_get(sb->store, id, &row, &e) < 0)
-        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+        return e.kind == CK_E_NOT_FOUND ? 0 : ck_err_copy(err, &e);
     sb_paths p;
     sb_paths_init(sb, id, &p);
     sb_unmount_shm(&p);
@@ -175,7 +175,7 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err)
     if (id == NULL || id[0] == '\0')
         return ck_err_set(err, CK_E_INVALID, 0, "remove pod sandbox: no id given");
     if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
-        return e.kind == CK_E_NOT_FOUND ? 0 : (*err = e, -1);
+        return e.kind == CK_E_NOT_FOUND ? 0 : ck_err_copy(err, &e);
     pthread_mutex_t *stripe = sb_stripe(sb, full);
     pthread_mutex_lock(stripe);
     int rc = sb_remove_locked(sb, full, err);

@@ -135,7 +135,7 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
         ck_err e;
         ck_err_clear(&e);
         if (ck_store_pod_find_prefix(sb->store, f->id, &only, &e) < 0)
-            return e.kind == CK_E_NOT_FOUND || e.kind == CK_E_INVALID ? 0 : (*err = e, -1);
+            return e.kind == CK_E_NOT_FOUND || e.kind == CK_E_INVALID ? 0 : ck_err_copy(err, &e);
     }
     ck_pod_record *rows = NULL;
     size_t nrows = 0;

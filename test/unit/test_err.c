@@ -30,6 +30,19 @@ static void test_set_and_wrap(void **state)
     assert_int_equal(ck_err_set(NULL, CK_E_INVALID, 0, "x"), -1);
 }
 
+static void test_copy_to_null_or_real(void **state)
+{
+    (void)state;
+    ck_err inner, outer;
+    ck_err_set(&inner, CK_E_NOT_FOUND, 0, "pod %s", "p1");
+    ck_err_clear(&outer);
+    assert_int_equal(ck_err_copy(&outer, &inner), -1);
+    assert_int_equal(outer.kind, CK_E_NOT_FOUND);
+    assert_string_equal(outer.msg, "pod p1");
+    /* A NULL destination is allowed, as for every err argument. */
+    assert_int_equal(ck_err_copy(NULL, &inner), -1);
+}
+
 static void test_long_messages_truncate(void **state)
 {
     (void)state;
@@ -146,9 +159,13 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_and_wrap),    cmocka_unit_test(test_long_messages_truncate),
-        cmocka_unit_test(test_kind_names),      cmocka_unit_test(test_log_levels),
-        cmocka_unit_test(test_log_text_format), cmocka_unit_test(test_log_json_format),
+        cmocka_unit_test(test_set_and_wrap),
+        cmocka_unit_test(test_copy_to_null_or_real),
+        cmocka_unit_test(test_long_messages_truncate),
+        cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_log_levels),
+        cmocka_unit_test(test_log_text_format),
+        cmocka_unit_test(test_log_json_format),
         cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
