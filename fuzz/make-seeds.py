@@ -262,7 +262,7 @@ def cni_result_seeds():
 
 
 def main():
-    for target in ("config_yaml", "cri_request", "cni_config", "image_reference", "image_manifest", "layer_unpack",
+    for target in ("config_yaml", "cri_request", "cni_config", "image_reference", "image_manifest", "layer_tar",
                    "cni_result"):
         folder = os.path.join(CORPUS, target)
         if os.path.isdir(folder):
