@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "images/challenge.h"
 
 enum { MAX_ENDPOINTS = 16, ERRBUF_MAX = 2048, TOKEN_MAX = 64 * 1024 };
 
@@ -464,29 +465,6 @@ static int perform(request *q, const char *url, const char *accept, const char *
 
 /* ---- authentication ---------------------------------------------------------------- */
 
-/* Value of key="..." (or key=token) in a challenge, into out. */
-static bool challenge_param(const char *ch, const char *key, char *out, size_t cap)
-{
-    size_t klen = strlen(key);
-    for (const char *p = ch; (p = strcasestr(p, key)) != NULL; p += klen) {
-        if (p != ch && p[-1] != ' ' && p[-1] != ',')
-            continue;
-        if (p[klen] != '=')
-            continue;
-        const char *v = p + klen + 1;
-        size_t n;
-        if (*v == '"') {
-            v++;
-            n = strcspn(v, "\"");
-        } else {
-            n = strcspn(v, ", ");
-        }
-        snprintf(out, cap, "%.*s", (int)n, v);
-        return true;
-    }
-    return false;
-}
-
 static char *url_escape(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);
@@ -510,13 +488,15 @@ static char *basic_header(const ck_registry *r)
     return asprintf(&h, "Basic %s", b64) < 0 ? NULL : h;
 }
 
-static int fetch_token(ck_registry *r, const endpoint *ep, const char *challenge, ck_err *err)
+static int fetch_token(ck_registry *r, const endpoint *ep, const ck_auth_challenge *ch, ck_err *err)
 {
-    char realm[1024] = "", service[512] = "", scope[1024] = "";
-    if (!challenge_param(challenge, "realm", realm, sizeof(realm)))
+    const char *realm = ch->realm, *service = ch->service;
+    char scope[sizeof(ch->scope)];
+    if (realm[0] == '\0')
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: Bearer challenge without realm", ep->host);
-    challenge_param(challenge, "service", service, sizeof(service));
-    if (!challenge_param(challenge, "scope", scope, sizeof(scope)))
+    if (ch->scope[0] != '\0')
+        snprintf(scope, sizeof(scope), "%s", ch->scope);
+    else
         snprintf(scope, sizeof(scope), "repository:%s:pull", r->ref.path);
     _cleanup_free_ char *esvc = url_escape(service), *escope = url_escape(scope);
     if (esvc == NULL || escope == NULL)
@@ -599,10 +579,13 @@ static int get_authed(ck_registry *r, const endpoint *ep, request *q, const char
             return 0;
         if (attempt == 1)
             break;
-        if (strncasecmp(q->www_auth, "Bearer", 6) == 0) {
-            if (fetch_token(r, ep, q->www_auth, err) < 0)
+        ck_auth_challenge ch;
+        if (ck_auth_challenge_parse(q->www_auth, &ch, err) < 0)
+            return ck_err_wrap(err, "%s: registry %s", what, ep->host);
+        if (ch.scheme == CK_AUTH_BEARER) {
+            if (fetch_token(r, ep, &ch, err) < 0)
                 return ck_err_wrap(err, "%s", what);
-        } else if (strncasecmp(q->www_auth, "Basic", 5) == 0 && r->user != NULL) {
+        } else if (ch.scheme == CK_AUTH_BASIC && r->user != NULL) {
             pthread_mutex_lock(&r->mu);
             r->use_basic = true;
             pthread_mutex_unlock(&r->mu);

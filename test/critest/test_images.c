@@ -598,6 +598,7 @@ static void test_bad_cases_fail_clearly_and_leave_nothing(void **state)
         {"bad/notjson:1", GRPC_STATUS_INVALID_ARGUMENT, "is not a JSON object"},
         {"bad/unknownmedia:1", GRPC_STATUS_INVALID_ARGUMENT, "unknown manifest media type"},
         {"bad/schema1:1", GRPC_STATUS_UNIMPLEMENTED, "schema 1 manifests are not supported"},
+        {"badauth/busybox:1", GRPC_STATUS_INVALID_ARGUMENT, "WWW-Authenticate: realm: unterminated quoted string"},
         {"bad/slow:1", GRPC_STATUS_DEADLINE_EXCEEDED, no_progress},
         {"bad/nosuch:1", GRPC_STATUS_NOT_FOUND, "not found"},
     };
