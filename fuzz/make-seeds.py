@@ -23,6 +23,11 @@ seed-*, and leaves other files in the corpus folders alone)
   unpacker must refuse ("..", absolute names, links out of the layer).
 - cni_result: ADD results of CNI_RESULTS below, as bridge and host-local
   print them, and malformed ones.
+- image_user: every USER test/unit/test_oci.c resolves or refuses, each with
+  no files, with the passwd and group files that test writes, and with a
+  few broken ones ("USER\0PASSWD\0GROUP", as fuzz_image_user.c reads it).
+- auth_challenge: every WWW-Authenticate header test/unit/test_challenge.c
+  parses or refuses.
 """
 import json
 import os
@@ -261,9 +266,35 @@ def cni_result_seeds():
     write("cni_result", "not-json", b"ok")
 
 
+def user_seeds():
+    source = open(os.path.join(ROOT, "test", "unit", "test_oci.c")).read()
+    literal = r'"(?:[^"\\]|\\.)*"'
+
+    def unescape(text):
+        return text.encode("latin-1").decode("unicode_escape").encode()
+
+    users = [unescape(m.group(1)[1:-1])
+             for m in re.finditer(r'expect_user(?:_error)?\(dir,\s*(%s)' % literal, source)]
+    files = {}
+    for m in re.finditer(r'write_in\(dir,\s*"etc/(passwd|group)",\s*((?:%s\s*)+)' % literal, source):
+        files[m.group(1)] = b"".join(unescape(p[1:-1]) for p in re.findall(literal, m.group(2)))
+    broken = [b"app:x:1001\napp::99999999999:1:::\n::0:0\n", b"wheel:x:10:app,,app,\n:x::\n"]
+    for i, user in enumerate(users):
+        write("image_user", "nofiles-%02d" % i, user)
+        write("image_user", "files-%02d" % i, user + b"\0" + files["passwd"] + b"\0" + files["group"])
+    write("image_user", "broken-passwd", b"app\0" + broken[0] + b"\0" + files["group"])
+    write("image_user", "broken-group", b"app:wheel\0" + files["passwd"] + b"\0" + broken[1])
+
+
+def challenge_seeds():
+    source = open(os.path.join(ROOT, "test", "unit", "test_challenge.c")).read()
+    for i, header in enumerate(c_string_args(source, ["parse_ok", "expect_invalid"])):
+        write("auth_challenge", "unit-%02d" % i, header)
+
+
 def main():
     for target in ("config_yaml", "cri_request", "cni_config", "image_reference", "image_manifest", "layer_tar",
-                   "cni_result"):
+                   "cni_result", "image_user", "auth_challenge"):
         folder = os.path.join(CORPUS, target)
         if os.path.isdir(folder):
             for name in os.listdir(folder):
@@ -276,6 +307,8 @@ def main():
     manifest_seeds()
     unpack_seeds()
     cni_result_seeds()
+    user_seeds()
+    challenge_seeds()
     for target in sorted(os.listdir(CORPUS)):
         print("%s: %d seeds" % (target, len(os.listdir(os.path.join(CORPUS, target)))))
     return 0
