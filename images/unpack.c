@@ -214,6 +214,16 @@ typedef struct unpacker {
     unsigned skipped_devices;
 } unpacker;
 
+/* The errno behind libarchive's last error when it is an operating system
+ * one; libarchive reports format trouble as EILSEQ and misuse as EINVAL
+ * (its private ARCHIVE_ERRNO_FILE_FORMAT and _PROGRAMMER),
+ * whose strerror texts would only mislead after its own message. */
+static int os_errno(struct archive *a)
+{
+    int e = archive_errno(a);
+    return e > 0 && e != EILSEQ && e != EINVAL ? e : 0;
+}
+
 static int copy_data(unpacker *u, const char *name, ck_err *err)
 {
     const void *buf;
@@ -227,7 +237,7 @@ static int copy_data(unpacker *u, const char *name, ck_err *err)
             return ck_err_set(err, CK_E_INVALID, 0, "layer entry %s: read: %s", name,
                               u->s.failed ? u->s.errbuf : archive_error_string(u->tar));
         if (archive_write_data_block(u->disk, buf, size, off) != ARCHIVE_OK)
-            return ck_err_set(err, CK_E_INTERNAL, archive_errno(u->disk), "layer entry %s: write: %s", name,
+            return ck_err_set(err, CK_E_INTERNAL, os_errno(u->disk), "layer entry %s: write: %s", name,
                               archive_error_string(u->disk));
         u->content_bytes += size;
     }
@@ -265,7 +275,7 @@ static int extract_entry(unpacker *u, struct archive_entry *e, ck_err *err)
     }
     r = archive_write_header(u->disk, e);
     if (r < ARCHIVE_WARN)
-        return ck_err_set(err, CK_E_INVALID, archive_errno(u->disk), "layer entry %s: %s", clean,
+        return ck_err_set(err, CK_E_INVALID, os_errno(u->disk), "layer entry %s: %s", clean,
                           archive_error_string(u->disk));
     if (r == ARCHIVE_WARN)
         ck_debug("images", "layer entry %s: %s", clean, archive_error_string(u->disk));
@@ -273,7 +283,7 @@ static int extract_entry(unpacker *u, struct archive_entry *e, ck_err *err)
         return -1;
     r = archive_write_finish_entry(u->disk);
     if (r < ARCHIVE_WARN)
-        return ck_err_set(err, CK_E_INTERNAL, archive_errno(u->disk), "layer entry %s: finish: %s", clean,
+        return ck_err_set(err, CK_E_INTERNAL, os_errno(u->disk), "layer entry %s: finish: %s", clean,
                           archive_error_string(u->disk));
     return 0;
 }
@@ -292,8 +302,7 @@ static int extract_all(unpacker *u, ck_err *err)
             return -1;
     }
     if (archive_write_close(u->disk) != ARCHIVE_OK)
-        return ck_err_set(err, CK_E_INTERNAL, archive_errno(u->disk), "finish layer: %s",
-                          archive_error_string(u->disk));
+        return ck_err_set(err, CK_E_INTERNAL, os_errno(u->disk), "finish layer: %s", archive_error_string(u->disk));
     /* Hash what the tar reader left unread (the end-of-archive padding). */
     const void *buf;
     la_ssize_t n;
@@ -327,7 +336,7 @@ static int open_readers(unpacker *u, const char *blob_path, ck_err *err)
     archive_read_support_filter_all(u->s.raw);
     archive_read_support_format_raw(u->s.raw);
     if (archive_read_open_filename(u->s.raw, blob_path, (size_t)128 * 1024) != ARCHIVE_OK)
-        return ck_err_set(err, CK_E_INVALID, archive_errno(u->s.raw), "open layer %s: %s", blob_path,
+        return ck_err_set(err, CK_E_INVALID, os_errno(u->s.raw), "open layer %s: %s", blob_path,
                           archive_error_string(u->s.raw));
     struct archive_entry *e;
     if (archive_read_next_header(u->s.raw, &e) != ARCHIVE_OK)
