@@ -143,20 +143,16 @@ static int start_shared(void **state)
              "      password: %s\n",
              progress_timeout(), fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"), fx("DOWN"), fx("PLAIN"),
              strchr(fx("AUTH"), ':') + 1, fx("USER"), fx("PASS"));
-    if (crit_daemon_prepare(&shared, yaml) < 0 || crit_daemon_start(&shared) < 0)
+    if (crit_daemon_prepare(&shared, yaml) < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
+    int rc = crit_daemon_teardown(&shared, client, 15000);
     fixture("stop");
     return rc == 0 ? 0 : -1;
 }
@@ -792,8 +788,7 @@ static void test_images_survive_restart(void **state)
     crit_result_clear(&r);
     crit_close(client);
     assert_int_equal(crit_daemon_stop(&shared, 15000), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     assert_non_null(client);
     l = list_images(NULL, &r);
     assert_int_equal(l->n_images, before);

@@ -73,8 +73,8 @@ static void test_pod_and_cni_metrics(void **state)
     snprintf(extra, sizeof(extra), "metrics:\n  address: 127.0.0.1:%d\n", port);
     crit_daemon d;
     assert_int_equal(crit_daemon_prepare_pods(&d, bridge, subnet, extra), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
 
     Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
     md.name = "metrics-pod";
@@ -115,12 +115,7 @@ static void test_pod_and_cni_metrics(void **state)
     assert_non_null(strstr(text, "command=\"DEL\",result=\"ok\"}"));
     free(text);
     free(id);
-    crit_close(c);
-    int rc = crit_daemon_stop(&d, 20000);
-    if (rc != 0)
-        crit_daemon_dump_log(&d);
-    assert_int_equal(rc, 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 20000), 0);
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null; rmdir /sys/fs/cgroup/*%s 2>/dev/null", bridge, parent);
     if (system(cmd) < 0)

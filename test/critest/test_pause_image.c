@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -119,20 +118,16 @@ static int start_shared(void **state)
     unsigned n = (unsigned)getpid();
     snprintf(bridge, sizeof(bridge), "ckp%u", n % 100000);
     snprintf(subnet, sizeof(subnet), "10.%u.%u.0/24", 150 + (n / 250) % 50, n % 250);
-    if (prepare_daemon(&shared, "cricket/pause:1") < 0 || crit_daemon_start(&shared) < 0)
+    if (prepare_daemon(&shared, "cricket/pause:1") < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
+    int rc = crit_daemon_teardown(&shared, client, 15000);
     sh("ip link del %s 2>/dev/null", bridge);
     sh("rmdir /sys/fs/cgroup/*/critest-pi-%d /sys/fs/cgroup/critest-pi-%d 2>/dev/null", (int)getpid(), (int)getpid());
     fixture("stop");
@@ -431,12 +426,10 @@ static void test_restart_keeps_the_mount(void **state)
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
     assert_int_equal(mounts_under(rootfs), 1);
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     assert_int_equal(kill(pid, 0), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     int state_now = -1;
     json_decref(record_of(id, &state_now));
     assert_int_equal(state_now, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
@@ -460,8 +453,8 @@ static void test_missing_pause_image(void **state)
     (void)state;
     crit_daemon d;
     assert_int_equal(prepare_daemon(&d, "cricket/no-such-pause:1"), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("unpullable")->base,
                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
@@ -479,9 +472,7 @@ static void test_missing_pause_image(void **state)
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/layers", d.root);
     assert_int_equal(dir_entries(dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 /* The image is pulled and mounted, then a later step fails: the user it
@@ -491,8 +482,8 @@ static void broken_pause_image(const char *image, grpc_status_code want, const c
 {
     crit_daemon d;
     assert_int_equal(prepare_daemon(&d, image), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("broken")->base,
                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
@@ -505,9 +496,7 @@ static void broken_pause_image(const char *image, grpc_status_code want, const c
     assert_true(image_present(c, name, NULL)); /* pulled, and no longer in use */
     char details[1024];
     assert_int_equal(remove_image(c, name, details, sizeof(details)), GRPC_STATUS_OK);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 static void test_failure_after_mount_unmounts(void **state)

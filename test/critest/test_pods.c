@@ -56,20 +56,16 @@ static int start_shared(void **state)
     snprintf(bridge, sizeof(bridge), "ckt%u", n % 100000);
     snprintf(prefix, sizeof(prefix), "10.%u.%u.", 200 + (n / 250) % 50, n % 250);
     snprintf(subnet, sizeof(subnet), "%s0/24", prefix);
-    if (crit_daemon_prepare_pods(&shared, bridge, subnet, NULL) < 0 || crit_daemon_start(&shared) < 0)
+    if (crit_daemon_prepare_pods(&shared, bridge, subnet, NULL) < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
+    int rc = crit_daemon_teardown(&shared, client, 15000);
     sh("ip link del %s 2>/dev/null", bridge);
     /* The pod cgroup parent this run used, in every hierarchy. */
     sh("rmdir /sys/fs/cgroup/*/critest-%d /sys/fs/cgroup/critest-%d 2>/dev/null", (int)getpid(), (int)getpid());
@@ -843,17 +839,15 @@ static void test_crash_during_add_is_undone(void **state)
     assert_true(plugin > 0);
     assert_int_equal(allocated_ips(), 1);
     assert_int_equal(veths_on_bridge(), 1);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     kill(plugin, SIGKILL);
     pthread_join(t, NULL);
     unlink(path);
     unlink(hang);
     unlink(pidfile);
     crit_close(client);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     assert_int_equal(list_count(), 0);
     assert_nothing_left();
     /* Its name is free again. */
@@ -938,12 +932,10 @@ static void test_failed_del_retried_at_restart(void **state)
     assert_int_equal(access(netns, F_OK), 0); /* kept until DEL succeeds */
 
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     unlink(fail);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     s = status(id, &r, &rec);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
     assert_true(json_is_null(json_object_get(rec, "cni")));
@@ -997,8 +989,8 @@ static void test_broken_config_clear_error(void **state)
     char path[512];
     snprintf(path, sizeof(path), "%s/10-broken.conflist", d.cni_dir);
     write_text(path, "{\"cniVersion\":\"1.0.0\",\"name\":\"broken\",\"plugins\":[{\"type\":\"no-such-plugin\"}]}");
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     pod_opts o = {.name = "broken"};
     assert_int_equal(crit_call(c, RUNTIME("RunPodSandbox"), &build(&o)->base,
@@ -1012,9 +1004,7 @@ static void test_broken_config_clear_error(void **state)
     snprintf(dir, sizeof(dir), "%s/sandboxes", d.root);
     assert_int_equal(dir_entries(dir), 0);
     assert_int_equal(mounts_under(d.dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 /* A retry with the same metadata gets the same pod, not "name reserved";
@@ -1046,12 +1036,10 @@ static void test_restart_keeps_pods(void **state)
     pid_t pid = pause_pid(id);
     /* kill -9: nothing is shut down cleanly. */
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     assert_int_equal(kill(pid, 0), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     s = status(id, &r, NULL);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
     assert_string_equal(s->status->network->ip, ip);
@@ -1314,8 +1302,8 @@ static void test_dual_stack_pod(void **state)
     snprintf(subnets, sizeof(subnets), "%s0/24,%s/64", v4, v6);
     crit_daemon d;
     assert_int_equal(crit_daemon_prepare_pods(&d, br, subnets, NULL), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     pod_opts o = {.name = "dual"};
     crit_result r;
     grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build(&o)->base,
@@ -1370,9 +1358,7 @@ static void test_dual_stack_pod(void **state)
     assert_int_equal(ipam_files(d.state, v4), 0);
     assert_int_equal(ipam_files(d.state, v6), 0);
     assert_int_equal(mounts_under(d.dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
     sh("ip link del %s 2>/dev/null", br);
 }
 
@@ -1430,8 +1416,8 @@ static void test_hung_runtime_create_is_killed(void **state)
              runc, script);
     crit_daemon d;
     assert_int_equal(crit_daemon_prepare(&d, yaml), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     pod_opts o = {.name = "hung", .host_network = true};
     Runtime__V1__RunPodSandboxRequest *req = build(&o);
     req->runtime_handler = "hung";
@@ -1459,9 +1445,7 @@ static void test_hung_runtime_create_is_killed(void **state)
                      GRPC_STATUS_OK);
     assert_int_equal(((Runtime__V1__ListPodSandboxResponse *)r.response)->n_items, 0);
     crit_result_clear(&r);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
     unlink(script);
     rmdir(dir);
 }
