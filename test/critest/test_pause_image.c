@@ -26,56 +26,12 @@
 
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
+#include "test/critest/registry_fixture.h"
 
 static crit_daemon shared;
 static crit_client *client;
-static char fx_dir[256];
 static char bridge[16];
 static char subnet[32];
-
-/* ---- the fixture ------------------------------------------------------------ */
-
-enum { FX_MAX = 64 };
-static char fx_keys[FX_MAX][64], fx_vals[FX_MAX][512];
-static size_t fx_n;
-
-static const char *fx(const char *key)
-{
-    char full[80];
-    snprintf(full, sizeof(full), "CK_FX_%s", key);
-    for (size_t i = 0; i < fx_n; i++)
-        if (strcmp(fx_keys[i], full) == 0)
-            return fx_vals[i];
-    fail_msg("fixture has no %s", full);
-    return "";
-}
-
-static int load_fx_env(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    char line[700];
-    while (fx_n < FX_MAX && fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        snprintf(fx_keys[fx_n], sizeof(fx_keys[0]), "%s", line);
-        snprintf(fx_vals[fx_n], sizeof(fx_vals[0]), "%s", eq + 1);
-        fx_n++;
-    }
-    fclose(f);
-    return 0;
-}
-
-static int fixture(const char *verb)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s/test/fixtures/registry.sh %s %s >&2", CK_SOURCE_DIR, verb, fx_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
@@ -99,21 +55,14 @@ static int prepare_daemon(crit_daemon *d, const char *image)
              "    \"%s\": {insecure: true}\n"
              "pause:\n"
              "  image: %s/%s\n",
-             fx("PLAIN"), fx("PLAIN"), image);
+             crit_fx("PLAIN"), crit_fx("PLAIN"), image);
     return crit_daemon_prepare_pods(d, bridge, subnet, yaml);
 }
 
 static int start_shared(void **state)
 {
     (void)state;
-    snprintf(fx_dir, sizeof(fx_dir), "/tmp/critest-fx.XXXXXX");
-    if (mkdtemp(fx_dir) == NULL || fixture("start") < 0) {
-        fprintf(stderr, "critest_pause_image: the registry fixture did not start\n");
-        return -1;
-    }
-    char env[300];
-    snprintf(env, sizeof(env), "%s/env", fx_dir);
-    if (load_fx_env(env) < 0)
+    if (crit_registry_start() < 0)
         return -1;
     unsigned n = (unsigned)getpid();
     snprintf(bridge, sizeof(bridge), "ckp%u", n % 100000);
@@ -130,7 +79,7 @@ static int stop_shared(void **state)
     int rc = crit_daemon_teardown(&shared, client, 15000);
     sh("ip link del %s 2>/dev/null", bridge);
     sh("rmdir /sys/fs/cgroup/*/critest-pi-%d /sys/fs/cgroup/critest-pi-%d 2>/dev/null", (int)getpid(), (int)getpid());
-    fixture("stop");
+    crit_registry_stop();
     return rc == 0 ? 0 : -1;
 }
 
@@ -334,7 +283,7 @@ static void test_pod_runs_the_pause_image(void **state)
 {
     (void)state;
     char image[600];
-    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", crit_fx("PLAIN"));
     assert_false(image_present(client, image, NULL));
     char *id = run_pod("imaged");
     bool pinned = false;
@@ -342,7 +291,7 @@ static void test_pod_runs_the_pause_image(void **state)
     assert_true(pinned);
 
     json_t *rec = record_of(id, NULL);
-    assert_string_equal(json_string_value(json_object_get(rec, "image")), fx("PAUSE_ID"));
+    assert_string_equal(json_string_value(json_object_get(rec, "image")), crit_fx("PAUSE_ID"));
     char rootfs[512];
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
     assert_string_equal(json_string_value(json_object_get(rec, "rootfs")), rootfs);
@@ -436,7 +385,7 @@ static void test_restart_keeps_the_mount(void **state)
     assert_int_equal(pause_pid(id), pid);
     assert_int_equal(mounts_under(rootfs), 1);
     char image[600], details[1024];
-    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", crit_fx("PLAIN"));
     assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
     stop_pod(id);
     wait_gone(pid);
@@ -492,7 +441,7 @@ static void broken_pause_image(const char *image, grpc_status_code want, const c
     crit_result_clear(&r);
     assert_nothing_left(&d);
     char name[600];
-    snprintf(name, sizeof(name), "%s/%s", fx("PLAIN"), image);
+    snprintf(name, sizeof(name), "%s/%s", crit_fx("PLAIN"), image);
     assert_true(image_present(c, name, NULL)); /* pulled, and no longer in use */
     char details[1024];
     assert_int_equal(remove_image(c, name, details, sizeof(details)), GRPC_STATUS_OK);
