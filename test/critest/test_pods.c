@@ -200,21 +200,27 @@ static void read_file(const char *path, char *buf, size_t size)
     fclose(f);
 }
 
-/* Host-local keeps one file per allocated IP (named by the IP). */
-static size_t allocated_ips(void)
+/* Files of host-local's data dir named like an address starting with
+ * prefix: host-local keeps one file per allocated IP, named by the IP. */
+static size_t ipam_files(const char *state_dir, const char *prefix)
 {
     char dir[512];
-    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", shared.state);
+    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
     DIR *d = opendir(dir);
     if (d == NULL)
         return 0;
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, net.prefix, strlen(net.prefix)) == 0)
-            n++;
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
     closedir(d);
     return n;
+}
+
+/* The pod IPs the shared daemon's network has handed out. */
+static size_t allocated_ips(void)
+{
+    return ipam_files(shared.state, net.prefix);
 }
 
 static size_t mounts_under(const char *dir)
@@ -258,6 +264,15 @@ static void assert_nothing_left(void)
     if (d != NULL)
         closedir(d);
     assert_int_equal(left, 0);
+}
+
+/* The end of most tests: their last pod goes (id is freed), and nothing of
+ * any pod may be left after it. */
+static void remove_last_pod(char *id)
+{
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
 }
 
 static char *netns_of(const char *id)
@@ -485,10 +500,8 @@ static void test_list_filters(void **state)
     assert_string_equal(l->items[0]->id, ida);
     crit_result_clear(&r);
     remove_pod(ida);
-    remove_pod(idb);
-    assert_nothing_left();
     free(ida);
-    free(idb);
+    remove_last_pod(idb);
 }
 
 /* Runs `ping` in a's netns against b's IP: traffic only between our pods. */
@@ -513,10 +526,8 @@ static void test_two_pods_reach_each_other(void **state)
     free(nsa);
     free(nsb);
     remove_pod(ida);
-    remove_pod(idb);
-    assert_nothing_left();
     free(ida);
-    free(idb);
+    remove_last_pod(idb);
 }
 
 static void test_port_mapping_from_localhost(void **state)
@@ -576,9 +587,7 @@ static void test_bandwidth_annotation(void **state)
     crit_result_clear(&r);
     assert_non_null(strstr(buf, "tbf"));
     assert_non_null(strstr(buf, "rate 1Mbit"));
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_host_network_pod(void **state)
@@ -605,9 +614,7 @@ static void test_host_network_pod(void **state)
     b[n] = '\0';
     assert_string_equal(a, b);
     assert_int_equal(veths_on_bridge(), 0);
-    remove_pod(id);
-    assert_nothing_left();
-    free(id);
+    remove_last_pod(id);
 }
 
 /* The new node got the default network, and Status says so. */
@@ -681,9 +688,7 @@ static void test_host_pid_and_ipc_pod(void **state)
     assert_false(same_ns(pid, "pid"));
     assert_false(same_ns(pid, "ipc"));
     assert_false(same_ns(pid, "uts"));
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void write_text(const char *path, const char *text)
@@ -692,6 +697,21 @@ static void write_text(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* Writes at path (in the shared daemon's conf dir, named to sort before the
+ * default network, so the daemon takes it) the default network's bridge and
+ * host-local IPAM, under the same name "cricket" so leases stay where
+ * allocated_ips counts them, followed by then_plugin (a JSON object). */
+static void write_bridge_conflist(const char *path, const char *then_plugin)
+{
+    char conf[2048];
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "%s]}",
+             net.bridge, net.subnet, shared.state, then_plugin);
+    write_text(path, conf);
 }
 
 static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
@@ -726,16 +746,12 @@ static void *run_pod_expect_fail(void *arg)
 static void test_crash_during_add_is_undone(void **state)
 {
     (void)state;
-    char path[512], hang[512], pidfile[600], conf[1024];
+    char path[512], hang[512], pidfile[600], flaky[1024];
     snprintf(path, sizeof(path), "%s/00-hang.conflist", shared.cni_dir);
     snprintf(hang, sizeof(hang), "%s/hang", shared.dir);
     snprintf(pidfile, sizeof(pidfile), "%s.pid", hang);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}]}",
-             net.bridge, net.subnet, shared.state, hang);
-    write_text(path, conf);
+    snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}", hang);
+    write_bridge_conflist(path, flaky);
     write_text(hang, "");
     pthread_t t;
     pthread_create(&t, NULL, run_pod_expect_fail, NULL);
@@ -771,9 +787,7 @@ static void test_crash_during_add_is_undone(void **state)
     /* Its name is free again. */
     pod_opts o = {.name = "crashed"};
     char *id = run_pod(&o);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 /* A CNI 1.1 network: Status asks its plugins (STATUS) and reports what a
@@ -810,15 +824,11 @@ static void test_cni_status_command(void **state)
 static void test_failed_del_retried_at_restart(void **state)
 {
     (void)state;
-    char path[512], fail[512], conf[1024];
+    char path[512], fail[512], flaky[1024];
     snprintf(path, sizeof(path), "%s/00-flaky.conflist", shared.cni_dir);
     snprintf(fail, sizeof(fail), "%s/flaky-fail", shared.dir);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}]}",
-             net.bridge, net.subnet, shared.state, fail);
-    write_text(path, conf);
+    snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}", fail);
+    write_bridge_conflist(path, flaky);
     pod_opts o = {.name = "flaky"};
     char *id = run_pod(&o);
     unlink(path); /* DEL must use the saved config, not conf_dir */
@@ -862,9 +872,7 @@ static void test_failed_del_retried_at_restart(void **state)
     crit_result_clear(&r);
     assert_int_equal(access(netns, F_OK), -1);
     assert_int_equal(allocated_ips(), 0);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 /* The chosen network's second plugin fails after bridge made a veth and
@@ -873,14 +881,9 @@ static void test_failed_del_retried_at_restart(void **state)
 static void test_failing_plugin_leaves_nothing(void **state)
 {
     (void)state;
-    char path[512], conf[1024];
+    char path[512];
     snprintf(path, sizeof(path), "%s/00-failing.conflist", shared.cni_dir);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}]}",
-             net.bridge, net.subnet, shared.state);
-    write_text(path, conf);
+    write_bridge_conflist(path, "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}");
     crit_result r;
     pod_opts o = {.name = "failing"};
     grpc_status_code code =
@@ -894,9 +897,7 @@ static void test_failing_plugin_leaves_nothing(void **state)
     assert_nothing_left();
     /* The name is free again: the same pod now runs. */
     char *id = run_pod(&o);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_broken_config_clear_error(void **state)
@@ -935,10 +936,8 @@ static void test_retry_returns_same_pod(void **state)
     char *id2 = run_pod(&o);
     assert_string_equal(id1, id2);
     assert_int_equal(list_count(), 1);
-    remove_pod(id1);
-    free(id1);
     free(id2);
-    assert_nothing_left();
+    remove_last_pod(id1);
 }
 
 static void test_restart_keeps_pods(void **state)
@@ -971,9 +970,7 @@ static void test_restart_keeps_pods(void **state)
     s = status(id, &r, NULL);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
     crit_result_clear(&r);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_stats_stream_and_update(void **state)
@@ -1036,9 +1033,7 @@ static void test_stats_stream_and_update(void **state)
                           &runtime__v1__update_pod_sandbox_resources_response__descriptor, &r),
                      GRPC_STATUS_NOT_FOUND);
     crit_result_clear(&r);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 typedef struct racer {
@@ -1185,22 +1180,6 @@ static void test_network_check_in_verbose_status(void **state)
     free(id);
     free(hid);
     assert_nothing_left();
-}
-
-/* Files of host-local's data dir named like an address starting with prefix. */
-static size_t ipam_files(const char *state_dir, const char *prefix_)
-{
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strncmp(e->d_name, prefix_, strlen(prefix_)) == 0;
-    closedir(d);
-    return n;
 }
 
 /* A dual-stack default network (subnet "v4,v6"): each pod gets an IPv4 and
