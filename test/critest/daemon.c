@@ -144,6 +144,13 @@ int crit_daemon_start(crit_daemon *d)
     return -1;
 }
 
+crit_client *crit_daemon_start_and_connect(crit_daemon *d)
+{
+    if (crit_daemon_start(d) < 0)
+        return NULL;
+    return crit_connect(d->socket);
+}
+
 int crit_run_cricket(const char *const *args, char *out, size_t size)
 {
     char path[] = "/tmp/critest-out.XXXXXX";
@@ -176,10 +183,17 @@ int crit_daemon_stop(crit_daemon *d, int timeout_ms)
         }
         usleep(20 * 1000);
     }
+    crit_daemon_kill(d);
+    return -1;
+}
+
+void crit_daemon_kill(crit_daemon *d)
+{
+    if (d->pid <= 0)
+        return; /* kill(0) would hit our own process group */
     kill(d->pid, SIGKILL);
     waitpid(d->pid, NULL, 0);
     d->pid = 0;
-    return -1;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -196,6 +210,16 @@ void crit_daemon_cleanup(crit_daemon *d)
         crit_daemon_stop(d, 5000);
     if (d->dir[0] != '\0')
         nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int crit_daemon_teardown(crit_daemon *d, crit_client *c, int timeout_ms)
+{
+    crit_close(c);
+    int rc = crit_daemon_stop(d, timeout_ms);
+    if (rc != 0)
+        crit_daemon_dump_log(d);
+    crit_daemon_cleanup(d);
+    return rc;
 }
 
 void crit_daemon_dump_log(const crit_daemon *d)

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "test/critest/client.h"
+
 typedef struct crit_daemon {
     pid_t pid;
     char dir[128];
@@ -33,14 +35,23 @@ int crit_daemon_spawn(crit_daemon *d);
 int crit_daemon_prepare_pods(crit_daemon *d, const char *bridge, const char *subnet, const char *extra_yaml);
 /* Starts the daemon and waits until a Version call succeeds. */
 int crit_daemon_start(crit_daemon *d);
+/* crit_daemon_start, then a client connected to the daemon; NULL when it did
+ * not come up (its log is printed). */
+crit_client *crit_daemon_start_and_connect(crit_daemon *d);
 /* Runs cricket with args (argv[0] excluded) to completion; returns its exit
  * status, its stderr+stdout in out (up to size). */
 int crit_run_cricket(const char *const *args, char *out, size_t size);
 /* SIGTERM, then waits up to timeout_ms; returns the exit status, or -1 if it
  * had to be killed or died of a signal. */
 int crit_daemon_stop(crit_daemon *d, int timeout_ms);
+/* kill -9, as a crash would: nothing is shut down cleanly. Reaps it. */
+void crit_daemon_kill(crit_daemon *d);
 /* Removes the temporary tree (after stop). */
 void crit_daemon_cleanup(crit_daemon *d);
+/* The end of a daemon a test started: closes c (may be NULL), stops d as
+ * crit_daemon_stop does, prints its log unless it exited 0 (the log is gone
+ * after this), and removes its tree. Returns what crit_daemon_stop returned. */
+int crit_daemon_teardown(crit_daemon *d, crit_client *c, int timeout_ms);
 /* Prints the daemon's log to stderr (on failure). */
 void crit_daemon_dump_log(const crit_daemon *d);
 bool crit_daemon_log_contains(const crit_daemon *d, const char *needle);

@@ -19,7 +19,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,67 +29,10 @@
 #include "store/store.h"
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
+#include "test/critest/registry_fixture.h"
 
 static crit_daemon shared;
 static crit_client *client;
-static char fx_dir[256];
-
-/* ---- the fixture's facts (KEY=VALUE lines of <fx_dir>/env) ---------------------------- */
-
-enum { FX_MAX = 64 };
-static char fx_keys[FX_MAX][64], fx_vals[FX_MAX][512];
-static size_t fx_n;
-
-static const char *fx(const char *key)
-{
-    char full[80];
-    snprintf(full, sizeof(full), "CK_FX_%s", key);
-    for (size_t i = 0; i < fx_n; i++)
-        if (strcmp(fx_keys[i], full) == 0)
-            return fx_vals[i];
-    fail_msg("fixture has no %s", full);
-    return "";
-}
-
-static int load_fx_env(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    char line[700];
-    while (fx_n < FX_MAX && fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        snprintf(fx_keys[fx_n], sizeof(fx_keys[0]), "%s", line);
-        snprintf(fx_vals[fx_n], sizeof(fx_vals[0]), "%s", eq + 1);
-        fx_n++;
-    }
-    fclose(f);
-    return 0;
-}
-
-/* Runs test/fixtures/registry.sh VERB fx_dir, its output on our stderr. */
-static int fixture(const char *verb)
-{
-    char script[512];
-    snprintf(script, sizeof(script), "%s/test/fixtures/registry.sh", CK_SOURCE_DIR);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(STDERR_FILENO, STDOUT_FILENO);
-        execl(script, script, verb, fx_dir, (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
 
 /* A reference on one of the fixture registries: ref("PLAIN", "library/busybox"). */
 static const char *ref(const char *reg, const char *path)
@@ -98,7 +40,7 @@ static const char *ref(const char *reg, const char *path)
     static __thread char buf[4][600];
     static __thread int k;
     k = (k + 1) % 4;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%s", fx(reg), path);
+    snprintf(buf[k], sizeof(buf[k]), "%s/%s", crit_fx(reg), path);
     return buf[k];
 }
 
@@ -114,14 +56,7 @@ static int progress_timeout(void)
 static int start_shared(void **state)
 {
     (void)state;
-    snprintf(fx_dir, sizeof(fx_dir), "/tmp/critest-fx.XXXXXX");
-    if (mkdtemp(fx_dir) == NULL || fixture("start") < 0) {
-        fprintf(stderr, "critest_images: the registry fixture did not start\n");
-        return -1;
-    }
-    char env[300];
-    snprintf(env, sizeof(env), "%s/env", fx_dir);
-    if (load_fx_env(env) < 0)
+    if (crit_registry_start() < 0)
         return -1;
     char yaml[4096];
     snprintf(yaml, sizeof(yaml),
@@ -141,23 +76,19 @@ static int start_shared(void **state)
              "      insecure: true\n"
              "      username: %s\n"
              "      password: %s\n",
-             progress_timeout(), fx("CERTS_D"), fx("PLAIN"), fx("AUTH"), fx("BAD"), fx("DOWN"), fx("DOWN"), fx("PLAIN"),
-             strchr(fx("AUTH"), ':') + 1, fx("USER"), fx("PASS"));
-    if (crit_daemon_prepare(&shared, yaml) < 0 || crit_daemon_start(&shared) < 0)
+             progress_timeout(), crit_fx("CERTS_D"), crit_fx("PLAIN"), crit_fx("AUTH"), crit_fx("BAD"), crit_fx("DOWN"),
+             crit_fx("DOWN"), crit_fx("PLAIN"), strchr(crit_fx("AUTH"), ':') + 1, crit_fx("USER"), crit_fx("PASS"));
+    if (crit_daemon_prepare(&shared, yaml) < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
-    fixture("stop");
+    int rc = crit_daemon_teardown(&shared, client, 15000);
+    crit_registry_stop();
     return rc == 0 ? 0 : -1;
 }
 
@@ -345,21 +276,21 @@ static void test_pull_every_fixture_image(void **state)
     for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
         char key[64];
         snprintf(key, sizeof(key), "%s_ID", images[i].key);
-        pull_ok(ref("PLAIN", images[i].path), fx(key));
+        pull_ok(ref("PLAIN", images[i].path), crit_fx(key));
         snprintf(tag, sizeof(tag), "%s", ref("PLAIN", images[i].path));
         snprintf(key, sizeof(key), "%s_DIGEST", images[i].key);
         const char *tagged = ref("PLAIN", images[i].path);
         const char *colon = strrchr(tagged, ':');
         assert_non_null(colon);
-        snprintf(dig, sizeof(dig), "%.*s@%s", (int)(colon - tagged), tagged, fx(key));
+        snprintf(dig, sizeof(dig), "%.*s@%s", (int)(colon - tagged), tagged, crit_fx(key));
         snprintf(key, sizeof(key), "%s_ID", images[i].key);
-        assert_names(tag, fx(key), tag, dig);
+        assert_names(tag, crit_fx(key), tag, dig);
     }
     /* Short names normalize: busybox without a tag is :latest. */
-    assert_names(ref("PLAIN", "library/busybox"), fx("BUSYBOX_ID"), NULL, NULL);
+    assert_names(ref("PLAIN", "library/busybox"), crit_fx("BUSYBOX_ID"), NULL, NULL);
     /* One image, two names: the schema2 and OCI busybox share a config. */
     crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(fx("BUSYBOX_ID"), false, &r);
+    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("BUSYBOX_ID"), false, &r);
     assert_int_equal(st->image->n_repo_tags, 2);
     assert_int_equal(st->image->n_repo_digests, 2);
     crit_result_clear(&r);
@@ -368,15 +299,15 @@ static void test_pull_every_fixture_image(void **state)
 static void test_index_selects_host_platform(void **state)
 {
     (void)state;
-    const char *want = host_is_arm64() ? fx("INDEX_ARM64_ID") : fx("INDEX_AMD64_ID");
+    const char *want = host_is_arm64() ? crit_fx("INDEX_ARM64_ID") : crit_fx("INDEX_AMD64_ID");
     pull_ok(ref("PLAIN", "cricket/multiarch:1"), want);
     char dig[700];
-    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), fx("INDEX_DIGEST"));
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), crit_fx("INDEX_DIGEST"));
     assert_names(ref("PLAIN", "cricket/multiarch:1"), want, ref("PLAIN", "cricket/multiarch:1"), dig);
     if (!host_is_arm64())
-        pull_ok(ref("PLAIN", "cricket/multiarch-docker:1"), fx("DLIST_AMD64_ID"));
+        pull_ok(ref("PLAIN", "cricket/multiarch-docker:1"), crit_fx("DLIST_AMD64_ID"));
     /* By digest, the index again. */
-    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), fx("INDEX_DIGEST"));
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/multiarch"), crit_fx("INDEX_DIGEST"));
     pull_ok(dig, want);
 }
 
@@ -384,20 +315,20 @@ static void test_pull_by_digest_and_tag_with_digest(void **state)
 {
     (void)state;
     char r1[700];
-    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), fx("BUSYBOX_DIGEST"));
-    pull_ok(r1, fx("BUSYBOX_ID"));
-    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "cricket/config:1"), fx("CONFIG_DIGEST"));
-    pull_ok(r1, fx("CONFIG_ID"));
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), crit_fx("BUSYBOX_DIGEST"));
+    pull_ok(r1, crit_fx("BUSYBOX_ID"));
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_DIGEST"));
+    pull_ok(r1, crit_fx("CONFIG_ID"));
     /* A digest the repository does not have. */
-    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), fx("CONFIG_DIGEST"));
+    snprintf(r1, sizeof(r1), "%s@%s", ref("PLAIN", "library/busybox"), crit_fx("CONFIG_DIGEST"));
     pull_fails(r1, NULL, GRPC_STATUS_NOT_FOUND, "not found");
 }
 
 static void test_user_by_uid_and_by_name(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
-    pull_ok(ref("PLAIN", "cricket/user:name"), fx("USER_NAME_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:uid"), crit_fx("USER_UID_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:name"), crit_fx("USER_NAME_ID"));
     crit_result r;
     Runtime__V1__ImageStatusResponse *st = status_of(ref("PLAIN", "cricket/user:uid"), false, &r);
     assert_non_null(st->image->uid);
@@ -413,7 +344,7 @@ static void test_user_by_uid_and_by_name(void **state)
 static void test_verbose_status_has_config(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+    pull_ok(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"));
     crit_result r;
     Runtime__V1__ImageStatusResponse *st = status_of(ref("PLAIN", "cricket/config:1"), true, &r);
     assert_int_equal(st->n_info, 1);
@@ -428,7 +359,7 @@ static void test_verbose_status_has_config(void **state)
                               "\"labels\":{\"org.example.fixture\":\"config\"},\"stop_signal\":\"SIGUSR1\","
                               "\"user\":\"\",\"volumes\":[\"/data\"],\"workdir\":\"/tmp\"}");
     free(text);
-    assert_string_equal(json_string_value(json_object_get(j, "manifest")), fx("CONFIG_DIGEST"));
+    assert_string_equal(json_string_value(json_object_get(j, "manifest")), crit_fx("CONFIG_DIGEST"));
     json_decref(j);
     crit_result_clear(&r);
 }
@@ -454,13 +385,13 @@ static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
 static void test_whiteouts_visible_in_overlay(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/multi:1"), fx("MULTI_ID"));
+    pull_ok(ref("PLAIN", "cricket/multi:1"), crit_fx("MULTI_ID"));
     char dirs[8][300];
     size_t n = 0;
     layer_dirs_of(ref("PLAIN", "cricket/multi:1"), dirs, &n);
     assert_int_equal(n, 3);
     char mnt[300], opts[1200], p[400];
-    snprintf(mnt, sizeof(mnt), "%s/mnt", fx_dir);
+    snprintf(mnt, sizeof(mnt), "%s/mnt", crit_registry_dir());
     assert_int_equal(mkdir(mnt, 0755), 0);
     snprintf(opts, sizeof(opts), "lowerdir=%s:%s:%s", dirs[2], dirs[1], dirs[0]);
     if (mount("overlay", mnt, "overlay", MS_RDONLY, opts) < 0)
@@ -502,10 +433,10 @@ static void test_whiteouts_visible_in_overlay(void **state)
 static void test_tls_with_fixture_ca(void **state)
 {
     (void)state;
-    pull_ok(ref("TLS", "library/busybox:latest"), fx("BUSYBOX_ID"));
+    pull_ok(ref("TLS", "library/busybox:latest"), crit_fx("BUSYBOX_ID"));
     /* The same server under a name whose CA directory we do not have: refused. */
     char other[300];
-    snprintf(other, sizeof(other), "localhost:%s/library/busybox", strchr(fx("TLS"), ':') + 1);
+    snprintf(other, sizeof(other), "localhost:%s/library/busybox", strchr(crit_fx("TLS"), ':') + 1);
     pull_fails(other, NULL, GRPC_STATUS_UNAVAILABLE, "certificate");
 }
 
@@ -515,15 +446,15 @@ static void test_basic_auth(void **state)
     const char *image = ref("AUTH", "private/busybox:latest");
     pull_fails(image, NULL, GRPC_STATUS_PERMISSION_DENIED, "unauthorized (credentials needed)");
     Runtime__V1__AuthConfig bad = RUNTIME__V1__AUTH_CONFIG__INIT;
-    bad.username = (char *)fx("USER");
+    bad.username = (char *)crit_fx("USER");
     bad.password = "wrong";
     pull_fails(image, &bad, GRPC_STATUS_PERMISSION_DENIED, "unauthorized (credentials refused)");
     Runtime__V1__AuthConfig good = RUNTIME__V1__AUTH_CONFIG__INIT;
-    good.username = (char *)fx("USER");
-    good.password = (char *)fx("PASS");
+    good.username = (char *)crit_fx("USER");
+    good.password = (char *)crit_fx("PASS");
     char id[128], details[512];
     assert_int_equal(pull_as(image, &good, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
-    assert_string_equal(id, fx("BUSYBOX_ID"));
+    assert_string_equal(id, crit_fx("BUSYBOX_ID"));
     /* The same credentials as base64 "user:password" in `auth`. */
     Runtime__V1__AuthConfig b64 = RUNTIME__V1__AUTH_CONFIG__INIT;
     b64.auth = "Zml4dHVyZTpzM2NyZXQtcGFzcw=="; /* fixture:s3cret-pass */
@@ -536,8 +467,8 @@ static void test_bearer_token_flow(void **state)
     const char *image = ref("BAD", "token/busybox:1");
     pull_fails(image, NULL, GRPC_STATUS_PERMISSION_DENIED, "refused the anonymous request");
     Runtime__V1__AuthConfig good = RUNTIME__V1__AUTH_CONFIG__INIT;
-    good.username = (char *)fx("USER");
-    good.password = (char *)fx("PASS");
+    good.username = (char *)crit_fx("USER");
+    good.password = (char *)crit_fx("PASS");
     char id[128], details[512];
     grpc_status_code code = pull_as(image, &good, id, sizeof(id), details, sizeof(details));
     if (code != GRPC_STATUS_OK)
@@ -582,7 +513,7 @@ static void test_bad_cases_fail_clearly_and_leave_nothing(void **state)
     static char before[65536], after[65536];
     char no_progress[64];
     snprintf(no_progress, sizeof(no_progress), "no progress for %d s", progress_timeout());
-    pull_ok(ref("PLAIN", "library/busybox:latest"), fx("BUSYBOX_ID"));
+    pull_ok(ref("PLAIN", "library/busybox:latest"), crit_fx("BUSYBOX_ID"));
     snapshot(before, sizeof(before));
     const struct {
         const char *repo;
@@ -643,11 +574,11 @@ static void test_invalid_references(void **state)
 static void test_list_filter_and_missing_status(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:uid"), crit_fx("USER_UID_ID"));
     crit_result r;
     Runtime__V1__ListImagesResponse *l = list_images(ref("PLAIN", "cricket/user:uid"), &r);
     assert_int_equal(l->n_images, 1);
-    assert_string_equal(l->images[0]->id, fx("USER_UID_ID"));
+    assert_string_equal(l->images[0]->id, crit_fx("USER_UID_ID"));
     crit_result_clear(&r);
     l = list_images(ref("PLAIN", "cricket/nothing:here"), &r);
     assert_int_equal(l->n_images, 0);
@@ -657,7 +588,7 @@ static void test_list_filter_and_missing_status(void **state)
     assert_null(st->image);
     crit_result_clear(&r);
     /* By id, by id without sha256:, by a unique prefix. */
-    const char *id = fx("USER_UID_ID");
+    const char *id = crit_fx("USER_UID_ID");
     const char *names[] = {id, id + 7};
     for (size_t i = 0; i < 2; i++) {
         st = status_of(names[i], false, &r);
@@ -698,13 +629,13 @@ static void test_stream_images_matches_list(void **state)
 static void test_remove_by_tag_id_and_digest(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "library/busybox:latest"), fx("BUSYBOX_ID"));
-    pull_ok(ref("PLAIN", "cricket/busybox-oci:1"), fx("BUSYBOX_ID"));
-    pull_ok(ref("PLAIN", "cricket/user:uid"), fx("USER_UID_ID"));
+    pull_ok(ref("PLAIN", "library/busybox:latest"), crit_fx("BUSYBOX_ID"));
+    pull_ok(ref("PLAIN", "cricket/busybox-oci:1"), crit_fx("BUSYBOX_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:uid"), crit_fx("USER_UID_ID"));
     /* A tag of an image with another tag: only that tag goes. */
     remove_image(ref("PLAIN", "cricket/busybox-oci:1"));
     crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(fx("BUSYBOX_ID"), false, &r);
+    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("BUSYBOX_ID"), false, &r);
     assert_non_null(st->image);
     assert_false(has(st->image->repo_tags, st->image->n_repo_tags, ref("PLAIN", "cricket/busybox-oci:1")));
     assert_true(has(st->image->repo_tags, st->image->n_repo_tags, ref("PLAIN", "library/busybox:latest")));
@@ -712,9 +643,9 @@ static void test_remove_by_tag_id_and_digest(void **state)
     /* By id: the image and all its names; its config blob goes, the layer
      * shared with cricket/user:uid stays. */
     char cfg_blob[400];
-    snprintf(cfg_blob, sizeof(cfg_blob), "%s/content/sha256/%s", shared.root, fx("BUSYBOX_ID") + 7);
+    snprintf(cfg_blob, sizeof(cfg_blob), "%s/content/sha256/%s", shared.root, crit_fx("BUSYBOX_ID") + 7);
     assert_int_equal(access(cfg_blob, F_OK), 0);
-    remove_image(fx("BUSYBOX_ID"));
+    remove_image(crit_fx("BUSYBOX_ID"));
     st = status_of(ref("PLAIN", "library/busybox:latest"), false, &r);
     assert_null(st->image);
     crit_result_clear(&r);
@@ -724,13 +655,13 @@ static void test_remove_by_tag_id_and_digest(void **state)
     layer_dirs_of(ref("PLAIN", "cricket/user:uid"), dirs, &n);
     assert_int_equal(access(dirs[0], F_OK), 0);
     /* Again, and something never there: OK. */
-    remove_image(fx("BUSYBOX_ID"));
+    remove_image(crit_fx("BUSYBOX_ID"));
     remove_image(ref("PLAIN", "never/was:here"));
     /* By digest reference. */
     char dig[700];
-    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/user"), fx("USER_UID_DIGEST"));
+    snprintf(dig, sizeof(dig), "%s@%s", ref("PLAIN", "cricket/user"), crit_fx("USER_UID_DIGEST"));
     remove_image(dig);
-    st = status_of(fx("USER_UID_ID"), false, &r);
+    st = status_of(crit_fx("USER_UID_ID"), false, &r);
     assert_null(st->image);
     crit_result_clear(&r);
 }
@@ -739,7 +670,7 @@ static void *pull_thread(void *arg)
 {
     char id[128], details[512];
     grpc_status_code code = pull_as(arg, NULL, id, sizeof(id), details, sizeof(details));
-    return (void *)(intptr_t)(code == GRPC_STATUS_OK && strcmp(id, fx("MULTI_ID")) == 0);
+    return (void *)(intptr_t)(code == GRPC_STATUS_OK && strcmp(id, crit_fx("MULTI_ID")) == 0);
 }
 
 /* How often the daemon's log says it downloaded the blob. */
@@ -760,16 +691,16 @@ static int downloads_of(const char *digest)
 static void test_concurrent_pulls_share_downloads(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/multi:1"), fx("MULTI_ID"));
+    pull_ok(ref("PLAIN", "cricket/multi:1"), crit_fx("MULTI_ID"));
     crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(fx("MULTI_ID"), true, &r);
+    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("MULTI_ID"), true, &r);
     json_t *j = json_loads(st->info[0]->value, 0, NULL);
     char top[80];
     snprintf(top, sizeof(top), "%s",
              json_string_value(json_object_get(json_array_get(json_object_get(j, "layers"), 2), "digest")));
     json_decref(j);
     crit_result_clear(&r);
-    remove_image(fx("MULTI_ID"));
+    remove_image(crit_fx("MULTI_ID"));
     int before = downloads_of(top);
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
@@ -785,32 +716,31 @@ static void test_concurrent_pulls_share_downloads(void **state)
 static void test_images_survive_restart(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+    pull_ok(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"));
     crit_result r;
     Runtime__V1__ListImagesResponse *l = list_images(NULL, &r);
     size_t before = l->n_images;
     crit_result_clear(&r);
     crit_close(client);
     assert_int_equal(crit_daemon_stop(&shared, 15000), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     assert_non_null(client);
     l = list_images(NULL, &r);
     assert_int_equal(l->n_images, before);
     crit_result_clear(&r);
-    assert_names(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"), ref("PLAIN", "cricket/config:1"), NULL);
+    assert_names(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"), ref("PLAIN", "cricket/config:1"), NULL);
     char dirs[2][300];
     size_t n;
     layer_dirs_of(ref("PLAIN", "cricket/config:1"), dirs, &n);
     assert_int_equal(access(dirs[0], F_OK), 0);
     /* Pulling again finds everything there. */
-    pull_ok(ref("PLAIN", "cricket/config:1"), fx("CONFIG_ID"));
+    pull_ok(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"));
 }
 
 static int import(const char *file, char *out, size_t cap)
 {
     char path[400];
-    snprintf(path, sizeof(path), "%s/%s", fx("ARCHIVES"), file);
+    snprintf(path, sizeof(path), "%s/%s", crit_fx("ARCHIVES"), file);
     const char *args[] = {"--config", shared.config, "image", "import", path, NULL};
     return crit_run_cricket(args, out, cap);
 }
@@ -822,14 +752,15 @@ static void test_import_archives_beside_running_daemon(void **state)
     int rc = import("docker.tar", out, sizeof(out));
     if (rc != 0)
         fail_msg("import docker.tar: %d: %s", rc, out);
-    assert_non_null(strstr(out, fx("ARCHIVE_DOCKER_ID")));
-    assert_names("cricket.test/imported/docker:1", fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1", NULL);
+    assert_non_null(strstr(out, crit_fx("ARCHIVE_DOCKER_ID")));
+    assert_names("cricket.test/imported/docker:1", crit_fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1",
+                 NULL);
     rc = import("oci.tar", out, sizeof(out));
     if (rc != 0)
         fail_msg("import oci.tar: %d: %s", rc, out);
     char dig[300];
-    snprintf(dig, sizeof(dig), "cricket.test/imported/oci@%s", fx("ARCHIVE_OCI_DIGEST"));
-    assert_names("cricket.test/imported/oci:1", fx("ARCHIVE_OCI_ID"), "cricket.test/imported/oci:1", dig);
+    snprintf(dig, sizeof(dig), "cricket.test/imported/oci@%s", crit_fx("ARCHIVE_OCI_DIGEST"));
+    assert_names("cricket.test/imported/oci:1", crit_fx("ARCHIVE_OCI_ID"), "cricket.test/imported/oci:1", dig);
     char dirs[2][300];
     size_t n;
     layer_dirs_of("cricket.test/imported/oci:1", dirs, &n);
@@ -840,7 +771,7 @@ static void test_import_archives_beside_running_daemon(void **state)
     assert_int_not_equal(import("corrupt.tar", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "content has digest"));
     crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(fx("ARCHIVE_CORRUPT_ID"), false, &r);
+    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("ARCHIVE_CORRUPT_ID"), false, &r);
     assert_null(st->image);
     crit_result_clear(&r);
     /* Not a tarball at all. */
@@ -854,9 +785,9 @@ static void test_mirrors_in_order_then_origin(void **state)
     (void)state;
     /* mirror.invalid's first mirror is down, its second serves the image;
      * the origin (which does not exist) is never needed. */
-    pull_ok("mirror.invalid/library/busybox", fx("BUSYBOX_ID"));
-    assert_names("mirror.invalid/library/busybox:latest", fx("BUSYBOX_ID"), "mirror.invalid/library/busybox:latest",
-                 NULL);
+    pull_ok("mirror.invalid/library/busybox", crit_fx("BUSYBOX_ID"));
+    assert_names("mirror.invalid/library/busybox:latest", crit_fx("BUSYBOX_ID"),
+                 "mirror.invalid/library/busybox:latest", NULL);
     assert_true(crit_daemon_log_contains(&shared, "trying the next endpoint"));
 }
 
@@ -864,8 +795,8 @@ static void test_credentials_from_config(void **state)
 {
     (void)state;
     char image[300];
-    snprintf(image, sizeof(image), "localhost:%s/private/busybox:latest", strchr(fx("AUTH"), ':') + 1);
-    pull_ok(image, fx("BUSYBOX_ID"));
+    snprintf(image, sizeof(image), "localhost:%s/private/busybox:latest", strchr(crit_fx("AUTH"), ':') + 1);
+    pull_ok(image, crit_fx("BUSYBOX_ID"));
 }
 
 static void test_blob_redirects_followed(void **state)
@@ -917,7 +848,7 @@ static void test_client_deadline_stops_the_pull(void **state)
 static void test_image_in_use_by_container_is_kept(void **state)
 {
     (void)state;
-    pull_ok(ref("PLAIN", "cricket/user:name"), fx("USER_NAME_ID"));
+    pull_ok(ref("PLAIN", "cricket/user:name"), crit_fx("USER_NAME_ID"));
     /* A container record naming the image, written as the containers
      * domain will write it (the store is shared through SQLite). */
     ck_store *store = NULL;
@@ -925,7 +856,7 @@ static void test_image_in_use_by_container_is_kept(void **state)
     assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
     ck_pod_record pod = {.id = "pod-in-use", .name = "p", .ns = "default", .uid = "u"};
     ck_container_record ctr = {
-        .id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c", .image_ref = (char *)fx("USER_NAME_ID")};
+        .id = "ctr-in-use", .pod_id = "pod-in-use", .name = "c", .image_ref = (char *)crit_fx("USER_NAME_ID")};
     assert_int_equal(ck_store_pod_put(store, &pod, &err), 0);
     assert_int_equal(ck_store_container_put(store, &ctr, &err), 0);
     Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
@@ -938,14 +869,14 @@ static void test_image_in_use_by_container_is_kept(void **state)
         GRPC_STATUS_FAILED_PRECONDITION);
     assert_non_null(strstr(r.details, "in use by container ctr-in-use"));
     crit_result_clear(&r);
-    Runtime__V1__ImageStatusResponse *st = status_of(fx("USER_NAME_ID"), false, &r);
+    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("USER_NAME_ID"), false, &r);
     assert_non_null(st->image);
     crit_result_clear(&r);
     assert_int_equal(ck_store_container_delete(store, "ctr-in-use", &err), 0);
     assert_int_equal(ck_store_pod_delete(store, "pod-in-use", &err), 0);
     ck_store_close(store);
     remove_image(ref("PLAIN", "cricket/user:name"));
-    st = status_of(fx("USER_NAME_ID"), false, &r);
+    st = status_of(crit_fx("USER_NAME_ID"), false, &r);
     assert_null(st->image);
     crit_result_clear(&r);
 }

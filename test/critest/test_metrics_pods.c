@@ -19,6 +19,7 @@
 
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
+#include "test/critest/pod_fixture.h"
 
 /* GET /metrics over a plain TCP socket on loopback; returns the body (malloc'd). */
 static char *scrape(int port)
@@ -53,46 +54,22 @@ static int free_port(void)
     return ntohs(addr.sin_port);
 }
 
-static void call_ok(crit_client *c, const char *method, const ProtobufCMessage *req,
-                    const ProtobufCMessageDescriptor *desc, crit_result *r)
-{
-    grpc_status_code code = crit_call(c, method, req, desc, 60000, r);
-    if (code != GRPC_STATUS_OK)
-        fprintf(stderr, "%s: %d %s\n", method, code, r->details);
-    assert_int_equal(code, GRPC_STATUS_OK);
-}
-
 static void test_pod_and_cni_metrics(void **state)
 {
     (void)state;
-    unsigned n = (unsigned)getpid();
-    char bridge[16], subnet[32], extra[128];
-    snprintf(bridge, sizeof(bridge), "ckm%u", n % 100000);
-    snprintf(subnet, sizeof(subnet), "10.%u.%u.0/24", 150 + (n / 250) % 50, n % 250);
+    crit_pod_net net;
+    crit_pod_net_init(&net, "ckm", 150);
+    char parent[64], extra[128];
+    crit_pod_cgroup_parent(parent, sizeof(parent), "critest-metrics");
     int port = free_port();
     snprintf(extra, sizeof(extra), "metrics:\n  address: 127.0.0.1:%d\n", port);
     crit_daemon d;
-    assert_int_equal(crit_daemon_prepare_pods(&d, bridge, subnet, extra), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    assert_int_equal(crit_daemon_prepare_pods(&d, net.bridge, net.subnet, extra), 0);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
 
-    Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-    md.name = "metrics-pod";
-    md.namespace_ = "critest";
-    md.uid = "uid-metrics-pod";
-    Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-    cfg.metadata = &md;
-    char parent[64];
-    snprintf(parent, sizeof(parent), "/critest-metrics-%u", n);
-    Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-    lx.cgroup_parent = parent;
-    cfg.linux = &lx;
-    Runtime__V1__RunPodSandboxRequest run = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
-    run.config = &cfg;
-    crit_result r;
-    call_ok(c, RUNTIME("RunPodSandbox"), &run.base, &runtime__v1__run_pod_sandbox_response__descriptor, &r);
-    char *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
-    crit_result_clear(&r);
+    crit_pod_request pod;
+    char *id = crit_pod_run(c, &d, crit_pod_request_init(&pod, "metrics-pod", parent));
 
     char *text = scrape(port);
     assert_non_null(strstr(text, "cricket_pods{state=\"ready\"} 1\n"));
@@ -101,30 +78,17 @@ static void test_pod_and_cni_metrics(void **state)
     assert_non_null(strstr(text, "cricket_grpc_requests_total{method=\"RunPodSandbox\",code=\"OK\"} 1\n"));
     free(text);
 
-    Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    stop.pod_sandbox_id = id;
-    call_ok(c, RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
-    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    rm.pod_sandbox_id = id;
-    call_ok(c, RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
+    crit_pod_stop(c, &d, id);
+    crit_pod_remove(c, &d, id);
 
     text = scrape(port);
     assert_non_null(strstr(text, "cricket_pods{state=\"ready\"} 0\n"));
     assert_non_null(strstr(text, "command=\"DEL\",result=\"ok\"}"));
     free(text);
     free(id);
-    crit_close(c);
-    int rc = crit_daemon_stop(&d, 20000);
-    if (rc != 0)
-        crit_daemon_dump_log(&d);
-    assert_int_equal(rc, 0);
-    crit_daemon_cleanup(&d);
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null; rmdir /sys/fs/cgroup/*%s 2>/dev/null", bridge, parent);
-    if (system(cmd) < 0)
-        perror("cleanup");
+    assert_int_equal(crit_daemon_teardown(&d, c, 20000), 0);
+    crit_pod_net_remove(&net);
+    crit_pod_cgroup_parent_remove(parent);
 }
 
 int main(void)

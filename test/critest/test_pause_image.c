@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,68 +25,13 @@
 
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
+#include "test/critest/pod_fixture.h"
+#include "test/critest/registry_fixture.h"
 
 static crit_daemon shared;
 static crit_client *client;
-static char fx_dir[256];
-static char bridge[16];
-static char subnet[32];
-
-/* ---- the fixture ------------------------------------------------------------ */
-
-enum { FX_MAX = 64 };
-static char fx_keys[FX_MAX][64], fx_vals[FX_MAX][512];
-static size_t fx_n;
-
-static const char *fx(const char *key)
-{
-    char full[80];
-    snprintf(full, sizeof(full), "CK_FX_%s", key);
-    for (size_t i = 0; i < fx_n; i++)
-        if (strcmp(fx_keys[i], full) == 0)
-            return fx_vals[i];
-    fail_msg("fixture has no %s", full);
-    return "";
-}
-
-static int load_fx_env(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    char line[700];
-    while (fx_n < FX_MAX && fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        snprintf(fx_keys[fx_n], sizeof(fx_keys[0]), "%s", line);
-        snprintf(fx_vals[fx_n], sizeof(fx_vals[0]), "%s", eq + 1);
-        fx_n++;
-    }
-    fclose(f);
-    return 0;
-}
-
-static int fixture(const char *verb)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s/test/fixtures/registry.sh %s %s >&2", CK_SOURCE_DIR, verb, fx_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    (void)rc;
-}
+static crit_pod_net net;
+static char cgroup_parent[64];
 
 /* A pods daemon whose pause.image is image on the plain fixture registry. */
 static int prepare_daemon(crit_daemon *d, const char *image)
@@ -100,140 +43,56 @@ static int prepare_daemon(crit_daemon *d, const char *image)
              "    \"%s\": {insecure: true}\n"
              "pause:\n"
              "  image: %s/%s\n",
-             fx("PLAIN"), fx("PLAIN"), image);
-    return crit_daemon_prepare_pods(d, bridge, subnet, yaml);
+             crit_fx("PLAIN"), crit_fx("PLAIN"), image);
+    return crit_daemon_prepare_pods(d, net.bridge, net.subnet, yaml);
 }
 
 static int start_shared(void **state)
 {
     (void)state;
-    snprintf(fx_dir, sizeof(fx_dir), "/tmp/critest-fx.XXXXXX");
-    if (mkdtemp(fx_dir) == NULL || fixture("start") < 0) {
-        fprintf(stderr, "critest_pause_image: the registry fixture did not start\n");
+    if (crit_registry_start() < 0)
         return -1;
-    }
-    char env[300];
-    snprintf(env, sizeof(env), "%s/env", fx_dir);
-    if (load_fx_env(env) < 0)
+    crit_pod_net_init(&net, "ckp", 150);
+    crit_pod_cgroup_parent(cgroup_parent, sizeof(cgroup_parent), "critest-pi");
+    if (prepare_daemon(&shared, "cricket/pause:1") < 0)
         return -1;
-    unsigned n = (unsigned)getpid();
-    snprintf(bridge, sizeof(bridge), "ckp%u", n % 100000);
-    snprintf(subnet, sizeof(subnet), "10.%u.%u.0/24", 150 + (n / 250) % 50, n % 250);
-    if (prepare_daemon(&shared, "cricket/pause:1") < 0 || crit_daemon_start(&shared) < 0)
-        return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
-    sh("ip link del %s 2>/dev/null", bridge);
-    sh("rmdir /sys/fs/cgroup/*/critest-pi-%d /sys/fs/cgroup/critest-pi-%d 2>/dev/null", (int)getpid(), (int)getpid());
-    fixture("stop");
+    int rc = crit_daemon_teardown(&shared, client, 15000);
+    crit_pod_net_remove(&net);
+    crit_pod_cgroup_parent_remove(cgroup_parent);
+    crit_registry_stop();
     return rc == 0 ? 0 : -1;
 }
 
 /* ---- calls ------------------------------------------------------------------------ */
 
-static void *call_ok(crit_client *c, const char *method, const ProtobufCMessage *req,
-                     const ProtobufCMessageDescriptor *desc, crit_result *r)
-{
-    grpc_status_code code = crit_call(c, method, req, desc, 60000, r);
-    if (code != GRPC_STATUS_OK) {
-        fprintf(stderr, "%s: status %d: %s\n", method, code, r->details);
-        crit_daemon_dump_log(&shared);
-    }
-    assert_int_equal(code, GRPC_STATUS_OK);
-    return r->response;
-}
-
-static Runtime__V1__PodSandboxMetadata meta;
-static Runtime__V1__PodSandboxConfig config;
-static Runtime__V1__LinuxPodSandboxConfig lx;
-static char uid_buf[64], cgroup_buf[64];
-
 static Runtime__V1__RunPodSandboxRequest *build(const char *name)
 {
-    static Runtime__V1__RunPodSandboxRequest req;
-    runtime__v1__run_pod_sandbox_request__init(&req);
-    runtime__v1__pod_sandbox_config__init(&config);
-    runtime__v1__pod_sandbox_metadata__init(&meta);
-    runtime__v1__linux_pod_sandbox_config__init(&lx);
-    snprintf(uid_buf, sizeof(uid_buf), "uid-%s", name);
-    snprintf(cgroup_buf, sizeof(cgroup_buf), "/critest-pi-%d", (int)getpid());
-    meta.name = (char *)name;
-    meta.namespace_ = "critest";
-    meta.uid = uid_buf;
-    config.metadata = &meta;
-    config.log_directory = "/tmp";
-    lx.cgroup_parent = cgroup_buf;
-    config.linux = &lx;
-    req.config = &config;
-    return &req;
+    static crit_pod_request pod;
+    return crit_pod_request_init(&pod, name, cgroup_parent);
 }
 
 static char *run_pod(const char *name)
 {
-    crit_result r;
-    Runtime__V1__RunPodSandboxResponse *resp = call_ok(client, RUNTIME("RunPodSandbox"), &build(name)->base,
-                                                       &runtime__v1__run_pod_sandbox_response__descriptor, &r);
-    char *id = strdup(resp->pod_sandbox_id);
-    crit_result_clear(&r);
-    assert_int_equal(strlen(id), 64);
-    return id;
+    return crit_pod_run(client, &shared, build(name));
 }
 
 /* The pod's record (verbose status) and state. */
 static json_t *record_of(const char *id, int *state)
 {
-    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    req.verbose = true;
     crit_result r;
-    Runtime__V1__PodSandboxStatusResponse *s = call_ok(client, RUNTIME("PodSandboxStatus"), &req.base,
-                                                       &runtime__v1__pod_sandbox_status_response__descriptor, &r);
-    assert_int_equal(s->n_info, 1);
+    json_t *rec;
+    Runtime__V1__PodSandboxStatusResponse *s = crit_pod_status(client, &shared, id, &r, &rec);
     if (state != NULL)
         *state = s->status->state;
-    json_t *info = json_loads(s->info[0]->value, 0, NULL);
-    assert_non_null(info);
-    json_t *rec = json_incref(json_object_get(info, "record"));
-    json_decref(info);
     crit_result_clear(&r);
     return rec;
-}
-
-static pid_t pause_pid(const char *id)
-{
-    json_t *rec = record_of(id, NULL);
-    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pause_pid"));
-    json_decref(rec);
-    assert_true(pid > 0);
-    return pid;
-}
-
-static void stop_pod(const char *id)
-{
-    Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    crit_result r;
-    call_ok(client, RUNTIME("StopPodSandbox"), &req.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
-}
-
-static void remove_pod(const char *id)
-{
-    Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    crit_result r;
-    call_ok(client, RUNTIME("RemovePodSandbox"), &req.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
 }
 
 static grpc_status_code remove_image(crit_client *c, const char *name, char *details, size_t size)
@@ -251,7 +110,7 @@ static grpc_status_code remove_image(crit_client *c, const char *name, char *det
 }
 
 /* ImageStatus: whether the image is here, and pinned. */
-static bool image_present(crit_client *c, const char *name, bool *pinned)
+static bool image_present(crit_client *c, const crit_daemon *d, const char *name, bool *pinned)
 {
     Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
     spec.image = (char *)name;
@@ -259,7 +118,7 @@ static bool image_present(crit_client *c, const char *name, bool *pinned)
     req.image = &spec;
     crit_result r;
     Runtime__V1__ImageStatusResponse *s =
-        call_ok(c, IMAGE("ImageStatus"), &req.base, &runtime__v1__image_status_response__descriptor, &r);
+        crit_call_ok(c, d, IMAGE("ImageStatus"), &req.base, &runtime__v1__image_status_response__descriptor, &r);
     bool here = s->image != NULL;
     if (here && pinned != NULL)
         *pinned = s->image->pinned;
@@ -297,30 +156,16 @@ static size_t mounts_under(const char *dir)
     return n;
 }
 
-static size_t dir_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static void assert_nothing_left(const crit_daemon *d)
 {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/netns", d->state);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     assert_int_equal(mounts_under(d->dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
 }
 
 static void wait_gone(pid_t pid)
@@ -339,22 +184,22 @@ static void test_pod_runs_the_pause_image(void **state)
 {
     (void)state;
     char image[600];
-    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
-    assert_false(image_present(client, image, NULL));
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", crit_fx("PLAIN"));
+    assert_false(image_present(client, &shared, image, NULL));
     char *id = run_pod("imaged");
     bool pinned = false;
-    assert_true(image_present(client, image, &pinned));
+    assert_true(image_present(client, &shared, image, &pinned));
     assert_true(pinned);
 
     json_t *rec = record_of(id, NULL);
-    assert_string_equal(json_string_value(json_object_get(rec, "image")), fx("PAUSE_ID"));
+    assert_string_equal(json_string_value(json_object_get(rec, "image")), crit_fx("PAUSE_ID"));
     char rootfs[512];
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
     assert_string_equal(json_string_value(json_object_get(rec, "rootfs")), rootfs);
     json_decref(rec);
     assert_int_equal(mounts_under(rootfs), 1);
 
-    pid_t pid = pause_pid(id);
+    pid_t pid = crit_pod_pause_pid(client, &shared, id);
     char path[128], buf[4096], exe[512];
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(path, exe, sizeof(exe) - 1);
@@ -404,19 +249,19 @@ static void test_pod_runs_the_pause_image(void **state)
     assert_int_equal(mounts_under(rootfs2), 1);
 
     /* Stop: the pause process exits at SIGTERM and the mount goes. */
-    stop_pod(id);
+    crit_pod_stop(client, &shared, id);
     wait_gone(pid);
     assert_int_equal(mounts_under(rootfs), 0);
-    stop_pod(id); /* idempotent */
-    remove_pod(id);
+    crit_pod_stop(client, &shared, id); /* idempotent */
+    crit_pod_remove(client, &shared, id);
     free(id);
-    remove_pod(id2); /* remove without a stop first */
+    crit_pod_remove(client, &shared, id2); /* remove without a stop first */
     assert_int_equal(mounts_under(rootfs2), 0);
     free(id2);
     assert_nothing_left(&shared);
     /* Nothing uses the image now: it can go (and is pulled again later). */
     assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_OK);
-    assert_false(image_present(client, image, NULL));
+    assert_false(image_present(client, &shared, image, NULL));
 }
 
 /* A kill -9 of the daemon leaves the pod and its mount; the restarted
@@ -426,29 +271,27 @@ static void test_restart_keeps_the_mount(void **state)
 {
     (void)state;
     char *id = run_pod("survivor");
-    pid_t pid = pause_pid(id);
+    pid_t pid = crit_pod_pause_pid(client, &shared, id);
     char rootfs[512];
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
     assert_int_equal(mounts_under(rootfs), 1);
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     assert_int_equal(kill(pid, 0), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     int state_now = -1;
     json_decref(record_of(id, &state_now));
     assert_int_equal(state_now, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
-    assert_int_equal(pause_pid(id), pid);
+    assert_int_equal(crit_pod_pause_pid(client, &shared, id), pid);
     assert_int_equal(mounts_under(rootfs), 1);
     char image[600], details[1024];
-    snprintf(image, sizeof(image), "%s/cricket/pause:1", fx("PLAIN"));
+    snprintf(image, sizeof(image), "%s/cricket/pause:1", crit_fx("PLAIN"));
     assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
-    stop_pod(id);
+    crit_pod_stop(client, &shared, id);
     wait_gone(pid);
     assert_int_equal(mounts_under(rootfs), 0);
-    remove_pod(id);
+    crit_pod_remove(client, &shared, id);
     free(id);
     assert_nothing_left(&shared);
 }
@@ -460,8 +303,8 @@ static void test_missing_pause_image(void **state)
     (void)state;
     crit_daemon d;
     assert_int_equal(prepare_daemon(&d, "cricket/no-such-pause:1"), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("unpullable")->base,
                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
@@ -471,17 +314,15 @@ static void test_missing_pause_image(void **state)
         fail_msg("unclear error: %s", r.details);
     crit_result_clear(&r);
     Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-    Runtime__V1__ListPodSandboxResponse *l =
-        call_ok(c, RUNTIME("ListPodSandbox"), &lreq.base, &runtime__v1__list_pod_sandbox_response__descriptor, &r);
+    Runtime__V1__ListPodSandboxResponse *l = crit_call_ok(c, &d, RUNTIME("ListPodSandbox"), &lreq.base,
+                                                          &runtime__v1__list_pod_sandbox_response__descriptor, &r);
     assert_int_equal(l->n_items, 0);
     crit_result_clear(&r);
     assert_nothing_left(&d);
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/layers", d.root);
-    assert_int_equal(dir_entries(dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_dir_entries(dir), 0);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 /* The image is pulled and mounted, then a later step fails: the user it
@@ -491,8 +332,8 @@ static void broken_pause_image(const char *image, grpc_status_code want, const c
 {
     crit_daemon d;
     assert_int_equal(prepare_daemon(&d, image), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build("broken")->base,
                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
@@ -501,13 +342,11 @@ static void broken_pause_image(const char *image, grpc_status_code want, const c
     crit_result_clear(&r);
     assert_nothing_left(&d);
     char name[600];
-    snprintf(name, sizeof(name), "%s/%s", fx("PLAIN"), image);
-    assert_true(image_present(c, name, NULL)); /* pulled, and no longer in use */
+    snprintf(name, sizeof(name), "%s/%s", crit_fx("PLAIN"), image);
+    assert_true(image_present(c, &d, name, NULL)); /* pulled, and no longer in use */
     char details[1024];
     assert_int_equal(remove_image(c, name, details, sizeof(details)), GRPC_STATUS_OK);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 static void test_failure_after_mount_unmounts(void **state)

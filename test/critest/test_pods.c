@@ -30,49 +30,30 @@
 
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
+#include "test/critest/pod_fixture.h"
 
 static crit_daemon shared;
 static crit_client *client;
-static char bridge[16];
-static char subnet[32];
-static char prefix[16]; /* "10.x.y." */
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    (void)rc;
-}
+static crit_pod_net net;
+static char cgroup_parent[64];
 
 static int start_shared(void **state)
 {
     (void)state;
-    unsigned n = (unsigned)getpid();
-    snprintf(bridge, sizeof(bridge), "ckt%u", n % 100000);
-    snprintf(prefix, sizeof(prefix), "10.%u.%u.", 200 + (n / 250) % 50, n % 250);
-    snprintf(subnet, sizeof(subnet), "%s0/24", prefix);
-    if (crit_daemon_prepare_pods(&shared, bridge, subnet, NULL) < 0 || crit_daemon_start(&shared) < 0)
+    crit_pod_net_init(&net, "ckt", 200);
+    crit_pod_cgroup_parent(cgroup_parent, sizeof(cgroup_parent), "critest");
+    if (crit_daemon_prepare_pods(&shared, net.bridge, net.subnet, NULL) < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
-    sh("ip link del %s 2>/dev/null", bridge);
-    /* The pod cgroup parent this run used, in every hierarchy. */
-    sh("rmdir /sys/fs/cgroup/*/critest-%d /sys/fs/cgroup/critest-%d 2>/dev/null", (int)getpid(), (int)getpid());
+    int rc = crit_daemon_teardown(&shared, client, 15000);
+    crit_pod_net_remove(&net);
+    crit_pod_cgroup_parent_remove(cgroup_parent);
     return rc == 0 ? 0 : -1;
 }
 
@@ -85,13 +66,7 @@ static grpc_status_code call(const char *method, const ProtobufCMessage *req, co
 static void *call_ok(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
                      crit_result *r)
 {
-    grpc_status_code code = call(method, req, desc, r);
-    if (code != GRPC_STATUS_OK) {
-        fprintf(stderr, "%s: status %d: %s\n", method, code, r->details);
-        crit_daemon_dump_log(&shared);
-    }
-    assert_int_equal(code, GRPC_STATUS_OK);
-    return r->response;
+    return crit_call_ok(client, &shared, method, req, desc, r);
 }
 
 typedef struct pod_opts {
@@ -105,9 +80,6 @@ typedef struct pod_opts {
     const char *ingress; /* kubernetes.io/ingress-bandwidth */
 } pod_opts;
 
-static Runtime__V1__PodSandboxMetadata meta;
-static Runtime__V1__PodSandboxConfig config;
-static Runtime__V1__LinuxPodSandboxConfig lx;
 static Runtime__V1__LinuxSandboxSecurityContext sc;
 static Runtime__V1__NamespaceOption nso;
 static Runtime__V1__DNSConfig dns;
@@ -117,50 +89,39 @@ static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, bw, *annots[2];
 static Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, *sysctls[1];
 static char *servers[] = {"10.96.0.10"}, *searches[] = {"ns1.svc.cluster.local", "svc.cluster.local"},
             *options[] = {"ndots:5"};
-static char uid_buf[64], cgroup_buf[64];
 
 static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
 {
-    static Runtime__V1__RunPodSandboxRequest req;
-    runtime__v1__run_pod_sandbox_request__init(&req);
-    runtime__v1__pod_sandbox_config__init(&config);
-    runtime__v1__pod_sandbox_metadata__init(&meta);
-    runtime__v1__linux_pod_sandbox_config__init(&lx);
+    static crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, o->name, cgroup_parent);
+    Runtime__V1__PodSandboxConfig *config = &pod.config;
+    Runtime__V1__LinuxPodSandboxConfig *lx = &pod.linux_config;
     runtime__v1__linux_sandbox_security_context__init(&sc);
     runtime__v1__namespace_option__init(&nso);
-    snprintf(uid_buf, sizeof(uid_buf), "uid-%s", o->name);
-    snprintf(cgroup_buf, sizeof(cgroup_buf), "/critest-%d", (int)getpid());
-    meta.name = (char *)o->name;
-    meta.namespace_ = "critest";
-    meta.uid = uid_buf;
-    config.metadata = &meta;
-    config.hostname = (char *)(o->hostname != NULL ? o->hostname : "");
-    config.log_directory = "/tmp";
-    lx.cgroup_parent = cgroup_buf;
+    config->hostname = (char *)(o->hostname != NULL ? o->hostname : "");
     nso.network = o->host_network ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
     nso.pid = o->host_pid ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
     nso.ipc = o->host_ipc ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
     sc.namespace_options = &nso;
-    lx.security_context = &sc;
-    config.linux = &lx;
+    lx->security_context = &sc;
     runtime__v1__pod_sandbox_config__labels_entry__init(&label);
     label.key = "app";
     label.value = (char *)o->name;
     labels[0] = &label;
-    config.labels = labels;
-    config.n_labels = 1;
+    config->labels = labels;
+    config->n_labels = 1;
     runtime__v1__pod_sandbox_config__annotations_entry__init(&annot);
     annot.key = "critest/annotation";
     annot.value = "kept";
     annots[0] = &annot;
-    config.annotations = annots;
-    config.n_annotations = 1;
+    config->annotations = annots;
+    config->n_annotations = 1;
     if (o->ingress != NULL) {
         runtime__v1__pod_sandbox_config__annotations_entry__init(&bw);
         bw.key = "kubernetes.io/ingress-bandwidth";
         bw.value = (char *)o->ingress;
         annots[1] = &bw;
-        config.n_annotations = 2;
+        config->n_annotations = 2;
     }
     if (o->dns) {
         runtime__v1__dnsconfig__init(&dns);
@@ -170,7 +131,7 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
         dns.n_searches = 2;
         dns.options = options;
         dns.n_options = 1;
-        config.dns_config = &dns;
+        config->dns_config = &dns;
     }
     if (o->host_port > 0) {
         runtime__v1__port_mapping__init(&pm);
@@ -178,77 +139,44 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
         pm.container_port = o->container_port;
         pm.protocol = RUNTIME__V1__PROTOCOL__TCP;
         pms[0] = &pm;
-        config.port_mappings = pms;
-        config.n_port_mappings = 1;
+        config->port_mappings = pms;
+        config->n_port_mappings = 1;
     }
     if (o->sysctl_key != NULL) {
         runtime__v1__linux_pod_sandbox_config__sysctls_entry__init(&sysctl);
         sysctl.key = (char *)o->sysctl_key;
         sysctl.value = (char *)o->sysctl_value;
         sysctls[0] = &sysctl;
-        lx.sysctls = sysctls;
-        lx.n_sysctls = 1;
+        lx->sysctls = sysctls;
+        lx->n_sysctls = 1;
     }
-    req.config = &config;
-    return &req;
+    return req;
 }
 
 static char *run_pod(const pod_opts *o)
 {
-    crit_result r;
-    Runtime__V1__RunPodSandboxResponse *resp =
-        call_ok(RUNTIME("RunPodSandbox"), &build(o)->base, &runtime__v1__run_pod_sandbox_response__descriptor, &r);
-    char *id = strdup(resp->pod_sandbox_id);
-    crit_result_clear(&r);
-    assert_int_equal(strlen(id), 64);
-    return id;
+    return crit_pod_run(client, &shared, build(o));
 }
 
 /* Status with verbose info; *record gets the record JSON. */
 static Runtime__V1__PodSandboxStatusResponse *status(const char *id, crit_result *r, json_t **record)
 {
-    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    req.verbose = true;
-    Runtime__V1__PodSandboxStatusResponse *s =
-        call_ok(RUNTIME("PodSandboxStatus"), &req.base, &runtime__v1__pod_sandbox_status_response__descriptor, r);
-    if (record != NULL) {
-        assert_int_equal(s->n_info, 1);
-        json_t *info = json_loads(s->info[0]->value, 0, NULL);
-        assert_non_null(info);
-        *record = json_incref(json_object_get(info, "record"));
-        json_decref(info);
-    }
-    return s;
+    return crit_pod_status(client, &shared, id, r, record);
 }
 
 static pid_t pause_pid(const char *id)
 {
-    crit_result r;
-    json_t *rec;
-    status(id, &r, &rec);
-    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pause_pid"));
-    json_decref(rec);
-    crit_result_clear(&r);
-    return pid;
+    return crit_pod_pause_pid(client, &shared, id);
 }
 
 static void stop_pod(const char *id)
 {
-    Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    crit_result r;
-    call_ok(RUNTIME("StopPodSandbox"), &req.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
+    crit_pod_stop(client, &shared, id);
 }
 
 static void remove_pod(const char *id)
 {
-    Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    req.pod_sandbox_id = (char *)id;
-    crit_result r;
-    call_ok(RUNTIME("RemovePodSandbox"), &req.base, &runtime__v1__remove_pod_sandbox_response__descriptor, &r);
-    crit_result_clear(&r);
+    crit_pod_remove(client, &shared, id);
 }
 
 static size_t list_count(void)
@@ -272,35 +200,27 @@ static void read_file(const char *path, char *buf, size_t size)
     fclose(f);
 }
 
-static size_t dir_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-/* Host-local keeps one file per allocated IP (named by the IP). */
-static size_t allocated_ips(void)
+/* Files of host-local's data dir named like an address starting with
+ * prefix: host-local keeps one file per allocated IP, named by the IP. */
+static size_t ipam_files(const char *state_dir, const char *prefix)
 {
     char dir[512];
-    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", shared.state);
+    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
     DIR *d = opendir(dir);
     if (d == NULL)
         return 0;
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
-            n++;
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
     closedir(d);
     return n;
+}
+
+/* The pod IPs the shared daemon's network has handed out. */
+static size_t allocated_ips(void)
+{
+    return ipam_files(shared.state, net.prefix);
 }
 
 static size_t mounts_under(const char *dir)
@@ -316,8 +236,8 @@ static size_t mounts_under(const char *dir)
 static size_t veths_on_bridge(void)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
-    return dir_entries(path);
+    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", net.bridge);
+    return crit_dir_entries(path);
 }
 
 /* Nothing of any pod is left. */
@@ -325,17 +245,17 @@ static void assert_nothing_left(void)
 {
     char netns[512];
     snprintf(netns, sizeof(netns), "%s/netns", shared.state);
-    assert_int_equal(dir_entries(netns), 0);
+    assert_int_equal(crit_dir_entries(netns), 0);
     assert_int_equal(allocated_ips(), 0);
     assert_int_equal(mounts_under(shared.dir), 0);
     assert_int_equal(veths_on_bridge(), 0);
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/sandboxes", shared.root);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", shared.state);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     /* No pause cgroup is left under the pods' parent. */
-    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids/critest-%d", (int)getpid());
+    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s", cgroup_parent);
     size_t left = 0;
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -344,6 +264,15 @@ static void assert_nothing_left(void)
     if (d != NULL)
         closedir(d);
     assert_int_equal(left, 0);
+}
+
+/* The end of most tests: their last pod goes (id is freed), and nothing of
+ * any pod may be left after it. */
+static void remove_last_pod(char *id)
+{
+    remove_pod(id);
+    free(id);
+    assert_nothing_left();
 }
 
 static char *netns_of(const char *id)
@@ -444,8 +373,8 @@ static void test_lifecycle_and_status_fields(void **state)
     assert_string_equal(s->status->metadata->uid, "uid-life");
     assert_true(s->status->created_at > 0);
     assert_true(llabs(s->status->created_at - (int64_t)time(NULL) * 1000000000) < 60LL * 1000000000);
-    assert_non_null(strstr(s->status->network->ip, prefix));
-    assert_int_equal(strncmp(s->status->network->ip, prefix, strlen(prefix)), 0);
+    assert_non_null(strstr(s->status->network->ip, net.prefix));
+    assert_int_equal(strncmp(s->status->network->ip, net.prefix, strlen(net.prefix)), 0);
     assert_int_equal(s->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__POD);
     assert_int_equal(s->status->n_labels, 1);
     assert_string_equal(s->status->labels[0]->key, "app");
@@ -571,10 +500,8 @@ static void test_list_filters(void **state)
     assert_string_equal(l->items[0]->id, ida);
     crit_result_clear(&r);
     remove_pod(ida);
-    remove_pod(idb);
-    assert_nothing_left();
     free(ida);
-    free(idb);
+    remove_last_pod(idb);
 }
 
 /* Runs `ping` in a's netns against b's IP: traffic only between our pods. */
@@ -588,7 +515,7 @@ static void test_two_pods_reach_each_other(void **state)
     char ipb[64];
     snprintf(ipb, sizeof(ipb), "%s", s->status->network->ip);
     crit_result_clear(&r);
-    assert_int_equal(strncmp(ipb, prefix, strlen(prefix)), 0);
+    assert_int_equal(strncmp(ipb, net.prefix, strlen(net.prefix)), 0);
     /* b listens on 8080 inside its netns; a connects from its netns. */
     char *nsa = netns_of(ida), *nsb = netns_of(idb);
     pid_t server = serve_once(nsb, 8080, "from-b");
@@ -599,10 +526,8 @@ static void test_two_pods_reach_each_other(void **state)
     free(nsa);
     free(nsb);
     remove_pod(ida);
-    remove_pod(idb);
-    assert_nothing_left();
     free(ida);
-    free(idb);
+    remove_last_pod(idb);
 }
 
 static void test_port_mapping_from_localhost(void **state)
@@ -662,9 +587,7 @@ static void test_bandwidth_annotation(void **state)
     crit_result_clear(&r);
     assert_non_null(strstr(buf, "tbf"));
     assert_non_null(strstr(buf, "rate 1Mbit"));
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_host_network_pod(void **state)
@@ -691,9 +614,7 @@ static void test_host_network_pod(void **state)
     b[n] = '\0';
     assert_string_equal(a, b);
     assert_int_equal(veths_on_bridge(), 0);
-    remove_pod(id);
-    assert_nothing_left();
-    free(id);
+    remove_last_pod(id);
 }
 
 /* The new node got the default network, and Status says so. */
@@ -724,8 +645,8 @@ static void test_status_reports_default_network(void **state)
     size_t n = fread(text, 1, sizeof(text) - 1, f);
     text[n] = '\0';
     fclose(f);
-    assert_non_null(strstr(text, bridge));
-    assert_non_null(strstr(text, subnet));
+    assert_non_null(strstr(text, net.bridge));
+    assert_non_null(strstr(text, net.subnet));
 }
 
 static bool same_ns(pid_t pid, const char *type)
@@ -767,9 +688,7 @@ static void test_host_pid_and_ipc_pod(void **state)
     assert_false(same_ns(pid, "pid"));
     assert_false(same_ns(pid, "ipc"));
     assert_false(same_ns(pid, "uts"));
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void write_text(const char *path, const char *text)
@@ -778,6 +697,21 @@ static void write_text(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* Writes at path (in the shared daemon's conf dir, named to sort before the
+ * default network, so the daemon takes it) the default network's bridge and
+ * host-local IPAM, under the same name "cricket" so leases stay where
+ * allocated_ips counts them, followed by then_plugin (a JSON object). */
+static void write_bridge_conflist(const char *path, const char *then_plugin)
+{
+    char conf[2048];
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "%s]}",
+             net.bridge, net.subnet, shared.state, then_plugin);
+    write_text(path, conf);
 }
 
 static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
@@ -812,16 +746,12 @@ static void *run_pod_expect_fail(void *arg)
 static void test_crash_during_add_is_undone(void **state)
 {
     (void)state;
-    char path[512], hang[512], pidfile[600], conf[1024];
+    char path[512], hang[512], pidfile[600], flaky[1024];
     snprintf(path, sizeof(path), "%s/00-hang.conflist", shared.cni_dir);
     snprintf(hang, sizeof(hang), "%s/hang", shared.dir);
     snprintf(pidfile, sizeof(pidfile), "%s.pid", hang);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}]}",
-             bridge, subnet, shared.state, hang);
-    write_text(path, conf);
+    snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}", hang);
+    write_bridge_conflist(path, flaky);
     write_text(hang, "");
     pthread_t t;
     pthread_create(&t, NULL, run_pod_expect_fail, NULL);
@@ -843,25 +773,21 @@ static void test_crash_during_add_is_undone(void **state)
     assert_true(plugin > 0);
     assert_int_equal(allocated_ips(), 1);
     assert_int_equal(veths_on_bridge(), 1);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     kill(plugin, SIGKILL);
     pthread_join(t, NULL);
     unlink(path);
     unlink(hang);
     unlink(pidfile);
     crit_close(client);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     assert_int_equal(list_count(), 0);
     assert_nothing_left();
     /* Its name is free again. */
     pod_opts o = {.name = "crashed"};
     char *id = run_pod(&o);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 /* A CNI 1.1 network: Status asks its plugins (STATUS) and reports what a
@@ -898,15 +824,11 @@ static void test_cni_status_command(void **state)
 static void test_failed_del_retried_at_restart(void **state)
 {
     (void)state;
-    char path[512], fail[512], conf[1024];
+    char path[512], fail[512], flaky[1024];
     snprintf(path, sizeof(path), "%s/00-flaky.conflist", shared.cni_dir);
     snprintf(fail, sizeof(fail), "%s/flaky-fail", shared.dir);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}]}",
-             bridge, subnet, shared.state, fail);
-    write_text(path, conf);
+    snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}", fail);
+    write_bridge_conflist(path, flaky);
     pod_opts o = {.name = "flaky"};
     char *id = run_pod(&o);
     unlink(path); /* DEL must use the saved config, not conf_dir */
@@ -938,12 +860,10 @@ static void test_failed_del_retried_at_restart(void **state)
     assert_int_equal(access(netns, F_OK), 0); /* kept until DEL succeeds */
 
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     unlink(fail);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     s = status(id, &r, &rec);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
     assert_true(json_is_null(json_object_get(rec, "cni")));
@@ -952,9 +872,7 @@ static void test_failed_del_retried_at_restart(void **state)
     crit_result_clear(&r);
     assert_int_equal(access(netns, F_OK), -1);
     assert_int_equal(allocated_ips(), 0);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 /* The chosen network's second plugin fails after bridge made a veth and
@@ -963,14 +881,9 @@ static void test_failed_del_retried_at_restart(void **state)
 static void test_failing_plugin_leaves_nothing(void **state)
 {
     (void)state;
-    char path[512], conf[1024];
+    char path[512];
     snprintf(path, sizeof(path), "%s/00-failing.conflist", shared.cni_dir);
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}]}",
-             bridge, subnet, shared.state);
-    write_text(path, conf);
+    write_bridge_conflist(path, "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}");
     crit_result r;
     pod_opts o = {.name = "failing"};
     grpc_status_code code =
@@ -984,9 +897,7 @@ static void test_failing_plugin_leaves_nothing(void **state)
     assert_nothing_left();
     /* The name is free again: the same pod now runs. */
     char *id = run_pod(&o);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_broken_config_clear_error(void **state)
@@ -997,8 +908,8 @@ static void test_broken_config_clear_error(void **state)
     char path[512];
     snprintf(path, sizeof(path), "%s/10-broken.conflist", d.cni_dir);
     write_text(path, "{\"cniVersion\":\"1.0.0\",\"name\":\"broken\",\"plugins\":[{\"type\":\"no-such-plugin\"}]}");
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     crit_result r;
     pod_opts o = {.name = "broken"};
     assert_int_equal(crit_call(c, RUNTIME("RunPodSandbox"), &build(&o)->base,
@@ -1008,13 +919,11 @@ static void test_broken_config_clear_error(void **state)
     crit_result_clear(&r);
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/netns", d.state);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d.root);
-    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(crit_dir_entries(dir), 0);
     assert_int_equal(mounts_under(d.dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
 /* A retry with the same metadata gets the same pod, not "name reserved";
@@ -1027,10 +936,8 @@ static void test_retry_returns_same_pod(void **state)
     char *id2 = run_pod(&o);
     assert_string_equal(id1, id2);
     assert_int_equal(list_count(), 1);
-    remove_pod(id1);
-    free(id1);
     free(id2);
-    assert_nothing_left();
+    remove_last_pod(id1);
 }
 
 static void test_restart_keeps_pods(void **state)
@@ -1046,12 +953,10 @@ static void test_restart_keeps_pods(void **state)
     pid_t pid = pause_pid(id);
     /* kill -9: nothing is shut down cleanly. */
     crit_close(client);
-    kill(shared.pid, SIGKILL);
-    waitpid(shared.pid, NULL, 0);
-    shared.pid = 0;
+    crit_daemon_kill(&shared);
     assert_int_equal(kill(pid, 0), 0);
-    assert_int_equal(crit_daemon_start(&shared), 0);
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
     s = status(id, &r, NULL);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
     assert_string_equal(s->status->network->ip, ip);
@@ -1065,9 +970,7 @@ static void test_restart_keeps_pods(void **state)
     s = status(id, &r, NULL);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
     crit_result_clear(&r);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 static void test_stats_stream_and_update(void **state)
@@ -1130,9 +1033,7 @@ static void test_stats_stream_and_update(void **state)
                           &runtime__v1__update_pod_sandbox_resources_response__descriptor, &r),
                      GRPC_STATUS_NOT_FOUND);
     crit_result_clear(&r);
-    remove_pod(id);
-    free(id);
-    assert_nothing_left();
+    remove_last_pod(id);
 }
 
 typedef struct racer {
@@ -1251,7 +1152,7 @@ static void test_network_check_in_verbose_status(void **state)
     if (strcmp(result, "ok") != 0)
         fail_msg("healthy pod: %s", message);
     char *netns = netns_of(id);
-    sh("nsenter --net=%s ip link del eth0", netns);
+    crit_sh("nsenter --net=%s ip link del eth0", netns);
     free(netns);
     network_check(id, result, sizeof(result), message, sizeof(message));
     assert_string_equal(result, "failed");
@@ -1281,22 +1182,6 @@ static void test_network_check_in_verbose_status(void **state)
     assert_nothing_left();
 }
 
-/* Files of host-local's data dir named like an address starting with prefix. */
-static size_t ipam_files(const char *state_dir, const char *prefix_)
-{
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strncmp(e->d_name, prefix_, strlen(prefix_)) == 0;
-    closedir(d);
-    return n;
-}
-
 /* A dual-stack default network (subnet "v4,v6"): each pod gets an IPv4 and
  * an IPv6 address from host-local; PodSandboxStatus reports the IPv4 one as
  * ip and the IPv6 one as additional_ips; both are on the pod's eth0 and both
@@ -1306,43 +1191,36 @@ static void test_dual_stack_pod(void **state)
 {
     (void)state;
     unsigned n = (unsigned)getpid();
-    char br[16], v4[32], v6[48], subnets[96];
-    snprintf(br, sizeof(br), "ckd%u", n % 100000);
-    snprintf(v4, sizeof(v4), "10.%u.%u.", 100 + (n / 250) % 50, n % 250);
+    crit_pod_net dual; /* its own bridge, and the IPv4 half of the subnets */
+    crit_pod_net_init(&dual, "ckd", 100);
+    char v6[48], subnets[96];
     /* Non-zero groups, so the address prints with this very prefix. */
     snprintf(v6, sizeof(v6), "fd63:%x:%x::", 0x1000 + (n >> 16) % 0xe000, 0x1000 + (n & 0xfff));
-    snprintf(subnets, sizeof(subnets), "%s0/24,%s/64", v4, v6);
+    snprintf(subnets, sizeof(subnets), "%s,%s/64", dual.subnet, v6);
     crit_daemon d;
-    assert_int_equal(crit_daemon_prepare_pods(&d, br, subnets, NULL), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    assert_int_equal(crit_daemon_prepare_pods(&d, dual.bridge, subnets, NULL), 0);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     pod_opts o = {.name = "dual"};
+    char *id = crit_pod_run(c, &d, build(&o));
     crit_result r;
-    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &build(&o)->base,
-                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
-    if (code != GRPC_STATUS_OK) {
-        crit_daemon_dump_log(&d);
-        fail_msg("RunPodSandbox: %d %s", code, r.details);
-    }
-    char *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
-    crit_result_clear(&r);
 
     Runtime__V1__PodSandboxStatusRequest sreq = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
     sreq.pod_sandbox_id = id;
     assert_int_equal(crit_call(c, RUNTIME("PodSandboxStatus"), &sreq.base,
                                &runtime__v1__pod_sandbox_status_response__descriptor, 10000, &r),
                      GRPC_STATUS_OK);
-    const Runtime__V1__PodSandboxNetworkStatus *net =
+    const Runtime__V1__PodSandboxNetworkStatus *network =
         ((Runtime__V1__PodSandboxStatusResponse *)r.response)->status->network;
     char ip4[64], ip6[64];
-    assert_int_equal(net->n_additional_ips, 1);
-    snprintf(ip4, sizeof(ip4), "%s", net->ip);
-    snprintf(ip6, sizeof(ip6), "%s", net->additional_ips[0]->ip);
+    assert_int_equal(network->n_additional_ips, 1);
+    snprintf(ip4, sizeof(ip4), "%s", network->ip);
+    snprintf(ip6, sizeof(ip6), "%s", network->additional_ips[0]->ip);
     crit_result_clear(&r);
-    if (strncmp(ip4, v4, strlen(v4)) != 0 || strncmp(ip6, v6, strlen(v6)) != 0 || strchr(ip4, '/') != NULL ||
-        strchr(ip6, '/') != NULL)
+    if (strncmp(ip4, dual.prefix, strlen(dual.prefix)) != 0 || strncmp(ip6, v6, strlen(v6)) != 0 ||
+        strchr(ip4, '/') != NULL || strchr(ip6, '/') != NULL)
         fail_msg("pod IPs %s and %s, want them in %s", ip4, ip6, subnets);
-    assert_int_equal(ipam_files(d.state, v4), 1);
+    assert_int_equal(ipam_files(d.state, dual.prefix), 1);
     assert_int_equal(ipam_files(d.state, v6), 1);
 
     /* Both addresses are on the pod's eth0. */
@@ -1360,20 +1238,13 @@ static void test_dual_stack_pod(void **state)
     if (strstr(buf, want4) == NULL || strstr(buf, want6) == NULL)
         fail_msg("eth0 lacks %s or %s:\n%s", want4, want6, buf);
 
-    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-    rm.pod_sandbox_id = id;
-    assert_int_equal(crit_call(c, RUNTIME("RemovePodSandbox"), &rm.base,
-                               &runtime__v1__remove_pod_sandbox_response__descriptor, 30000, &r),
-                     GRPC_STATUS_OK);
-    crit_result_clear(&r);
+    crit_pod_remove(c, &d, id);
     free(id);
-    assert_int_equal(ipam_files(d.state, v4), 0);
+    assert_int_equal(ipam_files(d.state, dual.prefix), 0);
     assert_int_equal(ipam_files(d.state, v6), 0);
     assert_int_equal(mounts_under(d.dir), 0);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
-    sh("ip link del %s 2>/dev/null", br);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
+    crit_pod_net_remove(&dual);
 }
 
 /* Processes whose command line holds needle (a marker argument). */
@@ -1430,8 +1301,8 @@ static void test_hung_runtime_create_is_killed(void **state)
              runc, script);
     crit_daemon d;
     assert_int_equal(crit_daemon_prepare(&d, yaml), 0);
-    assert_int_equal(crit_daemon_start(&d), 0);
-    crit_client *c = crit_connect(d.socket);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
     pod_opts o = {.name = "hung", .host_network = true};
     Runtime__V1__RunPodSandboxRequest *req = build(&o);
     req->runtime_handler = "hung";
@@ -1449,9 +1320,9 @@ static void test_hung_runtime_create_is_killed(void **state)
     assert_int_equal(processes_with("sleep 987654"), 0);
     char sub[512];
     snprintf(sub, sizeof(sub), "%s/sandboxes", d.root);
-    assert_int_equal(dir_entries(sub), 0);
+    assert_int_equal(crit_dir_entries(sub), 0);
     snprintf(sub, sizeof(sub), "%s/sandboxes", d.state);
-    assert_int_equal(dir_entries(sub), 0);
+    assert_int_equal(crit_dir_entries(sub), 0);
     assert_int_equal(mounts_under(d.dir), 0);
     Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
     assert_int_equal(crit_call(c, RUNTIME("ListPodSandbox"), &lreq.base,
@@ -1459,9 +1330,7 @@ static void test_hung_runtime_create_is_killed(void **state)
                      GRPC_STATUS_OK);
     assert_int_equal(((Runtime__V1__ListPodSandboxResponse *)r.response)->n_items, 0);
     crit_result_clear(&r);
-    crit_close(c);
-    assert_int_equal(crit_daemon_stop(&d, 15000), 0);
-    crit_daemon_cleanup(&d);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
     unlink(script);
     rmdir(dir);
 }

@@ -29,21 +29,16 @@ static crit_client *client;
 static int start_shared(void **state)
 {
     (void)state;
-    if (crit_daemon_prepare(&shared, NULL) < 0 || crit_daemon_start(&shared) < 0)
+    if (crit_daemon_prepare(&shared, NULL) < 0)
         return -1;
-    client = crit_connect(shared.socket);
+    client = crit_daemon_start_and_connect(&shared);
     return client != NULL ? 0 : -1;
 }
 
 static int stop_shared(void **state)
 {
     (void)state;
-    crit_close(client);
-    int rc = crit_daemon_stop(&shared, 15000);
-    if (rc != 0)
-        crit_daemon_dump_log(&shared);
-    crit_daemon_cleanup(&shared);
-    return rc == 0 ? 0 : -1;
+    return crit_daemon_teardown(&shared, client, 15000) == 0 ? 0 : -1;
 }
 
 static void *call_ok(const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,

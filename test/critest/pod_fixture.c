@@ -1,0 +1,156 @@
+/*
+ * pod_fixture: host resources, request base and checked pod calls of the
+ * pod suites (see pod_fixture.h). Nothing here keeps state between calls:
+ * the suite owns its daemon, client and names.
+ */
+#include "test/critest/pod_fixture.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+void crit_sh(const char *fmt, ...)
+{
+    char cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    (void)rc;
+}
+
+void crit_pod_net_init(crit_pod_net *net, const char *tag, unsigned base)
+{
+    unsigned n = (unsigned)getpid();
+    snprintf(net->bridge, sizeof(net->bridge), "%s%u", tag, n % 100000);
+    snprintf(net->prefix, sizeof(net->prefix), "10.%u.%u.", base + (n / 250) % 50, n % 250);
+    snprintf(net->subnet, sizeof(net->subnet), "%s0/24", net->prefix);
+}
+
+void crit_pod_net_remove(const crit_pod_net *net)
+{
+    crit_sh("ip link del %s 2>/dev/null", net->bridge);
+}
+
+void crit_pod_cgroup_parent(char *buf, size_t size, const char *tag)
+{
+    snprintf(buf, size, "/%s-%d", tag, (int)getpid());
+}
+
+void crit_pod_cgroup_parent_remove(const char *parent)
+{
+    /* Below each v1 controller, and at the v2 root. */
+    crit_sh("rmdir /sys/fs/cgroup/*%s /sys/fs/cgroup%s 2>/dev/null", parent, parent);
+}
+
+Runtime__V1__RunPodSandboxRequest *crit_pod_request_init(crit_pod_request *p, const char *name,
+                                                         const char *cgroup_parent)
+{
+    runtime__v1__run_pod_sandbox_request__init(&p->req);
+    runtime__v1__pod_sandbox_config__init(&p->config);
+    runtime__v1__pod_sandbox_metadata__init(&p->metadata);
+    runtime__v1__linux_pod_sandbox_config__init(&p->linux_config);
+    snprintf(p->uid, sizeof(p->uid), "uid-%s", name);
+    p->metadata.name = (char *)name;
+    p->metadata.namespace_ = "critest";
+    p->metadata.uid = p->uid;
+    p->config.metadata = &p->metadata;
+    p->config.log_directory = "/tmp";
+    p->linux_config.cgroup_parent = (char *)cgroup_parent;
+    p->config.linux = &p->linux_config;
+    p->req.config = &p->config;
+    return &p->req;
+}
+
+void *crit_call_ok(crit_client *c, const crit_daemon *d, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *desc, crit_result *r)
+{
+    grpc_status_code code = crit_call(c, method, req, desc, 60000, r);
+    if (code != GRPC_STATUS_OK) {
+        crit_daemon_dump_log(d);
+        fail_msg("%s: status %d: %s", method, code, r->details);
+    }
+    return r->response;
+}
+
+char *crit_pod_run(crit_client *c, const crit_daemon *d, const Runtime__V1__RunPodSandboxRequest *req)
+{
+    crit_result r;
+    Runtime__V1__RunPodSandboxResponse *resp = crit_call_ok(c, d, RUNTIME("RunPodSandbox"), &req->base,
+                                                            &runtime__v1__run_pod_sandbox_response__descriptor, &r);
+    char *id = strdup(resp->pod_sandbox_id);
+    crit_result_clear(&r);
+    assert_int_equal(strlen(id), 64);
+    return id;
+}
+
+void crit_pod_stop(crit_client *c, const crit_daemon *d, const char *id)
+{
+    Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    crit_result r;
+    crit_call_ok(c, d, RUNTIME("StopPodSandbox"), &req.base, &runtime__v1__stop_pod_sandbox_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+void crit_pod_remove(crit_client *c, const crit_daemon *d, const char *id)
+{
+    Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    crit_result r;
+    crit_call_ok(c, d, RUNTIME("RemovePodSandbox"), &req.base, &runtime__v1__remove_pod_sandbox_response__descriptor,
+                 &r);
+    crit_result_clear(&r);
+}
+
+Runtime__V1__PodSandboxStatusResponse *crit_pod_status(crit_client *c, const crit_daemon *d, const char *id,
+                                                       crit_result *r, json_t **record)
+{
+    Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)id;
+    req.verbose = true;
+    Runtime__V1__PodSandboxStatusResponse *s = crit_call_ok(c, d, RUNTIME("PodSandboxStatus"), &req.base,
+                                                            &runtime__v1__pod_sandbox_status_response__descriptor, r);
+    if (record != NULL) {
+        assert_int_equal(s->n_info, 1);
+        json_t *info = json_loads(s->info[0]->value, 0, NULL);
+        assert_non_null(info);
+        *record = json_incref(json_object_get(info, "record"));
+        json_decref(info);
+    }
+    return s;
+}
+
+pid_t crit_pod_pause_pid(crit_client *c, const crit_daemon *d, const char *id)
+{
+    crit_result r;
+    json_t *record;
+    crit_pod_status(c, d, id, &r, &record);
+    pid_t pid = (pid_t)json_integer_value(json_object_get(record, "pause_pid"));
+    json_decref(record);
+    crit_result_clear(&r);
+    assert_true(pid > 0);
+    return pid;
+}
+
+size_t crit_dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}

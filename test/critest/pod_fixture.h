@@ -1,0 +1,88 @@
+/*
+ * pod_fixture: what the suites whose daemon runs pods share (test_pods,
+ * test_pause_image, test_metrics_pods).
+ *
+ * A suite's pods use host resources of their own, named after the suite and
+ * its pid, so that a suite never touches a host bridge such as cni0 and
+ * never meets another suite running beside it: a bridge and subnet for the
+ * daemon's default network, and a cgroup parent. Every RunPodSandbox request
+ * starts from the same base, to which a suite adds what its pods need. The
+ * pod calls a test expects to succeed fail it, with the status and the log
+ * of the daemon that refused, when they do not.
+ */
+#ifndef CK_CRITEST_POD_FIXTURE_H
+#define CK_CRITEST_POD_FIXTURE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "test/critest/client.h"
+#include "test/critest/daemon.h"
+
+/* ---- host resources ---- */
+
+typedef struct crit_pod_net {
+    char bridge[16];
+    char subnet[32];
+    char prefix[16]; /* "10.x.y.": how every pod address in subnet starts */
+} crit_pod_net;
+
+/* The bridge <tag><pid % 100000> and the subnet
+ * 10.<base + pid / 250 % 50>.<pid % 250>.0/24: each suite has its own tag and
+ * range of second octets, each run its pid. */
+void crit_pod_net_init(crit_pod_net *net, const char *tag, unsigned base);
+/* Deletes the bridge, which the daemon leaves behind when it stops. */
+void crit_pod_net_remove(const crit_pod_net *net);
+
+/* "/<tag>-<pid>" into buf: the cgroup parent of this run's pods. */
+void crit_pod_cgroup_parent(char *buf, size_t size, const char *tag);
+/* Removes that cgroup parent in every hierarchy, once its pods are gone. */
+void crit_pod_cgroup_parent_remove(const char *parent);
+
+/* ---- requests ---- */
+
+typedef struct crit_pod_request {
+    Runtime__V1__RunPodSandboxRequest req;
+    Runtime__V1__PodSandboxConfig config;
+    Runtime__V1__PodSandboxMetadata metadata;
+    Runtime__V1__LinuxPodSandboxConfig linux_config;
+    char uid[64];
+} crit_pod_request;
+
+/* A RunPodSandbox request with what every test pod has: name, namespace
+ * critest, uid "uid-<name>", logs in /tmp and cgroup_parent. It points into
+ * p and at name and cgroup_parent, which must outlive it. */
+Runtime__V1__RunPodSandboxRequest *crit_pod_request_init(crit_pod_request *p, const char *name,
+                                                         const char *cgroup_parent);
+
+/* ---- calls that must succeed ----
+ * c is the client, d the daemon it talks to, whose log is printed when a
+ * call fails. */
+
+/* Calls method (60 s); anything but OK fails the test. Returns the
+ * response, which r holds until crit_result_clear. */
+void *crit_call_ok(crit_client *c, const crit_daemon *d, const char *method, const ProtobufCMessage *req,
+                   const ProtobufCMessageDescriptor *desc, crit_result *r);
+/* RunPodSandbox: the pod's id, 64 hex digits (free it). */
+char *crit_pod_run(crit_client *c, const crit_daemon *d, const Runtime__V1__RunPodSandboxRequest *req);
+void crit_pod_stop(crit_client *c, const crit_daemon *d, const char *id);
+void crit_pod_remove(crit_client *c, const crit_daemon *d, const char *id);
+/* Verbose PodSandboxStatus, which r holds until crit_result_clear. When
+ * record is not NULL, *record gets the pod's record from its one info entry
+ * (json_decref it). */
+Runtime__V1__PodSandboxStatusResponse *crit_pod_status(crit_client *c, const crit_daemon *d, const char *id,
+                                                       crit_result *r, json_t **record);
+/* The pid of the pod's pause process, from its record. */
+pid_t crit_pod_pause_pid(crit_client *c, const crit_daemon *d, const char *id);
+
+/* ---- the host ---- */
+
+/* Entries of the directory, dot files aside; 0 when it does not exist. */
+size_t crit_dir_entries(const char *path);
+/* Runs a shell command whose outcome the test does not check: set-up and
+ * clean-up of host state. */
+void crit_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
