@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,22 +24,17 @@ static const char *skip_ows(const char *p)
     return p;
 }
 
-static int rank(ck_auth_scheme s)
+/* A token equals want, ignoring case (schemes and parameter names are case-insensitive). */
+static bool name_is(const char *name, size_t len, const char *want)
 {
-    switch (s) {
-    case CK_AUTH_BEARER: return 3;
-    case CK_AUTH_BASIC: return 2;
-    case CK_AUTH_OTHER: return 1;
-    case CK_AUTH_NONE: break;
-    }
-    return 0;
+    return strlen(want) == len && strncasecmp(name, want, len) == 0;
 }
 
 static ck_auth_scheme scheme_of(const char *name, size_t len)
 {
-    if (len == 6 && strncasecmp(name, "Bearer", 6) == 0)
+    if (name_is(name, len, "Bearer"))
         return CK_AUTH_BEARER;
-    if (len == 5 && strncasecmp(name, "Basic", 5) == 0)
+    if (name_is(name, len, "Basic"))
         return CK_AUTH_BASIC;
     return CK_AUTH_OTHER;
 }
@@ -48,19 +42,18 @@ static ck_auth_scheme scheme_of(const char *name, size_t len)
 /* The field of c that parameter name fills, or NULL when we do not use it. */
 static char *field_of(ck_auth_challenge *c, const char *name, size_t len, size_t *cap)
 {
-    static const struct {
-        const char *name;
-        size_t offset, cap;
-    } fields[] = {
-        {"realm", offsetof(ck_auth_challenge, realm), sizeof(((ck_auth_challenge *)0)->realm)},
-        {"service", offsetof(ck_auth_challenge, service), sizeof(((ck_auth_challenge *)0)->service)},
-        {"scope", offsetof(ck_auth_challenge, scope), sizeof(((ck_auth_challenge *)0)->scope)},
-    };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        if (strlen(fields[i].name) == len && strncasecmp(fields[i].name, name, len) == 0) {
-            *cap = fields[i].cap;
-            return (char *)c + fields[i].offset;
-        }
+    if (name_is(name, len, "realm")) {
+        *cap = sizeof(c->realm);
+        return c->realm;
+    }
+    if (name_is(name, len, "service")) {
+        *cap = sizeof(c->service);
+        return c->service;
+    }
+    if (name_is(name, len, "scope")) {
+        *cap = sizeof(c->scope);
+        return c->scope;
+    }
     return NULL;
 }
 
@@ -100,10 +93,10 @@ static int read_value(const char **pp, const char *name, size_t name_len, char *
     return 0;
 }
 
-/* Keeps cur in best when its scheme ranks higher (the first of a rank wins). */
+/* Keeps cur in best when its scheme is preferred (the first of a scheme wins). */
 static void offer(ck_auth_challenge *best, const ck_auth_challenge *cur)
 {
-    if (rank(cur->scheme) > rank(best->scheme))
+    if (cur->scheme > best->scheme)
         *best = *cur;
 }
 

@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 
+/* In order of preference: the parser keeps the greatest one offered. */
 typedef enum ck_auth_scheme {
     CK_AUTH_NONE,  /* no challenge in the header */
     CK_AUTH_OTHER, /* a scheme we cannot answer (Negotiate, Digest, ...) */
