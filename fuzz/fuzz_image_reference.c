@@ -8,15 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_text.h"
 #include "images/reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = fuzz_text(data, size);
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     ck_ref r, again;
     ck_err err;
     ck_err_clear(&err);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz/fuzz_text.h"
 #include "oci/user.h"
 
 static char rootfs[64];
@@ -100,13 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *user_part = next_part(&p, end, &user_len);
     const uint8_t *passwd = next_part(&p, end, &passwd_len);
     const uint8_t *group = next_part(&p, end, &group_len);
-    /* Copied by hand: strndup may look one byte past a part that ends the input. */
-    char *user = malloc(user_len + 1);
+    char *user = fuzz_text(user_part, user_len);
     if (user == NULL)
         return 0;
-    if (user_len > 0)
-        memcpy(user, user_part, user_len);
-    user[user_len] = '\0';
     put_file(passwd_path, passwd, passwd_len);
     put_file(group_path, group, group_len);
 
