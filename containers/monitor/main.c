@@ -31,26 +31,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/parse.h"
 #include "containers/monitor/monitor.h"
 
 /* A file descriptor number given on the command line; -1 when it is not one. */
 static int parse_fd(const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
-        return -1;
-    return (int)v;
+    int64_t v;
+    return ck_parse_i64(s, 0, INT_MAX, &v, NULL) < 0 ? -1 : (int)v;
 }
 
 /* A whole number of seconds, 1 to a day: anything else is a usage error. */
 static int parse_seconds(const char *s, unsigned *out)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || v > 86400)
+    int64_t v;
+    if (ck_parse_i64(s, 1, 86400, &v, NULL) < 0)
         return -1;
     *out = (unsigned)v;
     return 0;
@@ -214,20 +209,8 @@ static pid_t run_create(const mon_opts *o)
 
 static pid_t read_pid(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    char buf[32];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* runc writes the pid alone, without a newline. */
-    char *end = NULL;
-    errno = 0;
-    long pid = strtol(buf, &end, 10);
-    if (errno != 0 || end == buf || (*end != '\0' && *end != '\n') || pid <= 0 || pid > INT32_MAX)
-        return -1;
-    return (pid_t)pid;
+    int64_t pid; /* runc writes the pid alone, without a newline */
+    return ck_read_i64_file(path, 1, INT32_MAX, &pid, NULL) < 0 ? -1 : (pid_t)pid;
 }
 
 /* The runtime's group is killed; whatever it left to us is reaped (for at
