@@ -8,7 +8,7 @@
  * verified, and readers never see a partial one.
  *
  * Concurrent pulls of the same blob share one download: the caller takes the
- * digest's key lock (ck_keylock) first, and whoever comes second finds the
+ * digest's key lock (common/keylock.h) first, and whoever comes second finds the
  * blob present.
  */
 #ifndef CK_IMAGES_CONTENT_H
@@ -66,14 +66,5 @@ int ck_content_put(ck_content *c, const char *digest, const void *buf, size_t le
 int ck_content_read(const ck_content *c, const char *digest, size_t max, char **buf, size_t *len, ck_err *err);
 /* Removes a blob; absent is fine. */
 int ck_content_delete(ck_content *c, const char *digest, ck_err *err);
-
-/* ---- key locks: one holder per key (a digest, a chain id) ---------------- */
-
-typedef struct ck_keylock ck_keylock;
-ck_keylock *ck_keylock_new(void);
-void ck_keylock_free(ck_keylock *kl);
-/* Blocks while another thread holds key. */
-int ck_keylock_acquire(ck_keylock *kl, const char *key, ck_err *err);
-void ck_keylock_release(ck_keylock *kl, const char *key);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "common/keylock.h"
 #include "images/content.h"
 #include "images/images.h"
 

@@ -111,7 +111,7 @@ static int read_manifest(pull *p, json_t *m, ck_err *err)
 static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
 {
     ck_images *im = p->im;
-    if (ck_keylock_acquire(im->locks, digest, err) < 0)
+    if (ck_keylock_acquire(im->locks, digest, NULL, digest, err) < 0)
         return -1;
     int rc = 0;
     if (ck_content_size(im->content, digest) != size) {
@@ -195,7 +195,7 @@ static int unpack_layers(pull *p, ck_err *err)
         snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
         snprintf(key, sizeof(key), "layer:%s", l->chain_id);
         if (ck_content_path(im->content, l->digest, blob, sizeof(blob), err) < 0 ||
-            ck_keylock_acquire(im->locks, key, err) < 0)
+            ck_keylock_acquire(im->locks, key, NULL, key, err) < 0)
             return -1;
         int rc = 0;
         struct stat st;

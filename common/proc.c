@@ -1,0 +1,97 @@
+#include "common/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/parse.h"
+
+/* Reads a small /proc file whole into buf (NUL-terminated). */
+static int read_small(const char *path, char *buf, size_t size, ck_err *err)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ck_err_set(err, errno == ENOENT || errno == ESRCH ? CK_E_NOT_FOUND : CK_E_INTERNAL, errno, "open %s",
+                          path);
+    ssize_t n;
+    while ((n = read(fd, buf, size - 1)) < 0 && errno == EINTR) {
+    }
+    if (n < 0)
+        return ck_err_set(err, errno == ESRCH ? CK_E_NOT_FOUND : CK_E_INTERNAL, errno, "read %s", path);
+    buf[n] = '\0';
+    return 0;
+}
+
+int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err)
+{
+    char buf[64];
+    if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), err) < 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    if (strlen(buf) != CK_BOOT_ID_LEN)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "/proc/sys/kernel/random/boot_id: \"%s\" is not a boot id", buf);
+    memcpy(out, buf, CK_BOOT_ID_LEN + 1);
+    return 0;
+}
+
+int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err)
+{
+    if (pid <= 0)
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "no process %d", (int)pid);
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (read_small(path, buf, sizeof(buf), err) < 0)
+        return -1;
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+     * so fields are counted from the last ')'; it closes field 2, and the
+     * start time is field 22. */
+    const char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s: no command field", path);
+    p++;
+    for (int field = 3; field < 22; field++) {
+        p += strspn(p, " ");
+        p += strcspn(p, " ");
+        if (*p == '\0')
+            return ck_err_set(err, CK_E_INTERNAL, 0, "%s: too few fields", path);
+    }
+    if (ck_parse_u64_word(&p, 10, out, err) < 0)
+        return ck_err_wrap(err, "%s: start time", path);
+    return 0;
+}
+
+int ck_proc_id_capture(pid_t pid, ck_proc_id *id, ck_err *err)
+{
+    memset(id, 0, sizeof(*id));
+    id->pid = pid;
+    if (ck_proc_start_time(pid, &id->start_time, err) < 0 || ck_boot_id(id->boot_id, err) < 0)
+        return ck_err_wrap(err, "identify process %d", (int)pid);
+    return 0;
+}
+
+bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size)
+{
+    char boot[CK_BOOT_ID_LEN + 1];
+    if (id->boot_id[0] != '\0' && ck_boot_id(boot, NULL) == 0 && strcmp(boot, id->boot_id) != 0) {
+        if (reason != NULL)
+            snprintf(reason, size, "the node has rebooted since process %d started", (int)id->pid);
+        return false;
+    }
+    uint64_t start = 0;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_proc_start_time(id->pid, &start, &e) < 0) {
+        if (reason != NULL)
+            snprintf(reason, size, "process %d is gone", (int)id->pid);
+        return false;
+    }
+    if (start != id->start_time) {
+        if (reason != NULL)
+            snprintf(reason, size, "process %d is gone (its pid now belongs to another process)", (int)id->pid);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,43 @@
+/*
+ * proc: knowing a process again. A pid alone is not an identity: after the
+ * process dies the kernel hands the number to another, and after a reboot
+ * every recorded pid is meaningless. A process is known by its pid, its
+ * start time (field 22 of /proc/<pid>/stat, in clock ticks since boot) and
+ * the boot id (/proc/sys/kernel/random/boot_id); records keep all three, and
+ * a process is "alive" only when all three still match.
+ */
+#ifndef CK_COMMON_PROC_H
+#define CK_COMMON_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+enum { CK_BOOT_ID_LEN = 36 };
+
+typedef struct ck_proc_id {
+    pid_t pid;
+    uint64_t start_time;              /* clock ticks after boot */
+    char boot_id[CK_BOOT_ID_LEN + 1]; /* "" when unknown */
+} ck_proc_id;
+
+/* This boot's id (36 characters and a NUL). */
+int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err);
+
+/* The start time of pid from /proc/<pid>/stat. A process that is gone:
+ * CK_E_NOT_FOUND. */
+int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err);
+
+/* Fills id for a running pid (its start time and this boot's id). */
+int ck_proc_id_capture(pid_t pid, ck_proc_id *id, ck_err *err);
+
+/* True when the process id names is still running. Otherwise false, with
+ * why in reason (may be NULL): another boot, no such pid, or the pid now
+ * belongs to another process. A zombie still counts as running: its parent
+ * has not collected it yet. */
+bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * Unit tests for common/proc (knowing a process again by pid, start time
+ * and boot) and common/keylock (one lock per object id, waits that end with
+ * the caller's call).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/keylock.h"
+#include "common/proc.h"
+
+static void test_own_identity(void **state)
+{
+    (void)state;
+    ck_proc_id me;
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_proc_id_capture(getpid(), &me, &err), 0);
+    assert_true(me.start_time > 0);
+    assert_int_equal(strlen(me.boot_id), CK_BOOT_ID_LEN);
+    char why[200] = "";
+    assert_true(ck_proc_id_alive(&me, why, sizeof(why)));
+    /* The same pid with another start time is another process. */
+    ck_proc_id other = me;
+    other.start_time++;
+    assert_false(ck_proc_id_alive(&other, why, sizeof(why)));
+    assert_non_null(strstr(why, "belongs to another process"));
+    /* Recorded in another boot: gone, whatever runs under that pid now. */
+    other = me;
+    snprintf(other.boot_id, sizeof(other.boot_id), "%s", "00000000-0000-0000-0000-000000000000");
+    assert_false(ck_proc_id_alive(&other, why, sizeof(why)));
+    assert_non_null(strstr(why, "rebooted"));
+}
+
+/* A command with spaces and parentheses cannot shift the fields. */
+static void test_odd_command_name(void **state)
+{
+    (void)state;
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        prctl(PR_SET_NAME, "a) b (c", 0, 0, 0);
+        char x;
+        if (read(go[0], &x, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    ck_proc_id id;
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_proc_id_capture(child, &id, &err), 0);
+    ck_proc_id me;
+    assert_int_equal(ck_proc_id_capture(getpid(), &me, &err), 0);
+    assert_true(id.start_time >= me.start_time);
+    assert_true(ck_proc_id_alive(&id, NULL, 0));
+    assert_int_equal(write(go[1], "x", 1), 1);
+    waitpid(child, NULL, 0);
+    char why[200];
+    assert_false(ck_proc_id_alive(&id, why, sizeof(why)));
+    assert_non_null(strstr(why, "is gone"));
+    assert_int_equal(ck_proc_start_time(child, &id.start_time, &err), -1);
+    assert_int_equal(err.kind, CK_E_NOT_FOUND);
+    close(go[0]);
+    close(go[1]);
+}
+
+/* ---- keylock ---- */
+
+static atomic_bool call_over;
+
+static bool over(void *arg)
+{
+    (void)arg;
+    return atomic_load(&call_over);
+}
+
+typedef struct waiter {
+    ck_keylock *kl;
+    const char *key;
+    int rc;
+    ck_err err;
+} waiter;
+
+static void *acquire_in_thread(void *arg)
+{
+    waiter *w = arg;
+    ck_cancel cancel = {.done = over};
+    ck_err_clear(&w->err);
+    w->rc = ck_keylock_acquire(w->kl, w->key, &cancel, "pod p1", &w->err);
+    if (w->rc == 0)
+        ck_keylock_release(w->kl, w->key);
+    return NULL;
+}
+
+static void test_keylock_waits_end_with_the_call(void **state)
+{
+    (void)state;
+    ck_keylock kl;
+    ck_keylock_init(&kl);
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_keylock_acquire(&kl, "p1", NULL, "pod p1", &err), 0);
+    /* Another key is never held up by p1. */
+    assert_int_equal(ck_keylock_acquire(&kl, "p2", NULL, "pod p2", &err), 0);
+    ck_keylock_release(&kl, "p2");
+    /* A waiter for p1 gives up when its call is over. */
+    atomic_store(&call_over, false);
+    waiter w = {.kl = &kl, .key = "p1"};
+    pthread_t t;
+    pthread_create(&t, NULL, acquire_in_thread, &w);
+    usleep(150 * 1000);
+    atomic_store(&call_over, true);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_join(t, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(w.rc, -1);
+    assert_int_equal(w.err.kind, CK_E_CANCELLED);
+    assert_non_null(strstr(w.err.msg, "pod p1 is busy"));
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+    /* A waiter whose call goes on gets the lock once it is released. */
+    atomic_store(&call_over, false);
+    pthread_create(&t, NULL, acquire_in_thread, &w);
+    usleep(100 * 1000);
+    ck_keylock_release(&kl, "p1");
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, 0);
+    ck_keylock_destroy(&kl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_own_identity),
+        cmocka_unit_test(test_odd_command_name),
+        cmocka_unit_test(test_keylock_waits_end_with_the_call),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
