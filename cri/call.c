@@ -160,6 +160,16 @@ bool ck_call_done(ck_call *call)
     return call->closed;
 }
 
+static bool call_done(void *arg)
+{
+    return ck_call_done(arg);
+}
+
+ck_cancel ck_call_cancel(ck_call *call)
+{
+    return (ck_cancel){.done = call_done, .arg = call};
+}
+
 bool ck_call_wait_done(ck_call *call, int timeout_ms)
 {
     if (ck_call_done(call))

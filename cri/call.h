@@ -22,6 +22,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/arena.h"
+#include "common/cancel.h"
 #include "common/err.h"
 
 typedef struct ck_services ck_services;
@@ -62,6 +63,9 @@ char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(
 /* True once the client cancelled, the deadline passed or the server is
  * shutting down: a long handler stops and returns CK_E_CANCELLED. */
 bool ck_call_done(ck_call *call);
+
+/* ck_call_done as a domain sees it (common/cancel.h). */
+ck_cancel ck_call_cancel(ck_call *call);
 
 /* Streams only: waits up to timeout_ms for the call to end. Returns true if it ended. */
 bool ck_call_wait_done(ck_call *call, int timeout_ms);

@@ -3,7 +3,9 @@
  * rest as additional IPs), namespace modes, labels, annotations and runtime
  * handler; with verbose, the record as JSON under "info", with the result of
  * a CNI CHECK of the pod's network ("network_check": ok, failed with the
- * plugin's message, or skipped when there is no attachment to check).
+ * plugin's message, or skipped when there is no attachment to check) and
+ * why a pod is not ready ("state_reason": stopped, its pause process
+ * exited or is gone, the node rebooted).
  */
 #include <stdlib.h>
 #include <time.h>
@@ -68,7 +70,8 @@ static json_t *network_check(ck_call *call, const ck_sandbox_view *v)
 {
     ck_err e;
     ck_err_clear(&e);
-    int rc = ck_sandbox_check_network(call->svc->sandboxes, v->id, &e);
+    ck_cancel cancel = ck_call_cancel(call);
+    int rc = ck_sandbox_check_network(call->svc->sandboxes, v->id, &cancel, &e);
     if (rc < 0)
         return json_pack("{s:s, s:s}", "result", "failed", "message", e.msg);
     return json_pack("{s:s}", "result", rc == 0 ? "ok" : "skipped");
@@ -76,8 +79,8 @@ static json_t *network_check(ck_call *call, const ck_sandbox_view *v)
 
 static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r, const ck_sandbox_view *v)
 {
-    json_t *info = json_pack("{s:s, s:O, s:s, s:o}", "id", v->id, "record", v->data, "runtime_handler",
-                             v->runtime_handler, "network_check", network_check(call, v));
+    json_t *info = json_pack("{s:s, s:O, s:s, s:o, s:s}", "id", v->id, "record", v->data, "runtime_handler",
+                             v->runtime_handler, "network_check", network_check(call, v), "state_reason", v->reason);
     char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(info);
     Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =

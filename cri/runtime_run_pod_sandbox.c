@@ -82,7 +82,8 @@ int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Protob
     if (convert(call, in, &cfg) < 0)
         return ck_err_oom(err, "RunPodSandbox request");
     char id[65];
-    if (ck_sandbox_run(call->svc->sandboxes, &cfg, id, err) < 0)
+    ck_cancel cancel = ck_call_cancel(call);
+    if (ck_sandbox_run(call->svc->sandboxes, &cfg, &cancel, id, err) < 0)
         return -1;
     Runtime__V1__RunPodSandboxResponse *r =
         CK_NEW(call, Runtime__V1__RunPodSandboxResponse, runtime__v1__run_pod_sandbox_response__init);

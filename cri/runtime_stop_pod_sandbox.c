@@ -1,5 +1,6 @@
 /*
- * StopPodSandbox and RemovePodSandbox: idempotent, OK for unknown ids.
+ * StopPodSandbox: idempotent, OK for an unknown id. Waiting for another
+ * call on the same pod ends with this call.
  */
 #include "cri/handlers.h"
 #include "cri/services.h"
@@ -8,25 +9,13 @@
 int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
     const Runtime__V1__StopPodSandboxRequest *in = (const void *)req;
-    if (ck_sandbox_stop(call->svc->sandboxes, in->pod_sandbox_id, err) < 0)
+    ck_cancel cancel = ck_call_cancel(call);
+    if (ck_sandbox_stop(call->svc->sandboxes, in->pod_sandbox_id, &cancel, err) < 0)
         return -1;
     Runtime__V1__StopPodSandboxResponse *r =
         CK_NEW(call, Runtime__V1__StopPodSandboxResponse, runtime__v1__stop_pod_sandbox_response__init);
     if (r == NULL)
         return ck_err_oom(err, "StopPodSandbox response");
-    *resp = &r->base;
-    return 0;
-}
-
-int ck_handle_remove_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
-{
-    const Runtime__V1__RemovePodSandboxRequest *in = (const void *)req;
-    if (ck_sandbox_remove(call->svc->sandboxes, in->pod_sandbox_id, err) < 0)
-        return -1;
-    Runtime__V1__RemovePodSandboxResponse *r =
-        CK_NEW(call, Runtime__V1__RemovePodSandboxResponse, runtime__v1__remove_pod_sandbox_response__init);
-    if (r == NULL)
-        return ck_err_oom(err, "RemovePodSandbox response");
     *resp = &r->base;
     return 0;
 }

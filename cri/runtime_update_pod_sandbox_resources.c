@@ -28,7 +28,8 @@ int ck_handle_update_pod_sandbox_resources(ck_call *call, const ProtobufCMessage
     ck_sandbox_resources overhead, resources;
     convert(in->overhead, &overhead);
     convert(in->resources, &resources);
-    if (ck_sandbox_update_resources(call->svc->sandboxes, in->pod_sandbox_id, &overhead, &resources, err) < 0)
+    ck_cancel cancel = ck_call_cancel(call);
+    if (ck_sandbox_update_resources(call->svc->sandboxes, in->pod_sandbox_id, &overhead, &resources, &cancel, err) < 0)
         return -1;
     Runtime__V1__UpdatePodSandboxResourcesResponse *r = CK_NEW(
         call, Runtime__V1__UpdatePodSandboxResourcesResponse, runtime__v1__update_pod_sandbox_resources_response__init);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,13 +24,21 @@ static int read_in_root(const char *rootfs, const char *rel, char **text, ck_err
     _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "open rootfs %s", rootfs);
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    /* O_NONBLOCK: the image is untrusted, and a FIFO in its place would
+     * block the open (and the pod's creation) forever. */
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
     _cleanup_close_ int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
     if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
         return 0;
     if (fd < 0)
         return ck_err_set(err, errno == ELOOP || errno == EXDEV ? CK_E_INVALID : CK_E_INTERNAL, errno, "open %s in %s",
                           rel, rootfs);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "stat %s in %s", rel, rootfs);
+    if (!S_ISREG(st.st_mode))
+        return ck_err_set(err, CK_E_INVALID, 0, "%s in %s is not a regular file", rel, rootfs);
     _cleanup_fclose_ FILE *f = fdopen(fd, "r");
     if (f == NULL)
         return ck_err_set(err, CK_E_INTERNAL, errno, "read %s", rel);

@@ -7,6 +7,7 @@
  * call is still creating waits for it; after it finished it gets the same
  * id, not "name reserved".
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,7 +20,9 @@
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/spawn.h"
+#include "common/timeutil.h"
 #include "common/undo.h"
 #include "images/images.h"
 #include "netcni/netns.h"
@@ -38,8 +41,7 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
     sb->images = images;
     pthread_mutex_init(&sb->mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
-    for (size_t i = 0; i < SB_STRIPES; i++)
-        pthread_mutex_init(&sb->stripes[i], NULL);
+    ck_keylock_init(&sb->locks);
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/sandboxes", cfg->root_dir);
     mkdir(dir, 0700);
@@ -60,8 +62,7 @@ void ck_sandboxes_free(ck_sandboxes *sb)
 {
     if (sb == NULL)
         return;
-    for (size_t i = 0; i < SB_STRIPES; i++)
-        pthread_mutex_destroy(&sb->stripes[i]);
+    ck_keylock_destroy(&sb->locks);
     pthread_cond_destroy(&sb->cv);
     pthread_mutex_destroy(&sb->mu);
     free(sb);
@@ -131,7 +132,8 @@ static int existing_owner(ck_sandboxes *sb, const char *key, const char *owner, 
 }
 
 /* 0: a new id reserved in id_out; 1: the same pod exists (id_out); -1. */
-static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *cfg, char *id_out, ck_err *err)
+static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *cfg, const ck_cancel *cancel,
+                   char *id_out, ck_err *err)
 {
     pthread_mutex_lock(&sb->mu);
     int rc;
@@ -146,8 +148,19 @@ static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *c
                 break;
             }
         } else if (is_creating(sb, owner)) {
+            /* A kubelet retry while the first call still works: wait for
+             * its outcome, but never past this call's own end. */
+            if (ck_cancelled(cancel)) {
+                rc = ck_err_set(err, CK_E_CANCELLED, 0,
+                                "pod %s is still being created by an earlier call (%s), and this call ended "
+                                "(cancelled or past its deadline) while waiting for it",
+                                key, owner);
+                free(owner);
+                break;
+            }
             free(owner);
-            pthread_cond_wait(&sb->cv, &sb->mu);
+            struct timespec until = ck_time_after_ms(CLOCK_REALTIME, CK_CANCEL_POLL_MS);
+            pthread_cond_timedwait(&sb->cv, &sb->mu, &until);
             continue;
         } else {
             rc = existing_owner(sb, key, owner, cfg, id_out, err);
@@ -185,7 +198,16 @@ typedef struct run_ctx {
     char cgroup_parent[512];
     bool host_network;
     ck_image *image; /* the pause image, NULL for the built-in pause */
+    /* The rollback's CNI DEL failed: the pod stays NOTREADY with its netns
+     * and attachment recorded, so the next stop, remove or restart retries
+     * the DEL instead of leaking the IP and veth. */
+    bool network_kept;
 } run_ctx;
+
+static int save(run_ctx *c, int state, ck_err *err)
+{
+    return sb_save(c->sb, &c->row, c->data, state, err);
+}
 
 static void undo_row(void *ctx, void *arg)
 {
@@ -193,6 +215,11 @@ static void undo_row(void *ctx, void *arg)
     run_ctx *c = ctx;
     ck_err e;
     ck_err_clear(&e);
+    if (c->network_kept) {
+        if (save(c, CK_SANDBOX_NOTREADY, &e) < 0)
+            ck_warn("sandbox", "pod %s: undo: record the network still to tear down: %s", c->row.id, e.msg);
+        return;
+    }
     if (ck_store_pod_delete(c->sb->store, c->row.id, &e) < 0)
         ck_warn("sandbox", "pod %s: undo: delete row: %s", c->row.id, e.msg);
 }
@@ -211,6 +238,8 @@ static void undo_netns(void *ctx, void *arg)
 {
     (void)arg;
     run_ctx *c = ctx;
+    if (c->network_kept)
+        return; /* the retried DEL needs it */
     ck_err e;
     ck_err_clear(&e);
     if (ck_netns_remove(c->netns, &e) < 0)
@@ -230,14 +259,19 @@ static void undo_cni(void *ctx, void *arg)
     ck_err_clear(&e);
     /* Retried a few times: a leaked IP is worse than a slow failure. */
     for (int i = 0; i < 3; i++) {
-        if (ck_cni_del(c->sb->cni, &pod, state, &e) == 0) {
+        if (state != NULL && ck_cni_del(c->sb->cni, &pod, state, &e) == 0) {
             free(state);
+            json_object_set_new(c->data, "cni", json_null());
             return;
         }
         usleep(200 * 1000);
     }
     free(state);
-    ck_warn("sandbox", "pod %s: undo: CNI DEL: %s", c->row.id, e.msg);
+    c->network_kept = true;
+    ck_warn("sandbox",
+            "pod %s: undo: CNI DEL: %s: the pod stays NOTREADY until a stop, remove or restart tears its "
+            "network down",
+            c->row.id, e.msg);
 }
 
 static void undo_shm(void *ctx, void *arg)
@@ -264,11 +298,6 @@ static void undo_container(void *ctx, void *arg)
     ck_err_clear(&e);
     if (ck_oci_delete(&c->rt, c->row.id, &e) < 0)
         ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
-}
-
-static int save(run_ctx *c, int state, ck_err *err)
-{
-    return sb_save(c->sb, &c->row, c->data, state, err);
 }
 
 static int step_row(run_ctx *c, ck_undo *u, ck_err *err)
@@ -336,11 +365,8 @@ static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *er
     ck_cni_attachment att;
     int rc = ck_cni_add(c->sb->cni, &pod, plan, &att, err);
     free(plan);
-    if (rc < 0) {
-        /* ck_cni_add already ran DEL for the chain. */
-        json_object_set_new(c->data, "cni", json_null());
+    if (rc < 0) /* the plan stays recorded: the undo's DEL needs it */
         return ck_err_wrap(err, "set up network");
-    }
     json_t *st = json_loads(att.state, 0, NULL);
     free(att.state);
     att.state = NULL;
@@ -356,13 +382,15 @@ static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *er
 
 static int step_files(run_ctx *c, const char *ip, ck_err *err)
 {
+    /* No hostname given means the node's, as in containerd and CRI-O (the
+     * pod's name may be longer than a hostname can be). */
     char host[256];
     const char *hostname = c->cfg->hostname;
     if (c->host_network || hostname == NULL || hostname[0] == '\0') {
         if (gethostname(host, sizeof(host)) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "gethostname");
         host[sizeof(host) - 1] = '\0';
-        hostname = c->host_network ? host : c->cfg->name;
+        hostname = host;
     }
     if (sb_write_hostname(&c->p, hostname, err) < 0 || sb_write_hosts(&c->p, hostname, ip, c->host_network, err) < 0 ||
         sb_write_resolv(&c->p, c->cfg, err) < 0)
@@ -494,9 +522,14 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
     }
     if (ck_undo_push(u, "delete pause container", undo_container, NULL, false, err) < 0)
         return -1;
+    /* Known by pid, start time and boot: a pid alone may name another
+     * process after the pause dies, and means nothing after a reboot. */
+    ck_proc_id who;
+    if (ck_proc_id_capture(pid, &who, err) < 0)
+        return ck_err_wrap(err, "pause process");
+    sb_record_set_pause(c->data, &who);
     if (ck_oci_start(&c->rt, c->row.id, err) < 0)
         return ck_err_wrap(err, "start pause container");
-    json_object_set_new(c->data, "pause_pid", json_integer(pid));
     return 0;
 }
 
@@ -517,18 +550,98 @@ static int run_steps(run_ctx *c, ck_err *err)
     return rc;
 }
 
+/* ---- validation: client text that ends up in other formats ------------- */
+
+/* RFC 1123: labels of letters, digits and '-', neither first nor last, at
+ * most 63 characters each, joined by dots; the kernel holds at most 64
+ * bytes, and a hostname is written into /etc/hostname and /etc/hosts. */
+static int check_hostname(const char *h, ck_err *err)
+{
+    size_t len = strlen(h);
+    if (len > 63)
+        return ck_err_set(err, CK_E_INVALID, 0, "hostname \"%.80s\" is longer than 63 characters", h);
+    size_t label = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char ch = h[i];
+        if (ch == '.' || ch == '\0') {
+            if (label == 0 || h[i - 1] == '-')
+                return ck_err_set(err, CK_E_INVALID, 0,
+                                  "hostname \"%s\" is not an RFC 1123 name: a label is empty or ends with '-'", h);
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                   (ch == '-' && label > 0)) {
+            label++;
+        } else {
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "hostname \"%.80s\" is not an RFC 1123 name: character 0x%02x at %zu is not allowed", h,
+                              (unsigned char)ch, i);
+        }
+    }
+    return 0;
+}
+
+/* A resolv.conf word: not empty, no blank or control character (a newline
+ * would start a directive of the client's choosing). */
+static int check_word(const char *field, size_t index, const char *v, ck_err *err)
+{
+    if (v == NULL || v[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "%s[%zu] is empty", field, index);
+    for (const char *p = v; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return ck_err_set(err, CK_E_INVALID, 0, "%s[%zu] \"%.80s\" holds a blank or control character", field,
+                              index, v);
+    return 0;
+}
+
+static int check_dns(const ck_sandbox_config *cfg, ck_err *err)
+{
+    for (size_t i = 0; i < cfg->dns_servers.len; i++) {
+        const char *v = cfg->dns_servers.items[i];
+        unsigned char addr[16];
+        if (v == NULL || (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1))
+            return ck_err_set(err, CK_E_INVALID, 0, "dns_config.servers[%zu] \"%.80s\" is not an IP address", i,
+                              v != NULL ? v : "");
+    }
+    for (size_t i = 0; i < cfg->dns_searches.len; i++)
+        if (check_word("dns_config.searches", i, cfg->dns_searches.items[i], err) < 0)
+            return -1;
+    for (size_t i = 0; i < cfg->dns_options.len; i++)
+        if (check_word("dns_config.options", i, cfg->dns_options.items[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+/* Name, namespace and uid travel to CNI plugins in CNI_ARGS, as
+ * "K8S_POD_NAME=<name>;...": a ';' or '=' would add arguments of the
+ * client's choosing (host-local's IP=, for one). */
+static int check_cni_arg(const char *field, const char *v, ck_err *err)
+{
+    if (v == NULL || v[0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "metadata.%s is required", field);
+    for (const char *p = v; *p != '\0'; p++)
+        if (*p == ';' || *p == '=' || (unsigned char)*p < ' ' || *p == 0x7f)
+            return ck_err_set(err, CK_E_INVALID, 0, "metadata.%s \"%.80s\" holds '%s', which CNI_ARGS cannot carry",
+                              field, v,
+                              *p == ';'   ? ";"
+                              : *p == '=' ? "="
+                                          : "a control character");
+    return 0;
+}
+
 static int validate(const ck_sandbox_config *cfg, ck_err *err)
 {
-    if (cfg->name == NULL || cfg->name[0] == '\0' || cfg->ns == NULL || cfg->ns[0] == '\0' || cfg->uid == NULL ||
-        cfg->uid[0] == '\0')
-        return ck_err_set(err, CK_E_INVALID, 0, "metadata needs a name, a namespace and a uid");
+    if (check_cni_arg("name", cfg->name, err) < 0 || check_cni_arg("namespace", cfg->ns, err) < 0 ||
+        check_cni_arg("uid", cfg->uid, err) < 0)
+        return -1;
     const int modes[] = {cfg->ns_network, cfg->ns_pid, cfg->ns_ipc};
     for (size_t i = 0; i < 3; i++)
         if (modes[i] < CK_NS_POD || modes[i] > CK_NS_TARGET)
             return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET",
                               modes[i]);
-    if (cfg->hostname != NULL && strlen(cfg->hostname) > 253)
-        return ck_err_set(err, CK_E_INVALID, 0, "hostname is longer than 253 characters");
+    if (cfg->hostname != NULL && cfg->hostname[0] != '\0' && check_hostname(cfg->hostname, err) < 0)
+        return -1;
+    if (check_dns(cfg, err) < 0)
+        return -1;
     if (strlen(cfg->name) + strlen(cfg->ns) + strlen(cfg->uid) > 900)
         return ck_err_set(err, CK_E_INVALID, 0, "metadata is too long");
     for (size_t i = 0; i < cfg->n_ports; i++)
@@ -565,7 +678,7 @@ static int pause_image(ck_sandboxes *sb, ck_image **out, ck_err *err)
     return 0;
 }
 
-int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out, ck_err *err)
+int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_cancel *cancel, char *id_out, ck_err *err)
 {
     if (validate(cfg, err) < 0)
         return -1;
@@ -576,7 +689,7 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out,
     c->cfg = cfg;
     c->host_network = cfg->ns_network == CK_NS_NODE;
     int rc = -1;
-    snprintf(c->key, sizeof(c->key), "pod:%s_%s_%s_%u", cfg->name, cfg->ns, cfg->uid, cfg->attempt);
+    sb_name_key(cfg->name, cfg->ns, cfg->uid, cfg->attempt, c->key, sizeof(c->key));
     char cg[1024];
     if (ck_oci_runtime_get(sb->cfg, cfg->runtime_handler, &c->rt, err) < 0 ||
         ck_oci_cgroups_path(sb->cfg->cgroup_driver, cfg->cgroup_parent, "x", cg, sizeof(cg), err) < 0)
@@ -586,7 +699,7 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out,
         goto out;
     }
     snprintf(c->cgroup_parent, sizeof(c->cgroup_parent), "%s", cfg->cgroup_parent != NULL ? cfg->cgroup_parent : "");
-    int r = reserve(sb, c->key, cfg, id_out, err);
+    int r = reserve(sb, c->key, cfg, cancel, id_out, err);
     if (r != 0) {
         rc = r > 0 ? 0 : -1;
         if (r > 0)
@@ -606,15 +719,18 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out,
     if (c->data == NULL) {
         rc = ck_err_oom(err, "pod record");
     } else {
-        pthread_mutex_t *stripe = sb_stripe(sb, id_out);
-        pthread_mutex_lock(stripe);
-        rc = run_steps(c, err);
-        pthread_mutex_unlock(stripe);
+        /* A new id: only a client that guessed it could wait here. */
+        rc = sb_lock(sb, id_out, cancel, err);
+        if (rc == 0) {
+            rc = run_steps(c, err);
+            sb_unlock(sb, id_out);
+        }
     }
     if (rc < 0) {
         ck_err e;
         ck_err_clear(&e);
-        ck_store_name_release(sb->store, c->key, &e);
+        if (!c->network_kept) /* a kept pod keeps its name, as any stopped pod does */
+            ck_store_name_release(sb->store, c->key, &e);
         ck_err_wrap(err, "run pod sandbox %s/%s", cfg->ns, cfg->name);
     } else {
         ck_info("sandbox", "pod %s/%s is ready as %s", cfg->ns, cfg->name, id_out);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "common/cancel.h"
 #include "common/err.h"
 #include "config/config.h"
 #include "netcni/cni.h"
@@ -67,7 +68,8 @@ typedef struct ck_sandbox_config {
 typedef struct ck_sandbox_view {
     char *id, *name, *ns, *uid, *runtime_handler;
     uint32_t attempt;
-    int state; /* READY or NOTREADY (CREATING shows as NOTREADY) */
+    int state;        /* READY or NOTREADY (CREATING shows as NOTREADY) */
+    char reason[256]; /* why a NOTREADY pod is not ready ("stopped", "its pause process ...") */
     int64_t created_at_ns;
     json_t *data; /* the record: labels, annotations, ips, namespace modes... */
 } ck_sandbox_view;
@@ -93,17 +95,19 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
 void ck_sandboxes_free(ck_sandboxes *sb);
 
 /* Creates and starts a pod; *id_out (65 bytes) gets its id. A retry with
- * the same metadata gets the same id back. */
-int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, char *id_out, ck_err *err);
-int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err);
-int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err);
+ * the same metadata gets the same id back (waiting for a creation still
+ * under way). Every call that changes a pod holds that pod's own lock, and
+ * gives up waiting for it (CK_E_CANCELLED) once cancel says the call is over. */
+int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_cancel *cancel, char *id_out, ck_err *err);
+int ck_sandbox_stop(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err);
+int ck_sandbox_remove(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err);
 int ck_sandbox_status(ck_sandboxes *sb, const char *id, ck_sandbox_view *out, ck_err *err);
 int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_view **out, size_t *n, ck_err *err);
 
 /* CNI CHECK of a ready pod's attachment, with the configuration it was set
  * up with: 0 when every plugin finds it intact, -1 with the plugin's
  * message; 1 when there is nothing to check (host network, not ready). */
-int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, ck_err *err);
+int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err);
 
 /* Resource usage of a pod (cgroup and netns counters). */
 typedef struct ck_sandbox_stats {
@@ -125,6 +129,6 @@ typedef struct ck_sandbox_resources {
 } ck_sandbox_resources;
 
 int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
-                                const ck_sandbox_resources *resources, ck_err *err);
+                                const ck_sandbox_resources *resources, const ck_cancel *cancel, ck_err *err);
 
 #endif

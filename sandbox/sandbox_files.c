@@ -33,12 +33,16 @@ void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p)
     ck_oci_monitor_files_init(&p->mon, p->run_dir);
 }
 
-pthread_mutex_t *sb_stripe(ck_sandboxes *sb, const char *id)
+int sb_lock(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err)
 {
-    unsigned h = 5381;
-    for (const char *c = id; *c; c++)
-        h = h * 33 + (unsigned char)*c;
-    return &sb->stripes[h % SB_STRIPES];
+    char what[96];
+    snprintf(what, sizeof(what), "pod %s", id);
+    return ck_keylock_acquire(&sb->locks, id, cancel, what, err);
+}
+
+void sb_unlock(ck_sandboxes *sb, const char *id)
+{
+    ck_keylock_release(&sb->locks, id);
 }
 
 static int copy_file(const char *from, const char *to, mode_t mode, ck_err *err)

@@ -8,11 +8,13 @@
 #include <limits.h>
 #include <pthread.h>
 
+#include "common/keylock.h"
+#include "common/proc.h"
 #include "oci/runtime.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 
-enum { SB_STRIPES = 64, SB_MAX_CREATING = 256 };
+enum { SB_MAX_CREATING = 256 };
 
 struct ck_sandboxes {
     const ck_config *cfg;
@@ -24,7 +26,7 @@ struct ck_sandboxes {
     pthread_cond_t cv;     /* signalled when a creation ends */
     char creating[SB_MAX_CREATING][65];
     size_t n_creating;
-    pthread_mutex_t stripes[SB_STRIPES]; /* per-pod operations, by id hash */
+    ck_keylock locks; /* one per pod id: its creation, stop, remove, CHECK */
 };
 
 /* Where one pod's things live. */
@@ -43,7 +45,10 @@ typedef struct sb_paths {
 } sb_paths;
 
 void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p);
-pthread_mutex_t *sb_stripe(ck_sandboxes *sb, const char *id);
+/* The pod's own lock (see keylock.h): -1 with CK_E_CANCELLED when the call
+ * ended while another call held it. */
+int sb_lock(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err);
+void sb_unlock(ck_sandboxes *sb, const char *id);
 
 /* sandbox_files.c */
 int sb_prepare_rootfs(ck_sandboxes *sb, ck_err *err);
@@ -60,6 +65,14 @@ int sb_save(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, int state,
 /* Loads a pod's row and its parsed data. */
 int sb_load(ck_sandboxes *sb, const char *id, ck_pod_record *row, json_t **data, ck_err *err);
 const char *sb_str(json_t *data, const char *key);
+/* The pause process's identity: recorded once it exists; read back (false
+ * for a record without one, from before identities were kept). */
+void sb_record_set_pause(json_t *data, const ck_proc_id *who);
+bool sb_record_pause(json_t *data, ck_proc_id *who);
+/* The key reserving a pod's name (name, namespace, uid, attempt), and the
+ * ambiguous key older versions reserved, released too on remove. */
+void sb_name_key(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size);
+void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size);
 /* The pod as CNI sees it (pointers into row and data). */
 void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
 
@@ -69,8 +82,10 @@ void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
 int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err);
 int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err);
 void sb_recover(ck_sandboxes *sb);
-/* 1 when the pause process has exited (exit file written), 0 if not. */
-int sb_pause_exited(const sb_paths *p);
+/* True when the pod's pause process still runs: no exit file, and, where
+ * the record knows who it is, the same process on the same boot. Otherwise
+ * why, in reason (may be NULL). */
+bool sb_pause_alive(const sb_paths *p, json_t *data, char *reason, size_t size);
 /* Unmounts the pod's pause-image rootfs (none mounted is fine). */
 int sb_unmount_rootfs(ck_sandboxes *sb, const sb_paths *p, ck_err *err);
 

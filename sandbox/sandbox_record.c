@@ -9,10 +9,14 @@
  *   ips                            the pod's IPs, IPv4 first
  *   port_mappings                  [{host_port, container_port, protocol, host_ip}]
  *   pause_pid                      the pause process
+ *   pause_start_time, boot_id      with pause_pid, who the pause process is (common/proc.h);
+ *                                  absent in records written before they were kept
  *   image                          the pause image's id, when pause.image is set (absent otherwise)
  *   rootfs                         where its layers are mounted while the pod runs
+ *   stopped                        true once StopPodSandbox (or a recovery) stopped it
  * A reader tolerates missing keys, so older records still load.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +88,35 @@ void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod)
     pod->ns = row->ns;
     pod->uid = row->uid;
     pod->netns = sb_str(data, "netns");
+}
+
+void sb_record_set_pause(json_t *data, const ck_proc_id *who)
+{
+    json_object_set_new(data, "pause_pid", json_integer(who->pid));
+    json_object_set_new(data, "pause_start_time", json_integer((json_int_t)who->start_time));
+    json_object_set_new(data, "boot_id", json_string(who->boot_id));
+}
+
+bool sb_record_pause(json_t *data, ck_proc_id *who)
+{
+    memset(who, 0, sizeof(*who));
+    who->pid = (pid_t)json_integer_value(json_object_get(data, "pause_pid"));
+    json_t *start = json_object_get(data, "pause_start_time");
+    if (who->pid <= 0 || !json_is_integer(start))
+        return false;
+    who->start_time = (uint64_t)json_integer_value(start);
+    snprintf(who->boot_id, sizeof(who->boot_id), "%s", sb_str(data, "boot_id"));
+    return true;
+}
+
+void sb_name_key(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size)
+{
+    /* Each field is preceded by its length, so no two pods share a key
+     * whatever characters their fields hold ("a_b" in "c" and "a" in "b_c"). */
+    snprintf(buf, size, "pod:%zu:%s:%zu:%s:%zu:%s:%u", strlen(name), name, strlen(ns), ns, strlen(uid), uid, attempt);
+}
+
+void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size)
+{
+    snprintf(buf, size, "pod:%s_%s_%s_%u", name, ns, uid, attempt);
 }

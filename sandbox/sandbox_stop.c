@@ -25,39 +25,69 @@
 
 enum { STOP_GRACE_MS = 5000 };
 
-int sb_pause_exited(const sb_paths *p)
+bool sb_pause_alive(const sb_paths *p, json_t *data, char *reason, size_t size)
 {
-    int code;
-    long long at;
+    int code = 0;
+    long long at = 0;
     ck_err e;
     ck_err_clear(&e);
-    return ck_oci_read_exit(&p->mon, &code, &at, &e) == 1 ? 1 : 0;
+    if (ck_oci_read_exit(&p->mon, &code, &at, &e) == 1) {
+        if (reason != NULL)
+            snprintf(reason, size, "its pause process exited with code %d", code);
+        return false;
+    }
+    ck_proc_id who;
+    if (sb_record_pause(data, &who)) {
+        char why[200];
+        if (ck_proc_id_alive(&who, why, sizeof(why)))
+            return true;
+        if (reason != NULL)
+            snprintf(reason, size, "its pause process is gone: %s", why);
+        return false;
+    }
+    /* A record from before identities were kept: the pid is all there is. */
+    if (who.pid > 0 && kill(who.pid, 0) < 0 && errno == ESRCH) {
+        if (reason != NULL)
+            snprintf(reason, size, "its pause process (pid %d) is gone", (int)who.pid);
+        return false;
+    }
+    return true;
 }
 
-static bool wait_exit(const sb_paths *p, pid_t pid, int timeout_ms)
+static bool wait_exit(const sb_paths *p, json_t *data, int timeout_ms)
 {
     for (int t = 0; t < timeout_ms; t += 20) {
-        if (sb_pause_exited(p) || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+        if (!sb_pause_alive(p, data, NULL, 0))
             return true;
         usleep(20 * 1000);
     }
     return false;
 }
 
+/* SIGTERM, SIGKILL after a grace period, then the runtime forgets the
+ * container. Nothing is waited for that cannot exist: a pause already gone
+ * (exited, killed, another boot) or a container the runtime does not know
+ * (a creation cut short) costs no grace period, so recovery after a crash
+ * is quick. */
 static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, const sb_paths *p, ck_err *err)
 {
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)
         return -1;
-    pid_t pid = (pid_t)json_integer_value(json_object_get(data, "pause_pid"));
-    if (!sb_pause_exited(p)) {
+    if (sb_pause_alive(p, data, NULL, 0)) {
         ck_err e;
         ck_err_clear(&e);
-        if (ck_oci_kill(&rt, row->id, SIGTERM, false, &e) < 0 && e.kind != CK_E_NOT_FOUND)
-            ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
-        if (!wait_exit(p, pid, STOP_GRACE_MS)) {
-            ck_oci_kill(&rt, row->id, SIGKILL, true, &e);
-            wait_exit(p, pid, STOP_GRACE_MS);
+        bool known = true;
+        if (ck_oci_kill(&rt, row->id, SIGTERM, false, &e) < 0) {
+            known = e.kind != CK_E_NOT_FOUND;
+            if (known)
+                ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
+        }
+        if (known && !wait_exit(p, data, STOP_GRACE_MS)) {
+            ck_err_clear(&e);
+            if (ck_oci_kill(&rt, row->id, SIGKILL, true, &e) < 0 && e.kind != CK_E_NOT_FOUND)
+                ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
+            wait_exit(p, data, STOP_GRACE_MS);
         }
     }
     return ck_oci_delete(&rt, row->id, err);
@@ -116,6 +146,7 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     }
     if (rc == 0)
         rc = teardown_network(sb, &row, data, err);
+    json_object_set_new(data, "stopped", json_true());
     /* Whatever happened, what was done is recorded. */
     ck_err se;
     ck_err_clear(&se);
@@ -127,7 +158,7 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     return rc;
 }
 
-int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err)
+int ck_sandbox_stop(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err)
 {
     _cleanup_free_ char *full = NULL;
     ck_err e;
@@ -136,10 +167,10 @@ int ck_sandbox_stop(ck_sandboxes *sb, const char *id, ck_err *err)
         return ck_err_set(err, CK_E_INVALID, 0, "stop pod sandbox: no id given");
     if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
         return e.kind == CK_E_NOT_FOUND ? 0 : ck_err_copy(err, &e);
-    pthread_mutex_t *stripe = sb_stripe(sb, full);
-    pthread_mutex_lock(stripe);
+    if (sb_lock(sb, full, cancel, err) < 0)
+        return ck_err_wrap(err, "stop pod sandbox %s", full);
     int rc = sb_stop_locked(sb, full, err);
-    pthread_mutex_unlock(stripe);
+    sb_unlock(sb, full);
     if (rc < 0)
         return ck_err_wrap(err, "stop pod sandbox %s", full);
     ck_info("sandbox", "pod %s stopped", full);
@@ -160,14 +191,21 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     sb_unmount_shm(&p);
     if (sb_unmount_rootfs(sb, &p, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
         return -1;
-    char key[1200];
-    snprintf(key, sizeof(key), "pod:%s_%s_%s_%u", row.name, row.ns, row.uid, row.attempt);
-    if (ck_store_pod_delete(sb->store, id, err) < 0)
+    char key[1200], legacy[1200];
+    sb_name_key(row.name, row.ns, row.uid, row.attempt, key, sizeof(key));
+    sb_name_key_legacy(row.name, row.ns, row.uid, row.attempt, legacy, sizeof(legacy));
+    if (ck_store_pod_delete(sb->store, id, err) < 0 || ck_store_name_release(sb->store, key, err) < 0)
         return -1;
-    return ck_store_name_release(sb->store, key, err);
+    /* A pod made by an older cricket holds its name under the old key, if
+     * it is still its own. */
+    _cleanup_free_ char *owner = NULL;
+    ck_err_clear(&e);
+    if (ck_store_name_lookup(sb->store, legacy, &owner, &e) == 0 && strcmp(owner, id) == 0)
+        return ck_store_name_release(sb->store, legacy, err);
+    return 0;
 }
 
-int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err)
+int ck_sandbox_remove(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err)
 {
     _cleanup_free_ char *full = NULL;
     ck_err e;
@@ -176,10 +214,10 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, ck_err *err)
         return ck_err_set(err, CK_E_INVALID, 0, "remove pod sandbox: no id given");
     if (ck_store_pod_find_prefix(sb->store, id, &full, &e) < 0)
         return e.kind == CK_E_NOT_FOUND ? 0 : ck_err_copy(err, &e);
-    pthread_mutex_t *stripe = sb_stripe(sb, full);
-    pthread_mutex_lock(stripe);
+    if (sb_lock(sb, full, cancel, err) < 0)
+        return ck_err_wrap(err, "remove pod sandbox %s", full);
     int rc = sb_remove_locked(sb, full, err);
-    pthread_mutex_unlock(stripe);
+    sb_unlock(sb, full);
     if (rc < 0)
         return ck_err_wrap(err, "remove pod sandbox %s", full);
     ck_info("sandbox", "pod %s removed", full);
@@ -200,6 +238,14 @@ static void remount_rootfs(ck_sandboxes *sb, const ck_pod_record *r, const sb_pa
     json_decref(data);
 }
 
+static bool pause_alive(const ck_pod_record *r, const sb_paths *p, char *why, size_t size)
+{
+    json_t *data = json_loads(r->data != NULL ? r->data : "{}", 0, NULL);
+    bool alive = sb_pause_alive(p, data, why, size);
+    json_decref(data);
+    return alive;
+}
+
 /* A previous run's pods: half-created ones are removed (their creation
  * never answered), dead ones are NOTREADY, stopped ones get their CNI DEL
  * retried. Ready pods with a live pause keep running untouched, their
@@ -215,6 +261,7 @@ void sb_recover(ck_sandboxes *sb)
         return;
     }
     size_t ready = 0;
+    char why[256];
     for (size_t i = 0; i < n; i++) {
         const ck_pod_record *r = &rows[i];
         sb_paths p;
@@ -230,8 +277,8 @@ void sb_recover(ck_sandboxes *sb)
             ck_err_clear(&err);
             if (ck_netns_remove(netns, &err) < 0)
                 ck_error("sandbox", "recovery: %s", err.msg);
-        } else if (r->state == CK_SANDBOX_READY && sb_pause_exited(&p)) {
-            ck_warn("sandbox", "recovery: pod %s: its pause process has exited: NOTREADY", r->id);
+        } else if (r->state == CK_SANDBOX_READY && !pause_alive(r, &p, why, sizeof(why))) {
+            ck_warn("sandbox", "recovery: pod %s: %s: NOTREADY", r->id, why);
             remount_rootfs(sb, r, &p); /* in use until the pod is stopped */
             if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)
                 ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);

@@ -33,6 +33,26 @@ void ck_sandbox_views_free(ck_sandbox_view *v, size_t n)
     free(v);
 }
 
+/* A READY pod whose pause is gone reads NOTREADY, and is recorded so: stats
+ * never read the /proc of whatever process has its pid now. A NOTREADY pod
+ * says why. */
+static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
+{
+    sb_paths p;
+    sb_paths_init(sb, v->id, &p);
+    bool stopped = json_is_true(json_object_get(v->data, "stopped"));
+    bool alive = sb_pause_alive(&p, v->data, v->reason, sizeof(v->reason));
+    if (stopped || (alive && v->state == CK_SANDBOX_NOTREADY))
+        snprintf(v->reason, sizeof(v->reason), "%s", stopped ? "stopped" : "its network is still to be torn down");
+    if (alive || v->state != CK_SANDBOX_READY)
+        return;
+    v->state = CK_SANDBOX_NOTREADY;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_store_pod_set_state(sb->store, v->id, CK_SANDBOX_NOTREADY, &e) < 0)
+        ck_warn("sandbox", "pod %s: record NOTREADY: %s", v->id, e.msg);
+}
+
 /* Moves the row's strings into the view. */
 static int view_from_row(ck_sandboxes *sb, ck_pod_record *row, ck_sandbox_view *v, ck_err *err)
 {
@@ -49,16 +69,10 @@ static int view_from_row(ck_sandboxes *sb, ck_pod_record *row, ck_sandbox_view *
     v->attempt = row->attempt;
     v->created_at_ns = row->created_at_ns;
     v->state = row->state == CK_SANDBOX_READY ? CK_SANDBOX_READY : CK_SANDBOX_NOTREADY;
-    if (v->state == CK_SANDBOX_READY) {
-        sb_paths p;
-        sb_paths_init(sb, v->id, &p);
-        if (sb_pause_exited(&p)) {
-            v->state = CK_SANDBOX_NOTREADY;
-            ck_err e;
-            ck_err_clear(&e);
-            ck_store_pod_set_state(sb->store, v->id, CK_SANDBOX_NOTREADY, &e);
-        }
-    }
+    if (row->state == CK_SANDBOX_CREATING)
+        snprintf(v->reason, sizeof(v->reason), "being created");
+    else
+        check_alive(sb, v);
     if (v->runtime_handler == NULL)
         return ck_err_oom(err, "pod view");
     return 0;
@@ -101,17 +115,17 @@ static int check_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     return rc;
 }
 
-int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, ck_err *err)
+int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err)
 {
     _cleanup_free_ char *full = NULL;
     if (id == NULL || id[0] == '\0')
         return ck_err_set(err, CK_E_INVALID, 0, "check pod network: no id given");
     if (ck_store_pod_find_prefix(sb->store, id, &full, err) < 0)
         return ck_err_wrap(err, "pod sandbox %s", id);
-    pthread_mutex_t *stripe = sb_stripe(sb, full);
-    pthread_mutex_lock(stripe);
+    if (sb_lock(sb, full, cancel, err) < 0)
+        return ck_err_wrap(err, "pod %s: CNI CHECK", full);
     int rc = check_locked(sb, full, err);
-    pthread_mutex_unlock(stripe);
+    sb_unlock(sb, full);
     return rc < 0 ? ck_err_wrap(err, "pod %s: CNI CHECK", full) : rc;
 }
 
@@ -348,15 +362,15 @@ static json_t *resources_json(const ck_sandbox_resources *r)
 }
 
 int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
-                                const ck_sandbox_resources *resources, ck_err *err)
+                                const ck_sandbox_resources *resources, const ck_cancel *cancel, ck_err *err)
 {
     if (id == NULL || id[0] == '\0')
         return ck_err_set(err, CK_E_INVALID, 0, "update pod sandbox resources: no id given");
     _cleanup_free_ char *full = NULL;
     if (ck_store_pod_find_prefix(sb->store, id, &full, err) < 0)
         return ck_err_wrap(err, "update resources of pod sandbox %s", id);
-    pthread_mutex_t *stripe = sb_stripe(sb, full);
-    pthread_mutex_lock(stripe);
+    if (sb_lock(sb, full, cancel, err) < 0)
+        return ck_err_wrap(err, "update resources of pod sandbox %s", full);
     _cleanup_pod_record_ ck_pod_record row = {0};
     json_t *data = NULL;
     int rc = sb_load(sb, full, &row, &data, err);
@@ -366,6 +380,6 @@ int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandb
         rc = sb_save(sb, &row, data, row.state, err);
         json_decref(data);
     }
-    pthread_mutex_unlock(stripe);
+    sb_unlock(sb, full);
     return rc;
 }

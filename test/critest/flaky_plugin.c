@@ -3,16 +3,30 @@
  * previous result through on ADD and succeeds on DEL and CHECK, unless the
  * file named by its "failFile" setting exists: then the command named by
  * "failOn" (default "DEL") fails with a CNI error object, as a real plugin
- * whose backend is down would. With "hangFile" present, the command named by
+ * whose backend is down would ("failOn" may list several, as "ADD,DEL"). With "hangFile" present, the command named by
  * "hangOn" writes its pid to <hangFile>.pid and sleeps (a daemon killed in
  * the middle of a CNI call).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+/* True when cmd is one of the comma-separated words of list. */
+static bool listed(const char *list, const char *cmd)
+{
+    size_t n = strlen(cmd);
+    for (const char *p = list; p != NULL; p = strchr(p, ',')) {
+        if (*p == ',')
+            p++;
+        if (strncmp(p, cmd, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    }
+    return false;
+}
 
 int main(void)
 {
@@ -30,7 +44,7 @@ int main(void)
     const char *fail_on = json_string_value(json_object_get(conf, "failOn"));
     if (fail_on == NULL)
         fail_on = "DEL";
-    if (fail_file != NULL && access(fail_file, F_OK) == 0 && strcmp(cmd, fail_on) == 0) {
+    if (fail_file != NULL && access(fail_file, F_OK) == 0 && listed(fail_on, cmd)) {
         printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cktest-flaky: told to fail %s\","
                "\"details\":\"remove %s\"}\n",
                cmd, fail_file);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -153,4 +154,85 @@ size_t crit_dir_entries(const char *path)
             n++;
     closedir(d);
     return n;
+}
+
+void crit_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+size_t crit_mounts_under(const char *dir)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    assert_non_null(f);
+    char line[8192];
+    size_t n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char point[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, strlen(dir)) == 0)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+size_t crit_pod_allocated_ips(const crit_daemon *d, const char *prefix)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", d->state);
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(dh);
+    return n;
+}
+
+size_t crit_pod_veths(const crit_pod_net *net)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", net->bridge);
+    return crit_dir_entries(path);
+}
+
+void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/netns", d->state);
+    assert_int_equal(crit_dir_entries(dir), 0);
+    assert_int_equal(crit_pod_allocated_ips(d, net->prefix), 0);
+    assert_int_equal(crit_mounts_under(d->dir), 0);
+    assert_int_equal(crit_pod_veths(net), 0);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
+    assert_int_equal(crit_dir_entries(dir), 0);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);
+    assert_int_equal(crit_dir_entries(dir), 0);
+    /* No pause cgroup is left under the pods' parent. */
+    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s", cgroup_parent);
+    size_t left = 0;
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    while (dh != NULL && (e = readdir(dh)) != NULL)
+        left += strncmp(e->d_name, "cricket-", 8) == 0;
+    if (dh != NULL)
+        closedir(dh);
+    assert_int_equal(left, 0);
+}
+
+void crit_pod_write_bridge_conflist(const crit_daemon *d, const crit_pod_net *net, const char *path,
+                                    const char *then_plugin)
+{
+    char conf[2048];
+    snprintf(conf, sizeof(conf),
+             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
+             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
+             "%s]}",
+             net->bridge, net->subnet, d->state, then_plugin);
+    crit_write_text(path, conf);
 }

@@ -79,6 +79,25 @@ pid_t crit_pod_pause_pid(crit_client *c, const crit_daemon *d, const char *id);
 
 /* ---- the host ---- */
 
+/* Writes text to path (a test file: conflists, fail switches). */
+void crit_write_text(const char *path, const char *text);
+/* Mounts whose mount point is below dir, from /proc/self/mountinfo. */
+size_t crit_mounts_under(const char *dir);
+/* The pod IPs starting with prefix that d's default network has handed
+ * out (host-local keeps one file per address, named by it). */
+size_t crit_pod_allocated_ips(const crit_daemon *d, const char *prefix);
+/* Interfaces (pod veths) attached to net's bridge. */
+size_t crit_pod_veths(const crit_pod_net *net);
+/* Nothing of any pod of d is left: no netns, IP, mount, veth, pod
+ * directory or pause cgroup under cgroup_parent. */
+void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent);
+/* Writes at path (in d's conf dir, named to sort before the default
+ * network, so the daemon takes it) the default network's bridge and
+ * host-local IPAM, under the same name "cricket" so leases stay where
+ * crit_pod_allocated_ips counts them, followed by then_plugin (a JSON object). */
+void crit_pod_write_bridge_conflist(const crit_daemon *d, const crit_pod_net *net, const char *path,
+                                    const char *then_plugin);
+
 /* Entries of the directory, dot files aside; 0 when it does not exist. */
 size_t crit_dir_entries(const char *path);
 /* Runs a shell command whose outcome the test does not check: set-up and

@@ -140,28 +140,12 @@ static size_t read_bytes(const char *path, char *buf, size_t size)
     return n > 0 ? (size_t)n : 0;
 }
 
-/* Mounts whose mount point is below dir, from /proc/self/mountinfo. */
-static size_t mounts_under(const char *dir)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "r");
-    assert_non_null(f);
-    char line[8192];
-    size_t n = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char point[4096];
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, strlen(dir)) == 0)
-            n++;
-    }
-    fclose(f);
-    return n;
-}
-
 static void assert_nothing_left(const crit_daemon *d)
 {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/netns", d->state);
     assert_int_equal(crit_dir_entries(dir), 0);
-    assert_int_equal(mounts_under(d->dir), 0);
+    assert_int_equal(crit_mounts_under(d->dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
     assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);
@@ -197,7 +181,7 @@ static void test_pod_runs_the_pause_image(void **state)
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
     assert_string_equal(json_string_value(json_object_get(rec, "rootfs")), rootfs);
     json_decref(rec);
-    assert_int_equal(mounts_under(rootfs), 1);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
 
     pid_t pid = crit_pod_pause_pid(client, &shared, id);
     char path[128], buf[4096], exe[512];
@@ -243,20 +227,20 @@ static void test_pod_runs_the_pause_image(void **state)
 
     /* A second pod shares the pulled image, with its own mount. */
     char *id2 = run_pod("imaged-2");
-    assert_int_equal(mounts_under(rootfs), 1);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
     char rootfs2[512];
     snprintf(rootfs2, sizeof(rootfs2), "%s/sandboxes/%s/rootfs", shared.root, id2);
-    assert_int_equal(mounts_under(rootfs2), 1);
+    assert_int_equal(crit_mounts_under(rootfs2), 1);
 
     /* Stop: the pause process exits at SIGTERM and the mount goes. */
     crit_pod_stop(client, &shared, id);
     wait_gone(pid);
-    assert_int_equal(mounts_under(rootfs), 0);
+    assert_int_equal(crit_mounts_under(rootfs), 0);
     crit_pod_stop(client, &shared, id); /* idempotent */
     crit_pod_remove(client, &shared, id);
     free(id);
     crit_pod_remove(client, &shared, id2); /* remove without a stop first */
-    assert_int_equal(mounts_under(rootfs2), 0);
+    assert_int_equal(crit_mounts_under(rootfs2), 0);
     free(id2);
     assert_nothing_left(&shared);
     /* Nothing uses the image now: it can go (and is pulled again later). */
@@ -274,7 +258,7 @@ static void test_restart_keeps_the_mount(void **state)
     pid_t pid = crit_pod_pause_pid(client, &shared, id);
     char rootfs[512];
     snprintf(rootfs, sizeof(rootfs), "%s/sandboxes/%s/rootfs", shared.root, id);
-    assert_int_equal(mounts_under(rootfs), 1);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
     crit_close(client);
     crit_daemon_kill(&shared);
     assert_int_equal(kill(pid, 0), 0);
@@ -284,13 +268,13 @@ static void test_restart_keeps_the_mount(void **state)
     json_decref(record_of(id, &state_now));
     assert_int_equal(state_now, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
     assert_int_equal(crit_pod_pause_pid(client, &shared, id), pid);
-    assert_int_equal(mounts_under(rootfs), 1);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
     char image[600], details[1024];
     snprintf(image, sizeof(image), "%s/cricket/pause:1", crit_fx("PLAIN"));
     assert_int_equal(remove_image(client, image, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
     crit_pod_stop(client, &shared, id);
     wait_gone(pid);
-    assert_int_equal(mounts_under(rootfs), 0);
+    assert_int_equal(crit_mounts_under(rootfs), 0);
     crit_pod_remove(client, &shared, id);
     free(id);
     assert_nothing_left(&shared);

@@ -200,70 +200,20 @@ static void read_file(const char *path, char *buf, size_t size)
     fclose(f);
 }
 
-/* Files of host-local's data dir named like an address starting with
- * prefix: host-local keeps one file per allocated IP, named by the IP. */
-static size_t ipam_files(const char *state_dir, const char *prefix)
-{
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/cni/networks/cricket", state_dir);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
-}
-
 /* The pod IPs the shared daemon's network has handed out. */
 static size_t allocated_ips(void)
 {
-    return ipam_files(shared.state, net.prefix);
-}
-
-static size_t mounts_under(const char *dir)
-{
-    char buf[65536];
-    read_file("/proc/self/mountinfo", buf, sizeof(buf));
-    size_t n = 0;
-    for (const char *p = buf; (p = strstr(p, dir)) != NULL; p++)
-        n++;
-    return n;
+    return crit_pod_allocated_ips(&shared, net.prefix);
 }
 
 static size_t veths_on_bridge(void)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/sys/class/net/%s/brif", net.bridge);
-    return crit_dir_entries(path);
+    return crit_pod_veths(&net);
 }
 
-/* Nothing of any pod is left. */
 static void assert_nothing_left(void)
 {
-    char netns[512];
-    snprintf(netns, sizeof(netns), "%s/netns", shared.state);
-    assert_int_equal(crit_dir_entries(netns), 0);
-    assert_int_equal(allocated_ips(), 0);
-    assert_int_equal(mounts_under(shared.dir), 0);
-    assert_int_equal(veths_on_bridge(), 0);
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/sandboxes", shared.root);
-    assert_int_equal(crit_dir_entries(dir), 0);
-    snprintf(dir, sizeof(dir), "%s/sandboxes", shared.state);
-    assert_int_equal(crit_dir_entries(dir), 0);
-    /* No pause cgroup is left under the pods' parent. */
-    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/pids%s", cgroup_parent);
-    size_t left = 0;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL)
-        left += strncmp(e->d_name, "cricket-", 8) == 0;
-    if (d != NULL)
-        closedir(d);
-    assert_int_equal(left, 0);
+    crit_pod_assert_nothing_left(&shared, &net, cgroup_parent);
 }
 
 /* The end of most tests: their last pod goes (id is freed), and nothing of
@@ -691,29 +641,6 @@ static void test_host_pid_and_ipc_pod(void **state)
     remove_last_pod(id);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Writes at path (in the shared daemon's conf dir, named to sort before the
- * default network, so the daemon takes it) the default network's bridge and
- * host-local IPAM, under the same name "cricket" so leases stay where
- * allocated_ips counts them, followed by then_plugin (a JSON object). */
-static void write_bridge_conflist(const char *path, const char *then_plugin)
-{
-    char conf[2048];
-    snprintf(conf, sizeof(conf),
-             "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"%s\","
-             "\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],\"dataDir\":\"%s/cni/networks\"}},"
-             "%s]}",
-             net.bridge, net.subnet, shared.state, then_plugin);
-    write_text(path, conf);
-}
-
 static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
 {
     Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
@@ -751,8 +678,8 @@ static void test_crash_during_add_is_undone(void **state)
     snprintf(hang, sizeof(hang), "%s/hang", shared.dir);
     snprintf(pidfile, sizeof(pidfile), "%s.pid", hang);
     snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"hangOn\":\"ADD\",\"hangFile\":\"%s\"}", hang);
-    write_bridge_conflist(path, flaky);
-    write_text(hang, "");
+    crit_pod_write_bridge_conflist(&shared, &net, path, flaky);
+    crit_write_text(hang, "");
     pthread_t t;
     pthread_create(&t, NULL, run_pod_expect_fail, NULL);
     pid_t plugin = 0;
@@ -802,11 +729,11 @@ static void test_cni_status_command(void **state)
              "{\"cniVersion\":\"1.1.0\",\"name\":\"statusnet\",\"plugins\":[{\"type\":\"cktest-flaky\","
              "\"failOn\":\"STATUS\",\"failFile\":\"%s\"}]}",
              fail);
-    write_text(path, conf);
+    crit_write_text(path, conf);
     crit_result r;
     assert_true(network_ready(&r)->status);
     crit_result_clear(&r);
-    write_text(fail, "");
+    crit_write_text(fail, "");
     const Runtime__V1__RuntimeCondition *c = network_ready(&r);
     assert_false(c->status);
     assert_string_equal(c->reason, "NetworkPluginNotReady");
@@ -828,12 +755,12 @@ static void test_failed_del_retried_at_restart(void **state)
     snprintf(path, sizeof(path), "%s/00-flaky.conflist", shared.cni_dir);
     snprintf(fail, sizeof(fail), "%s/flaky-fail", shared.dir);
     snprintf(flaky, sizeof(flaky), "{\"type\":\"cktest-flaky\",\"failFile\":\"%s\"}", fail);
-    write_bridge_conflist(path, flaky);
+    crit_pod_write_bridge_conflist(&shared, &net, path, flaky);
     pod_opts o = {.name = "flaky"};
     char *id = run_pod(&o);
     unlink(path); /* DEL must use the saved config, not conf_dir */
     assert_int_equal(allocated_ips(), 1);
-    write_text(fail, "");
+    crit_write_text(fail, "");
 
     crit_result r;
     Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
@@ -883,7 +810,7 @@ static void test_failing_plugin_leaves_nothing(void **state)
     (void)state;
     char path[512];
     snprintf(path, sizeof(path), "%s/00-failing.conflist", shared.cni_dir);
-    write_bridge_conflist(path, "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}");
+    crit_pod_write_bridge_conflist(&shared, &net, path, "{\"type\":\"tuning\",\"sysctl\":{\"net.no.such.key\":\"1\"}}");
     crit_result r;
     pod_opts o = {.name = "failing"};
     grpc_status_code code =
@@ -907,7 +834,7 @@ static void test_broken_config_clear_error(void **state)
     assert_int_equal(crit_daemon_prepare(&d, NULL), 0);
     char path[512];
     snprintf(path, sizeof(path), "%s/10-broken.conflist", d.cni_dir);
-    write_text(path, "{\"cniVersion\":\"1.0.0\",\"name\":\"broken\",\"plugins\":[{\"type\":\"no-such-plugin\"}]}");
+    crit_write_text(path, "{\"cniVersion\":\"1.0.0\",\"name\":\"broken\",\"plugins\":[{\"type\":\"no-such-plugin\"}]}");
     crit_client *c = crit_daemon_start_and_connect(&d);
     assert_non_null(c);
     crit_result r;
@@ -922,7 +849,7 @@ static void test_broken_config_clear_error(void **state)
     assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d.root);
     assert_int_equal(crit_dir_entries(dir), 0);
-    assert_int_equal(mounts_under(d.dir), 0);
+    assert_int_equal(crit_mounts_under(d.dir), 0);
     assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
 }
 
@@ -1220,8 +1147,8 @@ static void test_dual_stack_pod(void **state)
     if (strncmp(ip4, dual.prefix, strlen(dual.prefix)) != 0 || strncmp(ip6, v6, strlen(v6)) != 0 ||
         strchr(ip4, '/') != NULL || strchr(ip6, '/') != NULL)
         fail_msg("pod IPs %s and %s, want them in %s", ip4, ip6, subnets);
-    assert_int_equal(ipam_files(d.state, dual.prefix), 1);
-    assert_int_equal(ipam_files(d.state, v6), 1);
+    assert_int_equal(crit_pod_allocated_ips(&d, dual.prefix), 1);
+    assert_int_equal(crit_pod_allocated_ips(&d, v6), 1);
 
     /* Both addresses are on the pod's eth0. */
     char netns[512], cmd[700], buf[4096] = "";
@@ -1240,9 +1167,9 @@ static void test_dual_stack_pod(void **state)
 
     crit_pod_remove(c, &d, id);
     free(id);
-    assert_int_equal(ipam_files(d.state, dual.prefix), 0);
-    assert_int_equal(ipam_files(d.state, v6), 0);
-    assert_int_equal(mounts_under(d.dir), 0);
+    assert_int_equal(crit_pod_allocated_ips(&d, dual.prefix), 0);
+    assert_int_equal(crit_pod_allocated_ips(&d, v6), 0);
+    assert_int_equal(crit_mounts_under(d.dir), 0);
     assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
     crit_pod_net_remove(&dual);
 }
@@ -1286,10 +1213,10 @@ static void test_hung_runtime_create_is_killed(void **state)
     assert_non_null(mkdtemp(dir));
     char script[128];
     snprintf(script, sizeof(script), "%s/hung-runtime", dir);
-    write_text(script, "#!/bin/sh\n"
-                       "# create never ends; every other verb succeeds\n"
-                       "for a in \"$@\"; do [ \"$a\" = create ] && { sleep 987654; exit 0; }; done\n"
-                       "exit 0\n");
+    crit_write_text(script, "#!/bin/sh\n"
+                            "# create never ends; every other verb succeeds\n"
+                            "for a in \"$@\"; do [ \"$a\" = create ] && { sleep 987654; exit 0; }; done\n"
+                            "exit 0\n");
     assert_int_equal(chmod(script, 0755), 0);
     const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
     char yaml[1024];
@@ -1323,7 +1250,7 @@ static void test_hung_runtime_create_is_killed(void **state)
     assert_int_equal(crit_dir_entries(sub), 0);
     snprintf(sub, sizeof(sub), "%s/sandboxes", d.state);
     assert_int_equal(crit_dir_entries(sub), 0);
-    assert_int_equal(mounts_under(d.dir), 0);
+    assert_int_equal(crit_mounts_under(d.dir), 0);
     Runtime__V1__ListPodSandboxRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
     assert_int_equal(crit_call(c, RUNTIME("ListPodSandbox"), &lreq.base,
                                &runtime__v1__list_pod_sandbox_response__descriptor, 10000, &r),

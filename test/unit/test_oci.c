@@ -277,6 +277,14 @@ static void test_resolve_user(void **state)
     assert_int_equal(unlink(path), 0);
     assert_int_equal(symlink("passwd", path), 0);
     expect_user_error(dir, "root", "etc/passwd");
+    /* A FIFO in its place would block the open forever (no writer ever
+     * comes): it is refused at once, as anything but a regular file is. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    alarm(20);
+    expect_user_error(dir, "root", "etc/passwd in");
+    expect_user_error(dir, "root", "is not a regular file");
+    alarm(0);
     assert_int_equal(unlink(target), 0);
     assert_int_equal(rmdir(host), 0);
     ck_err err;
