@@ -10,7 +10,8 @@
  *
  * Two pulls of the same blob share one download (key lock per digest: the
  * second waits and finds it stored); two unpacks of the same chain id
- * likewise. While a pull runs, garbage collection leaves files alone.
+ * likewise. While a pull or an import runs, in this process or another,
+ * garbage collection leaves files alone (ck_images_hold).
  */
 #include "images/images_internal.h"
 
@@ -342,11 +343,11 @@ int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_image
                            .progress_timeout_s = im->cfg->images.pull_progress_timeout,
                            .cancelled = pull_cancelled,
                            .cancel_arg = &p};
-    pthread_rwlock_rdlock(&im->gc);
-    int rc = ck_registry_open(&p.ref, &ro, &p.reg, err);
+    int hold = ck_images_hold(im, err);
+    int rc = hold < 0 ? -1 : ck_registry_open(&p.ref, &ro, &p.reg, err);
     if (rc == 0)
         rc = run_pull(&p, err);
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     char norm[1100];
     ck_ref_string(&p.ref, norm, sizeof(norm));
     if (rc == 0) {
@@ -664,8 +665,8 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
     *ids_out = NULL;
     *n = 0;
     importer x = {.im = im};
-    pthread_rwlock_rdlock(&im->gc);
-    int rc = read_tarball(&x, tarball, err);
+    int hold = ck_images_hold(im, err); /* a daemon beside us must not collect what we have not recorded yet */
+    int rc = hold < 0 ? -1 : read_tarball(&x, tarball, err);
     json_t *list = NULL;
     if (rc == 0) {
         const char *text = x.index_json != NULL ? x.index_json : x.manifest_json;
@@ -696,7 +697,7 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
     if (rc == 0 && x.n_ids == 0)
         rc = ck_err_set(err, CK_E_INVALID, 0, "%s lists no image", tarball);
     json_decref(list);
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     importer_clear(&x);
     if (rc < 0) {
         for (size_t i = 0; i < x.n_ids; i++)

@@ -7,10 +7,12 @@
  * References are the store's image refs: "name:tag" are repo tags,
  * "name@sha256:.." repo digests.
  *
- * Garbage: blobs and layer directories no record mentions. They are
- * collected after a remove and after a failed pull, only while no pull is in
- * flight (pulls hold im->gc as readers, collection takes it as a writer
- * without waiting), and at start-up.
+ * Garbage: blobs and layer directories no record mentions, and downloads
+ * in content/ingest no live writer holds. They are collected by the daemon
+ * after a remove and after a failed pull, and at start-up, only while no
+ * pull or import is in flight in any process (they hold the store's lock,
+ * <root>/images.lock, shared; collection takes it exclusive without
+ * waiting, see ck_images_hold).
  */
 #include "images/images_internal.h"
 
@@ -444,8 +446,12 @@ static void sweep_dir(const char *dir, const used_set *used, bool trees)
 
 void ck_images_collect_garbage(ck_images *im)
 {
-    if (!im->gc_enabled || pthread_rwlock_trywrlock(&im->gc) != 0)
-        return; /* a pull is in flight; the next collection gets it */
+    if (!im->gc_enabled)
+        return;
+    int hold = ck_images_try_hold_exclusive(im);
+    if (hold < 0)
+        return; /* a pull or an import is in flight, here or in another process; the next collection gets it */
+    ck_content_clean_ingest(im->content);
     used_set blobs = {0}, layers = {0};
     ck_err err;
     ck_err_clear(&err);
@@ -457,7 +463,7 @@ void ck_images_collect_garbage(ck_images *im)
     } else {
         ck_warn("images", "garbage collection skipped: %s", err.msg);
     }
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     for (size_t i = 0; i < blobs.len; i++)
         free(blobs.items[i]);
     for (size_t i = 0; i < layers.len; i++)

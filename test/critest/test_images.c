@@ -780,6 +780,163 @@ static void test_import_archives_beside_running_daemon(void **state)
     assert_non_null(strstr(out, "cricket image import"));
 }
 
+/* GET path on the bad registry (its /gate/open and /gate/close switches). */
+static void bad_registry_get(const char *path)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "curl -sf -m 10 -o /dev/null http://%s%s", crit_fx("BAD"), path);
+    if (system(cmd) != 0)
+        fail_msg("%s failed", cmd);
+}
+
+/* The name of a file in the daemon's content/ingest, looking `tries` times 0.1 s apart. */
+static bool ingest_file(char *name, size_t cap, int tries)
+{
+    char d[300];
+    snprintf(d, sizeof(d), "%s/content/ingest", shared.root);
+    for (int i = 0; i < tries; i++) {
+        DIR *dir = opendir(d);
+        assert_non_null(dir);
+        struct dirent *e;
+        bool found = false;
+        while (!found && (e = readdir(dir)) != NULL) {
+            if (e->d_name[0] != '.') {
+                snprintf(name, cap, "%s/%s", d, e->d_name);
+                found = true;
+            }
+        }
+        closedir(dir);
+        if (found)
+            return true;
+        if (i + 1 < tries)
+            usleep(100 * 1000);
+    }
+    return false;
+}
+
+typedef struct pull_job {
+    const char *image;
+    grpc_status_code code;
+    char details[1024];
+} pull_job;
+
+static void *pull_job_run(void *arg)
+{
+    pull_job *j = arg;
+    j->code = pull_as(j->image, NULL, NULL, 0, j->details, sizeof(j->details));
+    return NULL;
+}
+
+/* `cricket image import` beside a pull in flight: the importer must leave the
+ * daemon's unfinished download alone, and the pull must finish. */
+static void test_import_beside_a_pull_keeps_its_download(void **state)
+{
+    (void)state;
+    bad_registry_get("/gate/close");
+    pull_job job = {.image = ref("BAD", "gate/busybox:1")};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, pull_job_run, &job), 0);
+    char inflight[600];
+    bool started = ingest_file(inflight, sizeof(inflight), 150);
+    char out[8192];
+    int rc = started ? import("docker.tar", out, sizeof(out)) : -1;
+    bool kept = started && access(inflight, F_OK) == 0;
+    bad_registry_get("/gate/open");
+    pthread_join(t, NULL);
+    assert_true(started);
+    if (rc != 0)
+        fail_msg("import docker.tar: %d: %s", rc, out);
+    if (!kept)
+        fail_msg("the import removed the daemon's download in flight %s", inflight);
+    if (job.code != GRPC_STATUS_OK)
+        fail_msg("pull beside the import: %d %s", job.code, job.details);
+    remove_image(ref("BAD", "gate/busybox:1"));
+}
+
+typedef struct import_job {
+    const char *path;
+    int rc;
+    char out[8192];
+} import_job;
+
+static void *import_job_run(void *arg)
+{
+    import_job *j = arg;
+    const char *args[] = {"--config", shared.config, "image", "import", j->path, NULL};
+    j->rc = crit_run_cricket(args, j->out, sizeof(j->out));
+    return NULL;
+}
+
+/* Where a tar's entries end and its end-of-archive blocks begin. */
+static size_t tar_entries_end(const unsigned char *tar, size_t len)
+{
+    static const unsigned char zero[512];
+    size_t off = 0;
+    while (off + 512 <= len && memcmp(tar + off, zero, 512) != 0) {
+        char size[13] = {0};
+        memcpy(size, tar + off + 124, 12);
+        size_t n = (size_t)strtoull(size, NULL, 8);
+        off += 512 + (n + 511) / 512 * 512;
+    }
+    return off;
+}
+
+/* The daemon collects garbage while an import beside it has stored blobs
+ * it has not recorded yet: they must stay. The tarball comes through a FIFO
+ * so the import waits, mid-way, for as long as the test needs. */
+static void test_collection_spares_an_import_in_flight(void **state)
+{
+    (void)state;
+    remove_image(crit_fx("ARCHIVE_DOCKER_ID"));
+    char cfg_blob[400];
+    snprintf(cfg_blob, sizeof(cfg_blob), "%s/content/sha256/%s", shared.root, crit_fx("ARCHIVE_DOCKER_ID") + 7);
+    assert_int_equal(access(cfg_blob, F_OK), -1);
+    char tarpath[400];
+    snprintf(tarpath, sizeof(tarpath), "%s/docker.tar", crit_fx("ARCHIVES"));
+    FILE *f = fopen(tarpath, "rb");
+    assert_non_null(f);
+    static unsigned char tar[16 << 20];
+    size_t len = fread(tar, 1, sizeof(tar), f);
+    fclose(f);
+    assert_true(len > 0 && len < sizeof(tar));
+    size_t end = tar_entries_end(tar, len);
+    assert_true(end > 0 && end < len);
+
+    import_job job = {0};
+    char fifo[300];
+    snprintf(fifo, sizeof(fifo), "%s/import.fifo", crit_registry_dir());
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    job.path = fifo;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, import_job_run, &job), 0);
+    int fd = open(fifo, O_WRONLY); /* waits for the importer to open it */
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, tar, end), (ssize_t)end);
+    /* Every entry is stored: the importer now waits for the end of the archive. */
+    char unused[600];
+    bool stored = false;
+    for (int i = 0; i < 150 && !stored; i++) {
+        stored = access(cfg_blob, F_OK) == 0;
+        if (!stored)
+            usleep(100 * 1000);
+    }
+    for (int i = 0; i < 150 && stored && ingest_file(unused, sizeof(unused), 1); i++)
+        usleep(100 * 1000);
+    remove_image("never/was:here"); /* a remove collects garbage */
+    bool kept = access(cfg_blob, F_OK) == 0;
+    assert_int_equal(write(fd, tar + end, len - end), (ssize_t)(len - end));
+    close(fd);
+    pthread_join(t, NULL);
+    unlink(fifo);
+    assert_true(stored);
+    if (!kept)
+        fail_msg("garbage collection removed %s, stored by the import in flight", cfg_blob);
+    if (job.rc != 0)
+        fail_msg("import through %s: %d: %s", fifo, job.rc, job.out);
+    assert_names("cricket.test/imported/docker:1", crit_fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1",
+                 NULL);
+}
+
 static void test_mirrors_in_order_then_origin(void **state)
 {
     (void)state;
@@ -907,6 +1064,8 @@ int main(void)
         cmocka_unit_test(test_image_in_use_by_container_is_kept),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
         cmocka_unit_test(test_import_archives_beside_running_daemon),
+        cmocka_unit_test(test_import_beside_a_pull_keeps_its_download),
+        cmocka_unit_test(test_collection_spares_an_import_in_flight),
         cmocka_unit_test(test_images_survive_restart),
     };
     int failed = cmocka_run_group_tests_name("critest_images", tests, start_shared, stop_shared);
