@@ -102,9 +102,19 @@ static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t
     return 0;
 }
 
+/* The manifest's config and layers. A config larger than CONFIG_MAX is
+ * refused here, from its declared size, before any byte of it is fetched;
+ * each layer's declared size caps its download (the content writer). */
 static int read_manifest(pull *p, json_t *m, ck_err *err)
 {
-    return ck_manifest_image(m, p->config_digest, &p->config_size, &p->layers, &p->n_layers, err);
+    if (ck_manifest_image(m, p->config_digest, &p->config_size, &p->layers, &p->n_layers, err) < 0)
+        return -1;
+    if (p->config_size > CONFIG_MAX)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "config %s: the manifest gives %lld bytes, more than the %d an image config may have; "
+                          "not fetched",
+                          p->config_digest, (long long)p->config_size, CONFIG_MAX);
+    return 0;
 }
 
 /* ---- blobs ------------------------------------------------------------------------------ */

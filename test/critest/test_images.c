@@ -75,9 +75,16 @@ static int start_shared(void **state)
              "    \"localhost:%s\":\n"
              "      insecure: true\n"
              "      username: %s\n"
-             "      password: %s\n",
+             "      password: %s\n"
+             /* the bad registry as two mirrors, the first with credentials of its own */
+             "    mirrored.invalid:\n"
+             "      mirrors: [\"http://localhost:%s\", \"http://%s\"]\n"
+             "    \"localhost:%s\":\n"
+             "      username: mirror-user\n"
+             "      password: mirror-pass\n",
              progress_timeout(), crit_fx("CERTS_D"), crit_fx("PLAIN"), crit_fx("AUTH"), crit_fx("BAD"), crit_fx("DOWN"),
-             crit_fx("DOWN"), crit_fx("PLAIN"), strchr(crit_fx("AUTH"), ':') + 1, crit_fx("USER"), crit_fx("PASS"));
+             crit_fx("DOWN"), crit_fx("PLAIN"), strchr(crit_fx("AUTH"), ':') + 1, crit_fx("USER"), crit_fx("PASS"),
+             strchr(crit_fx("BAD"), ':') + 1, crit_fx("BAD"), strchr(crit_fx("BAD"), ':') + 1);
     if (crit_daemon_prepare(&shared, yaml) < 0)
         return -1;
     client = crit_daemon_start_and_connect(&shared);
@@ -487,6 +494,99 @@ static void test_bearer_token_flow(void **state)
     assert_int_equal(pull_as(image, &tok, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
 }
 
+/* Lines of a file (a log, what the bad registry recorded) holding both a and b. */
+static int file_lines_with(const char *path, const char *a, const char *b)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL && errno == ENOENT)
+        return 0;
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+#define FIXTURE_BASIC "Basic Zml4dHVyZTpzM2NyZXQtcGFzcw=="    /* the image registry's fixture:s3cret-pass */
+#define MIRROR_BASIC "Basic bWlycm9yLXVzZXI6bWlycm9yLXBhc3M=" /* mirror-user:mirror-pass, the mirror's own */
+
+/* A mirror gets the credentials configured for its own host, never those
+ * the kubelet (or the config) gave for the image's registry; a token goes
+ * only to the endpoint whose challenge earned it. mirrored.invalid's first
+ * mirror (the bad registry as localhost) asks for a token and then lacks
+ * the image; the second (the same server as 127.0.0.1) serves it to anyone. */
+static void test_mirror_gets_only_its_own_credentials(void **state)
+{
+    (void)state;
+    const char *image = "mirrored.invalid/mirror/busybox:1";
+    pull_ok(image, NULL);
+    Runtime__V1__AuthConfig basic = RUNTIME__V1__AUTH_CONFIG__INIT;
+    basic.username = (char *)crit_fx("USER");
+    basic.password = (char *)crit_fx("PASS");
+    char details[1024];
+    grpc_status_code code = pull_as(image, &basic, NULL, 0, details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("pull with the registry's credentials: %d %s", code, details);
+    Runtime__V1__AuthConfig tok = RUNTIME__V1__AUTH_CONFIG__INIT;
+    tok.registry_token = "kubelet-token-for-the-registry";
+    code = pull_as(image, &tok, NULL, 0, details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("pull with the registry's token: %d %s", code, details);
+
+    const char *log = crit_fx("BAD_LOG");
+    assert_int_equal(file_lines_with(log, "mirror", FIXTURE_BASIC), 0);
+    assert_int_equal(file_lines_with(log, "mirror", "kubelet-token-for-the-registry"), 0);
+    /* The first mirror's token was asked for with its own credentials ... */
+    assert_true(file_lines_with(log, "GET /mirror-token", MIRROR_BASIC) >= 3);
+    /* ... and never shown to the second. */
+    char host[80];
+    snprintf(host, sizeof(host), "%s GET /v2/mirror/", crit_fx("BAD"));
+    assert_true(file_lines_with(log, host, " -\n") >= 3);
+    assert_int_equal(file_lines_with(log, host, "Bearer"), 0);
+    assert_int_equal(file_lines_with(log, host, "Basic"), 0);
+}
+
+/* A registry verified over TLS whose Bearer realm is plain http on a host
+ * not configured insecure: no credentials go there, the pull is refused. */
+static void test_token_realm_must_be_verified_https(void **state)
+{
+    (void)state;
+    pull_ok(ref("BADTLS", "mirror/busybox:1"), NULL); /* the TLS instance itself is trusted */
+    Runtime__V1__AuthConfig basic = RUNTIME__V1__AUTH_CONFIG__INIT;
+    basic.username = (char *)crit_fx("USER");
+    basic.password = (char *)crit_fx("PASS");
+    pull_fails(ref("BADTLS", "tlsrealm/busybox:1"), &basic, GRPC_STATUS_PERMISSION_DENIED,
+               "is plain http; credentials and tokens go only over verified https");
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "localhost:", "/token?"), 0);
+}
+
+/* A blob of an https registry redirected to plain http is not fetched. */
+static void test_no_redirect_from_https_to_http(void **state)
+{
+    (void)state;
+    pull_fails(ref("BADTLS", "tlsredirect/busybox:1"), NULL, GRPC_STATUS_PERMISSION_DENIED,
+               "refused a redirect from https to plain http");
+    assert_true(file_lines_with(crit_fx("BADTLS_LOG"), "/v2/tlsredirect/busybox/blobs/", "GET") >= 1);
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "/cdn/", "from=tls"), 0);
+}
+
+/* A manifest declaring a 1 GiB config: refused from the declared size, and
+ * the registry never sees a request for the blob. Layers sent longer than
+ * the manifest gives are cut at the declared size. */
+static void test_declared_sizes_are_limits(void **state)
+{
+    (void)state;
+    pull_fails(ref("BAD", "bad/hugeconfig:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT,
+               "the manifest gives 1073741824 bytes, more than the 8388608 an image config may have; not fetched");
+    assert_true(file_lines_with(crit_fx("BAD_LOG"), "/v2/bad/hugeconfig/manifests/1", "GET") >= 1);
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "/v2/bad/hugeconfig/blobs/", "GET"), 0);
+    pull_fails(ref("BAD", "bad/oversize:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives");
+    pull_fails(ref("BAD", "bad/endless:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives");
+}
+
 /* Every file name below the root's content and layers, sorted, in one string. */
 static void snapshot(char *out, size_t cap)
 {
@@ -532,6 +632,9 @@ static void test_bad_cases_fail_clearly_and_leave_nothing(void **state)
         {"badauth/busybox:1", GRPC_STATUS_INVALID_ARGUMENT, "WWW-Authenticate: realm: unterminated quoted string"},
         {"bad/slow:1", GRPC_STATUS_DEADLINE_EXCEEDED, no_progress},
         {"bad/nosuch:1", GRPC_STATUS_NOT_FOUND, "not found"},
+        {"bad/hugeconfig:1", GRPC_STATUS_INVALID_ARGUMENT, "more than the 8388608 an image config may have"},
+        {"bad/oversize:1", GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives"},
+        {"bad/endless:1", GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         pull_fails(ref("BAD", cases[i].repo), NULL, cases[i].code, cases[i].why);
@@ -969,15 +1072,7 @@ static void test_blob_redirects_followed(void **state)
 /* Lines of the daemon's log holding both a and b. */
 static int log_lines_with(const char *a, const char *b)
 {
-    FILE *f = fopen(shared.log, "r");
-    assert_non_null(f);
-    char line[8192];
-    int n = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
-            n++;
-    fclose(f);
-    return n;
+    return file_lines_with(shared.log, a, b);
 }
 
 static void test_client_deadline_stops_the_pull(void **state)
@@ -1055,6 +1150,10 @@ int main(void)
         cmocka_unit_test(test_mirrors_in_order_then_origin),
         cmocka_unit_test(test_credentials_from_config),
         cmocka_unit_test(test_blob_redirects_followed),
+        cmocka_unit_test(test_mirror_gets_only_its_own_credentials),
+        cmocka_unit_test(test_token_realm_must_be_verified_https),
+        cmocka_unit_test(test_no_redirect_from_https_to_http),
+        cmocka_unit_test(test_declared_sizes_are_limits),
         cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
         cmocka_unit_test(test_client_deadline_stops_the_pull),
         cmocka_unit_test(test_invalid_references),
