@@ -124,33 +124,6 @@ void ck_images_free(ck_images *im)
     free(im);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *container_fs, ck_err *err)
-{
-    memset(image_fs, 0, sizeof(*image_fs));
-    memset(container_fs, 0, sizeof(*container_fs));
-    char content[4200];
-    snprintf(content, sizeof(content), "%s/content", im->root);
-    uint64_t b1, i1, b2, i2;
-    if (ck_dir_usage(content, &b1, &i1, err) < 0 || ck_dir_usage(im->layers_dir, &b2, &i2, err) < 0)
-        return ck_err_wrap(err, "image filesystem usage");
-    image_fs->timestamp_ns = now_ns();
-    snprintf(image_fs->mountpoint, sizeof(image_fs->mountpoint), "%s", im->root);
-    image_fs->used_bytes = b1 + b2;
-    image_fs->inodes_used = i1 + i2;
-    if (ck_dir_usage(im->containers_dir, &container_fs->used_bytes, &container_fs->inodes_used, err) < 0)
-        return ck_err_wrap(err, "container filesystem usage");
-    container_fs->timestamp_ns = now_ns();
-    snprintf(container_fs->mountpoint, sizeof(container_fs->mountpoint), "%s", im->containers_dir);
-    return 0;
-}
-
 void ck_images_gc(ck_images *im)
 {
     im->gc_enabled = true;

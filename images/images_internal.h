@@ -48,6 +48,10 @@ void ck_images_unhold(int fd);
 /* Deletes blobs, layers and unfinished downloads no record or live writer
  * owns, unless a pull or an import is in flight in any process. */
 void ck_images_collect_garbage(ck_images *im);
+/* fsusage.c: measures the unpacked layer chain_id ("sha256:<hex>") and
+ * records its bytes and inodes in the store, for ImageFsInfo; bytes and
+ * inodes (may be NULL) get the figures. */
+int ck_images_record_layer_usage(ck_images *im, const char *chain_id, uint64_t *bytes, uint64_t *inodes, ck_err *err);
 /* rootfs.c: a mount target using image_id, or NULL; caller holds lock. */
 const char *ck_images_in_use_by(ck_images *im, const char *image_id);
 void ck_images_uses_free(ck_images *im);

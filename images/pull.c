@@ -213,8 +213,13 @@ static int unpack_layers(pull *p, ck_err *err)
         if (stat(dest, &st) < 0) {
             ck_unpack_opts o = {.allow_devices = im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id};
             rc = ck_unpack_layer(blob, dest, &o, NULL, NULL, err);
-            if (rc < 0)
+            if (rc < 0) {
                 ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
+            } else {
+                ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */
+                if (ck_images_record_layer_usage(im, l->chain_id, NULL, NULL, &uerr) < 0)
+                    ck_warn("images", "%s", uerr.msg);
+            }
         }
         ck_keylock_release(im->locks, key);
         if (rc < 0)

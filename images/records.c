@@ -444,6 +444,25 @@ static void sweep_dir(const char *dir, const used_set *used, bool trees)
     closedir(d);
 }
 
+/* Drops the usage rows of layers no record mentions (swept just now, or
+ * gone before). */
+static void forget_layer_usage(ck_images *im, const used_set *used)
+{
+    ck_layer_record *rows = NULL;
+    size_t n = 0;
+    ck_err err;
+    if (ck_store_layer_list(im->store, &rows, &n, &err) < 0) {
+        ck_warn("images", "layer usage rows kept: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *hex = strlen(rows[i].chain_id) > 7 ? rows[i].chain_id + 7 : rows[i].chain_id;
+        if (!used_has(used, hex) && ck_store_layer_delete(im->store, rows[i].chain_id, &err) < 0)
+            ck_warn("images", "%s", err.msg);
+    }
+    ck_layer_records_free(rows, n);
+}
+
 void ck_images_collect_garbage(ck_images *im)
 {
     if (!im->gc_enabled)
@@ -460,6 +479,7 @@ void ck_images_collect_garbage(ck_images *im)
         snprintf(dir, sizeof(dir), "%s/content/sha256", im->root);
         sweep_dir(dir, &blobs, false);
         sweep_dir(im->layers_dir, &layers, true);
+        forget_layer_usage(im, &layers);
     } else {
         ck_warn("images", "garbage collection skipped: %s", err.msg);
     }

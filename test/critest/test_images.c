@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "images/images.h"
 #include "store/store.h"
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
@@ -387,6 +388,83 @@ static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
     }
     json_decref(j);
     crit_result_clear(&r);
+}
+
+/* ImageFsInfo's image filesystem figures, and what one walk of content/ and
+ * layers/ gives (how they were computed before layers were recorded). */
+static void image_fs_figures(uint64_t *bytes, uint64_t *inodes, uint64_t *walked_bytes, uint64_t *walked_inodes)
+{
+    crit_result r;
+    Runtime__V1__ImageFsInfoResponse *info = fs_info(&r);
+    *bytes = info->image_filesystems[0]->used_bytes->value;
+    *inodes = info->image_filesystems[0]->inodes_used->value;
+    crit_result_clear(&r);
+    char dir[300];
+    uint64_t b[2], i[2];
+    ck_err err;
+    snprintf(dir, sizeof(dir), "%s/content", shared.root);
+    assert_int_equal(ck_dir_usage(dir, &b[0], &i[0], &err), 0);
+    snprintf(dir, sizeof(dir), "%s/layers", shared.root);
+    assert_int_equal(ck_dir_usage(dir, &b[1], &i[1], &err), 0);
+    *walked_bytes = b[0] + b[1];
+    *walked_inodes = i[0] + i[1];
+}
+
+/* ImageFsInfo answers what a walk of every layer would, from the figures
+ * recorded when each layer was unpacked: a file that appears in a layer
+ * afterwards (nothing writes there; this stands in for a walk) changes no
+ * answer. A layer without a row (unpacked before rows existed) is measured
+ * once, then recorded. */
+static void test_image_fs_info_sums_recorded_layers(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"));
+    uint64_t bytes, inodes, walked_bytes, walked_inodes;
+    image_fs_figures(&bytes, &inodes, &walked_bytes, &walked_inodes);
+    assert_int_equal(bytes, walked_bytes);
+    assert_int_equal(inodes, walked_inodes);
+
+    char dirs[2][300], probe[2][400];
+    size_t n;
+    layer_dirs_of(ref("PLAIN", "cricket/config:1"), dirs, &n);
+    assert_int_equal(n, 1);
+    snprintf(probe[0], sizeof(probe[0]), "%s/probe-1", dirs[0]);
+    snprintf(probe[1], sizeof(probe[1]), "%s/probe-2", dirs[0]);
+    write_file_of(probe[0], 1 << 20);
+    uint64_t b2, i2, wb2, wi2;
+    image_fs_figures(&b2, &i2, &wb2, &wi2);
+    assert_true(wb2 >= walked_bytes + (1 << 20)); /* the file is there for a walk ... */
+    assert_int_equal(wi2, walked_inodes + 1);
+    assert_int_equal(b2, bytes); /* ... and ImageFsInfo did not walk */
+    assert_int_equal(i2, inodes);
+
+    /* The layer as a database from before rows knows it: measured once (the
+     * probe counts now), recorded (a second probe does not). */
+    ck_store *store = NULL;
+    ck_err err;
+    char chain[80];
+    snprintf(chain, sizeof(chain), "sha256:%s", strrchr(dirs[0], '/') + 1);
+    assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
+    assert_int_equal(ck_store_layer_delete(store, chain, &err), 0);
+    image_fs_figures(&b2, &i2, &wb2, &wi2);
+    assert_int_equal(b2, wb2);
+    assert_int_equal(i2, wi2);
+    write_file_of(probe[1], 1 << 20);
+    uint64_t b3, i3, wb3, wi3;
+    image_fs_figures(&b3, &i3, &wb3, &wi3);
+    assert_int_equal(wi3, wi2 + 1);
+    assert_int_equal(b3, b2);
+    assert_int_equal(i3, i2);
+    assert_true(crit_daemon_log_contains(&shared, "measured layer"));
+
+    /* Leave the layer as it was, its row to be measured again. */
+    unlink(probe[0]);
+    unlink(probe[1]);
+    assert_int_equal(ck_store_layer_delete(store, chain, &err), 0);
+    ck_store_close(store);
+    image_fs_figures(&b3, &i3, &wb3, &wi3);
+    assert_int_equal(b3, wb3);
+    assert_int_equal(i3, wi3);
 }
 
 static void test_whiteouts_visible_in_overlay(void **state)
@@ -1144,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_user_by_uid_and_by_name),
         cmocka_unit_test(test_verbose_status_has_config),
         cmocka_unit_test(test_whiteouts_visible_in_overlay),
+        cmocka_unit_test(test_image_fs_info_sums_recorded_layers),
         cmocka_unit_test(test_tls_with_fixture_ca),
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_bearer_token_flow),
