@@ -1,8 +1,11 @@
 /*
  * content: verified blobs (see content.h for the story). Temporary files
  * live in <root>/content/ingest on the same filesystem as the blobs, so the
- * final rename is atomic; opening the store empties ingest/ of whatever a
- * crash left there.
+ * final rename is atomic. Each writer holds an exclusive flock on its
+ * temporary file until it is committed or dropped, so the clean-up of what
+ * a crash left there (ck_content_clean_ingest) can tell a dead writer's file
+ * from a live one, in this process or another (the daemon and a
+ * `cricket image import` share the directory).
  */
 #include "images/content.h"
 
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,17 +79,24 @@ void ck_digest_of(const void *buf, size_t len, char out[CK_DIGEST_BUF])
     hex_of(md, mdlen, out + sizeof(prefix) - 1);
 }
 
-static void empty_ingest(const char *dir)
+void ck_content_clean_ingest(ck_content *c)
 {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(c->ingest);
     if (d == NULL)
         return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
+        _cleanup_close_ int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* gone meanwhile: its writer committed or dropped it */
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            ck_debug("images", "kept %s/%s: a live process is writing it", c->ingest, e->d_name);
+            continue;
+        }
         if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-            ck_info("images", "removed unfinished download %s/%s", dir, e->d_name);
+            ck_info("images", "removed unfinished download %s/%s", c->ingest, e->d_name);
     }
     closedir(d);
 }
@@ -107,7 +118,6 @@ int ck_content_open(const char *root_dir, ck_content **out, ck_err *err)
             return ck_err_set(err, CK_E_INTERNAL, e, "create %s", dirs[i]);
         }
     }
-    empty_ingest(c->ingest);
     *out = c;
     return 0;
 }
@@ -157,6 +167,11 @@ int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_s
         int e = errno;
         free(w);
         return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "create temporary file for %s", digest);
+    }
+    if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) { /* ours until commit or abort: the clean-up skips it */
+        int e = errno;
+        ck_content_abort(w);
+        return ck_err_set(err, CK_E_INTERNAL, e, "lock temporary file for %s", digest);
     }
     w->md = EVP_MD_CTX_new();
     if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {

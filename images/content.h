@@ -33,8 +33,14 @@ int ck_digest_check(const char *digest, ck_err *err);
 /* SHA-256 of buf as "sha256:<hex>". */
 void ck_digest_of(const void *buf, size_t len, char out[CK_DIGEST_BUF]);
 
+/* Opens the store on root_dir, creating content/sha256 and content/ingest.
+ * It does not touch ingest/: another process may be writing there. */
 int ck_content_open(const char *root_dir, ck_content **out, ck_err *err);
 void ck_content_free(ck_content *c);
+/* Removes the temporary files in ingest/ no live writer holds (what a
+ * crashed or killed writer left); a file a writer in any process still
+ * holds stays. */
+void ck_content_clean_ingest(ck_content *c);
 
 /* The blob's path (whether or not it exists). */
 int ck_content_path(const ck_content *c, const char *digest, char *buf, size_t cap, ck_err *err);

@@ -6,12 +6,17 @@
 #include "images/images_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
 
 static int mkdir_p(const char *path, ck_err *err)
 {
@@ -49,13 +54,13 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
     im->cfg = cfg;
     im->store = store;
     pthread_mutex_init(&im->lock, NULL);
-    pthread_rwlock_init(&im->gc, NULL);
     im->locks = ck_keylock_new();
     if (im->locks == NULL) {
         ck_images_free(im);
         return ck_err_oom(err, "image service locks");
     }
     snprintf(im->root, sizeof(im->root), "%s", cfg->root_dir);
+    snprintf(im->lock_path, sizeof(im->lock_path), "%s/images.lock", cfg->root_dir);
     snprintf(im->layers_dir, sizeof(im->layers_dir), "%s/layers", cfg->root_dir);
     snprintf(im->containers_dir, sizeof(im->containers_dir), "%s/containers", cfg->root_dir);
     if (mkdir_p(im->layers_dir, err) < 0 || ck_content_open(cfg->root_dir, &im->content, err) < 0) {
@@ -66,6 +71,48 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
     return 0;
 }
 
+static int open_lock(const ck_images *im)
+{
+    return open(im->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+int ck_images_hold(ck_images *im, ck_err *err)
+{
+    int fd = open_lock(im);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open the image store lock %s", im->lock_path);
+    while (flock(fd, LOCK_SH) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(fd);
+        return ck_err_set(err, CK_E_INTERNAL, e, "lock the image store (%s)", im->lock_path);
+    }
+    return fd;
+}
+
+int ck_images_try_hold_exclusive(ck_images *im)
+{
+    int fd = open_lock(im);
+    if (fd < 0) {
+        ck_warn("images", "garbage collection skipped: open %s: %s", im->lock_path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK)
+            ck_warn("images", "garbage collection skipped: lock %s: %s", im->lock_path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void ck_images_unhold(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
 void ck_images_free(ck_images *im)
 {
     if (im == NULL)
@@ -74,35 +121,7 @@ void ck_images_free(ck_images *im)
     ck_keylock_free(im->locks);
     ck_images_uses_free(im);
     pthread_mutex_destroy(&im->lock);
-    pthread_rwlock_destroy(&im->gc);
     free(im);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *container_fs, ck_err *err)
-{
-    memset(image_fs, 0, sizeof(*image_fs));
-    memset(container_fs, 0, sizeof(*container_fs));
-    char content[4200];
-    snprintf(content, sizeof(content), "%s/content", im->root);
-    uint64_t b1, i1, b2, i2;
-    if (ck_dir_usage(content, &b1, &i1, err) < 0 || ck_dir_usage(im->layers_dir, &b2, &i2, err) < 0)
-        return ck_err_wrap(err, "image filesystem usage");
-    image_fs->timestamp_ns = now_ns();
-    snprintf(image_fs->mountpoint, sizeof(image_fs->mountpoint), "%s", im->root);
-    image_fs->used_bytes = b1 + b2;
-    image_fs->inodes_used = i1 + i2;
-    if (ck_dir_usage(im->containers_dir, &container_fs->used_bytes, &container_fs->inodes_used, err) < 0)
-        return ck_err_wrap(err, "container filesystem usage");
-    container_fs->timestamp_ns = now_ns();
-    snprintf(container_fs->mountpoint, sizeof(container_fs->mountpoint), "%s", im->containers_dir);
-    return 0;
 }
 
 void ck_images_gc(ck_images *im)

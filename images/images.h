@@ -22,12 +22,13 @@ typedef struct ck_store ck_store;
 typedef struct ck_images ck_images;
 
 /* Opens the domain on cfg->root_dir (creates content/ and layers/) and the
- * state store. Removes temporary downloads a crash left behind. */
+ * state store. Touches no file another process may be using. */
 int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_err *err);
 /* Makes this the collecting instance (the daemon, never a command-line
- * import running beside it) and deletes blobs and layers no image uses:
- * what a crash or a failed pull left. Later removes and failed pulls
- * collect again. */
+ * import running beside it) and deletes blobs, layers and temporary
+ * downloads no image or live writer uses: what a crash or a failed pull
+ * left. Later removes and failed pulls collect again. Nothing is collected
+ * while a pull or an import runs in any process (<root>/images.lock). */
 void ck_images_gc(ck_images *im);
 void ck_images_free(ck_images *im);
 /* A reload's new configuration: pulls that start after this use its

@@ -10,7 +10,8 @@
  *
  * Two pulls of the same blob share one download (key lock per digest: the
  * second waits and finds it stored); two unpacks of the same chain id
- * likewise. While a pull runs, garbage collection leaves files alone.
+ * likewise. While a pull or an import runs, in this process or another,
+ * garbage collection leaves files alone (ck_images_hold).
  */
 #include "images/images_internal.h"
 
@@ -101,9 +102,19 @@ static int fetch_manifest(pull *p, const char *reference, bool by_digest, json_t
     return 0;
 }
 
+/* The manifest's config and layers. A config larger than CONFIG_MAX is
+ * refused here, from its declared size, before any byte of it is fetched;
+ * each layer's declared size caps its download (the content writer). */
 static int read_manifest(pull *p, json_t *m, ck_err *err)
 {
-    return ck_manifest_image(m, p->config_digest, &p->config_size, &p->layers, &p->n_layers, err);
+    if (ck_manifest_image(m, p->config_digest, &p->config_size, &p->layers, &p->n_layers, err) < 0)
+        return -1;
+    if (p->config_size > CONFIG_MAX)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "config %s: the manifest gives %lld bytes, more than the %d an image config may have; "
+                          "not fetched",
+                          p->config_digest, (long long)p->config_size, CONFIG_MAX);
+    return 0;
 }
 
 /* ---- blobs ------------------------------------------------------------------------------ */
@@ -202,8 +213,13 @@ static int unpack_layers(pull *p, ck_err *err)
         if (stat(dest, &st) < 0) {
             ck_unpack_opts o = {.allow_devices = im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id};
             rc = ck_unpack_layer(blob, dest, &o, NULL, NULL, err);
-            if (rc < 0)
+            if (rc < 0) {
                 ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
+            } else {
+                ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */
+                if (ck_images_record_layer_usage(im, l->chain_id, NULL, NULL, &uerr) < 0)
+                    ck_warn("images", "%s", uerr.msg);
+            }
         }
         ck_keylock_release(im->locks, key);
         if (rc < 0)
@@ -342,11 +358,11 @@ int ck_images_pull(ck_images *im, const char *ref, const ck_auth *auth, ck_image
                            .progress_timeout_s = im->cfg->images.pull_progress_timeout,
                            .cancelled = pull_cancelled,
                            .cancel_arg = &p};
-    pthread_rwlock_rdlock(&im->gc);
-    int rc = ck_registry_open(&p.ref, &ro, &p.reg, err);
+    int hold = ck_images_hold(im, err);
+    int rc = hold < 0 ? -1 : ck_registry_open(&p.ref, &ro, &p.reg, err);
     if (rc == 0)
         rc = run_pull(&p, err);
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     char norm[1100];
     ck_ref_string(&p.ref, norm, sizeof(norm));
     if (rc == 0) {
@@ -664,8 +680,8 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
     *ids_out = NULL;
     *n = 0;
     importer x = {.im = im};
-    pthread_rwlock_rdlock(&im->gc);
-    int rc = read_tarball(&x, tarball, err);
+    int hold = ck_images_hold(im, err); /* a daemon beside us must not collect what we have not recorded yet */
+    int rc = hold < 0 ? -1 : read_tarball(&x, tarball, err);
     json_t *list = NULL;
     if (rc == 0) {
         const char *text = x.index_json != NULL ? x.index_json : x.manifest_json;
@@ -696,7 +712,7 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
     if (rc == 0 && x.n_ids == 0)
         rc = ck_err_set(err, CK_E_INVALID, 0, "%s lists no image", tarball);
     json_decref(list);
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     importer_clear(&x);
     if (rc < 0) {
         for (size_t i = 0; i < x.n_ids; i++)

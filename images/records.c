@@ -7,10 +7,12 @@
  * References are the store's image refs: "name:tag" are repo tags,
  * "name@sha256:.." repo digests.
  *
- * Garbage: blobs and layer directories no record mentions. They are
- * collected after a remove and after a failed pull, only while no pull is in
- * flight (pulls hold im->gc as readers, collection takes it as a writer
- * without waiting), and at start-up.
+ * Garbage: blobs and layer directories no record mentions, and downloads
+ * in content/ingest no live writer holds. They are collected by the daemon
+ * after a remove and after a failed pull, and at start-up, only while no
+ * pull or import is in flight in any process (they hold the store's lock,
+ * <root>/images.lock, shared; collection takes it exclusive without
+ * waiting, see ck_images_hold).
  */
 #include "images/images_internal.h"
 
@@ -442,10 +444,33 @@ static void sweep_dir(const char *dir, const used_set *used, bool trees)
     closedir(d);
 }
 
+/* Drops the usage rows of layers no record mentions (swept just now, or
+ * gone before). */
+static void forget_layer_usage(ck_images *im, const used_set *used)
+{
+    ck_layer_record *rows = NULL;
+    size_t n = 0;
+    ck_err err;
+    if (ck_store_layer_list(im->store, &rows, &n, &err) < 0) {
+        ck_warn("images", "layer usage rows kept: %s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *hex = strlen(rows[i].chain_id) > 7 ? rows[i].chain_id + 7 : rows[i].chain_id;
+        if (!used_has(used, hex) && ck_store_layer_delete(im->store, rows[i].chain_id, &err) < 0)
+            ck_warn("images", "%s", err.msg);
+    }
+    ck_layer_records_free(rows, n);
+}
+
 void ck_images_collect_garbage(ck_images *im)
 {
-    if (!im->gc_enabled || pthread_rwlock_trywrlock(&im->gc) != 0)
-        return; /* a pull is in flight; the next collection gets it */
+    if (!im->gc_enabled)
+        return;
+    int hold = ck_images_try_hold_exclusive(im);
+    if (hold < 0)
+        return; /* a pull or an import is in flight, here or in another process; the next collection gets it */
+    ck_content_clean_ingest(im->content);
     used_set blobs = {0}, layers = {0};
     ck_err err;
     ck_err_clear(&err);
@@ -454,10 +479,11 @@ void ck_images_collect_garbage(ck_images *im)
         snprintf(dir, sizeof(dir), "%s/content/sha256", im->root);
         sweep_dir(dir, &blobs, false);
         sweep_dir(im->layers_dir, &layers, true);
+        forget_layer_usage(im, &layers);
     } else {
         ck_warn("images", "garbage collection skipped: %s", err.msg);
     }
-    pthread_rwlock_unlock(&im->gc);
+    ck_images_unhold(hold);
     for (size_t i = 0; i < blobs.len; i++)
         free(blobs.items[i]);
     for (size_t i = 0; i < layers.len; i++)

@@ -6,6 +6,15 @@
  * the challenge the registry sends: a 401 with WWW-Authenticate Bearer makes
  * us fetch a token from its realm (with credentials when we have them) and
  * retry once; Basic makes us retry once with credentials.
+ *
+ * Credentials and tokens belong to one endpoint: the image's registry gets
+ * the CRI's AuthConfig (or, without one, its host's configured
+ * credentials), a mirror only the credentials configured for the mirror's
+ * own host; a token goes only to the endpoint whose challenge earned it
+ * (curl drops our Authorization header when a redirect leaves that host).
+ * A token realm must be https, verified with the realm host's own CAs,
+ * unless that host is configured insecure. A redirect never leaves https
+ * for plain http.
  */
 #include "images/registry.h"
 
@@ -27,12 +36,22 @@
 
 enum { MAX_ENDPOINTS = 16, ERRBUF_MAX = 2048, TOKEN_MAX = 64 * 1024 };
 
+/* Credentials for one endpoint; any may be NULL. */
+typedef struct creds {
+    char *user, *pass;
+    char *identity_token;
+} creds;
+
 typedef struct endpoint {
     char base[600]; /* "https://127.0.0.1:5000": no trailing slash, no /v2 */
     char host[300]; /* for CA dirs and credentials */
     bool verify_tls;
+    bool mirror;  /* not the image's own registry */
     char *cainfo; /* system CAs + this host's, NULL = curl's default */
     size_t cainfo_len;
+    creds cred;     /* this endpoint's own, never another's */
+    char *token;    /* bearer token this endpoint's challenge earned, under the session's mu */
+    bool use_basic; /* this endpoint asked for Basic, under mu */
 } endpoint;
 
 struct ck_registry {
@@ -42,10 +61,6 @@ struct ck_registry {
     size_t n_ep;
     size_t chosen;
     pthread_mutex_t mu;
-    char *token;       /* bearer token, under mu */
-    bool use_basic;    /* the registry asked for Basic */
-    char *user, *pass; /* basic credentials, may be NULL */
-    char *identity_token;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -128,11 +143,12 @@ static void load_cas(const ck_config *cfg, endpoint *ep)
     free(extra);
 }
 
-static void add_endpoint(ck_registry *r, const char *base, const char *host, bool verify)
+static void add_endpoint(ck_registry *r, const char *base, const char *host, bool verify, bool mirror)
 {
     if (r->n_ep >= MAX_ENDPOINTS)
         return;
     endpoint *ep = &r->ep[r->n_ep++];
+    ep->mirror = mirror;
     snprintf(ep->base, sizeof(ep->base), "%s", base);
     size_t n = strlen(ep->base);
     while (n > 0 && ep->base[n - 1] == '/')
@@ -145,11 +161,17 @@ static void add_endpoint(ck_registry *r, const char *base, const char *host, boo
         load_cas(r->opts.cfg, ep);
 }
 
+/* "host[:port]" of a URL, without user info, path, query or fragment. */
 static void host_of_url(const char *url, char *host, size_t cap)
 {
     const char *p = strstr(url, "://");
     p = p != NULL ? p + 3 : url;
-    size_t n = strcspn(p, "/");
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at != NULL) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
     snprintf(host, cap, "%.*s", (int)n, p);
 }
 
@@ -161,17 +183,17 @@ static void plan_endpoints(ck_registry *r)
             char host[300];
             host_of_url(h->mirrors.items[i], host, sizeof(host));
             const ck_registry_host *mh = ck_config_find_registry(r->opts.cfg, host);
-            add_endpoint(r, h->mirrors.items[i], host, !(mh != NULL && mh->insecure));
+            add_endpoint(r, h->mirrors.items[i], host, !(mh != NULL && mh->insecure), true);
         }
     }
     const char *origin = strcmp(r->ref.domain, "docker.io") == 0 ? "registry-1.docker.io" : r->ref.domain;
     char base[600];
     snprintf(base, sizeof(base), "https://%s", origin);
     bool insecure = h != NULL && h->insecure;
-    add_endpoint(r, base, r->ref.domain, !insecure);
+    add_endpoint(r, base, r->ref.domain, !insecure, false);
     if (insecure) {
         snprintf(base, sizeof(base), "http://%s", origin);
-        add_endpoint(r, base, r->ref.domain, false);
+        add_endpoint(r, base, r->ref.domain, false, false);
     }
 }
 
@@ -204,28 +226,32 @@ static int decode_auth(const char *b64, char **user, char **pass, ck_err *err)
     return *user != NULL && *pass != NULL ? 0 : ck_err_oom(err, "auth");
 }
 
-static int set_credentials(ck_registry *r, ck_err *err)
+/* The credentials of ep: the CRI's AuthConfig for the image's own
+ * registry when it gives any, else those configured for ep's host. A
+ * mirror never gets the AuthConfig: the kubelet chose it for the image's
+ * registry. */
+static int set_credentials(ck_registry *r, endpoint *ep, ck_err *err)
 {
-    const ck_auth *a = r->opts.auth;
+    const ck_auth *a = ep->mirror ? NULL : r->opts.auth;
     ck_auth from_cfg = {0};
     bool given =
         a != NULL && ((a->username && a->username[0]) || (a->auth && a->auth[0]) ||
                       (a->identity_token && a->identity_token[0]) || (a->registry_token && a->registry_token[0]));
     if (!given) {
-        const ck_registry_host *h = ck_config_find_registry(r->opts.cfg, r->ref.domain);
+        const ck_registry_host *h = ck_config_find_registry(r->opts.cfg, ep->host);
         if (h != NULL)
             from_cfg = (ck_auth){h->username, h->password, h->auth, h->identity_token, NULL};
         a = &from_cfg;
     }
     if (a->auth != NULL && a->auth[0] != '\0') {
-        if (decode_auth(a->auth, &r->user, &r->pass, err) < 0)
-            return -1;
+        if (decode_auth(a->auth, &ep->cred.user, &ep->cred.pass, err) < 0)
+            return ck_err_wrap(err, "credentials for %s", ep->host);
     } else {
-        r->user = dup_nonempty(a->username);
-        r->pass = a->password != NULL ? strdup(a->password) : NULL;
+        ep->cred.user = dup_nonempty(a->username);
+        ep->cred.pass = a->password != NULL ? strdup(a->password) : NULL;
     }
-    r->identity_token = dup_nonempty(a->identity_token);
-    r->token = dup_nonempty(a->registry_token);
+    ep->cred.identity_token = dup_nonempty(a->identity_token);
+    ep->token = dup_nonempty(a->registry_token);
     return 0;
 }
 
@@ -241,9 +267,11 @@ int ck_registry_open(const ck_ref *ref, const ck_registry_opts *opts, ck_registr
         r->opts.progress_timeout_s = 60;
     pthread_mutex_init(&r->mu, NULL);
     plan_endpoints(r);
-    if (set_credentials(r, err) < 0) {
-        ck_registry_close(r);
-        return -1;
+    for (size_t i = 0; i < r->n_ep; i++) {
+        if (set_credentials(r, &r->ep[i], err) < 0) {
+            ck_registry_close(r);
+            return -1;
+        }
     }
     *out = r;
     return 0;
@@ -253,12 +281,14 @@ void ck_registry_close(ck_registry *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n_ep; i++)
-        free(r->ep[i].cainfo);
-    free(r->token);
-    free(r->user);
-    free(r->pass);
-    free(r->identity_token);
+    for (size_t i = 0; i < r->n_ep; i++) {
+        endpoint *ep = &r->ep[i];
+        free(ep->cainfo);
+        free(ep->token);
+        free(ep->cred.user);
+        free(ep->cred.pass);
+        free(ep->cred.identity_token);
+    }
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -269,8 +299,11 @@ typedef struct request {
     ck_registry *r;
     const endpoint *ep;
     CURL *curl;
-    /* sinks: a content writer, or memory up to max */
+    /* sinks: a content writer (of the manifest's `expected` bytes, < 0 when
+     * unknown), or memory up to max */
     ck_content_writer *w;
+    int64_t expected;
+    const char *digest;
     char *buf;
     size_t len, max;
     /* the final response */
@@ -339,6 +372,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         return len;
     }
     if (q->w != NULL) {
+        curl_off_t announced = -1;
+        if (ck_content_written(q->w) == 0 && q->expected >= 0 &&
+            curl_easy_getinfo(q->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
+            announced > (curl_off_t)q->expected) { /* refused before its first byte is stored */
+            q->sink_failed = true;
+            ck_err_set(&q->sink_err, CK_E_INVALID, 0, "blob %s: the registry sends %lld bytes, the manifest gives %lld",
+                       q->digest, (long long)announced, (long long)q->expected);
+            return 0;
+        }
         if (ck_content_write(q->w, data, len, &q->sink_err) < 0) {
             q->sink_failed = true;
             return 0;
@@ -403,13 +445,15 @@ static int perform(request *q, const char *url, const char *accept, const char *
     }
     char errbuf[CURL_ERROR_SIZE] = "";
     unsigned t = q->r->opts.progress_timeout_s;
+    bool https = strncasecmp(url, "https://", 8) == 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "cricket/" CK_VERSION);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* From https, a redirect stays on https: a plain-http hop would expose the request and trust its answer. */
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(t < 30 ? t : 30));
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -449,6 +493,11 @@ static int perform(request *q, const char *url, const char *accept, const char *
         }
         break;
     case CURLE_ABORTED_BY_CALLBACK: return ck_err_set(err, CK_E_CANCELLED, 0, "%s: cancelled", what);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        if (https)
+            return ck_err_set(err, CK_E_PERMISSION, 0, "%s: refused a redirect from https to plain http (%s)", what,
+                              msg);
+        break;
     case CURLE_OPERATION_TIMEDOUT:
         return ck_err_set(err, CK_E_DEADLINE, 0, "%s: no progress for %u s (%s)", what, t, msg);
     case CURLE_COULDNT_CONNECT:
@@ -475,40 +524,66 @@ static char *url_escape(const char *s)
     return copy;
 }
 
-static char *basic_header(const ck_registry *r)
+static char *basic_header(const creds *c)
 {
-    size_t n = strlen(r->user) + 1 + (r->pass ? strlen(r->pass) : 0);
+    size_t n = strlen(c->user) + 1 + (c->pass ? strlen(c->pass) : 0);
     _cleanup_free_ char *plain = malloc(n + 1);
     _cleanup_free_ unsigned char *b64 = malloc(4 * ((n + 2) / 3) + 1);
     if (plain == NULL || b64 == NULL)
         return NULL;
-    snprintf(plain, n + 1, "%s:%s", r->user, r->pass ? r->pass : "");
+    snprintf(plain, n + 1, "%s:%s", c->user, c->pass ? c->pass : "");
     EVP_EncodeBlock(b64, (unsigned char *)plain, (int)n);
     char *h = NULL;
     return asprintf(&h, "Basic %s", b64) < 0 ? NULL : h;
 }
 
-static int fetch_token(ck_registry *r, const endpoint *ep, const ck_auth_challenge *ch, ck_err *err)
+/* Where ep's challenge sends us for a token, and whom to trust there: the
+ * realm's own host decides, as for a registry. Plain http, or https without
+ * verification, only when that host is configured insecure: the realm gets
+ * our credentials and hands out what we then present. */
+static int realm_endpoint(ck_registry *r, const endpoint *ep, const char *realm, endpoint *out, ck_err *err)
 {
-    const char *realm = ch->realm, *service = ch->service;
+    memset(out, 0, sizeof(*out));
+    bool https = strncasecmp(realm, "https://", 8) == 0;
+    if (!https && strncasecmp(realm, "http://", 7) != 0)
+        return ck_err_set(err, CK_E_PERMISSION, 0, "registry %s: token realm \"%.200s\" is not an https URL", ep->host,
+                          realm);
+    host_of_url(realm, out->host, sizeof(out->host));
+    const ck_registry_host *h = ck_config_find_registry(r->opts.cfg, out->host);
+    bool insecure = h != NULL && h->insecure;
+    if (!https && !insecure)
+        return ck_err_set(err, CK_E_PERMISSION, 0,
+                          "registry %s: token realm %.200s is plain http; credentials and tokens go only over "
+                          "verified https unless the realm's host (%s) is configured insecure",
+                          ep->host, realm, out->host);
+    snprintf(out->base, sizeof(out->base), "%.*s", (int)sizeof(out->base) - 1, realm);
+    out->verify_tls = !insecure;
+    if (https)
+        load_cas(r->opts.cfg, out);
+    return 0;
+}
+
+/* Asks the realm (trusted as token_ep says) for a token for ep, with ep's
+ * own credentials, and keeps it for ep alone. */
+static int fetch_token_from(ck_registry *r, endpoint *ep, const endpoint *token_ep, const ck_auth_challenge *ch,
+                            ck_err *err)
+{
+    const char *realm = ch->realm;
+    const creds *cr = &ep->cred;
     char scope[sizeof(ch->scope)];
-    if (realm[0] == '\0')
-        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: Bearer challenge without realm", ep->host);
     if (ch->scope[0] != '\0')
         snprintf(scope, sizeof(scope), "%s", ch->scope);
     else
         snprintf(scope, sizeof(scope), "repository:%s:pull", r->ref.path);
-    _cleanup_free_ char *esvc = url_escape(service), *escope = url_escape(scope);
+    _cleanup_free_ char *esvc = url_escape(ch->service), *escope = url_escape(scope);
     if (esvc == NULL || escope == NULL)
         return ck_err_oom(err, "token url");
-    request q = {.r = r, .ep = ep, .max = TOKEN_MAX};
-    endpoint token_ep = *ep; /* the realm may live elsewhere; trust as for the registry */
-    q.ep = &token_ep;
+    request q = {.r = r, .ep = token_ep, .max = TOKEN_MAX};
     char url[3000];
     _cleanup_free_ char *authz = NULL, *form = NULL;
     int rc;
-    if (r->identity_token != NULL) {
-        _cleanup_free_ char *etok = url_escape(r->identity_token);
+    if (cr->identity_token != NULL) {
+        _cleanup_free_ char *etok = url_escape(cr->identity_token);
         if (etok == NULL || asprintf(&form,
                                      "grant_type=refresh_token&client_id=cricket&service=%s&scope=%s"
                                      "&refresh_token=%s",
@@ -517,17 +592,17 @@ static int fetch_token(ck_registry *r, const endpoint *ep, const ck_auth_challen
         rc = perform(&q, realm, "application/json", NULL, form, "get registry token", err);
     } else {
         snprintf(url, sizeof(url), "%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", esvc, escope);
-        if (r->user != NULL && (authz = basic_header(r)) == NULL)
+        if (cr->user != NULL && (authz = basic_header(cr)) == NULL)
             return ck_err_oom(err, "auth header");
         rc = perform(&q, url, "application/json", authz, NULL, "get registry token", err);
     }
     _cleanup_free_ char *body = q.buf;
     if (rc < 0)
-        return -1;
+        return ck_err_wrap(err, "registry %s", ep->host);
     if (q.status == 401 || q.status == 403)
         return ck_err_set(err, CK_E_PERMISSION, 0, "registry %s: token server %s refused the %s (HTTP %ld): %.200s",
-                          ep->host, realm, r->user || r->identity_token ? "credentials" : "anonymous request", q.status,
-                          q.errbody);
+                          ep->host, realm, cr->user || cr->identity_token ? "credentials" : "anonymous request",
+                          q.status, q.errbody);
     if (q.status != 200)
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: token server %s answered HTTP %ld: %.200s", ep->host,
                           realm, q.status, q.errbody);
@@ -543,36 +618,53 @@ static int fetch_token(ck_registry *r, const endpoint *ep, const ck_auth_challen
         json_decref(j);
         return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: token server %s gave no token", ep->host, realm);
     }
-    pthread_mutex_lock(&r->mu);
-    free(r->token);
-    r->token = strdup(tok);
-    pthread_mutex_unlock(&r->mu);
+    char *copy = strdup(tok);
     json_decref(j);
-    return r->token != NULL ? 0 : ck_err_oom(err, "token");
+    if (copy == NULL)
+        return ck_err_oom(err, "token");
+    pthread_mutex_lock(&r->mu);
+    free(ep->token);
+    ep->token = copy;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
 }
 
-static char *current_authz(ck_registry *r)
+static int fetch_token(ck_registry *r, endpoint *ep, const ck_auth_challenge *ch, ck_err *err)
+{
+    if (ch->realm[0] == '\0')
+        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "registry %s: Bearer challenge without realm", ep->host);
+    endpoint token_ep;
+    if (realm_endpoint(r, ep, ch->realm, &token_ep, err) < 0)
+        return -1;
+    int rc = fetch_token_from(r, ep, &token_ep, ch, err);
+    free(token_ep.cainfo);
+    return rc;
+}
+
+/* The Authorization header for ep: its own token, or its own Basic
+ * credentials once it asked for them; NULL for none. */
+static char *current_authz(ck_registry *r, const endpoint *ep)
 {
     char *h = NULL;
     pthread_mutex_lock(&r->mu);
-    if (r->token != NULL) {
-        if (asprintf(&h, "Bearer %s", r->token) < 0)
+    if (ep->token != NULL) {
+        if (asprintf(&h, "Bearer %s", ep->token) < 0)
             h = NULL;
-    } else if (r->use_basic && r->user != NULL) {
-        h = basic_header(r);
+    } else if (ep->use_basic && ep->cred.user != NULL) {
+        h = basic_header(&ep->cred);
     }
     pthread_mutex_unlock(&r->mu);
     return h;
 }
 
 /* GET path on ep, answering one authentication challenge. */
-static int get_authed(ck_registry *r, const endpoint *ep, request *q, const char *path, const char *accept,
-                      const char *what, ck_err *err)
+static int get_authed(ck_registry *r, endpoint *ep, request *q, const char *path, const char *accept, const char *what,
+                      ck_err *err)
 {
     char url[1200];
     snprintf(url, sizeof(url), "%s%s", ep->base, path);
     for (int attempt = 0; attempt < 2; attempt++) {
-        _cleanup_free_ char *authz = current_authz(r);
+        _cleanup_free_ char *authz = current_authz(r, ep);
         if (perform(q, url, accept, authz, NULL, what, err) < 0)
             return -1;
         if (q->status != 401)
@@ -585,16 +677,20 @@ static int get_authed(ck_registry *r, const endpoint *ep, request *q, const char
         if (ch.scheme == CK_AUTH_BEARER) {
             if (fetch_token(r, ep, &ch, err) < 0)
                 return ck_err_wrap(err, "%s", what);
-        } else if (ch.scheme == CK_AUTH_BASIC && r->user != NULL) {
+        } else if (ch.scheme == CK_AUTH_BASIC && ep->cred.user != NULL) {
             pthread_mutex_lock(&r->mu);
-            r->use_basic = true;
+            ep->use_basic = true;
             pthread_mutex_unlock(&r->mu);
         } else {
             break;
         }
     }
+    bool had;
+    pthread_mutex_lock(&r->mu);
+    had = ep->cred.user != NULL || ep->token != NULL;
+    pthread_mutex_unlock(&r->mu);
     return ck_err_set(err, CK_E_PERMISSION, 0, "%s: registry %s: unauthorized (%s): %.200s", what, ep->host,
-                      r->user != NULL || r->token != NULL ? "credentials refused" : "credentials needed", q->errbody);
+                      had ? "credentials refused" : "credentials needed", q->errbody);
 }
 
 static int status_error(const request *q, const char *what, ck_err *err)
@@ -622,7 +718,7 @@ int ck_registry_get_manifest(ck_registry *r, const char *reference, size_t max, 
     char path[1024], what[1024];
     snprintf(path, sizeof(path), "/v2/%s/manifests/%s", r->ref.path, reference);
     for (size_t i = 0; i < r->n_ep; i++) {
-        const endpoint *ep = &r->ep[i];
+        endpoint *ep = &r->ep[i];
         snprintf(what, sizeof(what), "get manifest %s:%s from %s", r->ref.path, reference, ep->base);
         request q = {.r = r, .ep = ep, .max = max};
         int rc = get_authed(r, ep, &q, path, ACCEPT_MANIFESTS, what, err);
@@ -651,12 +747,12 @@ int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_
     snprintf(path, sizeof(path), "/v2/%s/blobs/%s", r->ref.path, digest);
     for (size_t k = 0; k < r->n_ep; k++) {
         size_t i = (r->chosen + k) % r->n_ep;
-        const endpoint *ep = &r->ep[i];
+        endpoint *ep = &r->ep[i];
         snprintf(what, sizeof(what), "get blob %s of %s from %s", digest, r->ref.path, ep->base);
         ck_content_writer *w = NULL;
         if (ck_content_writer_open(c, digest, size, &w, err) < 0)
             return -1;
-        request q = {.r = r, .ep = ep, .w = w};
+        request q = {.r = r, .ep = ep, .w = w, .expected = size, .digest = digest};
         int rc = get_authed(r, ep, &q, path, "*/*", what, err);
         if (rc == 0 && q.status / 100 != 2)
             rc = status_error(&q, what, err);

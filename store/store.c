@@ -19,6 +19,7 @@
  *        data)                                index (pod_id, created_at_ns)
  *   images(id PK, size, data)
  *   image_refs(ref PK, image_id -> images.id CASCADE)   index (image_id, ref)
+ *   layers(chain_id PK, bytes, inodes)       disk usage of each unpacked layer
  * `data` is the owning domain's versioned JSON record; the store never reads
  * it. The columns beside it are the ones lookups and filters need.
  *

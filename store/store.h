@@ -218,4 +218,21 @@ int ck_store_image_refs(ck_store *store, const char *image_id, char ***refs_out,
  * pass for ListImages. */
 int ck_store_image_ref_list(ck_store *store, ck_image_ref **out, size_t *n, ck_err *err);
 
+/* ---- unpacked layers: what each occupies on disk ----------------------- */
+
+typedef struct ck_layer_record {
+    char *chain_id;  /* required: "sha256:<hex>" */
+    uint64_t bytes;  /* allocated bytes of the unpacked tree */
+    uint64_t inodes; /* distinct inodes of the unpacked tree */
+} ck_layer_record;
+
+void ck_layer_records_free(ck_layer_record *recs, size_t n);
+
+/* Inserts or replaces by chain id. */
+int ck_store_layer_put(ck_store *store, const ck_layer_record *rec, ck_err *err);
+/* Absent: 0. */
+int ck_store_layer_delete(ck_store *store, const char *chain_id, ck_err *err);
+/* All layers, by chain id. */
+int ck_store_layer_list(ck_store *store, ck_layer_record **out, size_t *n, ck_err *err);
+
 #endif

@@ -3,6 +3,8 @@
  * (tags, digest references) that name them. A reference names one image at
  * a time; moving a tag is an update of its row. Deleting an image deletes
  * its references through the foreign key's cascade, in the same statement.
+ * Beside them, the layer rows: the disk usage of each unpacked layer, kept
+ * by the images domain, which alone knows which layers are still used.
  */
 #include "store/store_internal.h"
 
@@ -231,4 +233,72 @@ int ck_store_image_ref_list(ck_store *s, ck_image_ref **out, size_t *n, ck_err *
     CK_STORE_LOCKED(s);
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_REF_LIST];
     return ck_store_collect(s, st, sizeof(ck_image_ref), read_ref, clear_ref, (void **)out, n, "image references", err);
+}
+
+/* ---- layers ----------------------------------------------------------- */
+
+void ck_layer_records_free(ck_layer_record *recs, size_t n)
+{
+    if (recs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(recs[i].chain_id);
+    free(recs);
+}
+
+/* Columns in the order of LAYER_COLS in store_sql.c. */
+static int read_layer(sqlite3_stmt *st, void *out)
+{
+    ck_layer_record *rec = out;
+    if (ck_col_text(st, 0, &rec->chain_id) < 0)
+        return -1;
+    rec->bytes = (uint64_t)sqlite3_column_int64(st, 1);
+    rec->inodes = (uint64_t)sqlite3_column_int64(st, 2);
+    return 0;
+}
+
+static void clear_layer(void *rec)
+{
+    ck_layer_record *l = rec;
+    free(l->chain_id);
+    memset(l, 0, sizeof(*l));
+}
+
+int ck_store_layer_put(ck_store *s, const ck_layer_record *rec, ck_err *err)
+{
+    if (rec == NULL || rec->chain_id == NULL)
+        return ck_err_set(err, CK_E_INVALID, 0, "store: put layer: no chain id given");
+    CK_STORE_LOCKED(s);
+    _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_LAYER_PUT];
+    int rc = SQLITE_OK;
+    ck_bind_text(st, 1, rec->chain_id, &rc);
+    ck_bind_int64(st, 2, (int64_t)rec->bytes, &rc); /* bit for bit; read back as uint64 */
+    ck_bind_int64(st, 3, (int64_t)rec->inodes, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return ck_store_sql_err(s, rc, err, "store: put layer %s", rec->chain_id);
+    return 0;
+}
+
+int ck_store_layer_delete(ck_store *s, const char *chain_id, ck_err *err)
+{
+    if (chain_id == NULL)
+        return ck_err_set(err, CK_E_INVALID, 0, "store: delete layer: no chain id given");
+    CK_STORE_LOCKED(s);
+    _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_LAYER_DELETE];
+    int rc = SQLITE_OK;
+    ck_bind_text(st, 1, chain_id, &rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return ck_store_sql_err(s, rc, err, "store: delete layer %s", chain_id);
+    return 0;
+}
+
+int ck_store_layer_list(ck_store *s, ck_layer_record **out, size_t *n, ck_err *err)
+{
+    CK_STORE_LOCKED(s);
+    _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_LAYER_LIST];
+    return ck_store_collect(s, st, sizeof(ck_layer_record), read_layer, clear_layer, (void **)out, n, "layers", err);
 }

@@ -47,6 +47,10 @@ typedef enum ck_stmt_id {
     CK_STMT_REFS_OF_IMAGE,
     CK_STMT_REF_LIST,
 
+    CK_STMT_LAYER_PUT,
+    CK_STMT_LAYER_DELETE,
+    CK_STMT_LAYER_LIST,
+
     CK_STMT_COUNT
 } ck_stmt_id;
 

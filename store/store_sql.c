@@ -71,8 +71,19 @@ static const char schema_v1[] =
     ") STRICT, WITHOUT ROWID;\n"
     "CREATE INDEX image_refs_by_image ON image_refs(image_id, ref);\n";
 
+/* What each unpacked layer (<root>/layers/<hex of chain_id>) occupies,
+ * measured once when it is unpacked, so ImageFsInfo sums rows instead of
+ * walking every file. Layers unpacked before this version have no row until
+ * they are measured. bytes and inodes are uint64 bit for bit. */
+static const char schema_v2[] = "CREATE TABLE layers (\n"
+                                "    chain_id TEXT NOT NULL PRIMARY KEY,\n"
+                                "    bytes    INTEGER NOT NULL,\n"
+                                "    inodes   INTEGER NOT NULL\n"
+                                ") STRICT, WITHOUT ROWID;\n";
+
 const ck_store_migration ck_store_migrations[] = {
     {1, "initial schema: names, pods, containers, images, image_refs", schema_v1, NULL},
+    {2, "layers: disk usage of each unpacked layer", schema_v2, NULL},
 };
 
 const size_t ck_store_migrations_len = sizeof(ck_store_migrations) / sizeof(ck_store_migrations[0]);
@@ -84,6 +95,7 @@ const size_t ck_store_migrations_len = sizeof(ck_store_migrations) / sizeof(ck_s
     "id, pod_id, name, attempt, state, created_at_ns, started_at_ns, finished_at_ns, exit_code, " \
     "image_ref, data"
 #define IMAGE_COLS "id, size, data"
+#define LAYER_COLS "chain_id, bytes, inodes"
 
 const char *const ck_store_sql[CK_STMT_COUNT] = {
     [CK_STMT_NAME_INSERT] = "INSERT INTO names (name, owner_id) VALUES (?1, ?2)"
@@ -140,4 +152,9 @@ const char *const ck_store_sql[CK_STMT_COUNT] = {
     [CK_STMT_REF_RESOLVE] = "SELECT image_id FROM image_refs WHERE ref = ?1",
     [CK_STMT_REFS_OF_IMAGE] = "SELECT ref FROM image_refs WHERE image_id = ?1 ORDER BY ref",
     [CK_STMT_REF_LIST] = "SELECT ref, image_id FROM image_refs ORDER BY image_id, ref",
+
+    [CK_STMT_LAYER_PUT] = "INSERT INTO layers (" LAYER_COLS ") VALUES (?1, ?2, ?3)"
+                          " ON CONFLICT (chain_id) DO UPDATE SET bytes = excluded.bytes, inodes = excluded.inodes",
+    [CK_STMT_LAYER_DELETE] = "DELETE FROM layers WHERE chain_id = ?1",
+    [CK_STMT_LAYER_LIST] = "SELECT " LAYER_COLS " FROM layers ORDER BY chain_id",
 };

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "images/images.h"
 #include "store/store.h"
 #include "test/critest/client.h"
 #include "test/critest/daemon.h"
@@ -75,9 +76,16 @@ static int start_shared(void **state)
              "    \"localhost:%s\":\n"
              "      insecure: true\n"
              "      username: %s\n"
-             "      password: %s\n",
+             "      password: %s\n"
+             /* the bad registry as two mirrors, the first with credentials of its own */
+             "    mirrored.invalid:\n"
+             "      mirrors: [\"http://localhost:%s\", \"http://%s\"]\n"
+             "    \"localhost:%s\":\n"
+             "      username: mirror-user\n"
+             "      password: mirror-pass\n",
              progress_timeout(), crit_fx("CERTS_D"), crit_fx("PLAIN"), crit_fx("AUTH"), crit_fx("BAD"), crit_fx("DOWN"),
-             crit_fx("DOWN"), crit_fx("PLAIN"), strchr(crit_fx("AUTH"), ':') + 1, crit_fx("USER"), crit_fx("PASS"));
+             crit_fx("DOWN"), crit_fx("PLAIN"), strchr(crit_fx("AUTH"), ':') + 1, crit_fx("USER"), crit_fx("PASS"),
+             strchr(crit_fx("BAD"), ':') + 1, crit_fx("BAD"), strchr(crit_fx("BAD"), ':') + 1);
     if (crit_daemon_prepare(&shared, yaml) < 0)
         return -1;
     client = crit_daemon_start_and_connect(&shared);
@@ -382,6 +390,83 @@ static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
     crit_result_clear(&r);
 }
 
+/* ImageFsInfo's image filesystem figures, and what one walk of content/ and
+ * layers/ gives (how they were computed before layers were recorded). */
+static void image_fs_figures(uint64_t *bytes, uint64_t *inodes, uint64_t *walked_bytes, uint64_t *walked_inodes)
+{
+    crit_result r;
+    Runtime__V1__ImageFsInfoResponse *info = fs_info(&r);
+    *bytes = info->image_filesystems[0]->used_bytes->value;
+    *inodes = info->image_filesystems[0]->inodes_used->value;
+    crit_result_clear(&r);
+    char dir[300];
+    uint64_t b[2], i[2];
+    ck_err err;
+    snprintf(dir, sizeof(dir), "%s/content", shared.root);
+    assert_int_equal(ck_dir_usage(dir, &b[0], &i[0], &err), 0);
+    snprintf(dir, sizeof(dir), "%s/layers", shared.root);
+    assert_int_equal(ck_dir_usage(dir, &b[1], &i[1], &err), 0);
+    *walked_bytes = b[0] + b[1];
+    *walked_inodes = i[0] + i[1];
+}
+
+/* ImageFsInfo answers what a walk of every layer would, from the figures
+ * recorded when each layer was unpacked: a file that appears in a layer
+ * afterwards (nothing writes there; this stands in for a walk) changes no
+ * answer. A layer without a row (unpacked before rows existed) is measured
+ * once, then recorded. */
+static void test_image_fs_info_sums_recorded_layers(void **state)
+{
+    (void)state;
+    pull_ok(ref("PLAIN", "cricket/config:1"), crit_fx("CONFIG_ID"));
+    uint64_t bytes, inodes, walked_bytes, walked_inodes;
+    image_fs_figures(&bytes, &inodes, &walked_bytes, &walked_inodes);
+    assert_int_equal(bytes, walked_bytes);
+    assert_int_equal(inodes, walked_inodes);
+
+    char dirs[2][300], probe[2][400];
+    size_t n;
+    layer_dirs_of(ref("PLAIN", "cricket/config:1"), dirs, &n);
+    assert_int_equal(n, 1);
+    snprintf(probe[0], sizeof(probe[0]), "%s/probe-1", dirs[0]);
+    snprintf(probe[1], sizeof(probe[1]), "%s/probe-2", dirs[0]);
+    write_file_of(probe[0], 1 << 20);
+    uint64_t b2, i2, wb2, wi2;
+    image_fs_figures(&b2, &i2, &wb2, &wi2);
+    assert_true(wb2 >= walked_bytes + (1 << 20)); /* the file is there for a walk ... */
+    assert_int_equal(wi2, walked_inodes + 1);
+    assert_int_equal(b2, bytes); /* ... and ImageFsInfo did not walk */
+    assert_int_equal(i2, inodes);
+
+    /* The layer as a database from before rows knows it: measured once (the
+     * probe counts now), recorded (a second probe does not). */
+    ck_store *store = NULL;
+    ck_err err;
+    char chain[80];
+    snprintf(chain, sizeof(chain), "sha256:%s", strrchr(dirs[0], '/') + 1);
+    assert_int_equal(ck_store_open(shared.root, &store, &err), 0);
+    assert_int_equal(ck_store_layer_delete(store, chain, &err), 0);
+    image_fs_figures(&b2, &i2, &wb2, &wi2);
+    assert_int_equal(b2, wb2);
+    assert_int_equal(i2, wi2);
+    write_file_of(probe[1], 1 << 20);
+    uint64_t b3, i3, wb3, wi3;
+    image_fs_figures(&b3, &i3, &wb3, &wi3);
+    assert_int_equal(wi3, wi2 + 1);
+    assert_int_equal(b3, b2);
+    assert_int_equal(i3, i2);
+    assert_true(crit_daemon_log_contains(&shared, "measured layer"));
+
+    /* Leave the layer as it was, its row to be measured again. */
+    unlink(probe[0]);
+    unlink(probe[1]);
+    assert_int_equal(ck_store_layer_delete(store, chain, &err), 0);
+    ck_store_close(store);
+    image_fs_figures(&b3, &i3, &wb3, &wi3);
+    assert_int_equal(b3, wb3);
+    assert_int_equal(i3, wi3);
+}
+
 static void test_whiteouts_visible_in_overlay(void **state)
 {
     (void)state;
@@ -487,6 +572,99 @@ static void test_bearer_token_flow(void **state)
     assert_int_equal(pull_as(image, &tok, id, sizeof(id), details, sizeof(details)), GRPC_STATUS_OK);
 }
 
+/* Lines of a file (a log, what the bad registry recorded) holding both a and b. */
+static int file_lines_with(const char *path, const char *a, const char *b)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL && errno == ENOENT)
+        return 0;
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+#define FIXTURE_BASIC "Basic Zml4dHVyZTpzM2NyZXQtcGFzcw=="    /* the image registry's fixture:s3cret-pass */
+#define MIRROR_BASIC "Basic bWlycm9yLXVzZXI6bWlycm9yLXBhc3M=" /* mirror-user:mirror-pass, the mirror's own */
+
+/* A mirror gets the credentials configured for its own host, never those
+ * the kubelet (or the config) gave for the image's registry; a token goes
+ * only to the endpoint whose challenge earned it. mirrored.invalid's first
+ * mirror (the bad registry as localhost) asks for a token and then lacks
+ * the image; the second (the same server as 127.0.0.1) serves it to anyone. */
+static void test_mirror_gets_only_its_own_credentials(void **state)
+{
+    (void)state;
+    const char *image = "mirrored.invalid/mirror/busybox:1";
+    pull_ok(image, NULL);
+    Runtime__V1__AuthConfig basic = RUNTIME__V1__AUTH_CONFIG__INIT;
+    basic.username = (char *)crit_fx("USER");
+    basic.password = (char *)crit_fx("PASS");
+    char details[1024];
+    grpc_status_code code = pull_as(image, &basic, NULL, 0, details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("pull with the registry's credentials: %d %s", code, details);
+    Runtime__V1__AuthConfig tok = RUNTIME__V1__AUTH_CONFIG__INIT;
+    tok.registry_token = "kubelet-token-for-the-registry";
+    code = pull_as(image, &tok, NULL, 0, details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("pull with the registry's token: %d %s", code, details);
+
+    const char *log = crit_fx("BAD_LOG");
+    assert_int_equal(file_lines_with(log, "mirror", FIXTURE_BASIC), 0);
+    assert_int_equal(file_lines_with(log, "mirror", "kubelet-token-for-the-registry"), 0);
+    /* The first mirror's token was asked for with its own credentials ... */
+    assert_true(file_lines_with(log, "GET /mirror-token", MIRROR_BASIC) >= 3);
+    /* ... and never shown to the second. */
+    char host[80];
+    snprintf(host, sizeof(host), "%s GET /v2/mirror/", crit_fx("BAD"));
+    assert_true(file_lines_with(log, host, " -\n") >= 3);
+    assert_int_equal(file_lines_with(log, host, "Bearer"), 0);
+    assert_int_equal(file_lines_with(log, host, "Basic"), 0);
+}
+
+/* A registry verified over TLS whose Bearer realm is plain http on a host
+ * not configured insecure: no credentials go there, the pull is refused. */
+static void test_token_realm_must_be_verified_https(void **state)
+{
+    (void)state;
+    pull_ok(ref("BADTLS", "mirror/busybox:1"), NULL); /* the TLS instance itself is trusted */
+    Runtime__V1__AuthConfig basic = RUNTIME__V1__AUTH_CONFIG__INIT;
+    basic.username = (char *)crit_fx("USER");
+    basic.password = (char *)crit_fx("PASS");
+    pull_fails(ref("BADTLS", "tlsrealm/busybox:1"), &basic, GRPC_STATUS_PERMISSION_DENIED,
+               "is plain http; credentials and tokens go only over verified https");
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "localhost:", "/token?"), 0);
+}
+
+/* A blob of an https registry redirected to plain http is not fetched. */
+static void test_no_redirect_from_https_to_http(void **state)
+{
+    (void)state;
+    pull_fails(ref("BADTLS", "tlsredirect/busybox:1"), NULL, GRPC_STATUS_PERMISSION_DENIED,
+               "refused a redirect from https to plain http");
+    assert_true(file_lines_with(crit_fx("BADTLS_LOG"), "/v2/tlsredirect/busybox/blobs/", "GET") >= 1);
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "/cdn/", "from=tls"), 0);
+}
+
+/* A manifest declaring a 1 GiB config: refused from the declared size, and
+ * the registry never sees a request for the blob. Layers sent longer than
+ * the manifest gives are cut at the declared size. */
+static void test_declared_sizes_are_limits(void **state)
+{
+    (void)state;
+    pull_fails(ref("BAD", "bad/hugeconfig:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT,
+               "the manifest gives 1073741824 bytes, more than the 8388608 an image config may have; not fetched");
+    assert_true(file_lines_with(crit_fx("BAD_LOG"), "/v2/bad/hugeconfig/manifests/1", "GET") >= 1);
+    assert_int_equal(file_lines_with(crit_fx("BAD_LOG"), "/v2/bad/hugeconfig/blobs/", "GET"), 0);
+    pull_fails(ref("BAD", "bad/oversize:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives");
+    pull_fails(ref("BAD", "bad/endless:1"), NULL, GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives");
+}
+
 /* Every file name below the root's content and layers, sorted, in one string. */
 static void snapshot(char *out, size_t cap)
 {
@@ -532,6 +710,9 @@ static void test_bad_cases_fail_clearly_and_leave_nothing(void **state)
         {"badauth/busybox:1", GRPC_STATUS_INVALID_ARGUMENT, "WWW-Authenticate: realm: unterminated quoted string"},
         {"bad/slow:1", GRPC_STATUS_DEADLINE_EXCEEDED, no_progress},
         {"bad/nosuch:1", GRPC_STATUS_NOT_FOUND, "not found"},
+        {"bad/hugeconfig:1", GRPC_STATUS_INVALID_ARGUMENT, "more than the 8388608 an image config may have"},
+        {"bad/oversize:1", GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives"},
+        {"bad/endless:1", GRPC_STATUS_INVALID_ARGUMENT, "the manifest gives"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         pull_fails(ref("BAD", cases[i].repo), NULL, cases[i].code, cases[i].why);
@@ -780,6 +961,163 @@ static void test_import_archives_beside_running_daemon(void **state)
     assert_non_null(strstr(out, "cricket image import"));
 }
 
+/* GET path on the bad registry (its /gate/open and /gate/close switches). */
+static void bad_registry_get(const char *path)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "curl -sf -m 10 -o /dev/null http://%s%s", crit_fx("BAD"), path);
+    if (system(cmd) != 0)
+        fail_msg("%s failed", cmd);
+}
+
+/* The name of a file in the daemon's content/ingest, looking `tries` times 0.1 s apart. */
+static bool ingest_file(char *name, size_t cap, int tries)
+{
+    char d[300];
+    snprintf(d, sizeof(d), "%s/content/ingest", shared.root);
+    for (int i = 0; i < tries; i++) {
+        DIR *dir = opendir(d);
+        assert_non_null(dir);
+        struct dirent *e;
+        bool found = false;
+        while (!found && (e = readdir(dir)) != NULL) {
+            if (e->d_name[0] != '.') {
+                snprintf(name, cap, "%s/%s", d, e->d_name);
+                found = true;
+            }
+        }
+        closedir(dir);
+        if (found)
+            return true;
+        if (i + 1 < tries)
+            usleep(100 * 1000);
+    }
+    return false;
+}
+
+typedef struct pull_job {
+    const char *image;
+    grpc_status_code code;
+    char details[1024];
+} pull_job;
+
+static void *pull_job_run(void *arg)
+{
+    pull_job *j = arg;
+    j->code = pull_as(j->image, NULL, NULL, 0, j->details, sizeof(j->details));
+    return NULL;
+}
+
+/* `cricket image import` beside a pull in flight: the importer must leave the
+ * daemon's unfinished download alone, and the pull must finish. */
+static void test_import_beside_a_pull_keeps_its_download(void **state)
+{
+    (void)state;
+    bad_registry_get("/gate/close");
+    pull_job job = {.image = ref("BAD", "gate/busybox:1")};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, pull_job_run, &job), 0);
+    char inflight[600];
+    bool started = ingest_file(inflight, sizeof(inflight), 150);
+    char out[8192];
+    int rc = started ? import("docker.tar", out, sizeof(out)) : -1;
+    bool kept = started && access(inflight, F_OK) == 0;
+    bad_registry_get("/gate/open");
+    pthread_join(t, NULL);
+    assert_true(started);
+    if (rc != 0)
+        fail_msg("import docker.tar: %d: %s", rc, out);
+    if (!kept)
+        fail_msg("the import removed the daemon's download in flight %s", inflight);
+    if (job.code != GRPC_STATUS_OK)
+        fail_msg("pull beside the import: %d %s", job.code, job.details);
+    remove_image(ref("BAD", "gate/busybox:1"));
+}
+
+typedef struct import_job {
+    const char *path;
+    int rc;
+    char out[8192];
+} import_job;
+
+static void *import_job_run(void *arg)
+{
+    import_job *j = arg;
+    const char *args[] = {"--config", shared.config, "image", "import", j->path, NULL};
+    j->rc = crit_run_cricket(args, j->out, sizeof(j->out));
+    return NULL;
+}
+
+/* Where a tar's entries end and its end-of-archive blocks begin. */
+static size_t tar_entries_end(const unsigned char *tar, size_t len)
+{
+    static const unsigned char zero[512];
+    size_t off = 0;
+    while (off + 512 <= len && memcmp(tar + off, zero, 512) != 0) {
+        char size[13] = {0};
+        memcpy(size, tar + off + 124, 12);
+        size_t n = (size_t)strtoull(size, NULL, 8);
+        off += 512 + (n + 511) / 512 * 512;
+    }
+    return off;
+}
+
+/* The daemon collects garbage while an import beside it has stored blobs
+ * it has not recorded yet: they must stay. The tarball comes through a FIFO
+ * so the import waits, mid-way, for as long as the test needs. */
+static void test_collection_spares_an_import_in_flight(void **state)
+{
+    (void)state;
+    remove_image(crit_fx("ARCHIVE_DOCKER_ID"));
+    char cfg_blob[400];
+    snprintf(cfg_blob, sizeof(cfg_blob), "%s/content/sha256/%s", shared.root, crit_fx("ARCHIVE_DOCKER_ID") + 7);
+    assert_int_equal(access(cfg_blob, F_OK), -1);
+    char tarpath[400];
+    snprintf(tarpath, sizeof(tarpath), "%s/docker.tar", crit_fx("ARCHIVES"));
+    FILE *f = fopen(tarpath, "rb");
+    assert_non_null(f);
+    static unsigned char tar[16 << 20];
+    size_t len = fread(tar, 1, sizeof(tar), f);
+    fclose(f);
+    assert_true(len > 0 && len < sizeof(tar));
+    size_t end = tar_entries_end(tar, len);
+    assert_true(end > 0 && end < len);
+
+    import_job job = {0};
+    char fifo[300];
+    snprintf(fifo, sizeof(fifo), "%s/import.fifo", crit_registry_dir());
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    job.path = fifo;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, import_job_run, &job), 0);
+    int fd = open(fifo, O_WRONLY); /* waits for the importer to open it */
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, tar, end), (ssize_t)end);
+    /* Every entry is stored: the importer now waits for the end of the archive. */
+    char unused[600];
+    bool stored = false;
+    for (int i = 0; i < 150 && !stored; i++) {
+        stored = access(cfg_blob, F_OK) == 0;
+        if (!stored)
+            usleep(100 * 1000);
+    }
+    for (int i = 0; i < 150 && stored && ingest_file(unused, sizeof(unused), 1); i++)
+        usleep(100 * 1000);
+    remove_image("never/was:here"); /* a remove collects garbage */
+    bool kept = access(cfg_blob, F_OK) == 0;
+    assert_int_equal(write(fd, tar + end, len - end), (ssize_t)(len - end));
+    close(fd);
+    pthread_join(t, NULL);
+    unlink(fifo);
+    assert_true(stored);
+    if (!kept)
+        fail_msg("garbage collection removed %s, stored by the import in flight", cfg_blob);
+    if (job.rc != 0)
+        fail_msg("import through %s: %d: %s", fifo, job.rc, job.out);
+    assert_names("cricket.test/imported/docker:1", crit_fx("ARCHIVE_DOCKER_ID"), "cricket.test/imported/docker:1",
+                 NULL);
+}
+
 static void test_mirrors_in_order_then_origin(void **state)
 {
     (void)state;
@@ -812,15 +1150,7 @@ static void test_blob_redirects_followed(void **state)
 /* Lines of the daemon's log holding both a and b. */
 static int log_lines_with(const char *a, const char *b)
 {
-    FILE *f = fopen(shared.log, "r");
-    assert_non_null(f);
-    char line[8192];
-    int n = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strstr(line, a) != NULL && strstr(line, b) != NULL)
-            n++;
-    fclose(f);
-    return n;
+    return file_lines_with(shared.log, a, b);
 }
 
 static void test_client_deadline_stops_the_pull(void **state)
@@ -892,12 +1222,17 @@ int main(void)
         cmocka_unit_test(test_user_by_uid_and_by_name),
         cmocka_unit_test(test_verbose_status_has_config),
         cmocka_unit_test(test_whiteouts_visible_in_overlay),
+        cmocka_unit_test(test_image_fs_info_sums_recorded_layers),
         cmocka_unit_test(test_tls_with_fixture_ca),
         cmocka_unit_test(test_basic_auth),
         cmocka_unit_test(test_bearer_token_flow),
         cmocka_unit_test(test_mirrors_in_order_then_origin),
         cmocka_unit_test(test_credentials_from_config),
         cmocka_unit_test(test_blob_redirects_followed),
+        cmocka_unit_test(test_mirror_gets_only_its_own_credentials),
+        cmocka_unit_test(test_token_realm_must_be_verified_https),
+        cmocka_unit_test(test_no_redirect_from_https_to_http),
+        cmocka_unit_test(test_declared_sizes_are_limits),
         cmocka_unit_test(test_bad_cases_fail_clearly_and_leave_nothing),
         cmocka_unit_test(test_client_deadline_stops_the_pull),
         cmocka_unit_test(test_invalid_references),
@@ -907,6 +1242,8 @@ int main(void)
         cmocka_unit_test(test_image_in_use_by_container_is_kept),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
         cmocka_unit_test(test_import_archives_beside_running_daemon),
+        cmocka_unit_test(test_import_beside_a_pull_keeps_its_download),
+        cmocka_unit_test(test_collection_spares_an_import_in_flight),
         cmocka_unit_test(test_images_survive_restart),
     };
     int failed = cmocka_run_group_tests_name("critest_images", tests, start_shared, stop_shared);

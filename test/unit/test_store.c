@@ -266,8 +266,8 @@ static void test_open_creates_private_wal_db(void **state)
     char mode[32];
     raw_text(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
     assert_string_equal(mode, "wal");
-    assert_int_equal(ck_store_schema_version(f->s), 1);
-    assert_int_equal(ck_store_schema_version_latest(), 1);
+    assert_int_equal(ck_store_schema_version(f->s), 2);
+    assert_int_equal(ck_store_schema_version_latest(), 2);
     OK(ck_store_integrity_check(f->s, &E));
 }
 
@@ -283,8 +283,8 @@ static void test_open_tightens_existing_file_mode(void **state)
     assert_int_equal(mode_of(f->db), 0600);
     /* An existing directory keeps its mode: it may be shared. */
     assert_int_equal(mode_of(f->root), 0755);
-    /* An empty file is an empty database: version 0 migrated to 1. */
-    assert_int_equal(ck_store_schema_version(f->s), 1);
+    /* An empty file is an empty database: version 0 migrated to the latest. */
+    assert_int_equal(ck_store_schema_version(f->s), 2);
 }
 
 static void test_open_refuses_non_file(void **state)
@@ -556,6 +556,55 @@ static void test_pod_with_containers_cannot_be_deleted(void **state)
     OK(ck_store_container_delete(f->s, "c1", &E));
     OK(ck_store_pod_delete(f->s, "p1", &E));
     FAILS(ck_store_pod_get(f->s, "p1", &got, &E), CK_E_NOT_FOUND, NULL);
+}
+
+/* ---- layers ----------------------------------------------------------- */
+
+static void test_layer_usage_rows(void **state)
+{
+    fixture *f = *state;
+    ck_layer_record a = {.chain_id = "sha256:aaaa", .bytes = UINT64_MAX, .inodes = 3};
+    ck_layer_record b = {.chain_id = "sha256:bbbb", .bytes = 4096, .inodes = 1};
+    OK(ck_store_layer_put(f->s, &b, &E));
+    OK(ck_store_layer_put(f->s, &a, &E));
+    a.inodes = 4; /* measured again: replaced */
+    OK(ck_store_layer_put(f->s, &a, &E));
+    FAILS(ck_store_layer_put(f->s, &(ck_layer_record){0}, &E), CK_E_INVALID, "store: put layer: no chain id given");
+    reopen(f);
+    ck_layer_record *ls = NULL;
+    size_t n = 0;
+    OK(ck_store_layer_list(f->s, &ls, &n, &E));
+    assert_int_equal(n, 2);
+    assert_string_equal(ls[0].chain_id, "sha256:aaaa");
+    assert_true(ls[0].bytes == UINT64_MAX);
+    assert_int_equal(ls[0].inodes, 4);
+    assert_string_equal(ls[1].chain_id, "sha256:bbbb");
+    assert_int_equal(ls[1].bytes, 4096);
+    ck_layer_records_free(ls, n);
+    OK(ck_store_layer_delete(f->s, "sha256:aaaa", &E));
+    OK(ck_store_layer_delete(f->s, "sha256:aaaa", &E)); /* absent: fine */
+    OK(ck_store_layer_list(f->s, &ls, &n, &E));
+    assert_int_equal(n, 1);
+    ck_layer_records_free(ls, n);
+}
+
+/* A version 1 database (before layer rows) keeps its images and gets an
+ * empty layers table. */
+static void test_migration_v1_to_v2_adds_layers(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mkdir(f->root, 0700), 0);
+    raw_exec(f->db, ck_store_migrations[0].sql);
+    raw_exec(f->db, "INSERT INTO images (id, size, data) VALUES ('sha256:cccc', 7, '{}'); PRAGMA user_version = 1");
+    OK(ck_store_open(f->root, &f->s, &E));
+    assert_int_equal(ck_store_schema_version(f->s), 2);
+    _cleanup_image_record_ ck_image_record got = {0};
+    OK(ck_store_image_get(f->s, "sha256:cccc", &got, &E));
+    ck_layer_record *ls = NULL;
+    size_t n = 1;
+    OK(ck_store_layer_list(f->s, &ls, &n, &E));
+    assert_int_equal(n, 0);
+    ck_layer_records_free(ls, n);
 }
 
 /* ---- images ----------------------------------------------------------- */
@@ -835,14 +884,14 @@ static void test_migration_fresh_db_is_latest(void **state)
 {
     fixture *f = *state;
     assert_int_equal(ck_store_schema_version(f->s), ck_store_schema_version_latest());
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND"
-                                    " name IN ('names','pods','containers','images','image_refs')"),
-                     5);
+                                    " name IN ('names','pods','containers','images','image_refs','layers')"),
+                     6);
     assert_int_equal(raw_int(f->db, "PRAGMA foreign_key_check"), 0);
     /* Opening again changes nothing. */
     reopen(f);
-    assert_int_equal(ck_store_schema_version(f->s), 1);
+    assert_int_equal(ck_store_schema_version(f->s), 2);
 }
 
 static void test_migration_refuses_newer_db(void **state)
@@ -852,7 +901,7 @@ static void test_migration_refuses_newer_db(void **state)
     raw_exec(f->db, "CREATE TABLE future (x); PRAGMA user_version = 7");
     char want[512];
     snprintf(want, sizeof(want),
-             "database %s has schema version 7, newer than the 1 this cricket understands; "
+             "database %s has schema version 7, newer than the 2 this cricket understands; "
              "refusing to open it",
              f->db);
     FAILS(ck_store_open(f->root, &f->s, &E), CK_E_PRECONDITION, want);
@@ -880,14 +929,15 @@ static void test_migration_upgrade_keeps_data(void **state)
     ck_store_close(f->s);
     f->s = NULL;
 
-    /* The real history plus a trial version 2: one more entry. */
-    ck_store_migration steps[2] = {
+    /* The real history plus a trial version 3: one more entry. */
+    ck_store_migration steps[3] = {
         ck_store_migrations[0],
-        {2, "pod notes", "ALTER TABLE pods ADD COLUMN note TEXT; CREATE TABLE extra (x INTEGER)", apply_v2_backfill},
+        ck_store_migrations[1],
+        {3, "pod notes", "ALTER TABLE pods ADD COLUMN note TEXT; CREATE TABLE extra (x INTEGER)", apply_v2_backfill},
     };
-    assert_int_equal(ck_store_migrations_len, 1);
-    OK(ck_store_open_with(f->root, steps, 2, &f->s, &E));
-    assert_int_equal(ck_store_schema_version(f->s), 2);
+    assert_int_equal(ck_store_migrations_len, 2);
+    OK(ck_store_open_with(f->root, steps, 3, &f->s, &E));
+    assert_int_equal(ck_store_schema_version(f->s), 3);
     _cleanup_pod_record_ ck_pod_record got = {0};
     OK(ck_store_pod_get(f->s, "p1", &got, &E));
     assert_pod_eq(&got, &p);
@@ -897,10 +947,10 @@ static void test_migration_upgrade_keeps_data(void **state)
     raw_text(f->db, "SELECT note FROM pods WHERE id = 'p1'", note, sizeof(note));
     assert_string_equal(note, "from nginx");
 
-    /* This binary knows only version 1 and refuses the upgraded database. */
+    /* This binary knows only version 2 and refuses the upgraded database. */
     char want[512];
     snprintf(want, sizeof(want),
-             "database %s has schema version 2, newer than the 1 this cricket understands; "
+             "database %s has schema version 3, newer than the 2 this cricket understands; "
              "refusing to open it",
              f->db);
     FAILS(ck_store_open(f->root, &f->s, &E), CK_E_PRECONDITION, want);
@@ -914,25 +964,26 @@ static void test_migration_failed_step_rolls_back(void **state)
     ck_store_close(f->s);
     f->s = NULL;
 
-    ck_store_migration steps[2] = {
+    ck_store_migration steps[3] = {
         ck_store_migrations[0],
-        {2, "broken", "CREATE TABLE half (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y", NULL},
+        ck_store_migrations[1],
+        {3, "broken", "CREATE TABLE half (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y", NULL},
     };
     char want[512];
     snprintf(want, sizeof(want),
-             "store: migrate %s to schema version 2 (broken): store: run migration SQL: "
+             "store: migrate %s to schema version 3 (broken): store: run migration SQL: "
              "no such table: no_such_table",
              f->db);
-    FAILS(ck_store_open_with(f->root, steps, 2, &f->s, &E), CK_E_INTERNAL, want);
+    FAILS(ck_store_open_with(f->root, steps, 3, &f->s, &E), CK_E_INTERNAL, want);
     assert_null(f->s);
     /* The step's first statement was rolled back with it. */
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'half'"), 0);
 
     /* A history with a gap is a programming error. */
-    ck_store_migration gap[2] = {ck_store_migrations[0], {3, "gap", "SELECT 1", NULL}};
-    FAILS(ck_store_open_with(f->root, gap, 2, &f->s, &E), CK_E_INTERNAL,
-          "store: migration step 1 has version 3, expected 2");
+    ck_store_migration gap[3] = {ck_store_migrations[0], ck_store_migrations[1], {4, "gap", "SELECT 1", NULL}};
+    FAILS(ck_store_open_with(f->root, gap, 3, &f->s, &E), CK_E_INTERNAL,
+          "store: migration step 2 has version 4, expected 3");
 
     OK(ck_store_open(f->root, &f->s, &E));
     _cleanup_pod_record_ ck_pod_record got = {0};
@@ -1210,6 +1261,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_container_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_with_containers_cannot_be_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images_and_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layer_usage_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_v1_to_v2_adds_layers, setup_unopened, teardown),
         cmocka_unit_test_setup_teardown(test_prefix_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_rollback_discards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_commit_persists_across_reopen, setup, teardown),
