@@ -253,3 +253,13 @@ void ck_call_release(ck_call *call)
     call->grpc = NULL;
     ck_arena_reset(&call->arena);
 }
+
+int ck_call_send_batches(ck_call *call, size_t n, ck_send_batch_fn send_batch, void *arg, ck_err *err)
+{
+    for (size_t from = 0; from < n; from += CK_STREAM_BATCH) {
+        size_t count = n - from < CK_STREAM_BATCH ? n - from : CK_STREAM_BATCH;
+        if (send_batch(call, arg, from, count, err) < 0)
+            return -1;
+    }
+    return 0;
+}

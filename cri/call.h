@@ -74,6 +74,18 @@ bool ck_call_wait_done(ck_call *call, int timeout_ms);
  * has taken it. Fails with CK_E_CANCELLED when the client is gone. */
 int ck_call_send(ck_call *call, const ProtobufCMessage *msg, ck_err *err);
 
+/* Items per message of the Stream* calls, so that thousands of pods,
+ * containers or images never make one message near the 16 MiB limit. */
+enum { CK_STREAM_BATCH = 256 };
+
+/* Builds and sends (ck_call_send) the message holding items [from,
+ * from + count) of a Stream* answer. */
+typedef int (*ck_send_batch_fn)(ck_call *call, void *arg, size_t from, size_t count, ck_err *err);
+
+/* Streams only: sends n items as messages of at most CK_STREAM_BATCH each,
+ * in order; an empty list sends no message (the call ends OK). */
+int ck_call_send_batches(ck_call *call, size_t n, ck_send_batch_fn send_batch, void *arg, ck_err *err);
+
 /* Transport side, used by server.c. */
 void ck_call_init(ck_call *call, ck_cri_server *server, grpc_call *grpc, grpc_completion_queue *cq,
                   gpr_timespec deadline);

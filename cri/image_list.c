@@ -7,8 +7,6 @@
 #include "cri/image_convert.h"
 #include "cri/services.h"
 
-enum { STREAM_BATCH = 100 };
-
 static const char *filter_name(const Runtime__V1__ImageFilter *f)
 {
     return f != NULL && f->image != NULL && f->image->image != NULL && f->image->image[0] != '\0' ? f->image->image
@@ -44,6 +42,24 @@ int ck_handle_list_images(ck_call *call, const ProtobufCMessage *req, ProtobufCM
     return 0;
 }
 
+typedef struct image_batches {
+    ck_image **imgs;
+} image_batches;
+
+/* Each batch is converted as it goes, so the arena holds one batch at a
+ * time more than the listing itself. */
+static int send_images(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
+{
+    const image_batches *b = arg;
+    Runtime__V1__StreamImagesResponse msg;
+    runtime__v1__stream_images_response__init(&msg);
+    msg.images = convert(call, b->imgs, from, count);
+    msg.n_images = count;
+    if (msg.images == NULL)
+        return ck_err_oom(err, "StreamImages batch");
+    return ck_call_send(call, &msg.base, err);
+}
+
 int ck_handle_stream_images(ck_call *call, const ProtobufCMessage *req, ck_err *err)
 {
     const Runtime__V1__StreamImagesRequest *in = (const void *)req;
@@ -51,20 +67,8 @@ int ck_handle_stream_images(ck_call *call, const ProtobufCMessage *req, ck_err *
     size_t n = 0;
     if (ck_images_list(call->svc->images, filter_name(in->filter), &imgs, &n, err) < 0)
         return ck_err_wrap(err, "StreamImages");
-    int rc = 0;
-    for (size_t from = 0; rc == 0 && (from < n || from == 0); from += STREAM_BATCH) {
-        size_t k = n - from < STREAM_BATCH ? n - from : STREAM_BATCH;
-        Runtime__V1__StreamImagesResponse msg;
-        runtime__v1__stream_images_response__init(&msg);
-        msg.images = convert(call, imgs, from, k);
-        msg.n_images = k;
-        if (msg.images == NULL)
-            rc = ck_err_oom(err, "StreamImages batch");
-        else if (k > 0)
-            rc = ck_call_send(call, &msg.base, err);
-        if (n == 0)
-            break;
-    }
+    image_batches b = {imgs};
+    int rc = ck_call_send_batches(call, n, send_images, &b, err);
     ck_images_free_list(imgs, n);
     return rc;
 }

@@ -18,10 +18,10 @@ static Runtime__V1__PodSandbox *entry(ck_call *call, const ck_sandbox_view *v)
     p->runtime_handler = ck_call_strdup(call, v->runtime_handler);
     if (!p->id || !p->metadata || !p->runtime_handler)
         return NULL;
-    if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandbox__LabelsEntry,
-                            runtime__v1__pod_sandbox__labels_entry__init, p->labels, p->n_labels) < 0 ||
-        CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandbox__AnnotationsEntry,
-                            runtime__v1__pod_sandbox__annotations_entry__init, p->annotations, p->n_annotations) < 0)
+    if (CK_PB_MAP_FROM_KV(call, v->labels, v->n_labels, Runtime__V1__PodSandbox__LabelsEntry,
+                          runtime__v1__pod_sandbox__labels_entry__init, p->labels, p->n_labels) < 0 ||
+        CK_PB_MAP_FROM_KV(call, v->annotations, v->n_annotations, Runtime__V1__PodSandbox__AnnotationsEntry,
+                          runtime__v1__pod_sandbox__annotations_entry__init, p->annotations, p->n_annotations) < 0)
         return NULL;
     return p;
 }
@@ -74,6 +74,15 @@ int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Proto
     return 0;
 }
 
+static int send_pods(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
+{
+    Runtime__V1__StreamPodSandboxesResponse msg;
+    runtime__v1__stream_pod_sandboxes_response__init(&msg);
+    msg.pod_sandboxes = (Runtime__V1__PodSandbox **)arg + from;
+    msg.n_pod_sandboxes = count;
+    return ck_call_send(call, &msg.base, err);
+}
+
 /* The same list, sent in batches on a server stream. */
 int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, ck_err *err)
 {
@@ -82,15 +91,5 @@ int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, c
     size_t n = 0;
     if (ck_pod_list_items(call, in->filter, &items, &n, err) < 0)
         return -1;
-    size_t sent = 0;
-    do {
-        Runtime__V1__StreamPodSandboxesResponse msg;
-        runtime__v1__stream_pod_sandboxes_response__init(&msg);
-        msg.pod_sandboxes = items + sent;
-        msg.n_pod_sandboxes = n - sent < CK_STREAM_BATCH ? n - sent : CK_STREAM_BATCH;
-        if (ck_call_send(call, &msg.base, err) < 0)
-            return -1;
-        sent += msg.n_pod_sandboxes;
-    } while (sent < n);
-    return 0;
+    return ck_call_send_batches(call, n, send_pods, items, err);
 }

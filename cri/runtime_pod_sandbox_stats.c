@@ -21,11 +21,11 @@ static Runtime__V1__PodSandboxAttributes *attributes(ck_call *call, const ck_san
         CK_NEW(call, Runtime__V1__PodSandboxAttributes, runtime__v1__pod_sandbox_attributes__init);
     if (a == NULL || (a->id = ck_call_strdup(call, v->id)) == NULL || (a->metadata = ck_pod_metadata(call, v)) == NULL)
         return NULL;
-    if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandboxAttributes__LabelsEntry,
-                            runtime__v1__pod_sandbox_attributes__labels_entry__init, a->labels, a->n_labels) < 0 ||
-        CK_PB_MAP_FROM_JSON(
-            call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
-            runtime__v1__pod_sandbox_attributes__annotations_entry__init, a->annotations, a->n_annotations) < 0)
+    if (CK_PB_MAP_FROM_KV(call, v->labels, v->n_labels, Runtime__V1__PodSandboxAttributes__LabelsEntry,
+                          runtime__v1__pod_sandbox_attributes__labels_entry__init, a->labels, a->n_labels) < 0 ||
+        CK_PB_MAP_FROM_KV(call, v->annotations, v->n_annotations, Runtime__V1__PodSandboxAttributes__AnnotationsEntry,
+                          runtime__v1__pod_sandbox_attributes__annotations_entry__init, a->annotations,
+                          a->n_annotations) < 0)
         return NULL;
     return a;
 }
@@ -150,6 +150,15 @@ int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req,
     return 0;
 }
 
+static int send_stats(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
+{
+    Runtime__V1__StreamPodSandboxStatsResponse msg;
+    runtime__v1__stream_pod_sandbox_stats_response__init(&msg);
+    msg.pod_sandbox_stats = (Runtime__V1__PodSandboxStats **)arg + from;
+    msg.n_pod_sandbox_stats = count;
+    return ck_call_send(call, &msg.base, err);
+}
+
 int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err)
 {
     const Runtime__V1__StreamPodSandboxStatsRequest *in = (const void *)req;
@@ -157,15 +166,5 @@ int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *re
     size_t n = 0;
     if (collect(call, in->filter, &items, &n, err) < 0)
         return -1;
-    size_t sent = 0;
-    do {
-        Runtime__V1__StreamPodSandboxStatsResponse msg;
-        runtime__v1__stream_pod_sandbox_stats_response__init(&msg);
-        msg.pod_sandbox_stats = items + sent;
-        msg.n_pod_sandbox_stats = n - sent < CK_STREAM_BATCH ? n - sent : CK_STREAM_BATCH;
-        if (ck_call_send(call, &msg.base, err) < 0)
-            return -1;
-        sent += msg.n_pod_sandbox_stats;
-    } while (sent < n);
-    return 0;
+    return ck_call_send_batches(call, n, send_stats, items, err);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cri/pod_view.h"
 #include "cri/services.h"
 
@@ -26,30 +28,27 @@ Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox
     return m->name && m->namespace_ && m->uid ? m : NULL;
 }
 
-static Runtime__V1__PodSandboxNetworkStatus *network(ck_call *call, json_t *data)
+static Runtime__V1__PodSandboxNetworkStatus *network(ck_call *call, const ck_sandbox_view *v)
 {
     Runtime__V1__PodSandboxNetworkStatus *n =
         CK_NEW(call, Runtime__V1__PodSandboxNetworkStatus, runtime__v1__pod_sandbox_network_status__init);
     if (n == NULL)
         return NULL;
-    json_t *ips = json_object_get(data, "ips");
-    size_t count = json_array_size(ips);
-    if (count > 0)
-        n->ip = ck_call_strdup(call, json_string_value(json_array_get(ips, 0)) ?: "");
-    n->additional_ips = ck_call_alloc(call, (count + 1) * sizeof(*n->additional_ips));
+    if (v->n_ips > 0 && (n->ip = ck_call_strdup(call, v->ips[0])) == NULL)
+        return NULL;
+    n->additional_ips = ck_call_alloc(call, (v->n_ips + 1) * sizeof(*n->additional_ips));
     if (n->additional_ips == NULL)
         return NULL;
-    for (size_t i = 1; i < count; i++) {
+    for (size_t i = 1; i < v->n_ips; i++) {
         Runtime__V1__PodIP *ip = CK_NEW(call, Runtime__V1__PodIP, runtime__v1__pod_ip__init);
-        if (ip == NULL)
+        if (ip == NULL || (ip->ip = ck_call_strdup(call, v->ips[i])) == NULL)
             return NULL;
-        ip->ip = ck_call_strdup(call, json_string_value(json_array_get(ips, i)) ?: "");
         n->additional_ips[n->n_additional_ips++] = ip;
     }
     return n;
 }
 
-static Runtime__V1__LinuxPodSandboxStatus *linux_status(ck_call *call, json_t *data)
+static Runtime__V1__LinuxPodSandboxStatus *linux_status(ck_call *call, const ck_sandbox_view *v)
 {
     Runtime__V1__LinuxPodSandboxStatus *l =
         CK_NEW(call, Runtime__V1__LinuxPodSandboxStatus, runtime__v1__linux_pod_sandbox_status__init);
@@ -57,10 +56,11 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(ck_call *call, json_t *d
     Runtime__V1__NamespaceOption *o = CK_NEW(call, Runtime__V1__NamespaceOption, runtime__v1__namespace_option__init);
     if (l == NULL || ns == NULL || o == NULL)
         return NULL;
-    o->network = (Runtime__V1__NamespaceMode)json_integer_value(json_object_get(data, "ns_network"));
-    o->pid = (Runtime__V1__NamespaceMode)json_integer_value(json_object_get(data, "ns_pid"));
-    o->ipc = (Runtime__V1__NamespaceMode)json_integer_value(json_object_get(data, "ns_ipc"));
-    o->target_id = ck_call_strdup(call, json_string_value(json_object_get(data, "ns_target_id")) ?: "");
+    o->network = (Runtime__V1__NamespaceMode)v->ns_network;
+    o->pid = (Runtime__V1__NamespaceMode)v->ns_pid;
+    o->ipc = (Runtime__V1__NamespaceMode)v->ns_ipc;
+    if ((o->target_id = ck_call_strdup(call, v->ns_target_id)) == NULL)
+        return NULL;
     ns->options = o;
     l->namespaces = ns;
     return l;
@@ -79,7 +79,11 @@ static json_t *network_check(ck_call *call, const ck_sandbox_view *v)
 
 static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r, const ck_sandbox_view *v)
 {
-    json_t *info = json_pack("{s:s, s:O, s:s, s:o, s:s}", "id", v->id, "record", v->data, "runtime_handler",
+    /* The record is the sandbox domain's diagnostics, embedded whole. */
+    char *record = ck_sandbox_view_record_text(v);
+    json_t *rec = record != NULL ? json_loads(record, 0, NULL) : NULL;
+    free(record);
+    json_t *info = json_pack("{s:s, s:o*, s:s, s:o, s:s}", "id", v->id, "record", rec, "runtime_handler",
                              v->runtime_handler, "network_check", network_check(call, v), "state_reason", v->reason);
     char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(info);
@@ -110,16 +114,16 @@ static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__
     s->state = v->state == CK_SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
                                             : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
     s->created_at = v->created_at_ns;
-    s->network = network(call, v->data);
-    s->linux = linux_status(call, v->data);
+    s->network = network(call, v);
+    s->linux = linux_status(call, v);
     s->runtime_handler = ck_call_strdup(call, v->runtime_handler);
     if (!s->id || !s->metadata || !s->network || !s->linux || !s->runtime_handler)
         return -1;
-    if (CK_PB_MAP_FROM_JSON(call, json_object_get(v->data, "labels"), Runtime__V1__PodSandboxStatus__LabelsEntry,
-                            runtime__v1__pod_sandbox_status__labels_entry__init, s->labels, s->n_labels) < 0 ||
-        CK_PB_MAP_FROM_JSON(
-            call, json_object_get(v->data, "annotations"), Runtime__V1__PodSandboxStatus__AnnotationsEntry,
-            runtime__v1__pod_sandbox_status__annotations_entry__init, s->annotations, s->n_annotations) < 0)
+    if (CK_PB_MAP_FROM_KV(call, v->labels, v->n_labels, Runtime__V1__PodSandboxStatus__LabelsEntry,
+                          runtime__v1__pod_sandbox_status__labels_entry__init, s->labels, s->n_labels) < 0 ||
+        CK_PB_MAP_FROM_KV(call, v->annotations, v->n_annotations, Runtime__V1__PodSandboxStatus__AnnotationsEntry,
+                          runtime__v1__pod_sandbox_status__annotations_entry__init, s->annotations,
+                          s->n_annotations) < 0)
         return -1;
     r->status = s;
     struct timespec ts;

@@ -61,6 +61,7 @@ static int convert(ck_call *call, const Runtime__V1__RunPodSandboxRequest *in, c
     if (lx != NULL) {
         c->cgroup_parent = lx->cgroup_parent;
         KVS_FROM(call, c->sysctls, lx->sysctls, lx->n_sysctls);
+        c->privileged = lx->security_context != NULL && lx->security_context->privileged;
         const Runtime__V1__NamespaceOption *no =
             lx->security_context != NULL ? lx->security_context->namespace_options : NULL;
         if (no != NULL) {

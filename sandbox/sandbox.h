@@ -15,11 +15,10 @@
 #ifndef CK_SANDBOX_SANDBOX_H
 #define CK_SANDBOX_SANDBOX_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "common/cancel.h"
 #include "common/err.h"
@@ -61,18 +60,37 @@ typedef struct ck_sandbox_config {
     ck_kvs sysctls;
     int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
     const char *ns_target_id;
+    bool privileged;             /* the pod's security context asks for privileged containers */
     const char *runtime_handler; /* "" = default */
 } ck_sandbox_config;
 
-/* A pod as Status and List see it. */
+/* A pod as Status, List and Stats see it: typed fields, filled only by
+ * sandbox_record.c from the pod's record, so no caller reads the stored
+ * form. Strings are never NULL ("" when absent) and live until
+ * ck_sandbox_view_clear. */
 typedef struct ck_sandbox_view {
     char *id, *name, *ns, *uid, *runtime_handler;
     uint32_t attempt;
     int state;        /* READY or NOTREADY (CREATING shows as NOTREADY) */
     char reason[256]; /* why a NOTREADY pod is not ready ("stopped", "its pause process ...") */
     int64_t created_at_ns;
-    json_t *data; /* the record: labels, annotations, ips, namespace modes... */
+    const char *const *ips; /* IPv4 first */
+    size_t n_ips;
+    const ck_kv *labels, *annotations;
+    size_t n_labels, n_annotations;
+    int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
+    const char *ns_target_id;
+    const char *netns;         /* the pinned network namespace; "" for host network or once removed */
+    const char *cgroup_parent; /* as the kubelet gave it */
+    const char *hostname, *log_directory;
+    int pause_pid; /* 0 before the pause runs */
+    void *record_; /* private to sandbox/: what the fields point into */
 } ck_sandbox_view;
+
+/* The pod's whole record as JSON text, for a verbose status (diagnostics:
+ * its keys are sandbox_record.c's, not an interface). Free it; NULL when out
+ * of memory. */
+char *ck_sandbox_view_record_text(const ck_sandbox_view *v);
 
 void ck_sandbox_view_clear(ck_sandbox_view *v);
 void ck_sandbox_views_free(ck_sandbox_view *v, size_t n);
@@ -108,6 +126,33 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
  * up with: 0 when every plugin finds it intact, -1 with the plugin's
  * message; 1 when there is nothing to check (host network, not ready). */
 int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, const ck_cancel *cancel, ck_err *err);
+
+/* What a container needs of its pod: containers/ reads a pod only through
+ * this (never its record), and sandbox/ never includes containers/. Paths
+ * are absolute; "" where the pod has none (host network: no netns; host
+ * IPC: no shm). The namespace paths name the pause process's namespaces,
+ * valid while ready is true (the pause checked alive by pid, start time and
+ * boot). */
+typedef struct ck_sandbox_context {
+    char id[65];
+    bool ready;
+    int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
+    char ns_target_id[65];
+    bool privileged;
+    int pause_pid;
+    char netns[PATH_MAX];
+    char ipc_ns[64], uts_ns[64], pid_ns[64]; /* /proc/<pause>/ns/...; "" when not ready */
+    char cgroup_parent[512];
+    char runtime_handler[64];
+    char hostname[256];
+    char hostname_file[PATH_MAX], hosts_file[PATH_MAX], resolv_file[PATH_MAX];
+    char shm_dir[PATH_MAX];
+    char log_directory[PATH_MAX];
+} ck_sandbox_context;
+
+/* The context of pod id (full id or unique prefix); CK_E_NOT_FOUND when
+ * there is no such pod. */
+int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context *out, ck_err *err);
 
 /* Resource usage of a pod (cgroup and netns counters). */
 typedef struct ck_sandbox_stats {

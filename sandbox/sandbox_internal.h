@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <pthread.h>
 
+#include <jansson.h>
+
 #include "common/keylock.h"
 #include "common/proc.h"
 #include "oci/runtime.h"
@@ -73,6 +75,12 @@ bool sb_record_pause(json_t *data, ck_proc_id *who);
  * ambiguous key older versions reserved, released too on remove. */
 void sb_name_key(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size);
 void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size);
+/* Fills the view's typed fields from the record's text (a damaged record
+ * yields a view without details, logged); the fields point into what
+ * sb_record_view_clear frees. sb_record_of_view: the parsed record. */
+int sb_record_view(const char *text, ck_sandbox_view *v, ck_err *err);
+void sb_record_view_clear(ck_sandbox_view *v);
+json_t *sb_record_of_view(const ck_sandbox_view *v);
 /* The pod as CNI sees it (pointers into row and data). */
 void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
 

@@ -14,12 +14,14 @@
  *   image                          the pause image's id, when pause.image is set (absent otherwise)
  *   rootfs                         where its layers are mounted while the pod runs
  *   stopped                        true once StopPodSandbox (or a recovery) stopped it
+ *   privileged                     the pod's security context's privileged (absent: false)
  * A reader tolerates missing keys, so older records still load.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "sandbox/sandbox_internal.h"
 
 static json_t *kv_json(const ck_kvs *kv)
@@ -39,13 +41,13 @@ json_t *sb_record_new(const ck_sandbox_config *cfg, const char *netns, const cha
                                                (int)p->container_port, "protocol", p->protocol, "host_ip",
                                                p->host_ip != NULL ? p->host_ip : ""));
     }
-    return json_pack("{s:i, s:o, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:n, s:[], s:o, s:i}", "v",
+    return json_pack("{s:i, s:o, s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:n, s:[], s:o, s:i, s:b}", "v",
                      SB_RECORD_VERSION, "labels", kv_json(&cfg->labels), "annotations", kv_json(&cfg->annotations),
                      "hostname", cfg->hostname != NULL ? cfg->hostname : "", "log_directory",
                      cfg->log_directory != NULL ? cfg->log_directory : "", "cgroup_parent", cgroup_parent, "ns_network",
                      cfg->ns_network, "ns_pid", cfg->ns_pid, "ns_ipc", cfg->ns_ipc, "ns_target_id",
                      cfg->ns_target_id != NULL ? cfg->ns_target_id : "", "netns", netns != NULL ? netns : "", "cni",
-                     "ips", "port_mappings", ports, "pause_pid", 0);
+                     "ips", "port_mappings", ports, "pause_pid", 0, "privileged", cfg->privileged);
 }
 
 int sb_save(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, int state, ck_err *err)
@@ -119,4 +121,93 @@ void sb_name_key(const char *name, const char *ns, const char *uid, uint32_t att
 void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size)
 {
     snprintf(buf, size, "pod:%s_%s_%s_%u", name, ns, uid, attempt);
+}
+
+/* ---- the typed view ------------------------------------------------------ */
+
+/* What a view's fields point into. */
+typedef struct view_record {
+    json_t *data;
+    const char **ips;
+    ck_kv *labels, *annotations;
+} view_record;
+
+static int kv_list(json_t *obj, ck_kv **out, size_t *n)
+{
+    *n = 0;
+    *out = calloc(json_object_size(obj) + 1, sizeof(**out));
+    if (*out == NULL)
+        return -1;
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val)
+    {
+        const char *s = json_string_value(val);
+        (*out)[(*n)++] = (ck_kv){key, s != NULL ? s : ""};
+    }
+    return 0;
+}
+
+int sb_record_view(const char *text, ck_sandbox_view *v, ck_err *err)
+{
+    view_record *vr = calloc(1, sizeof(*vr));
+    if (vr == NULL)
+        return ck_err_oom(err, "pod view");
+    v->record_ = vr;
+    json_error_t jerr;
+    vr->data = json_loads(text != NULL ? text : "{}", 0, &jerr);
+    if (vr->data == NULL) {
+        /* A damaged record must not hide the pod: it lists, with no detail. */
+        ck_warn("sandbox", "pod %s: record is not JSON (%s): shown without its details", v->id, jerr.text);
+        vr->data = json_object();
+        if (vr->data == NULL)
+            return ck_err_oom(err, "pod view");
+    }
+    json_t *d = vr->data;
+    json_t *ips = json_object_get(d, "ips");
+    vr->ips = calloc(json_array_size(ips) + 1, sizeof(*vr->ips));
+    if (vr->ips == NULL || kv_list(json_object_get(d, "labels"), &vr->labels, &v->n_labels) < 0 ||
+        kv_list(json_object_get(d, "annotations"), &vr->annotations, &v->n_annotations) < 0)
+        return ck_err_oom(err, "pod view");
+    for (size_t i = 0; i < json_array_size(ips); i++)
+        if (json_string_value(json_array_get(ips, i)) != NULL)
+            vr->ips[v->n_ips++] = json_string_value(json_array_get(ips, i));
+    v->ips = vr->ips;
+    v->labels = vr->labels;
+    v->annotations = vr->annotations;
+    v->ns_network = (int)json_integer_value(json_object_get(d, "ns_network"));
+    v->ns_pid = (int)json_integer_value(json_object_get(d, "ns_pid"));
+    v->ns_ipc = (int)json_integer_value(json_object_get(d, "ns_ipc"));
+    v->ns_target_id = sb_str(d, "ns_target_id");
+    v->netns = sb_str(d, "netns");
+    v->cgroup_parent = sb_str(d, "cgroup_parent");
+    v->hostname = sb_str(d, "hostname");
+    v->log_directory = sb_str(d, "log_directory");
+    v->pause_pid = (int)json_integer_value(json_object_get(d, "pause_pid"));
+    return 0;
+}
+
+json_t *sb_record_of_view(const ck_sandbox_view *v)
+{
+    const view_record *vr = v->record_;
+    return vr != NULL ? vr->data : NULL;
+}
+
+void sb_record_view_clear(ck_sandbox_view *v)
+{
+    view_record *vr = v->record_;
+    if (vr == NULL)
+        return;
+    json_decref(vr->data);
+    free(vr->ips);
+    free(vr->labels);
+    free(vr->annotations);
+    free(vr);
+    v->record_ = NULL;
+}
+
+char *ck_sandbox_view_record_text(const ck_sandbox_view *v)
+{
+    json_t *d = sb_record_of_view(v);
+    return d != NULL ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/cgroup.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "sandbox/sandbox_internal.h"
@@ -22,7 +23,7 @@ void ck_sandbox_view_clear(ck_sandbox_view *v)
     free(v->ns);
     free(v->uid);
     free(v->runtime_handler);
-    json_decref(v->data);
+    sb_record_view_clear(v);
     memset(v, 0, sizeof(*v));
 }
 
@@ -40,8 +41,9 @@ static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
 {
     sb_paths p;
     sb_paths_init(sb, v->id, &p);
-    bool stopped = json_is_true(json_object_get(v->data, "stopped"));
-    bool alive = sb_pause_alive(&p, v->data, v->reason, sizeof(v->reason));
+    json_t *data = sb_record_of_view(v);
+    bool stopped = json_is_true(json_object_get(data, "stopped"));
+    bool alive = sb_pause_alive(&p, data, v->reason, sizeof(v->reason));
     if (stopped || (alive && v->state == CK_SANDBOX_NOTREADY))
         snprintf(v->reason, sizeof(v->reason), "%s", stopped ? "stopped" : "its network is still to be torn down");
     if (alive || v->state != CK_SANDBOX_READY)
@@ -57,9 +59,6 @@ static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
 static int view_from_row(ck_sandboxes *sb, ck_pod_record *row, ck_sandbox_view *v, ck_err *err)
 {
     memset(v, 0, sizeof(*v));
-    v->data = json_loads(row->data != NULL ? row->data : "{}", 0, NULL);
-    if (v->data == NULL)
-        v->data = json_object();
     v->id = row->id;
     v->name = row->name;
     v->ns = row->ns;
@@ -68,13 +67,15 @@ static int view_from_row(ck_sandboxes *sb, ck_pod_record *row, ck_sandbox_view *
     row->id = row->name = row->ns = row->uid = row->runtime_handler = NULL;
     v->attempt = row->attempt;
     v->created_at_ns = row->created_at_ns;
+    if (v->runtime_handler == NULL)
+        return ck_err_oom(err, "pod view");
+    if (sb_record_view(row->data, v, err) < 0)
+        return -1;
     v->state = row->state == CK_SANDBOX_READY ? CK_SANDBOX_READY : CK_SANDBOX_NOTREADY;
     if (row->state == CK_SANDBOX_CREATING)
         snprintf(v->reason, sizeof(v->reason), "being created");
     else
         check_alive(sb, v);
-    if (v->runtime_handler == NULL)
-        return ck_err_oom(err, "pod view");
     return 0;
 }
 
@@ -129,14 +130,19 @@ int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, const ck_cancel *
     return rc < 0 ? ck_err_wrap(err, "pod %s: CNI CHECK", full) : rc;
 }
 
-static bool labels_match(json_t *data, const ck_kvs *want)
+static bool has_label(const ck_sandbox_view *v, const ck_kv *want)
 {
-    json_t *labels = json_object_get(data, "labels");
-    for (size_t i = 0; i < want->len; i++) {
-        const char *have = json_string_value(json_object_get(labels, want->items[i].key));
-        if (have == NULL || strcmp(have, want->items[i].value) != 0)
+    for (size_t i = 0; i < v->n_labels; i++)
+        if (strcmp(v->labels[i].key, want->key) == 0)
+            return strcmp(v->labels[i].value, want->value) == 0;
+    return false;
+}
+
+static bool labels_match(const ck_sandbox_view *v, const ck_kvs *want)
+{
+    for (size_t i = 0; i < want->len; i++)
+        if (!has_label(v, &want->items[i]))
             return false;
-    }
     return true;
 }
 
@@ -173,7 +179,7 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
             break;
         }
         bool keep = (f == NULL || !f->has_state || f->state == views[k].state) &&
-                    (f == NULL || labels_match(views[k].data, &f->labels));
+                    (f == NULL || labels_match(&views[k], &f->labels));
         if (keep)
             k++;
         else
@@ -189,86 +195,50 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
     return 0;
 }
 
-/* ---- stats ------------------------------------------------------------- */
+/* ---- the context containers read ------------------------------------------ */
 
-/* A cgroup counter; 0 when the file is missing or does not hold a number. */
-static uint64_t read_u64(const char *path)
+static void ns_path(char *buf, size_t size, int pid, const char *ns)
 {
-    uint64_t v = 0;
-    if (ck_read_u64_file(path, &v, NULL) < 0)
-        return 0;
-    return v;
+    snprintf(buf, size, "/proc/%d/ns/%s", pid, ns);
 }
 
-/* The value of key in a "key value" per line file (memory.stat); 0 when absent. */
-static uint64_t read_keyed(const char *path, const char *key)
+int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context *out, ck_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    char line[256];
-    size_t klen = strlen(key);
-    uint64_t out = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
-            const char *p = line + klen;
-            if (ck_parse_u64_word(&p, 10, &out, NULL) < 0)
-                out = 0;
-            break;
-        }
-    fclose(f);
-    return out;
-}
-
-/* The pause process's cgroup path in one v1 controller ("memory"), or in
- * the v2 tree ("" controller). */
-static bool cgroup_of(pid_t pid, const char *controller, bool pod_level, char *buf, size_t size)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
-    char line[1024];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f) != NULL) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL)
-            continue;
-        *c2 = '\0';
-        line[strcspn(line, "\n")] = '\0';
-        char *rest = c2 + 1;
-        rest[strcspn(rest, "\n")] = '\0';
-        const char *ctrls = c1 + 1;
-        bool match = controller[0] == '\0' ? ctrls[0] == '\0' : false;
-        if (!match && controller[0] != '\0') {
-            char copy[256];
-            snprintf(copy, sizeof(copy), "%s", ctrls);
-            char *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
-                if (strcmp(t, controller) == 0)
-                    match = true;
-        }
-        if (match) {
-            /* Pure v2 mounts the tree at /sys/fs/cgroup, hybrid at .../unified. */
-            bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-            if (controller[0] == '\0')
-                snprintf(buf, size, "/sys/fs/cgroup%s%s", pure_v2 ? "" : "/unified", rest);
-            else
-                snprintf(buf, size, "/sys/fs/cgroup/%s%s", controller, rest);
-            /* The pod's cgroup is the pause's parent when the kubelet gave one. */
-            if (pod_level) {
-                char *slash = strrchr(buf, '/');
-                if (slash != NULL && slash > buf)
-                    *slash = '\0';
-            }
-            found = true;
-        }
+    memset(out, 0, sizeof(*out));
+    ck_sandbox_view v;
+    if (ck_sandbox_status(sb, id, &v, err) < 0)
+        return -1;
+    json_t *data = sb_record_of_view(&v);
+    sb_paths p;
+    sb_paths_init(sb, v.id, &p);
+    snprintf(out->id, sizeof(out->id), "%s", v.id);
+    out->ready = v.state == CK_SANDBOX_READY;
+    out->ns_network = v.ns_network;
+    out->ns_pid = v.ns_pid;
+    out->ns_ipc = v.ns_ipc;
+    snprintf(out->ns_target_id, sizeof(out->ns_target_id), "%s", v.ns_target_id);
+    out->privileged = json_is_true(json_object_get(data, "privileged"));
+    out->pause_pid = v.pause_pid;
+    snprintf(out->netns, sizeof(out->netns), "%s", v.netns);
+    if (out->ready && v.pause_pid > 0) {
+        ns_path(out->ipc_ns, sizeof(out->ipc_ns), v.pause_pid, "ipc");
+        ns_path(out->uts_ns, sizeof(out->uts_ns), v.pause_pid, "uts");
+        ns_path(out->pid_ns, sizeof(out->pid_ns), v.pause_pid, "pid");
     }
-    fclose(f);
-    return found;
+    snprintf(out->cgroup_parent, sizeof(out->cgroup_parent), "%s", v.cgroup_parent);
+    snprintf(out->runtime_handler, sizeof(out->runtime_handler), "%s", v.runtime_handler);
+    snprintf(out->hostname, sizeof(out->hostname), "%s", v.hostname);
+    snprintf(out->hostname_file, sizeof(out->hostname_file), "%s", p.hostname);
+    snprintf(out->hosts_file, sizeof(out->hosts_file), "%s", p.hosts);
+    snprintf(out->resolv_file, sizeof(out->resolv_file), "%s", p.resolv);
+    if (v.ns_ipc != CK_NS_NODE)
+        snprintf(out->shm_dir, sizeof(out->shm_dir), "%s", p.shm);
+    snprintf(out->log_directory, sizeof(out->log_directory), "%s", v.log_directory);
+    ck_sandbox_view_clear(&v);
+    return 0;
 }
+
+/* ---- stats ------------------------------------------------------------- */
 
 static void net_stats(pid_t pid, ck_sandbox_stats *st)
 {
@@ -302,51 +272,25 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
 int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out, ck_err *err)
 {
     memset(out, 0, sizeof(*out));
-    ck_sandbox_view v;
-    if (ck_sandbox_status(sb, id, &v, err) < 0)
+    ck_sandbox_context ctx;
+    if (ck_sandbox_context_get(sb, id, &ctx, err) < 0)
         return -1;
-    pid_t pid = (pid_t)json_integer_value(json_object_get(v.data, "pause_pid"));
-    bool ready = v.state == CK_SANDBOX_READY;
-    const char *parent = json_string_value(json_object_get(v.data, "cgroup_parent"));
-    bool pod = parent != NULL && parent[0] != '\0';
-    ck_sandbox_view_clear(&v);
+    pid_t pid = (pid_t)ctx.pause_pid;
+    bool ready = ctx.ready;
+    /* The pod's cgroup is the pause's parent when the kubelet gave one. */
+    bool pod = ctx.cgroup_parent[0] != '\0';
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     out->timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     if (!ready || pid <= 0)
         return 0;
-    char cg[1024], file[1200];
-    char v2[1024] = "";
-    bool has_v2 = cgroup_of(pid, "", pod, v2, sizeof(v2));
-    if (cgroup_of(pid, "cpuacct", pod, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/cpuacct.usage", cg);
-        out->cpu_usage_ns = read_u64(file);
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/cpu.stat", v2);
-        out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
-    }
-    uint64_t inactive = 0;
-    if (cgroup_of(pid, "memory", pod, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/memory.usage_in_bytes", cg);
-        out->memory_usage = read_u64(file);
-        snprintf(file, sizeof(file), "%s/memory.stat", cg);
-        inactive = read_keyed(file, "total_inactive_file");
-        out->memory_rss = read_keyed(file, "total_rss");
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/memory.current", v2);
-        out->memory_usage = read_u64(file);
-        snprintf(file, sizeof(file), "%s/memory.stat", v2);
-        inactive = read_keyed(file, "inactive_file");
-        out->memory_rss = read_keyed(file, "anon");
-    }
-    out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
-    if (cgroup_of(pid, "pids", pod, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/pids.current", cg);
-        out->processes = read_u64(file);
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/pids.current", v2);
-        out->processes = read_u64(file);
-    }
+    ck_cgroup_usage u;
+    ck_cgroup_usage_of(pid, pod, &u);
+    out->cpu_usage_ns = u.cpu_usage_ns;
+    out->memory_usage = u.memory_usage;
+    out->memory_working_set = u.memory_working_set;
+    out->memory_rss = u.memory_rss;
+    out->processes = u.processes;
     net_stats(pid, out);
     return 0;
 }

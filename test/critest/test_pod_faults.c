@@ -39,7 +39,7 @@ static char cgroup_parent[64];
 static int start_shared(void **state)
 {
     (void)state;
-    crit_pod_net_init(&net, "ckf", 50);
+    crit_pod_net_init(&net, "ckf", 0);
     crit_pod_cgroup_parent(cgroup_parent, sizeof(cgroup_parent), "critest-faults");
     if (crit_daemon_prepare_pods(&shared, net.bridge, net.subnet, NULL) < 0)
         return -1;

@@ -940,6 +940,15 @@ static void test_stats_stream_and_update(void **state)
     char details[256];
     assert_int_equal(crit_stream_finish(s, 10000, details, sizeof(details)), GRPC_STATUS_OK);
     crit_stream_free(s);
+    /* A filter that matches nothing: no message, the stream ends OK (as
+     * every Stream* call answers an empty list). */
+    Runtime__V1__PodSandboxFilter none = RUNTIME__V1__POD_SANDBOX_FILTER__INIT;
+    none.id = "0000000000000000";
+    sreq.filter = &none;
+    s = crit_stream_open(client, RUNTIME("StreamPodSandboxes"), &sreq.base, 10000);
+    assert_int_equal(crit_stream_next(s, &runtime__v1__stream_pod_sandboxes_response__descriptor, 10000, &msg), -1);
+    assert_int_equal(crit_stream_finish(s, 10000, details, sizeof(details)), GRPC_STATUS_OK);
+    crit_stream_free(s);
 
     Runtime__V1__UpdatePodSandboxResourcesRequest ureq = RUNTIME__V1__UPDATE_POD_SANDBOX_RESOURCES_REQUEST__INIT;
     Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;

@@ -1,0 +1,34 @@
+/*
+ * cgroup: resource usage as the kernel's cgroup files report it, on every
+ * layout a node may have: v1 controllers under /sys/fs/cgroup/<controller>,
+ * the hybrid layout (v1 plus the v2 tree at /sys/fs/cgroup/unified) and pure
+ * v2. The cgroup is found from a member process's /proc/<pid>/cgroup, so a
+ * caller needs no knowledge of the cgroup driver or of the paths the
+ * runtime chose. Pod stats use it now, container stats next.
+ */
+#ifndef CK_COMMON_CGROUP_H
+#define CK_COMMON_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct ck_cgroup_usage {
+    uint64_t cpu_usage_ns;
+    uint64_t memory_usage;       /* memory.usage_in_bytes (v1), memory.current (v2) */
+    uint64_t memory_working_set; /* usage less inactive file pages, as the kubelet counts it */
+    uint64_t memory_rss;         /* total_rss (v1), anon (v2) */
+    uint64_t processes;          /* pids.current */
+} ck_cgroup_usage;
+
+/* The directory of pid's cgroup in one v1 controller ("memory"), or in the
+ * v2 tree (controller ""); with parent_level, its parent (a pod's cgroup
+ * holds its pause's cgroup and its containers'). False when pid is gone or
+ * is not in that hierarchy. */
+bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size);
+
+/* Usage of pid's cgroup (or its parent); each counter the host lacks is 0. */
+void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out);
+
+#endif
