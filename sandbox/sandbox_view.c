@@ -189,7 +189,7 @@ static uint64_t read_u64(const char *path)
 /* The value of key in a "key value" per line file (memory.stat); 0 when absent. */
 static uint64_t read_keyed(const char *path, const char *key)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL)
         return 0;
     char line[256];
@@ -212,7 +212,7 @@ static bool cgroup_of(pid_t pid, const char *controller, bool pod_level, char *b
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL)
         return false;
     char line[1024];
@@ -260,7 +260,7 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL)
         return;
     char line[512];
