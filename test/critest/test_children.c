@@ -31,7 +31,11 @@
 #include "test/critest/daemon.h"
 #include "test/critest/pod_fixture.h"
 
-static crit_daemon daemon_; /* stopped by teardown when a test fails midway */
+/* What a test that fails midway leaves: teardown removes the pod, then
+ * stops the daemon. */
+static crit_daemon daemon_;
+static crit_client *client_;
+static char *pod_id;
 static crit_pod_net net;
 static char cgroup_parent[64];
 
@@ -46,6 +50,23 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (pod_id != NULL && client_ != NULL) {
+        crit_result r;
+        Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+        stop.pod_sandbox_id = pod_id;
+        crit_call(client_, RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
+                  30000, &r);
+        crit_result_clear(&r);
+        Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+        rm.pod_sandbox_id = pod_id;
+        crit_call(client_, RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor,
+                  30000, &r);
+        crit_result_clear(&r);
+    }
+    free(pod_id);
+    pod_id = NULL;
+    crit_close(client_);
+    client_ = NULL;
     if (daemon_.dir[0] != '\0')
         crit_daemon_cleanup(&daemon_);
     crit_pod_net_remove(&net);
@@ -211,13 +232,13 @@ static void test_pod_runs_under_notify_socket(void **state)
     snprintf(record, sizeof(record), "%s/cni-record", d->dir);
     write_recording_network(d, record);
     set_service_environment(notify_path);
-    crit_client *c = crit_daemon_start_and_connect(d);
+    crit_client *c = client_ = crit_daemon_start_and_connect(d);
     clear_service_environment(); /* only the daemon has them */
     assert_non_null(c);
     assert_true(notified(notify, "READY=1", 10000));
 
     crit_pod_request pod;
-    char *id = crit_pod_run(c, d, crit_pod_request_init(&pod, "under-systemd", cgroup_parent));
+    const char *id = pod_id = crit_pod_run(c, d, crit_pod_request_init(&pod, "under-systemd", cgroup_parent));
     crit_result r;
     Runtime__V1__PodSandboxStatusResponse *s = crit_pod_status(c, d, id, &r, NULL);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
@@ -232,8 +253,10 @@ static void test_pod_runs_under_notify_socket(void **state)
 
     crit_pod_stop(c, d, id);
     crit_pod_remove(c, d, id);
-    free(id);
+    free(pod_id);
+    pod_id = NULL;
     close(notify);
+    client_ = NULL;
     assert_int_equal(crit_daemon_teardown(d, c, 15000), 0);
     memset(d, 0, sizeof(*d));
 }
