@@ -10,6 +10,9 @@
  * pthread_cond_timedwait and friends. */
 struct timespec ck_time_after_ms(clockid_t clock, long ms);
 
+/* CLOCK_MONOTONIC in milliseconds: deadlines of polling loops. */
+long long ck_mono_ms(void);
+
 /* Seconds from start (CLOCK_MONOTONIC) to now. */
 double ck_seconds_since(const struct timespec *start);
 

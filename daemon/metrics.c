@@ -28,7 +28,7 @@ struct ck_metrics_server {
 
 static double status_field_kib(const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen("/proc/self/status", "re");
     if (f == NULL)
         return 0;
     char line[256];

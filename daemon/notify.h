@@ -3,6 +3,12 @@
  * socket accepts calls and restart recovery has finished, STATUS= lines on
  * the way there, STOPPING=1 at shutdown, WATCHDOG=1 pings when the unit sets
  * WatchdogSec. Without NOTIFY_SOCKET every call does nothing.
+ *
+ * NOTIFY_SOCKET and WATCHDOG_* stay in the daemon's environment, where
+ * sd_notify reads them on every call; no child ever gets them (nor
+ * LISTEN_*): common/spawn withholds them, since runc acts on NOTIFY_SOCKET
+ * and would make every `start` wait for a READY the pause process never
+ * sends.
  */
 #ifndef CK_DAEMON_NOTIFY_H
 #define CK_DAEMON_NOTIFY_H

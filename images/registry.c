@@ -73,7 +73,7 @@ static void curl_init_once(void)
 
 static int append_file(char **buf, size_t *len, const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "rbe");
     if (f == NULL)
         return -1;
     char chunk[8192];

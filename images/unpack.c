@@ -81,7 +81,7 @@ static void whiteouts_free(whiteout *w)
  * following a symlink. rel "" is the root itself. */
 static int open_dir_beneath(int rootfd, const char *rel, ck_err *err)
 {
-    int fd = dup(rootfd);
+    int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "dup");
     _cleanup_free_ char *copy = strdup(rel);

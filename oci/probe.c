@@ -4,26 +4,25 @@
  * into it. The container gets new mount, pid, ipc, uts and network
  * namespaces and a cgroup of its own, as a pod's would, so a runtime that
  * cannot manage cgroups or namespaces here fails the probe the way it would
- * fail a pod.
+ * fail a pod. The runtime is run through common/spawn, as the daemon runs
+ * it: clean environment, no descriptor of ours, its group killed after
+ * PROBE_TIMEOUT_S.
  */
 #include "oci/probe.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/spawn.h"
 
 enum { PROBE_TIMEOUT_S = 30 };
 
@@ -89,78 +88,62 @@ static int write_bundle(const char *bundle, const char *cgroup_name, ck_err *err
     return 0;
 }
 
-/* Runs argv with stdout and stderr into out_fd; returns the exit status, or
- * -1 when it could not run or was killed after the timeout. */
-static int run_with_timeout(char *const argv[], int out_fd)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(out_fd, STDOUT_FILENO);
-        dup2(out_fd, STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    for (int waited_ms = 0; waited_ms < PROBE_TIMEOUT_S * 1000; waited_ms += 20) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
 /* The runtime's most telling line: the last non-empty one, with runc's and
  * crun's "level=error msg=" wrapping left as it is. */
-static void last_line(int fd, char *out, size_t cap)
+static void last_line(const char *text, char *out, size_t cap)
 {
-    char buf[8192];
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     out[0] = '\0';
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    char *save = NULL;
-    for (char *line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-        if (line[0] != '\0')
-            snprintf(out, cap, "%s", line);
+    for (const char *line = text; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        if (len > 0)
+            snprintf(out, cap, "%.*s", (int)len, line);
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+}
+
+/* Runs argv (through common/spawn, as the daemon runs the runtime) within
+ * the probe's bound: its exit status, or -1 when it could not run or was
+ * killed. why, when not NULL, gets its last line of stderr, else of stdout. */
+static int run_bounded(const char *const argv[], char *why, size_t cap)
+{
+    ck_spawn_result res;
+    ck_err err;
+    ck_err_clear(&err);
+    if (ck_spawn(argv, NULL, NULL, PROBE_TIMEOUT_S * 1000, &res, &err) < 0) {
+        if (why != NULL)
+            snprintf(why, cap, "%s", err.msg);
+        return -1;
+    }
+    if (why != NULL) {
+        last_line(res.errout, why, cap);
+        if (why[0] == '\0')
+            last_line(res.out, why, cap);
+    }
+    int status = res.timed_out ? -1 : res.status;
+    ck_spawn_result_clear(&res);
+    return status;
 }
 
 int ck_oci_probe_run(const ck_runtime_handler *handler, const char *work_dir, ck_err *err)
 {
-    char bundle[PATH_MAX], root[PATH_MAX], id[64], log_path[PATH_MAX];
+    char bundle[PATH_MAX], root[PATH_MAX], id[64];
     snprintf(id, sizeof(id), "cricket-check-%d-%s", (int)getpid(), handler->name);
     snprintf(bundle, sizeof(bundle), "%s/bundle-%s", work_dir, handler->name);
     snprintf(root, sizeof(root), "%s/root-%s", work_dir, handler->name);
-    snprintf(log_path, sizeof(log_path), "%s/out-%s", work_dir, handler->name);
     ck_err ignored;
     if (write_bundle(bundle, id, err) < 0) {
         ck_rm_rf(bundle, &ignored);
         return -1;
     }
-    _cleanup_close_ int out = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out < 0) {
-        ck_rm_rf(bundle, &ignored);
-        return ck_err_set(err, CK_E_INTERNAL, errno, "open %s", log_path);
-    }
-    unlink(log_path);
 
-    char *run[] = {handler->path, "--root", root, "run", "--bundle", bundle, id, NULL};
-    int status = run_with_timeout(run, out);
+    const char *run[] = {handler->path, "--root", root, "run", "--bundle", bundle, id, NULL};
     char why[512];
-    last_line(out, why, sizeof(why));
+    int status = run_bounded(run, why, sizeof(why));
     /* Whatever happened, leave no container, state or cgroup behind. */
-    _cleanup_close_ int quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    char *del[] = {handler->path, "--root", root, "delete", "--force", id, NULL};
-    run_with_timeout(del, quiet);
+    const char *del[] = {handler->path, "--root", root, "delete", "--force", id, NULL};
+    run_bounded(del, NULL, 0);
     if (ck_rm_rf(root, err) < 0 || ck_rm_rf(bundle, err) < 0)
         return ck_err_wrap(err, "clean up the %s probe", handler->name);
 

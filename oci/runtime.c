@@ -1,20 +1,22 @@
 /*
  * runtime: the OCI runtime CLI, one process per verb. The runtime's stderr
  * becomes the error message, so a failure reads as the runtime wrote it.
+ * Every process here starts through common/spawn, the verbs and the
+ * cricket-monitor alike, so each gets the same clean environment (runc must
+ * never see the daemon's NOTIFY_SOCKET), no descriptor of ours and a group
+ * a timeout kills whole. The monitor's command line, sync line and exit
+ * file are defined once, in containers/monitor/protocol.h.
  */
 #include "oci/runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -23,9 +25,18 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "common/spawn.h"
+#include "common/timeutil.h"
+#include "containers/monitor/protocol.h"
 #include "oci/oci.h"
 
-enum { MAX_ARGS = 48, RUNTIME_VERB_TIMEOUT_MS = 120 * 1000 };
+/* MONITOR_DETACH_TIMEOUT_MS bounds the monitor's start only: its first
+ * process exits and its second lets go of the stdio pipes at once. */
+enum {
+    MAX_ARGS = 48,
+    RUNTIME_VERB_TIMEOUT_MS = 120 * 1000,
+    MONITOR_DETACH_TIMEOUT_MS = 30 * 1000,
+    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 10 + 1,
+};
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
 {
@@ -152,24 +163,16 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
     snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
 }
 
-static int64_t mono_ms(void)
+/* Reads the monitor's one sync line (protocol.h). The monitor bounds the
+ * runtime's create itself; timeout_ms only guards against a monitor that
+ * never answers. silent says why when it ended without a word. */
+static int read_sync(int fd, const char *id, int timeout_ms, const char *silent, pid_t *pid, ck_err *err)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Reads the monitor's one line: "ok <pid>", "error <text>" or "timeout
- * <text>" (the runtime's create was killed after its bound). The monitor
- * bounds the runtime's create itself; timeout_ms only guards against a
- * monitor that never answers. */
-static int read_sync(int fd, const char *id, int timeout_ms, pid_t *pid, ck_err *err)
-{
-    char line[4096];
+    char line[CK_MON_SYNC_LINE_MAX];
     size_t len = 0;
-    int64_t deadline = mono_ms() + timeout_ms;
+    long long deadline = ck_mono_ms() + timeout_ms;
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        long long left = deadline - ck_mono_ms();
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
         if (pr < 0 && errno == EINTR)
@@ -188,82 +191,94 @@ static int read_sync(int fd, const char *id, int timeout_ms, pid_t *pid, ck_err 
     }
     line[len] = '\0';
     trim(line);
-    if (strncmp(line, "ok ", 3) == 0) {
+    if (strncmp(line, CK_MON_SYNC_OK, strlen(CK_MON_SYNC_OK)) == 0) {
         int64_t v;
-        if (ck_parse_i64(line + 3, 1, INT32_MAX, &v, err) < 0)
+        if (ck_parse_i64(line + strlen(CK_MON_SYNC_OK), 1, INT32_MAX, &v, err) < 0)
             return ck_err_wrap(err, "create container %s: the monitor's pid", id);
         *pid = (pid_t)v;
         return 0;
     }
-    if (strncmp(line, "error ", 6) == 0)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: %s", id, line + 6);
-    if (strncmp(line, "timeout ", 8) == 0)
-        return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: %s", id, line + 8);
-    return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: the monitor ended without a word", id);
+    if (strncmp(line, CK_MON_SYNC_ERROR, strlen(CK_MON_SYNC_ERROR)) == 0)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: %s", id, line + strlen(CK_MON_SYNC_ERROR));
+    if (strncmp(line, CK_MON_SYNC_TIMEOUT, strlen(CK_MON_SYNC_TIMEOUT)) == 0)
+        return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: %s", id, line + strlen(CK_MON_SYNC_TIMEOUT));
+    return ck_err_set(err, CK_E_INTERNAL, 0, "create container %s: %s", id, silent);
+}
+
+/* The monitor's command line (protocol.h), into argv (MONITOR_ARGV_MAX
+ * entries); sync_fd is the number the sync pipe has in the monitor. */
+static int monitor_argv(const ck_oci_runtime *rt, const char *monitor, const char *id, const char *bundle,
+                        const ck_oci_monitor_files *files, const char *sync_fd, const char *timeout, const char **argv,
+                        ck_err *err)
+{
+    const char *rargs[MAX_ARGS];
+    size_t nr = base_args(rt, rargs);
+    if (nr - 1 > CK_MON_MAX_RUNTIME_ARGS)
+        return ck_err_set(err, CK_E_INVALID, 0, "runtime handler %s: %zu global arguments, the monitor takes %d",
+                          rt->handler->name, nr - 1, CK_MON_MAX_RUNTIME_ARGS);
+    size_t n = 0;
+    argv[n++] = monitor;
+    argv[n++] = "--" CK_MON_OPT_ID;
+    argv[n++] = id;
+    argv[n++] = "--" CK_MON_OPT_BUNDLE;
+    argv[n++] = bundle;
+    argv[n++] = "--" CK_MON_OPT_RUNTIME;
+    argv[n++] = rt->handler->path;
+    for (size_t i = 1; i < nr; i++) {
+        argv[n++] = "--" CK_MON_OPT_RUNTIME_ARG;
+        argv[n++] = rargs[i];
+    }
+    argv[n++] = "--" CK_MON_OPT_PID_FILE;
+    argv[n++] = files->pid_file;
+    argv[n++] = "--" CK_MON_OPT_EXIT_FILE;
+    argv[n++] = files->exit_file;
+    argv[n++] = "--" CK_MON_OPT_LOG_FILE;
+    argv[n++] = files->log_file;
+    argv[n++] = "--" CK_MON_OPT_SYNC_FD;
+    argv[n++] = sync_fd;
+    argv[n++] = "--" CK_MON_OPT_CREATE_TIMEOUT;
+    argv[n++] = timeout;
+    argv[n] = NULL;
+    return 0;
 }
 
 int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
                   pid_t *pid_out, ck_err *err)
 {
     char monitor[4096];
-    if (ck_exe_sibling("cricket-monitor", monitor, sizeof(monitor), err) < 0)
-        return -1;
+    const char *argv[MONITOR_ARGV_MAX];
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%u", rt->handler->create_timeout);
+    /* The sync pipe is the one descriptor the monitor keeps: its 3. */
+    if (ck_exe_sibling("cricket-monitor", monitor, sizeof(monitor), err) < 0 ||
+        monitor_argv(rt, monitor, id, bundle, files, "3", timeout, argv, err) < 0)
+        return ck_err_wrap(err, "create container %s", id);
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create container %s: pipe", id);
-    char syncfd[16], timeout[16];
-    snprintf(syncfd, sizeof(syncfd), "%d", sync[1]);
-    snprintf(timeout, sizeof(timeout), "%u", rt->handler->create_timeout);
-    const char *argv[MAX_ARGS];
-    size_t n = 0;
-    argv[n++] = monitor;
-    argv[n++] = "--id";
-    argv[n++] = id;
-    argv[n++] = "--bundle";
-    argv[n++] = bundle;
-    argv[n++] = "--runtime";
-    argv[n++] = rt->handler->path;
-    const char *rargs[MAX_ARGS];
-    size_t nr = base_args(rt, rargs);
-    for (size_t i = 1; i < nr && n < MAX_ARGS - 12; i++) {
-        argv[n++] = "--runtime-arg";
-        argv[n++] = rargs[i];
-    }
-    argv[n++] = "--pid-file";
-    argv[n++] = files->pid_file;
-    argv[n++] = "--exit-file";
-    argv[n++] = files->exit_file;
-    argv[n++] = "--log-file";
-    argv[n++] = files->log_file;
-    argv[n++] = "--sync-fd";
-    argv[n++] = syncfd;
-    argv[n++] = "--create-timeout";
-    argv[n++] = timeout;
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(sync[0]);
-        close(sync[1]);
-        return ck_err_set(err, CK_E_INTERNAL, e, "create container %s: fork", id);
-    }
-    if (pid == 0) {
-        /* Only the sync fd crosses exec; signals back to defaults. */
-        fcntl(sync[1], F_SETFD, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(monitor, (char *const *)argv);
-        _exit(127);
-    }
+    const ck_spawn_opts opts = {.keep_fds = &sync[1], .n_keep_fds = 1, .timeout_ms = MONITOR_DETACH_TIMEOUT_MS};
+    ck_spawn_result res;
+    int rc = ck_spawn_run(argv, &opts, &res, err);
     close(sync[1]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (rc < 0) {
+        close(sync[0]);
+        return ck_err_wrap(err, "create container %s: start the monitor", id);
     }
-    int rc = read_sync(sync[0], id, ((int)rt->handler->create_timeout + 15) * 1000, pid_out, err);
+    /* The monitor's first process has exited and its second let go of the
+     * stdio pipes; what it has to say comes on the sync pipe. */
+    char silent[512];
+    trim(res.errout);
+    if (res.timed_out)
+        snprintf(silent, sizeof(silent), "%s did not detach within %d s: killed", monitor,
+                 MONITOR_DETACH_TIMEOUT_MS / 1000);
+    else if (res.status != 0)
+        snprintf(silent, sizeof(silent), "%s exited with %d: %s", monitor, res.status,
+                 res.errout[0] != '\0' ? res.errout : "no message");
+    else
+        snprintf(silent, sizeof(silent), "the monitor ended without a word");
+    ck_spawn_result_clear(&res);
+    rc = read_sync(sync[0], id, ((int)rt->handler->create_timeout + 15) * 1000, silent, pid_out, err);
     close(sync[0]);
-    if (rc < 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return ck_err_set(err, CK_E_UNAVAILABLE, 0, "create container %s: cannot run %s", id, monitor);
     return rc;
 }
 
@@ -272,14 +287,15 @@ int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *fi
     _cleanup_close_ int fd = open(files->exit_file, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : ck_err_set(err, CK_E_INTERNAL, errno, "read %s", files->exit_file);
-    char buf[128];
+    char buf[CK_MON_EXIT_RECORD_MAX * 2];
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR) {
     }
     if (n < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "read %s", files->exit_file);
     buf[n] = '\0';
-    /* "<exit code> <finished, ns since the epoch>", written whole by the monitor. */
+    /* CK_MON_EXIT_FORMAT: "<exit code> <finished, ns since the epoch>\n",
+     * written whole by the monitor. */
     const char *p = buf;
     int64_t c, at;
     if (ck_parse_i64_word(&p, INT32_MIN, INT32_MAX, &c, err) < 0 || ck_parse_i64_word(&p, 0, INT64_MAX, &at, err) < 0 ||
@@ -293,7 +309,7 @@ int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *fi
 /* True when the effective capabilities include CAP_SYS_RESOURCE (24). */
 static bool has_sys_resource(void)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen("/proc/self/status", "re");
     if (f == NULL)
         return false;
     char line[256];

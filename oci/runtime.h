@@ -33,10 +33,12 @@ typedef struct ck_oci_monitor_files {
 
 void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 
-/* Starts a cricket-monitor that runs `create` on the bundle; returns once
- * the container exists (created, not started) with its init pid. On
- * failure the runtime's own message is in err. A create that takes longer
- * than the handler's create_timeout is killed by the monitor (CK_E_DEADLINE). */
+/* Starts a cricket-monitor (through common/spawn, the sync pipe its one
+ * kept descriptor) that runs `create` on the bundle; returns once the
+ * container exists (created, not started) with its init pid. On failure the
+ * runtime's own message is in err, or the monitor's when it could not
+ * start. A create that takes longer than the handler's create_timeout is
+ * killed by the monitor (CK_E_DEADLINE). */
 int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
                   pid_t *pid_out, ck_err *err);
 int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);

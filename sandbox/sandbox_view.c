@@ -244,7 +244,7 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL)
         return;
     char line[512];

@@ -17,8 +17,8 @@ int mon_write_exit_file(const char *path, int code, int64_t finished_at_ns)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    char line[64];
-    int n = snprintf(line, sizeof(line), "%d %lld\n", code, (long long)finished_at_ns);
+    char line[CK_MON_EXIT_RECORD_MAX];
+    int n = snprintf(line, sizeof(line), CK_MON_EXIT_FORMAT, code, (long long)finished_at_ns);
     int rc = (write(fd, line, (size_t)n) == n && fsync(fd) == 0) ? 0 : -1;
     close(fd);
     if (rc == 0 && rename(tmp, path) < 0)

@@ -1,13 +1,20 @@
 /*
  * cricket-monitor: the parent of one container's init process, like conmon.
  *
- * The daemon starts it with a sync pipe. It forks once more and the first
- * process exits (the daemon reaps it at once), so the monitor is re-parented
- * to the host and lives on when the daemon restarts or is killed. In its own
- * session, as a child subreaper, it runs `<runtime> create`: the runtime's
- * init process then ends up as the monitor's child. It reports "ok <pid>" or
- * "error <runtime's message>" on the sync pipe, waits for the init to exit
- * (reaping anything else re-parented to it), writes the exit file and exits.
+ * The daemon starts it as it starts every child (common/spawn: a clean
+ * environment, a process group of its own, no descriptor of the daemon's
+ * but the sync pipe, stdio pipes the daemon drains). It forks once more and
+ * the first process exits (the daemon reaps it at once); the second leaves
+ * that group for a session of its own and points its stdio at /dev/null and
+ * the log file, which ends the daemon's drain. So the monitor is re-parented
+ * to the host, and a timeout of the daemon's never reaches it: it lives on
+ * when the daemon restarts or is killed. As a child subreaper it runs
+ * `<runtime> create`: the runtime's init process then ends up as the
+ * monitor's child. It reports "ok <pid>" or "error <runtime's message>" on
+ * the sync pipe, waits for the init to exit (reaping anything else
+ * re-parented to it), writes the exit file and exits. The command line, the
+ * sync line and the exit file are defined in protocol.h, which the daemon's
+ * side (oci/runtime.c) includes too.
  *
  * A runtime whose `create` hangs must not hang RunPodSandbox: after
  * --create-timeout seconds the runtime is killed with everything it started
@@ -54,15 +61,15 @@ static int parse_seconds(const char *s, unsigned *out)
 static int parse(int argc, char **argv, mon_opts *o)
 {
     static const struct option longopts[] = {
-        {"id", required_argument, NULL, 'i'},
-        {"bundle", required_argument, NULL, 'b'},
-        {"runtime", required_argument, NULL, 'r'},
-        {"runtime-arg", required_argument, NULL, 'a'},
-        {"pid-file", required_argument, NULL, 'p'},
-        {"exit-file", required_argument, NULL, 'e'},
-        {"log-file", required_argument, NULL, 'l'},
-        {"sync-fd", required_argument, NULL, 's'},
-        {"create-timeout", required_argument, NULL, 't'},
+        {CK_MON_OPT_ID, required_argument, NULL, 'i'},
+        {CK_MON_OPT_BUNDLE, required_argument, NULL, 'b'},
+        {CK_MON_OPT_RUNTIME, required_argument, NULL, 'r'},
+        {CK_MON_OPT_RUNTIME_ARG, required_argument, NULL, 'a'},
+        {CK_MON_OPT_PID_FILE, required_argument, NULL, 'p'},
+        {CK_MON_OPT_EXIT_FILE, required_argument, NULL, 'e'},
+        {CK_MON_OPT_LOG_FILE, required_argument, NULL, 'l'},
+        {CK_MON_OPT_SYNC_FD, required_argument, NULL, 's'},
+        {CK_MON_OPT_CREATE_TIMEOUT, required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -73,7 +80,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         case 'b': o->bundle = optarg; break;
         case 'r': o->runtime = optarg; break;
         case 'a':
-            if (o->n_runtime_args >= MON_MAX_RUNTIME_ARGS)
+            if (o->n_runtime_args >= CK_MON_MAX_RUNTIME_ARGS)
                 return -1;
             o->runtime_args[o->n_runtime_args++] = optarg;
             break;
@@ -96,7 +103,7 @@ static int parse(int argc, char **argv, mon_opts *o)
 static void sync_send(mon_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sync_send(mon_opts *o, const char *fmt, ...)
 {
-    char line[4096];
+    char line[CK_MON_SYNC_LINE_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -121,18 +128,14 @@ static int64_t now_ns(void)
  * land there, and the container inherits the same streams. */
 static int setup_stdio(const mon_opts *o)
 {
-    int null = open("/dev/null", O_RDWR);
-    int log = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (null < 0 || log < 0)
-        return -1;
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(log, 2);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC); /* dup2 clears it on 0, 1, 2 */
+    int log = open(o->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int rc = (null >= 0 && log >= 0 && dup2(null, 0) == 0 && dup2(null, 1) == 1 && dup2(log, 2) == 2) ? 0 : -1;
     if (null > 2)
         close(null);
     if (log > 2)
         close(log);
-    return 0;
+    return rc;
 }
 
 static volatile sig_atomic_t create_timed_out;
@@ -171,7 +174,7 @@ static int exit_code(int status)
 static void read_log_tail(const char *path, char *buf, size_t size)
 {
     buf[0] = '\0';
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (f == NULL)
         return;
     size_t n = fread(buf, 1, size - 1, f);
@@ -190,7 +193,7 @@ static pid_t run_create(const mon_opts *o)
     if (pid != 0)
         return pid;
     setpgid(0, 0); /* the runtime and its helpers: one group to kill */
-    const char *argv[MON_MAX_RUNTIME_ARGS + 16];
+    const char *argv[CK_MON_MAX_RUNTIME_ARGS + 16];
     int n = 0;
     argv[n++] = o->runtime;
     for (int i = 0; i < o->n_runtime_args; i++)
@@ -236,7 +239,7 @@ static int create_bounded(mon_opts *o, int *status)
     sigaction(SIGALRM, &sa, NULL);
     pid_t create = run_create(o);
     if (create < 0) {
-        sync_send(o, "error cannot run %s: %s\n", o->runtime, strerror(errno));
+        sync_send(o, CK_MON_SYNC_ERROR "cannot run %s: %s\n", o->runtime, strerror(errno));
         return -1;
     }
     alarm(o->create_timeout);
@@ -244,11 +247,12 @@ static int create_bounded(mon_opts *o, int *status)
     alarm(0);
     if (rc == -2) {
         kill_create(create);
-        sync_send(o, "timeout %s create did not finish within %u s: killed\n", o->runtime, o->create_timeout);
+        sync_send(o, CK_MON_SYNC_TIMEOUT "%s create did not finish within %u s: killed\n", o->runtime,
+                  o->create_timeout);
         return -1;
     }
     if (rc < 0) {
-        sync_send(o, "error wait for %s create: %s\n", o->runtime, strerror(errno));
+        sync_send(o, CK_MON_SYNC_ERROR "wait for %s create: %s\n", o->runtime, strerror(errno));
         return -1;
     }
     return 0;
@@ -263,15 +267,15 @@ static int monitor(mon_opts *o)
     if (exit_code(status) != 0) {
         char msg[3000];
         read_log_tail(o->log_file, msg, sizeof(msg));
-        sync_send(o, "error %s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
+        sync_send(o, CK_MON_SYNC_ERROR "%s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
         return 1;
     }
     pid_t init = read_pid(o->pid_file);
     if (init <= 0) {
-        sync_send(o, "error no pid in %s\n", o->pid_file);
+        sync_send(o, CK_MON_SYNC_ERROR "no pid in %s\n", o->pid_file);
         return 1;
     }
-    sync_send(o, "ok %d\n", (int)init);
+    sync_send(o, CK_MON_SYNC_OK "%d\n", (int)init);
     if (wait_for(init, &status) < 0) {
         /* Not our child (should not happen as subreaper): poll for it. */
         while (kill(init, 0) == 0)
@@ -296,20 +300,20 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
                         "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS]\n");
-        return 2;
+        return CK_MON_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
     close_inherited(o.sync_fd);
     pid_t pid = fork();
     if (pid < 0) {
-        sync_send(&o, "error fork: %s\n", strerror(errno));
+        sync_send(&o, CK_MON_SYNC_ERROR "fork: %s\n", strerror(errno));
         return 1;
     }
     if (pid > 0)
         _exit(0); /* the daemon reaps this one; the child lives on */
     setsid();
     if (setup_stdio(&o) < 0) {
-        sync_send(&o, "error open %s: %s\n", o.log_file, strerror(errno));
+        sync_send(&o, CK_MON_SYNC_ERROR "open %s: %s\n", o.log_file, strerror(errno));
         return 1;
     }
     return monitor(&o);

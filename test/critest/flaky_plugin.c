@@ -5,8 +5,11 @@
  * "failOn" (default "DEL") fails with a CNI error object, as a real plugin
  * whose backend is down would ("failOn" may list several, as "ADD,DEL"). With "hangFile" present, the command named by
  * "hangOn" writes its pid to <hangFile>.pid and sleeps (a daemon killed in
- * the middle of a CNI call).
+ * the middle of a CNI call). With "recordFile", every command first writes
+ * there what it was given beside its input: its environment, one variable a
+ * line, then "fds:" and the descriptors it holds above 2.
  */
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,33 @@ static bool listed(const char *list, const char *cmd)
     return false;
 }
 
+extern char **environ;
+
+/* The environment and the descriptors above 2 it was started with: listed
+ * before the record file is opened, the listing's own aside. */
+static void record(const char *path)
+{
+    char fds[1024] = "fds:";
+    size_t len = strlen(fds);
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        struct dirent *ent;
+        while ((ent = readdir(d)) != NULL) {
+            long fd = strtol(ent->d_name, NULL, 10);
+            if (ent->d_name[0] != '.' && fd > 2 && fd != dirfd(d) && len < sizeof(fds) - 16)
+                len += (size_t)snprintf(fds + len, sizeof(fds) - len, " %ld", fd);
+        }
+        closedir(d);
+    }
+    FILE *f = fopen(path, "we");
+    if (f == NULL)
+        return;
+    for (char **e = environ; *e != NULL; e++)
+        fprintf(f, "%s\n", *e);
+    fprintf(f, "%s\n", fds);
+    fclose(f);
+}
+
 int main(void)
 {
     const char *cmd = getenv("CNI_COMMAND");
@@ -40,6 +70,9 @@ int main(void)
         printf("{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"cktest-flaky: bad input\"}\n");
         return 1;
     }
+    const char *record_file = json_string_value(json_object_get(conf, "recordFile"));
+    if (record_file != NULL)
+        record(record_file);
     const char *fail_file = json_string_value(json_object_get(conf, "failFile"));
     const char *fail_on = json_string_value(json_object_get(conf, "failOn"));
     if (fail_on == NULL)

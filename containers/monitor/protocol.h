@@ -1,0 +1,63 @@
+/*
+ * protocol: how the daemon and a cricket-monitor speak, the one definition
+ * both sides read. The daemon side is oci/runtime.c (ck_oci_create starts
+ * the monitor, ck_oci_read_exit reads what it leaves); the monitor side is
+ * containers/monitor/main.c and exit_file.c. Only macros and constants: the
+ * monitor stays a small binary without the daemon's libraries.
+ *
+ * 1. Command line. The daemon runs
+ *        cricket-monitor --id ID --bundle DIR --runtime PATH
+ *            [--runtime-arg ARG]... --pid-file F --exit-file F --log-file F
+ *            --sync-fd N --create-timeout SECONDS
+ *    where the runtime args are the global ones (--root R, the handler's
+ *    extra args) that come before `create`. A bad command line exits
+ *    CK_MON_EXIT_USAGE with the usage on stderr.
+ *
+ * 2. Sync line. The monitor writes exactly one line on the sync descriptor
+ *    and closes it:
+ *        "ok <init pid>\n"     the container exists (created, not started)
+ *        "error <text>\n"      it does not; text is the runtime's message
+ *        "timeout <text>\n"    `create` outlived --create-timeout and was
+ *                              killed with everything it started
+ *    at most CK_MON_SYNC_LINE_MAX bytes. End of file without a line means
+ *    the monitor died before it could say anything.
+ *
+ * 3. Exit file. When the container's init exits, the monitor writes
+ *        "<exit code> <finished, ns since the epoch>\n"
+ *    (the code is 128 + signal for a killed init) whole: temp file, fsync,
+ *    rename. The daemon, maybe restarted since, reads nothing (running) or
+ *    the complete record.
+ */
+#ifndef CK_MONITOR_PROTOCOL_H
+#define CK_MONITOR_PROTOCOL_H
+
+/* 1. Command line: long option names, without the leading "--". */
+#define CK_MON_OPT_ID "id"
+#define CK_MON_OPT_BUNDLE "bundle"
+#define CK_MON_OPT_RUNTIME "runtime"
+#define CK_MON_OPT_RUNTIME_ARG "runtime-arg"
+#define CK_MON_OPT_PID_FILE "pid-file"
+#define CK_MON_OPT_EXIT_FILE "exit-file"
+#define CK_MON_OPT_LOG_FILE "log-file"
+#define CK_MON_OPT_SYNC_FD "sync-fd"
+#define CK_MON_OPT_CREATE_TIMEOUT "create-timeout"
+
+enum {
+    CK_MON_MAX_RUNTIME_ARGS = 16, /* --runtime-arg given more often is a usage error */
+    CK_MON_EXIT_USAGE = 2,        /* the monitor's status for a bad command line */
+};
+
+/* 2. Sync line: the three prefixes, each followed by its text and "\n". */
+#define CK_MON_SYNC_OK "ok "
+#define CK_MON_SYNC_ERROR "error "
+#define CK_MON_SYNC_TIMEOUT "timeout "
+
+enum { CK_MON_SYNC_LINE_MAX = 4096 };
+
+/* 3. Exit file: printf format of the record, with an int code and a long
+ * long time, and the room it takes at most. */
+#define CK_MON_EXIT_FORMAT "%d %lld\n"
+
+enum { CK_MON_EXIT_RECORD_MAX = 64 };
+
+#endif
