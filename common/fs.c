@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,5 +66,31 @@ int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigne
         unlink(tmp);
         return ck_err_set(err, CK_E_INTERNAL, e, "write %s", path);
     }
+    return 0;
+}
+
+int ck_mkdir_p(const char *path, unsigned mode, ck_err *err)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return ck_err_set(err, CK_E_INVALID, 0, "create directory %.80s...: path too long", path);
+    size_t len = strlen(buf);
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
+    struct stat st;
+    if (stat(buf, &st) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "stat %s", buf);
+    if (!S_ISDIR(st.st_mode))
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "%s is not a directory", buf);
     return 0;
 }

@@ -11,6 +11,10 @@
  * emptied). A missing path is success. */
 int ck_rm_rf(const char *path, ck_err *err);
 
+/* mkdir -p: missing parents are made 0755, path itself with mode (an
+ * existing one is left as it is, but must be a directory). */
+int ck_mkdir_p(const char *path, unsigned mode, ck_err *err);
+
 /* Writes a file whole: temp file, fsync, rename. */
 int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
 

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cri/pod_view.h"
+#include "common/timeutil.h"
 #include "cri/services.h"
 
 Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox_view *v)
@@ -126,9 +127,7 @@ static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__
                           s->n_annotations) < 0)
         return -1;
     r->status = s;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r->timestamp = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    r->timestamp = ck_now_ns();
     return verbose ? verbose_info(call, r, v) : 0;
 }
 

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "common/cleanup.h"
+#include "common/timeutil.h"
 #include "common/log.h"
 #include "images/images_internal.h"
 #include "store/store.h"
@@ -203,13 +204,6 @@ static int layers_usage(ck_images *im, uint64_t *bytes, uint64_t *inodes, ck_err
     return 0;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *container_fs, ck_err *err)
 {
     memset(image_fs, 0, sizeof(*image_fs));
@@ -219,13 +213,13 @@ int ck_images_fs_info(ck_images *im, ck_fs_usage *image_fs, ck_fs_usage *contain
     uint64_t b1, i1, b2, i2;
     if (ck_dir_usage(content, &b1, &i1, err) < 0 || layers_usage(im, &b2, &i2, err) < 0)
         return ck_err_wrap(err, "image filesystem usage");
-    image_fs->timestamp_ns = now_ns();
+    image_fs->timestamp_ns = ck_now_ns();
     snprintf(image_fs->mountpoint, sizeof(image_fs->mountpoint), "%s", im->root);
     image_fs->used_bytes = b1 + b2;
     image_fs->inodes_used = i1 + i2;
     if (ck_dir_usage(im->containers_dir, &container_fs->used_bytes, &container_fs->inodes_used, err) < 0)
         return ck_err_wrap(err, "container filesystem usage");
-    container_fs->timestamp_ns = now_ns();
+    container_fs->timestamp_ns = ck_now_ns();
     snprintf(container_fs->mountpoint, sizeof(container_fs->mountpoint), "%s", im->containers_dir);
     return 0;
 }

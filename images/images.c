@@ -16,30 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
-
-static int mkdir_p(const char *path, ck_err *err)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return ck_err_set(err, CK_E_INVALID, 0, "path too long: %s", path);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", buf);
-    return 0;
-}
-
-int ck_images_mkdir_p(const char *path, ck_err *err)
-{
-    return mkdir_p(path, err);
-}
 
 void ck_images_set_config(ck_images *im, const ck_config *cfg)
 {
@@ -63,7 +41,7 @@ int ck_images_open(const ck_config *cfg, ck_store *store, ck_images **out, ck_er
     snprintf(im->lock_path, sizeof(im->lock_path), "%s/images.lock", cfg->root_dir);
     snprintf(im->layers_dir, sizeof(im->layers_dir), "%s/layers", cfg->root_dir);
     snprintf(im->containers_dir, sizeof(im->containers_dir), "%s/containers", cfg->root_dir);
-    if (mkdir_p(im->layers_dir, err) < 0 || ck_content_open(cfg->root_dir, &im->content, err) < 0) {
+    if (ck_mkdir_p(im->layers_dir, 0700, err) < 0 || ck_content_open(cfg->root_dir, &im->content, err) < 0) {
         ck_images_free(im);
         return ck_err_wrap(err, "open image service");
     }

@@ -31,8 +31,6 @@ struct ck_images {
     size_t n_uses, cap_uses;
 };
 
-int ck_images_mkdir_p(const char *path, ck_err *err);
-
 /* The store's cross-process lock, an flock on <root>/images.lock: every
  * pull and import (in the daemon or a `cricket image import` beside it)
  * holds it shared from its first blob to its record; garbage collection and

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/spawn.h"
@@ -415,21 +416,6 @@ int64_t ck_cni_parse_bandwidth(const char *q)
     return -1;
 }
 
-static int mkdir_p_simple(const char *dir)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static bool dir_has_config(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -487,9 +473,9 @@ int ck_cni_install_default(ck_cni *cni, const char *bridge, const char *subnet, 
     json_decref(conf);
     if (text == NULL)
         return ck_err_oom(err, "default CNI config");
-    if (mkdir_p_simple(dir) < 0) {
+    if (ck_mkdir_p(dir, 0755, err) < 0) {
         free(text);
-        return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dir);
+        return ck_err_wrap(err, "default CNI config");
     }
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/10-cricket.conflist", dir);

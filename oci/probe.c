@@ -18,38 +18,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/spawn.h"
+#include "oci/spec.h"
 
 enum { PROBE_TIMEOUT_S = 30 };
 
 static const char *const host_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"};
 
-static json_t *probe_mounts(void)
+enum { PROBE_MAX_MOUNTS = 8 };
+
+/* /proc, and each host directory that holds `true` and its libraries,
+ * read-only. */
+static size_t probe_mounts(ck_oci_mount *m)
 {
-    json_t *mounts = json_pack("[{s:s, s:s, s:s}]", "destination", "/proc", "type", "proc", "source", "proc");
-    for (size_t i = 0; i < sizeof(host_dirs) / sizeof(host_dirs[0]); i++) {
+    static const char *const bind_ro[] = {"rbind", "ro", "nosuid", NULL};
+    size_t n = 0;
+    m[n++] = (ck_oci_mount){"/proc", "proc", "proc", NULL};
+    for (size_t i = 0; i < sizeof(host_dirs) / sizeof(host_dirs[0]) && n < PROBE_MAX_MOUNTS; i++) {
         struct stat st;
         /* /bin may be a symlink to usr/bin (merged /usr): bind the real dir only. */
         if (lstat(host_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
             continue;
-        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", host_dirs[i], "type",
-                                                "bind", "source", host_dirs[i], "options", "rbind", "ro", "nosuid"));
+        m[n++] = (ck_oci_mount){host_dirs[i], "bind", host_dirs[i], bind_ro};
     }
-    return mounts;
-}
-
-static json_t *probe_spec(const char *cgroup_name)
-{
-    return json_pack("{s:s, s:{s:b, s:{s:i, s:i}, s:[s], s:[s], s:s}, s:{s:s, s:b}, s:s, s:o, "
-                     "s:{s:s, s:[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]}}",
-                     "ociVersion", "1.0.2", "process", "terminal", 0, "user", "uid", 0, "gid", 0, "args", "true", "env",
-                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "cwd", "/", "root", "path", "rootfs", "readonly", 1,
-                     "hostname", "cricket-check", "mounts", probe_mounts(), "linux", "cgroupsPath", cgroup_name,
-                     "namespaces", "type", "pid", "type", "mount", "type", "ipc", "type", "uts", "type", "network");
+    return n;
 }
 
 /* On a merged-/usr host /bin, /lib and /lib64 are symlinks into /usr: the
@@ -77,14 +71,24 @@ static int write_bundle(const char *bundle, const char *cgroup_name, ck_err *err
         return ck_err_set(err, CK_E_INTERNAL, errno, "create probe bundle %s", bundle);
     if (link_host_symlinks(path, err) < 0)
         return -1;
-    json_t *spec = probe_spec(cgroup_name);
-    if (spec == NULL)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "build probe spec");
-    snprintf(path, sizeof(path), "%s/config.json", bundle);
-    int rc = json_dump_file(spec, path, JSON_INDENT(1));
-    json_decref(spec);
-    if (rc < 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "write %s", path);
+    static const char *const args[] = {"true", NULL};
+    static const char *const env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    static const ck_oci_namespace namespaces[] = {
+        {"pid", NULL}, {"mount", NULL}, {"ipc", NULL}, {"uts", NULL}, {"network", NULL}};
+    ck_oci_mount mounts[PROBE_MAX_MOUNTS];
+    ck_oci_spec spec = {
+        .process = {.args = args, .env = env},
+        .root_path = "rootfs",
+        .root_readonly = true,
+        .hostname = "cricket-check",
+        .mounts = mounts,
+        .n_mounts = probe_mounts(mounts),
+        .namespaces = namespaces,
+        .n_namespaces = sizeof(namespaces) / sizeof(namespaces[0]),
+        .cgroups_path = cgroup_name,
+    };
+    if (ck_oci_spec_write(&spec, bundle, err) < 0)
+        return ck_err_wrap(err, "probe spec");
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,41 @@ int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_
         err->kind = CK_E_NOT_FOUND;
     ck_spawn_result_clear(&res);
     return rc;
+}
+
+/* Polls alive every 20 ms for up to ms; true once it says gone. */
+static bool wait_gone(ck_oci_alive_fn alive, void *arg, int ms)
+{
+    long long deadline = ck_mono_ms() + ms;
+    while (alive(arg)) {
+        if (ck_mono_ms() >= deadline)
+            return false;
+        usleep(20 * 1000);
+    }
+    return true;
+}
+
+int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
+                ck_err *err)
+{
+    if (!alive(arg))
+        return 0;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_oci_kill(rt, id, sig, false, &e) < 0) {
+        if (e.kind == CK_E_NOT_FOUND)
+            return 0; /* the runtime never made it, or forgot it: nothing runs */
+        ck_warn("oci", "container %s: %s", id, e.msg);
+    }
+    if (wait_gone(alive, arg, grace_ms))
+        return 0;
+    ck_err_clear(&e);
+    if (ck_oci_kill(rt, id, SIGKILL, true, &e) < 0 && e.kind != CK_E_NOT_FOUND)
+        ck_warn("oci", "container %s: %s", id, e.msg);
+    if (wait_gone(alive, arg, CK_OCI_KILL_WAIT_MS))
+        return 0;
+    return ck_err_set(err, CK_E_DEADLINE, 0, "container %s is still running %d ms after SIGKILL", id,
+                      CK_OCI_KILL_WAIT_MS);
 }
 
 int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err)

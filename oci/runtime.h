@@ -45,6 +45,20 @@ int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);
 /* Sends sig to the init (all processes when all is set). A container that
  * no longer exists is CK_E_NOT_FOUND. */
 int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err);
+/* Says whether a container's main process still runs (an exit file
+ * absent, its identity still matching); the caller knows how. */
+typedef bool (*ck_oci_alive_fn)(void *arg);
+
+/* The stop sequence of every container, the pause included: sig (SIGTERM
+ * or the image's stop signal) to the init, up to grace_ms for it to exit,
+ * then SIGKILL to all its processes and up to CK_OCI_KILL_WAIT_MS more.
+ * Nothing is waited for that cannot exist: a process already gone, or a
+ * container the runtime does not know (a creation cut short). 0 once it is
+ * gone; CK_E_DEADLINE when even SIGKILL did not end it in time. The
+ * container is not deleted (ck_oci_delete). */
+enum { CK_OCI_KILL_WAIT_MS = 5000 };
+int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
+                ck_err *err);
 /* `delete --force`; a container that does not exist is fine. */
 int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err);
 /* The runtime's status ("created", "running", "stopped") and pid. Unknown

@@ -1,7 +1,8 @@
 /*
- * spec: config.json for the pause container. Mounts are the minimal set
- * runc needs for a process that only sleeps, plus the pod's /dev/shm and the
- * /etc files the sandbox wrote, so they can be seen from inside the pod.
+ * spec: ck_oci_spec to config.json, and the pause container's spec. The
+ * pause's mounts are the minimal set runc needs for a process that only
+ * sleeps, plus the pod's /dev/shm and the /etc files the sandbox wrote, so
+ * they can be seen from inside the pod.
  */
 #include "oci/spec.h"
 
@@ -12,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/fs.h"
 #include "common/spawn.h"
 
 int ck_oci_cgroups_path(ck_cgroup_driver driver, const char *parent, const char *id, char *buf, size_t size,
@@ -40,59 +42,20 @@ int ck_oci_cgroups_path(ck_cgroup_driver driver, const char *parent, const char 
     return 0;
 }
 
-static json_t *mount_entry(const char *dest, const char *type, const char *source, const char *const *opts)
-{
-    json_t *o = json_array();
-    for (size_t i = 0; opts[i] != NULL; i++)
-        json_array_append_new(o, json_string(opts[i]));
-    return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", source, "options", o);
-}
+const char *const ck_oci_default_masked_paths[] = {
+    "/proc/acpi",        "/proc/kcore",       "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",       NULL};
+const char *const ck_oci_default_readonly_paths[] = {"/proc/asound", "/proc/bus",           "/proc/fs", "/proc/irq",
+                                                     "/proc/sys",    "/proc/sysrq-trigger", NULL};
 
-static json_t *mounts(const ck_pause_spec *s)
-{
-    static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
-    static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
-    static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
-    static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
-    static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
-    static const char *const shm_o[] = {"rbind", "rw", "nosuid", "nodev", "noexec", NULL};
-    static const char *const shm_tmp_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
-    static const char *const etc_o[] = {"rbind", "ro", "nosuid", "nodev", "noexec", NULL};
-    json_t *m = json_array();
-    json_array_append_new(m, mount_entry("/proc", "proc", "proc", proc_o));
-    json_array_append_new(m, mount_entry("/dev", "tmpfs", "tmpfs", dev_o));
-    json_array_append_new(m, mount_entry("/dev/pts", "devpts", "devpts", pts_o));
-    if (!s->host_ipc)
-        json_array_append_new(m, mount_entry("/dev/mqueue", "mqueue", "mqueue", mq_o));
-    json_array_append_new(m, mount_entry("/sys", "sysfs", "sysfs", sys_o));
-    if (s->shm_path != NULL)
-        json_array_append_new(m, mount_entry("/dev/shm", "bind", s->shm_path, shm_o));
-    else
-        json_array_append_new(m, mount_entry("/dev/shm", "tmpfs", "shm", shm_tmp_o));
-    if (s->hostname_file != NULL)
-        json_array_append_new(m, mount_entry("/etc/hostname", "bind", s->hostname_file, etc_o));
-    if (s->hosts_file != NULL)
-        json_array_append_new(m, mount_entry("/etc/hosts", "bind", s->hosts_file, etc_o));
-    if (s->resolv_file != NULL)
-        json_array_append_new(m, mount_entry("/etc/resolv.conf", "bind", s->resolv_file, etc_o));
-    return m;
-}
+/* ---- ck_oci_spec to JSON ------------------------------------------------- */
 
-static json_t *namespaces(const ck_pause_spec *s)
+static json_t *strings(const char *const *v)
 {
-    json_t *ns = json_array();
-    json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
-    if (!s->host_pid)
-        json_array_append_new(ns, json_pack("{s:s}", "type", "pid"));
-    if (!s->host_ipc)
-        json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));
-    /* A host-network pod shares the host's name too, as the kubelet expects. */
-    if (s->netns_path != NULL) {
-        json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
-        json_array_append_new(ns, json_pack("{s:s, s:s}", "type", "network", "path", s->netns_path));
-    }
-    json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
-    return ns;
+    json_t *a = json_array();
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
 }
 
 static json_t *kv_object(const ck_kv *kv, size_t n)
@@ -103,70 +66,195 @@ static json_t *kv_object(const ck_kv *kv, size_t n)
     return o;
 }
 
-static json_t *strings(const char *const *v)
+static json_t *mounts_json(const ck_oci_spec *s)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; v[i] != NULL; i++)
-        json_array_append_new(a, json_string(v[i]));
-    return a;
+    json_t *m = json_array();
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const ck_oci_mount *e = &s->mounts[i];
+        json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:o}", "destination", e->destination, "type", e->type,
+                                           "source", e->source, "options", strings(e->options)));
+    }
+    return m;
 }
 
-static json_t *linux_section(const ck_pause_spec *s, const char *cgroups_path)
+static json_t *namespaces_json(const ck_oci_spec *s)
 {
-    static const char *const masked[] = {
-        "/proc/acpi",        "/proc/kcore",       "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",       NULL};
-    static const char *const readonly[] = {"/proc/asound", "/proc/bus",           "/proc/fs", "/proc/irq",
-                                           "/proc/sys",    "/proc/sysrq-trigger", NULL};
-    return json_pack("{s:o, s:o, s:s, s:{}, s:o, s:o}", "namespaces", namespaces(s), "sysctl",
-                     kv_object(s->sysctls, s->n_sysctls), "cgroupsPath", cgroups_path, "resources", "maskedPaths",
-                     strings(masked), "readonlyPaths", strings(readonly));
+    json_t *ns = json_array();
+    for (size_t i = 0; i < s->n_namespaces; i++) {
+        const ck_oci_namespace *e = &s->namespaces[i];
+        json_array_append_new(ns, e->path != NULL ? json_pack("{s:s, s:s}", "type", e->type, "path", e->path)
+                                                  : json_pack("{s:s}", "type", e->type));
+    }
+    return ns;
 }
 
-static json_t *process_user(const ck_pause_spec *s)
+static void set_if(json_t *o, const char *key, bool present, json_t *value)
 {
-    json_t *u = json_pack("{s:i, s:i}", "uid", (json_int_t)s->uid, "gid", (json_int_t)s->gid);
-    if (u != NULL && s->n_additional_gids > 0) {
+    if (present)
+        json_object_set_new(o, key, value);
+    else
+        json_decref(value);
+}
+
+static json_t *resources_json(const ck_oci_resources *r)
+{
+    json_t *cpu = json_object(), *mem = json_object(), *res = json_object();
+    set_if(cpu, "shares", r->cpu_shares > 0, json_integer((json_int_t)r->cpu_shares));
+    set_if(cpu, "quota", r->cpu_quota != 0, json_integer(r->cpu_quota));
+    set_if(cpu, "period", r->cpu_period > 0, json_integer((json_int_t)r->cpu_period));
+    set_if(cpu, "cpus", r->cpuset_cpus != NULL && r->cpuset_cpus[0] != '\0', json_string(r->cpuset_cpus ?: ""));
+    set_if(cpu, "mems", r->cpuset_mems != NULL && r->cpuset_mems[0] != '\0', json_string(r->cpuset_mems ?: ""));
+    set_if(mem, "limit", r->memory_limit > 0, json_integer(r->memory_limit));
+    set_if(mem, "swap", r->memory_swap != 0, json_integer(r->memory_swap));
+    set_if(res, "cpu", json_object_size(cpu) > 0, cpu);
+    set_if(res, "memory", json_object_size(mem) > 0, mem);
+    set_if(res, "pids", r->pids_limit != 0, json_pack("{s:I}", "limit", (json_int_t)r->pids_limit));
+    return res;
+}
+
+static json_t *linux_json(const ck_oci_spec *s)
+{
+    json_t *l = json_pack("{s:o, s:o, s:o, s:o, s:o}", "namespaces", namespaces_json(s), "sysctl",
+                          kv_object(s->sysctls, s->n_sysctls), "resources", resources_json(&s->resources),
+                          "maskedPaths", strings(s->masked_paths), "readonlyPaths", strings(s->readonly_paths));
+    if (l != NULL && s->cgroups_path != NULL)
+        json_object_set_new(l, "cgroupsPath", json_string(s->cgroups_path));
+    return l;
+}
+
+static json_t *user_json(const ck_oci_process *p)
+{
+    json_t *u = json_pack("{s:I, s:I}", "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid);
+    if (u != NULL && p->n_additional_gids > 0) {
         json_t *g = json_array();
-        for (size_t i = 0; i < s->n_additional_gids; i++)
-            json_array_append_new(g, json_integer(s->additional_gids[i]));
+        for (size_t i = 0; i < p->n_additional_gids; i++)
+            json_array_append_new(g, json_integer(p->additional_gids[i]));
         json_object_set_new(u, "additionalGids", g);
     }
     return u;
 }
 
-static json_t *process_section(const ck_pause_spec *s)
+static json_t *process_json(const ck_oci_process *p)
 {
-    static const char *const args[] = {"/pause", NULL};
-    static const char *const env[] = {"PATH=/", NULL};
-    json_t *empty = json_array();
-    return json_pack("{s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", 0, "user",
-                     process_user(s), "args", strings(s->args != NULL ? s->args : args), "env",
-                     strings(s->env != NULL ? s->env : env), "cwd", s->cwd != NULL && s->cwd[0] != '\0' ? s->cwd : "/",
-                     "noNewPrivileges", 1, "oomScoreAdj", s->oom_score_adj, "capabilities", "bounding",
-                     json_copy(empty), "effective", json_copy(empty), "permitted", json_copy(empty), "ambient", empty);
+    json_t *caps = strings(p->capabilities);
+    return json_pack("{s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", p->terminal, "user",
+                     user_json(p), "args", strings(p->args), "env", strings(p->env), "cwd",
+                     p->cwd != NULL && p->cwd[0] != '\0' ? p->cwd : "/", "noNewPrivileges", p->no_new_privileges,
+                     "oomScoreAdj", p->oom_score_adj, "capabilities", "bounding", caps, "effective", json_copy(caps),
+                     "permitted", json_copy(caps), "ambient", json_array());
 }
 
-int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *err)
+static json_t *spec_json(const ck_oci_spec *s)
 {
-    char cgroups_path[1024];
-    if (ck_oci_cgroups_path(s->cgroup_driver, s->cgroup_parent, s->id, cgroups_path, sizeof(cgroups_path), err) < 0)
-        return -1;
-    json_t *root = json_pack(
-        "{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2-dev", "process", process_section(s),
-        "root", "path", s->rootfs, "readonly", 1, "hostname", s->hostname != NULL ? s->hostname : "", "mounts",
-        mounts(s), "linux", linux_section(s, cgroups_path), "annotations", kv_object(s->annotations, s->n_annotations));
+    json_t *root =
+        json_pack("{s:s, s:o, s:{s:s, s:b}, s:o, s:o, s:o}", "ociVersion", "1.0.2-dev", "process",
+                  process_json(&s->process), "root", "path", s->root_path, "readonly", s->root_readonly, "mounts",
+                  mounts_json(s), "linux", linux_json(s), "annotations", kv_object(s->annotations, s->n_annotations));
+    if (root != NULL && s->hostname != NULL)
+        json_object_set_new(root, "hostname", json_string(s->hostname));
+    return root;
+}
+
+int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err)
+{
+    json_t *root = spec_json(spec);
     if (root == NULL)
-        return ck_err_oom(err, "pause spec");
-    if (s->netns_path == NULL)
-        json_object_del(root, "hostname");
+        return ck_err_oom(err, "OCI spec");
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(root);
     if (text == NULL)
-        return ck_err_oom(err, "pause spec text");
+        return ck_err_oom(err, "OCI spec text");
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/config.json", bundle);
     int rc = ck_write_file_atomic(path, text, strlen(text), 0600, err);
     free(text);
     return rc;
+}
+
+/* ---- the pause container ------------------------------------------------- */
+
+enum { PAUSE_MAX_MOUNTS = 12, PAUSE_MAX_NAMESPACES = 8 };
+
+static size_t pause_mounts(const ck_pause_spec *s, ck_oci_mount *m)
+{
+    static const char *const proc_o[] = {"nosuid", "noexec", "nodev", NULL};
+    static const char *const dev_o[] = {"nosuid", "strictatime", "mode=755", "size=65536k", NULL};
+    static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
+    static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
+    static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+    static const char *const shm_o[] = {"rbind", "rw", "nosuid", "nodev", "noexec", NULL};
+    static const char *const shm_tmp_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
+    static const char *const etc_o[] = {"rbind", "ro", "nosuid", "nodev", "noexec", NULL};
+    size_t n = 0;
+    m[n++] = (ck_oci_mount){"/proc", "proc", "proc", proc_o};
+    m[n++] = (ck_oci_mount){"/dev", "tmpfs", "tmpfs", dev_o};
+    m[n++] = (ck_oci_mount){"/dev/pts", "devpts", "devpts", pts_o};
+    if (!s->host_ipc)
+        m[n++] = (ck_oci_mount){"/dev/mqueue", "mqueue", "mqueue", mq_o};
+    m[n++] = (ck_oci_mount){"/sys", "sysfs", "sysfs", sys_o};
+    if (s->shm_path != NULL)
+        m[n++] = (ck_oci_mount){"/dev/shm", "bind", s->shm_path, shm_o};
+    else
+        m[n++] = (ck_oci_mount){"/dev/shm", "tmpfs", "shm", shm_tmp_o};
+    if (s->hostname_file != NULL)
+        m[n++] = (ck_oci_mount){"/etc/hostname", "bind", s->hostname_file, etc_o};
+    if (s->hosts_file != NULL)
+        m[n++] = (ck_oci_mount){"/etc/hosts", "bind", s->hosts_file, etc_o};
+    if (s->resolv_file != NULL)
+        m[n++] = (ck_oci_mount){"/etc/resolv.conf", "bind", s->resolv_file, etc_o};
+    return n;
+}
+
+static size_t pause_namespaces(const ck_pause_spec *s, ck_oci_namespace *ns)
+{
+    size_t n = 0;
+    ns[n++] = (ck_oci_namespace){"mount", NULL};
+    if (!s->host_pid)
+        ns[n++] = (ck_oci_namespace){"pid", NULL};
+    if (!s->host_ipc)
+        ns[n++] = (ck_oci_namespace){"ipc", NULL};
+    /* A host-network pod shares the host's name too, as the kubelet expects. */
+    if (s->netns_path != NULL) {
+        ns[n++] = (ck_oci_namespace){"uts", NULL};
+        ns[n++] = (ck_oci_namespace){"network", s->netns_path};
+    }
+    ns[n++] = (ck_oci_namespace){"cgroup", NULL};
+    return n;
+}
+
+int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *err)
+{
+    static const char *const args[] = {"/pause", NULL};
+    static const char *const env[] = {"PATH=/", NULL};
+    char cgroups_path[1024];
+    if (ck_oci_cgroups_path(s->cgroup_driver, s->cgroup_parent, s->id, cgroups_path, sizeof(cgroups_path), err) < 0)
+        return -1;
+    ck_oci_mount mounts[PAUSE_MAX_MOUNTS];
+    ck_oci_namespace namespaces[PAUSE_MAX_NAMESPACES];
+    ck_oci_spec spec = {
+        .process = {.args = s->args != NULL ? s->args : args,
+                    .env = s->env != NULL ? s->env : env,
+                    .cwd = s->cwd,
+                    .uid = s->uid,
+                    .gid = s->gid,
+                    .additional_gids = s->additional_gids,
+                    .n_additional_gids = s->n_additional_gids,
+                    .no_new_privileges = true,
+                    .oom_score_adj = s->oom_score_adj},
+        .root_path = s->rootfs,
+        .root_readonly = true,
+        .hostname = s->netns_path != NULL ? (s->hostname != NULL ? s->hostname : "") : NULL,
+        .mounts = mounts,
+        .n_mounts = pause_mounts(s, mounts),
+        .namespaces = namespaces,
+        .n_namespaces = pause_namespaces(s, namespaces),
+        .cgroups_path = cgroups_path,
+        .masked_paths = ck_oci_default_masked_paths,
+        .readonly_paths = ck_oci_default_readonly_paths,
+        .sysctls = s->sysctls,
+        .n_sysctls = s->n_sysctls,
+        .annotations = s->annotations,
+        .n_annotations = s->n_annotations,
+    };
+    return ck_oci_spec_write(&spec, bundle, err);
 }

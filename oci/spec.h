@@ -1,14 +1,20 @@
 /*
- * spec: the OCI runtime spec (config.json) of a pod's pause container,
- * generated with jansson from plain C values the sandbox domain fills. The
- * pause container owns the pod's IPC, UTS and (unless the pod shares the
- * host's) PID namespaces, and joins the network namespace cricket pinned.
+ * spec: the one writer of OCI runtime specs (config.json). ck_oci_spec
+ * describes any container in plain C values (process, root, mounts,
+ * namespaces to create or to join by path, cgroup and resources, security);
+ * ck_oci_spec_write turns it into JSON with jansson and writes it whole
+ * into the bundle. Its callers fill it: the pod's pause container
+ * (ck_oci_write_pause_spec, from ck_pause_spec: it owns the pod's IPC, UTS
+ * and, unless shared with the host, PID namespaces, and joins the network
+ * namespace cricket pinned), the runtime probe of `cricket check`, and next
+ * the workload containers.
  */
 #ifndef CK_OCI_SPEC_H
 #define CK_OCI_SPEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "config/config.h"
@@ -17,6 +23,69 @@ typedef struct ck_kv {
     const char *key;
     const char *value;
 } ck_kv;
+
+typedef struct ck_oci_mount {
+    const char *destination, *type, *source;
+    const char *const *options; /* NULL-terminated; NULL = none */
+} ck_oci_mount;
+
+typedef struct ck_oci_namespace {
+    const char *type; /* "pid", "network", "ipc", "uts", "mount", "cgroup", "user" */
+    const char *path; /* join this one (/proc/<pid>/ns/..., a pinned netns); NULL = a new one */
+} ck_oci_namespace;
+
+typedef struct ck_oci_process {
+    bool terminal;
+    const char *const *args; /* NULL-terminated, at least one */
+    const char *const *env;  /* NULL-terminated */
+    const char *cwd;         /* NULL or "" = "/" */
+    unsigned uid, gid;
+    const unsigned *additional_gids;
+    size_t n_additional_gids;
+    bool no_new_privileges;
+    int oom_score_adj;
+    /* The same set is bounding, effective and permitted; NULL = none. */
+    const char *const *capabilities;
+} ck_oci_process;
+
+/* linux.resources; a 0 (or NULL) field is left out, so the runtime keeps
+ * the cgroup's own value. */
+typedef struct ck_oci_resources {
+    uint64_t cpu_shares;
+    int64_t cpu_quota;
+    uint64_t cpu_period;
+    const char *cpuset_cpus, *cpuset_mems;
+    int64_t memory_limit;
+    int64_t memory_swap;
+    int64_t pids_limit;
+} ck_oci_resources;
+
+typedef struct ck_oci_spec {
+    ck_oci_process process;
+    const char *root_path;
+    bool root_readonly;
+    const char *hostname; /* NULL = none (the container keeps its UTS namespace's) */
+    const ck_oci_mount *mounts;
+    size_t n_mounts;
+    const ck_oci_namespace *namespaces;
+    size_t n_namespaces;
+    const char *cgroups_path; /* NULL = the runtime's default */
+    ck_oci_resources resources;
+    const char *const *masked_paths;   /* NULL-terminated; NULL = none */
+    const char *const *readonly_paths; /* NULL-terminated; NULL = none */
+    const ck_kv *sysctls;
+    size_t n_sysctls;
+    const ck_kv *annotations;
+    size_t n_annotations;
+} ck_oci_spec;
+
+/* The /proc and /sys paths every runtime masks or makes read-only unless
+ * the container is privileged (containerd's and Docker's defaults). */
+extern const char *const ck_oci_default_masked_paths[];
+extern const char *const ck_oci_default_readonly_paths[];
+
+/* Writes <bundle>/config.json whole (temp file, fsync, rename), mode 0600. */
+int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err);
 
 typedef struct ck_pause_spec {
     const char *rootfs; /* absolute path of the pause rootfs (read-only in the container) */
@@ -52,7 +121,7 @@ typedef struct ck_pause_spec {
 int ck_oci_cgroups_path(ck_cgroup_driver driver, const char *parent, const char *id, char *buf, size_t size,
                         ck_err *err);
 
-/* Writes <bundle>/config.json. */
+/* Writes <bundle>/config.json of a pod's pause container. */
 int ck_oci_write_pause_spec(const ck_pause_spec *spec, const char *bundle, ck_err *err);
 
 #endif

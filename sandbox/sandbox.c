@@ -68,13 +68,6 @@ void ck_sandboxes_free(ck_sandboxes *sb)
     free(sb);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int new_id(char *id, ck_err *err)
 {
     unsigned char raw[32];
@@ -712,7 +705,7 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_canc
                              .ns = (char *)cfg->ns,
                              .uid = (char *)cfg->uid,
                              .attempt = cfg->attempt,
-                             .created_at_ns = now_ns(),
+                             .created_at_ns = ck_now_ns(),
                              .runtime_handler = (char *)c->rt.handler->name};
     sb_paths_init(sb, id_out, &c->p);
     c->data = sb_record_new(cfg, "", c->cgroup_parent);

@@ -54,42 +54,28 @@ bool sb_pause_alive(const sb_paths *p, json_t *data, char *reason, size_t size)
     return true;
 }
 
-static bool wait_exit(const sb_paths *p, json_t *data, int timeout_ms)
+typedef struct pause_of {
+    const sb_paths *p;
+    json_t *data;
+} pause_of;
+
+static bool pause_running(void *arg)
 {
-    for (int t = 0; t < timeout_ms; t += 20) {
-        if (!sb_pause_alive(p, data, NULL, 0))
-            return true;
-        usleep(20 * 1000);
-    }
-    return false;
+    const pause_of *po = arg;
+    return sb_pause_alive(po->p, po->data, NULL, 0);
 }
 
-/* SIGTERM, SIGKILL after a grace period, then the runtime forgets the
- * container. Nothing is waited for that cannot exist: a pause already gone
- * (exited, killed, another boot) or a container the runtime does not know
- * (a creation cut short) costs no grace period, so recovery after a crash
- * is quick. */
+/* The stop sequence every container has (ck_oci_stop: nothing is waited
+ * for that cannot exist, so recovery after a crash is quick), then the
+ * runtime forgets the container. */
 static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, const sb_paths *p, ck_err *err)
 {
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)
         return -1;
-    if (sb_pause_alive(p, data, NULL, 0)) {
-        ck_err e;
-        ck_err_clear(&e);
-        bool known = true;
-        if (ck_oci_kill(&rt, row->id, SIGTERM, false, &e) < 0) {
-            known = e.kind != CK_E_NOT_FOUND;
-            if (known)
-                ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
-        }
-        if (known && !wait_exit(p, data, STOP_GRACE_MS)) {
-            ck_err_clear(&e);
-            if (ck_oci_kill(&rt, row->id, SIGKILL, true, &e) < 0 && e.kind != CK_E_NOT_FOUND)
-                ck_warn("sandbox", "pod %s: %s", row->id, e.msg);
-            wait_exit(p, data, STOP_GRACE_MS);
-        }
-    }
+    pause_of po = {p, data};
+    if (ck_oci_stop(&rt, row->id, SIGTERM, STOP_GRACE_MS, pause_running, &po, err) < 0)
+        return ck_err_wrap(err, "pod %s: stop its pause process", row->id);
     return ck_oci_delete(&rt, row->id, err);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/timeutil.h"
 #include "common/cgroup.h"
 #include "common/log.h"
 #include "common/parse.h"
@@ -279,9 +280,7 @@ int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out
     bool ready = ctx.ready;
     /* The pod's cgroup is the pause's parent when the kubelet gave one. */
     bool pod = ctx.cgroup_parent[0] != '\0';
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    out->timestamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    out->timestamp_ns = ck_now_ns();
     if (!ready || pid <= 0)
         return 0;
     ck_cgroup_usage u;

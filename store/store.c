@@ -81,6 +81,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 
 #define DB_FILE "cricket.db"
@@ -308,33 +309,6 @@ int ck_store_find_prefix(ck_store *s, ck_stmt_id id, const char *what, const cha
 
 /* ---- opening: files, pragmas, migrations ------------------------------ */
 
-/* mkdir -p: missing parents 0755, the directory itself 0700. */
-static int make_root(const char *root, ck_err *err)
-{
-    _cleanup_free_ char *path = strdup(root);
-    if (path == NULL)
-        return ck_err_oom(err, "path");
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        path[--len] = '\0';
-    for (char *p = path + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "store: create directory %s", path);
-        *p = '/';
-    }
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "store: create directory %s", path);
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "store: stat %s", path);
-    if (!S_ISDIR(st.st_mode))
-        return ck_err_set(err, CK_E_PRECONDITION, 0, "store: %s is not a directory", path);
-    return 0;
-}
-
 /* Creates the database file 0600 before SQLite sees it (SQLite would create
  * it 0644 less the umask), and tightens the mode of an existing one. SQLite
  * gives the -wal and -shm files the mode of the database file. */
@@ -529,8 +503,8 @@ int ck_store_open_with(const char *root_dir, const ck_store_migration *steps, si
         return ck_err_set(err, CK_E_INVALID, 0, "store: open: no root directory given");
     if (!sqlite3_threadsafe())
         return ck_err_set(err, CK_E_INTERNAL, 0, "store: the SQLite library was built without thread support");
-    if (make_root(root_dir, err) < 0)
-        return -1;
+    if (ck_mkdir_p(root_dir, 0700, err) < 0)
+        return ck_err_wrap(err, "store");
 
     ck_store *s = calloc(1, sizeof(*s));
     if (s == NULL)

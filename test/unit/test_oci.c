@@ -69,6 +69,24 @@ static json_t *write_and_load(const ck_pause_spec *spec)
     return root;
 }
 
+static json_t *write_and_load_spec(const ck_oci_spec *spec)
+{
+    char dir[] = "/tmp/test-oci.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_oci_spec_write(spec, dir, &err), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    json_t *root = json_load_file(path, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(ck_rm_rf(dir, &err), 0);
+    return root;
+}
+
 static bool has_ns(json_t *root, const char *type, const char **path)
 {
     json_t *ns = json_object_get(json_object_get(root, "linux"), "namespaces");
@@ -95,6 +113,85 @@ static json_t *mount_at(json_t *root, const char *dest)
             return m;
     }
     return NULL;
+}
+
+/* The one builder, with what a container will ask of it: namespaces
+ * joined by path, resources, capabilities, a tty; unset resources left out. */
+static void test_spec_builder(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"/bin/sh", "-c", "sleep 1", NULL};
+    static const char *const env[] = {"PATH=/bin", "A=b", NULL};
+    static const char *const caps[] = {"CAP_CHOWN", "CAP_KILL", NULL};
+    static const char *const ro[] = {"rbind", "ro", NULL};
+    const ck_oci_mount mounts[] = {{"/data", "bind", "/srv/data", ro}, {"/proc", "proc", "proc", NULL}};
+    const ck_oci_namespace ns[] = {{"network", "/run/netns/p1"}, {"ipc", "/proc/42/ns/ipc"}, {"mount", NULL}};
+    const unsigned gids[] = {10, 20};
+    ck_oci_spec spec = {
+        .process = {.terminal = true,
+                    .args = args,
+                    .env = env,
+                    .cwd = "/work",
+                    .uid = 1000,
+                    .gid = 100,
+                    .additional_gids = gids,
+                    .n_additional_gids = 2,
+                    .no_new_privileges = true,
+                    .oom_score_adj = 500,
+                    .capabilities = caps},
+        .root_path = "/r",
+        .mounts = mounts,
+        .n_mounts = 2,
+        .namespaces = ns,
+        .n_namespaces = 3,
+        .cgroups_path = "/kubepods/pod1/cricket-c1",
+        .resources =
+            {.cpu_shares = 512, .cpu_quota = 50000, .cpu_period = 100000, .memory_limit = 64 << 20, .pids_limit = 100},
+        .masked_paths = ck_oci_default_masked_paths,
+    };
+    json_t *root = write_and_load_spec(&spec);
+    json_t *proc = json_object_get(root, "process");
+    assert_true(json_is_true(json_object_get(proc, "terminal")));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(proc, "args"), 2)), "sleep 1");
+    assert_string_equal(json_string_value(json_object_get(proc, "cwd")), "/work");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(proc, "user"), "uid")), 1000);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(proc, "user"), "additionalGids")), 2);
+    assert_int_equal(json_integer_value(json_object_get(proc, "oomScoreAdj")), 500);
+    json_t *c = json_object_get(proc, "capabilities");
+    assert_int_equal(json_array_size(json_object_get(c, "bounding")), 2);
+    assert_int_equal(json_array_size(json_object_get(c, "effective")), 2);
+    assert_int_equal(json_array_size(json_object_get(c, "ambient")), 0);
+    assert_false(json_is_true(json_object_get(json_object_get(root, "root"), "readonly")));
+    assert_null(json_object_get(root, "hostname")); /* none asked: the UTS namespace's own */
+    const char *path = NULL;
+    assert_true(has_ns(root, "network", &path));
+    assert_string_equal(path, "/run/netns/p1");
+    assert_true(has_ns(root, "ipc", &path));
+    assert_string_equal(path, "/proc/42/ns/ipc");
+    assert_true(has_ns(root, "mount", &path));
+    assert_null(path);
+    assert_false(has_ns(root, "pid", NULL));
+    json_t *data = mount_at(root, "/data");
+    assert_non_null(data);
+    assert_int_equal(json_array_size(json_object_get(data, "options")), 2);
+    json_t *lx = json_object_get(root, "linux");
+    assert_string_equal(json_string_value(json_object_get(lx, "cgroupsPath")), "/kubepods/pod1/cricket-c1");
+    json_t *res = json_object_get(lx, "resources");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "shares")), 512);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "cpu"), "quota")), 50000);
+    assert_null(json_object_get(json_object_get(res, "cpu"), "cpus"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "memory"), "limit")), 64 << 20);
+    assert_null(json_object_get(json_object_get(res, "memory"), "swap"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "pids"), "limit")), 100);
+    assert_true(json_array_size(json_object_get(lx, "maskedPaths")) > 5);
+    assert_int_equal(json_array_size(json_object_get(lx, "readonlyPaths")), 0);
+    json_decref(root);
+    /* Nothing asked of resources: an empty object, the cgroup's own values. */
+    ck_oci_spec bare = {.process = {.args = args}, .root_path = "/r"};
+    root = write_and_load_spec(&bare);
+    assert_int_equal(json_object_size(json_object_get(json_object_get(root, "linux"), "resources")), 0);
+    assert_null(json_object_get(json_object_get(root, "linux"), "cgroupsPath"));
+    json_decref(root);
 }
 
 static void test_pause_spec_pod_namespaces(void **state)
@@ -325,6 +422,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cgroups_paths),
+        cmocka_unit_test(test_spec_builder),
         cmocka_unit_test(test_pause_spec_pod_namespaces),
         cmocka_unit_test(test_pause_spec_host_namespaces),
         cmocka_unit_test(test_pause_spec_image_process),
