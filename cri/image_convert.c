@@ -71,3 +71,20 @@ int ck_image_spec_name(const Runtime__V1__ImageSpec *spec, const char *rpc, cons
     *name = spec->image;
     return 0;
 }
+
+const char *ck_image_filter_name(const Runtime__V1__ImageFilter *f)
+{
+    return f != NULL && f->image != NULL && f->image->image != NULL && f->image->image[0] != '\0' ? f->image->image
+                                                                                                  : NULL;
+}
+
+Runtime__V1__Image **ck_images_to_cri(ck_call *call, ck_image **imgs, size_t from, size_t n)
+{
+    Runtime__V1__Image **out = ck_call_alloc(call, (n + 1) * sizeof(*out));
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if ((out[i] = ck_image_to_cri(call, imgs[from + i])) == NULL)
+            return NULL;
+    return out;
+}

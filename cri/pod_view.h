@@ -15,6 +15,12 @@ Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox
 int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter, Runtime__V1__PodSandbox ***items,
                       size_t *n_items, ck_err *err);
 
+/* One pod's stats entry (attributes, and usage when it is READY). */
+Runtime__V1__PodSandboxStats *ck_pod_stats(ck_call *call, const ck_sandbox_view *v, ck_err *err);
+/* The stats entries of the READY pods a filter (may be NULL) matches. */
+int ck_pod_stats_collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter *filter,
+                         Runtime__V1__PodSandboxStats ***out, size_t *n_out, ck_err *err);
+
 /* Fills a protobuf map field (entries of type T, initialised by init) from
  * n key-value pairs. Evaluates to 0, or -1 when out of memory. T is spelled
  * __typeof__(T) where it declares, so the type argument stays one

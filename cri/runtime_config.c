@@ -1,8 +1,7 @@
-/* RuntimeConfig and UpdateRuntimeConfig: the node-level settings the kubelet
- * reads (cgroup driver) and hands down (pod CIDR). */
+/* RuntimeConfig: the node-level settings the kubelet reads (the cgroup
+ * driver). */
 #include "cri/handlers.h"
 #include "cri/services.h"
-#include "netcni/netcni.h"
 
 int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
@@ -17,20 +16,6 @@ int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, Protobu
                                    ? RUNTIME__V1__CGROUP_DRIVER__SYSTEMD
                                    : RUNTIME__V1__CGROUP_DRIVER__CGROUPFS;
     r->linux = linux_cfg;
-    *resp = &r->base;
-    return 0;
-}
-
-int ck_handle_update_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
-{
-    const Runtime__V1__UpdateRuntimeConfigRequest *in = (const void *)req;
-    if (in->runtime_config != NULL && in->runtime_config->network_config != NULL &&
-        ck_cni_set_pod_cidr(call->svc->cni, in->runtime_config->network_config->pod_cidr, err) < 0)
-        return ck_err_wrap(err, "UpdateRuntimeConfig");
-    Runtime__V1__UpdateRuntimeConfigResponse *r =
-        CK_NEW(call, Runtime__V1__UpdateRuntimeConfigResponse, runtime__v1__update_runtime_config_response__init);
-    if (r == NULL)
-        return ck_err_oom(err, "UpdateRuntimeConfig response");
     *resp = &r->base;
     return 0;
 }

@@ -73,23 +73,3 @@ int ck_handle_list_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Proto
     *resp = &r->base;
     return 0;
 }
-
-static int send_pods(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
-{
-    Runtime__V1__StreamPodSandboxesResponse msg;
-    runtime__v1__stream_pod_sandboxes_response__init(&msg);
-    msg.pod_sandboxes = (Runtime__V1__PodSandbox **)arg + from;
-    msg.n_pod_sandboxes = count;
-    return ck_call_send(call, &msg.base, err);
-}
-
-/* The same list, sent in batches on a server stream. */
-int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, ck_err *err)
-{
-    const Runtime__V1__StreamPodSandboxesRequest *in = (const void *)req;
-    Runtime__V1__PodSandbox **items = NULL;
-    size_t n = 0;
-    if (ck_pod_list_items(call, in->filter, &items, &n, err) < 0)
-        return -1;
-    return ck_call_send_batches(call, n, send_pods, items, err);
-}

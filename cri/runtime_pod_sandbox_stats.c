@@ -1,8 +1,8 @@
 /*
- * PodSandboxStats, ListPodSandboxStats and StreamPodSandboxStats: CPU and
- * memory of the pod's cgroup, network counters of its namespace's eth0,
- * process count, for READY pods (a stopped pod has no usage; it is listed
- * with its attributes only).
+ * PodSandboxStats: CPU and memory of the pod's cgroup, network counters of
+ * its namespace's eth0, process count, for a READY pod (a stopped pod has no
+ * usage: it answers with its attributes only). ck_pod_stats builds the
+ * entry ListPodSandboxStats and StreamPodSandboxStats send too.
  */
 #include "cri/pod_view.h"
 #include "cri/services.h"
@@ -65,7 +65,7 @@ static Runtime__V1__LinuxPodSandboxStats *linux_stats(ck_call *call, const ck_sa
     return l;
 }
 
-static Runtime__V1__PodSandboxStats *pod_stats(ck_call *call, const ck_sandbox_view *v, ck_err *err)
+Runtime__V1__PodSandboxStats *ck_pod_stats(ck_call *call, const ck_sandbox_view *v, ck_err *err)
 {
     Runtime__V1__PodSandboxStats *s = CK_NEW(call, Runtime__V1__PodSandboxStats, runtime__v1__pod_sandbox_stats__init);
     if (s == NULL || (s->attributes = attributes(call, v)) == NULL) {
@@ -93,78 +93,10 @@ int ck_handle_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, Prot
     int rc = 0;
     if (r == NULL)
         rc = ck_err_oom(err, "PodSandboxStats response");
-    else if ((r->stats = pod_stats(call, &v, err)) == NULL)
+    else if ((r->stats = ck_pod_stats(call, &v, err)) == NULL)
         rc = -1;
     ck_sandbox_view_clear(&v);
     if (rc == 0)
         *resp = &r->base;
     return rc;
-}
-
-static int collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter *pf, Runtime__V1__PodSandboxStats ***out,
-                   size_t *n_out, ck_err *err)
-{
-    ck_sandbox_filter f = {0};
-    if (pf != NULL) {
-        f.id = pf->id;
-        ck_kv *kv = ck_call_alloc(call, (pf->n_label_selector + 1) * sizeof(*kv));
-        if (kv == NULL)
-            return ck_err_oom(err, "stats filter");
-        for (size_t i = 0; i < pf->n_label_selector; i++)
-            kv[i] = (ck_kv){pf->label_selector[i]->key ?: "", pf->label_selector[i]->value ?: ""};
-        f.labels = (ck_kvs){kv, pf->n_label_selector};
-    }
-    f.has_state = true;
-    f.state = CK_SANDBOX_READY;
-    ck_sandbox_view *views = NULL;
-    size_t n = 0;
-    if (ck_sandbox_list(call->svc->sandboxes, &f, &views, &n, err) < 0)
-        return -1;
-    int rc = 0;
-    *n_out = 0;
-    if ((*out = ck_call_alloc(call, (n + 1) * sizeof(**out))) == NULL)
-        rc = ck_err_oom(err, "stats list");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        ck_err one;
-        ck_err_clear(&one);
-        Runtime__V1__PodSandboxStats *s = pod_stats(call, &views[i], &one);
-        if (s != NULL)
-            (*out)[(*n_out)++] = s;
-        else if (one.kind != CK_E_NOT_FOUND) /* removed meanwhile: skip */
-            rc = ck_err_copy(err, &one);
-    }
-    ck_sandbox_views_free(views, n);
-    return rc;
-}
-
-int ck_handle_list_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
-{
-    const Runtime__V1__ListPodSandboxStatsRequest *in = (const void *)req;
-    Runtime__V1__ListPodSandboxStatsResponse *r =
-        CK_NEW(call, Runtime__V1__ListPodSandboxStatsResponse, runtime__v1__list_pod_sandbox_stats_response__init);
-    if (r == NULL)
-        return ck_err_oom(err, "ListPodSandboxStats response");
-    if (collect(call, in->filter, &r->stats, &r->n_stats, err) < 0)
-        return -1;
-    *resp = &r->base;
-    return 0;
-}
-
-static int send_stats(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
-{
-    Runtime__V1__StreamPodSandboxStatsResponse msg;
-    runtime__v1__stream_pod_sandbox_stats_response__init(&msg);
-    msg.pod_sandbox_stats = (Runtime__V1__PodSandboxStats **)arg + from;
-    msg.n_pod_sandbox_stats = count;
-    return ck_call_send(call, &msg.base, err);
-}
-
-int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err)
-{
-    const Runtime__V1__StreamPodSandboxStatsRequest *in = (const void *)req;
-    Runtime__V1__PodSandboxStats **items = NULL;
-    size_t n = 0;
-    if (collect(call, in->filter, &items, &n, err) < 0)
-        return -1;
-    return ck_call_send_batches(call, n, send_stats, items, err);
 }

@@ -9,8 +9,10 @@
 #
 # Every suite runs by default: runtime (RPC validation, config, status), ops
 # (check, reload, metrics, the command line), images (pulls from real local
-# registries, import, GC), pods (sandboxes, CNI, restart recovery) and
-# metrics_pods. Measured on 2 cores: about 3 minutes in all (images, the
+# registries, import, GC), pods (sandboxes, CNI, restart recovery),
+# metrics_pods, pod_faults (bad client text, kills, reboots, failing and
+# hanging CNI; its time bounds stretch under a wrapper) and children (the
+# environment and descriptors children get). Measured on 2 cores: about 3 minutes in all (images, the
 # slowest, about 70 s), so each has SUITE_TIMEOUT (600 s) as a hang guard,
 # not a budget. Should the job grow too slow for CI, drop metrics_pods first:
 # the other four drive all of the daemon's own parsing and state.
@@ -35,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build/valgrind
-suites=${VALGRIND_SUITES:-runtime ops images pods metrics_pods}
+suites=${VALGRIND_SUITES:-runtime ops images pods metrics_pods pod_faults children}
 timeout=${SUITE_TIMEOUT:-600}
 cmake --preset valgrind >/dev/null
 # shellcheck disable=SC2046 # one target per suite
