@@ -1,16 +1,11 @@
 /*
  * PodSandboxStatus: state, creation time, the pod's IPs (IPv4 first, the
  * rest as additional IPs), namespace modes, labels, annotations and runtime
- * handler; with verbose, the record as JSON under "info", with the result of
- * a CNI CHECK of the pod's network ("network_check": ok, failed with the
- * plugin's message, or skipped when there is no attachment to check) and
- * why a pod is not ready ("state_reason": stopped, its pause process
- * exited or is gone, the node rebooted).
+ * handler; with verbose, the sandbox domain's diagnostics under "info"
+ * (ck_sandbox_verbose_info: the record, a CNI CHECK, why it is not ready).
  */
 #include <stdlib.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "cri/pod_view.h"
 #include "common/timeutil.h"
@@ -67,27 +62,11 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(ck_call *call, const ck_
     return l;
 }
 
-static json_t *network_check(ck_call *call, const ck_sandbox_view *v)
-{
-    ck_err e;
-    ck_err_clear(&e);
-    ck_cancel cancel = ck_call_cancel(call);
-    int rc = ck_sandbox_check_network(call->svc->sandboxes, v->id, &cancel, &e);
-    if (rc < 0)
-        return json_pack("{s:s, s:s}", "result", "failed", "message", e.msg);
-    return json_pack("{s:s}", "result", rc == 0 ? "ok" : "skipped");
-}
-
 static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r, const ck_sandbox_view *v)
 {
-    /* The record is the sandbox domain's diagnostics, embedded whole. */
-    char *record = ck_sandbox_view_record_text(v);
-    json_t *rec = record != NULL ? json_loads(record, 0, NULL) : NULL;
-    free(record);
-    json_t *info = json_pack("{s:s, s:o*, s:s, s:o, s:s}", "id", v->id, "record", rec, "runtime_handler",
-                             v->runtime_handler, "network_check", network_check(call, v), "state_reason", v->reason);
-    char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(info);
+    /* The sandbox domain's diagnostics, as JSON text it writes. */
+    ck_cancel cancel = ck_call_cancel(call);
+    char *text = ck_sandbox_verbose_info(call->svc->sandboxes, v, &cancel);
     Runtime__V1__PodSandboxStatusResponse__InfoEntry *e =
         CK_NEW(call, Runtime__V1__PodSandboxStatusResponse__InfoEntry,
                runtime__v1__pod_sandbox_status_response__info_entry__init);

@@ -87,10 +87,12 @@ typedef struct ck_sandbox_view {
     void *record_; /* private to sandbox/: what the fields point into */
 } ck_sandbox_view;
 
-/* The pod's whole record as JSON text, for a verbose status (diagnostics:
- * its keys are sandbox_record.c's, not an interface). Free it; NULL when out
- * of memory. */
-char *ck_sandbox_view_record_text(const ck_sandbox_view *v);
+/* A verbose PodSandboxStatus's "info", as JSON text (free it; NULL when
+ * out of memory): {"id", "runtime_handler", "state_reason", "record" (the
+ * whole stored record: diagnostics, its keys are sandbox_record.c's, not an
+ * interface), "network_check" (a CNI CHECK of the pod's attachment: "ok",
+ * "skipped" without one, "failed" with the plugin's "message")}. */
+char *ck_sandbox_verbose_info(ck_sandboxes *sb, const ck_sandbox_view *v, const ck_cancel *cancel);
 
 void ck_sandbox_view_clear(ck_sandbox_view *v);
 void ck_sandbox_views_free(ck_sandbox_view *v, size_t n);

@@ -206,8 +206,23 @@ void sb_record_view_clear(ck_sandbox_view *v)
     v->record_ = NULL;
 }
 
-char *ck_sandbox_view_record_text(const ck_sandbox_view *v)
+static json_t *network_check(ck_sandboxes *sb, const char *id, const ck_cancel *cancel)
+{
+    ck_err e;
+    ck_err_clear(&e);
+    int rc = ck_sandbox_check_network(sb, id, cancel, &e);
+    if (rc < 0)
+        return json_pack("{s:s, s:s}", "result", "failed", "message", e.msg);
+    return json_pack("{s:s}", "result", rc == 0 ? "ok" : "skipped");
+}
+
+char *ck_sandbox_verbose_info(ck_sandboxes *sb, const ck_sandbox_view *v, const ck_cancel *cancel)
 {
     json_t *d = sb_record_of_view(v);
-    return d != NULL ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    json_t *info =
+        json_pack("{s:s, s:O*, s:s, s:o, s:s}", "id", v->id, "record", d, "runtime_handler", v->runtime_handler,
+                  "network_check", network_check(sb, v->id, cancel), "state_reason", v->reason);
+    char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(info);
+    return text;
 }
