@@ -631,6 +631,14 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
         if (modes[i] < CK_NS_POD || modes[i] > CK_NS_TARGET)
             return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET",
                               modes[i]);
+    /* Status reports user_namespaces false, so the kubelet never asks; a
+     * client that does anyway must not get a pod that silently runs in the
+     * host's user namespace. */
+    if (cfg->ns_user != CK_NS_NODE)
+        return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
+                          "user namespaces (userns_options mode %d) are not supported by this runtime yet: the pod "
+                          "would run in the host's user namespace",
+                          cfg->ns_user);
     if (cfg->hostname != NULL && cfg->hostname[0] != '\0' && check_hostname(cfg->hostname, err) < 0)
         return -1;
     if (check_dns(cfg, err) < 0)

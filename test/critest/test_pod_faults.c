@@ -241,6 +241,23 @@ static void test_client_text_checked_per_format(void **state)
         p.config.dns_config = &dns;
         expect_invalid(req, cases[i].needle);
     }
+    /* A user namespace this runtime cannot make yet is refused, never
+     * silently replaced by the host's. */
+    {
+        crit_pod_request up;
+        Runtime__V1__RunPodSandboxRequest *req = pod_request(&up, "userns", NULL, NULL);
+        Runtime__V1__LinuxSandboxSecurityContext sc = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+        Runtime__V1__NamespaceOption no = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+        Runtime__V1__UserNamespace userns = RUNTIME__V1__USER_NAMESPACE__INIT;
+        userns.mode = RUNTIME__V1__NAMESPACE_MODE__POD;
+        no.userns_options = &userns;
+        sc.namespace_options = &no;
+        up.linux_config.security_context = &sc;
+        crit_result r;
+        assert_int_equal(run_status(client, req, 30000, &r), GRPC_STATUS_UNIMPLEMENTED);
+        assert_non_null(strstr(r.details, "user namespaces"));
+        crit_result_clear(&r);
+    }
     /* CNI_ARGS: a ';' would hand host-local an IP= of the client's choosing. */
     crit_pod_request p;
     expect_invalid(pod_request(&p, "x;IP=10.99.0.5", NULL, NULL), "metadata.name");
