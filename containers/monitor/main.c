@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "common/parse.h"
+#include "common/timeutil.h"
 #include "containers/monitor/monitor.h"
 
 /* A file descriptor number given on the command line; -1 when it is not one. */
@@ -115,13 +116,6 @@ static void sync_send(mon_opts *o, const char *fmt, ...)
     }
     close(o->sync_fd);
     o->sync_fd = -1;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* stdin/stdout to /dev/null, stderr to the log file: the runtime's errors
@@ -282,7 +276,7 @@ static int monitor(mon_opts *o)
             sleep(1);
         status = 255 << 8;
     }
-    return mon_write_exit_file(o->exit_file, exit_code(status), now_ns()) < 0 ? 1 : 0;
+    return mon_write_exit_file(o->exit_file, exit_code(status), ck_now_ns()) < 0 ? 1 : 0;
 }
 
 /* Whatever the daemon had open without close-on-exec (its descriptors may
