@@ -247,14 +247,16 @@ static void undo_cni(void *ctx, void *arg)
     run_ctx *c = ctx;
     ck_cni_pod pod;
     sb_cni_pod(&c->row, c->data, &pod);
-    char *state = json_dumps(json_object_get(c->data, "cni"), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *state = sb_record_cni(c->data);
+    if (state == NULL)
+        return; /* nothing was set up */
     ck_err e;
     ck_err_clear(&e);
     /* Retried a few times: a leaked IP is worse than a slow failure. */
     for (int i = 0; i < 3; i++) {
-        if (state != NULL && ck_cni_del(c->sb->cni, &pod, state, &e) == 0) {
+        if (ck_cni_del(c->sb->cni, &pod, state, &e) == 0) {
             free(state);
-            json_object_set_new(c->data, "cni", json_null());
+            sb_record_set_cni(c->data, NULL, &e);
             return;
         }
         usleep(200 * 1000);
@@ -319,7 +321,7 @@ static int step_netns(run_ctx *c, ck_undo *u, ck_err *err)
         return ck_err_wrap(err, "create netns");
     if (ck_undo_push(u, "remove netns", undo_netns, NULL, false, err) < 0)
         return -1;
-    json_object_set_new(c->data, "netns", json_string(c->netns));
+    sb_record_set_netns(c->data, c->netns);
     return save(c, CK_SANDBOX_CREATING, err);
 }
 
@@ -349,9 +351,8 @@ static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *er
     char *plan = NULL;
     if (ck_cni_plan(c->sb->cni, &pod, &plan, err) < 0)
         return ck_err_wrap(err, "set up network");
-    json_t *pj = json_loads(plan, 0, NULL);
-    json_object_set_new(c->data, "cni", pj != NULL ? pj : json_null());
-    if (save(c, CK_SANDBOX_CREATING, err) < 0 || ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0) {
+    if (sb_record_set_cni(c->data, plan, err) < 0 || save(c, CK_SANDBOX_CREATING, err) < 0 ||
+        ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0) {
         free(plan);
         return -1;
     }
@@ -360,14 +361,12 @@ static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *er
     free(plan);
     if (rc < 0) /* the plan stays recorded: the undo's DEL needs it */
         return ck_err_wrap(err, "set up network");
-    json_t *st = json_loads(att.state, 0, NULL);
+    rc = sb_record_set_cni(c->data, att.state, err);
     free(att.state);
     att.state = NULL;
-    json_object_set_new(c->data, "cni", st != NULL ? st : json_null());
-    json_t *ips = json_array();
-    for (size_t i = 0; i < att.n_ips; i++)
-        json_array_append_new(ips, json_string(att.ips[i]));
-    json_object_set_new(c->data, "ips", ips);
+    if (rc < 0)
+        return ck_err_wrap(err, "record the network");
+    sb_record_set_ips(c->data, &att);
     if (att.n_ips > 0)
         snprintf(ip, ip_size, "%s", att.ips[0]);
     return save(c, CK_SANDBOX_CREATING, err);
@@ -388,7 +387,7 @@ static int step_files(run_ctx *c, const char *ip, ck_err *err)
     if (sb_write_hostname(&c->p, hostname, err) < 0 || sb_write_hosts(&c->p, hostname, ip, c->host_network, err) < 0 ||
         sb_write_resolv(&c->p, c->cfg, err) < 0)
         return ck_err_wrap(err, "write /etc files");
-    json_object_set_new(c->data, "hostname", json_string(hostname));
+    sb_record_set_hostname(c->data, hostname);
     return 0;
 }
 
@@ -412,8 +411,7 @@ static int step_rootfs(run_ctx *c, ck_undo *u, ck_err *err)
     for (size_t i = 0; i < 3; i++)
         if (mkdir(dirs[i], 0755) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dirs[i]);
-    json_object_set_new(c->data, "image", json_string(c->image->id));
-    json_object_set_new(c->data, "rootfs", json_string(c->p.rootfs));
+    sb_record_set_pause_image(c->data, c->image->id, c->p.rootfs);
     if (save(c, CK_SANDBOX_CREATING, err) < 0)
         return -1;
     if (ck_images_mount_rootfs(c->sb->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work, NULL, 0, err) < 0)
@@ -487,7 +485,7 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .gid = pp.user.gid,
         .additional_gids = pp.user.additional_gids,
         .n_additional_gids = pp.user.n_additional_gids,
-        .hostname = sb_str(c->data, "hostname"),
+        .hostname = sb_record_hostname(c->data),
         .netns_path = c->host_network ? NULL : c->netns,
         .host_ipc = c->cfg->ns_ipc == CK_NS_NODE,
         .host_pid = c->cfg->ns_pid == CK_NS_NODE,

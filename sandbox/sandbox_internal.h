@@ -66,7 +66,24 @@ json_t *sb_record_new(const ck_sandbox_config *cfg, const char *netns, const cha
 int sb_save(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, int state, ck_err *err);
 /* Loads a pod's row and its parsed data. */
 int sb_load(ck_sandboxes *sb, const char *id, ck_pod_record *row, json_t **data, ck_err *err);
-const char *sb_str(json_t *data, const char *key);
+/* The record's fields the domain reads and changes as the pod lives; no
+ * other file names a key. */
+/* The CNI attachment (plan, or plan and result) as JSON text (free it), or
+ * NULL when there is none (never set up, or torn down). */
+char *sb_record_cni(json_t *data);
+/* NULL state: torn down. */
+int sb_record_set_cni(json_t *data, const char *state, ck_err *err);
+const char *sb_record_netns(json_t *data); /* "" when none */
+void sb_record_set_netns(json_t *data, const char *path);
+void sb_record_set_ips(json_t *data, const ck_cni_attachment *att);
+const char *sb_record_hostname(json_t *data);
+void sb_record_set_hostname(json_t *data, const char *hostname);
+const char *sb_record_pause_image(json_t *data); /* "" for the built-in pause */
+void sb_record_set_pause_image(json_t *data, const char *image_id, const char *rootfs);
+bool sb_record_stopped(json_t *data);
+void sb_record_set_stopped(json_t *data);
+bool sb_record_privileged(json_t *data);
+void sb_record_set_resources(json_t *data, const ck_sandbox_resources *overhead, const ck_sandbox_resources *resources);
 /* The pause process's identity: recorded once it exists; read back (false
  * for a record without one, from before identities were kept). */
 void sb_record_set_pause(json_t *data, const ck_proc_id *who);

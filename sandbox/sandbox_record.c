@@ -76,7 +76,7 @@ int sb_load(ck_sandboxes *sb, const char *id, ck_pod_record *row, json_t **data,
     return 0;
 }
 
-const char *sb_str(json_t *data, const char *key)
+static const char *sb_str(json_t *data, const char *key)
 {
     const char *s = json_string_value(json_object_get(data, key));
     return s != NULL ? s : "";
@@ -90,6 +90,95 @@ void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod)
     pod->ns = row->ns;
     pod->uid = row->uid;
     pod->netns = sb_str(data, "netns");
+}
+
+/* ---- fields the domain changes as the pod lives ----------------------------- */
+
+char *sb_record_cni(json_t *data)
+{
+    json_t *cni = json_object_get(data, "cni");
+    return cni != NULL && !json_is_null(cni) ? json_dumps(cni, JSON_COMPACT) : NULL;
+}
+
+int sb_record_set_cni(json_t *data, const char *state, ck_err *err)
+{
+    if (state == NULL)
+        return json_object_set_new(data, "cni", json_null()) == 0 ? 0 : ck_err_oom(err, "pod record");
+    json_error_t jerr;
+    json_t *v = json_loads(state, 0, &jerr);
+    if (v == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "CNI state is not JSON: %s", jerr.text);
+    return json_object_set_new(data, "cni", v) == 0 ? 0 : ck_err_oom(err, "pod record");
+}
+
+const char *sb_record_netns(json_t *data)
+{
+    return sb_str(data, "netns");
+}
+
+void sb_record_set_netns(json_t *data, const char *path)
+{
+    json_object_set_new(data, "netns", json_string(path));
+}
+
+void sb_record_set_ips(json_t *data, const ck_cni_attachment *att)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < att->n_ips; i++)
+        json_array_append_new(a, json_string(att->ips[i]));
+    json_object_set_new(data, "ips", a);
+}
+
+const char *sb_record_hostname(json_t *data)
+{
+    return sb_str(data, "hostname");
+}
+
+void sb_record_set_hostname(json_t *data, const char *hostname)
+{
+    json_object_set_new(data, "hostname", json_string(hostname));
+}
+
+const char *sb_record_pause_image(json_t *data)
+{
+    return sb_str(data, "image");
+}
+
+void sb_record_set_pause_image(json_t *data, const char *image_id, const char *rootfs)
+{
+    json_object_set_new(data, "image", json_string(image_id));
+    json_object_set_new(data, "rootfs", json_string(rootfs));
+}
+
+bool sb_record_stopped(json_t *data)
+{
+    return json_is_true(json_object_get(data, "stopped"));
+}
+
+void sb_record_set_stopped(json_t *data)
+{
+    json_object_set_new(data, "stopped", json_true());
+}
+
+bool sb_record_privileged(json_t *data)
+{
+    return json_is_true(json_object_get(data, "privileged"));
+}
+
+static json_t *resources_json(const ck_sandbox_resources *r)
+{
+    if (!r->set)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "cpu_period", (json_int_t)r->cpu_period, "cpu_quota",
+                     (json_int_t)r->cpu_quota, "cpu_shares", (json_int_t)r->cpu_shares, "memory_limit_in_bytes",
+                     (json_int_t)r->memory_limit_in_bytes, "cpuset_cpus", r->cpuset_cpus ? r->cpuset_cpus : "",
+                     "cpuset_mems", r->cpuset_mems ? r->cpuset_mems : "");
+}
+
+void sb_record_set_resources(json_t *data, const ck_sandbox_resources *overhead, const ck_sandbox_resources *resources)
+{
+    json_object_set_new(data, "overhead", resources_json(overhead));
+    json_object_set_new(data, "resources", resources_json(resources));
 }
 
 void sb_record_set_pause(json_t *data, const ck_proc_id *who)

@@ -89,24 +89,22 @@ int sb_unmount_rootfs(ck_sandboxes *sb, const sb_paths *p, ck_err *err)
 /* CNI DEL with the saved attachment; then the netns goes. */
 static int teardown_network(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, ck_err *err)
 {
-    json_t *cni = json_object_get(data, "cni");
-    if (cni != NULL && !json_is_null(cni)) {
-        char *state = json_dumps(cni, JSON_COMPACT);
-        if (state == NULL)
-            return ck_err_oom(err, "CNI state");
+    char *state = sb_record_cni(data);
+    if (state != NULL) {
         ck_cni_pod pod;
         sb_cni_pod(row, data, &pod);
         int rc = ck_cni_del(sb->cni, &pod, state, err);
         free(state);
         if (rc < 0)
             return ck_err_wrap(err, "tear down network");
-        json_object_set_new(data, "cni", json_null());
+        if (sb_record_set_cni(data, NULL, err) < 0)
+            return -1;
     }
-    const char *netns = sb_str(data, "netns");
+    const char *netns = sb_record_netns(data);
     if (netns[0] != '\0') {
         if (ck_netns_remove(netns, err) < 0)
             return -1;
-        json_object_set_new(data, "netns", json_string(""));
+        sb_record_set_netns(data, "");
     }
     return 0;
 }
@@ -132,7 +130,7 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     }
     if (rc == 0)
         rc = teardown_network(sb, &row, data, err);
-    json_object_set_new(data, "stopped", json_true());
+    sb_record_set_stopped(data);
     /* Whatever happened, what was done is recorded. */
     ck_err se;
     ck_err_clear(&se);
@@ -215,7 +213,7 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, const ck_cancel *cancel,
 static void remount_rootfs(ck_sandboxes *sb, const ck_pod_record *r, const sb_paths *p)
 {
     json_t *data = json_loads(r->data != NULL ? r->data : "{}", 0, NULL);
-    const char *image = sb_str(data, "image");
+    const char *image = sb_record_pause_image(data);
     ck_err err;
     ck_err_clear(&err);
     if (image[0] != '\0' && sb->images != NULL &&

@@ -43,7 +43,7 @@ static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
     sb_paths p;
     sb_paths_init(sb, v->id, &p);
     json_t *data = sb_record_of_view(v);
-    bool stopped = json_is_true(json_object_get(data, "stopped"));
+    bool stopped = sb_record_stopped(data);
     bool alive = sb_pause_alive(&p, data, v->reason, sizeof(v->reason));
     if (stopped || (alive && v->state == CK_SANDBOX_NOTREADY))
         snprintf(v->reason, sizeof(v->reason), "%s", stopped ? "stopped" : "its network is still to be torn down");
@@ -104,15 +104,14 @@ static int check_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     json_t *data = NULL;
     if (sb_load(sb, id, &row, &data, err) < 0)
         return -1;
-    json_t *cni = json_object_get(data, "cni");
+    char *state = sb_record_cni(data);
     int rc = 1;
-    if (row.state == CK_SANDBOX_READY && cni != NULL && !json_is_null(cni)) {
-        char *state = json_dumps(cni, JSON_COMPACT);
+    if (row.state == CK_SANDBOX_READY && state != NULL) {
         ck_cni_pod pod;
         sb_cni_pod(&row, data, &pod);
-        rc = state == NULL ? ck_err_oom(err, "CNI state") : ck_cni_check(sb->cni, &pod, state, err);
-        free(state);
+        rc = ck_cni_check(sb->cni, &pod, state, err);
     }
+    free(state);
     json_decref(data);
     return rc;
 }
@@ -218,7 +217,7 @@ int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context 
     out->ns_pid = v.ns_pid;
     out->ns_ipc = v.ns_ipc;
     snprintf(out->ns_target_id, sizeof(out->ns_target_id), "%s", v.ns_target_id);
-    out->privileged = json_is_true(json_object_get(data, "privileged"));
+    out->privileged = sb_record_privileged(data);
     out->pause_pid = v.pause_pid;
     snprintf(out->netns, sizeof(out->netns), "%s", v.netns);
     if (out->ready && v.pause_pid > 0) {
@@ -294,16 +293,6 @@ int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out
     return 0;
 }
 
-static json_t *resources_json(const ck_sandbox_resources *r)
-{
-    if (!r->set)
-        return json_null();
-    return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "cpu_period", (json_int_t)r->cpu_period, "cpu_quota",
-                     (json_int_t)r->cpu_quota, "cpu_shares", (json_int_t)r->cpu_shares, "memory_limit_in_bytes",
-                     (json_int_t)r->memory_limit_in_bytes, "cpuset_cpus", r->cpuset_cpus ? r->cpuset_cpus : "",
-                     "cpuset_mems", r->cpuset_mems ? r->cpuset_mems : "");
-}
-
 int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandbox_resources *overhead,
                                 const ck_sandbox_resources *resources, const ck_cancel *cancel, ck_err *err)
 {
@@ -318,8 +307,7 @@ int ck_sandbox_update_resources(ck_sandboxes *sb, const char *id, const ck_sandb
     json_t *data = NULL;
     int rc = sb_load(sb, full, &row, &data, err);
     if (rc == 0) {
-        json_object_set_new(data, "overhead", resources_json(overhead));
-        json_object_set_new(data, "resources", resources_json(resources));
+        sb_record_set_resources(data, overhead, resources);
         rc = sb_save(sb, &row, data, row.state, err);
         json_decref(data);
     }
