@@ -84,6 +84,11 @@ bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size)
     ck_err e;
     ck_err_clear(&e);
     if (ck_proc_start_time(id->pid, &start, &e) < 0) {
+        /* Only "no such process" is an answer; any other failure (out of
+         * descriptors, a /proc we may not read) says nothing about it, and
+         * a live pod must never be declared dead for it. */
+        if (e.kind != CK_E_NOT_FOUND)
+            return true;
         if (reason != NULL)
             snprintf(reason, size, "process %d is gone", (int)id->pid);
         return false;

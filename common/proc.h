@@ -37,7 +37,9 @@ int ck_proc_id_capture(pid_t pid, ck_proc_id *id, ck_err *err);
 /* True when the process id names is still running. Otherwise false, with
  * why in reason (may be NULL): another boot, no such pid, or the pid now
  * belongs to another process. A zombie still counts as running: its parent
- * has not collected it yet. */
+ * has not collected it yet. When /proc cannot be read for another reason
+ * (no descriptor left, no permission) the answer is true: only a certain
+ * "gone" counts. */
 bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size);
 
 #endif

@@ -150,6 +150,31 @@ static bool is_chain_hex(const char *name)
     return strlen(name) == 64 && strspn(name, "0123456789abcdef") == 64;
 }
 
+/* A layer unpacked before its usage was recorded: measured once and
+ * recorded, holding the store's lock shared so that a collection cannot
+ * sweep it meanwhile (and leave a row for a layer that is gone). One swept
+ * just before counts nothing. */
+static int measure_unrecorded(ck_images *im, const char *hex, uint64_t *bytes, uint64_t *inodes, ck_err *err)
+{
+    *bytes = *inodes = 0;
+    int hold = ck_images_hold(im, err);
+    if (hold < 0)
+        return -1;
+    char chain[CK_DIGEST_BUF], dir[4400];
+    snprintf(chain, sizeof(chain), "sha256:%s", hex);
+    snprintf(dir, sizeof(dir), "%s/%s", im->layers_dir, hex);
+    struct stat st;
+    int rc = 0;
+    if (lstat(dir, &st) == 0) {
+        rc = ck_images_record_layer_usage(im, chain, bytes, inodes, err);
+        if (rc == 0)
+            ck_info("images", "measured layer %s once: %llu bytes, %llu inodes (recorded from now on)", chain,
+                    (unsigned long long)*bytes, (unsigned long long)*inodes);
+    }
+    ck_images_unhold(hold);
+    return rc;
+}
+
 /* layers/ itself, each recorded layer from its row, anything else walked
  * (and an unrecorded layer recorded). */
 static int layers_usage(ck_images *im, uint64_t *bytes, uint64_t *inodes, ck_err *err)
@@ -181,12 +206,7 @@ static int layers_usage(ck_images *im, uint64_t *bytes, uint64_t *inodes, ck_err
             b = row->bytes;
             i = row->inodes;
         } else if (is_chain_hex(e->d_name) && e->d_type == DT_DIR) {
-            char chain[CK_DIGEST_BUF];
-            snprintf(chain, sizeof(chain), "sha256:%s", e->d_name);
-            rc = ck_images_record_layer_usage(im, chain, &b, &i, err);
-            if (rc == 0)
-                ck_info("images", "measured layer %s once: %llu bytes, %llu inodes (recorded from now on)", chain,
-                        (unsigned long long)b, (unsigned long long)i);
+            rc = measure_unrecorded(im, e->d_name, &b, &i, err);
         } else {
             char path[8300];
             snprintf(path, sizeof(path), "%s/%s", im->layers_dir, e->d_name);

@@ -122,7 +122,8 @@ static int read_manifest(pull *p, json_t *m, ck_err *err)
 static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
 {
     ck_images *im = p->im;
-    if (ck_keylock_acquire(im->locks, digest, NULL, digest, err) < 0)
+    ck_cancel cancel = {pull_cancelled, p};
+    if (ck_keylock_acquire(im->locks, digest, &cancel, digest, err) < 0)
         return -1;
     int rc = 0;
     if (ck_content_size(im->content, digest) != size) {
@@ -205,8 +206,9 @@ static int unpack_layers(pull *p, ck_err *err)
         char dest[4400], blob[4400], key[CK_DIGEST_BUF + 8];
         snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
         snprintf(key, sizeof(key), "layer:%s", l->chain_id);
+        ck_cancel cancel = {pull_cancelled, p};
         if (ck_content_path(im->content, l->digest, blob, sizeof(blob), err) < 0 ||
-            ck_keylock_acquire(im->locks, key, NULL, key, err) < 0)
+            ck_keylock_acquire(im->locks, key, &cancel, key, err) < 0)
             return -1;
         int rc = 0;
         struct stat st;

@@ -449,7 +449,9 @@ static int perform(request *q, const char *url, const char *accept, const char *
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "cricket/" CK_VERSION);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    /* A POST carries a refresh token or credentials in its body, which
+     * curl would send again to wherever a 307/308 points: never followed. */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, post == NULL ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     /* From https, a redirect stays on https: a plain-http hop would expose the request and trust its answer. */

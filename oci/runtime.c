@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,36 +124,40 @@ int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_
     return rc;
 }
 
-/* Polls alive every 20 ms for up to ms; true once it says gone. */
-static bool wait_gone(ck_oci_alive_fn alive, void *arg, int ms)
+/* Sends sig and waits up to ms for alive to say gone (polled every 20
+ * ms). While the runtime does not know the container (a create still under
+ * way in a monitor) the signal is tried again every 200 ms. */
+static bool signal_until_gone(const ck_oci_runtime *rt, const char *id, int sig, bool all, int ms,
+                              ck_oci_alive_fn alive, void *arg)
 {
-    long long deadline = ck_mono_ms() + ms;
-    while (alive(arg)) {
+    long long deadline = ck_mono_ms() + ms, next_try = 0;
+    bool sent = false;
+    for (;;) {
+        if (!sent && ck_mono_ms() >= next_try) {
+            ck_err e;
+            ck_err_clear(&e);
+            if (ck_oci_kill(rt, id, sig, all, &e) == 0) {
+                sent = true;
+            } else if (e.kind != CK_E_NOT_FOUND) {
+                ck_warn("oci", "container %s: %s", id, e.msg);
+                sent = true;
+            } else {
+                next_try = ck_mono_ms() + 200;
+            }
+        }
+        if (!alive(arg))
+            return true;
         if (ck_mono_ms() >= deadline)
             return false;
         usleep(20 * 1000);
     }
-    return true;
 }
 
 int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
                 ck_err *err)
 {
-    if (!alive(arg))
-        return 0;
-    ck_err e;
-    ck_err_clear(&e);
-    if (ck_oci_kill(rt, id, sig, false, &e) < 0) {
-        if (e.kind == CK_E_NOT_FOUND)
-            return 0; /* the runtime never made it, or forgot it: nothing runs */
-        ck_warn("oci", "container %s: %s", id, e.msg);
-    }
-    if (wait_gone(alive, arg, grace_ms))
-        return 0;
-    ck_err_clear(&e);
-    if (ck_oci_kill(rt, id, SIGKILL, true, &e) < 0 && e.kind != CK_E_NOT_FOUND)
-        ck_warn("oci", "container %s: %s", id, e.msg);
-    if (wait_gone(alive, arg, CK_OCI_KILL_WAIT_MS))
+    if (!alive(arg) || signal_until_gone(rt, id, sig, false, grace_ms, alive, arg) ||
+        signal_until_gone(rt, id, SIGKILL, true, CK_OCI_KILL_WAIT_MS, alive, arg))
         return 0;
     return ck_err_set(err, CK_E_DEADLINE, 0, "container %s is still running %d ms after SIGKILL", id,
                       CK_OCI_KILL_WAIT_MS);
@@ -316,6 +321,23 @@ int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, 
     rc = read_sync(sync[0], id, ((int)rt->handler->create_timeout + 15) * 1000, silent, pid_out, err);
     close(sync[0]);
     return rc;
+}
+
+bool ck_oci_monitor_running(const ck_oci_monitor_files *files)
+{
+    char dir[sizeof(files->exit_file)];
+    snprintf(dir, sizeof(dir), "%s", files->exit_file);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir)
+        *slash = '\0';
+    _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false; /* no directory: nobody can hold it */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        flock(fd, LOCK_UN);
+        return false;
+    }
+    return errno == EWOULDBLOCK;
 }
 
 int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err)

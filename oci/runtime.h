@@ -52,10 +52,12 @@ typedef bool (*ck_oci_alive_fn)(void *arg);
 /* The stop sequence of every container, the pause included: sig (SIGTERM
  * or the image's stop signal) to the init, up to grace_ms for it to exit,
  * then SIGKILL to all its processes and up to CK_OCI_KILL_WAIT_MS more.
- * Nothing is waited for that cannot exist: a process already gone, or a
- * container the runtime does not know (a creation cut short). 0 once it is
- * gone; CK_E_DEADLINE when even SIGKILL did not end it in time. The
- * container is not deleted (ck_oci_delete). */
+ * Nothing is waited for that alive says cannot exist (a process already
+ * gone, nothing left of a creation cut short); while alive says yes but the
+ * runtime does not know the container yet (a monitor still creating it),
+ * the signal is retried until it lands. 0 once it is gone; CK_E_DEADLINE
+ * when even SIGKILL did not end it in time. The container is not deleted
+ * (ck_oci_delete). */
 enum { CK_OCI_KILL_WAIT_MS = 5000 };
 int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
                 ck_err *err);
@@ -64,6 +66,11 @@ int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err);
 /* The runtime's status ("created", "running", "stopped") and pid. Unknown
  * id: CK_E_NOT_FOUND. */
 int ck_oci_state(const ck_oci_runtime *rt, const char *id, char *status, size_t size, pid_t *pid, ck_err *err);
+
+/* True while a monitor is at work on these files (protocol.h, 4): a
+ * create under way or a container running, whether or not this daemon
+ * started it. */
+bool ck_oci_monitor_running(const ck_oci_monitor_files *files);
 
 /* Reads a monitor's exit file: 1 when the container has exited (code and
  * time filled), 0 when not yet, -1 on error. */

@@ -53,7 +53,10 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
     }
     if (cfg->pause.image != NULL)
         ck_info("sandbox", "pods run their pause process from the image %s (pulled when absent)", cfg->pause.image);
-    sb_recover(sb);
+    if (sb_recover(sb, err) < 0) {
+        ck_sandboxes_free(sb);
+        return -1;
+    }
     *out = sb;
     return 0;
 }
@@ -62,6 +65,7 @@ void ck_sandboxes_free(ck_sandboxes *sb)
 {
     if (sb == NULL)
         return;
+    sb_recover_stop(sb);
     ck_keylock_destroy(&sb->locks);
     pthread_cond_destroy(&sb->cv);
     pthread_mutex_destroy(&sb->mu);
@@ -88,7 +92,17 @@ static bool is_creating(ck_sandboxes *sb, const char *id)
     return false;
 }
 
-static void creating_done(ck_sandboxes *sb, const char *id)
+bool sb_creating_add(ck_sandboxes *sb, const char *id)
+{
+    pthread_mutex_lock(&sb->mu);
+    bool added = sb->n_creating < SB_MAX_CREATING && !is_creating(sb, id);
+    if (added)
+        snprintf(sb->creating[sb->n_creating++], 65, "%s", id);
+    pthread_mutex_unlock(&sb->mu);
+    return added;
+}
+
+void sb_creating_done(ck_sandboxes *sb, const char *id)
 {
     pthread_mutex_lock(&sb->mu);
     for (size_t i = 0; i < sb->n_creating; i++)
@@ -519,6 +533,8 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
     if (ck_proc_id_capture(pid, &who, err) < 0)
         return ck_err_wrap(err, "pause process");
     sb_record_set_pause(c->data, &who);
+    if (save(c, CK_SANDBOX_CREATING, err) < 0) /* a crash from here on leaves who it was */
+        return -1;
     if (ck_oci_start(&c->rt, c->row.id, err) < 0)
         return ck_err_wrap(err, "start pause container");
     return 0;
@@ -734,7 +750,7 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_canc
     } else {
         ck_info("sandbox", "pod %s/%s is ready as %s", cfg->ns, cfg->name, id_out);
     }
-    creating_done(sb, id_out);
+    sb_creating_done(sb, id_out);
     json_decref(c->data);
 out:
     ck_image_free(c->image);

@@ -7,6 +7,8 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include <jansson.h>
 
@@ -25,7 +27,15 @@ struct ck_sandboxes {
     ck_images *images;
     char rootfs[PATH_MAX]; /* the read-only cricket-pause rootfs */
     pthread_mutex_t mu;    /* guards creating[] and name reservation */
-    pthread_cond_t cv;     /* signalled when a creation ends */
+    /* Recovery's second pass (sandbox_stop.c): the pods a previous run left
+     * half-created or stopped, cleaned up on a thread of its own. */
+    pthread_t recovery;
+    bool recovering;
+    atomic_bool recovery_stop;
+    char (*pending)[65];
+    bool *pending_creating;
+    size_t n_pending;
+    pthread_cond_t cv; /* signalled when a creation ends */
     char creating[SB_MAX_CREATING][65];
     size_t n_creating;
     ck_keylock locks; /* one per pod id: its creation, stop, remove, CHECK */
@@ -106,7 +116,21 @@ void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
  * NOTREADY. Caller holds the pod's stripe. */
 int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err);
 int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err);
-void sb_recover(ck_sandboxes *sb);
+/* Restart recovery. Before the daemon answers: ready pods are checked
+ * (a dead pause reads NOTREADY) and their pause image rootfs is in use
+ * again; the pods a previous run left half-created (CREATING) or stopped
+ * are noted, the half-created ones as being created, so a kubelet retry
+ * waits for their clean-up. Then a thread of its own removes each
+ * half-created pod and retries the network tear-down of each stopped one,
+ * under the pod's lock, so a start-up never waits for processes or
+ * plugins. -1 only when the thread cannot start. */
+int sb_recover(ck_sandboxes *sb, ck_err *err);
+/* Asks the recovery thread to stop after its current pod, and joins it. */
+void sb_recover_stop(ck_sandboxes *sb);
+/* The creating[] list (sandbox.c): add (false when full or already
+ * there) and done (wakes waiters). */
+bool sb_creating_add(ck_sandboxes *sb, const char *id);
+void sb_creating_done(ck_sandboxes *sb, const char *id);
 /* True when the pod's pause process still runs: no exit file, and, where
  * the record knows who it is, the same process on the same boot. Otherwise
  * why, in reason (may be NULL). */

@@ -46,23 +46,49 @@ bool sb_pause_alive(const sb_paths *p, json_t *data, char *reason, size_t size)
         return false;
     }
     /* A record from before identities were kept: the pid is all there is. */
-    if (who.pid > 0 && kill(who.pid, 0) < 0 && errno == ESRCH) {
-        if (reason != NULL)
-            snprintf(reason, size, "its pause process (pid %d) is gone", (int)who.pid);
-        return false;
+    if (who.pid > 0) {
+        if (kill(who.pid, 0) < 0 && errno == ESRCH) {
+            if (reason != NULL)
+                snprintf(reason, size, "its pause process (pid %d) is gone", (int)who.pid);
+            return false;
+        }
+        return true;
     }
-    return true;
+    /* No pause recorded (a creation cut short): its monitor may still be
+     * creating it. */
+    if (ck_oci_monitor_running(&p->mon))
+        return true;
+    if (reason != NULL)
+        snprintf(reason, size, "its pause process never started");
+    return false;
 }
 
 typedef struct pause_of {
+    const ck_oci_runtime *rt;
+    const char *id;
     const sb_paths *p;
     json_t *data;
 } pause_of;
 
+/* sb_pause_alive; and for a pod whose pause was never recorded and whose
+ * monitor is gone, whether the runtime still holds a created container
+ * (the monitor died after `create`). */
 static bool pause_running(void *arg)
 {
     const pause_of *po = arg;
-    return sb_pause_alive(po->p, po->data, NULL, 0);
+    if (sb_pause_alive(po->p, po->data, NULL, 0))
+        return true;
+    ck_proc_id who;
+    sb_record_pause(po->data, &who);
+    if (who.pid > 0)
+        return false;
+    char status[32];
+    pid_t pid = 0;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_oci_state(po->rt, po->id, status, sizeof(status), &pid, &e) < 0)
+        return e.kind != CK_E_NOT_FOUND; /* a runtime that cannot say is no proof */
+    return strcmp(status, "stopped") != 0;
 }
 
 /* The stop sequence every container has (ck_oci_stop: nothing is waited
@@ -73,7 +99,7 @@ static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, 
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)
         return -1;
-    pause_of po = {p, data};
+    pause_of po = {&rt, row->id, p, data};
     if (ck_oci_stop(&rt, row->id, SIGTERM, STOP_GRACE_MS, pause_running, &po, err) < 0)
         return ck_err_wrap(err, "pod %s: stop its pause process", row->id);
     return ck_oci_delete(&rt, row->id, err);
@@ -230,19 +256,77 @@ static bool pause_alive(const ck_pod_record *r, const sb_paths *p, char *why, si
     return alive;
 }
 
-/* A previous run's pods: half-created ones are removed (their creation
- * never answered), dead ones are NOTREADY, stopped ones get their CNI DEL
- * retried. Ready pods with a live pause keep running untouched, their
- * pause image rootfs mounted and in use again. */
-void sb_recover(ck_sandboxes *sb)
+/* Second pass, one pod: a half-created one is removed (its creation never
+ * answered), a stopped one gets its network tear-down retried. */
+static void recover_one(ck_sandboxes *sb, const char *id, bool creating)
+{
+    ck_err err;
+    ck_err_clear(&err);
+    if (sb_lock(sb, id, NULL, &err) < 0) {
+        ck_error("sandbox", "recovery: pod %s: %s", id, err.msg);
+        return;
+    }
+    if (!creating) {
+        if (sb_stop_locked(sb, id, &err) < 0)
+            ck_warn("sandbox", "recovery: pod %s: %s (retried at its next stop or remove)", id, err.msg);
+        sb_unlock(sb, id);
+        return;
+    }
+    ck_warn("sandbox", "recovery: pod %s was being created when the daemon stopped: removing it", id);
+    if (sb_remove_locked(sb, id, &err) < 0) {
+        /* Recorded NOTREADY with its network: retried at its next stop or remove. */
+        ck_error("sandbox", "recovery: remove pod %s: %s", id, err.msg);
+    } else {
+        /* A netns pinned just before the crash, not yet recorded. */
+        sb_paths p;
+        sb_paths_init(sb, id, &p);
+        char netns[PATH_MAX + 80];
+        snprintf(netns, sizeof(netns), "%s/%s", p.netns_dir, id);
+        ck_err_clear(&err);
+        if (ck_netns_remove(netns, &err) < 0)
+            ck_error("sandbox", "recovery: %s", err.msg);
+    }
+    sb_unlock(sb, id);
+}
+
+static void *recover_thread(void *arg)
+{
+    ck_sandboxes *sb = arg;
+    for (size_t i = 0; i < sb->n_pending; i++) {
+        if (!atomic_load(&sb->recovery_stop))
+            recover_one(sb, sb->pending[i], sb->pending_creating[i]);
+        if (sb->pending_creating[i])
+            sb_creating_done(sb, sb->pending[i]);
+    }
+    ck_info("sandbox", "recovery: %zu pods left by the previous run cleaned up", sb->n_pending);
+    return NULL;
+}
+
+static int note_pending(ck_sandboxes *sb, const ck_pod_record *r)
+{
+    bool creating = r->state == CK_SANDBOX_CREATING;
+    snprintf(sb->pending[sb->n_pending], 65, "%s", r->id);
+    /* Retries of a half-created pod wait for its removal, as for a creation. */
+    sb->pending_creating[sb->n_pending] = creating && sb_creating_add(sb, r->id);
+    sb->n_pending++;
+    return 0;
+}
+
+int sb_recover(ck_sandboxes *sb, ck_err *err)
 {
     ck_pod_record *rows = NULL;
     size_t n = 0;
-    ck_err err;
-    ck_err_clear(&err);
-    if (ck_store_pod_list(sb->store, &rows, &n, &err) < 0) {
-        ck_error("sandbox", "recovery: list pods: %s", err.msg);
-        return;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_store_pod_list(sb->store, &rows, &n, &e) < 0) {
+        ck_error("sandbox", "recovery: list pods: %s", e.msg);
+        return 0;
+    }
+    sb->pending = calloc(n + 1, sizeof(*sb->pending));
+    sb->pending_creating = calloc(n + 1, sizeof(*sb->pending_creating));
+    if (sb->pending == NULL || sb->pending_creating == NULL) {
+        ck_pod_records_free(rows, n);
+        return ck_err_oom(err, "pod recovery");
     }
     size_t ready = 0;
     char why[256];
@@ -250,31 +334,46 @@ void sb_recover(ck_sandboxes *sb)
         const ck_pod_record *r = &rows[i];
         sb_paths p;
         sb_paths_init(sb, r->id, &p);
-        ck_err_clear(&err);
-        if (r->state == CK_SANDBOX_CREATING) {
-            ck_warn("sandbox", "recovery: pod %s was being created when the daemon stopped: removing it", r->id);
-            if (sb_remove_locked(sb, r->id, &err) < 0)
-                ck_error("sandbox", "recovery: remove pod %s: %s", r->id, err.msg);
-            /* A netns pinned just before the crash, not yet recorded. */
-            char netns[PATH_MAX + 80];
-            snprintf(netns, sizeof(netns), "%s/%s", p.netns_dir, r->id);
-            ck_err_clear(&err);
-            if (ck_netns_remove(netns, &err) < 0)
-                ck_error("sandbox", "recovery: %s", err.msg);
-        } else if (r->state == CK_SANDBOX_READY && !pause_alive(r, &p, why, sizeof(why))) {
+        ck_err_clear(&e);
+        if (r->state == CK_SANDBOX_CREATING || r->state == CK_SANDBOX_NOTREADY) {
+            note_pending(sb, r);
+        } else if (!pause_alive(r, &p, why, sizeof(why))) {
             ck_warn("sandbox", "recovery: pod %s: %s: NOTREADY", r->id, why);
             remount_rootfs(sb, r, &p); /* in use until the pod is stopped */
-            if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)
-                ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
-        } else if (r->state == CK_SANDBOX_NOTREADY) {
-            if (sb_stop_locked(sb, r->id, &err) < 0)
-                ck_warn("sandbox", "recovery: pod %s: %s (retried at its next stop or remove)", r->id, err.msg);
+            if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &e) < 0)
+                ck_error("sandbox", "recovery: pod %s: %s", r->id, e.msg);
         } else {
             remount_rootfs(sb, r, &p);
             ready++;
         }
     }
     if (n > 0)
-        ck_info("sandbox", "recovery: %zu pods found, %zu ready", n, ready);
+        ck_info("sandbox", "recovery: %zu pods found, %zu ready, %zu to clean up in the background", n, ready,
+                sb->n_pending);
     ck_pod_records_free(rows, n);
+    if (sb->n_pending == 0)
+        return 0;
+    int rc = pthread_create(&sb->recovery, NULL, recover_thread, sb);
+    if (rc != 0) {
+        for (size_t i = 0; i < sb->n_pending; i++)
+            if (sb->pending_creating[i])
+                sb_creating_done(sb, sb->pending[i]);
+        return ck_err_set(err, CK_E_INTERNAL, rc, "start the pod recovery thread");
+    }
+    sb->recovering = true;
+    return 0;
+}
+
+void sb_recover_stop(ck_sandboxes *sb)
+{
+    if (sb->recovering) {
+        atomic_store(&sb->recovery_stop, true);
+        pthread_join(sb->recovery, NULL);
+        sb->recovering = false;
+    }
+    free(sb->pending);
+    free(sb->pending_creating);
+    sb->pending = NULL;
+    sb->pending_creating = NULL;
+    sb->n_pending = 0;
 }

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -279,6 +280,29 @@ static int monitor(mon_opts *o)
     return mon_write_exit_file(o->exit_file, exit_code(status), ck_now_ns()) < 0 ? 1 : 0;
 }
 
+/* protocol.h, 4: held until the process ends (the descriptor is never
+ * closed and is close-on-exec, so `create` and the container do not keep
+ * it). */
+static int hold_liveness_lock(const mon_opts *o)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", o->exit_file);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
+}
+
 /* Whatever the daemon had open without close-on-exec (its descriptors may
  * hold pipes others wait on) is no business of a process that outlives it. */
 static void close_inherited(int keep)
@@ -306,6 +330,10 @@ int main(int argc, char **argv)
     if (pid > 0)
         _exit(0); /* the daemon reaps this one; the child lives on */
     setsid();
+    if (hold_liveness_lock(&o) < 0) {
+        sync_send(&o, CK_MON_SYNC_ERROR "lock the directory of %s: %s\n", o.exit_file, strerror(errno));
+        return 1;
+    }
     if (setup_stdio(&o) < 0) {
         sync_send(&o, CK_MON_SYNC_ERROR "open %s: %s\n", o.log_file, strerror(errno));
         return 1;

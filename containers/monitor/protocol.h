@@ -27,6 +27,12 @@
  *    (the code is 128 + signal for a killed init) whole: temp file, fsync,
  *    rename. The daemon, maybe restarted since, reads nothing (running) or
  *    the complete record.
+ *
+ * 4. Liveness. From before it runs `create` until it exits, the monitor
+ *    holds an exclusive flock on the directory of its exit file. A daemon
+ *    restarted after a crash tells "a monitor is still at work" (a create
+ *    under way, or a container running) from "nobody is left" by trying
+ *    that lock, without knowing the monitor's pid.
  */
 #ifndef CK_MONITOR_PROTOCOL_H
 #define CK_MONITOR_PROTOCOL_H

@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,42 @@ size_t crit_pod_veths(const crit_pod_net *net)
     char path[128];
     snprintf(path, sizeof(path), "/sys/class/net/%s/brif", net->bridge);
     return crit_dir_entries(path);
+}
+
+/* What crit_pod_assert_nothing_left checks, as a count of what is left. */
+static size_t pod_leftovers(const crit_daemon *d, const crit_pod_net *net)
+{
+    char dir[512];
+    size_t n = crit_pod_allocated_ips(d, net->prefix) + crit_mounts_under(d->dir) + crit_pod_veths(net);
+    snprintf(dir, sizeof(dir), "%s/netns", d->state);
+    n += crit_dir_entries(dir);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
+    n += crit_dir_entries(dir);
+    snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);
+    return n + crit_dir_entries(dir);
+}
+
+void crit_pod_wait_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent)
+{
+    for (int i = 0; i < 300 && pod_leftovers(d, net) > 0; i++)
+        usleep(100 * 1000);
+    crit_pod_assert_nothing_left(d, net, cgroup_parent);
+}
+
+void crit_pod_wait_network_gone(crit_client *c, const crit_daemon *d, const char *id)
+{
+    for (int i = 0; i < 300; i++) {
+        crit_result r;
+        json_t *rec = NULL;
+        crit_pod_status(c, d, id, &r, &rec);
+        bool gone = json_is_null(json_object_get(rec, "cni"));
+        json_decref(rec);
+        crit_result_clear(&r);
+        if (gone)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("pod %s: its network is still set up after 30 s", id);
 }
 
 void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent)

@@ -91,6 +91,12 @@ size_t crit_pod_veths(const crit_pod_net *net);
 /* Nothing of any pod of d is left: no netns, IP, mount, veth, pod
  * directory or pause cgroup under cgroup_parent. */
 void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent);
+/* The same, after waiting up to 30 s for it: a restarted daemon cleans up
+ * what a killed one left on a thread of its own, after it answers. */
+void crit_pod_wait_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent);
+/* Waits up to 30 s for the pod's verbose record to have no CNI attachment
+ * (its network torn down, by recovery or a stop). */
+void crit_pod_wait_network_gone(crit_client *c, const crit_daemon *d, const char *id);
 /* Writes at path (in d's conf dir, named to sort before the default
  * network, so the daemon takes it) the default network's bridge and
  * host-local IPAM, under the same name "cricket" so leases stay where

@@ -180,8 +180,9 @@ static void assert_plugin_was_clean(const char *record)
     assert_true(fds_seen);
 }
 
-/* Fails the test when pid holds a descriptor above 2. */
-static void assert_no_descriptor_above_2(pid_t pid)
+/* Fails the test when pid holds a descriptor above 2 other than allowed
+ * (a path it may hold open, NULL for none). */
+static void assert_no_descriptor_above_2(pid_t pid, const char *allowed)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
@@ -197,6 +198,8 @@ static void assert_no_descriptor_above_2(pid_t pid)
             snprintf(target, sizeof(target), "%s/%s", path, e->d_name);
             ssize_t n = readlink(target, link, sizeof(link) - 1);
             link[n > 0 ? n : 0] = '\0';
+            if (allowed != NULL && strcmp(link, allowed) == 0)
+                continue;
             closedir(d);
             fail_msg("process %d holds descriptor %ld (%s)", (int)pid, fd, link);
         }
@@ -249,7 +252,11 @@ static void test_pod_runs_under_notify_socket(void **state)
     pid_t monitor = parent_of(crit_pod_pause_pid(c, d, id));
     assert_true(monitor > 1);
     assert_clean_environment(monitor);
-    assert_no_descriptor_above_2(monitor);
+    /* Its only descriptor of its own: the liveness lock on its run
+     * directory (containers/monitor/protocol.h, 4), nothing of the daemon's. */
+    char run_dir[512];
+    snprintf(run_dir, sizeof(run_dir), "%s/sandboxes/%s", d->state, id);
+    assert_no_descriptor_above_2(monitor, run_dir);
 
     crit_pod_stop(c, d, id);
     crit_pod_remove(c, d, id);

@@ -710,7 +710,7 @@ static void test_crash_during_add_is_undone(void **state)
     client = crit_daemon_start_and_connect(&shared);
     assert_non_null(client);
     assert_int_equal(list_count(), 0);
-    assert_nothing_left();
+    crit_pod_wait_nothing_left(&shared, &net, cgroup_parent); /* cleaned up after the daemon answers */
     /* Its name is free again. */
     pod_opts o = {.name = "crashed"};
     char *id = run_pod(&o);
@@ -791,6 +791,7 @@ static void test_failed_del_retried_at_restart(void **state)
     unlink(fail);
     client = crit_daemon_start_and_connect(&shared);
     assert_non_null(client);
+    crit_pod_wait_network_gone(client, &shared, id); /* recovery's DEL, after the daemon answers */
     s = status(id, &r, &rec);
     assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
     assert_true(json_is_null(json_object_get(rec, "cni")));

@@ -49,16 +49,29 @@ static void test_own_identity(void **state)
 static void test_odd_command_name(void **state)
 {
     (void)state;
-    int go[2];
+    int go[2], ready[2];
     assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
     pid_t child = fork();
     if (child == 0) {
         prctl(PR_SET_NAME, "a) b (c", 0, 0, 0);
-        char x;
-        if (read(go[0], &x, 1) < 0)
+        char x = 'r';
+        if (write(ready[1], &x, 1) != 1 || read(go[0], &x, 1) < 0)
             _exit(1);
         _exit(0);
     }
+    /* The odd name is in place before the child is looked at. */
+    char x;
+    assert_int_equal(read(ready[0], &x, 1), 1);
+    char comm_path[64], comm[32] = "";
+    snprintf(comm_path, sizeof(comm_path), "/proc/%d/comm", (int)child);
+    FILE *f = fopen(comm_path, "re");
+    assert_non_null(f);
+    assert_non_null(fgets(comm, sizeof(comm), f));
+    fclose(f);
+    assert_string_equal(comm, "a) b (c\n");
+    close(ready[0]);
+    close(ready[1]);
     ck_proc_id id;
     ck_err err;
     ck_err_clear(&err);
@@ -93,6 +106,7 @@ typedef struct waiter {
     const char *key;
     int rc;
     ck_err err;
+    atomic_bool returned;
 } waiter;
 
 static void *acquire_in_thread(void *arg)
@@ -101,6 +115,7 @@ static void *acquire_in_thread(void *arg)
     ck_cancel cancel = {.done = over};
     ck_err_clear(&w->err);
     w->rc = ck_keylock_acquire(w->kl, w->key, &cancel, "pod p1", &w->err);
+    atomic_store(&w->returned, true);
     if (w->rc == 0)
         ck_keylock_release(w->kl, w->key);
     return NULL;
@@ -123,6 +138,7 @@ static void test_keylock_waits_end_with_the_call(void **state)
     pthread_t t;
     pthread_create(&t, NULL, acquire_in_thread, &w);
     usleep(150 * 1000);
+    assert_false(atomic_load(&w.returned)); /* it waits, while its call goes on */
     atomic_store(&call_over, true);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -134,8 +150,10 @@ static void test_keylock_waits_end_with_the_call(void **state)
     assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
     /* A waiter whose call goes on gets the lock once it is released. */
     atomic_store(&call_over, false);
+    atomic_store(&w.returned, false);
     pthread_create(&t, NULL, acquire_in_thread, &w);
     usleep(100 * 1000);
+    assert_false(atomic_load(&w.returned));
     ck_keylock_release(&kl, "p1");
     pthread_join(t, NULL);
     assert_int_equal(w.rc, 0);
