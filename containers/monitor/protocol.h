@@ -22,6 +22,10 @@
  *    at most CK_MON_SYNC_LINE_MAX bytes. End of file without a line means
  *    the monitor died before it could say anything.
  *
+ * The CRI log (written by log_writer.c) is one record a line:
+ *        "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n"
+ *    a line longer than CK_MON_LOG_LINE_MAX cut into P records.
+ *
  * 3. Exit file. When the container's init exits, the monitor writes
  *        "<exit code> <finished, ns since the epoch>\n"
  *    (the code is 128 + signal for a killed init) whole: temp file, fsync,
@@ -59,5 +63,16 @@ enum { CK_MON_SYNC_LINE_MAX = 4096 };
 #define CK_MON_EXIT_FORMAT "%d %lld\n"
 
 enum { CK_MON_EXIT_RECORD_MAX = 64 };
+
+/* The CRI log: the two stream names and the two tags. */
+#define CK_MON_LOG_STDOUT "stdout"
+#define CK_MON_LOG_STDERR "stderr"
+#define CK_MON_LOG_FULL 'F'
+#define CK_MON_LOG_PARTIAL 'P'
+
+enum {
+    CK_MON_LOG_LINE_MAX = 16 * 1024, /* longest text of one record */
+    CK_MON_LOG_MODE = 0640,
+};
 
 #endif
