@@ -36,7 +36,7 @@ enum {
     MAX_ARGS = 48,
     RUNTIME_VERB_TIMEOUT_MS = 120 * 1000,
     MONITOR_DETACH_TIMEOUT_MS = 30 * 1000,
-    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 10 + 1,
+    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 12 + 1,
 };
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
@@ -197,6 +197,7 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
     snprintf(f->pid_file, sizeof(f->pid_file), "%s/pid", dir);
     snprintf(f->exit_file, sizeof(f->exit_file), "%s/exit", dir);
     snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
+    f->container_log[0] = '\0';
 }
 
 /* Reads the monitor's one sync line (protocol.h). The monitor bounds the
@@ -274,6 +275,10 @@ static int monitor_argv(const ck_oci_runtime *rt, const char *monitor, const cha
     argv[n++] = sync_fd;
     argv[n++] = "--" CK_MON_OPT_CREATE_TIMEOUT;
     argv[n++] = timeout;
+    if (files->container_log[0] != '\0') {
+        argv[n++] = "--" CK_MON_OPT_CONTAINER_LOG;
+        argv[n++] = files->container_log;
+    }
     argv[n] = NULL;
     return 0;
 }

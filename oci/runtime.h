@@ -24,13 +24,17 @@ typedef struct ck_oci_runtime {
  * unknown name, CK_E_UNAVAILABLE when its binary cannot run. */
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err);
 
-/* The files a monitored container leaves in its directory. */
+/* The files a monitored container leaves in its directory. container_log
+ * is empty unless the caller fills it (a container's CRI log); the pause
+ * has none, and its stdio is /dev/null. */
 typedef struct ck_oci_monitor_files {
     char pid_file[512];
     char exit_file[512];
-    char log_file[512];
+    char log_file[512];      /* the runtime's own messages */
+    char container_log[512]; /* the CRI log of stdout and stderr, "" = none */
 } ck_oci_monitor_files;
 
+/* Fills the runtime's files under dir; container_log empty. */
 void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 
 /* Starts a cricket-monitor (through common/spawn, the sync pipe its one

@@ -9,9 +9,24 @@
  *        cricket-monitor --id ID --bundle DIR --runtime PATH
  *            [--runtime-arg ARG]... --pid-file F --exit-file F --log-file F
  *            --sync-fd N --create-timeout SECONDS
+ *            [--container-log F]
  *    where the runtime args are the global ones (--root R, the handler's
  *    extra args) that come before `create`. A bad command line exits
- *    CK_MON_EXIT_USAGE with the usage on stderr.
+ *    CK_MON_EXIT_USAGE with the usage on stderr. Without --container-log
+ *    the container's stdio is /dev/null and the runtime log (the pause).
+ *
+ *    --container-log F: the container's stdout and stderr are pipes the
+ *    monitor copies into F in the CRI format, one record a line:
+ *        "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n"
+ *    (time with 9 digits, e.g. 2016-10-06T00:17:09.669794202Z; never
+ *    earlier than the record before). A line longer than CK_MON_LOG_LINE_MAX
+ *    bytes is cut into P records of that size, the rest follows; a trailing
+ *    "\r" before the newline is dropped; text left when a stream ends
+ *    without a newline is a P record (as containerd writes it). F exists
+ *    (created CK_MON_LOG_MODE, appended to) before the sync line is sent.
+ *    The monitor writes the exit file once the init exited and both pipes
+ *    ended, or CK_MON_DRAIN_MS after the init's exit when something the
+ *    init left behind still holds them.
  *
  * 2. Sync line. The monitor writes exactly one line on the sync descriptor
  *    and closes it:
@@ -21,10 +36,6 @@
  *                              killed with everything it started
  *    at most CK_MON_SYNC_LINE_MAX bytes. End of file without a line means
  *    the monitor died before it could say anything.
- *
- * The CRI log (written by log_writer.c) is one record a line:
- *        "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n"
- *    a line longer than CK_MON_LOG_LINE_MAX cut into P records.
  *
  * 3. Exit file. When the container's init exits, the monitor writes
  *        "<exit code> <finished, ns since the epoch>\n"
@@ -45,6 +56,7 @@
 #define CK_MON_OPT_LOG_FILE "log-file"
 #define CK_MON_OPT_SYNC_FD "sync-fd"
 #define CK_MON_OPT_CREATE_TIMEOUT "create-timeout"
+#define CK_MON_OPT_CONTAINER_LOG "container-log"
 
 enum {
     CK_MON_MAX_RUNTIME_ARGS = 16, /* --runtime-arg given more often is a usage error */
@@ -73,6 +85,7 @@ enum { CK_MON_EXIT_RECORD_MAX = 64 };
 enum {
     CK_MON_LOG_LINE_MAX = 16 * 1024, /* longest text of one record */
     CK_MON_LOG_MODE = 0640,
+    CK_MON_DRAIN_MS = 2000,
 };
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * The monitor's CRI log formatter, with a fixed clock: record layout, F for
- * a finished line, P cuts at CK_MON_LOG_LINE_MAX, the rest of a stream at
- * its end as P.
+ * The monitor's CRI log. The formatter alone, with a fixed clock: record
+ * layout, F for a finished line, P cuts at CK_MON_LOG_LINE_MAX, the rest of
+ * a stream at its end as P. Then the real cricket-monitor and runc (root
+ * only, else skipped) on a bundle of the host's /usr and /bin read-only:
+ * what the container writes on stdout and stderr lands in the log, the file
+ * exists before the sync line, the exit file follows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +24,10 @@
 
 #include <cmocka.h>
 
+#include "common/fs.h"
 #include "containers/monitor/log_writer.h"
+#include "oci/probe.h"
+#include "oci/runtime.h"
 
 static int64_t fixed_ns;
 
@@ -164,11 +170,237 @@ static void test_records(void **state)
     assert_string_equal(r[8].text, "tail");
 }
 
+/* ---- the real monitor and runc ---- */
+
+typedef struct env {
+    char dir[PATH_MAX];
+    char bundle[PATH_MAX], root[PATH_MAX], id[64];
+    ck_oci_monitor_files files;
+} env;
+
+static const char *runc_path(void)
+{
+    static const char *const paths[] = {"/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc",
+                                        "/usr/local/bin/runc"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (access(paths[i], X_OK) == 0)
+            return paths[i];
+    return NULL;
+}
+
+static int run(const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Writes the bundle and runs the monitor on it with a log; gives the sync
+ * line. */
+static void run_monitor(env *e, const char *const *args, char *line, size_t cap)
+{
+    snprintf(e->dir, sizeof(e->dir), "/tmp/ck-monlog-%d", (int)getpid());
+    ck_err err;
+    ck_rm_rf(e->dir, &err);
+    assert_int_equal(mkdir(e->dir, 0700), 0);
+    snprintf(e->bundle, sizeof(e->bundle), "%s/bundle", e->dir);
+    snprintf(e->root, sizeof(e->root), "%s/root", e->dir);
+    snprintf(e->id, sizeof(e->id), "ck-monlog-%d", (int)getpid());
+    ck_err_clear(&err);
+    if (ck_oci_probe_bundle(e->bundle, e->id, args, &err) < 0)
+        fail_msg("bundle: %s", err.msg);
+    ck_oci_monitor_files_init(&e->files, e->dir);
+    snprintf(e->files.container_log, sizeof(e->files.container_log), "%s/c.log", e->dir);
+
+    int sync[2];
+    assert_int_equal(pipe(sync), 0);
+    char fd[16];
+    snprintf(fd, sizeof(fd), "%d", sync[1]);
+    /* CK_TEST_MONITOR_BIN: another build of the monitor (a release one, to measure its memory). */
+    const char *bin = getenv("CK_TEST_MONITOR_BIN") ? getenv("CK_TEST_MONITOR_BIN") : CK_MONITOR_BIN;
+    const char *argv[] = {bin,
+                          "--id",
+                          e->id,
+                          "--bundle",
+                          e->bundle,
+                          "--runtime",
+                          runc_path(),
+                          "--runtime-arg",
+                          "--root",
+                          "--runtime-arg",
+                          e->root,
+                          "--pid-file",
+                          e->files.pid_file,
+                          "--exit-file",
+                          e->files.exit_file,
+                          "--log-file",
+                          e->files.log_file,
+                          "--sync-fd",
+                          fd,
+                          "--create-timeout",
+                          "60",
+                          "--container-log",
+                          e->files.container_log,
+                          NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sync[0]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(sync[1]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid); /* the first process exits at once */
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ssize_t n = 0, r;
+    while ((r = read(sync[0], line + n, cap - 1 - (size_t)n)) > 0)
+        n += r;
+    close(sync[0]);
+    line[n] = '\0';
+}
+
+/* run_monitor, which must succeed: the init's pid. */
+static pid_t start_monitor(env *e, const char *const *args)
+{
+    char line[4096];
+    run_monitor(e, args, line, sizeof(line));
+    if (strncmp(line, "ok ", 3) != 0)
+        fail_msg("sync line: %s", line);
+    /* The log exists before the container starts. */
+    struct stat sb;
+    assert_int_equal(stat(e->files.container_log, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    assert_int_equal(sb.st_size, 0);
+    return (pid_t)atoi(line + 3);
+}
+
+static void start(env *e)
+{
+    const char *argv[] = {runc_path(), "--root", e->root, "start", e->id, NULL};
+    assert_int_equal(run(argv), 0);
+}
+
+/* Waits up to ms for the exit file; its code, or -1. */
+static int wait_exit_file(env *e, int ms)
+{
+    for (int t = 0; t < ms; t += 20) {
+        int code;
+        long long at;
+        ck_err err;
+        if (ck_oci_read_exit(&e->files, &code, &at, &err) == 1)
+            return code;
+        usleep(20 * 1000);
+    }
+    return -1;
+}
+
+static void cleanup(env *e)
+{
+    const char *argv[] = {runc_path(), "--root", e->root, "delete", "--force", e->id, NULL};
+    run(argv);
+    ck_err err;
+    ck_rm_rf(e->dir, &err);
+}
+
+static int root_setup(void **state)
+{
+    (void)state;
+    if (geteuid() != 0 || runc_path() == NULL) {
+        fprintf(stderr, "test_monitor_log: needs root and runc, skipped\n");
+        return 0;
+    }
+    return 0;
+}
+
+static bool can_run(void)
+{
+    return geteuid() == 0 && runc_path() != NULL;
+}
+
+static void test_container_output_logged(void **state)
+{
+    (void)state;
+    if (!can_run())
+        skip();
+    env e;
+    const char *args[] = {"sh", "-c",
+                          "echo out; echo err >&2; printf partial; yes aa | head -n 20000 | tr -d '\\n'; echo; "
+                          "printf tail",
+                          NULL};
+    start_monitor(&e, args);
+    start(&e);
+    assert_int_equal(wait_exit_file(&e, 20000), 0);
+    char *data = slurp(e.files.container_log);
+    assert_non_null(data);
+    rec r[16];
+    int n = parse_log(data, r, 16);
+    free(data);
+    assert_int_equal(n, 6);
+    int64_t prev = 0;
+    int out = 0, errs = 0;
+    for (int i = 0; i < n; i++) {
+        assert_true(r[i].ns >= prev);
+        assert_true(r[i].ns > 1600000000LL * 1000000000LL); /* a time of this age, not zero */
+        prev = r[i].ns;
+        if (strcmp(r[i].stream, "stderr") == 0) {
+            errs++;
+            assert_string_equal(r[i].text, "err");
+            assert_int_equal(r[i].tag, 'F');
+            continue;
+        }
+        assert_string_equal(r[i].stream, "stdout");
+        /* out F, then "partial" + 40000 a: P 16384, P 16384, F 7239; tail P */
+        static const struct {
+            char tag;
+            size_t len;
+        } want[] = {{'F', 3},
+                    {'P', CK_MON_LOG_LINE_MAX},
+                    {'P', CK_MON_LOG_LINE_MAX},
+                    {'F', 7 + 40000 - 2 * CK_MON_LOG_LINE_MAX},
+                    {'P', 4}};
+        assert_true(out < 5);
+        assert_int_equal(r[i].tag, want[out].tag);
+        assert_int_equal(r[i].len, want[out].len);
+        out++;
+    }
+    assert_int_equal(out, 5);
+    assert_int_equal(errs, 1);
+    cleanup(&e);
+}
+
+/* A create the runtime refuses: its own words on the sync line (they came
+ * on the container's stderr pipe), nothing in the CRI log. */
+static void test_create_error_reported(void **state)
+{
+    (void)state;
+    if (!can_run())
+        skip();
+    env e;
+    const char *args[] = {"/no/such/program", NULL};
+    char line[4096];
+    run_monitor(&e, args, line, sizeof(line));
+    if (strncmp(line, "error ", 6) != 0 || strstr(line, "no/such/program") == NULL)
+        fail_msg("sync line: %s", line);
+    struct stat sb;
+    assert_int_equal(stat(e.files.container_log, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    cleanup(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_records),
+        cmocka_unit_test(test_container_output_logged),
+        cmocka_unit_test(test_create_error_reported),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, root_setup, NULL);
 }
