@@ -3,8 +3,8 @@
  * (--container-log). Before create: the log file (so it exists before the
  * sync line, hence before StartContainer), two pipes whose write ends
  * become the runtime's stdout and stderr (runc hands its stdio to the
- * init). After create, one poll() loop over the pipes and a signalfd for
- * SIGCHLD: what arrives goes
+ * init) and the control socket. After create, one poll() loop over the
+ * pipes, a signalfd for SIGCHLD and the control socket: what arrives goes
  * through log_writer into the log as it comes, each finished line written
  * at once.
  *
@@ -54,7 +54,7 @@ int mon_log_open(const char *path)
 
 int mon_io_open(const mon_opts *o, mon_io *io, char *why, size_t cap)
 {
-    *io = (mon_io){.out_r = -1, .err_r = -1, .out_w = -1, .err_w = -1, .log = {.fd = -1, .now = ck_now_ns}};
+    *io = (mon_io){.out_r = -1, .err_r = -1, .out_w = -1, .err_w = -1, .ctl = -1, .log = {.fd = -1, .now = ck_now_ns}};
     io->log.fd = mon_log_open(o->container_log);
     if (io->log.fd < 0) {
         snprintf(why, cap, "open %s: %s", o->container_log, strerror(errno));
@@ -75,6 +75,10 @@ int mon_io_open(const mon_opts *o, mon_io *io, char *why, size_t cap)
     io->err_w = err[1];
     fcntl(io->out_r, F_SETFL, O_NONBLOCK);
     fcntl(io->err_r, F_SETFL, O_NONBLOCK);
+    if (o->control != NULL && (io->ctl = mon_ctl_listen(o->control)) < 0) {
+        snprintf(why, cap, "control socket %s: %s", o->control, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -125,7 +129,7 @@ static void drain_signalfd(int sfd)
     }
 }
 
-void mon_io_run(mon_io *io, pid_t init, int *status, int64_t *finished_ns)
+void mon_io_run(const mon_opts *o, mon_io *io, pid_t init, int *status, int64_t *finished_ns)
 {
     sigset_t chld;
     sigemptyset(&chld);
@@ -161,12 +165,13 @@ void mon_io_run(mon_io *io, pid_t init, int *status, int64_t *finished_ns)
                 break;
             timeout = (int)left;
         }
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = sfd, .events = POLLIN},
             {.fd = io->out_r, .events = POLLIN},
             {.fd = io->err_r, .events = POLLIN},
+            {.fd = io->ctl, .events = POLLIN},
         };
-        int pr = poll(p, 3, timeout);
+        int pr = poll(p, 4, timeout);
         if (pr < 0 && errno != EINTR)
             usleep(100 * 1000); /* ENOMEM: the init is not given up for it */
         if (pr <= 0)
@@ -177,6 +182,8 @@ void mon_io_run(mon_io *io, pid_t init, int *status, int64_t *finished_ns)
             pump(io, &io->out_r, &out_stream);
         if (p[2].revents)
             pump(io, &io->err_r, &err_stream);
+        if (p[3].revents)
+            mon_ctl_serve(io->ctl, o->container_log, &io->log);
     }
     mon_log_finish(&io->log, &out_stream);
     mon_log_finish(&io->log, &err_stream);
@@ -184,11 +191,15 @@ void mon_io_run(mon_io *io, pid_t init, int *status, int64_t *finished_ns)
         close(sfd);
 }
 
-void mon_io_close(mon_io *io)
+void mon_io_close(const mon_opts *o, mon_io *io)
 {
     close_fd(&io->out_r);
     close_fd(&io->err_r);
     close_fd(&io->out_w);
     close_fd(&io->err_w);
     close_fd(&io->log.fd);
+    if (io->ctl >= 0) {
+        close_fd(&io->ctl);
+        unlink(o->control);
+    }
 }

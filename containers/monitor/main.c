@@ -22,8 +22,9 @@
  * reaped), and the sync pipe says "timeout <text>".
  *
  * With --container-log (containers; the pause has none) the container's
- * stdout and stderr are pipes the monitor copies into the CRI log: io.c and
- * log_writer.c. Reopening the log, attach and a terminal come later.
+ * stdout and stderr are pipes the monitor copies into the CRI log, and a
+ * control socket reopens it: io.c, log_writer.c and control.c. Attach and
+ * a terminal come later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         {CK_MON_OPT_SYNC_FD, required_argument, NULL, 's'},
         {CK_MON_OPT_CREATE_TIMEOUT, required_argument, NULL, 't'},
         {CK_MON_OPT_CONTAINER_LOG, required_argument, NULL, 'c'},
+        {CK_MON_OPT_CONTROL, required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -97,11 +99,14 @@ static int parse(int argc, char **argv, mon_opts *o)
                 return -1;
             break;
         case 'c': o->container_log = optarg; break;
+        case 'k': o->control = optarg; break;
         default: return -1;
         }
     }
     if (!o->id || !o->bundle || !o->runtime || !o->pid_file || !o->exit_file || !o->log_file || o->sync_fd < 0)
         return -1;
+    if (o->control != NULL && o->container_log == NULL)
+        return -1; /* the one thing the control socket does is reopen that log */
     return 0;
 }
 
@@ -323,10 +328,10 @@ static int monitor_logged(mon_opts *o)
     }
     sync_send(o, CK_MON_SYNC_OK "%d\n", (int)init);
     int64_t finished;
-    mon_io_run(&io, init, &status, &finished);
+    mon_io_run(o, &io, init, &status, &finished);
     rc = mon_write_exit_file(o->exit_file, exit_code(status), finished) < 0 ? 1 : 0;
 out:
-    mon_io_close(&io);
+    mon_io_close(o, &io);
     return rc;
 }
 
@@ -345,7 +350,7 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
                         "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS] "
-                        "[--container-log F]\n");
+                        "[--container-log F [--control SOCKET]]\n");
         return CK_MON_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);

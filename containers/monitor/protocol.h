@@ -9,7 +9,7 @@
  *        cricket-monitor --id ID --bundle DIR --runtime PATH
  *            [--runtime-arg ARG]... --pid-file F --exit-file F --log-file F
  *            --sync-fd N --create-timeout SECONDS
- *            [--container-log F]
+ *            [--container-log F [--control SOCKET]]
  *    where the runtime args are the global ones (--root R, the handler's
  *    extra args) that come before `create`. A bad command line exits
  *    CK_MON_EXIT_USAGE with the usage on stderr. Without --container-log
@@ -42,6 +42,14 @@
  *    (the code is 128 + signal for a killed init) whole: temp file, fsync,
  *    rename. The daemon, maybe restarted since, reads nothing (running) or
  *    the complete record.
+ *
+ * 4. Control socket (--control SOCKET, only with --container-log): a unix
+ *    stream socket the monitor creates before the sync line. One request a
+ *    connection, one line each way:
+ *        "reopen\n"  -> "ok\n" once F (the original path) exists again,
+ *                       opened anew: what follows goes there
+ *                     -> "error <text>\n" when it could not be opened
+ *    A request not read whole within CK_MON_CTL_TIMEOUT_MS is dropped.
  */
 #ifndef CK_MONITOR_PROTOCOL_H
 #define CK_MONITOR_PROTOCOL_H
@@ -57,6 +65,7 @@
 #define CK_MON_OPT_SYNC_FD "sync-fd"
 #define CK_MON_OPT_CREATE_TIMEOUT "create-timeout"
 #define CK_MON_OPT_CONTAINER_LOG "container-log"
+#define CK_MON_OPT_CONTROL "control"
 
 enum {
     CK_MON_MAX_RUNTIME_ARGS = 16, /* --runtime-arg given more often is a usage error */
@@ -87,5 +96,12 @@ enum {
     CK_MON_LOG_MODE = 0640,
     CK_MON_DRAIN_MS = 2000,
 };
+
+/* 4. Control socket: the request and the answers, each one line. */
+#define CK_MON_CTL_REOPEN "reopen\n"
+#define CK_MON_CTL_OK "ok\n"
+#define CK_MON_CTL_ERROR "error "
+
+enum { CK_MON_CTL_TIMEOUT_MS = 2000, CK_MON_CTL_LINE_MAX = 512 };
 
 #endif

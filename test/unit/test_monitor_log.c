@@ -4,7 +4,9 @@
  * a stream at its end as P. Then the real cricket-monitor and runc (root
  * only, else skipped) on a bundle of the host's /usr and /bin read-only:
  * what the container writes on stdout and stderr lands in the log, the file
- * exists before the sync line, the exit file follows.
+ * exists before the sync line, the exit file follows; and a reopen through
+ * the control socket (oci/runtime.c's client) answers only once the
+ * original path exists again, with the new lines there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -202,9 +204,10 @@ static int run(const char *const *argv)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Writes the bundle and runs the monitor on it with a log; gives the sync
- * line. */
-static void run_monitor(env *e, const char *const *args, char *line, size_t cap)
+/* Writes the bundle and runs the monitor on it with a log and a control
+ * socket (its path longer than a socket address holds when long_ctl);
+ * gives the sync line. */
+static void run_monitor(env *e, const char *const *args, bool long_ctl, char *line, size_t cap)
 {
     snprintf(e->dir, sizeof(e->dir), "/tmp/ck-monlog-%d", (int)getpid());
     ck_err err;
@@ -218,6 +221,13 @@ static void run_monitor(env *e, const char *const *args, char *line, size_t cap)
         fail_msg("bundle: %s", err.msg);
     ck_oci_monitor_files_init(&e->files, e->dir);
     snprintf(e->files.container_log, sizeof(e->files.container_log), "%s/c.log", e->dir);
+    snprintf(e->files.control, sizeof(e->files.control), "%s/ctl", e->dir);
+    if (long_ctl) {
+        char deep[PATH_MAX];
+        snprintf(deep, sizeof(deep), "%s/%0120d", e->dir, 0);
+        assert_int_equal(mkdir(deep, 0700), 0);
+        snprintf(e->files.control, sizeof(e->files.control), "%s/ctl", deep);
+    }
 
     int sync[2];
     assert_int_equal(pipe(sync), 0);
@@ -248,6 +258,8 @@ static void run_monitor(env *e, const char *const *args, char *line, size_t cap)
                           "60",
                           "--container-log",
                           e->files.container_log,
+                          "--control",
+                          e->files.control,
                           NULL};
     pid_t pid = fork();
     if (pid == 0) {
@@ -267,10 +279,10 @@ static void run_monitor(env *e, const char *const *args, char *line, size_t cap)
 }
 
 /* run_monitor, which must succeed: the init's pid. */
-static pid_t start_monitor(env *e, const char *const *args)
+static pid_t start_monitor(env *e, const char *const *args, bool long_ctl)
 {
     char line[4096];
-    run_monitor(e, args, line, sizeof(line));
+    run_monitor(e, args, long_ctl, line, sizeof(line));
     if (strncmp(line, "ok ", 3) != 0)
         fail_msg("sync line: %s", line);
     /* The log exists before the container starts. */
@@ -309,6 +321,37 @@ static void cleanup(env *e)
     ck_rm_rf(e->dir, &err);
 }
 
+/* The monitor's resident memory (a line of /proc/pid/status, e.g.
+ * "VmRSS:"), in KiB, for the report. */
+static long status_kib(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    long kib = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, key, strlen(key)) == 0)
+            kib = atol(line + strlen(key));
+    if (f != NULL)
+        fclose(f);
+    return kib;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *s = slurp(path);
+    if (s == NULL)
+        return -1;
+    const char *p = strrchr(s, ')');
+    int ppid = -1;
+    if (p != NULL)
+        sscanf(p + 2, "%*c %d", &ppid);
+    free(s);
+    return ppid;
+}
+
 static int root_setup(void **state)
 {
     (void)state;
@@ -334,7 +377,7 @@ static void test_container_output_logged(void **state)
                           "echo out; echo err >&2; printf partial; yes aa | head -n 20000 | tr -d '\\n'; echo; "
                           "printf tail",
                           NULL};
-    start_monitor(&e, args);
+    start_monitor(&e, args, false);
     start(&e);
     assert_int_equal(wait_exit_file(&e, 20000), 0);
     char *data = slurp(e.files.container_log);
@@ -375,8 +418,63 @@ static void test_container_output_logged(void **state)
     cleanup(&e);
 }
 
+static void test_reopen(void **state)
+{
+    (void)state;
+    if (!can_run())
+        skip();
+    env e;
+    const char *args[] = {"sh", "-c", "while true; do echo hello World; sleep 0.05; done", NULL};
+    pid_t init = start_monitor(&e, args, true); /* the control socket through its directory */
+    start(&e);
+    struct stat sb;
+    for (int t = 0; t < 5000 && (stat(e.files.container_log, &sb) < 0 || sb.st_size == 0); t += 20)
+        usleep(20 * 1000);
+    assert_true(sb.st_size > 0);
+    pid_t monitor = parent_of(init);
+    fprintf(stderr, "test_monitor_log: monitor %d VmRSS %ld KiB (RssAnon %ld, RssFile %ld) while its container runs\n",
+            (int)monitor, status_kib(monitor, "VmRSS:"), status_kib(monitor, "RssAnon:"),
+            status_kib(monitor, "RssFile:"));
+
+    char moved[PATH_MAX];
+    snprintf(moved, sizeof(moved), "%s.new", e.files.container_log);
+    assert_int_equal(rename(e.files.container_log, moved), 0);
+    ck_err err;
+    ck_err_clear(&err);
+    if (ck_oci_reopen_log(&e.files, &err) < 0)
+        fail_msg("reopen: %s", err.msg);
+    assert_int_equal(stat(e.files.container_log, &sb), 0); /* there when the answer comes */
+    usleep(300 * 1000);
+    struct stat moved_sb;
+    assert_int_equal(stat(moved, &moved_sb), 0);
+    usleep(300 * 1000);
+    struct stat moved_later;
+    assert_int_equal(stat(moved, &moved_later), 0);
+    assert_int_equal(moved_later.st_size, moved_sb.st_size); /* the old file no longer grows */
+    char *data = slurp(e.files.container_log);
+    rec r[64];
+    int n = parse_log(data, r, 64);
+    free(data);
+    assert_true(n > 0);
+    assert_string_equal(r[0].text, "hello World");
+    assert_string_equal(r[0].stream, "stdout");
+
+    const char *argv[] = {runc_path(), "--root", e.root, "kill", e.id, "KILL", NULL};
+    assert_int_equal(run(argv), 0);
+    assert_int_equal(wait_exit_file(&e, 10000), 128 + SIGKILL);
+    /* The monitor is gone and took its control socket along. */
+    for (int t = 0; t < 3000 && access(e.files.control, F_OK) == 0; t += 20)
+        usleep(20 * 1000);
+    assert_int_equal(access(e.files.control, F_OK), -1);
+    ck_err_clear(&err);
+    assert_int_equal(ck_oci_reopen_log(&e.files, &err), -1);
+    assert_int_equal(err.kind, CK_E_PRECONDITION);
+    cleanup(&e);
+}
+
 /* A create the runtime refuses: its own words on the sync line (they came
- * on the container's stderr pipe), nothing in the CRI log. */
+ * on the container's stderr pipe), nothing in the CRI log, no control
+ * socket left behind. */
 static void test_create_error_reported(void **state)
 {
     (void)state;
@@ -385,12 +483,15 @@ static void test_create_error_reported(void **state)
     env e;
     const char *args[] = {"/no/such/program", NULL};
     char line[4096];
-    run_monitor(&e, args, line, sizeof(line));
+    run_monitor(&e, args, false, line, sizeof(line));
     if (strncmp(line, "error ", 6) != 0 || strstr(line, "no/such/program") == NULL)
         fail_msg("sync line: %s", line);
     struct stat sb;
     assert_int_equal(stat(e.files.container_log, &sb), 0);
     assert_int_equal(sb.st_size, 0);
+    for (int t = 0; t < 3000 && access(e.files.control, F_OK) == 0; t += 20)
+        usleep(20 * 1000);
+    assert_int_equal(access(e.files.control, F_OK), -1);
     cleanup(&e);
 }
 
@@ -400,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_container_output_logged),
+        cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_create_error_reported),
     };
     return cmocka_run_group_tests(tests, root_setup, NULL);
