@@ -246,7 +246,7 @@ int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
     const char *req = CK_MON_CTL_REOPEN;
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
         return ck_err_set(err, CK_E_INTERNAL, errno, "reopen %s: send to the monitor", files->container_log);
-    char line[CK_MON_CTL_LINE_MAX];
+    char line[CK_MON_CTL_LINE_MAX] = "";
     size_t len = 0;
     long long deadline = ck_mono_ms() + CK_OCI_CONTROL_TIMEOUT_MS;
     while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {

@@ -115,7 +115,8 @@ void mon_ctl_serve(int lfd, const char *log_path, mon_log *log)
     int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (c < 0)
         return;
-    struct timeval tv = {.tv_sec = CK_MON_CTL_TIMEOUT_MS / 1000, .tv_usec = (CK_MON_CTL_TIMEOUT_MS % 1000) * 1000};
+    struct timeval tv = {.tv_sec = CK_MON_CTL_TIMEOUT_MS / 1000,
+                         .tv_usec = (suseconds_t)(CK_MON_CTL_TIMEOUT_MS % 1000) * 1000};
     setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     char line[CK_MON_CTL_LINE_MAX];

@@ -47,10 +47,18 @@ static char *slurp(const char *path)
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
         len += n;
-        if (cap - len - 1 == 0)
-            buf = realloc(buf, cap *= 2);
+        if (cap - len - 1 == 0) {
+            char *bigger = realloc(buf, cap *= 2);
+            if (bigger == NULL)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    if (buf == NULL) {
+        fclose(f);
+        return NULL;
     }
     buf[len] = '\0';
     fclose(f);
@@ -60,11 +68,11 @@ static char *slurp(const char *path)
 /* A log in a temporary file, its records read back. */
 typedef struct rec {
     int64_t ns;
+    size_t len;
+    char text[64]; /* its start */
     char stream[8];
     char tag;
-    size_t len;
     char first, last; /* of the text */
-    char text[64];    /* its start */
 } rec;
 
 /* Parses "<ts> <stream> <tag> <text>" records; returns how many, -1 on a
@@ -94,8 +102,11 @@ static int parse_log(const char *data, rec *out, int max)
         r->tag = sp[1];
         const char *text = sp + 3;
         r->len = (size_t)(nl - text);
-        r->first = r->len ? text[0] : 0;
-        r->last = r->len ? nl[-1] : 0;
+        r->first = r->last = '\0';
+        if (r->len > 0) {
+            r->first = text[0];
+            r->last = nl[-1];
+        }
         snprintf(r->text, sizeof(r->text), "%.*s", (int)(r->len < 63 ? r->len : 63), text);
         line = nl + 1;
     }
@@ -234,7 +245,9 @@ static void run_monitor(env *e, const char *const *args, bool long_ctl, char *li
     char fd[16];
     snprintf(fd, sizeof(fd), "%d", sync[1]);
     /* CK_TEST_MONITOR_BIN: another build of the monitor (a release one, to measure its memory). */
-    const char *bin = getenv("CK_TEST_MONITOR_BIN") ? getenv("CK_TEST_MONITOR_BIN") : CK_MONITOR_BIN;
+    const char *bin = getenv("CK_TEST_MONITOR_BIN");
+    if (bin == NULL)
+        bin = CK_MONITOR_BIN;
     const char *argv[] = {bin,
                           "--id",
                           e->id,
@@ -290,7 +303,7 @@ static pid_t start_monitor(env *e, const char *const *args, bool long_ctl)
     assert_int_equal(stat(e->files.container_log, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0640);
     assert_int_equal(sb.st_size, 0);
-    return (pid_t)atoi(line + 3);
+    return (pid_t)strtol(line + 3, NULL, 10);
 }
 
 static void start(env *e)
@@ -331,7 +344,7 @@ static long status_kib(pid_t pid, const char *key)
     long kib = -1;
     while (f != NULL && fgets(line, sizeof(line), f) != NULL)
         if (strncmp(line, key, strlen(key)) == 0)
-            kib = atol(line + strlen(key));
+            kib = strtol(line + strlen(key), NULL, 10);
     if (f != NULL)
         fclose(f);
     return kib;
@@ -344,10 +357,10 @@ static pid_t parent_of(pid_t pid)
     char *s = slurp(path);
     if (s == NULL)
         return -1;
-    const char *p = strrchr(s, ')');
-    int ppid = -1;
-    if (p != NULL)
-        sscanf(p + 2, "%*c %d", &ppid);
+    const char *p = strrchr(s, ')'); /* ") S <ppid> ..." */
+    pid_t ppid = -1;
+    if (p != NULL && strlen(p) > 4)
+        ppid = (pid_t)strtol(p + 4, NULL, 10);
     free(s);
     return ppid;
 }
