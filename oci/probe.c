@@ -63,7 +63,7 @@ static int link_host_symlinks(const char *rootfs, ck_err *err)
     return 0;
 }
 
-static int write_bundle(const char *bundle, const char *cgroup_name, ck_err *err)
+int ck_oci_probe_bundle(const char *bundle, const char *cgroup_name, const char *const *args, ck_err *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/rootfs", bundle);
@@ -71,7 +71,6 @@ static int write_bundle(const char *bundle, const char *cgroup_name, ck_err *err
         return ck_err_set(err, CK_E_INTERNAL, errno, "create probe bundle %s", bundle);
     if (link_host_symlinks(path, err) < 0)
         return -1;
-    static const char *const args[] = {"true", NULL};
     static const char *const env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     static const ck_oci_namespace namespaces[] = {
         {"pid", NULL}, {"mount", NULL}, {"ipc", NULL}, {"uts", NULL}, {"network", NULL}};
@@ -137,7 +136,8 @@ int ck_oci_probe_run(const ck_runtime_handler *handler, const char *work_dir, ck
     snprintf(bundle, sizeof(bundle), "%s/bundle-%s", work_dir, handler->name);
     snprintf(root, sizeof(root), "%s/root-%s", work_dir, handler->name);
     ck_err ignored;
-    if (write_bundle(bundle, id, err) < 0) {
+    static const char *const args[] = {"true", NULL};
+    if (ck_oci_probe_bundle(bundle, id, args, err) < 0) {
         ck_rm_rf(bundle, &ignored);
         return -1;
     }

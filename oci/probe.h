@@ -15,4 +15,9 @@
  * probe may use (and leaves empty). */
 int ck_oci_probe_run(const ck_runtime_handler *handler, const char *work_dir, ck_err *err);
 
+/* Writes such a bundle at bundle (a new directory) whose process runs args
+ * (looked up in the host's PATH), in a cgroup named cgroup_name: what the
+ * probe runs, and what tests of the monitor run. */
+int ck_oci_probe_bundle(const char *bundle, const char *cgroup_name, const char *const *args, ck_err *err);
+
 #endif

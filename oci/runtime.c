@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -37,7 +39,7 @@ enum {
     MAX_ARGS = 48,
     RUNTIME_VERB_TIMEOUT_MS = 120 * 1000,
     MONITOR_DETACH_TIMEOUT_MS = 30 * 1000,
-    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 10 + 1,
+    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 14 + 1,
 };
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
@@ -202,6 +204,80 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
     snprintf(f->pid_file, sizeof(f->pid_file), "%s/pid", dir);
     snprintf(f->exit_file, sizeof(f->exit_file), "%s/exit", dir);
     snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
+    f->container_log[0] = '\0';
+    f->control[0] = '\0';
+}
+
+/* Connects to the unix socket at path; a path longer than sun_path is
+ * reached through its directory's descriptor, as the monitor binds it. */
+static int connect_unix(const char *path, ck_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    _cleanup_close_ int dir = -1;
+    if (strlen(path) < sizeof(sa.sun_path)) {
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+    } else {
+        char parent[512];
+        const char *slash = strrchr(path, '/');
+        if (slash == NULL || (size_t)(slash - path) >= sizeof(parent))
+            return ck_err_set(err, CK_E_INVALID, ENAMETOOLONG, "%s", path);
+        snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+        dir = open(parent[0] ? parent : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "open %s", parent);
+        int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, slash + 1);
+        if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+            return ck_err_set(err, CK_E_INVALID, ENAMETOOLONG, "%s", path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
+        close(fd);
+        bool gone = e == ENOENT || e == ECONNREFUSED;
+        return ck_err_set(err, gone ? CK_E_PRECONDITION : CK_E_INTERNAL, e, "connect to the monitor at %s", path);
+    }
+    return fd;
+}
+
+int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
+{
+    if (files->control[0] == '\0')
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "the monitor has no control socket");
+    _cleanup_close_ int fd = connect_unix(files->control, err);
+    if (fd < 0)
+        return ck_err_wrap(err, "reopen %s", files->container_log);
+    const char *req = CK_MON_CTL_REOPEN;
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+        return ck_err_set(err, CK_E_INTERNAL, errno, "reopen %s: send to the monitor", files->container_log);
+    char line[CK_MON_CTL_LINE_MAX] = "";
+    size_t len = 0;
+    long long deadline = ck_mono_ms() + CK_OCI_CONTROL_TIMEOUT_MS;
+    while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
+        long long left = deadline - ck_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            return ck_err_set(err, CK_E_DEADLINE, 0, "reopen %s: the monitor did not answer within %d s",
+                              files->container_log, CK_OCI_CONTROL_TIMEOUT_MS / 1000);
+        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    line[len] = '\0';
+    if (strcmp(line, CK_MON_CTL_OK) == 0)
+        return 0;
+    trim(line);
+    if (strncmp(line, CK_MON_CTL_ERROR, strlen(CK_MON_CTL_ERROR)) == 0)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "reopen %s: %s", files->container_log,
+                          line + strlen(CK_MON_CTL_ERROR));
+    return ck_err_set(err, CK_E_INTERNAL, 0, "reopen %s: the monitor answered \"%s\"", files->container_log, line);
 }
 
 /* Reads the monitor's one sync line (protocol.h). The monitor bounds the
@@ -279,6 +355,16 @@ static int monitor_argv(const ck_oci_runtime *rt, const char *monitor, const cha
     argv[n++] = sync_fd;
     argv[n++] = "--" CK_MON_OPT_CREATE_TIMEOUT;
     argv[n++] = timeout;
+    if (files->container_log[0] != '\0') {
+        argv[n++] = "--" CK_MON_OPT_CONTAINER_LOG;
+        argv[n++] = files->container_log;
+    }
+    if (files->control[0] != '\0') {
+        if (files->container_log[0] == '\0')
+            return ck_err_set(err, CK_E_INVALID, 0, "a monitor control socket needs a container log");
+        argv[n++] = "--" CK_MON_OPT_CONTROL;
+        argv[n++] = files->control;
+    }
     argv[n] = NULL;
     return 0;
 }

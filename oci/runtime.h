@@ -24,13 +24,19 @@ typedef struct ck_oci_runtime {
  * unknown name, CK_E_UNAVAILABLE when its binary cannot run. */
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err);
 
-/* The files a monitored container leaves in its directory. */
+/* The files a monitored container leaves in its directory. container_log
+ * and control are empty unless the caller fills them (a container's CRI log
+ * and the monitor's control socket); the pause has neither, and its stdio
+ * is /dev/null. */
 typedef struct ck_oci_monitor_files {
     char pid_file[512];
     char exit_file[512];
-    char log_file[512];
+    char log_file[512];      /* the runtime's own messages */
+    char container_log[512]; /* the CRI log of stdout and stderr, "" = none */
+    char control[512];       /* the monitor's control socket, "" = none (needs container_log) */
 } ck_oci_monitor_files;
 
+/* Fills the runtime's files under dir; container_log and control empty. */
 void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 
 /* Starts a cricket-monitor (through common/spawn, the sync pipe its one
@@ -42,6 +48,13 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
                   pid_t *pid_out, ck_err *err);
 int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);
+/* Asks the container's monitor (files->control) to reopen its CRI log;
+ * returns once files->container_log exists again and what follows goes
+ * there (ReopenContainerLog). A monitor that does not answer within
+ * CK_OCI_CONTROL_TIMEOUT_MS is CK_E_DEADLINE; one that is gone (the
+ * container exited) CK_E_PRECONDITION. */
+enum { CK_OCI_CONTROL_TIMEOUT_MS = 10 * 1000 };
+int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err);
 /* Sends sig to the init (all processes when all is set). A container that
  * no longer exists is CK_E_NOT_FOUND. */
 int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err);
@@ -67,7 +80,7 @@ int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err);
  * id: CK_E_NOT_FOUND. */
 int ck_oci_state(const ck_oci_runtime *rt, const char *id, char *status, size_t size, pid_t *pid, ck_err *err);
 
-/* True while a monitor is at work on these files (protocol.h, 4): a
+/* True while a monitor is at work on these files (protocol.h, 5): a
  * create under way or a container running, whether or not this daemon
  * started it. */
 bool ck_oci_monitor_running(const ck_oci_monitor_files *files);

@@ -21,7 +21,10 @@
  * (it runs in its own process group; what escaped to us as the subreaper is
  * reaped), and the sync pipe says "timeout <text>".
  *
- * Logs and attach come with containers; the pause process needs neither.
+ * With --container-log (containers; the pause has none) the container's
+ * stdout and stderr are pipes the monitor copies into the CRI log, and a
+ * control socket reopens it: io.c, log_writer.c and control.c. Attach and
+ * a terminal come later.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +75,8 @@ static int parse(int argc, char **argv, mon_opts *o)
         {CK_MON_OPT_LOG_FILE, required_argument, NULL, 'l'},
         {CK_MON_OPT_SYNC_FD, required_argument, NULL, 's'},
         {CK_MON_OPT_CREATE_TIMEOUT, required_argument, NULL, 't'},
+        {CK_MON_OPT_CONTAINER_LOG, required_argument, NULL, 'c'},
+        {CK_MON_OPT_CONTROL, required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -94,11 +99,15 @@ static int parse(int argc, char **argv, mon_opts *o)
             if (parse_seconds(optarg, &o->create_timeout) < 0)
                 return -1;
             break;
+        case 'c': o->container_log = optarg; break;
+        case 'k': o->control = optarg; break;
         default: return -1;
         }
     }
     if (!o->id || !o->bundle || !o->runtime || !o->pid_file || !o->exit_file || !o->log_file || o->sync_fd < 0)
         return -1;
+    if (o->control != NULL && o->container_log == NULL)
+        return -1; /* the one thing the control socket does is reopen that log */
     return 0;
 }
 
@@ -180,7 +189,9 @@ static void read_log_tail(const char *path, char *buf, size_t size)
             *p = ' ';
 }
 
-static pid_t run_create(const mon_opts *o)
+/* io, when the container is logged, gives the runtime (and so the init)
+ * its stdout and stderr. */
+static pid_t run_create(const mon_opts *o, const mon_io *io)
 {
     pid_t pid = fork();
     if (pid > 0)
@@ -188,6 +199,11 @@ static pid_t run_create(const mon_opts *o)
     if (pid != 0)
         return pid;
     setpgid(0, 0); /* the runtime and its helpers: one group to kill */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the monitor's blocked SIGCHLD is not the runtime's */
+    if (io != NULL && (dup2(io->out_w, STDOUT_FILENO) < 0 || dup2(io->err_w, STDERR_FILENO) < 0))
+        _exit(127);
     const char *argv[CK_MON_MAX_RUNTIME_ARGS + 16];
     int n = 0;
     argv[n++] = o->runtime;
@@ -227,12 +243,12 @@ static void kill_create(pid_t create)
 }
 
 /* Runs `create` within the timeout: 0 with its status, -1 (reported). */
-static int create_bounded(mon_opts *o, int *status)
+static int create_bounded(mon_opts *o, const mon_io *io, int *status)
 {
     struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: waitpid is interrupted */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
-    pid_t create = run_create(o);
+    pid_t create = run_create(o, io);
     if (create < 0) {
         sync_send(o, CK_MON_SYNC_ERROR "cannot run %s: %s\n", o->runtime, strerror(errno));
         return -1;
@@ -253,11 +269,12 @@ static int create_bounded(mon_opts *o, int *status)
     return 0;
 }
 
+/* The pause: stdio /dev/null, wait for the init. */
 static int monitor(mon_opts *o)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     int status;
-    if (create_bounded(o, &status) < 0)
+    if (create_bounded(o, NULL, &status) < 0)
         return 1;
     if (exit_code(status) != 0) {
         char msg[3000];
@@ -280,7 +297,7 @@ static int monitor(mon_opts *o)
     return mon_write_exit_file(o->exit_file, exit_code(status), ck_now_ns()) < 0 ? 1 : 0;
 }
 
-/* protocol.h, 4: held until the process ends (the descriptor is never
+/* protocol.h, 5: held until the process ends (the descriptor is never
  * closed and is close-on-exec, so `create` and the container do not keep
  * it). */
 static int hold_liveness_lock(const mon_opts *o)
@@ -303,6 +320,45 @@ static int hold_liveness_lock(const mon_opts *o)
     return 0;
 }
 
+/* A container: its stdout and stderr into the CRI log (io.c). */
+static int monitor_logged(mon_opts *o)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL); /* io.c reads it from a signalfd */
+    mon_io io;
+    char why[1024];
+    int status, rc = 1;
+    if (mon_io_open(o, &io, why, sizeof(why)) < 0) {
+        sync_send(o, CK_MON_SYNC_ERROR "%s\n", why);
+        goto out;
+    }
+    int created = create_bounded(o, &io, &status);
+    mon_io_after_create(&io);
+    if (created < 0)
+        goto out;
+    if (exit_code(status) != 0) {
+        char msg[3000];
+        read_log_tail(o->log_file, msg, sizeof(msg));
+        sync_send(o, CK_MON_SYNC_ERROR "%s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
+        goto out;
+    }
+    pid_t init = read_pid(o->pid_file);
+    if (init <= 0) {
+        sync_send(o, CK_MON_SYNC_ERROR "no pid in %s\n", o->pid_file);
+        goto out;
+    }
+    sync_send(o, CK_MON_SYNC_OK "%d\n", (int)init);
+    int64_t finished;
+    mon_io_run(o, &io, init, &status, &finished);
+    rc = mon_write_exit_file(o->exit_file, exit_code(status), finished) < 0 ? 1 : 0;
+out:
+    mon_io_close(o, &io);
+    return rc;
+}
+
 /* Whatever the daemon had open without close-on-exec (its descriptors may
  * hold pipes others wait on) is no business of a process that outlives it. */
 static void close_inherited(int keep)
@@ -317,7 +373,8 @@ int main(int argc, char **argv)
     mon_opts o = {0};
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
-                        "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS]\n");
+                        "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS] "
+                        "[--container-log F [--control SOCKET]]\n");
         return CK_MON_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -338,5 +395,5 @@ int main(int argc, char **argv)
         sync_send(&o, CK_MON_SYNC_ERROR "open %s: %s\n", o.log_file, strerror(errno));
         return 1;
     }
-    return monitor(&o);
+    return o.container_log != NULL ? monitor_logged(&o) : monitor(&o);
 }

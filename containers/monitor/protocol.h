@@ -9,9 +9,24 @@
  *        cricket-monitor --id ID --bundle DIR --runtime PATH
  *            [--runtime-arg ARG]... --pid-file F --exit-file F --log-file F
  *            --sync-fd N --create-timeout SECONDS
+ *            [--container-log F [--control SOCKET]]
  *    where the runtime args are the global ones (--root R, the handler's
  *    extra args) that come before `create`. A bad command line exits
- *    CK_MON_EXIT_USAGE with the usage on stderr.
+ *    CK_MON_EXIT_USAGE with the usage on stderr. Without --container-log
+ *    the container's stdio is /dev/null and the runtime log (the pause).
+ *
+ *    --container-log F: the container's stdout and stderr are pipes the
+ *    monitor copies into F in the CRI format, one record a line:
+ *        "<RFC3339Nano UTC> <stdout|stderr> <F|P> <text>\n"
+ *    (time with 9 digits, e.g. 2016-10-06T00:17:09.669794202Z; never
+ *    earlier than the record before). A line longer than CK_MON_LOG_LINE_MAX
+ *    bytes is cut into P records of that size, the rest follows; a trailing
+ *    "\r" before the newline is dropped; text left when a stream ends
+ *    without a newline is a P record (as containerd writes it). F exists
+ *    (created CK_MON_LOG_MODE, appended to) before the sync line is sent.
+ *    The monitor writes the exit file once the init exited and both pipes
+ *    ended, or CK_MON_DRAIN_MS after the init's exit when something the
+ *    init left behind still holds them.
  *
  * 2. Sync line. The monitor writes exactly one line on the sync descriptor
  *    and closes it:
@@ -28,7 +43,15 @@
  *    rename. The daemon, maybe restarted since, reads nothing (running) or
  *    the complete record.
  *
- * 4. Liveness. From before it runs `create` until it exits, the monitor
+ * 4. Control socket (--control SOCKET, only with --container-log): a unix
+ *    stream socket the monitor creates before the sync line. One request a
+ *    connection, one line each way:
+ *        "reopen\n"  -> "ok\n" once F (the original path) exists again,
+ *                       opened anew: what follows goes there
+ *                     -> "error <text>\n" when it could not be opened
+ *    A request not read whole within CK_MON_CTL_TIMEOUT_MS is dropped.
+ *
+ * 5. Liveness. From before it runs `create` until it exits, the monitor
  *    holds an exclusive flock on the directory of its exit file. A daemon
  *    restarted after a crash tells "a monitor is still at work" (a create
  *    under way, or a container running) from "nobody is left" by trying
@@ -47,6 +70,8 @@
 #define CK_MON_OPT_LOG_FILE "log-file"
 #define CK_MON_OPT_SYNC_FD "sync-fd"
 #define CK_MON_OPT_CREATE_TIMEOUT "create-timeout"
+#define CK_MON_OPT_CONTAINER_LOG "container-log"
+#define CK_MON_OPT_CONTROL "control"
 
 enum {
     CK_MON_MAX_RUNTIME_ARGS = 16, /* --runtime-arg given more often is a usage error */
@@ -65,5 +90,24 @@ enum { CK_MON_SYNC_LINE_MAX = 4096 };
 #define CK_MON_EXIT_FORMAT "%d %lld\n"
 
 enum { CK_MON_EXIT_RECORD_MAX = 64 };
+
+/* The CRI log: the two stream names and the two tags. */
+#define CK_MON_LOG_STDOUT "stdout"
+#define CK_MON_LOG_STDERR "stderr"
+#define CK_MON_LOG_FULL 'F'
+#define CK_MON_LOG_PARTIAL 'P'
+
+enum {
+    CK_MON_LOG_LINE_MAX = 16 * 1024, /* longest text of one record */
+    CK_MON_LOG_MODE = 0640,
+    CK_MON_DRAIN_MS = 2000,
+};
+
+/* 4. Control socket: the request and the answers, each one line. */
+#define CK_MON_CTL_REOPEN "reopen\n"
+#define CK_MON_CTL_OK "ok\n"
+#define CK_MON_CTL_ERROR "error "
+
+enum { CK_MON_CTL_TIMEOUT_MS = 2000, CK_MON_CTL_LINE_MAX = 512 };
 
 #endif

@@ -253,7 +253,7 @@ static void test_pod_runs_under_notify_socket(void **state)
     assert_true(monitor > 1);
     assert_clean_environment(monitor);
     /* Its only descriptor of its own: the liveness lock on its run
-     * directory (containers/monitor/protocol.h, 4), nothing of the daemon's. */
+     * directory (containers/monitor/protocol.h, 5), nothing of the daemon's. */
     char run_dir[512];
     snprintf(run_dir, sizeof(run_dir), "%s/sandboxes/%s", d->state, id);
     assert_no_descriptor_above_2(monitor, run_dir);
