@@ -241,6 +241,34 @@ static int connect_unix(const char *path, ck_err *err)
     return fd;
 }
 
+/* Reads the monitor's one-line answer on fd into line (NUL-terminated):
+ * up to a newline, the end of the stream or a full buffer. 0, or 1 when
+ * nothing ended it within timeout_ms. */
+static int read_line_within(int fd, char *line, size_t size, int timeout_ms)
+{
+    size_t len = 0;
+    line[0] = '\0';
+    long long deadline = ck_mono_ms() + timeout_ms;
+    while (len < size - 1 && memchr(line, '\n', len) == NULL) {
+        long long left = deadline - ck_mono_ms();
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            return 1;
+        ssize_t n = read(fd, line + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        line[len] = '\0';
+    }
+    line[len] = '\0';
+    return 0;
+}
+
 int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
 {
     if (files->control[0] == '\0')
@@ -251,26 +279,10 @@ int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
     const char *req = CK_MON_CTL_REOPEN;
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
         return ck_err_set(err, CK_E_INTERNAL, errno, "reopen %s: send to the monitor", files->container_log);
-    char line[CK_MON_CTL_LINE_MAX] = "";
-    size_t len = 0;
-    long long deadline = ck_mono_ms() + CK_OCI_CONTROL_TIMEOUT_MS;
-    while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
-        long long left = deadline - ck_mono_ms();
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0)
-            return ck_err_set(err, CK_E_DEADLINE, 0, "reopen %s: the monitor did not answer within %d s",
-                              files->container_log, CK_OCI_CONTROL_TIMEOUT_MS / 1000);
-        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    line[len] = '\0';
+    char line[CK_MON_CTL_LINE_MAX];
+    if (read_line_within(fd, line, sizeof(line), CK_OCI_CONTROL_TIMEOUT_MS) > 0)
+        return ck_err_set(err, CK_E_DEADLINE, 0, "reopen %s: the monitor did not answer within %d s",
+                          files->container_log, CK_OCI_CONTROL_TIMEOUT_MS / 1000);
     if (strcmp(line, CK_MON_CTL_OK) == 0)
         return 0;
     trim(line);
@@ -286,27 +298,9 @@ int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
 static int read_sync(int fd, const char *id, int timeout_ms, const char *silent, pid_t *pid, ck_err *err)
 {
     char line[CK_MON_SYNC_LINE_MAX];
-    size_t len = 0;
-    long long deadline = ck_mono_ms() + timeout_ms;
-    for (;;) {
-        long long left = deadline - ck_mono_ms();
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0)
-            return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: the monitor did not answer within %d s", id,
-                              timeout_ms / 1000);
-        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        if (len == sizeof(line) - 1)
-            break;
-    }
-    line[len] = '\0';
+    if (read_line_within(fd, line, sizeof(line), timeout_ms) > 0)
+        return ck_err_set(err, CK_E_DEADLINE, 0, "create container %s: the monitor did not answer within %d s", id,
+                          timeout_ms / 1000);
     trim(line);
     if (strncmp(line, CK_MON_SYNC_OK, strlen(CK_MON_SYNC_OK)) == 0) {
         int64_t v;
