@@ -27,6 +27,10 @@ struct ck_sandboxes {
     ck_images *images;
     char rootfs[PATH_MAX]; /* the read-only cricket-pause rootfs */
     pthread_mutex_t mu;    /* guards creating[] and name reservation */
+    pthread_cond_t cv;     /* signalled when a creation ends */
+    char creating[SB_MAX_CREATING][65];
+    size_t n_creating;
+    ck_keylock locks; /* one per pod id: its creation, stop, remove, CHECK */
     /* Recovery's second pass (sandbox_stop.c): the pods a previous run left
      * half-created or stopped, cleaned up on a thread of its own. */
     pthread_t recovery;
@@ -35,10 +39,6 @@ struct ck_sandboxes {
     char (*pending)[65];
     bool *pending_creating;
     size_t n_pending;
-    pthread_cond_t cv; /* signalled when a creation ends */
-    char creating[SB_MAX_CREATING][65];
-    size_t n_creating;
-    ck_keylock locks; /* one per pod id: its creation, stop, remove, CHECK */
 };
 
 /* Where one pod's things live. */

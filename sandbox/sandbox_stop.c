@@ -234,9 +234,11 @@ int ck_sandbox_remove(ck_sandboxes *sb, const char *id, const ck_cancel *cancel,
     return 0;
 }
 
-/* A ready pod's pause image rootfs: still mounted after a daemon kill (it
- * is recorded in use again), or mounted again if it went away. */
-static void remount_rootfs(ck_sandboxes *sb, const ck_pod_record *r, const sb_paths *p)
+/* First pass, a READY pod: its pause image rootfs is in use again (still
+ * mounted after a daemon kill, or mounted again: in use until the pod is
+ * stopped either way), and it is NOTREADY when its pause is gone. True
+ * when it is still ready. */
+static bool recover_ready(ck_sandboxes *sb, const ck_pod_record *r, const sb_paths *p)
 {
     json_t *data = json_loads(r->data != NULL ? r->data : "{}", 0, NULL);
     const char *image = sb_record_pause_image(data);
@@ -245,15 +247,16 @@ static void remount_rootfs(ck_sandboxes *sb, const ck_pod_record *r, const sb_pa
     if (image[0] != '\0' && sb->images != NULL &&
         ck_images_mount_rootfs(sb->images, image, p->rootfs, p->upper, p->work, NULL, 0, &err) < 0)
         ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
+    char why[256];
+    bool alive = sb_pause_alive(p, data, why, sizeof(why));
     json_decref(data);
-}
-
-static bool pause_alive(const ck_pod_record *r, const sb_paths *p, char *why, size_t size)
-{
-    json_t *data = json_loads(r->data != NULL ? r->data : "{}", 0, NULL);
-    bool alive = sb_pause_alive(p, data, why, size);
-    json_decref(data);
-    return alive;
+    if (alive)
+        return true;
+    ck_warn("sandbox", "recovery: pod %s: %s: NOTREADY", r->id, why);
+    ck_err_clear(&err);
+    if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &err) < 0)
+        ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
+    return false;
 }
 
 /* Second pass, one pod: a half-created one is removed (its creation never
@@ -302,14 +305,13 @@ static void *recover_thread(void *arg)
     return NULL;
 }
 
-static int note_pending(ck_sandboxes *sb, const ck_pod_record *r)
+static void note_pending(ck_sandboxes *sb, const ck_pod_record *r)
 {
     bool creating = r->state == CK_SANDBOX_CREATING;
     snprintf(sb->pending[sb->n_pending], 65, "%s", r->id);
     /* Retries of a half-created pod wait for its removal, as for a creation. */
     sb->pending_creating[sb->n_pending] = creating && sb_creating_add(sb, r->id);
     sb->n_pending++;
-    return 0;
 }
 
 int sb_recover(ck_sandboxes *sb, ck_err *err)
@@ -329,23 +331,14 @@ int sb_recover(ck_sandboxes *sb, ck_err *err)
         return ck_err_oom(err, "pod recovery");
     }
     size_t ready = 0;
-    char why[256];
     for (size_t i = 0; i < n; i++) {
         const ck_pod_record *r = &rows[i];
         sb_paths p;
         sb_paths_init(sb, r->id, &p);
-        ck_err_clear(&e);
-        if (r->state == CK_SANDBOX_CREATING || r->state == CK_SANDBOX_NOTREADY) {
+        if (r->state == CK_SANDBOX_CREATING || r->state == CK_SANDBOX_NOTREADY)
             note_pending(sb, r);
-        } else if (!pause_alive(r, &p, why, sizeof(why))) {
-            ck_warn("sandbox", "recovery: pod %s: %s: NOTREADY", r->id, why);
-            remount_rootfs(sb, r, &p); /* in use until the pod is stopped */
-            if (ck_store_pod_set_state(sb->store, r->id, CK_SANDBOX_NOTREADY, &e) < 0)
-                ck_error("sandbox", "recovery: pod %s: %s", r->id, e.msg);
-        } else {
-            remount_rootfs(sb, r, &p);
+        else if (recover_ready(sb, r, &p))
             ready++;
-        }
     }
     if (n > 0)
         ck_info("sandbox", "recovery: %zu pods found, %zu ready, %zu to clean up in the background", n, ready,

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cleanup.h"
-#include "common/timeutil.h"
 #include "common/cgroup.h"
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/timeutil.h"
 #include "sandbox/sandbox_internal.h"
 
 void ck_sandbox_view_clear(ck_sandbox_view *v)
@@ -46,7 +46,8 @@ static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
     bool stopped = sb_record_stopped(data);
     bool alive = sb_pause_alive(&p, data, v->reason, sizeof(v->reason));
     if (stopped || (alive && v->state == CK_SANDBOX_NOTREADY))
-        snprintf(v->reason, sizeof(v->reason), "%s", stopped ? "stopped" : "its network is still to be torn down");
+        snprintf(v->reason, sizeof(v->reason), "%s",
+                 stopped ? "stopped" : "its stop did not finish (retried at the next stop or remove)");
     if (alive || v->state != CK_SANDBOX_READY)
         return;
     v->state = CK_SANDBOX_NOTREADY;
