@@ -157,10 +157,13 @@ int sb_stop_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     if (rc == 0)
         rc = teardown_network(sb, &row, data, err);
     sb_record_set_stopped(data);
-    /* Whatever happened, what was done is recorded. */
+    /* Whatever happened, what was done is recorded. A half-made pod being
+     * removed stays CREATING (never listed) unless its stop failed: then
+     * it is listed NOTREADY, for the kubelet to stop and remove again. */
+    int state = row.state == CK_SANDBOX_CREATING && rc == 0 ? CK_SANDBOX_CREATING : CK_SANDBOX_NOTREADY;
     ck_err se;
     ck_err_clear(&se);
-    if (sb_save(sb, &row, data, CK_SANDBOX_NOTREADY, &se) < 0 && rc == 0) {
+    if (sb_save(sb, &row, data, state, &se) < 0 && rc == 0) {
         ck_err_copy(err, &se);
         rc = -1;
     }
@@ -277,8 +280,12 @@ static void recover_one(ck_sandboxes *sb, const char *id, bool creating)
     }
     ck_warn("sandbox", "recovery: pod %s was being created when the daemon stopped: removing it", id);
     if (sb_remove_locked(sb, id, &err) < 0) {
-        /* Recorded NOTREADY with its network: retried at its next stop or remove. */
+        /* Listed NOTREADY, with what is left recorded: retried at its next
+         * stop or remove. */
         ck_error("sandbox", "recovery: remove pod %s: %s", id, err.msg);
+        ck_err_clear(&err);
+        if (ck_store_pod_set_state(sb->store, id, CK_SANDBOX_NOTREADY, &err) < 0)
+            ck_error("sandbox", "recovery: pod %s: %s", id, err.msg);
     } else {
         /* A netns pinned just before the crash, not yet recorded. */
         sb_paths p;
