@@ -235,6 +235,7 @@ void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_er
     ops[n].data.send_status_from_server.status = code;
     ops[n++].data.send_status_from_server.status_details = &details;
 
+    ck_cri_server_observe_call(call->server, call, code);
     if (start_batch(call, ops, n, &call->send_tag) == GRPC_CALL_OK)
         wait_tag(call, &call->send_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     grpc_slice_unref(details);

@@ -51,6 +51,7 @@ typedef struct ck_call {
     int client_cancelled; /* set by RECV_CLOSE_ON_SERVER */
     bool closed;          /* RECV_CLOSE_ON_SERVER has completed */
     bool sent_initial_metadata;
+    bool observed;            /* counted in the metrics (ck_cri_server_observe_call) */
     char close_tag, send_tag; /* addresses used as completion tags */
 } ck_call;
 

@@ -140,23 +140,30 @@ static void *method_handle(ck_cri_server *srv, const ck_method *method)
     return method == NULL ? NULL : srv->handles[method - srv->methods];
 }
 
+static double elapsed_ms(const struct timespec *start)
+{
+    return ck_seconds_since(start) * 1e3;
+}
+
 /* Counts the call by method and status and records its latency. Unknown
  * methods are counted under one name: a client must not be able to grow the
  * registry without bound. */
-static void observe_call(ck_cri_server *srv, const ck_call *call, grpc_status_code code, double ms)
+void ck_cri_server_observe_call(ck_cri_server *srv, ck_call *call, int code)
 {
-    if (!ck_metrics_enabled())
+    if (srv == NULL || call->observed || !ck_metrics_enabled())
         return;
+    call->observed = true;
+    double ms = elapsed_ms(&call->started);
     const char *method = call->server_method ? call->name : "unknown";
-    const char *labels[] = {method, ck_status_name(code)};
+    const char *labels[] = {method, ck_status_name((grpc_status_code)code)};
     ck_metric_add(srv->requests_total, 1, labels);
     ck_metric_observe(srv->request_seconds, ms / 1e3, labels);
 }
 
-static void log_call(ck_cri_server *srv, const ck_call *call, const ck_err *err, double ms)
+static void log_call(ck_cri_server *srv, ck_call *call, const ck_err *err, double ms)
 {
     grpc_status_code code = err->kind == CK_E_NONE ? GRPC_STATUS_OK : ck_status_from_errkind(err->kind);
-    observe_call(srv, call, code, ms);
+    ck_cri_server_observe_call(srv, call, code);
     ck_log_level level = CK_LOG_DEBUG;
     if (code == GRPC_STATUS_INTERNAL || code == GRPC_STATUS_UNKNOWN)
         level = CK_LOG_ERROR;
@@ -194,11 +201,6 @@ static void active_remove(ck_cri_server *srv, ck_call *call)
     if (call->active_next != NULL)
         call->active_next->active_prev = call->active_prev;
     pthread_mutex_unlock(&srv->active_mu);
-}
-
-static double elapsed_ms(const struct timespec *start)
-{
-    return ck_seconds_since(start) * 1e3;
 }
 
 static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *payload, ck_err *err)

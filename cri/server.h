@@ -44,6 +44,13 @@ void ck_cri_server_stop(ck_cri_server *srv, int grace_ms);
  * (SIGUSR1, for debugging a hang). */
 void ck_cri_server_dump_calls(ck_cri_server *srv);
 
+/* Counts the call by method and status (int: a grpc_status_code) and records
+ * its latency, once per call. ck_call_finish calls it just before the status
+ * goes out, so a client that has its answer finds the call counted; calls
+ * that never reach a status are counted when they are released. */
+struct ck_call;
+void ck_cri_server_observe_call(ck_cri_server *srv, struct ck_call *call, int code);
+
 /* True once ck_cri_server_stop has begun: streams end, long calls give up. */
 bool ck_cri_server_stopping(const ck_cri_server *srv);
 
