@@ -96,6 +96,31 @@ static void set_if(json_t *o, const char *key, bool present, json_t *value)
         json_decref(value);
 }
 
+static json_t *device_rules_json(const ck_oci_resources *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_device_rules; i++) {
+        const ck_oci_device_rule *d = &r->device_rules[i];
+        char type[2] = {d->type, '\0'};
+        json_t *e = json_pack("{s:b, s:s, s:s}", "allow", d->allow, "type", type, "access",
+                              d->access != NULL ? d->access : "rwm");
+        /* A missing major or minor is the wildcard. */
+        set_if(e, "major", d->major >= 0, json_integer(d->major));
+        set_if(e, "minor", d->minor >= 0, json_integer(d->minor));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+static json_t *hugepages_json(const ck_oci_resources *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_hugepages; i++)
+        json_array_append_new(a, json_pack("{s:s, s:I}", "pageSize", r->hugepages[i].page_size, "limit",
+                                           (json_int_t)r->hugepages[i].limit));
+    return a;
+}
+
 static json_t *resources_json(const ck_oci_resources *r)
 {
     json_t *cpu = json_object(), *mem = json_object(), *res = json_object();
@@ -109,7 +134,24 @@ static json_t *resources_json(const ck_oci_resources *r)
     set_if(res, "cpu", json_object_size(cpu) > 0, cpu);
     set_if(res, "memory", json_object_size(mem) > 0, mem);
     set_if(res, "pids", r->pids_limit != 0, json_pack("{s:I}", "limit", (json_int_t)r->pids_limit));
+    set_if(res, "hugepageLimits", r->n_hugepages > 0, hugepages_json(r));
+    set_if(res, "unified", r->n_unified > 0, kv_object(r->unified, r->n_unified));
+    set_if(res, "devices", r->n_device_rules > 0, device_rules_json(r));
     return res;
+}
+
+static json_t *devices_json(const ck_oci_spec *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < s->n_devices; i++) {
+        const ck_oci_device *d = &s->devices[i];
+        char type[2] = {d->type, '\0'};
+        json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path", d->path, "type", type,
+                                           "major", (json_int_t)d->major, "minor", (json_int_t)d->minor, "fileMode",
+                                           (json_int_t)d->file_mode, "uid", (json_int_t)d->uid, "gid",
+                                           (json_int_t)d->gid));
+    }
+    return a;
 }
 
 static json_t *linux_json(const ck_oci_spec *s)
@@ -117,8 +159,13 @@ static json_t *linux_json(const ck_oci_spec *s)
     json_t *l = json_pack("{s:o, s:o, s:o, s:o, s:o}", "namespaces", namespaces_json(s), "sysctl",
                           kv_object(s->sysctls, s->n_sysctls), "resources", resources_json(&s->resources),
                           "maskedPaths", strings(s->masked_paths), "readonlyPaths", strings(s->readonly_paths));
-    if (l != NULL && s->cgroups_path != NULL)
+    if (l == NULL)
+        return NULL;
+    if (s->cgroups_path != NULL)
         json_object_set_new(l, "cgroupsPath", json_string(s->cgroups_path));
+    if (s->rootfs_propagation != NULL)
+        json_object_set_new(l, "rootfsPropagation", json_string(s->rootfs_propagation));
+    set_if(l, "devices", s->n_devices > 0, devices_json(s));
     return l;
 }
 

@@ -6,8 +6,9 @@
  * into the bundle. Its callers fill it: the pod's pause container
  * (ck_oci_write_pause_spec, from ck_pause_spec: it owns the pod's IPC, UTS
  * and, unless shared with the host, PID namespaces, and joins the network
- * namespace cricket pinned), the runtime probe of `cricket check`, and next
- * the workload containers.
+ * namespace cricket pinned), the runtime probe of `cricket check`, and
+ * the workload containers (containers/spec.c). A field left zero is left
+ * out of the JSON, so what the pause never sets never shows in its spec.
  */
 #ifndef CK_OCI_SPEC_H
 #define CK_OCI_SPEC_H
@@ -28,6 +29,28 @@ typedef struct ck_oci_mount {
     const char *destination, *type, *source;
     const char *const *options; /* NULL-terminated; NULL = none */
 } ck_oci_mount;
+
+/* linux.devices: a device node the runtime creates in the container. */
+typedef struct ck_oci_device {
+    const char *path; /* in the container */
+    char type;        /* 'c', 'b' or 'p' */
+    int64_t major, minor;
+    unsigned file_mode; /* permission bits */
+    unsigned uid, gid;
+} ck_oci_device;
+
+/* linux.resources.devices: one device cgroup rule, applied in order. */
+typedef struct ck_oci_device_rule {
+    bool allow;
+    char type;            /* 'a' (every device), 'c' or 'b' */
+    int64_t major, minor; /* -1 = any */
+    const char *access;   /* a subset of "rwm" */
+} ck_oci_device_rule;
+
+typedef struct ck_oci_hugepage_limit {
+    const char *page_size; /* "2MB", "1GB" */
+    uint64_t limit;
+} ck_oci_hugepage_limit;
 
 typedef struct ck_oci_namespace {
     const char *type; /* "pid", "network", "ipc", "uts", "mount", "cgroup", "user" */
@@ -58,6 +81,12 @@ typedef struct ck_oci_resources {
     int64_t memory_limit;
     int64_t memory_swap;
     int64_t pids_limit;
+    const ck_oci_hugepage_limit *hugepages;
+    size_t n_hugepages;
+    const ck_kv *unified; /* cgroup v2 files and their values */
+    size_t n_unified;
+    const ck_oci_device_rule *device_rules; /* none: the key is left out */
+    size_t n_device_rules;
 } ck_oci_resources;
 
 typedef struct ck_oci_spec {
@@ -71,6 +100,9 @@ typedef struct ck_oci_spec {
     size_t n_namespaces;
     const char *cgroups_path; /* NULL = the runtime's default */
     ck_oci_resources resources;
+    const char *rootfs_propagation; /* "rshared", "rslave", ...; NULL = the runtime's default */
+    const ck_oci_device *devices;
+    size_t n_devices;
     const char *const *masked_paths;   /* NULL-terminated; NULL = none */
     const char *const *readonly_paths; /* NULL-terminated; NULL = none */
     const ck_kv *sysctls;
