@@ -65,7 +65,7 @@ static int parse_realtime(const char *s)
         return base;
     if ((*s != '+' && *s != '-') || s[1] == '\0' || strspn(s + 1, "0123456789") != strlen(s + 1) || strlen(s + 1) > 2)
         return -1;
-    int n = atoi(s + 1);
+    int n = (int)strtol(s + 1, NULL, 10); /* at most two digits, checked above */
     int sig = *s == '+' ? base + n : base - n;
     return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : -1;
 }
@@ -82,7 +82,7 @@ int ck_signal_parse(const char *name)
     if (strspn(up, "0123456789") == i) {
         if (i > 2)
             return -1;
-        int n = atoi(up);
+        int n = (int)strtol(up, NULL, 10);
         return n >= 1 && n <= SIGRTMAX ? n : -1;
     }
     const char *s = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
