@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/id.h"
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/spawn.h"
@@ -70,16 +70,6 @@ void ck_sandboxes_free(ck_sandboxes *sb)
     pthread_cond_destroy(&sb->cv);
     pthread_mutex_destroy(&sb->mu);
     free(sb);
-}
-
-static int new_id(char *id, ck_err *err)
-{
-    unsigned char raw[32];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return ck_err_set(err, CK_E_INTERNAL, errno, "generate pod id");
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    return 0;
 }
 
 /* ---- name reservation and retries ----------------------------------------- */
@@ -179,7 +169,7 @@ static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *c
             rc = ck_err_set(err, CK_E_EXHAUSTED, 0, "too many pods being created at once");
             break;
         }
-        if (new_id(id_out, err) < 0 || ck_store_name_reserve(sb->store, key, id_out, err) < 0) {
+        if (ck_random_id(id_out, err) < 0 || ck_store_name_reserve(sb->store, key, id_out, err) < 0) {
             rc = -1;
             break;
         }
