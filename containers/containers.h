@@ -45,7 +45,7 @@ enum { CK_PROPAGATION_PRIVATE = 0, CK_PROPAGATION_HOST_TO_CONTAINER = 1, CK_PROP
 typedef struct ck_mount_req {
     const char *container_path, *host_path;
     bool readonly, recursive_read_only, selinux_relabel;
-    int propagation; /* CK_PROPAGATION_* */
+    int propagation;   /* CK_PROPAGATION_* */
     const char *image; /* an image volume (ImageSpec.image); NULL or "" for a host path */
 } ck_mount_req;
 
@@ -131,9 +131,9 @@ typedef struct ck_container_view {
     uint32_t uid, gid;
     const uint32_t *groups; /* supplemental */
     size_t n_groups;
-    int pid;             /* the init's pid while running, else 0 */
-    const char *bundle;  /* the bundle dir (verbose status reads its config.json) */
-    void *record_;       /* private: what the fields point into */
+    int pid; /* the init's pid while running, else 0 */
+    const char *runtime_handler;
+    void *record_; /* private: what the fields point into */
 } ck_container_view;
 
 void ck_container_view_clear(ck_container_view *v);
@@ -174,8 +174,7 @@ int ck_containers_remove_pod(ck_containers *cs, const char *pod_id, const ck_can
 
 /* id: full id or unique prefix; CK_E_NOT_FOUND when none. */
 int ck_container_status(ck_containers *cs, const char *id, ck_container_view *out, ck_err *err);
-int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n,
-                      ck_err *err);
+int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err);
 /* The verbose "info" of ContainerStatus as JSON text (free it): pid,
  * the OCI spec, the runtime handler, the sandbox id. */
 char *ck_container_verbose_info(ck_containers *cs, const ck_container_view *v);

@@ -45,4 +45,13 @@ int ck_handle_stream_pod_sandbox_stats(ck_call *call, const ProtobufCMessage *re
 int ck_handle_update_pod_sandbox_resources(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
                                            ck_err *err);
 
+int ck_handle_create_container(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_start_container(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stop_container(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_remove_container(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_container_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_containers(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stream_containers(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_reopen_container_log(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+
 #endif

@@ -1,16 +1,22 @@
 /*
- * StopPodSandbox: idempotent, OK for an unknown id. Waiting for another
- * call on the same pod ends with this call.
+ * StopPodSandbox: the pod's containers first (the kubelet normally stopped
+ * them already, each with its own grace; those left get a short one), then
+ * the pod. Idempotent, OK for an unknown id. Waiting for another call on
+ * the same pod ends with this call.
  */
+#include "containers/containers.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
 #include "sandbox/sandbox.h"
+
+enum { POD_STOP_GRACE_S = 2 };
 
 int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
     const Runtime__V1__StopPodSandboxRequest *in = (const void *)req;
     ck_cancel cancel = ck_call_cancel(call);
-    if (ck_sandbox_stop(call->svc->sandboxes, in->pod_sandbox_id, &cancel, err) < 0)
+    if (ck_containers_stop_pod(call->svc->containers, in->pod_sandbox_id, POD_STOP_GRACE_S, &cancel, err) < 0 ||
+        ck_sandbox_stop(call->svc->sandboxes, in->pod_sandbox_id, &cancel, err) < 0)
         return -1;
     Runtime__V1__StopPodSandboxResponse *r =
         CK_NEW(call, Runtime__V1__StopPodSandboxResponse, runtime__v1__stop_pod_sandbox_response__init);

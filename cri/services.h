@@ -18,6 +18,7 @@ typedef struct ck_cni ck_cni;
 typedef struct ck_event_hub ck_event_hub;
 typedef struct ck_images ck_images;
 typedef struct ck_sandboxes ck_sandboxes;
+typedef struct ck_containers ck_containers;
 
 typedef struct ck_services {
     const ck_config *_Atomic config;
@@ -26,6 +27,7 @@ typedef struct ck_services {
     ck_event_hub *events;
     ck_images *images;
     ck_sandboxes *sandboxes;
+    ck_containers *containers;
 } ck_services;
 
 #endif

@@ -31,6 +31,7 @@
 #include <grpc/grpc.h>
 
 #include "common/log.h"
+#include "containers/containers.h"
 #include "containers/events.h"
 #include "cri/server.h"
 #include "cri/services.h"
@@ -55,6 +56,7 @@ typedef struct daemon {
     ck_event_hub *events;
     ck_images *images;
     ck_sandboxes *sandboxes;
+    ck_containers *containers;
     ck_services svc;
     ck_cri_server *server;
     ck_metrics_server *metrics;
@@ -148,6 +150,9 @@ static int start_domains(daemon_t *d, ck_err *err)
         return -1;
     if (ck_sandboxes_new(cfg, d->store, d->cni, d->images, &d->sandboxes, err) < 0)
         return ck_err_wrap(err, "pod sandboxes");
+    if (ck_containers_new(cfg, d->store, d->images, d->sandboxes, d->events, &d->containers, err) < 0)
+        return ck_err_wrap(err, "containers");
+    d->svc.containers = d->containers;
     d->svc.events = d->events;
     d->svc.images = d->images;
     d->svc.sandboxes = d->sandboxes;
@@ -161,6 +166,7 @@ static int start_domains(daemon_t *d, ck_err *err)
 static void stop_domains(daemon_t *d)
 {
     ck_metrics_server_stop(d->metrics);
+    ck_containers_free(d->containers);
     ck_sandboxes_free(d->sandboxes);
     ck_event_hub_free(d->events);
     ck_images_free(d->images);

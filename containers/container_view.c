@@ -1,0 +1,175 @@
+/*
+ * container_view: what the kubelet reads of containers (status, list,
+ * verbose info), and the entry points of stop, remove and log reopening,
+ * which take the container's lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "containers/containers_internal.h"
+
+int ck_container_stop(ck_containers *cs, const char *id, int64_t timeout_s, const ck_cancel *cancel, ck_err *err)
+{
+    char full[65];
+    ck_err e;
+    ck_err_clear(&e);
+    if (ct_resolve_id(cs, id, full, sizeof(full), &e) < 0) {
+        if (e.kind == CK_E_NOT_FOUND)
+            return 0; /* idempotent: the kubelet may stop what is gone */
+        ck_err_copy(err, &e);
+        return -1;
+    }
+    if (ct_lock(cs, full, cancel, err) < 0)
+        return -1;
+    int rc = ct_stop_locked(cs, full, timeout_s, err);
+    ct_unlock(cs, full);
+    return rc;
+}
+
+int ck_container_remove(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err)
+{
+    char full[65];
+    ck_err e;
+    ck_err_clear(&e);
+    if (ct_resolve_id(cs, id, full, sizeof(full), &e) < 0) {
+        if (e.kind == CK_E_NOT_FOUND)
+            return 0;
+        ck_err_copy(err, &e);
+        return -1;
+    }
+    if (ct_lock(cs, full, cancel, err) < 0)
+        return -1;
+    int rc = ct_remove_locked(cs, full, err);
+    ct_unlock(cs, full);
+    return rc;
+}
+
+int ck_container_status(ck_containers *cs, const char *id, ck_container_view *out, ck_err *err)
+{
+    char full[65];
+    if (ct_resolve_id(cs, id, full, sizeof(full), err) < 0)
+        return -1;
+    _cleanup_container_record_ ck_container_record row = {0};
+    if (ck_store_container_get(cs->store, full, &row, err) < 0)
+        return -1;
+    if (row.state == CK_CONTAINER_CREATING)
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "container %s is still being created", full);
+    if (ct_refresh(cs, &row, NULL, err) < 0 || ct_record_view(&row, out, err) < 0) {
+        ck_container_view_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+static bool labels_match(const ck_container_view *v, const ck_kvs *want)
+{
+    for (size_t i = 0; i < want->len; i++) {
+        bool found = false;
+        for (size_t j = 0; j < v->n_labels && !found; j++)
+            found = strcmp(v->labels[j].key, want->items[i].key) == 0 &&
+                    strcmp(v->labels[j].value, want->items[i].value) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return prefix == NULL || prefix[0] == '\0' || strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Whether a row passes the filter's cheap parts (before its record is
+ * parsed). */
+static bool row_passes(const ck_container_record *row, const ck_container_filter *f)
+{
+    if (row->state == CK_CONTAINER_CREATING)
+        return false;
+    if (f == NULL)
+        return true;
+    return has_prefix(row->id, f->id) && has_prefix(row->pod_id, f->pod_id) &&
+           (!f->has_state || row->state == f->state);
+}
+
+int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    ck_container_record *rows = NULL;
+    size_t nrows = 0;
+    if (ck_store_container_list(cs->store, &rows, &nrows, err) < 0)
+        return -1;
+    ck_container_view *views = calloc(nrows + 1, sizeof(*views));
+    if (views == NULL) {
+        ck_container_records_free(rows, nrows);
+        return ck_err_oom(err, "container list");
+    }
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < nrows && rc == 0; i++) {
+        ck_err e;
+        ck_err_clear(&e);
+        /* An exit since the last look changes the state the filter reads. */
+        if (ct_refresh(cs, &rows[i], NULL, &e) < 0)
+            ck_warn("containers", "container %s: %s", rows[i].id, e.msg);
+        if (!row_passes(&rows[i], f))
+            continue;
+        rc = ct_record_view(&rows[i], &views[k], err);
+        if (rc == 0 && f != NULL && !labels_match(&views[k], &f->labels))
+            ck_container_view_clear(&views[k]);
+        else
+            k++;
+    }
+    ck_container_records_free(rows, nrows);
+    if (rc < 0) {
+        ck_container_views_free(views, k);
+        return -1;
+    }
+    *out = views;
+    *n = k;
+    return 0;
+}
+
+static json_t *spec_of(ck_containers *cs, const char *id)
+{
+    ct_paths p;
+    ct_paths_init(cs, id, &p);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/config.json", p.dir);
+    return json_load_file(path, 0, NULL);
+}
+
+char *ck_container_verbose_info(ck_containers *cs, const ck_container_view *v)
+{
+    json_t *spec = spec_of(cs, v->id);
+    json_t *info = json_pack("{s:s, s:s, s:i, s:s, s:O*, s:o*}", "id", v->id, "sandboxID", v->pod_id, "pid", v->pid,
+                             "runtimeHandler", v->runtime_handler, "record", ct_record_of_view(v), "runtimeSpec", spec);
+    char *text = info != NULL ? json_dumps(info, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(info);
+    return text;
+}
+
+int ck_container_reopen_log(ck_containers *cs, const char *id, ck_err *err)
+{
+    ck_container_view v;
+    if (ck_container_status(cs, id, &v, err) < 0)
+        return -1;
+    int rc = 0;
+    if (v.state != CK_CONTAINER_RUNNING)
+        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is not running: its log cannot be reopened", v.id);
+    else if (v.log_path[0] == '\0')
+        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s has no log", v.id);
+    if (rc == 0) {
+        ct_paths p;
+        ct_paths_init(cs, v.id, &p);
+        snprintf(p.mon.container_log, sizeof(p.mon.container_log), "%s", v.log_path);
+        if (ck_oci_reopen_log(&p.mon, err) < 0)
+            rc = ck_err_wrap(err, "reopen the log of container %s", v.id);
+    }
+    ck_container_view_clear(&v);
+    return rc;
+}

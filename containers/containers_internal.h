@@ -1,0 +1,105 @@
+/*
+ * containers_internal: what the container files share: the manager, the
+ * paths of one container, and the record (container_record.c owns its
+ * keys; no other file names one).
+ */
+#ifndef CK_CONTAINERS_INTERNAL_H
+#define CK_CONTAINERS_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "common/keylock.h"
+#include "common/proc.h"
+#include "containers/containers.h"
+#include "oci/runtime.h"
+#include "oci/user.h"
+#include "store/store.h"
+
+enum { CT_MAX_CREATING = 256 };
+
+struct ck_containers {
+    const ck_config *cfg;
+    ck_store *store;
+    ck_images *images;
+    ck_sandboxes *sandboxes;
+    ck_event_hub *events; /* may be NULL */
+    pthread_mutex_t mu;   /* guards creating[] and name reservation */
+    pthread_cond_t cv;    /* signalled when a creation ends */
+    char creating[CT_MAX_CREATING][65];
+    size_t n_creating;
+    ck_keylock locks; /* one per container id */
+};
+
+/* Where one container's things live. */
+typedef struct ct_paths {
+    char dir[PATH_MAX];     /* <root>/containers/<id>: the bundle (config.json) */
+    char rootfs[PATH_MAX];  /* the overlay mount point */
+    char upper[PATH_MAX];   /* its writable layer */
+    char work[PATH_MAX];    /* overlay's work dir */
+    char volumes[PATH_MAX]; /* the image's VOLUMEs */
+    char run_dir[PATH_MAX]; /* <state>/containers/<id>: the monitor's files */
+    ck_oci_monitor_files mon;
+} ct_paths;
+
+void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
+int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
+void ct_unlock(ck_containers *cs, const char *id);
+/* The creating[] list: a retry of a creation under way waits for it. */
+bool ct_creating_add(ck_containers *cs, const char *id);
+void ct_creating_done(ck_containers *cs, const char *id);
+bool ct_is_creating(ck_containers *cs, const char *id);
+
+/* ---- container_record.c: the versioned `data` JSON --------------------- */
+enum { CT_RECORD_VERSION = 1 };
+
+/* A new record of what the request asked for. */
+json_t *ct_record_new(const ck_container_config *cfg, const char *log_path, const char *runtime_handler);
+int ct_save(ck_containers *cs, const ck_container_record *row, json_t *data, ck_err *err);
+/* The row and its parsed data; NOT_FOUND when absent. */
+int ct_load(ck_containers *cs, const char *id, ck_container_record *row, json_t **data, ck_err *err);
+
+void ct_record_set_image(json_t *data, const char *image_id, const char *image_ref);
+void ct_record_set_user(json_t *data, const ck_oci_user *user);
+void ct_record_set_stop_signal(json_t *data, int sig);
+int ct_record_stop_signal(json_t *data);
+void ct_record_set_rootfs(json_t *data, const char *rootfs);
+const char *ct_record_rootfs(json_t *data); /* "" when none mounted */
+const char *ct_record_runtime_handler(json_t *data);
+const char *ct_record_name_key(json_t *data);
+void ct_record_set_name_key(json_t *data, const char *key);
+/* The init process: recorded once created; read back false when not yet. */
+void ct_record_set_init(json_t *data, const ck_proc_id *who, const char *memory_cgroup);
+bool ct_record_init(json_t *data, ck_proc_id *who);
+const char *ct_record_memory_cgroup(json_t *data); /* "" when unknown */
+/* How it ended: reason ("Completed", "Error", "OOMKilled") and message. */
+void ct_record_set_end(json_t *data, const char *reason, const char *message);
+
+/* The name key: one container per (pod, name, attempt). */
+void ct_name_key(const char *pod_id, const char *name, uint32_t attempt, char *buf, size_t size);
+
+/* Fills a view from a row (its data parsed); the view owns copies. */
+int ct_record_view(const ck_container_record *row, ck_container_view *v, ck_err *err);
+json_t *ct_record_of_view(const ck_container_view *v);
+
+/* ---- container_stop.c ----------------------------------------------------- */
+/* Brings a row up to date with its processes: a RUNNING (or CREATED)
+ * container whose init exited (its monitor's exit file, or its identity
+ * gone with its monitor) is recorded EXITED with code, time and reason, in
+ * the store, in row and in data (NULL: parsed from row when needed). Safe
+ * without the container's lock: every caller that sees the exit writes the
+ * same record. 1 when the row changed, 0 when not, -1 on error. */
+int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err *err);
+/* The full id of id (a unique prefix); NOT_FOUND when none. */
+int ct_resolve_id(ck_containers *cs, const char *id, char *full, size_t size, ck_err *err);
+int ct_stop_locked(ck_containers *cs, const char *id, int64_t timeout_s, ck_err *err);
+int ct_remove_locked(ck_containers *cs, const char *id, ck_err *err);
+/* Restart recovery: rolls back half-created containers, re-mounts the
+ * rootfs of the others, records those that ended meanwhile. */
+int ct_recover(ck_containers *cs, ck_err *err);
+void ct_publish(ck_containers *cs, int type, const char *id, const char *pod_id);
+
+#endif

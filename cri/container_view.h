@@ -1,0 +1,19 @@
+/*
+ * container_view: pieces shared by the container handlers: a typed
+ * ck_container_view as CRI messages in the call's arena. The container's
+ * stored record is never read here.
+ */
+#ifndef CK_CRI_CONTAINER_VIEW_H
+#define CK_CRI_CONTAINER_VIEW_H
+
+#include "containers/containers.h"
+#include "cri/handlers.h"
+
+Runtime__V1__ContainerMetadata *ck_container_metadata(ck_call *call, const ck_container_view *v);
+Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_container_view *v);
+
+/* The ListContainers answer for a filter (may be NULL), in the call's arena. */
+int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *filter, Runtime__V1__Container ***items,
+                            size_t *n_items, ck_err *err);
+
+#endif
