@@ -37,7 +37,20 @@ int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err)
     return 0;
 }
 
-int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err)
+/* Skips to the start of field `to` from the start of field `from`
+ * (fields separated by single spaces). NULL when the line ends first. */
+static const char *skip_fields(const char *p, int from, int to)
+{
+    for (int field = from; field < to; field++) {
+        p += strcspn(p, " ");
+        if (*p == '\0')
+            return NULL;
+        p++;
+    }
+    return p;
+}
+
+int ck_proc_read_stat(pid_t pid, ck_proc_stat *st, ck_err *err)
 {
     if (pid <= 0)
         return ck_err_set(err, CK_E_NOT_FOUND, 0, "no process %d", (int)pid);
@@ -46,20 +59,31 @@ int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err)
     if (read_small(path, buf, sizeof(buf), err) < 0)
         return -1;
     /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
-     * so fields are counted from the last ')'; it closes field 2, and the
-     * start time is field 22. */
+     * so fields are counted from the last ')', which closes field 2; the
+     * state is field 3, the parent 4 and the start time 22. */
     const char *p = strrchr(buf, ')');
-    if (p == NULL)
+    if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
         return ck_err_set(err, CK_E_INTERNAL, 0, "%s: no command field", path);
-    p++;
-    for (int field = 3; field < 22; field++) {
-        p += strspn(p, " ");
-        p += strcspn(p, " ");
-        if (*p == '\0')
-            return ck_err_set(err, CK_E_INTERNAL, 0, "%s: too few fields", path);
-    }
-    if (ck_parse_u64_word(&p, 10, out, err) < 0)
+    st->state = p[2];
+    p += 4;
+    int64_t ppid;
+    if (ck_parse_i64_word(&p, 0, INT32_MAX, &ppid, err) < 0)
+        return ck_err_wrap(err, "%s: parent", path);
+    st->ppid = (pid_t)ppid;
+    p = skip_fields(p + (*p == ' '), 5, 22);
+    if (p == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s: too few fields", path);
+    if (ck_parse_u64_word(&p, 10, &st->start_time, err) < 0)
         return ck_err_wrap(err, "%s: start time", path);
+    return 0;
+}
+
+int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err)
+{
+    ck_proc_stat st;
+    if (ck_proc_read_stat(pid, &st, err) < 0)
+        return -1;
+    *out = st.start_time;
     return 0;
 }
 

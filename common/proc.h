@@ -27,6 +27,16 @@ typedef struct ck_proc_id {
 /* This boot's id (36 characters and a NUL). */
 int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err);
 
+/* What /proc/<pid>/stat says of a process. */
+typedef struct ck_proc_stat {
+    char state;          /* R, S, D, T (stopped), Z (zombie), ... */
+    pid_t ppid;          /* its parent, as seen from our pid namespace */
+    uint64_t start_time; /* clock ticks after boot */
+} ck_proc_stat;
+
+/* Reads /proc/<pid>/stat. A process that is gone: CK_E_NOT_FOUND. */
+int ck_proc_read_stat(pid_t pid, ck_proc_stat *st, ck_err *err);
+
 /* The start time of pid from /proc/<pid>/stat. A process that is gone:
  * CK_E_NOT_FOUND. */
 int ck_proc_start_time(pid_t pid, uint64_t *out, ck_err *err);

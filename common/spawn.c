@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,34 +25,53 @@
 
 extern char **environ;
 
-enum { SPAWN_OUTPUT_MAX = 4 << 20 };
-
 typedef struct outbuf {
     char *data;
-    size_t len, cap;
+    size_t len, alloc;
+    size_t cap; /* bytes kept at most */
+    bool truncated;
 } outbuf;
 
+/* Room for len + more bytes and a NUL, grown by doubling but never past
+ * what the cap can need. */
+static bool buf_reserve(outbuf *b, size_t more)
+{
+    size_t need = b->len + more + 1;
+    if (need <= b->alloc)
+        return true;
+    size_t alloc = b->alloc == 0 ? 4096 : b->alloc;
+    while (alloc < need)
+        alloc *= 2;
+    if (alloc > b->cap + 1)
+        alloc = b->cap + 1;
+    char *d = realloc(b->data, alloc);
+    if (d == NULL)
+        return false;
+    b->data = d;
+    b->alloc = alloc;
+    return true;
+}
+
+/* One read from fd: kept up to the cap, the rest dropped (and said so).
+ * 0 at the end of the stream, 1 to go on. */
 static int buf_read(outbuf *b, int fd)
 {
     char chunk[16384];
     ssize_t n = read(fd, chunk, sizeof(chunk));
     if (n <= 0)
         return n < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        if (b->len + (size_t)n + 1 > SPAWN_OUTPUT_MAX)
-            return 1; /* dropped, keep draining */
-        size_t cap = (b->cap == 0 ? 4096 : b->cap * 2);
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (d == NULL)
-            return 1;
-        b->data = d;
-        b->cap = cap;
+    size_t keep = (size_t)n;
+    if (keep > b->cap - b->len)
+        keep = b->cap - b->len;
+    if (keep > 0 && !buf_reserve(b, keep))
+        keep = 0; /* out of memory: dropped like output past the cap */
+    if (keep < (size_t)n)
+        b->truncated = true;
+    if (keep > 0) {
+        memcpy(b->data + b->len, chunk, keep);
+        b->len += keep;
+        b->data[b->len] = '\0';
     }
-    memcpy(b->data + b->len, chunk, (size_t)n);
-    b->len += (size_t)n;
-    b->data[b->len] = '\0';
     return 1;
 }
 
@@ -81,11 +101,67 @@ static void kill_child(pid_t pid)
     kill(pid, SIGKILL);
 }
 
-/* Feeds input and drains both outputs until both are closed. At the
- * deadline (0 = none) the child's group is killed (*killed set) and the
- * drain goes on for a short grace at most. Closes the three descriptors. */
-static void pump(pid_t pid, long long deadline, int in_fd, const char *input, int out_fd, int err_fd, outbuf *out,
-                 outbuf *errb, bool *killed)
+/* A child's run against its bound: RUNNING until the timeout or a cancel;
+ * then STOPPING while opts->stop takes effect (skipped without a hook);
+ * then KILLED, its group SIGKILLed, the pipes drained for a short grace. */
+typedef enum { RUN_RUNNING, RUN_STOPPING, RUN_KILLED } run_phase;
+
+typedef struct run {
+    pid_t pid;
+    int pidfd; /* readable once the child exits; -1 where the kernel has none */
+    const ck_spawn_opts *opts;
+    run_phase phase;
+    long long deadline; /* the current phase's end (monotonic ms), 0 = none */
+    bool timed_out, cancelled;
+} run;
+
+/* True when the current phase is over: its deadline passed or, while
+ * running, the call was cancelled. */
+static bool phase_over(run *r)
+{
+    if (r->phase == RUN_RUNNING && ck_cancelled(r->opts->cancel)) {
+        r->cancelled = true;
+        return true;
+    }
+    return r->deadline > 0 && ck_mono_ms() >= r->deadline;
+}
+
+/* Ends the current phase and starts the next. */
+static void escalate(run *r)
+{
+    if (r->phase == RUN_RUNNING) {
+        r->timed_out = !r->cancelled;
+        if (r->opts->stop != NULL) {
+            r->opts->stop(r->pid, r->opts->stop_arg);
+            r->phase = RUN_STOPPING;
+            r->deadline = ck_mono_ms() + CK_SPAWN_STOP_GRACE_MS;
+            return;
+        }
+    }
+    kill_child(r->pid);
+    r->phase = RUN_KILLED;
+    r->deadline = ck_mono_ms() + SPAWN_DRAIN_AFTER_KILL_MS;
+}
+
+/* How long a wait may last before the bound is looked at again: -1 for
+ * ever, else up to the phase's end, at most a second, and at most
+ * CK_CANCEL_POLL_MS while a cancel is to be noticed. */
+static int wait_ms(const run *r)
+{
+    int wait = -1;
+    if (r->deadline > 0) {
+        long long left = r->deadline - ck_mono_ms();
+        wait = left <= 0 ? 0 : left > 1000 ? 1000 : (int)left;
+    }
+    if (r->phase == RUN_RUNNING && r->opts->cancel != NULL && r->opts->cancel->done != NULL &&
+        (wait < 0 || wait > CK_CANCEL_POLL_MS))
+        wait = CK_CANCEL_POLL_MS;
+    return wait;
+}
+
+/* Feeds input and drains both outputs until both are closed, or until the
+ * drain after a kill is over. Closes the three descriptors. */
+static void pump(run *r, int in_fd, const char *input, int out_fd, int err_fd, outbuf *out, outbuf *errb)
 {
     size_t in_len = input != NULL ? strlen(input) : 0, in_off = 0;
     if (in_fd >= 0 && in_len == 0) {
@@ -98,20 +174,13 @@ static void pump(pid_t pid, long long deadline, int in_fd, const char *input, in
     }
     while (out_fd >= 0 || err_fd >= 0) {
         struct pollfd p[3] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-        int wait = -1;
-        if (deadline > 0) {
-            long long left = deadline - ck_mono_ms();
-            if (left <= 0 && *killed)
+        if (phase_over(r)) {
+            if (r->phase == RUN_KILLED)
                 break; /* killed, and something outside the group holds a pipe */
-            if (left <= 0) {
-                kill_child(pid);
-                *killed = true;
-                deadline = ck_mono_ms() + SPAWN_DRAIN_AFTER_KILL_MS;
-                continue;
-            }
-            wait = left > 1000 ? 1000 : (int)left;
+            escalate(r);
+            continue;
         }
-        if (poll(p, 3, wait) < 0) {
+        if (poll(p, 3, wait_ms(r)) < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -142,25 +211,35 @@ static void pump(pid_t pid, long long deadline, int in_fd, const char *input, in
         close(err_fd);
 }
 
-/* Waits for the child; one that closed its outputs but runs on past the
- * deadline is killed then as well. Returns its wait status. */
-static int reap(pid_t pid, long long deadline, bool *killed)
+/* Sleeps until the child may have exited: its pidfd readable, or up to ms
+ * (10 ms ticks without a pidfd). */
+static void await_exit(const run *r, int ms)
+{
+    if (r->pidfd >= 0) {
+        struct pollfd p = {r->pidfd, POLLIN, 0};
+        if (poll(&p, 1, ms) >= 0 || errno == EINTR)
+            return;
+    }
+    struct timespec tick = {0, 10 * 1000000L};
+    nanosleep(&tick, NULL);
+}
+
+/* Waits for the child; one that closed its outputs but runs on past its
+ * bound is ended then as well. Returns its wait status. */
+static int reap(run *r)
 {
     int status = 0;
     for (;;) {
-        bool poll_only = deadline > 0 && !*killed;
-        pid_t got = waitpid(pid, &status, poll_only ? WNOHANG : 0);
-        if (got == pid)
+        bool bounded = r->phase != RUN_KILLED && (r->deadline > 0 || r->opts->cancel != NULL);
+        pid_t got = waitpid(r->pid, &status, bounded ? WNOHANG : 0);
+        if (got == r->pid)
             return status;
         if (got < 0 && errno != EINTR)
             return 255 << 8; /* not our child any more: cannot happen, reads as a failure */
-        if (got == 0 && ck_mono_ms() >= deadline) {
-            kill_child(pid);
-            *killed = true;
-        } else if (got == 0) {
-            struct timespec tick = {0, 10 * 1000000L};
-            nanosleep(&tick, NULL);
-        }
+        if (got == 0 && phase_over(r))
+            escalate(r);
+        else if (got == 0)
+            await_exit(r, wait_ms(r));
     }
 }
 
@@ -295,14 +374,22 @@ int ck_spawn_run(const char *const *argv, const ck_spawn_opts *opts, ck_spawn_re
         close(er[0]);
         return ck_err_set(err, CK_E_UNAVAILABLE, rc, "run %s", argv[0]);
     }
-    outbuf ob = {0}, eb = {0};
-    long long deadline = opts->timeout_ms > 0 ? ck_mono_ms() + opts->timeout_ms : 0;
-    bool killed = false;
-    pump(pid, deadline, in[1], opts->input, out[0], er[0], &ob, &eb, &killed);
-    int status = reap(pid, deadline, &killed);
-    res->timed_out = killed;
+    size_t cap = opts->output_cap > 0 ? opts->output_cap : CK_SPAWN_OUTPUT_MAX;
+    outbuf ob = {.cap = cap}, eb = {.cap = cap};
+    run r = {.pid = pid, .pidfd = pidfd_open(pid, 0), .opts = opts};
+    if (opts->timeout_ms > 0)
+        r.deadline = ck_mono_ms() + opts->timeout_ms;
+    pump(&r, in[1], opts->input, out[0], er[0], &ob, &eb);
+    int status = reap(&r);
+    if (r.pidfd >= 0)
+        close(r.pidfd);
+    res->timed_out = r.timed_out;
+    res->cancelled = r.cancelled;
     res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     res->out_len = ob.len;
+    res->err_len = eb.len;
+    res->out_truncated = ob.truncated;
+    res->err_truncated = eb.truncated;
     res->out = buf_finish(&ob);
     res->errout = buf_finish(&eb);
     if (res->out == NULL || res->errout == NULL) {

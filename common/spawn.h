@@ -12,41 +12,64 @@
  *   - its own process group, so a timeout kills the child and whatever it
  *     started, and default signal dispositions with nothing blocked.
  * A call returns when the child has exited and its output pipes are closed,
- * or, after the timeout, once the group is killed and its pipes drained for
- * at most a short grace (a descendant that left the group and still holds a
- * pipe is given up on, never waited for).
+ * or, after the timeout (or a cancel), once the group is killed and its
+ * pipes drained for at most a short grace (a descendant that left the group
+ * and still holds a pipe is given up on, never waited for). A child whose
+ * work runs outside its group (`runc exec`: the process is in a session of
+ * its own, and runc must stay alive to reap it) gives a stop hook, called
+ * first; the group is killed only if the child has not exited
+ * CK_SPAWN_STOP_GRACE_MS after it.
  */
 #ifndef CK_COMMON_SPAWN_H
 #define CK_COMMON_SPAWN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
+#include "common/cancel.h"
 #include "common/err.h"
 #include "common/fs.h"
 
 typedef struct ck_spawn_result {
     int status; /* exit code, or 128 + signal when killed */
-    char *out;  /* stdout, NUL-terminated (free) */
+    char *out;  /* stdout, NUL-terminated (free); may hold NULs: out_len */
     size_t out_len;
-    char *errout;   /* stderr, NUL-terminated (free) */
-    bool timed_out; /* killed after timeout_ms */
+    char *errout; /* stderr, NUL-terminated (free); may hold NULs: err_len */
+    size_t err_len;
+    bool out_truncated, err_truncated; /* more than the cap was written: the rest dropped */
+    bool timed_out;                    /* ended after timeout_ms */
+    bool cancelled;                    /* ended because opts->cancel said so */
 } ck_spawn_result;
 
-enum { CK_SPAWN_MAX_KEPT_FDS = 8 };
+enum {
+    CK_SPAWN_MAX_KEPT_FDS = 8,
+    CK_SPAWN_OUTPUT_MAX = 4 << 20, /* bytes kept per stream unless opts->output_cap says */
+    CK_SPAWN_STOP_GRACE_MS = 2000, /* after opts->stop, until the group is killed */
+};
+
+/* At the timeout or a cancel: ends the child's work (pid is the child,
+ * not yet reaped) so that the child exits by itself. Must not block long:
+ * the call's bound waits for it. */
+typedef void (*ck_spawn_stop_fn)(pid_t pid, void *arg);
 
 typedef struct ck_spawn_opts {
-    const char *const *env; /* the child's environment; NULL = the daemon's (cleaned either way) */
-    const char *input;      /* written to stdin, which is then closed; NULL = nothing */
-    const int *keep_fds;    /* descriptors the child keeps: keep_fds[i] is its 3 + i */
-    size_t n_keep_fds;      /* at most CK_SPAWN_MAX_KEPT_FDS */
-    int timeout_ms;         /* then the child's group is killed; 0 = never */
+    const char *const *env;  /* the child's environment; NULL = the daemon's (cleaned either way) */
+    const char *input;       /* written to stdin, which is then closed; NULL = nothing */
+    const int *keep_fds;     /* descriptors the child keeps: keep_fds[i] is its 3 + i */
+    size_t n_keep_fds;       /* at most CK_SPAWN_MAX_KEPT_FDS */
+    int timeout_ms;          /* then the child is ended (stop, else its group killed); 0 = never */
+    size_t output_cap;       /* bytes kept per stream; 0 = CK_SPAWN_OUTPUT_MAX */
+    const ck_cancel *cancel; /* polled every CK_CANCEL_POLL_MS: ends the child as the timeout does */
+    ck_spawn_stop_fn stop;   /* NULL: the group is killed at once */
+    void *stop_arg;
 } ck_spawn_opts;
 
-/* Runs argv[0] (an absolute path) with argv as opts say. Output beyond
- * 4 MiB per stream is dropped. After opts->timeout_ms the child's process
- * group is killed (res->timed_out, status 128+9). Fails only when the
- * program cannot be run; a non-zero exit is reported in res->status. */
+/* Runs argv[0] (an absolute path) with argv as opts say. Output beyond the
+ * cap is dropped (res->*_truncated). After opts->timeout_ms (or a cancel)
+ * the child is ended: opts->stop, then its process group killed if need be
+ * (res->timed_out or res->cancelled; status 128+9 when killed). Fails only
+ * when the program cannot be run; a non-zero exit is in res->status. */
 int ck_spawn_run(const char *const *argv, const ck_spawn_opts *opts, ck_spawn_result *res, ck_err *err);
 
 /* ck_spawn_run with envp, input and timeout_ms, keeping no descriptor. */

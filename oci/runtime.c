@@ -58,16 +58,21 @@ int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *r
     return 0;
 }
 
-/* argv: runtime --root R extra... verb args... */
-static size_t base_args(const ck_oci_runtime *rt, const char **argv)
+size_t ck_oci_base_args(const ck_oci_runtime *rt, const char **argv, size_t max)
 {
     size_t n = 0;
     argv[n++] = rt->handler->path;
     argv[n++] = "--root";
     argv[n++] = rt->root;
-    for (size_t i = 0; i < rt->handler->extra_args.len && n < MAX_ARGS - 12; i++)
+    for (size_t i = 0; i < rt->handler->extra_args.len && n < max; i++)
         argv[n++] = rt->handler->extra_args.items[i];
     return n;
+}
+
+/* argv: runtime --root R extra... verb args... */
+static size_t base_args(const ck_oci_runtime *rt, const char **argv)
+{
+    return ck_oci_base_args(rt, argv, MAX_ARGS - 12);
 }
 
 static void trim(char *s)

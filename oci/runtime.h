@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/cancel.h"
 #include "common/err.h"
 #include "config/config.h"
 
@@ -23,6 +24,11 @@ typedef struct ck_oci_runtime {
 /* Resolves the handler by name ("" = the default); CK_E_NOT_FOUND for an
  * unknown name, CK_E_UNAVAILABLE when its binary cannot run. */
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err);
+
+/* The runtime's command line before its verb: path, --root R and the
+ * handler's extra arguments, into argv; returns how many (at most max, and
+ * max >= 3). */
+size_t ck_oci_base_args(const ck_oci_runtime *rt, const char **argv, size_t max);
 
 /* The files a monitored container leaves in its directory. container_log
  * and control are empty unless the caller fills them (a container's CRI log
@@ -88,6 +94,38 @@ bool ck_oci_monitor_running(const ck_oci_monitor_files *files);
 /* Reads a monitor's exit file: 1 when the container has exited (code and
  * time filled), 0 when not yet, -1 on error. */
 int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err);
+
+/* ExecSync's result (oci/exec.c). */
+typedef struct ck_exec_result {
+    int exit_code; /* 128+signal when killed */
+    bool timed_out;
+    char *out, *err; /* exactly what the process wrote (may hold NULs): lengths below; free them */
+    size_t out_len, err_len;
+    bool out_truncated, err_truncated; /* more than cap was written: the rest dropped */
+} ck_exec_result;
+
+void ck_exec_result_clear(ck_exec_result *r);
+
+/* ExecSync's cap on each stream. */
+#define CK_EXEC_SYNC_OUTPUT_CAP ((size_t)16 << 20)
+
+/* Runs argv in container id through the runtime's `exec` (no tty, no
+ * stdin: it reads end of file), with the environment, user and working
+ * directory of the container's own process.
+ * timeout_s > 0: when it is reached the process and everything it started
+ * is killed, and the process is dead and reaped when this returns:
+ * r->timed_out set, CK_E_DEADLINE with a message naming the command and the
+ * timeout. Output is capped at cap bytes per stream (0: ExecSync's
+ * CK_EXEC_SYNC_OUTPUT_CAP). cancel (may be NULL): the call ended (client
+ * gone): killed the same way, CK_E_CANCELLED.
+ * The process ran: 0, with its exit code and exact output in r. It never
+ * started: -1 with the runtime's message: CK_E_NOT_FOUND for a container
+ * the runtime does not know, CK_E_PRECONDITION for one that is not running,
+ * CK_E_INVALID for a command that cannot be run there (no such executable),
+ * CK_E_INTERNAL otherwise. Clear r whatever the result: after a timeout
+ * or a cancel it holds what the process wrote until then. */
+int ck_oci_exec_sync(const ck_oci_runtime *rt, const char *id, const char *const *argv, int timeout_s, size_t cap,
+                     const ck_cancel *cancel, ck_exec_result *r, ck_err *err);
 
 /* The oom_score_adj this daemon may give its containers: the requested
  * value, or when the host forbids lowering it (no CAP_SYS_RESOURCE), the

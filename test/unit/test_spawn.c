@@ -249,6 +249,73 @@ static void test_timeout_bounds_the_wait_after_output_closes(void **state)
     ck_spawn_result_clear(&r);
 }
 
+/* Output past the cap is dropped, exactly the cap kept and said so, each
+ * stream on its own; NULs are kept and counted. */
+static void test_output_cap_and_binary_output(void **state)
+{
+    (void)state;
+    const char *sh[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero; printf 'a\\000b' >&2", NULL};
+    ck_spawn_result r;
+    run(sh, &(ck_spawn_opts){.output_cap = 65537}, &r);
+    assert_int_equal(r.status, 0);
+    assert_true(r.out_truncated);
+    assert_int_equal(r.out_len, 65537);
+    assert_false(r.err_truncated);
+    assert_int_equal(r.err_len, 3);
+    assert_memory_equal(r.errout, "a\0b", 3);
+    ck_spawn_result_clear(&r);
+}
+
+static void stop_with_term(pid_t pid, void *arg)
+{
+    *(int *)arg += 1;
+    kill(pid, SIGTERM);
+}
+
+/* With a stop hook the timeout calls it and lets the child exit by itself:
+ * its group is not killed. */
+static void test_timeout_calls_the_stop_hook(void **state)
+{
+    (void)state;
+    const char *sh[] = {"/bin/sh", "-c", "trap 'kill $!; echo stopped; exit 7' TERM; sleep 20 & wait", NULL};
+    ck_spawn_result r;
+    int calls = 0;
+    long long t0 = ck_mono_ms();
+    run(sh, &(ck_spawn_opts){.timeout_ms = 500, .stop = stop_with_term, .stop_arg = &calls}, &r);
+    long long took = ck_mono_ms() - t0;
+    assert_int_equal(calls, 1);
+    assert_true(r.timed_out);
+    assert_false(r.cancelled);
+    assert_int_equal(r.status, 7); /* its own exit, not 128 + SIGKILL */
+    assert_string_equal(r.out, "stopped\n");
+    if (took > 500 + CK_SPAWN_STOP_GRACE_MS)
+        fail_msg("returned after %lld ms", took);
+    ck_spawn_result_clear(&r);
+}
+
+static bool cancelled_after(void *arg)
+{
+    return ck_mono_ms() >= *(long long *)arg;
+}
+
+/* A cancel ends the child as a timeout would, within CK_CANCEL_POLL_MS. */
+static void test_cancel_ends_the_child(void **state)
+{
+    (void)state;
+    const char *sh[] = {"/bin/sh", "-c", "exec sleep 20", NULL};
+    ck_spawn_result r;
+    long long at = ck_mono_ms() + 200;
+    ck_cancel cancel = {cancelled_after, &at};
+    run(sh, &(ck_spawn_opts){.cancel = &cancel}, &r);
+    long long late = ck_mono_ms() - at;
+    assert_true(r.cancelled);
+    assert_false(r.timed_out);
+    assert_int_equal(r.status, 128 + SIGKILL);
+    if (late > CK_CANCEL_POLL_MS + 1000)
+        fail_msg("returned %lld ms after the cancel", late);
+    ck_spawn_result_clear(&r);
+}
+
 /* The child leads a process group of its own (a timeout can kill all of
  * it), with nothing blocked. */
 static void test_child_has_its_own_process_group(void **state)
@@ -287,6 +354,9 @@ int main(void)
         cmocka_unit_test(test_timeout_returns_despite_escaped_descendant),
         cmocka_unit_test(test_timeout_bounds_the_wait_after_output_closes),
         cmocka_unit_test(test_child_has_its_own_process_group),
+        cmocka_unit_test(test_output_cap_and_binary_output),
+        cmocka_unit_test(test_timeout_calls_the_stop_hook),
+        cmocka_unit_test(test_cancel_ends_the_child),
     };
     return cmocka_run_group_tests_name("test_spawn", tests, NULL, NULL);
 }
