@@ -23,6 +23,7 @@
 #include "common/cancel.h"
 #include "common/err.h"
 #include "config/config.h"
+#include "oci/runtime.h"
 #include "sandbox/sandbox.h"
 
 typedef struct ck_store ck_store;
@@ -178,6 +179,14 @@ int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_contai
 /* The verbose "info" of ContainerStatus as JSON text (free it): pid,
  * the OCI spec, the runtime handler, the sandbox id. */
 char *ck_container_verbose_info(ck_containers *cs, const ck_container_view *v);
+
+/* ExecSync: runs argv in a running container (FAILED_PRECONDITION
+ * otherwise) and gives its exit code and exact output (each stream capped
+ * at 16 MiB). timeout_s > 0: past it the command and what it started are
+ * killed, reaped, and DEADLINE_EXCEEDED returned; 0 = no limit. Clear out
+ * (ck_exec_result_clear) whatever the result. */
+int ck_container_exec_sync(ck_containers *cs, const char *id, const char *const *argv, int timeout_s,
+                           const ck_cancel *cancel, ck_exec_result *out, ck_err *err);
 
 /* ReopenContainerLog: returns once the log path exists again. */
 int ck_container_reopen_log(ck_containers *cs, const char *id, ck_err *err);

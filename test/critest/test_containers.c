@@ -701,6 +701,84 @@ static void test_pod_stop_and_remove_take_containers(void **state)
     free(pod);
 }
 
+/* ExecSync of argv; the response stays in r. */
+static grpc_status_code exec_sync(const char *id, const char *const *argv, int64_t timeout, crit_result *r)
+{
+    Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+    req.container_id = (char *)id;
+    size_t n = 0;
+    while (argv[n] != NULL)
+        n++;
+    req.cmd = (char **)argv;
+    req.n_cmd = n;
+    req.timeout = timeout;
+    return crit_call(client, RUNTIME("ExecSync"), &req.base, &runtime__v1__exec_sync_response__descriptor, 120000, r);
+}
+
+static void assert_output(const ProtobufCBinaryData *b, const char *want, size_t len)
+{
+    assert_int_equal(b->len, len);
+    if (len > 0)
+        assert_memory_equal(b->data, want, len);
+}
+
+static void test_exec_sync(void **state)
+{
+    (void)state;
+    char *pod = run_pod("ctr-exec");
+    ctr_request c;
+    char *id = create(ctr_init(&c, pod, "exec", "sleep 1000"));
+    start(id);
+    crit_result r;
+    const char *echo[] = {"echo", "-n", "hello", NULL};
+    assert_int_equal(exec_sync(id, echo, 30, &r), GRPC_STATUS_OK);
+    Runtime__V1__ExecSyncResponse *e = (Runtime__V1__ExecSyncResponse *)r.response;
+    assert_output(&e->stdout, "hello", 5);
+    assert_output(&e->stderr, "", 0);
+    assert_int_equal(e->exit_code, 0);
+    crit_result_clear(&r);
+
+    const char *mixed[] = {"sh", "-c", "printf 'a\\0b'; echo err >&2; exit 3", NULL};
+    assert_int_equal(exec_sync(id, mixed, 30, &r), GRPC_STATUS_OK);
+    e = (Runtime__V1__ExecSyncResponse *)r.response;
+    assert_output(&e->stdout, "a\0b", 3);
+    assert_output(&e->stderr, "err\n", 4);
+    assert_int_equal(e->exit_code, 3);
+    crit_result_clear(&r);
+
+    /* The timeout is ours to enforce, and what timed out is gone when the
+     * call returns. */
+    const char *sleeper[] = {"sleep", "4321", NULL};
+    double t0 = now_s();
+    assert_int_equal(exec_sync(id, sleeper, 1, &r), GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_true(now_s() - t0 < 5 * time_scale());
+    crit_result_clear(&r);
+    const char *look[] = {"sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '", NULL};
+    assert_int_equal(exec_sync(id, look, 30, &r), GRPC_STATUS_OK);
+    e = (Runtime__V1__ExecSyncResponse *)r.response;
+    char *seen = strndup((const char *)e->stdout.data, e->stdout.len);
+    assert_null(strstr(seen, "4321"));
+    assert_non_null(strstr(seen, "sleep 1000"));
+    free(seen);
+    crit_result_clear(&r);
+
+    const char *missing[] = {"/no/such/binary", NULL};
+    assert_int_not_equal(exec_sync(id, missing, 30, &r), GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    const char *none[] = {NULL};
+    assert_int_equal(exec_sync(id, none, 30, &r), GRPC_STATUS_INVALID_ARGUMENT);
+    crit_result_clear(&r);
+
+    stop_code(id, 0, NULL, 0);
+    assert_int_equal(exec_sync(id, echo, 30, &r), GRPC_STATUS_FAILED_PRECONDITION);
+    crit_result_clear(&r);
+    assert_int_equal(exec_sync("ffffffffffffffff", echo, 30, &r), GRPC_STATUS_NOT_FOUND);
+    crit_result_clear(&r);
+    cleanup_pod(pod);
+    free(id);
+    free(pod);
+}
+
 static void restart_shared(void)
 {
     crit_close(client);
@@ -758,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_retry_gets_same_container),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_reopen_log),
+        cmocka_unit_test(test_exec_sync),
         cmocka_unit_test(test_pod_stop_and_remove_take_containers),
         cmocka_unit_test(test_kill_9_keeps_containers),
     };
