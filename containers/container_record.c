@@ -116,6 +116,11 @@ void ct_record_set_image(json_t *data, const char *image_id, const char *image_r
     json_object_set_new(data, "image_ref", json_string(image_ref));
 }
 
+void ct_record_set_resources(json_t *data, const ck_container_resources *r)
+{
+    json_object_set_new(data, "resources", resources_json(r));
+}
+
 void ct_record_set_user(json_t *data, const ck_oci_user *user)
 {
     json_t *groups = json_array();

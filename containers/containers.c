@@ -523,7 +523,10 @@ static int start_locked(ck_containers *cs, const char *id, ck_err *err)
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0)
         goto out;
-    ck_container_transition tr = {.state = CK_CONTAINER_RUNNING, .set = CK_CONTAINER_SET_STARTED};
+    /* Taken before the start: a process that ends at once must not
+     * finish before it started. */
+    ck_container_transition tr = {
+        .state = CK_CONTAINER_RUNNING, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = ck_now_ns()};
     if (ck_oci_start(&rt, id, err) < 0) {
         /* As containerd records it: the container ends, saying why. */
         ct_record_set_end(data, "StartError", err->msg);
@@ -542,10 +545,15 @@ static int start_locked(ck_containers *cs, const char *id, ck_err *err)
         ck_err_wrap(err, "start container %s", id);
         goto out;
     }
-    tr.started_at_ns = ck_now_ns();
     rc = ck_store_container_set_state(cs->store, id, &tr, err);
-    if (rc == 0)
+    if (rc == 0) {
         ct_publish(cs, CK_EVENT_CONTAINER_STARTED, id, row.pod_id);
+        /* A process that already ended may have been seen (and recorded)
+         * by a status call before RUNNING was: look again. */
+        row.state = CK_CONTAINER_RUNNING;
+        row.started_at_ns = tr.started_at_ns;
+        rc = ct_refresh(cs, &row, data, err) < 0 ? -1 : 0;
+    }
 out:
     json_decref(data);
     return rc;

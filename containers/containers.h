@@ -180,6 +180,12 @@ int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_contai
  * the OCI spec, the runtime handler, the sandbox id. */
 char *ck_container_verbose_info(ck_containers *cs, const ck_container_view *v);
 
+/* UpdateContainerResources: a created or running container's cgroup gets
+ * the new limits (through the runtime), and its spec and status say so;
+ * an exited one is FAILED_PRECONDITION. */
+int ck_container_update_resources(ck_containers *cs, const char *id, const ck_container_resources *r,
+                                  const ck_cancel *cancel, ck_err *err);
+
 /* ExecSync: runs argv in a running container (FAILED_PRECONDITION
  * otherwise) and gives its exit code and exact output (each stream capped
  * at 16 MiB). timeout_s > 0: past it the command and what it started are

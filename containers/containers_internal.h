@@ -64,6 +64,7 @@ int ct_load(ck_containers *cs, const char *id, ck_container_record *row, json_t 
 
 void ct_record_set_image(json_t *data, const char *image_id, const char *image_ref);
 void ct_record_set_user(json_t *data, const ck_oci_user *user);
+void ct_record_set_resources(json_t *data, const ck_container_resources *r);
 void ct_record_set_stop_signal(json_t *data, int sig);
 int ct_record_stop_signal(json_t *data);
 void ct_record_set_rootfs(json_t *data, const char *rootfs);

@@ -1378,6 +1378,20 @@ static int build_spec(build *b, ck_container_spec_out *out, ck_err *err)
     return 0;
 }
 
+int ck_container_update_spec(const char *bundle, const ck_container_resources *r, char *file, size_t size, ck_err *err)
+{
+    static const ck_sandbox_context no_pod;
+    ck_container_config cfg = {.has_resources = true, .resources = *r};
+    ck_container_spec_in in = {.cfg = &cfg, .pod = &no_pod};
+    build b = {.arena = CK_ARENA_INIT, .in = &in, .cfg = &cfg, .sec = &cfg.security};
+    b.res = &b.spec.resources;
+    int rc = -1;
+    if (learn_host(&b, err) == 0 && resources(&b, err) == 0)
+        rc = ck_oci_spec_update_resources(bundle, b.res, file, size, err);
+    ck_arena_reset(&b.arena);
+    return rc;
+}
+
 int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_out *out, ck_err *err)
 {
     static const ck_image no_image = {.user = "", .workdir = "", .stop_signal = ""};

@@ -75,4 +75,11 @@ int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_ou
 /* Parses "SIGTERM", "TERM", "15", "SIGRTMIN+3" (any case); -1 if not a signal. */
 int ck_signal_parse(const char *name);
 
+/* UpdateContainerResources: the cpu, memory and unified parts of
+ * linux.resources in <bundle>/config.json become r's (checked and filled
+ * as at creation: swap = memory limit unless given), and file (size bytes)
+ * names a JSON file holding the new resources alone, for the runtime's
+ * `update -r`. */
+int ck_container_update_spec(const char *bundle, const ck_container_resources *r, char *file, size_t size, ck_err *err);
+
 #endif

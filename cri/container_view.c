@@ -87,3 +87,37 @@ int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *f
     ck_container_views_free(views, n);
     return rc;
 }
+
+static const char *str_or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+int ck_container_resources_from_pb(ck_call *call, const Runtime__V1__LinuxContainerResources *r,
+                                   ck_container_resources *o)
+{
+    *o = (ck_container_resources){
+        .cpu_period = r->cpu_period,
+        .cpu_quota = r->cpu_quota,
+        .cpu_shares = r->cpu_shares,
+        .memory_limit_in_bytes = r->memory_limit_in_bytes,
+        .memory_swap_limit_in_bytes = r->memory_swap_limit_in_bytes,
+        .oom_score_adj = r->oom_score_adj,
+        .cpuset_cpus = str_or_empty(r->cpuset_cpus),
+        .cpuset_mems = str_or_empty(r->cpuset_mems),
+    };
+    ck_hugepage_limit *h = ck_call_alloc(call, (r->n_hugepage_limits + 1) * sizeof(*h));
+    if (h == NULL)
+        return -1;
+    for (size_t i = 0; i < r->n_hugepage_limits; i++)
+        h[i] = (ck_hugepage_limit){str_or_empty(r->hugepage_limits[i]->page_size), r->hugepage_limits[i]->limit};
+    o->hugepages = h;
+    o->n_hugepages = r->n_hugepage_limits;
+    ck_kv *kv = ck_call_alloc(call, (r->n_unified + 1) * sizeof(*kv));
+    if (kv == NULL)
+        return -1;
+    for (size_t i = 0; i < r->n_unified; i++)
+        kv[i] = (ck_kv){str_or_empty(r->unified[i]->key), str_or_empty(r->unified[i]->value)};
+    o->unified = (ck_kvs){kv, r->n_unified};
+    return 0;
+}

@@ -16,4 +16,9 @@ Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_containe
 int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *filter, Runtime__V1__Container ***items,
                             size_t *n_items, ck_err *err);
 
+/* LinuxContainerResources as the domain takes them (strings in the call's
+ * arena); -1 when out of memory. */
+int ck_container_resources_from_pb(ck_call *call, const Runtime__V1__LinuxContainerResources *r,
+                                   ck_container_resources *o);
+
 #endif

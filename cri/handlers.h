@@ -52,6 +52,8 @@ int ck_handle_remove_container(ck_call *call, const ProtobufCMessage *req, Proto
 int ck_handle_container_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_list_containers(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_stream_containers(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_update_container_resources(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                         ck_err *err);
 int ck_handle_exec_sync(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_reopen_container_log(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 

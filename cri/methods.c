@@ -45,6 +45,7 @@ static const handler_entry implemented[] = {
     {"StreamContainers", NULL, ck_handle_stream_containers},
     {"ReopenContainerLog", ck_handle_reopen_container_log, NULL},
     {"ExecSync", ck_handle_exec_sync, NULL},
+    {"UpdateContainerResources", ck_handle_update_container_resources, NULL},
     {"PullImage", ck_handle_pull_image, NULL},
     {"ListImages", ck_handle_list_images, NULL},
     {"ImageStatus", ck_handle_image_status, NULL},

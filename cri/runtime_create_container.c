@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "containers/containers.h"
+#include "cri/container_view.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
 
@@ -57,29 +58,6 @@ static int convert_mounts(ck_call *call, const Runtime__V1__ContainerConfig *in,
                                str(in->devices[i]->permissions)};
     c->devices = d;
     c->n_devices = in->n_devices;
-    return 0;
-}
-
-static int convert_resources(ck_call *call, const Runtime__V1__LinuxContainerResources *r, ck_container_resources *o)
-{
-    *o = (ck_container_resources){
-        .cpu_period = r->cpu_period,
-        .cpu_quota = r->cpu_quota,
-        .cpu_shares = r->cpu_shares,
-        .memory_limit_in_bytes = r->memory_limit_in_bytes,
-        .memory_swap_limit_in_bytes = r->memory_swap_limit_in_bytes,
-        .oom_score_adj = r->oom_score_adj,
-        .cpuset_cpus = str(r->cpuset_cpus),
-        .cpuset_mems = str(r->cpuset_mems),
-    };
-    ck_hugepage_limit *h = ck_call_alloc(call, (r->n_hugepage_limits + 1) * sizeof(*h));
-    if (h == NULL)
-        return -1;
-    for (size_t i = 0; i < r->n_hugepage_limits; i++)
-        h[i] = (ck_hugepage_limit){str(r->hugepage_limits[i]->page_size), r->hugepage_limits[i]->limit};
-    o->hugepages = h;
-    o->n_hugepages = r->n_hugepage_limits;
-    KVS_FROM(call, o->unified, r->unified, r->n_unified, key, value);
     return 0;
 }
 
@@ -180,7 +158,7 @@ static int convert(ck_call *call, const Runtime__V1__CreateContainerRequest *in,
     c->security.ns_target_id = "";
     if (cc->linux != NULL && cc->linux->resources != NULL) {
         c->has_resources = true;
-        if (convert_resources(call, cc->linux->resources, &c->resources) < 0)
+        if (ck_container_resources_from_pb(call, cc->linux->resources, &c->resources) < 0)
             return -1;
     }
     if (cc->linux != NULL && cc->linux->security_context != NULL)

@@ -170,6 +170,17 @@ int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms,
                       CK_OCI_KILL_WAIT_MS);
 }
 
+int ck_oci_update(const ck_oci_runtime *rt, const char *id, const char *resources_file, ck_err *err)
+{
+    ck_spawn_result res;
+    const char *args[] = {"update", "--resources", resources_file, id, NULL};
+    int rc = run_verb(rt, args, &res, err);
+    if (rc < 0 && res.errout != NULL && says_not_exist(&res))
+        err->kind = CK_E_NOT_FOUND;
+    ck_spawn_result_clear(&res);
+    return rc;
+}
+
 int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err)
 {
     ck_spawn_result res;

@@ -80,6 +80,10 @@ typedef bool (*ck_oci_alive_fn)(void *arg);
 enum { CK_OCI_KILL_WAIT_MS = 5000 };
 int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
                 ck_err *err);
+/* `update --resources FILE` (a linux.resources JSON): the container's
+ * cgroup gets the new limits. Unknown id: CK_E_NOT_FOUND. */
+int ck_oci_update(const ck_oci_runtime *rt, const char *id, const char *resources_file, ck_err *err);
+
 /* `delete --force`; a container that does not exist is fine. */
 int ck_oci_delete(const ck_oci_runtime *rt, const char *id, ck_err *err);
 /* The runtime's status ("created", "running", "stopped") and pid. Unknown

@@ -202,6 +202,53 @@ static json_t *spec_json(const ck_oci_spec *s)
     return root;
 }
 
+/* The keys an update replaces; device rules and the rest stay. */
+static void merge_resources(json_t *into, json_t *from)
+{
+    static const char *const keys[] = {"cpu", "memory", "unified"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(from, keys[i]);
+        if (v != NULL)
+            json_object_set(into, keys[i], v);
+        else
+            json_object_del(into, keys[i]);
+    }
+}
+
+static int write_json(const char *path, json_t *root, const char *what, ck_err *err)
+{
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+    if (text == NULL)
+        return ck_err_oom(err, what);
+    int rc = ck_write_file_atomic(path, text, strlen(text), 0600, err);
+    free(text);
+    return rc;
+}
+
+int ck_oci_spec_update_resources(const char *bundle, const ck_oci_resources *r, char *file, size_t size, ck_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    json_error_t jerr;
+    json_t *spec = json_load_file(path, 0, &jerr);
+    if (spec == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "%s: %s", path, jerr.text);
+    json_t *res = resources_json(r);
+    json_t *lx = json_object_get(spec, "linux");
+    json_t *old = json_object_get(lx, "resources");
+    int rc = -1;
+    if (res == NULL || !json_is_object(old)) {
+        rc = ck_err_set(err, CK_E_INTERNAL, 0, "%s: no linux.resources to update", path);
+    } else {
+        merge_resources(old, res);
+        snprintf(file, size, "%s/resources.json", bundle);
+        rc = write_json(file, old, "resources", err) < 0 || write_json(path, spec, "OCI spec", err) < 0 ? -1 : 0;
+    }
+    json_decref(res);
+    json_decref(spec);
+    return rc;
+}
+
 int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err)
 {
     json_t *root = spec_json(spec);

@@ -119,6 +119,12 @@ extern const char *const ck_oci_default_readonly_paths[];
 /* Writes <bundle>/config.json whole (temp file, fsync, rename), mode 0600. */
 int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err);
 
+/* Replaces the cpu, memory and unified parts of linux.resources in
+ * <bundle>/config.json with r's (device rules and the rest stay), and
+ * writes the resulting linux.resources alone to file (<bundle>/
+ * resources.json, size bytes), what the runtime's `update -r` reads. */
+int ck_oci_spec_update_resources(const char *bundle, const ck_oci_resources *r, char *file, size_t size, ck_err *err);
+
 typedef struct ck_pause_spec {
     const char *rootfs; /* absolute path of the pause rootfs (read-only in the container) */
     /* The process; NULL/0 for the built-in cricket-pause: /pause as root

@@ -779,6 +779,94 @@ static void test_exec_sync(void **state)
     free(pod);
 }
 
+static int pid_of(const char *id)
+{
+    crit_result r;
+    status(id, true, &r);
+    Runtime__V1__ContainerStatusResponse *resp = (Runtime__V1__ContainerStatusResponse *)r.response;
+    json_t *info = json_loads(resp->info[0]->value, 0, NULL);
+    int pid = (int)json_integer_value(json_object_get(info, "pid"));
+    json_decref(info);
+    crit_result_clear(&r);
+    return pid;
+}
+
+/* A v1 controller's file of pid's cgroup, as text. */
+static char *cgroup_file(int pid, const char *controller, const char *file)
+{
+    char path[512], line[512], *found = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL && found == NULL) {
+        char *a = strchr(line, ':'), *b = a != NULL ? strchr(a + 1, ':') : NULL;
+        if (b == NULL)
+            continue;
+        *b = '\0';
+        b[strcspn(b + 1, "\n") + 1] = '\0';
+        if (strcmp(a + 1, controller) == 0) {
+            snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/%s", controller, b + 1, file);
+            found = read_file(path);
+        }
+    }
+    fclose(f);
+    assert_non_null(found);
+    return found;
+}
+
+static void test_resources_in_the_cgroup(void **state)
+{
+    (void)state;
+    char *pod = run_pod("ctr-res");
+    ctr_request c;
+    ctr_init(&c, pod, "limited", "sleep 1000");
+    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    res.memory_limit_in_bytes = 32 << 20;
+    res.cpu_shares = 256;
+    c.linux_config.resources = &res;
+    char *id = create(&c.req);
+    start(id);
+    int pid = pid_of(id);
+    assert_true(pid > 0);
+    char *limit = cgroup_file(pid, "memory", "memory.limit_in_bytes");
+    assert_string_equal(limit, "33554432\n");
+    free(limit);
+    char *shares = cgroup_file(pid, "cpu", "cpu.shares");
+    assert_string_equal(shares, "256\n");
+    free(shares);
+
+    Runtime__V1__LinuxContainerResources upd = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    upd.memory_limit_in_bytes = 64 << 20;
+    upd.cpu_shares = 512;
+    Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+    req.container_id = id;
+    req.linux = &upd;
+    crit_result r;
+    crit_call_ok(client, &shared, RUNTIME("UpdateContainerResources"), &req.base,
+                 &runtime__v1__update_container_resources_response__descriptor, &r);
+    crit_result_clear(&r);
+    limit = cgroup_file(pid, "memory", "memory.limit_in_bytes");
+    assert_string_equal(limit, "67108864\n");
+    free(limit);
+    shares = cgroup_file(pid, "cpu", "cpu.shares");
+    assert_string_equal(shares, "512\n");
+    free(shares);
+    Runtime__V1__ContainerStatus *s = status(id, false, &r);
+    assert_non_null(s->resources);
+    assert_int_equal(s->resources->linux->memory_limit_in_bytes, 64 << 20);
+    assert_int_equal(s->resources->linux->cpu_shares, 512);
+    crit_result_clear(&r);
+
+    stop_code(id, 0, NULL, 0);
+    assert_int_not_equal(crit_call(client, RUNTIME("UpdateContainerResources"), &req.base,
+                                   &runtime__v1__update_container_resources_response__descriptor, 30000, &r),
+                         GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    cleanup_pod(pod);
+    free(id);
+    free(pod);
+}
+
 static void restart_shared(void)
 {
     crit_close(client);
@@ -837,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_reopen_log),
         cmocka_unit_test(test_exec_sync),
+        cmocka_unit_test(test_resources_in_the_cgroup),
         cmocka_unit_test(test_pod_stop_and_remove_take_containers),
         cmocka_unit_test(test_kill_9_keeps_containers),
     };
