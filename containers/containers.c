@@ -281,10 +281,16 @@ static int step_dirs(create_ctx *c, ck_undo *u, ck_err *err)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
     if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
         return -1;
-    const char *dirs[] = {c->p.rootfs, c->p.upper, c->p.work, c->p.volumes, c->p.run_dir};
+    /* The overlay's root takes the upper dir's mode: 0755, or no process
+     * but root could read the container's own files. The bundle dir above
+     * stays 0700. */
+    const struct {
+        const char *path;
+        mode_t mode;
+    } dirs[] = {{c->p.rootfs, 0755}, {c->p.upper, 0755}, {c->p.work, 0700}, {c->p.volumes, 0755}, {c->p.run_dir, 0700}};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-        if (mkdir(dirs[i], i == 0 ? 0755 : 0700) < 0)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dirs[i]);
+        if (mkdir(dirs[i].path, dirs[i].mode) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dirs[i].path);
     return 0;
 }
 

@@ -219,6 +219,11 @@ void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_er
     size_t n = 0;
     memset(ops, 0, sizeof(ops));
     grpc_status_code code = err != NULL ? ck_status_from_errkind(err->kind) : GRPC_STATUS_OK;
+    /* A handler gives up the same way whether the client left or its
+     * deadline passed; the client is told which (critest checks that a
+     * pull past its deadline answers DEADLINE_EXCEEDED). */
+    if (code == GRPC_STATUS_CANCELLED && gpr_time_cmp(gpr_now(call->deadline.clock_type), call->deadline) >= 0)
+        code = GRPC_STATUS_DEADLINE_EXCEEDED;
 
     if (!call->sent_initial_metadata) {
         ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
