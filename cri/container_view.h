@@ -16,4 +16,16 @@ Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_containe
 int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *filter, Runtime__V1__Container ***items,
                             size_t *n_items, ck_err *err);
 
+/* One container's stats entry (attributes, CPU, memory, writable layer,
+ * swap when the host accounts it); NULL when out of memory. */
+Runtime__V1__ContainerStats *ck_container_stats_entry(ck_call *call, const ck_container_stats *st);
+/* The stats entries of the containers a domain filter (may be NULL)
+ * matches, in the call's arena. PodSandboxStats asks for its pod's. */
+int ck_container_stats_items(ck_call *call, const ck_container_filter *f, Runtime__V1__ContainerStats ***out,
+                             size_t *n_out, ck_err *err);
+/* The same for ListContainerStats' and StreamContainerStats' filter (may
+ * be NULL). */
+int ck_container_stats_collect(ck_call *call, const Runtime__V1__ContainerStatsFilter *filter,
+                               Runtime__V1__ContainerStats ***out, size_t *n_out, ck_err *err);
+
 #endif
