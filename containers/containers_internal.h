@@ -41,7 +41,7 @@ struct ck_containers {
     pthread_cond_t cv;    /* signalled when a creation ends */
     char creating[CT_MAX_CREATING][65];
     size_t n_creating;
-    ck_keylock locks; /* one per container id */
+    ck_keylock locks;           /* one per container id */
     ct_cpu_sample *cpu_samples; /* container_stats.c; freed with the manager */
     size_t n_cpu_samples, cap_cpu_samples;
 };

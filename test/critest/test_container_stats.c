@@ -89,8 +89,8 @@ static void remove_leftover_pods(void)
         Runtime__V1__RemovePodSandboxRequest remove_req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
         stop_req.pod_sandbox_id = remove_req.pod_sandbox_id = l->items[i]->id;
         crit_result ignored;
-        crit_call(client, RUNTIME("StopPodSandbox"), &stop_req.base, &runtime__v1__stop_pod_sandbox_response__descriptor,
-                  60000, &ignored);
+        crit_call(client, RUNTIME("StopPodSandbox"), &stop_req.base,
+                  &runtime__v1__stop_pod_sandbox_response__descriptor, 60000, &ignored);
         crit_result_clear(&ignored);
         crit_call(client, RUNTIME("RemovePodSandbox"), &remove_req.base,
                   &runtime__v1__remove_pod_sandbox_response__descriptor, 60000, &ignored);
@@ -210,8 +210,8 @@ static void start(const char *id)
     Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
     req.container_id = (char *)id;
     crit_result r;
-    crit_call_ok(client, &shared, RUNTIME("StartContainer"), &req.base, &runtime__v1__start_container_response__descriptor,
-                 &r);
+    crit_call_ok(client, &shared, RUNTIME("StartContainer"), &req.base,
+                 &runtime__v1__start_container_response__descriptor, &r);
     crit_result_clear(&r);
 }
 
@@ -220,8 +220,8 @@ static void stop(const char *id)
     Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
     req.container_id = (char *)id;
     crit_result r;
-    crit_call_ok(client, &shared, RUNTIME("StopContainer"), &req.base, &runtime__v1__stop_container_response__descriptor,
-                 &r);
+    crit_call_ok(client, &shared, RUNTIME("StopContainer"), &req.base,
+                 &runtime__v1__stop_container_response__descriptor, &r);
     crit_result_clear(&r);
 }
 
@@ -254,8 +254,7 @@ static Runtime__V1__ContainerStats *stats(const char *id, crit_result *r)
     return s;
 }
 
-static Runtime__V1__ListContainerStatsResponse *list_stats(const Runtime__V1__ContainerStatsFilter *f,
-                                                           crit_result *r)
+static Runtime__V1__ListContainerStatsResponse *list_stats(const Runtime__V1__ContainerStatsFilter *f, crit_result *r)
 {
     Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
     req.filter = (Runtime__V1__ContainerStatsFilter *)f;
@@ -341,15 +340,16 @@ static void test_running_container_usage(void **state)
 
     /* The file lands in the upper dir once the burn ends. */
     double until = now_s() + 30 * time_scale();
+    const uint64_t mib = (uint64_t)1 << 20;
     uint64_t written = written_before;
-    while (written < written_before + 1024 * 1024 && now_s() < until) {
+    while (written < written_before + mib && now_s() < until) {
         usleep(200 * 1000);
         Runtime__V1__ContainerStats *s = stats(id, &ra);
         written = value_of(s->writable_layer->used_bytes);
         assert_true(value_of(s->writable_layer->inodes_used) > 0);
         crit_result_clear(&ra);
     }
-    if (written < written_before + 1024 * 1024)
+    if (written < written_before + mib)
         fail_msg("writable layer: %llu bytes before the write, %llu after", (unsigned long long)written_before,
                  (unsigned long long)written);
     cleanup_pod(pod);
