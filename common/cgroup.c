@@ -15,24 +15,50 @@ static uint64_t read_u64(const char *path)
     return v;
 }
 
-/* The value of key in a "key value" per line file (memory.stat); 0 when absent. */
-static uint64_t read_keyed(const char *path, const char *key)
+/* One key of a "key value" per line file (memory.stat, cpu.stat) and where
+ * its value goes. */
+typedef struct stat_key {
+    const char *key;
+    uint64_t *out;
+} stat_key;
+
+/* Reads the keys in one pass; a key the file lacks leaves its value 0. */
+static void read_keys(const char *path, const stat_key *keys, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        *keys[i].out = 0;
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        return 0;
+        return;
     char line[256];
-    size_t klen = strlen(key);
-    uint64_t out = 0;
     while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+        for (size_t i = 0; i < n; i++) {
+            size_t klen = strlen(keys[i].key);
+            if (strncmp(line, keys[i].key, klen) != 0 || line[klen] != ' ')
+                continue;
             const char *p = line + klen;
-            if (ck_parse_u64_word(&p, 10, &out, NULL) < 0)
-                out = 0;
+            if (ck_parse_u64_word(&p, 10, keys[i].out, NULL) < 0)
+                *keys[i].out = 0;
             break;
         }
     fclose(f);
-    return out;
+}
+
+static uint64_t read_keyed(const char *path, const char *key)
+{
+    uint64_t v = 0;
+    stat_key k = {key, &v};
+    read_keys(path, &k, 1);
+    return v;
+}
+
+/* A limit as the kernel writes it; "unlimited" (v1's huge page-rounded
+ * number, v2's "max", which reads as 0) becomes 0. The bound is
+ * containerd's: above 2^62 nobody set a limit. */
+static uint64_t read_limit(const char *path)
+{
+    uint64_t v = read_u64(path);
+    return v > ((uint64_t)1 << 62) ? 0 : v;
 }
 
 bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size)
@@ -82,39 +108,88 @@ bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char
     return found;
 }
 
+static void file_in(char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+static void cpu_usage(pid_t pid, bool parent_level, const char *v2, ck_cgroup_usage *out)
+{
+    char cg[1024], file[1200];
+    if (ck_cgroup_dir_of(pid, "cpuacct", parent_level, cg, sizeof(cg))) {
+        file_in(file, sizeof(file), cg, "cpuacct.usage");
+        out->cpu_usage_ns = read_u64(file);
+    } else if (v2[0] != '\0') {
+        file_in(file, sizeof(file), v2, "cpu.stat");
+        out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
+    }
+}
+
+/* v1's memory controller. Swap is what memory+swap holds beyond memory,
+ * when the kernel accounts swap at all (the memsw files exist). */
+static void memory_v1(const char *cg, ck_cgroup_usage *out, uint64_t *inactive)
+{
+    char file[1200];
+    file_in(file, sizeof(file), cg, "memory.usage_in_bytes");
+    out->memory_usage = read_u64(file);
+    file_in(file, sizeof(file), cg, "memory.limit_in_bytes");
+    out->memory_limit = read_limit(file);
+    file_in(file, sizeof(file), cg, "memory.stat");
+    const stat_key keys[] = {{"total_inactive_file", inactive},
+                             {"total_rss", &out->memory_rss},
+                             {"total_pgfault", &out->page_faults},
+                             {"total_pgmajfault", &out->major_page_faults}};
+    read_keys(file, keys, sizeof(keys) / sizeof(keys[0]));
+    file_in(file, sizeof(file), cg, "memory.memsw.usage_in_bytes");
+    uint64_t memsw = 0;
+    out->has_swap = ck_read_u64_file(file, &memsw, NULL) == 0;
+    if (out->has_swap) {
+        out->swap_usage = memsw > out->memory_usage ? memsw - out->memory_usage : 0;
+        file_in(file, sizeof(file), cg, "memory.memsw.limit_in_bytes");
+        uint64_t memsw_limit = read_limit(file);
+        if (memsw_limit > 0 && out->memory_limit > 0 && memsw_limit >= out->memory_limit)
+            out->swap_limit = memsw_limit - out->memory_limit;
+    }
+}
+
+static void memory_v2(const char *v2, ck_cgroup_usage *out, uint64_t *inactive)
+{
+    char file[1200];
+    file_in(file, sizeof(file), v2, "memory.current");
+    out->memory_usage = read_u64(file);
+    file_in(file, sizeof(file), v2, "memory.max");
+    out->memory_limit = read_limit(file);
+    file_in(file, sizeof(file), v2, "memory.stat");
+    const stat_key keys[] = {{"inactive_file", inactive},
+                             {"anon", &out->memory_rss},
+                             {"pgfault", &out->page_faults},
+                             {"pgmajfault", &out->major_page_faults}};
+    read_keys(file, keys, sizeof(keys) / sizeof(keys[0]));
+    file_in(file, sizeof(file), v2, "memory.swap.current");
+    out->has_swap = ck_read_u64_file(file, &out->swap_usage, NULL) == 0;
+    file_in(file, sizeof(file), v2, "memory.swap.max");
+    out->swap_limit = out->has_swap ? read_limit(file) : 0;
+}
+
 void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out)
 {
     memset(out, 0, sizeof(*out));
     char cg[1024], file[1200];
     char v2[1024] = "";
-    bool has_v2 = ck_cgroup_dir_of(pid, "", parent_level, v2, sizeof(v2));
-    if (ck_cgroup_dir_of(pid, "cpuacct", parent_level, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/cpuacct.usage", cg);
-        out->cpu_usage_ns = read_u64(file);
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/cpu.stat", v2);
-        out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
-    }
+    if (!ck_cgroup_dir_of(pid, "", parent_level, v2, sizeof(v2)))
+        v2[0] = '\0';
+    cpu_usage(pid, parent_level, v2, out);
     uint64_t inactive = 0;
-    if (ck_cgroup_dir_of(pid, "memory", parent_level, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/memory.usage_in_bytes", cg);
-        out->memory_usage = read_u64(file);
-        snprintf(file, sizeof(file), "%s/memory.stat", cg);
-        inactive = read_keyed(file, "total_inactive_file");
-        out->memory_rss = read_keyed(file, "total_rss");
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/memory.current", v2);
-        out->memory_usage = read_u64(file);
-        snprintf(file, sizeof(file), "%s/memory.stat", v2);
-        inactive = read_keyed(file, "inactive_file");
-        out->memory_rss = read_keyed(file, "anon");
-    }
+    if (ck_cgroup_dir_of(pid, "memory", parent_level, cg, sizeof(cg)))
+        memory_v1(cg, out, &inactive);
+    else if (v2[0] != '\0')
+        memory_v2(v2, out, &inactive);
     out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
     if (ck_cgroup_dir_of(pid, "pids", parent_level, cg, sizeof(cg))) {
-        snprintf(file, sizeof(file), "%s/pids.current", cg);
+        file_in(file, sizeof(file), cg, "pids.current");
         out->processes = read_u64(file);
-    } else if (has_v2) {
-        snprintf(file, sizeof(file), "%s/pids.current", v2);
+    } else if (v2[0] != '\0') {
+        file_in(file, sizeof(file), v2, "pids.current");
         out->processes = read_u64(file);
     }
 }

@@ -4,7 +4,7 @@
  * the hybrid layout (v1 plus the v2 tree at /sys/fs/cgroup/unified) and pure
  * v2. The cgroup is found from a member process's /proc/<pid>/cgroup, so a
  * caller needs no knowledge of the cgroup driver or of the paths the
- * runtime chose. Pod stats use it now, container stats next.
+ * runtime chose. Pod stats and container stats use it.
  */
 #ifndef CK_COMMON_CGROUP_H
 #define CK_COMMON_CGROUP_H
@@ -19,6 +19,12 @@ typedef struct ck_cgroup_usage {
     uint64_t memory_usage;       /* memory.usage_in_bytes (v1), memory.current (v2) */
     uint64_t memory_working_set; /* usage less inactive file pages, as the kubelet counts it */
     uint64_t memory_rss;         /* total_rss (v1), anon (v2) */
+    uint64_t page_faults;        /* total_pgfault (v1), pgfault (v2) */
+    uint64_t major_page_faults;  /* total_pgmajfault (v1), pgmajfault (v2) */
+    uint64_t memory_limit;       /* memory.limit_in_bytes (v1), memory.max (v2); 0 = unlimited */
+    bool has_swap;               /* the host accounts swap (memory.memsw.* in v1, memory.swap.* in v2) */
+    uint64_t swap_usage;         /* memsw.usage less usage (v1), memory.swap.current (v2) */
+    uint64_t swap_limit;         /* 0 = unlimited */
     uint64_t processes;          /* pids.current */
 } ck_cgroup_usage;
 

@@ -61,6 +61,7 @@ void ck_containers_free(ck_containers *cs)
     if (cs == NULL)
         return;
     ck_keylock_destroy(&cs->locks);
+    free(cs->cpu_samples);
     pthread_cond_destroy(&cs->cv);
     pthread_mutex_destroy(&cs->mu);
     free(cs);

@@ -194,6 +194,40 @@ int ck_container_update_resources(ck_containers *cs, const char *id, const ck_co
 int ck_container_exec_sync(ck_containers *cs, const char *id, const char *const *argv, int timeout_s,
                            const ck_cancel *cancel, ck_exec_result *out, ck_err *err);
 
+/* One container's usage, sampled at timestamp_ns (never 0). A running
+ * container's counters come from its cgroup; a created or exited one has
+ * none, and answers with its attributes, zero usage and the timestamp, as
+ * the kubelet itself fills in what a runtime leaves out. */
+typedef struct ck_container_stats {
+    ck_container_view view; /* attributes: id, name, attempt, labels, annotations */
+    int64_t timestamp_ns;
+    bool running; /* the counters below were read from its cgroup */
+    uint64_t cpu_usage_ns;
+    bool has_cpu_rate;       /* a previous sample allowed a rate */
+    uint64_t cpu_nano_cores; /* CPU nanoseconds per second since that sample */
+    uint64_t memory_working_set, memory_usage, memory_rss;
+    uint64_t memory_available; /* limit less working set; 0 without a limit (containerd's rule) */
+    uint64_t page_faults, major_page_faults;
+    bool has_swap; /* the host accounts swap */
+    uint64_t swap_usage, swap_available;
+    /* The writable layer (the overlay's upper dir). mountpoint names its
+     * filesystem as ImageFsInfo's container_filesystems does. */
+    int64_t writable_timestamp_ns;
+    uint64_t writable_bytes, writable_inodes;
+    char *writable_mountpoint;
+} ck_container_stats;
+
+void ck_container_stats_clear(ck_container_stats *s);
+void ck_container_stats_free(ck_container_stats *s, size_t n);
+
+/* id: full id or unique prefix; CK_E_INVALID when empty, CK_E_NOT_FOUND
+ * when none. */
+int ck_container_stats_get(ck_containers *cs, const char *id, ck_container_stats *out, ck_err *err);
+/* Stats of every listed container (CREATED, RUNNING, EXITED) the filter
+ * (may be NULL; its state is ignored) matches, as containerd lists them. */
+int ck_container_stats_list(ck_containers *cs, const ck_container_filter *f, ck_container_stats **out, size_t *n,
+                            ck_err *err);
+
 /* ReopenContainerLog: returns once the log path exists again. */
 int ck_container_reopen_log(ck_containers *cs, const char *id, ck_err *err);
 

@@ -21,17 +21,29 @@
 
 enum { CT_MAX_CREATING = 256 };
 
+/* The last CPU sample of a container, from which the next stats call
+ * computes a rate (container_stats.c). */
+typedef struct ct_cpu_sample {
+    char id[65];
+    uint64_t usage_ns;
+    int64_t at_ns;
+    bool has_rate;
+    uint64_t nano_cores; /* the rate computed when this sample was taken */
+} ct_cpu_sample;
+
 struct ck_containers {
     const ck_config *cfg;
     ck_store *store;
     ck_images *images;
     ck_sandboxes *sandboxes;
     ck_event_hub *events; /* may be NULL */
-    pthread_mutex_t mu;   /* guards creating[] and name reservation */
+    pthread_mutex_t mu;   /* guards creating[], name reservation and cpu_samples */
     pthread_cond_t cv;    /* signalled when a creation ends */
     char creating[CT_MAX_CREATING][65];
     size_t n_creating;
-    ck_keylock locks; /* one per container id */
+    ck_keylock locks;           /* one per container id */
+    ct_cpu_sample *cpu_samples; /* container_stats.c; freed with the manager */
+    size_t n_cpu_samples, cap_cpu_samples;
 };
 
 /* Where one container's things live. */

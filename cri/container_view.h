@@ -21,4 +21,16 @@ int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *f
 int ck_container_resources_from_pb(ck_call *call, const Runtime__V1__LinuxContainerResources *r,
                                    ck_container_resources *o);
 
+/* One container's stats entry (attributes, CPU, memory, writable layer,
+ * swap when the host accounts it); NULL when out of memory. */
+Runtime__V1__ContainerStats *ck_container_stats_entry(ck_call *call, const ck_container_stats *st);
+/* The stats entries of the containers a domain filter (may be NULL)
+ * matches, in the call's arena. PodSandboxStats asks for its pod's. */
+int ck_container_stats_items(ck_call *call, const ck_container_filter *f, Runtime__V1__ContainerStats ***out,
+                             size_t *n_out, ck_err *err);
+/* The same for ListContainerStats' and StreamContainerStats' filter (may
+ * be NULL). */
+int ck_container_stats_collect(ck_call *call, const Runtime__V1__ContainerStatsFilter *filter,
+                               Runtime__V1__ContainerStats ***out, size_t *n_out, ck_err *err);
+
 #endif

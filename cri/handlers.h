@@ -22,6 +22,15 @@ static inline void *ck_pb_new(ck_call *call, size_t size, void (*init)(void *))
     return m;
 }
 
+/* A UInt64Value holding v, from the call's arena; NULL when out of memory. */
+static inline Runtime__V1__UInt64Value *ck_pb_u64(ck_call *call, uint64_t v)
+{
+    Runtime__V1__UInt64Value *x = CK_NEW(call, Runtime__V1__UInt64Value, runtime__v1__uint64_value__init);
+    if (x != NULL)
+        x->value = v;
+    return x;
+}
+
 int ck_handle_version(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_runtime_config(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
@@ -56,5 +65,8 @@ int ck_handle_update_container_resources(ck_call *call, const ProtobufCMessage *
                                          ck_err *err);
 int ck_handle_exec_sync(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_reopen_container_log(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_stream_container_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 
 #endif

@@ -1,19 +1,15 @@
 /*
  * PodSandboxStats: CPU and memory of the pod's cgroup, network counters of
  * its namespace's eth0, process count, for a READY pod (a stopped pod has no
- * usage: it answers with its attributes only). ck_pod_stats builds the
- * entry ListPodSandboxStats and StreamPodSandboxStats send too.
+ * usage: it answers with its attributes only), and the stats of each of its
+ * containers (linux.containers), which the kubelet reads when it takes pod
+ * and container stats from the CRI. ck_pod_stats builds the entry
+ * ListPodSandboxStats and StreamPodSandboxStats send too.
  */
+#include "containers/containers.h"
+#include "cri/container_view.h"
 #include "cri/pod_view.h"
 #include "cri/services.h"
-
-static Runtime__V1__UInt64Value *u64(ck_call *call, uint64_t v)
-{
-    Runtime__V1__UInt64Value *x = CK_NEW(call, Runtime__V1__UInt64Value, runtime__v1__uint64_value__init);
-    if (x != NULL)
-        x->value = v;
-    return x;
-}
 
 static Runtime__V1__PodSandboxAttributes *attributes(ck_call *call, const ck_sandbox_view *v)
 {
@@ -41,21 +37,21 @@ static Runtime__V1__LinuxPodSandboxStats *linux_stats(ck_call *call, const ck_sa
     if (!l || !cpu || !mem || !net || !proc)
         return NULL;
     cpu->timestamp = mem->timestamp = net->timestamp = proc->timestamp = st->timestamp_ns;
-    cpu->usage_core_nano_seconds = u64(call, st->cpu_usage_ns);
-    mem->working_set_bytes = u64(call, st->memory_working_set);
-    mem->usage_bytes = u64(call, st->memory_usage);
-    mem->rss_bytes = u64(call, st->memory_rss);
-    proc->process_count = u64(call, st->processes);
+    cpu->usage_core_nano_seconds = ck_pb_u64(call, st->cpu_usage_ns);
+    mem->working_set_bytes = ck_pb_u64(call, st->memory_working_set);
+    mem->usage_bytes = ck_pb_u64(call, st->memory_usage);
+    mem->rss_bytes = ck_pb_u64(call, st->memory_rss);
+    proc->process_count = ck_pb_u64(call, st->processes);
     if (st->iface[0] != '\0') {
         Runtime__V1__NetworkInterfaceUsage *i =
             CK_NEW(call, Runtime__V1__NetworkInterfaceUsage, runtime__v1__network_interface_usage__init);
         if (i == NULL)
             return NULL;
         i->name = ck_call_strdup(call, st->iface);
-        i->rx_bytes = u64(call, st->rx_bytes);
-        i->rx_errors = u64(call, st->rx_errors);
-        i->tx_bytes = u64(call, st->tx_bytes);
-        i->tx_errors = u64(call, st->tx_errors);
+        i->rx_bytes = ck_pb_u64(call, st->rx_bytes);
+        i->rx_errors = ck_pb_u64(call, st->rx_errors);
+        i->tx_bytes = ck_pb_u64(call, st->tx_bytes);
+        i->tx_errors = ck_pb_u64(call, st->tx_errors);
         net->default_interface = i;
     }
     l->cpu = cpu;
@@ -77,6 +73,11 @@ Runtime__V1__PodSandboxStats *ck_pod_stats(ck_call *call, const ck_sandbox_view 
         return NULL;
     if ((s->linux = linux_stats(call, &st)) == NULL) {
         ck_err_oom(err, "pod stats");
+        return NULL;
+    }
+    ck_container_filter mine = {.pod_id = v->id};
+    if (ck_container_stats_items(call, &mine, &s->linux->containers, &s->linux->n_containers, err) < 0) {
+        ck_err_wrap(err, "stats of pod %s", v->id);
         return NULL;
     }
     return s;

@@ -1,0 +1,555 @@
+/*
+ * critest_container_stats: container stats over the wire, as the kubelet
+ * and critest read them: ContainerStats, ListContainerStats with and
+ * without filters, StreamContainerStats, and the containers of
+ * PodSandboxStats. Real containers (runc, the busybox image from the
+ * registry fixture) that burn CPU and write files; nothing mocked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test/critest/pod_fixture.h"
+#include "test/critest/registry_fixture.h"
+
+static crit_daemon shared;
+static crit_client *client;
+static crit_pod_net net;
+static char cgroup_parent[64];
+static char log_dir[256];
+static char image[256];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double time_scale(void)
+{
+    return getenv("CRICKET_WRAPPER") != NULL ? 10.0 : 1.0;
+}
+
+static void pull(const char *name)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)name;
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    crit_call_ok(client, &shared, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+static int start_shared(void **state)
+{
+    (void)state;
+    if (crit_registry_start() < 0)
+        return -1;
+    crit_pod_net_init(&net, "cks", 100); /* second octets 100-149: 10.x with x <= 255 */
+    crit_pod_cgroup_parent(cgroup_parent, sizeof(cgroup_parent), "critest-cks");
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), "registries:\n  hosts:\n    \"%s\": {insecure: true}\n", crit_fx("PLAIN"));
+    if (crit_daemon_prepare_pods(&shared, net.bridge, net.subnet, yaml) < 0)
+        return -1;
+    client = crit_daemon_start_and_connect(&shared);
+    if (client == NULL)
+        return -1;
+    snprintf(log_dir, sizeof(log_dir), "%s/podlogs", shared.dir);
+    mkdir(log_dir, 0755);
+    snprintf(image, sizeof(image), "%s/library/busybox:latest", crit_fx("PLAIN"));
+    pull(image);
+    return 0;
+}
+
+/* Stops and removes the pods a failed test left, so that its containers
+ * do not outlive the suite (they survive the daemon by design). */
+static void remove_leftover_pods(void)
+{
+    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    crit_result r;
+    if (crit_call(client, RUNTIME("ListPodSandbox"), &req.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+                  30000, &r) != GRPC_STATUS_OK) {
+        crit_result_clear(&r);
+        return;
+    }
+    const Runtime__V1__ListPodSandboxResponse *l = (const void *)r.response;
+    for (size_t i = 0; i < l->n_items; i++) {
+        Runtime__V1__StopPodSandboxRequest stop_req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+        Runtime__V1__RemovePodSandboxRequest remove_req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+        stop_req.pod_sandbox_id = remove_req.pod_sandbox_id = l->items[i]->id;
+        crit_result ignored;
+        crit_call(client, RUNTIME("StopPodSandbox"), &stop_req.base,
+                  &runtime__v1__stop_pod_sandbox_response__descriptor, 60000, &ignored);
+        crit_result_clear(&ignored);
+        crit_call(client, RUNTIME("RemovePodSandbox"), &remove_req.base,
+                  &runtime__v1__remove_pod_sandbox_response__descriptor, 60000, &ignored);
+        crit_result_clear(&ignored);
+    }
+    crit_result_clear(&r);
+}
+
+static int stop_shared(void **state)
+{
+    (void)state;
+    if (client != NULL)
+        remove_leftover_pods();
+    int rc = crit_daemon_teardown(&shared, client, 30000);
+    crit_pod_net_remove(&net);
+    crit_pod_cgroup_parent_remove(cgroup_parent);
+    crit_registry_stop();
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static char *run_pod(const char *name)
+{
+    static crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, cgroup_parent);
+    pod.config.log_directory = log_dir;
+    return crit_pod_run(client, &shared, req);
+}
+
+static void cleanup_pod(const char *pod)
+{
+    crit_pod_stop(client, &shared, pod);
+    crit_pod_remove(client, &shared, pod);
+}
+
+/* One container request, with a label and an annotation when asked; the
+ * strings must outlive the call. */
+typedef struct ctr_request {
+    Runtime__V1__CreateContainerRequest req;
+    Runtime__V1__ContainerConfig config;
+    Runtime__V1__ContainerMetadata metadata;
+    Runtime__V1__ImageSpec image;
+    Runtime__V1__LinuxContainerConfig linux_config;
+    Runtime__V1__PodSandboxConfig pod_config;
+    char *command[4];
+    Runtime__V1__ContainerConfig__LabelsEntry label;
+    Runtime__V1__ContainerConfig__LabelsEntry *labels[1];
+    Runtime__V1__ContainerConfig__AnnotationsEntry annotation;
+    Runtime__V1__ContainerConfig__AnnotationsEntry *annotations[1];
+    char log_path[128];
+} ctr_request;
+
+/* A container named name running `sh -c script`. */
+static Runtime__V1__CreateContainerRequest *ctr_init(ctr_request *c, const char *pod_id, const char *name,
+                                                     const char *script)
+{
+    memset(c, 0, sizeof(*c));
+    runtime__v1__create_container_request__init(&c->req);
+    runtime__v1__container_config__init(&c->config);
+    runtime__v1__container_metadata__init(&c->metadata);
+    runtime__v1__image_spec__init(&c->image);
+    runtime__v1__linux_container_config__init(&c->linux_config);
+    runtime__v1__pod_sandbox_config__init(&c->pod_config);
+    c->metadata.name = (char *)name;
+    c->metadata.attempt = 4;
+    c->image.image = image;
+    c->config.metadata = &c->metadata;
+    c->config.image = &c->image;
+    c->config.linux = &c->linux_config;
+    c->command[0] = "sh";
+    c->command[1] = "-c";
+    c->command[2] = (char *)script;
+    c->config.command = c->command;
+    c->config.n_command = 3;
+    snprintf(c->log_path, sizeof(c->log_path), "%s.log", name);
+    c->config.log_path = c->log_path;
+    c->req.pod_sandbox_id = (char *)pod_id;
+    c->req.config = &c->config;
+    c->req.sandbox_config = &c->pod_config;
+    return &c->req;
+}
+
+static void ctr_label(ctr_request *c, const char *key, const char *value)
+{
+    runtime__v1__container_config__labels_entry__init(&c->label);
+    c->label.key = (char *)key;
+    c->label.value = (char *)value;
+    c->labels[0] = &c->label;
+    c->config.labels = c->labels;
+    c->config.n_labels = 1;
+}
+
+static void ctr_annotation(ctr_request *c, const char *key, const char *value)
+{
+    runtime__v1__container_config__annotations_entry__init(&c->annotation);
+    c->annotation.key = (char *)key;
+    c->annotation.value = (char *)value;
+    c->annotations[0] = &c->annotation;
+    c->config.annotations = c->annotations;
+    c->config.n_annotations = 1;
+}
+
+static char *create(const Runtime__V1__CreateContainerRequest *req)
+{
+    crit_result r;
+    Runtime__V1__CreateContainerResponse *resp = crit_call_ok(client, &shared, RUNTIME("CreateContainer"), &req->base,
+                                                              &runtime__v1__create_container_response__descriptor, &r);
+    char *id = strdup(resp->container_id);
+    crit_result_clear(&r);
+    assert_int_equal(strlen(id), 64);
+    return id;
+}
+
+static void start(const char *id)
+{
+    Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)id;
+    crit_result r;
+    crit_call_ok(client, &shared, RUNTIME("StartContainer"), &req.base,
+                 &runtime__v1__start_container_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+static void stop(const char *id)
+{
+    Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)id;
+    crit_result r;
+    crit_call_ok(client, &shared, RUNTIME("StopContainer"), &req.base,
+                 &runtime__v1__stop_container_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+/* ---- stats calls ------------------------------------------------------------------ */
+
+static grpc_status_code stats_code(const char *id, crit_result *r)
+{
+    Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    return crit_call(client, RUNTIME("ContainerStats"), &req.base, &runtime__v1__container_stats_response__descriptor,
+                     30000, r);
+}
+
+/* ContainerStats of id, which must answer; r holds it until cleared. The
+ * parts critest reads without checking are there. */
+static Runtime__V1__ContainerStats *stats(const char *id, crit_result *r)
+{
+    Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    Runtime__V1__ContainerStatsResponse *resp = crit_call_ok(client, &shared, RUNTIME("ContainerStats"), &req.base,
+                                                             &runtime__v1__container_stats_response__descriptor, r);
+    Runtime__V1__ContainerStats *s = resp->stats;
+    assert_non_null(s);
+    assert_non_null(s->attributes);
+    assert_non_null(s->attributes->metadata);
+    assert_non_null(s->cpu);
+    assert_non_null(s->memory);
+    assert_non_null(s->writable_layer);
+    assert_string_equal(s->attributes->id, id);
+    return s;
+}
+
+static Runtime__V1__ListContainerStatsResponse *list_stats(const Runtime__V1__ContainerStatsFilter *f, crit_result *r)
+{
+    Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    req.filter = (Runtime__V1__ContainerStatsFilter *)f;
+    return crit_call_ok(client, &shared, RUNTIME("ListContainerStats"), &req.base,
+                        &runtime__v1__list_container_stats_response__descriptor, r);
+}
+
+static const Runtime__V1__ContainerStats *find(Runtime__V1__ContainerStats *const *items, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->attributes != NULL && strcmp(items[i]->attributes->id, id) == 0)
+            return items[i];
+    return NULL;
+}
+
+static uint64_t value_of(const Runtime__V1__UInt64Value *v)
+{
+    assert_non_null(v);
+    return v->value;
+}
+
+/* A created or exited container: attributes and timestamps, no usage. */
+static void assert_no_usage(const Runtime__V1__ContainerStats *s)
+{
+    assert_non_null(s->cpu);
+    assert_non_null(s->memory);
+    assert_true(s->cpu->timestamp > 0);
+    assert_true(s->memory->timestamp > 0);
+    assert_int_equal(value_of(s->cpu->usage_core_nano_seconds), 0);
+    assert_null(s->cpu->usage_nano_cores);
+    assert_int_equal(value_of(s->memory->working_set_bytes), 0);
+    assert_null(s->swap);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+/* A container that burns CPU, then writes 1 MiB and sleeps: its CPU time
+ * grows, a rate appears once a second has passed between samples, its
+ * memory is seen, and its writable layer grows by the file. */
+static void test_running_container_usage(void **state)
+{
+    (void)state;
+    char *pod = run_pod("cks-usage");
+    char script[256];
+    snprintf(script, sizeof(script),
+             "timeout %d sh -c 'while true; do :; done'; dd if=/dev/zero of=/grow bs=1024 count=1024; sleep 1000",
+             (int)(4 * time_scale()));
+    ctr_request c;
+    ctr_init(&c, pod, "container-for-stats-burner", script);
+    ctr_annotation(&c, "note", "hot");
+    char *id = create(&c.req);
+    start(id);
+
+    crit_result ra, rb;
+    Runtime__V1__ContainerStats *a = stats(id, &ra);
+    assert_string_equal(a->attributes->metadata->name, "container-for-stats-burner");
+    assert_int_equal(a->attributes->metadata->attempt, 4);
+    assert_int_equal(a->attributes->n_annotations, 1);
+    assert_string_equal(a->attributes->annotations[0]->key, "note");
+    assert_string_equal(a->attributes->annotations[0]->value, "hot");
+    assert_true(a->cpu->timestamp > 0);
+    assert_true(a->memory->timestamp > 0);
+    assert_true(a->writable_layer->timestamp > 0);
+    assert_non_null(a->writable_layer->fs_id);
+    assert_true(strlen(a->writable_layer->fs_id->mountpoint) > 0);
+    assert_true(value_of(a->memory->working_set_bytes) > 0);
+    assert_true(value_of(a->memory->usage_bytes) >= value_of(a->memory->working_set_bytes));
+    uint64_t written_before = value_of(a->writable_layer->used_bytes);
+
+    usleep(1200 * 1000);
+    Runtime__V1__ContainerStats *b = stats(id, &rb);
+    uint64_t cpu_a = value_of(a->cpu->usage_core_nano_seconds);
+    uint64_t cpu_b = value_of(b->cpu->usage_core_nano_seconds);
+    assert_true(cpu_a > 0);
+    assert_true(cpu_b > cpu_a);
+    assert_true(b->cpu->timestamp > a->cpu->timestamp);
+    /* More than a second since the last sample: a rate, and a busy loop's
+     * is well above a tenth of a core. */
+    assert_non_null(b->cpu->usage_nano_cores);
+    assert_true(b->cpu->usage_nano_cores->value > 100000000);
+    crit_result_clear(&ra);
+    crit_result_clear(&rb);
+
+    /* The file lands in the upper dir once the burn ends. */
+    double until = now_s() + 30 * time_scale();
+    const uint64_t mib = (uint64_t)1 << 20;
+    uint64_t written = written_before;
+    while (written < written_before + mib && now_s() < until) {
+        usleep(200 * 1000);
+        Runtime__V1__ContainerStats *s = stats(id, &ra);
+        written = value_of(s->writable_layer->used_bytes);
+        assert_true(value_of(s->writable_layer->inodes_used) > 0);
+        crit_result_clear(&ra);
+    }
+    if (written < written_before + mib)
+        fail_msg("writable layer: %llu bytes before the write, %llu after", (unsigned long long)written_before,
+                 (unsigned long long)written);
+    cleanup_pod(pod);
+    free(id);
+    free(pod);
+}
+
+static void test_list_and_filters(void **state)
+{
+    (void)state;
+    char *pod = run_pod("cks-list");
+    ctr_request c[4];
+    char *ids[4];
+    char name[4][32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(name[i], sizeof(name[i]), "stats-%d", i);
+        ctr_init(&c[i], pod, name[i], "sleep 1000");
+        if (i == 1)
+            ctr_label(&c[i], "foo", "bar");
+        ids[i] = create(&c[i].req);
+        if (i < 3)
+            start(ids[i]); /* the fourth stays created */
+    }
+
+    /* No filter (critest c11, c12): every container, the created one too,
+     * as containerd lists them. */
+    crit_result r;
+    Runtime__V1__ListContainerStatsResponse *l = list_stats(NULL, &r);
+    for (int i = 0; i < 4; i++)
+        assert_non_null(find(l->stats, l->n_stats, ids[i]));
+    assert_true(value_of(find(l->stats, l->n_stats, ids[0])->memory->working_set_bytes) > 0);
+    assert_no_usage(find(l->stats, l->n_stats, ids[3]));
+    crit_result_clear(&r);
+
+    /* Labels (critest c13). */
+    Runtime__V1__ContainerStatsFilter fl = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    Runtime__V1__ContainerStatsFilter__LabelSelectorEntry sel =
+        RUNTIME__V1__CONTAINER_STATS_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+    sel.key = "foo";
+    sel.value = "bar";
+    Runtime__V1__ContainerStatsFilter__LabelSelectorEntry *sels[] = {&sel};
+    fl.label_selector = sels;
+    fl.n_label_selector = 1;
+    l = list_stats(&fl, &r);
+    assert_int_equal(l->n_stats, 1);
+    assert_string_equal(l->stats[0]->attributes->id, ids[1]);
+    assert_int_equal(l->stats[0]->attributes->n_labels, 1);
+    assert_string_equal(l->stats[0]->attributes->labels[0]->value, "bar");
+    crit_result_clear(&r);
+    sel.value = "baz";
+    l = list_stats(&fl, &r);
+    assert_int_equal(l->n_stats, 0);
+    crit_result_clear(&r);
+
+    /* An id prefix (critest c10 gives the full id), and the pod. */
+    char prefix[13];
+    snprintf(prefix, sizeof(prefix), "%.12s", ids[2]);
+    Runtime__V1__ContainerStatsFilter fi = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    fi.id = prefix;
+    l = list_stats(&fi, &r);
+    assert_int_equal(l->n_stats, 1);
+    assert_string_equal(l->stats[0]->attributes->id, ids[2]);
+    crit_result_clear(&r);
+    fi.id = ids[2];
+    l = list_stats(&fi, &r);
+    assert_int_equal(l->n_stats, 1);
+    crit_result_clear(&r);
+    Runtime__V1__ContainerStatsFilter fp = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    fp.pod_sandbox_id = pod;
+    l = list_stats(&fp, &r);
+    assert_int_equal(l->n_stats, 4);
+    crit_result_clear(&r);
+
+    /* The same list on a stream. */
+    Runtime__V1__StreamContainerStatsRequest sreq = RUNTIME__V1__STREAM_CONTAINER_STATS_REQUEST__INIT;
+    sreq.filter = &fp;
+    crit_stream *s = crit_stream_open(client, RUNTIME("StreamContainerStats"), &sreq.base, 30000);
+    size_t streamed = 0, streamed_mine = 0;
+    ProtobufCMessage *msg = NULL;
+    while (crit_stream_next(s, &runtime__v1__stream_container_stats_response__descriptor, 30000, &msg) == 1) {
+        Runtime__V1__StreamContainerStatsResponse *batch = (void *)msg;
+        for (size_t i = 0; i < 4; i++)
+            streamed_mine += find(batch->container_stats, batch->n_container_stats, ids[i]) != NULL;
+        streamed += batch->n_container_stats;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    char details[256];
+    assert_int_equal(crit_stream_finish(s, 10000, details, sizeof(details)), GRPC_STATUS_OK);
+    crit_stream_free(s);
+    assert_int_equal(streamed, 4);
+    assert_int_equal(streamed_mine, 4);
+
+    /* A created and an exited container answer ContainerStats with their
+     * attributes, zero usage and timestamps. */
+    Runtime__V1__ContainerStats *one = stats(ids[3], &r);
+    assert_string_equal(one->attributes->metadata->name, "stats-3");
+    assert_no_usage(one);
+    crit_result_clear(&r);
+    stop(ids[0]);
+    assert_no_usage(stats(ids[0], &r));
+    crit_result_clear(&r);
+
+    cleanup_pod(pod);
+    for (int i = 0; i < 4; i++)
+        free(ids[i]);
+    free(pod);
+}
+
+static void test_unknown_and_empty_ids(void **state)
+{
+    (void)state;
+    crit_result r;
+    assert_int_equal(stats_code("0123456789abcdef0123", &r), GRPC_STATUS_NOT_FOUND);
+    assert_non_null(strstr(r.details, "0123456789abcdef0123"));
+    crit_result_clear(&r);
+    assert_int_equal(stats_code("", &r), GRPC_STATUS_INVALID_ARGUMENT);
+    crit_result_clear(&r);
+    /* A removed container is unknown too. */
+    char *pod = run_pod("cks-gone");
+    ctr_request c;
+    char *id = create(ctr_init(&c, pod, "gone", "sleep 1000"));
+    cleanup_pod(pod);
+    assert_int_equal(stats_code(id, &r), GRPC_STATUS_NOT_FOUND);
+    crit_result_clear(&r);
+    free(id);
+    free(pod);
+}
+
+static const Runtime__V1__PodSandboxStats *pod_stats(const char *pod, crit_result *r)
+{
+    Runtime__V1__PodSandboxStatsRequest req = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)pod;
+    Runtime__V1__PodSandboxStatsResponse *resp = crit_call_ok(client, &shared, RUNTIME("PodSandboxStats"), &req.base,
+                                                              &runtime__v1__pod_sandbox_stats_response__descriptor, r);
+    assert_non_null(resp->stats);
+    assert_non_null(resp->stats->linux);
+    return resp->stats;
+}
+
+/* The kubelet takes container stats from PodSandboxStats.linux.containers. */
+static void test_pod_stats_hold_containers(void **state)
+{
+    (void)state;
+    char *pod = run_pod("cks-pod");
+    char *other = run_pod("cks-other");
+    ctr_request a, b, o;
+    char *one = create(ctr_init(&a, pod, "one", "sleep 1000"));
+    char *two = create(ctr_init(&b, pod, "two", "sleep 1000"));
+    char *elsewhere = create(ctr_init(&o, other, "elsewhere", "sleep 1000"));
+    start(one);
+    start(elsewhere);
+
+    crit_result r;
+    const Runtime__V1__PodSandboxStats *ps = pod_stats(pod, &r);
+    const Runtime__V1__LinuxPodSandboxStats *l = ps->linux;
+    assert_int_equal(l->n_containers, 2);
+    const Runtime__V1__ContainerStats *s1 = find(l->containers, l->n_containers, one);
+    const Runtime__V1__ContainerStats *s2 = find(l->containers, l->n_containers, two);
+    assert_non_null(s1);
+    assert_non_null(s2);
+    assert_string_equal(s1->attributes->metadata->name, "one");
+    assert_true(s1->cpu->timestamp > 0);
+    assert_true(value_of(s1->memory->working_set_bytes) > 0);
+    assert_no_usage(s2);
+    crit_result_clear(&r);
+
+    /* ListPodSandboxStats sends the same entries. */
+    Runtime__V1__ListPodSandboxStatsRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
+    Runtime__V1__ListPodSandboxStatsResponse *ls =
+        crit_call_ok(client, &shared, RUNTIME("ListPodSandboxStats"), &lreq.base,
+                     &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
+    bool seen = false;
+    for (size_t i = 0; i < ls->n_stats; i++)
+        if (strcmp(ls->stats[i]->attributes->id, other) == 0) {
+            assert_int_equal(ls->stats[i]->linux->n_containers, 1);
+            assert_string_equal(ls->stats[i]->linux->containers[0]->attributes->id, elsewhere);
+            seen = true;
+        }
+    assert_true(seen);
+    crit_result_clear(&r);
+
+    cleanup_pod(pod);
+    cleanup_pod(other);
+    free(one);
+    free(two);
+    free(elsewhere);
+    free(pod);
+    free(other);
+}
+
+int main(void)
+{
+    grpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_running_container_usage),
+        cmocka_unit_test(test_list_and_filters),
+        cmocka_unit_test(test_unknown_and_empty_ids),
+        cmocka_unit_test(test_pod_stats_hold_containers),
+    };
+    int failed = cmocka_run_group_tests_name("critest_container_stats", tests, start_shared, stop_shared);
+    grpc_shutdown();
+    return failed == 0 ? 0 : 1;
+}
