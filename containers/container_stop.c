@@ -334,6 +334,8 @@ static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
     ck_err_clear(&e);
     if (ct_refresh(cs, row, data, &e) < 0)
         ck_warn("containers", "container %s: %s", row->id, e.msg);
+    if (row->state == CK_CONTAINER_CREATED || row->state == CK_CONTAINER_RUNNING)
+        ct_watch_add(cs, row->id);
 }
 
 int ct_recover(ck_containers *cs, ck_err *err)

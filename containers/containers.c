@@ -40,6 +40,8 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
     pthread_mutex_init(&cs->mu, NULL);
     pthread_cond_init(&cs->cv, NULL);
     ck_keylock_init(&cs->locks);
+    pthread_mutex_init(&cs->watch_mu, NULL);
+    cs->inotify_fd = cs->watch_stop_fd = -1;
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/containers", cfg->root_dir);
     if (ck_mkdir_p(dir, 0700, err) < 0)
@@ -47,7 +49,7 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
     snprintf(dir, sizeof(dir), "%s/containers", cfg->state_dir);
     if (ck_mkdir_p(dir, 0700, err) < 0)
         goto fail;
-    if (ct_recover(cs, err) < 0)
+    if (ct_watch_start(cs, err) < 0 || ct_recover(cs, err) < 0)
         goto fail;
     *out = cs;
     return 0;
@@ -60,6 +62,7 @@ void ck_containers_free(ck_containers *cs)
 {
     if (cs == NULL)
         return;
+    ct_watch_stop(cs);
     ck_keylock_destroy(&cs->locks);
     free(cs->cpu_samples);
     pthread_cond_destroy(&cs->cv);
@@ -485,8 +488,10 @@ int ck_container_create(ck_containers *cs, const ck_container_config *cfg, const
         if (rc == 0) {
             rc = create_new(&c, id_out, err);
             ct_creating_done(cs, id_out);
-            if (rc == 0)
+            if (rc == 0) {
                 ct_publish(cs, CK_EVENT_CONTAINER_CREATED, id_out, c.pod.id);
+                ct_watch_add(cs, id_out);
+            }
         } else if (rc == 1) {
             rc = 0;
         }

@@ -44,6 +44,13 @@ struct ck_containers {
     ck_keylock locks;           /* one per container id */
     ct_cpu_sample *cpu_samples; /* container_stats.c; freed with the manager */
     size_t n_cpu_samples, cap_cpu_samples;
+    /* exit_watch.c: an inotify watch on each live container's run dir. */
+    int inotify_fd, watch_stop_fd;
+    pthread_t watch_thread;
+    bool watching;
+    pthread_mutex_t watch_mu; /* guards watches[] */
+    struct ct_watch_entry *watches;
+    size_t n_watches, cap_watches;
 };
 
 /* Where one container's things live. */
@@ -114,5 +121,13 @@ int ct_remove_locked(ck_containers *cs, const char *id, ck_err *err);
  * rootfs of the others, records those that ended meanwhile. */
 int ct_recover(ck_containers *cs, ck_err *err);
 void ct_publish(ck_containers *cs, int type, const char *id, const char *pod_id);
+
+/* ---- exit_watch.c ----------------------------------------------------------- */
+int ct_watch_start(ck_containers *cs, ck_err *err);
+void ct_watch_stop(ck_containers *cs);
+/* Watches a created or running container's run dir for its exit file (and
+ * looks once, for an exit that came first). A failure is logged: the exit
+ * is then learnt at the next status or list. */
+void ct_watch_add(ck_containers *cs, const char *id);
 
 #endif
