@@ -60,6 +60,22 @@ void *ck_call_alloc(ck_call *call, size_t size)
     return ck_arena_alloc(&call->arena, size);
 }
 
+void ck_call_scratch_begin(ck_call *call)
+{
+    call->kept = call->arena;
+    call->arena = (ck_arena)CK_ARENA_INIT;
+    call->scratch = true;
+}
+
+void ck_call_scratch_end(ck_call *call)
+{
+    if (!call->scratch)
+        return;
+    ck_arena_reset(&call->arena);
+    call->arena = call->kept;
+    call->scratch = false;
+}
+
 char *ck_call_strdup(ck_call *call, const char *s)
 {
     return ck_arena_strdup(&call->arena, s);
@@ -257,6 +273,7 @@ void ck_call_release(ck_call *call)
     if (call->grpc != NULL)
         grpc_call_unref(call->grpc);
     call->grpc = NULL;
+    ck_call_scratch_end(call);
     ck_arena_reset(&call->arena);
 }
 

@@ -47,6 +47,8 @@ typedef struct ck_call {
     grpc_completion_queue *cq; /* pluck queue bound to this call alone */
     gpr_timespec deadline;
     ck_arena arena;
+    ck_arena kept; /* the call's own arena while a scratch one is in use */
+    bool scratch;
     ProtobufCAllocator allocator;
     int client_cancelled; /* set by RECV_CLOSE_ON_SERVER */
     bool closed;          /* RECV_CLOSE_ON_SERVER has completed */
@@ -59,6 +61,11 @@ void *ck_call_alloc(ck_call *call, size_t size);
 /* Names the object the call works on, for diagnostics (SIGUSR1, logs). */
 void ck_call_set_object(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *ck_call_strdup(ck_call *call, const char *s);
+/* For a stream that lives long: what is allocated between begin and end
+ * (one message) is freed at end, so the call's memory does not grow with
+ * every message. Not nested. */
+void ck_call_scratch_begin(ck_call *call);
+void ck_call_scratch_end(ck_call *call);
 char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* True once the client cancelled, the deadline passed or the server is

@@ -12,6 +12,10 @@
 Runtime__V1__ContainerMetadata *ck_container_metadata(ck_call *call, const ck_container_view *v);
 Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_container_view *v);
 
+/* A container's ContainerStatus message (ContainerStatus, container
+ * events); NULL when out of memory. */
+Runtime__V1__ContainerStatus *ck_container_status_message(ck_call *call, const ck_container_view *v);
+
 /* The ListContainers answer for a filter (may be NULL), in the call's arena. */
 int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *filter, Runtime__V1__Container ***items,
                             size_t *n_items, ck_err *err);

@@ -11,6 +11,10 @@
 
 Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox_view *v);
 
+/* A pod's PodSandboxStatus message (PodSandboxStatus, container events);
+ * NULL when out of memory. */
+Runtime__V1__PodSandboxStatus *ck_pod_status_message(ck_call *call, const ck_sandbox_view *v);
+
 /* The ListPodSandbox answer for a filter (may be NULL), in the call's arena. */
 int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter, Runtime__V1__PodSandbox ***items,
                       size_t *n_items, ck_err *err);

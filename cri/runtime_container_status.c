@@ -97,7 +97,7 @@ static int fill_lists(ck_call *call, const ck_container_view *v, Runtime__V1__Co
     return 0;
 }
 
-static Runtime__V1__ContainerStatus *status_of(ck_call *call, const ck_container_view *v)
+Runtime__V1__ContainerStatus *ck_container_status_message(ck_call *call, const ck_container_view *v)
 {
     Runtime__V1__ContainerStatus *s = CK_NEW(call, Runtime__V1__ContainerStatus, runtime__v1__container_status__init);
     if (s == NULL)
@@ -145,7 +145,8 @@ int ck_handle_container_status(ck_call *call, const ProtobufCMessage *req, Proto
     Runtime__V1__ContainerStatusResponse *r =
         CK_NEW(call, Runtime__V1__ContainerStatusResponse, runtime__v1__container_status_response__init);
     int rc = 0;
-    if (r == NULL || (r->status = status_of(call, &v)) == NULL || (in->verbose && add_info(call, &v, r) < 0))
+    if (r == NULL || (r->status = ck_container_status_message(call, &v)) == NULL ||
+        (in->verbose && add_info(call, &v, r) < 0))
         rc = ck_err_oom(err, "ContainerStatus response");
     ck_container_view_clear(&v);
     if (rc == 0)

@@ -1,14 +1,44 @@
 /*
- * GetContainerEvents: a server stream of container lifecycle events. The
+ * GetContainerEvents: a server stream of container lifecycle events, each
+ * with its pod's status and its pod's container statuses. The
  * stream stays open until the client cancels or the daemon shuts down; a
  * client that falls so far behind that its queue overflows is dropped with
  * RESOURCE_EXHAUSTED (the kubelet then relists and reconnects).
  */
+#include "containers/containers.h"
 #include "containers/events.h"
+#include "cri/container_view.h"
 #include "cri/handlers.h"
+#include "cri/pod_view.h"
 #include "cri/services.h"
 
 enum { SUBSCRIBER_QUEUE = 1024, WAKE_MS = 100 };
+
+/* The pod's status and the statuses of its containers, as containerd
+ * attaches them (the kubelet's evented PLEG reads them instead of asking). A
+ * pod removed meanwhile has none; that is not an error. */
+static void attach_statuses(ck_call *call, const char *pod_id, Runtime__V1__ContainerEventResponse *msg)
+{
+    ck_sandbox_view pv;
+    ck_err e;
+    ck_err_clear(&e);
+    if (pod_id[0] == '\0' || ck_sandbox_status(call->svc->sandboxes, pod_id, &pv, &e) < 0)
+        return;
+    msg->pod_sandbox_status = ck_pod_status_message(call, &pv);
+    ck_sandbox_view_clear(&pv);
+    ck_container_filter f = {.pod_id = pod_id};
+    ck_container_view *views = NULL;
+    size_t n = 0;
+    if (ck_container_list(call->svc->containers, &f, &views, &n, &e) < 0)
+        return;
+    msg->containers_statuses = ck_call_alloc(call, (n + 1) * sizeof(*msg->containers_statuses));
+    for (size_t i = 0; msg->containers_statuses != NULL && i < n; i++) {
+        Runtime__V1__ContainerStatus *st = ck_container_status_message(call, &views[i]);
+        if (st != NULL)
+            msg->containers_statuses[msg->n_containers_statuses++] = st;
+    }
+    ck_container_views_free(views, n);
+}
 
 static int send_event(ck_call *call, const ck_container_event *ev, ck_err *err)
 {
@@ -17,7 +47,13 @@ static int send_event(ck_call *call, const ck_container_event *ev, ck_err *err)
     msg.container_id = (char *)ev->container_id;
     msg.container_event_type = (Runtime__V1__ContainerEventType)ev->type;
     msg.created_at = ev->created_at_ns;
-    return ck_call_send(call, &msg.base, err);
+    /* A stream lives as long as the kubelet: each message's memory goes
+     * with it. */
+    ck_call_scratch_begin(call);
+    attach_statuses(call, ev->pod_id, &msg);
+    int rc = ck_call_send(call, &msg.base, err);
+    ck_call_scratch_end(call);
+    return rc;
 }
 
 int ck_handle_get_container_events(ck_call *call, const ProtobufCMessage *req, ck_err *err)

@@ -83,12 +83,12 @@ static int verbose_info(ck_call *call, Runtime__V1__PodSandboxStatusResponse *r,
     return e->value != NULL ? 0 : -1;
 }
 
-static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__V1__PodSandboxStatusResponse *r)
+Runtime__V1__PodSandboxStatus *ck_pod_status_message(ck_call *call, const ck_sandbox_view *v)
 {
     Runtime__V1__PodSandboxStatus *s =
         CK_NEW(call, Runtime__V1__PodSandboxStatus, runtime__v1__pod_sandbox_status__init);
     if (s == NULL)
-        return -1;
+        return NULL;
     s->id = ck_call_strdup(call, v->id);
     s->metadata = ck_pod_metadata(call, v);
     s->state = v->state == CK_SANDBOX_READY ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
@@ -98,14 +98,21 @@ static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__
     s->linux = linux_status(call, v);
     s->runtime_handler = ck_call_strdup(call, v->runtime_handler);
     if (!s->id || !s->metadata || !s->network || !s->linux || !s->runtime_handler)
-        return -1;
+        return NULL;
     if (CK_PB_MAP_FROM_KV(call, v->labels, v->n_labels, Runtime__V1__PodSandboxStatus__LabelsEntry,
                           runtime__v1__pod_sandbox_status__labels_entry__init, s->labels, s->n_labels) < 0 ||
         CK_PB_MAP_FROM_KV(call, v->annotations, v->n_annotations, Runtime__V1__PodSandboxStatus__AnnotationsEntry,
                           runtime__v1__pod_sandbox_status__annotations_entry__init, s->annotations,
                           s->n_annotations) < 0)
+        return NULL;
+    return s;
+}
+
+static int fill(ck_call *call, const ck_sandbox_view *v, bool verbose, Runtime__V1__PodSandboxStatusResponse *r)
+{
+    r->status = ck_pod_status_message(call, v);
+    if (r->status == NULL)
         return -1;
-    r->status = s;
     r->timestamp = ck_now_ns();
     return verbose ? verbose_info(call, r, v) : 0;
 }

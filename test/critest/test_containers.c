@@ -886,17 +886,126 @@ static void test_resources_in_the_cgroup(void **state)
     shares = cgroup_file(pid, "cpu", "cpu.shares");
     assert_string_equal(shares, "512\n");
     free(shares);
+    Runtime__V1__ContainerStatusResponse *resp_status = NULL;
     Runtime__V1__ContainerStatus *s = status(id, false, &r);
     assert_non_null(s->resources);
     assert_int_equal(s->resources->linux->memory_limit_in_bytes, 64 << 20);
     assert_int_equal(s->resources->linux->cpu_shares, 512);
     crit_result_clear(&r);
 
+    /* A partial update keeps the rest (containerd's rule: 0 = unchanged). */
+    Runtime__V1__LinuxContainerResources quota = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    quota.cpu_quota = 30000;
+    quota.cpu_period = 100000;
+    req.linux = &quota;
+    crit_call_ok(client, &shared, RUNTIME("UpdateContainerResources"), &req.base,
+                 &runtime__v1__update_container_resources_response__descriptor, &r);
+    crit_result_clear(&r);
+    s = status(id, false, &r);
+    assert_int_equal(s->resources->linux->memory_limit_in_bytes, 64 << 20);
+    assert_int_equal(s->resources->linux->cpu_quota, 30000);
+    crit_result_clear(&r);
+
+    /* A limit the kernel refuses (below what the container uses) changes
+     * nothing: not the cgroup, not the status, not the spec. */
+    Runtime__V1__LinuxContainerResources tiny = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    tiny.memory_limit_in_bytes = 4096;
+    req.linux = &tiny;
+    assert_int_not_equal(crit_call(client, RUNTIME("UpdateContainerResources"), &req.base,
+                                   &runtime__v1__update_container_resources_response__descriptor, 30000, &r),
+                         GRPC_STATUS_OK);
+    crit_result_clear(&r);
+    limit = cgroup_file(pid, "memory", "memory.limit_in_bytes");
+    assert_string_equal(limit, "67108864\n");
+    free(limit);
+    status(id, true, &r);
+    resp_status = (Runtime__V1__ContainerStatusResponse *)r.response;
+    assert_int_equal(resp_status->status->resources->linux->memory_limit_in_bytes, 64 << 20);
+    json_t *info = json_loads(resp_status->info[0]->value, 0, NULL);
+    json_t *mem = json_object_get(
+        json_object_get(json_object_get(json_object_get(info, "runtimeSpec"), "linux"), "resources"), "memory");
+    assert_int_equal(json_integer_value(json_object_get(mem, "limit")), 64 << 20);
+    json_decref(info);
+    crit_result_clear(&r);
+    req.linux = &upd;
+
     stop_code(id, 0, NULL, 0);
     assert_int_not_equal(crit_call(client, RUNTIME("UpdateContainerResources"), &req.base,
                                    &runtime__v1__update_container_resources_response__descriptor, 30000, &r),
                          GRPC_STATUS_OK);
     crit_result_clear(&r);
+    cleanup_pod(pod);
+    free(id);
+    free(pod);
+}
+
+/* The next event of the stream for container id (others are skipped);
+ * NULL after seconds. Free it with protobuf_c_message_free_unpacked. */
+static Runtime__V1__ContainerEventResponse *next_event(crit_stream *s, const char *id, double seconds)
+{
+    double until = now_s() + seconds * time_scale();
+    while (now_s() < until) {
+        ProtobufCMessage *msg = NULL;
+        int got = crit_stream_next(s, &runtime__v1__container_event_response__descriptor, 200, &msg);
+        if (got < 0)
+            return NULL;
+        if (got == 0)
+            continue;
+        Runtime__V1__ContainerEventResponse *ev = (Runtime__V1__ContainerEventResponse *)msg;
+        if (strcmp(ev->container_id, id) == 0)
+            return ev;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    return NULL;
+}
+
+static void expect_event(crit_stream *s, const char *id, const char *pod, Runtime__V1__ContainerEventType type,
+                         int state)
+{
+    Runtime__V1__ContainerEventResponse *ev = next_event(s, id, 15);
+    if (ev == NULL) {
+        fail_msg("no event %d for container %.12s", type, id);
+        return;
+    }
+    assert_int_equal(ev->container_event_type, type);
+    assert_true(ev->created_at > 0);
+    assert_non_null(ev->pod_sandbox_status);
+    assert_string_equal(ev->pod_sandbox_status->id, pod);
+    bool seen = false;
+    for (size_t i = 0; i < ev->n_containers_statuses; i++)
+        if (strcmp(ev->containers_statuses[i]->id, id) == 0) {
+            seen = true;
+            assert_int_equal(ev->containers_statuses[i]->state, state);
+        }
+    assert_true(seen == (state >= 0));
+    protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
+
+/* Events come as things happen, with the pod's status and its containers'
+ * statuses; an exit is told without anyone asking for a status. */
+static void test_events(void **state)
+{
+    (void)state;
+    char *pod = run_pod("ctr-events");
+    Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+    crit_stream *s = crit_stream_open(client, RUNTIME("GetContainerEvents"), &req.base, 120000);
+    assert_non_null(s);
+    usleep(200 * 1000);
+    ctr_request c;
+    char *id = create(ctr_init(&c, pod, "eventful", "sleep 1"));
+    expect_event(s, id, pod, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_CREATED_EVENT,
+                 RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    start(id);
+    expect_event(s, id, pod, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STARTED_EVENT,
+                 RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    expect_event(s, id, pod, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT,
+                 RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    assert_int_equal(remove_code(id, NULL, 0), GRPC_STATUS_OK);
+    expect_event(s, id, pod, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT, -1);
+    crit_stream_cancel(s);
+    char details[256];
+    crit_stream_finish(s, 5000, details, sizeof(details));
+    crit_stream_free(s);
     cleanup_pod(pod);
     free(id);
     free(pod);
@@ -961,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_reopen_log),
         cmocka_unit_test(test_exec_sync),
+        cmocka_unit_test(test_events),
         cmocka_unit_test(test_resources_in_the_cgroup),
         cmocka_unit_test(test_pod_stop_and_remove_take_containers),
         cmocka_unit_test(test_kill_9_keeps_containers),
