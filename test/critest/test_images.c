@@ -970,7 +970,8 @@ static void bad_registry_get(const char *path)
         fail_msg("%s failed", cmd);
 }
 
-/* The name of a file in the daemon's content/ingest, looking `tries` times 0.1 s apart. */
+/* The name of a file in the daemon's content/ingest that stays there for a
+ * second, looking `tries` times. */
 static bool ingest_file(char *name, size_t cap, int tries)
 {
     char d[300];
@@ -987,8 +988,15 @@ static bool ingest_file(char *name, size_t cap, int tries)
             }
         }
         closedir(dir);
-        if (found)
-            return true;
+        /* The held-open layer's download, not the config's: that one is
+         * done (and its file renamed away) within moments, sooner than a
+         * daemon under valgrind makes it to the layer. */
+        if (found) {
+            usleep(1000 * 1000);
+            if (access(name, F_OK) == 0)
+                return true;
+            continue;
+        }
         if (i + 1 < tries)
             usleep(100 * 1000);
     }
