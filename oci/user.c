@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,87 @@
 
 #include "common/cleanup.h"
 
+enum { MAX_LINKS = 40 };
+
+/* Prepends the link target to the path still to walk (rest, size bytes). */
+static int prepend(char *rest, size_t size, const char *target)
+{
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%s%s%s", target, rest[0] != '\0' ? "/" : "", rest);
+    if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= size)
+        return -1;
+    memcpy(rest, tmp, (size_t)n + 1);
+    return 0;
+}
+
+/* Takes the next component off rest into comp. */
+static void next_component(char *rest, char *comp, size_t size)
+{
+    char *p = rest;
+    while (*p == '/')
+        p++;
+    size_t len = strcspn(p, "/");
+    snprintf(comp, size, "%.*s", (int)len, p);
+    memmove(rest, p + len, strlen(p + len) + 1);
+}
+
+/* RESOLVE_IN_ROOT by hand, where openat2 is missing (kernels before 5.6,
+ * valgrind): one component at a time, never following a link the kernel
+ * would resolve outside root: an absolute target restarts at root, ".."
+ * stops at it, at most MAX_LINKS links. The rootfs is the container's own
+ * overlay, not yet running, so nothing changes it under the walk. */
+int ck_oci_open_in_root_walk(int root, const char *rel, int flags)
+{
+    char rest[PATH_MAX], cur[PATH_MAX] = ".", comp[NAME_MAX + 1], cand[PATH_MAX];
+    snprintf(rest, sizeof(rest), "%s", rel);
+    int links = 0;
+    while (rest[0] != '\0') {
+        next_component(rest, comp, sizeof(comp));
+        if (comp[0] == '\0' || strcmp(comp, ".") == 0)
+            continue;
+        if (strcmp(comp, "..") == 0) {
+            char *slash = strrchr(cur, '/');
+            if (slash != NULL)
+                *slash = '\0';
+            continue;
+        }
+        if (snprintf(cand, sizeof(cand), "%s/%s", cur, comp) >= (int)sizeof(cand)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        struct stat st;
+        if (fstatat(root, cand, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return -1;
+        if (!S_ISLNK(st.st_mode)) {
+            memcpy(cur, cand, sizeof(cur));
+            continue;
+        }
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(root, cand, target, sizeof(target) - 1);
+        if (n < 0 || ++links > MAX_LINKS) {
+            errno = n < 0 ? errno : ELOOP;
+            return -1;
+        }
+        target[n] = '\0';
+        if (target[0] == '/')
+            snprintf(cur, sizeof(cur), ".");
+        if (prepend(rest, sizeof(rest), target) < 0) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+    }
+    return openat(root, cur, flags | O_NOFOLLOW);
+}
+
+static int open_in_root(int root, const char *rel, int flags)
+{
+    struct open_how how = {.flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+    if (fd < 0 && errno == ENOSYS)
+        fd = ck_oci_open_in_root_walk(root, rel, flags);
+    return fd;
+}
+
 /* The file's lines (NULL when the file does not exist), read inside root. */
 static int read_in_root(const char *rootfs, const char *rel, char **text, ck_err *err)
 {
@@ -26,9 +108,7 @@ static int read_in_root(const char *rootfs, const char *rel, char **text, ck_err
         return ck_err_set(err, CK_E_INTERNAL, errno, "open rootfs %s", rootfs);
     /* O_NONBLOCK: the image is untrusted, and a FIFO in its place would
      * block the open (and the pod's creation) forever. */
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    _cleanup_close_ int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+    _cleanup_close_ int fd = open_in_root(root, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
         return 0;
     if (fd < 0)

@@ -26,4 +26,10 @@ typedef struct ck_oci_user {
  * (CK_E_INVALID naming what is missing). */
 int ck_oci_resolve_user(const char *rootfs, const char *user, ck_oci_user *out, ck_err *err);
 
+/* Opens rel inside root (a directory fd) as openat2's RESOLVE_IN_ROOT
+ * would, walking by hand: the fallback where openat2 is missing (kernels
+ * before 5.6, valgrind), exposed so the tests run it everywhere. -1 with
+ * errno. */
+int ck_oci_open_in_root_walk(int root, const char *rel, int flags);
+
 #endif

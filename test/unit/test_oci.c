@@ -3,8 +3,11 @@
  * its rootfs (oci/user.c), and the CNI pieces that need no plugin run:
  * bandwidth quantities and IPs from a saved attachment.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/fs.h"
 #include "common/spawn.h"
 #include "netcni/cni.h"
 #include "oci/spec.h"
@@ -389,6 +393,59 @@ static void test_resolve_user(void **state)
     assert_int_equal(ck_rm_rf(dir, &err), 0);
 }
 
+/* The same inode as path, opened from outside. */
+static bool same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* The walk used where openat2 is missing keeps every link inside root. */
+static void test_open_in_root_walk(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-walk.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[700], inside[700];
+    snprintf(path, sizeof(path), "%s/etc", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/data", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    write_in(dir, "data/real", "x\n");
+    snprintf(inside, sizeof(inside), "%s/data/real", dir);
+    int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(root >= 0);
+    /* An absolute target and a ".." climbing out both land in root. */
+    snprintf(path, sizeof(path), "%s/etc/abs", dir);
+    assert_int_equal(symlink("/data/real", path), 0);
+    snprintf(path, sizeof(path), "%s/etc/up", dir);
+    assert_int_equal(symlink("../../../../../data/real", path), 0);
+    snprintf(path, sizeof(path), "%s/etc/dirlink", dir);
+    assert_int_equal(symlink("/data", path), 0);
+    const char *lands[] = {"data/real", "etc/abs", "etc/up", "etc/dirlink/real", "/etc/../../data/./real"};
+    for (size_t i = 0; i < sizeof(lands) / sizeof(lands[0]); i++) {
+        int fd = ck_oci_open_in_root_walk(root, lands[i], O_RDONLY | O_CLOEXEC);
+        if (!same_file(fd, inside))
+            fail_msg("%s did not open %s inside root", lands[i], inside);
+        close(fd);
+    }
+    /* A link to a host file finds nothing: root has no such file. */
+    snprintf(path, sizeof(path), "%s/etc/passwd", dir);
+    assert_int_equal(symlink("/usr/lib/os-release", path), 0);
+    assert_int_equal(access("/usr/lib/os-release", F_OK), 0);
+    errno = 0;
+    assert_int_equal(ck_oci_open_in_root_walk(root, "etc/passwd", O_RDONLY | O_CLOEXEC), -1);
+    assert_int_equal(errno, ENOENT);
+    snprintf(path, sizeof(path), "%s/etc/loop", dir);
+    assert_int_equal(symlink("loop", path), 0);
+    assert_int_equal(ck_oci_open_in_root_walk(root, "etc/loop", O_RDONLY | O_CLOEXEC), -1);
+    assert_int_equal(errno, ELOOP);
+    close(root);
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_rm_rf(dir, &err), 0);
+}
+
 static void test_bandwidth_quantities(void **state)
 {
     (void)state;
@@ -427,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_pause_spec_host_namespaces),
         cmocka_unit_test(test_pause_spec_image_process),
         cmocka_unit_test(test_resolve_user),
+        cmocka_unit_test(test_open_in_root_walk),
         cmocka_unit_test(test_bandwidth_quantities),
         cmocka_unit_test(test_attachment_ips_v4_first),
     };
