@@ -20,9 +20,7 @@ static int running_runtime(ck_containers *cs, const char *id, char *full, size_t
         return -1;
     int rc = ct_refresh(cs, &row, data, err);
     if (rc >= 0 && row.state != CK_CONTAINER_RUNNING) {
-        static const char *const names[] = {"created", "running", "exited", "unknown", "being created"};
-        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is %s, not running", full,
-                        row.state >= 0 && row.state <= CK_CONTAINER_CREATING ? names[row.state] : "unknown");
+        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is %s, not running", full, ct_state_name(row.state));
     }
     if (rc >= 0)
         rc = ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), rt, err);

@@ -195,6 +195,12 @@ void ct_record_set_end(json_t *data, const char *reason, const char *message)
     json_object_set_new(data, "message", json_string(message));
 }
 
+const char *ct_state_name(int state)
+{
+    static const char *const names[] = {"created", "running", "exited", "unknown", "being created"};
+    return state >= 0 && state <= CK_CONTAINER_CREATING ? names[state] : "unknown";
+}
+
 void ct_name_key(const char *pod_id, const char *name, uint32_t attempt, char *buf, size_t size)
 {
     /* Length-prefixed, so no name can be read two ways. */

@@ -527,9 +527,8 @@ static int start_locked(ck_containers *cs, const char *id, ck_err *err)
     if (ct_refresh(cs, &row, data, err) < 0)
         goto out;
     if (row.state != CK_CONTAINER_CREATED) {
-        static const char *const names[] = {"created", "running", "exited", "unknown", "being created"};
         rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is %s, not created: it cannot be started", id,
-                        row.state >= 0 && row.state <= CK_CONTAINER_CREATING ? names[row.state] : "unknown");
+                        ct_state_name(row.state));
         goto out;
     }
     ck_oci_runtime rt;

@@ -98,6 +98,9 @@ const char *ct_record_memory_cgroup(json_t *data); /* "" when unknown */
 /* How it ended: reason ("Completed", "Error", "OOMKilled") and message. */
 void ct_record_set_end(json_t *data, const char *reason, const char *message);
 
+/* "created", "running", ... for messages. */
+const char *ct_state_name(int state);
+
 /* The name key: one container per (pod, name, attempt). */
 void ct_name_key(const char *pod_id, const char *name, uint32_t attempt, char *buf, size_t size);
 
