@@ -8,8 +8,10 @@
 #   2. N of those at once: wall time
 #   3. with those N pods running: the daemon's RSS, and the per-container
 #      helpers: cricket-monitor processes vs containerd-shim-runc-v2
-#   4. ListContainers with TOTAL (default 1000) created containers in 10
-#      pods: median of 20 calls
+#   4. ListContainers with TOTAL (default 1000) created (not started)
+#      containers in 10 pods: median of 20 calls; with the time and memory
+#      it took to have them (cricket's created containers each hold a
+#      monitor and a `runc init`) and the time to remove them all
 # 1-3 are repeated ROUNDS times (default 3, order of the runtimes swapped
 # each round), 4 is set up once and measured ROUNDS times; the table shows
 # the median over the rounds and the ratio containerd/cricket.
@@ -32,15 +34,9 @@ bench=build/release/bench/container_bench
 
 work=$(mktemp -d /tmp/cricket-ctrbench.XXXXXX)
 pids=()
-# Processes our two daemons left behind (monitors, shims, containers), by
-# pid: those whose command line names our private directory.
-our_strays() {
-    local p
-    for p in /proc/[0-9]*; do
-        { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "$work" && echo "${p#/proc/}"
-    done
-    return 0
-}
+# Processes our two daemons left behind (monitors, shims), by pid: those
+# whose command line names our private directory.
+our_strays() { grep -alsF "$work" /proc/[0-9]*/cmdline | cut -d/ -f3; }
 cleanup() {
     set +e
     for s in cricket containerd; do
@@ -142,19 +138,37 @@ sleep 2
 
 # --- measuring ----------------------------------------------------------------
 declare -A pid_of=([cricket]=$cricket_pid [containerd]=$containerd_pid)
+# The per-pod or per-container helpers: one cricket-monitor per pod and per
+# container, one containerd-shim-runc-v2 per pod (kernel names: 15 chars).
+declare -A helper=([cricket]=cricket-monitor [containerd]=containerd-shim)
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# helper_kib RUNTIME: "count rss_kib pss_kib" of its per-pod/per-container
-# helpers (cricket-monitor; containerd-shim-runc-v2) serving our daemons.
-helper_kib() {
-    local comm=cricket-monitor p count=0 rss=0 pss=0 r s
-    [ "$1" = containerd ] && comm=containerd-shim
-    for p in $(our_strays); do
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$comm" ] || continue
-        r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
-        s=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
-        count=$((count + 1)); rss=$((rss + r)); pss=$((pss + s))
-    done
-    echo "$count $rss $pss"
+# snapshot: $work/ours (pids whose command line names our private directory)
+# and $work/procs ("pid name ppid rss_kib pss_kib" of every process), each
+# read in one pass.
+snapshot() {
+    { echo 0; grep -alsF "$work" /proc/[0-9]*/cmdline | cut -d/ -f3; } >"$work/ours"
+    grep -sHE '^(Name|PPid|VmRSS|Pss):' /proc/[0-9]*/status /proc/[0-9]*/smaps_rollup |
+        awk '{
+            i = index($0, ":"); split(substr($0, 1, i - 1), f, "/"); rest = substr($0, i + 1)
+            j = index(rest, ":"); k = substr(rest, 1, j - 1); v = substr(rest, j + 1); gsub(/^[ \t]+|[ \t]+$/, "", v)
+            p = f[3]; seen[p] = 1
+            if (k == "Name") name[p] = v; else if (k == "PPid") pp[p] = v; else if (k == "VmRSS") rss[p] = v + 0; else if (k == "Pss") pss[p] = v + 0
+        } END { for (p in seen) printf "%s %s %s %d %d\n", p, name[p], pp[p], rss[p], pss[p] }' >"$work/procs"
+}
+# processes NAME [PARENT]: "count rss_kib pss_kib" of our processes called
+# NAME, or (with PARENT) of the processes called NAME whose parent is one of
+# ours called PARENT. Names are the kernel's 15-character ones.
+processes() {
+    awk -v n="$1" -v pn="${2:-}" 'NR == FNR { ours[$1] = 1; next }
+        { name[$1] = $2; pp[$1] = $3; rss[$1] = $4; pss[$1] = $5 }
+        END {
+            for (p in name) {
+                if (name[p] != n) continue
+                if (pn == "" ? !(p in ours) : !((pp[p] in ours) && name[pp[p]] == pn)) continue
+                c++; r += rss[p]; s += pss[p]
+            }
+            printf "%d %d %d\n", c, r, s
+        }' "$work/ours" "$work/procs"
 }
 field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p"; }
 median_of() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
@@ -177,10 +191,11 @@ for r in $(seq "$rounds"); do
         record "$s" par_wall "$(field wall_ms <<<"$line")"
     done
     sleep 2
+    snapshot
     for s in $order; do
-        read -r count rss pss <<<"$(helper_kib "$s")"
+        read -r count rss pss <<<"$(processes "${helper[$s]}")"
         d=$(rss_kib "${pid_of[$s]}")
-        echo "rss round=$r runtime=$s daemon_kib=$d helpers=$count helpers_rss_kib=$rss helpers_pss_kib=$pss" | tee -a "$all"
+        echo "rss round=$r runtime=$s daemon_kib=$d helpers=$count helpers_rss_kib=$rss helpers_pss_kib=$pss" >>"$all"
         record "$s" daemon_rss "$d"
         record "$s" helpers "$count"
         record "$s" helper_rss "$rss"
@@ -197,10 +212,18 @@ for s in cricket containerd; do
     record "$s" listed "$(field containers <<<"$line")"
     sleep 2
     record "$s" fill_daemon_rss "$(rss_kib "${pid_of[$s]}")"
-    read -r count rss pss <<<"$(helper_kib "$s")"
-    echo "fill runtime=$s helpers=$count helpers_rss_kib=$rss helpers_pss_kib=$pss" | tee -a "$all"
+    snapshot
+    read -r count rss pss <<<"$(processes "${helper[$s]}")"
+    echo "fill runtime=$s helpers=$count helpers_rss_kib=$rss helpers_pss_kib=$pss" >>"$all"
     record "$s" fill_helpers "$count"
     record "$s" fill_helper_rss "$rss"
+    # cricket's created containers each hold a `runc init` under their
+    # monitor; containerd makes no process before StartContainer.
+    read -r count rss pss <<<"$(processes "runc:[2:INIT]" "${helper[$s]}")"
+    echo "fill runtime=$s runc_init=$count runc_init_rss_kib=$rss runc_init_pss_kib=$pss" >>"$all"
+    record "$s" fill_inits "$count"
+    record "$s" fill_init_rss "$rss"
+    record "$s" fill_init_pss "$pss"
 done
 for r in $(seq "$rounds"); do
     for s in cricket containerd; do
@@ -220,10 +243,12 @@ row() { # METRIC LABEL
     local c d
     c=$(median_of <"$work/m.cricket.$1")
     d=$(median_of <"$work/m.containerd.$1")
-    printf '%-58s %12s %12s %8s\n' "$2" "$c" "$d" "$(awk -v c="$c" -v d="$d" 'BEGIN{if (c > 0) printf "%.2f", d/c; else print "-"}')"
+    printf '%-58s %12s %12s %8s\n' "$2" "$c" "$d" "$(awk -v c="$c" -v d="$d" 'BEGIN{if (c > 0 && d > 0) printf "%.2f", d/c; else print "-"}')"
 }
 echo
-echo "raw lines: see above; medians over $rounds rounds (N=$n, TOTAL=$total in $fill_pods pods, $list_calls ListContainers per round)"
+cat "$all"
+echo
+echo "medians over $rounds rounds (N=$n, TOTAL=$total in $fill_pods pods, $list_calls ListContainers per round)"
 printf '%-58s %12s %12s %8s\n' metric cricket containerd "ctrd/ck"
 row seq_median "runp+create+start, sequential: median of $n (ms)"
 row seq_p90 "runp+create+start, sequential: p90 of $n (ms)"
@@ -242,6 +267,9 @@ row fill_create "  CreateContainer median during setup (ms)"
 row fill_daemon_rss "  daemon RSS with them (KiB)"
 row fill_helpers "  helper processes with them"
 row fill_helper_rss "  helpers' RSS with them, sum (KiB)"
+row fill_inits "  runc init processes held by created containers"
+row fill_init_rss "  their RSS, sum (KiB)"
+row fill_init_pss "  their PSS, sum (KiB)"
 row list_median "ListContainers, median of $list_calls (ms)"
 row list_p90 "ListContainers, p90 of $list_calls (ms)"
 row clean_s "  teardown of them: stop+remove all (s)"
