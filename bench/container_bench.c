@@ -158,8 +158,7 @@ static void remove_container(crit_client *c, const char *id)
     Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
     stop.container_id = (char *)id;
     stop.timeout = 0;
-    crit_call(c, RUNTIME("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, CALL_MS,
-              &r);
+    crit_call(c, RUNTIME("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, CALL_MS, &r);
     crit_result_clear(&r);
     Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
     rm.container_id = (char *)id;
@@ -178,8 +177,8 @@ static void remove_pod(crit_client *c, const char *id)
     crit_result_clear(&r);
     Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
     rm.pod_sandbox_id = (char *)id;
-    crit_call(c, RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor,
-              CALL_MS, &r);
+    crit_call(c, RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor, CALL_MS,
+              &r);
     crit_result_clear(&r);
 }
 
@@ -212,7 +211,8 @@ static int seq(int n)
 {
     crit_client *c = crit_connect(sock);
     double *all = calloc((size_t)n * 4, sizeof(double));
-    double *runp = all + n, *create = all + 2 * n, *start = all + 3 * n;
+    size_t un = (size_t)n;
+    double *runp = all + un, *create = all + 2 * un, *start = all + 3 * un;
     int ok = 0;
     for (int i = 0; i < n; i++) {
         char pod_id[128] = "";
