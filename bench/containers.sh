@@ -36,7 +36,8 @@ work=$(mktemp -d /tmp/cricket-ctrbench.XXXXXX)
 pids=()
 # Processes our two daemons left behind (monitors, shims), by pid: those
 # whose command line names our private directory.
-our_strays() { grep -alsF "$work" /proc/[0-9]*/cmdline | cut -d/ -f3; }
+# (grep says 2 when a process left while it read: not an error here.)
+our_strays() { { grep -alsF "$work" /proc/[0-9]*/cmdline || true; } | cut -d/ -f3; }
 cleanup() {
     set +e
     for s in cricket containerd; do
@@ -146,8 +147,8 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # and $work/procs ("pid name ppid rss_kib pss_kib" of every process), each
 # read in one pass.
 snapshot() {
-    { echo 0; grep -alsF "$work" /proc/[0-9]*/cmdline | cut -d/ -f3; } >"$work/ours"
-    grep -sHE '^(Name|PPid|VmRSS|Pss):' /proc/[0-9]*/status /proc/[0-9]*/smaps_rollup |
+    { echo 0; our_strays; } >"$work/ours"
+    { grep -sHE '^(Name|PPid|VmRSS|Pss):' /proc/[0-9]*/status /proc/[0-9]*/smaps_rollup || true; } |
         awk '{
             i = index($0, ":"); split(substr($0, 1, i - 1), f, "/"); rest = substr($0, i + 1)
             j = index(rest, ":"); k = substr(rest, 1, j - 1); v = substr(rest, j + 1); gsub(/^[ \t]+|[ \t]+$/, "", v)
