@@ -1,0 +1,479 @@
+/*
+ * container_bench: pods with containers as the kubelet asks for them,
+ * against any CRI runtime (cricket or containerd's CRI plugin).
+ *
+ *   container_bench SOCKET IMAGE LOGDIR seq N
+ *       N times, one after the other: RunPodSandbox + CreateContainer +
+ *       StartContainer of one container running `sleep`; the pod is
+ *       stopped and removed (not timed) before the next. Median, p90 and
+ *       min ms of the three calls together, and the median of each call.
+ *   container_bench SOCKET IMAGE LOGDIR par N
+ *       N of those at once, one thread each: wall ms. Everything stays
+ *       (measure the daemon's and the monitors' or shims' memory).
+ *   container_bench SOCKET IMAGE LOGDIR fill PODS TOTAL THREADS
+ *       PODS pods, then TOTAL containers created (not started) among them,
+ *       THREADS requests in flight: setup wall time and median create ms.
+ *   container_bench SOCKET list K
+ *       K ListContainers calls (no filter), one after the other: median,
+ *       p90 and min ms, and the number of containers each answer held.
+ *   container_bench SOCKET clean
+ *       stop (no grace) and remove every container, then every pod.
+ *
+ * Pods are named ctr-bench-<mode>-<i> in namespace bench, under the cgroup
+ * parent /ctr-bench. One line of key=value per mode on stdout, for
+ * bench/containers.sh to read.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "test/critest/client.h"
+
+#define CALL_MS 300000
+
+static const char *sock;
+static const char *image;
+static const char *log_dir;
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts ms[0..n) and returns its median (the lower one for an even n). */
+static double median(double *ms, int n)
+{
+    if (n <= 0)
+        return 0;
+    qsort(ms, (size_t)n, sizeof(double), cmp_double);
+    return ms[(n - 1) / 2];
+}
+
+/* ---- requests ----------------------------------------------------------------- */
+
+/* A pod's config; the kubelet sends it with RunPodSandbox and again with
+ * every CreateContainer (containerd takes the log directory from there). */
+typedef struct pod_request {
+    Runtime__V1__PodSandboxMetadata meta;
+    Runtime__V1__PodSandboxConfig cfg;
+    Runtime__V1__LinuxPodSandboxConfig lx;
+    char name[64], uid[64];
+} pod_request;
+
+static void pod_init(pod_request *p, const char *mode, int i)
+{
+    snprintf(p->name, sizeof(p->name), "ctr-bench-%s-%d", mode, i);
+    snprintf(p->uid, sizeof(p->uid), "uid-ctr-bench-%s-%d", mode, i);
+    runtime__v1__pod_sandbox_metadata__init(&p->meta);
+    p->meta.name = p->name;
+    p->meta.namespace_ = "bench";
+    p->meta.uid = p->uid;
+    runtime__v1__linux_pod_sandbox_config__init(&p->lx);
+    p->lx.cgroup_parent = "/ctr-bench";
+    runtime__v1__pod_sandbox_config__init(&p->cfg);
+    p->cfg.metadata = &p->meta;
+    p->cfg.hostname = p->name;
+    p->cfg.log_directory = (char *)log_dir;
+    p->cfg.linux = &p->lx;
+}
+
+/* Runs the pod; id_out gets its id. Returns 0 or -1 (message printed). */
+static int run_pod(crit_client *c, pod_request *p, char *id_out, size_t size)
+{
+    Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+    req.config = &p->cfg;
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &req.base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, CALL_MS, &r);
+    if (code == GRPC_STATUS_OK)
+        snprintf(id_out, size, "%s", ((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    else
+        fprintf(stderr, "container_bench: RunPodSandbox %s on %s: %d %s\n", p->name, sock, code, r.details);
+    crit_result_clear(&r);
+    return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+/* Creates container `name` (busybox's `sleep 3600`) in the pod. */
+static int create_container(crit_client *c, const char *pod_id, pod_request *p, const char *name, char *id_out,
+                            size_t size)
+{
+    Runtime__V1__ContainerMetadata meta = RUNTIME__V1__CONTAINER_METADATA__INIT;
+    meta.name = (char *)name;
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)image;
+    Runtime__V1__LinuxContainerConfig lx = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+    char *command[] = {"sleep", "3600"};
+    char log_path[96];
+    snprintf(log_path, sizeof(log_path), "%s.log", name);
+    Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+    cfg.metadata = &meta;
+    cfg.image = &spec;
+    cfg.command = command;
+    cfg.n_command = 2;
+    cfg.log_path = log_path;
+    cfg.linux = &lx;
+    Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+    req.pod_sandbox_id = (char *)pod_id;
+    req.config = &cfg;
+    req.sandbox_config = &p->cfg;
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("CreateContainer"), &req.base,
+                                      &runtime__v1__create_container_response__descriptor, CALL_MS, &r);
+    if (code == GRPC_STATUS_OK)
+        snprintf(id_out, size, "%s", ((Runtime__V1__CreateContainerResponse *)r.response)->container_id);
+    else
+        fprintf(stderr, "container_bench: CreateContainer %s in %s on %s: %d %s\n", name, p->name, sock, code,
+                r.details);
+    crit_result_clear(&r);
+    return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+static int start_container(crit_client *c, const char *id)
+{
+    Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)id;
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("StartContainer"), &req.base,
+                                      &runtime__v1__start_container_response__descriptor, CALL_MS, &r);
+    if (code != GRPC_STATUS_OK)
+        fprintf(stderr, "container_bench: StartContainer %.12s on %s: %d %s\n", id, sock, code, r.details);
+    crit_result_clear(&r);
+    return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+static void remove_container(crit_client *c, const char *id)
+{
+    crit_result r;
+    Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
+    stop.container_id = (char *)id;
+    stop.timeout = 0;
+    crit_call(c, RUNTIME("StopContainer"), &stop.base, &runtime__v1__stop_container_response__descriptor, CALL_MS, &r);
+    crit_result_clear(&r);
+    Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    rm.container_id = (char *)id;
+    crit_call(c, RUNTIME("RemoveContainer"), &rm.base, &runtime__v1__remove_container_response__descriptor, CALL_MS,
+              &r);
+    crit_result_clear(&r);
+}
+
+static void remove_pod(crit_client *c, const char *id)
+{
+    crit_result r;
+    Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+    stop.pod_sandbox_id = (char *)id;
+    crit_call(c, RUNTIME("StopPodSandbox"), &stop.base, &runtime__v1__stop_pod_sandbox_response__descriptor, CALL_MS,
+              &r);
+    crit_result_clear(&r);
+    Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+    rm.pod_sandbox_id = (char *)id;
+    crit_call(c, RUNTIME("RemovePodSandbox"), &rm.base, &runtime__v1__remove_pod_sandbox_response__descriptor, CALL_MS,
+              &r);
+    crit_result_clear(&r);
+}
+
+/* RunPodSandbox + CreateContainer + StartContainer; ms[0..2] get each
+ * call's time. Returns 0 or -1. */
+static int run_one(crit_client *c, const char *mode, int i, char *pod_id, size_t size, double ms[3])
+{
+    pod_request p;
+    pod_init(&p, mode, i);
+    char ctr_id[128];
+    double t0 = now_ms();
+    if (run_pod(c, &p, pod_id, size) < 0)
+        return -1;
+    double t1 = now_ms();
+    if (create_container(c, pod_id, &p, "sleep", ctr_id, sizeof(ctr_id)) < 0)
+        return -1;
+    double t2 = now_ms();
+    if (start_container(c, ctr_id) < 0)
+        return -1;
+    double t3 = now_ms();
+    ms[0] = t1 - t0;
+    ms[1] = t2 - t1;
+    ms[2] = t3 - t2;
+    return 0;
+}
+
+/* ---- modes -------------------------------------------------------------------- */
+
+static int seq(int n)
+{
+    crit_client *c = crit_connect(sock);
+    double *all = calloc((size_t)n * 4, sizeof(double));
+    size_t un = (size_t)n;
+    double *runp = all + un, *create = all + 2 * un, *start = all + 3 * un;
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        char pod_id[128] = "";
+        double ms[3];
+        int rc = run_one(c, "seq", i, pod_id, sizeof(pod_id), ms);
+        if (pod_id[0] != '\0')
+            remove_pod(c, pod_id);
+        if (rc < 0)
+            break;
+        all[ok] = ms[0] + ms[1] + ms[2];
+        runp[ok] = ms[0];
+        create[ok] = ms[1];
+        start[ok] = ms[2];
+        ok++;
+    }
+    double m = median(all, ok);
+    if (ok > 0)
+        printf("container_bench socket=%s mode=seq n=%d median_ms=%.1f p90_ms=%.1f min_ms=%.1f runp_ms=%.1f "
+               "create_ms=%.1f start_ms=%.1f\n",
+               sock, ok, m, all[(ok * 9 - 1) / 10], all[0], median(runp, ok), median(create, ok), median(start, ok));
+    free(all);
+    crit_close(c);
+    return ok == n ? 0 : 1;
+}
+
+typedef struct worker {
+    int i;
+    int rc;
+} worker;
+
+static void *par_one(void *arg)
+{
+    worker *w = arg;
+    crit_client *c = crit_connect(sock);
+    char pod_id[128];
+    double ms[3];
+    w->rc = run_one(c, "par", w->i, pod_id, sizeof(pod_id), ms);
+    crit_close(c);
+    return NULL;
+}
+
+static int par(int n)
+{
+    pthread_t *t = calloc((size_t)n, sizeof(*t));
+    worker *w = calloc((size_t)n, sizeof(*w));
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        w[i].i = i;
+        pthread_create(&t[i], NULL, par_one, &w[i]);
+    }
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        failed += w[i].rc != 0;
+    }
+    printf("container_bench socket=%s mode=par n=%d failed=%d wall_ms=%.1f\n", sock, n, failed, now_ms() - t0);
+    free(t);
+    free(w);
+    return failed == 0 ? 0 : 1;
+}
+
+/* fill: the pods first, then the creates handed out by one counter. */
+typedef struct filler {
+    int pods, total;
+    pod_request *req;
+    char (*ids)[128];
+    atomic_int next;
+    atomic_int failed;
+    double *ms; /* per create, indexed like the counter */
+} filler;
+
+static void *fill_one(void *arg)
+{
+    filler *f = arg;
+    crit_client *c = crit_connect(sock);
+    for (int k; (k = atomic_fetch_add(&f->next, 1)) < f->total;) {
+        int p = k % f->pods;
+        char name[32], id[128];
+        snprintf(name, sizeof(name), "c%d", k / f->pods);
+        double t0 = now_ms();
+        if (create_container(c, f->ids[p], &f->req[p], name, id, sizeof(id)) < 0) {
+            atomic_fetch_add(&f->failed, 1);
+            if (atomic_load(&f->failed) > 10)
+                break;
+            continue;
+        }
+        f->ms[k] = now_ms() - t0;
+    }
+    crit_close(c);
+    return NULL;
+}
+
+static int fill(int pods, int total, int threads)
+{
+    filler f = {.pods = pods, .total = total};
+    f.req = calloc((size_t)pods, sizeof(*f.req));
+    f.ids = calloc((size_t)pods, sizeof(*f.ids));
+    f.ms = calloc((size_t)total, sizeof(double));
+    pthread_t *t = calloc((size_t)threads, sizeof(*t));
+    double t0 = now_ms();
+    crit_client *c = crit_connect(sock);
+    int rc = 0;
+    for (int i = 0; i < pods && rc == 0; i++) {
+        pod_init(&f.req[i], "fill", i);
+        rc = run_pod(c, &f.req[i], f.ids[i], sizeof(f.ids[i]));
+    }
+    crit_close(c);
+    double t1 = now_ms();
+    if (rc == 0) {
+        for (int i = 0; i < threads; i++)
+            pthread_create(&t[i], NULL, fill_one, &f);
+        for (int i = 0; i < threads; i++)
+            pthread_join(t[i], NULL);
+    }
+    double t2 = now_ms();
+    int failed = atomic_load(&f.failed);
+    int created = 0;
+    for (int k = 0; k < total; k++)
+        if (f.ms[k] > 0)
+            f.ms[created++] = f.ms[k];
+    double m = median(f.ms, created);
+    printf("container_bench socket=%s mode=fill pods=%d containers=%d failed=%d threads=%d pods_ms=%.0f "
+           "creates_ms=%.0f create_median_ms=%.1f create_p90_ms=%.1f\n",
+           sock, pods, created, failed, threads, t1 - t0, t2 - t1, m, created > 0 ? f.ms[(created * 9 - 1) / 10] : 0);
+    free(t);
+    free(f.ms);
+    free(f.ids);
+    free(f.req);
+    return rc == 0 && failed == 0 ? 0 : 1;
+}
+
+static int list(int k)
+{
+    crit_client *c = crit_connect(sock);
+    double *ms = calloc((size_t)k, sizeof(double));
+    size_t items = 0;
+    int ok = 0;
+    for (int i = 0; i < k; i++) {
+        Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+        crit_result r;
+        double t0 = now_ms();
+        grpc_status_code code = crit_call(c, RUNTIME("ListContainers"), &req.base,
+                                          &runtime__v1__list_containers_response__descriptor, CALL_MS, &r);
+        double t1 = now_ms();
+        if (code != GRPC_STATUS_OK) {
+            fprintf(stderr, "container_bench: ListContainers on %s: %d %s\n", sock, code, r.details);
+            crit_result_clear(&r);
+            break;
+        }
+        items = ((Runtime__V1__ListContainersResponse *)r.response)->n_containers;
+        crit_result_clear(&r);
+        ms[ok++] = t1 - t0;
+    }
+    double m = median(ms, ok);
+    if (ok > 0)
+        printf("container_bench socket=%s mode=list calls=%d containers=%zu median_ms=%.2f p90_ms=%.2f min_ms=%.2f\n",
+               sock, ok, items, m, ms[(ok * 9 - 1) / 10], ms[0]);
+    free(ms);
+    crit_close(c);
+    return ok == k ? 0 : 1;
+}
+
+/* clean: a few threads take the containers, then the pods, by index. */
+typedef struct cleaner {
+    Runtime__V1__ListContainersResponse *ctrs;
+    Runtime__V1__ListPodSandboxResponse *pods;
+    atomic_int next;
+} cleaner;
+
+static void *clean_one(void *arg)
+{
+    cleaner *w = arg;
+    crit_client *c = crit_connect(sock);
+    for (int k; (k = atomic_fetch_add(&w->next, 1)) >= 0;) {
+        if (w->ctrs != NULL && (size_t)k < w->ctrs->n_containers)
+            remove_container(c, w->ctrs->containers[k]->id);
+        else if (w->pods != NULL && (size_t)k < w->pods->n_items)
+            remove_pod(c, w->pods->items[k]->id);
+        else
+            break;
+    }
+    crit_close(c);
+    return NULL;
+}
+
+static void clean_all(crit_client *c, bool containers)
+{
+    cleaner w = {0};
+    crit_result r;
+    grpc_status_code code;
+    if (containers) {
+        Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+        code = crit_call(c, RUNTIME("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor,
+                         CALL_MS, &r);
+        w.ctrs = code == GRPC_STATUS_OK ? (void *)r.response : NULL;
+    } else {
+        Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+        code = crit_call(c, RUNTIME("ListPodSandbox"), &req.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+                         CALL_MS, &r);
+        w.pods = code == GRPC_STATUS_OK ? (void *)r.response : NULL;
+    }
+    if (code == GRPC_STATUS_OK) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            pthread_create(&t[i], NULL, clean_one, &w);
+        for (int i = 0; i < 4; i++)
+            pthread_join(t[i], NULL);
+    }
+    crit_result_clear(&r);
+}
+
+static int clean(void)
+{
+    crit_client *c = crit_connect(sock);
+    clean_all(c, true);
+    clean_all(c, false);
+    crit_close(c);
+    return 0;
+}
+
+static int number(const char *s, int max)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < 1 || v > max) {
+        fprintf(stderr, "container_bench: expected a number from 1 to %d, got \"%s\"\n", max, s);
+        exit(2);
+    }
+    return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: container_bench SOCKET IMAGE LOGDIR seq|par N\n"
+                        "       container_bench SOCKET IMAGE LOGDIR fill PODS TOTAL THREADS\n"
+                        "       container_bench SOCKET list K | container_bench SOCKET clean\n");
+        return 2;
+    }
+    sock = argv[1];
+    int rc = 2;
+    grpc_init();
+    if (strcmp(argv[2], "clean") == 0) {
+        rc = clean();
+    } else if (strcmp(argv[2], "list") == 0) {
+        rc = list(argc > 3 ? number(argv[3], 100000) : 20);
+    } else if (argc >= 6) {
+        image = argv[2];
+        log_dir = argv[3];
+        const char *mode = argv[4];
+        if (strcmp(mode, "seq") == 0)
+            rc = seq(number(argv[5], 100000));
+        else if (strcmp(mode, "par") == 0)
+            rc = par(number(argv[5], 10000));
+        else if (strcmp(mode, "fill") == 0 && argc >= 8)
+            rc = fill(number(argv[5], 10000), number(argv[6], 100000), number(argv[7], 64));
+        else
+            fprintf(stderr, "container_bench: unknown mode \"%s\" (or missing arguments)\n", mode);
+    } else {
+        fprintf(stderr, "container_bench: missing arguments (see the usage)\n");
+    }
+    grpc_shutdown();
+    return rc;
+}
