@@ -128,11 +128,17 @@ int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err
     if (got == 1) {
         rc = record_exit(cs, row, data, code, at, "", err);
     } else if (!init_alive(&p, data, why, sizeof(why)) && !ck_oci_monitor_running(&p.mon)) {
-        /* Gone without a word: its monitor was killed too, or the node
-         * rebooted. The code is unknown; say so. */
-        char message[320];
-        snprintf(message, sizeof(message), "its process ended while nobody watched: %s", why);
-        rc = record_exit(cs, row, data, 255, ck_now_ns(), message, err);
+        /* The monitor writes the exit file before it lets go of its lock:
+         * between the first look and this one it may have done both. */
+        if (ck_oci_read_exit(&p.mon, &code, &at, &e) == 1) {
+            rc = record_exit(cs, row, data, code, at, "", err);
+        } else {
+            /* Gone without a word: its monitor was killed too, or the node
+             * rebooted. The code is unknown; say so. */
+            char message[320];
+            snprintf(message, sizeof(message), "its process ended while nobody watched: %s", why);
+            rc = record_exit(cs, row, data, 255, ck_now_ns(), message, err);
+        }
     }
     json_decref(own);
     return rc;
