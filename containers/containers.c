@@ -114,16 +114,6 @@ bool ct_is_creating(ck_containers *cs, const char *id)
     return false;
 }
 
-bool ct_creating_add(ck_containers *cs, const char *id)
-{
-    pthread_mutex_lock(&cs->mu);
-    bool added = cs->n_creating < CT_MAX_CREATING && !ct_is_creating(cs, id);
-    if (added)
-        snprintf(cs->creating[cs->n_creating++], 65, "%s", id);
-    pthread_mutex_unlock(&cs->mu);
-    return added;
-}
-
 void ct_creating_done(ck_containers *cs, const char *id)
 {
     pthread_mutex_lock(&cs->mu);

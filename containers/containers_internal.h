@@ -68,7 +68,6 @@ void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
 void ct_unlock(ck_containers *cs, const char *id);
 /* The creating[] list: a retry of a creation under way waits for it. */
-bool ct_creating_add(ck_containers *cs, const char *id);
 void ct_creating_done(ck_containers *cs, const char *id);
 bool ct_is_creating(ck_containers *cs, const char *id);
 
