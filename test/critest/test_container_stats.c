@@ -18,211 +18,20 @@
 
 #include <cmocka.h>
 
-#include "test/critest/pod_fixture.h"
-#include "test/critest/registry_fixture.h"
+#include "test/critest/container_fixture.h"
 
-static crit_daemon shared;
-static crit_client *client;
-static crit_pod_net net;
-static char cgroup_parent[64];
-static char log_dir[256];
-static char image[256];
+static crit_ctr_suite S;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double time_scale(void)
-{
-    return getenv("CRICKET_WRAPPER") != NULL ? 10.0 : 1.0;
-}
-
-static void pull(const char *name)
-{
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    spec.image = (char *)name;
-    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    req.image = &spec;
-    crit_result r;
-    crit_call_ok(client, &shared, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, &r);
-    crit_result_clear(&r);
-}
-
-static int start_shared(void **state)
+static int start_suite(void **state)
 {
     (void)state;
-    if (crit_registry_start() < 0)
-        return -1;
-    crit_pod_net_init(&net, "cks", 100); /* second octets 100-149: 10.x with x <= 255 */
-    crit_pod_cgroup_parent(cgroup_parent, sizeof(cgroup_parent), "critest-cks");
-    char yaml[1024];
-    snprintf(yaml, sizeof(yaml), "registries:\n  hosts:\n    \"%s\": {insecure: true}\n", crit_fx("PLAIN"));
-    if (crit_daemon_prepare_pods(&shared, net.bridge, net.subnet, yaml) < 0)
-        return -1;
-    client = crit_daemon_start_and_connect(&shared);
-    if (client == NULL)
-        return -1;
-    snprintf(log_dir, sizeof(log_dir), "%s/podlogs", shared.dir);
-    mkdir(log_dir, 0755);
-    snprintf(image, sizeof(image), "%s/library/busybox:latest", crit_fx("PLAIN"));
-    pull(image);
-    return 0;
+    return crit_ctr_suite_start(&S, "cks", 100, NULL); /* second octets 100-149: 10.x with x <= 255 */
 }
 
-/* Stops and removes the pods a failed test left, so that its containers
- * do not outlive the suite (they survive the daemon by design). */
-static void remove_leftover_pods(void)
-{
-    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-    crit_result r;
-    if (crit_call(client, RUNTIME("ListPodSandbox"), &req.base, &runtime__v1__list_pod_sandbox_response__descriptor,
-                  30000, &r) != GRPC_STATUS_OK) {
-        crit_result_clear(&r);
-        return;
-    }
-    const Runtime__V1__ListPodSandboxResponse *l = (const void *)r.response;
-    for (size_t i = 0; i < l->n_items; i++) {
-        Runtime__V1__StopPodSandboxRequest stop_req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
-        Runtime__V1__RemovePodSandboxRequest remove_req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-        stop_req.pod_sandbox_id = remove_req.pod_sandbox_id = l->items[i]->id;
-        crit_result ignored;
-        crit_call(client, RUNTIME("StopPodSandbox"), &stop_req.base,
-                  &runtime__v1__stop_pod_sandbox_response__descriptor, 60000, &ignored);
-        crit_result_clear(&ignored);
-        crit_call(client, RUNTIME("RemovePodSandbox"), &remove_req.base,
-                  &runtime__v1__remove_pod_sandbox_response__descriptor, 60000, &ignored);
-        crit_result_clear(&ignored);
-    }
-    crit_result_clear(&r);
-}
-
-static int stop_shared(void **state)
+static int stop_suite(void **state)
 {
     (void)state;
-    if (client != NULL)
-        remove_leftover_pods();
-    int rc = crit_daemon_teardown(&shared, client, 30000);
-    crit_pod_net_remove(&net);
-    crit_pod_cgroup_parent_remove(cgroup_parent);
-    crit_registry_stop();
-    return rc == 0 ? 0 : -1;
-}
-
-/* ---- requests ------------------------------------------------------------------ */
-
-static char *run_pod(const char *name)
-{
-    static crit_pod_request pod;
-    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, cgroup_parent);
-    pod.config.log_directory = log_dir;
-    return crit_pod_run(client, &shared, req);
-}
-
-static void cleanup_pod(const char *pod)
-{
-    crit_pod_stop(client, &shared, pod);
-    crit_pod_remove(client, &shared, pod);
-}
-
-/* One container request, with a label and an annotation when asked; the
- * strings must outlive the call. */
-typedef struct ctr_request {
-    Runtime__V1__CreateContainerRequest req;
-    Runtime__V1__ContainerConfig config;
-    Runtime__V1__ContainerMetadata metadata;
-    Runtime__V1__ImageSpec image;
-    Runtime__V1__LinuxContainerConfig linux_config;
-    Runtime__V1__PodSandboxConfig pod_config;
-    char *command[4];
-    Runtime__V1__ContainerConfig__LabelsEntry label;
-    Runtime__V1__ContainerConfig__LabelsEntry *labels[1];
-    Runtime__V1__ContainerConfig__AnnotationsEntry annotation;
-    Runtime__V1__ContainerConfig__AnnotationsEntry *annotations[1];
-    char log_path[128];
-} ctr_request;
-
-/* A container named name running `sh -c script`. */
-static Runtime__V1__CreateContainerRequest *ctr_init(ctr_request *c, const char *pod_id, const char *name,
-                                                     const char *script)
-{
-    memset(c, 0, sizeof(*c));
-    runtime__v1__create_container_request__init(&c->req);
-    runtime__v1__container_config__init(&c->config);
-    runtime__v1__container_metadata__init(&c->metadata);
-    runtime__v1__image_spec__init(&c->image);
-    runtime__v1__linux_container_config__init(&c->linux_config);
-    runtime__v1__pod_sandbox_config__init(&c->pod_config);
-    c->metadata.name = (char *)name;
-    c->metadata.attempt = 4;
-    c->image.image = image;
-    c->config.metadata = &c->metadata;
-    c->config.image = &c->image;
-    c->config.linux = &c->linux_config;
-    c->command[0] = "sh";
-    c->command[1] = "-c";
-    c->command[2] = (char *)script;
-    c->config.command = c->command;
-    c->config.n_command = 3;
-    snprintf(c->log_path, sizeof(c->log_path), "%s.log", name);
-    c->config.log_path = c->log_path;
-    c->req.pod_sandbox_id = (char *)pod_id;
-    c->req.config = &c->config;
-    c->req.sandbox_config = &c->pod_config;
-    return &c->req;
-}
-
-static void ctr_label(ctr_request *c, const char *key, const char *value)
-{
-    runtime__v1__container_config__labels_entry__init(&c->label);
-    c->label.key = (char *)key;
-    c->label.value = (char *)value;
-    c->labels[0] = &c->label;
-    c->config.labels = c->labels;
-    c->config.n_labels = 1;
-}
-
-static void ctr_annotation(ctr_request *c, const char *key, const char *value)
-{
-    runtime__v1__container_config__annotations_entry__init(&c->annotation);
-    c->annotation.key = (char *)key;
-    c->annotation.value = (char *)value;
-    c->annotations[0] = &c->annotation;
-    c->config.annotations = c->annotations;
-    c->config.n_annotations = 1;
-}
-
-static char *create(const Runtime__V1__CreateContainerRequest *req)
-{
-    crit_result r;
-    Runtime__V1__CreateContainerResponse *resp = crit_call_ok(client, &shared, RUNTIME("CreateContainer"), &req->base,
-                                                              &runtime__v1__create_container_response__descriptor, &r);
-    char *id = strdup(resp->container_id);
-    crit_result_clear(&r);
-    assert_int_equal(strlen(id), 64);
-    return id;
-}
-
-static void start(const char *id)
-{
-    Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
-    req.container_id = (char *)id;
-    crit_result r;
-    crit_call_ok(client, &shared, RUNTIME("StartContainer"), &req.base,
-                 &runtime__v1__start_container_response__descriptor, &r);
-    crit_result_clear(&r);
-}
-
-static void stop(const char *id)
-{
-    Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
-    req.container_id = (char *)id;
-    crit_result r;
-    crit_call_ok(client, &shared, RUNTIME("StopContainer"), &req.base,
-                 &runtime__v1__stop_container_response__descriptor, &r);
-    crit_result_clear(&r);
+    return crit_ctr_suite_stop(&S);
 }
 
 /* ---- stats calls ------------------------------------------------------------------ */
@@ -231,7 +40,7 @@ static grpc_status_code stats_code(const char *id, crit_result *r)
 {
     Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
     req.container_id = (char *)id;
-    return crit_call(client, RUNTIME("ContainerStats"), &req.base, &runtime__v1__container_stats_response__descriptor,
+    return crit_call(S.client, RUNTIME("ContainerStats"), &req.base, &runtime__v1__container_stats_response__descriptor,
                      30000, r);
 }
 
@@ -241,7 +50,7 @@ static Runtime__V1__ContainerStats *stats(const char *id, crit_result *r)
 {
     Runtime__V1__ContainerStatsRequest req = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
     req.container_id = (char *)id;
-    Runtime__V1__ContainerStatsResponse *resp = crit_call_ok(client, &shared, RUNTIME("ContainerStats"), &req.base,
+    Runtime__V1__ContainerStatsResponse *resp = crit_call_ok(S.client, &S.daemon, RUNTIME("ContainerStats"), &req.base,
                                                              &runtime__v1__container_stats_response__descriptor, r);
     Runtime__V1__ContainerStats *s = resp->stats;
     assert_non_null(s);
@@ -258,7 +67,7 @@ static Runtime__V1__ListContainerStatsResponse *list_stats(const Runtime__V1__Co
 {
     Runtime__V1__ListContainerStatsRequest req = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
     req.filter = (Runtime__V1__ContainerStatsFilter *)f;
-    return crit_call_ok(client, &shared, RUNTIME("ListContainerStats"), &req.base,
+    return crit_call_ok(S.client, &S.daemon, RUNTIME("ListContainerStats"), &req.base,
                         &runtime__v1__list_container_stats_response__descriptor, r);
 }
 
@@ -297,16 +106,17 @@ static void assert_no_usage(const Runtime__V1__ContainerStats *s)
 static void test_running_container_usage(void **state)
 {
     (void)state;
-    char *pod = run_pod("cks-usage");
+    char *pod = crit_ctr_run_pod(&S, "cks-usage");
     char script[256];
     snprintf(script, sizeof(script),
              "timeout %d sh -c 'while true; do :; done'; dd if=/dev/zero of=/grow bs=1024 count=1024; sleep 1000",
-             (int)(4 * time_scale()));
-    ctr_request c;
-    ctr_init(&c, pod, "container-for-stats-burner", script);
-    ctr_annotation(&c, "note", "hot");
-    char *id = create(&c.req);
-    start(id);
+             (int)crit_ctr_seconds(4));
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "container-for-stats-burner", script);
+    c.metadata.attempt = 4;
+    crit_ctr_annotation(&c, "note", "hot");
+    char *id = crit_ctr_create(&S, &c.req);
+    crit_ctr_start(&S, id);
 
     crit_result ra, rb;
     Runtime__V1__ContainerStats *a = stats(id, &ra);
@@ -339,10 +149,10 @@ static void test_running_container_usage(void **state)
     crit_result_clear(&rb);
 
     /* The file lands in the upper dir once the burn ends. */
-    double until = now_s() + 30 * time_scale();
+    double until = crit_ctr_now() + crit_ctr_seconds(30);
     const uint64_t mib = (uint64_t)1 << 20;
     uint64_t written = written_before;
-    while (written < written_before + mib && now_s() < until) {
+    while (written < written_before + mib && crit_ctr_now() < until) {
         usleep(200 * 1000);
         Runtime__V1__ContainerStats *s = stats(id, &ra);
         written = value_of(s->writable_layer->used_bytes);
@@ -352,7 +162,7 @@ static void test_running_container_usage(void **state)
     if (written < written_before + mib)
         fail_msg("writable layer: %llu bytes before the write, %llu after", (unsigned long long)written_before,
                  (unsigned long long)written);
-    cleanup_pod(pod);
+    crit_ctr_cleanup_pod(&S, pod);
     free(id);
     free(pod);
 }
@@ -360,18 +170,18 @@ static void test_running_container_usage(void **state)
 static void test_list_and_filters(void **state)
 {
     (void)state;
-    char *pod = run_pod("cks-list");
-    ctr_request c[4];
+    char *pod = crit_ctr_run_pod(&S, "cks-list");
+    crit_ctr_request c[4];
     char *ids[4];
     char name[4][32];
     for (int i = 0; i < 4; i++) {
         snprintf(name[i], sizeof(name[i]), "stats-%d", i);
-        ctr_init(&c[i], pod, name[i], "sleep 1000");
+        crit_ctr_init(&c[i], &S, pod, name[i], "sleep 1000");
         if (i == 1)
-            ctr_label(&c[i], "foo", "bar");
-        ids[i] = create(&c[i].req);
+            crit_ctr_label(&c[i], "foo", "bar");
+        ids[i] = crit_ctr_create(&S, &c[i].req);
         if (i < 3)
-            start(ids[i]); /* the fourth stays created */
+            crit_ctr_start(&S, ids[i]); /* the fourth stays created */
     }
 
     /* No filter (critest c11, c12): every container, the created one too,
@@ -426,7 +236,7 @@ static void test_list_and_filters(void **state)
     /* The same list on a stream. */
     Runtime__V1__StreamContainerStatsRequest sreq = RUNTIME__V1__STREAM_CONTAINER_STATS_REQUEST__INIT;
     sreq.filter = &fp;
-    crit_stream *s = crit_stream_open(client, RUNTIME("StreamContainerStats"), &sreq.base, 30000);
+    crit_stream *s = crit_stream_open(S.client, RUNTIME("StreamContainerStats"), &sreq.base, 30000);
     size_t streamed = 0, streamed_mine = 0;
     ProtobufCMessage *msg = NULL;
     while (crit_stream_next(s, &runtime__v1__stream_container_stats_response__descriptor, 30000, &msg) == 1) {
@@ -448,11 +258,11 @@ static void test_list_and_filters(void **state)
     assert_string_equal(one->attributes->metadata->name, "stats-3");
     assert_no_usage(one);
     crit_result_clear(&r);
-    stop(ids[0]);
+    crit_ctr_stop(&S, ids[0], 0);
     assert_no_usage(stats(ids[0], &r));
     crit_result_clear(&r);
 
-    cleanup_pod(pod);
+    crit_ctr_cleanup_pod(&S, pod);
     for (int i = 0; i < 4; i++)
         free(ids[i]);
     free(pod);
@@ -468,10 +278,10 @@ static void test_unknown_and_empty_ids(void **state)
     assert_int_equal(stats_code("", &r), GRPC_STATUS_INVALID_ARGUMENT);
     crit_result_clear(&r);
     /* A removed container is unknown too. */
-    char *pod = run_pod("cks-gone");
-    ctr_request c;
-    char *id = create(ctr_init(&c, pod, "gone", "sleep 1000"));
-    cleanup_pod(pod);
+    char *pod = crit_ctr_run_pod(&S, "cks-gone");
+    crit_ctr_request c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "gone", "sleep 1000"));
+    crit_ctr_cleanup_pod(&S, pod);
     assert_int_equal(stats_code(id, &r), GRPC_STATUS_NOT_FOUND);
     crit_result_clear(&r);
     free(id);
@@ -482,8 +292,9 @@ static const Runtime__V1__PodSandboxStats *pod_stats(const char *pod, crit_resul
 {
     Runtime__V1__PodSandboxStatsRequest req = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
     req.pod_sandbox_id = (char *)pod;
-    Runtime__V1__PodSandboxStatsResponse *resp = crit_call_ok(client, &shared, RUNTIME("PodSandboxStats"), &req.base,
-                                                              &runtime__v1__pod_sandbox_stats_response__descriptor, r);
+    Runtime__V1__PodSandboxStatsResponse *resp =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("PodSandboxStats"), &req.base,
+                     &runtime__v1__pod_sandbox_stats_response__descriptor, r);
     assert_non_null(resp->stats);
     assert_non_null(resp->stats->linux);
     return resp->stats;
@@ -493,14 +304,14 @@ static const Runtime__V1__PodSandboxStats *pod_stats(const char *pod, crit_resul
 static void test_pod_stats_hold_containers(void **state)
 {
     (void)state;
-    char *pod = run_pod("cks-pod");
-    char *other = run_pod("cks-other");
-    ctr_request a, b, o;
-    char *one = create(ctr_init(&a, pod, "one", "sleep 1000"));
-    char *two = create(ctr_init(&b, pod, "two", "sleep 1000"));
-    char *elsewhere = create(ctr_init(&o, other, "elsewhere", "sleep 1000"));
-    start(one);
-    start(elsewhere);
+    char *pod = crit_ctr_run_pod(&S, "cks-pod");
+    char *other = crit_ctr_run_pod(&S, "cks-other");
+    crit_ctr_request a, b, o;
+    char *one = crit_ctr_create(&S, crit_ctr_init(&a, &S, pod, "one", "sleep 1000"));
+    char *two = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "two", "sleep 1000"));
+    char *elsewhere = crit_ctr_create(&S, crit_ctr_init(&o, &S, other, "elsewhere", "sleep 1000"));
+    crit_ctr_start(&S, one);
+    crit_ctr_start(&S, elsewhere);
 
     crit_result r;
     const Runtime__V1__PodSandboxStats *ps = pod_stats(pod, &r);
@@ -519,7 +330,7 @@ static void test_pod_stats_hold_containers(void **state)
     /* ListPodSandboxStats sends the same entries. */
     Runtime__V1__ListPodSandboxStatsRequest lreq = RUNTIME__V1__LIST_POD_SANDBOX_STATS_REQUEST__INIT;
     Runtime__V1__ListPodSandboxStatsResponse *ls =
-        crit_call_ok(client, &shared, RUNTIME("ListPodSandboxStats"), &lreq.base,
+        crit_call_ok(S.client, &S.daemon, RUNTIME("ListPodSandboxStats"), &lreq.base,
                      &runtime__v1__list_pod_sandbox_stats_response__descriptor, &r);
     bool seen = false;
     for (size_t i = 0; i < ls->n_stats; i++)
@@ -531,8 +342,8 @@ static void test_pod_stats_hold_containers(void **state)
     assert_true(seen);
     crit_result_clear(&r);
 
-    cleanup_pod(pod);
-    cleanup_pod(other);
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_cleanup_pod(&S, other);
     free(one);
     free(two);
     free(elsewhere);
@@ -549,7 +360,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_empty_ids),
         cmocka_unit_test(test_pod_stats_hold_containers),
     };
-    int failed = cmocka_run_group_tests_name("critest_container_stats", tests, start_shared, stop_shared);
+    int failed = cmocka_run_group_tests_name("critest_container_stats", tests, start_suite, stop_suite);
     grpc_shutdown();
     return failed == 0 ? 0 : 1;
 }
