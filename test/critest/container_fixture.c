@@ -2,6 +2,7 @@
  * container_fixture: the suites' daemon, pods, container requests, the
  * container calls and the CRI log checks (container_fixture.h).
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,6 +143,62 @@ void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod)
 {
     crit_pod_stop(s->client, &s->daemon, pod);
     crit_pod_remove(s->client, &s->daemon, pod);
+}
+
+/* Processes whose command line names the daemon's directory: its
+ * monitors and what they run. */
+static size_t processes_of(const crit_ctr_suite *s)
+{
+    size_t found = 0;
+    DIR *proc = opendir("/proc");
+    assert_non_null(proc);
+    struct dirent *e;
+    while ((e = readdir(proc)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == (int)s->daemon.pid)
+            continue;
+        char path[64], cmd[4096];
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            cmd[i] = cmd[i] == '\0' ? ' ' : cmd[i];
+        cmd[n] = '\0';
+        found += strstr(cmd, s->daemon.dir) != NULL;
+    }
+    closedir(proc);
+    return found;
+}
+
+/* What is left of the suite's containers, into why; false when nothing. */
+static bool containers_left(const crit_ctr_suite *s, char *why, size_t size)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/containers", s->daemon.root);
+    size_t rows = crit_dir_entries(dir);
+    snprintf(dir, sizeof(dir), "%s/containers", s->daemon.state);
+    size_t runs = crit_dir_entries(dir);
+    snprintf(dir, sizeof(dir), "%s/runtime/runc", s->daemon.state);
+    size_t runtime = crit_dir_entries(dir);
+    size_t procs = processes_of(s);
+    snprintf(why, size, "%zu container dirs, %zu run dirs, %zu runtime states, %zu processes", rows, runs, runtime,
+             procs);
+    return rows + runs + runtime + procs > 0;
+}
+
+void crit_ctr_wait_nothing_left(crit_ctr_suite *s)
+{
+    char why[256];
+    double until = crit_ctr_now() + crit_ctr_seconds(30);
+    while (containers_left(s, why, sizeof(why)) && crit_ctr_now() < until)
+        usleep(100 * 1000);
+    if (containers_left(s, why, sizeof(why))) {
+        crit_daemon_dump_log(&s->daemon);
+        fail_msg("left behind: %s", why);
+    }
+    crit_pod_wait_nothing_left(&s->daemon, &s->net, s->cgroup_parent);
 }
 
 /* ---- container requests ---- */

@@ -57,6 +57,12 @@ char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name);
 /* StopPodSandbox then RemovePodSandbox, which take its containers. */
 void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod);
 
+/* Once every pod is gone: what crit_pod_wait_nothing_left checks, and no
+ * container directory (root or state), runtime state or monitor of the
+ * suite's daemon left. Waits up to 30 s (a restarted daemon cleans up
+ * after it answers), then fails naming what is left. */
+void crit_ctr_wait_nothing_left(crit_ctr_suite *s);
+
 /* ---- container requests ---- */
 
 enum { CRIT_CTR_MAX_ENV = 4, CRIT_CTR_MAX_MOUNTS = 4 };

@@ -6,6 +6,8 @@
  * containers running. Real containers (runc, the busybox image from the
  * registry fixture); nothing mocked.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -420,7 +422,7 @@ static void test_pod_stop_and_remove_take_containers(void **state)
     Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, NULL, &r);
     assert_false(crit_ctr_listed(l, one) || crit_ctr_listed(l, two));
     crit_result_clear(&r);
-    crit_pod_assert_nothing_left(&S.daemon, &S.net, S.cgroup_parent);
+    crit_ctr_wait_nothing_left(&S);
     free(one);
     free(two);
     free(pod);
@@ -702,10 +704,139 @@ static void test_kill_9_keeps_containers(void **state)
     assert_int_equal(crit_ctr_stop_code(&S, ids[1], 0, NULL, 0), GRPC_STATUS_OK);
     assert_int_equal(crit_ctr_state(&S, ids[1]), RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
     crit_ctr_cleanup_pod(&S, pod);
-    crit_pod_assert_nothing_left(&S.daemon, &S.net, S.cgroup_parent);
+    crit_ctr_wait_nothing_left(&S);
     for (int i = 0; i < N; i++)
         free(ids[i]);
     free(pod);
+}
+
+/* critest's c16: over its memory limit (no swap) a container is killed by
+ * the kernel; it ends with 137 and reason OOMKilled, not Error. */
+static void test_oom_killed(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-oom");
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "oom", "dd if=/dev/zero of=/dev/null bs=20M");
+    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    res.memory_limit_in_bytes = 15 << 20;
+    res.memory_swap_limit_in_bytes = 15 << 20;
+    c.linux_config.resources = &res;
+    char *id = crit_ctr_create(&S, &c.req);
+    crit_ctr_start(&S, id);
+    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 60);
+    crit_result r;
+    Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, id, false, &r);
+    assert_int_equal(st->exit_code, 137);
+    assert_string_equal(st->reason, "OOMKilled");
+    crit_result_clear(&r);
+    /* A container killed by a signal without running out of memory is not
+     * OOMKilled: 137 and Error. */
+    crit_ctr_request k;
+    char *killed = crit_ctr_create(&S, crit_ctr_init(&k, &S, pod, "killed", "kill -9 $$"));
+    crit_ctr_start(&S, killed);
+    crit_ctr_wait_state(&S, killed, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 30);
+    st = crit_ctr_status(&S, killed, false, &r);
+    assert_int_equal(st->exit_code, 137);
+    assert_string_equal(st->reason, "Error");
+    crit_result_clear(&r);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(killed);
+    free(pod);
+}
+
+/* ---- a daemon killed during parallel creations ---- */
+
+enum { PARALLEL_CREATES = 8 };
+
+static atomic_int creates_acknowledged;
+
+typedef struct creation {
+    const char *pod;
+    char name[32];
+    char id[65]; /* set when CreateContainer answered OK */
+    pthread_t thread;
+} creation;
+
+static void *create_one(void *arg)
+{
+    creation *c = arg;
+    crit_ctr_request req;
+    crit_ctr_init(&req, &S, c->pod, c->name, "sleep 1000");
+    crit_client *cl = crit_connect(S.daemon.socket);
+    crit_result r;
+    if (crit_call(cl, RUNTIME("CreateContainer"), &req.req.base, &runtime__v1__create_container_response__descriptor,
+                  60000, &r) == GRPC_STATUS_OK) {
+        snprintf(c->id, sizeof(c->id), "%s", ((Runtime__V1__CreateContainerResponse *)r.response)->container_id);
+        atomic_fetch_add(&creates_acknowledged, 1);
+    }
+    crit_result_clear(&r);
+    crit_close(cl);
+    return NULL;
+}
+
+/* kill -9 while containers are being created, once the first and once
+ * half of them have a directory, and once half were acknowledged: every acknowledged
+ * container is still there after the restart, the half-made ones are
+ * rolled back (never listed), the kubelet's retry of each creates it, and
+ * removing the pod leaves nothing: no mount, monitor, runtime state or
+ * directory. */
+static void test_kill_9_during_parallel_creates(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t dirs, acknowledged;
+    } kill_after[] = {{1, 0}, {PARALLEL_CREATES / 2, 0}, {0, PARALLEL_CREATES / 2}};
+    char dirs[512];
+    snprintf(dirs, sizeof(dirs), "%s/containers", S.daemon.root);
+    for (size_t round = 0; round < sizeof(kill_after) / sizeof(kill_after[0]); round++) {
+        atomic_store(&creates_acknowledged, 0);
+        char *pod = crit_ctr_run_pod(&S, "ctr-kill-create");
+        creation cs[PARALLEL_CREATES];
+        memset(cs, 0, sizeof(cs));
+        for (int i = 0; i < PARALLEL_CREATES; i++) {
+            cs[i].pod = pod;
+            snprintf(cs[i].name, sizeof(cs[i].name), "c%zu-%d", round, i);
+            assert_int_equal(pthread_create(&cs[i].thread, NULL, create_one, &cs[i]), 0);
+        }
+        for (int i = 0; i < 5000 && (crit_dir_entries(dirs) < kill_after[round].dirs ||
+                                     (size_t)atomic_load(&creates_acknowledged) < kill_after[round].acknowledged);
+             i++)
+            usleep(2 * 1000);
+        crit_daemon_kill(&S.daemon);
+        for (int i = 0; i < PARALLEL_CREATES; i++)
+            pthread_join(cs[i].thread, NULL);
+        crit_ctr_suite_restart(&S);
+
+        crit_result r;
+        Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, NULL, &r);
+        int acked = 0;
+        for (int i = 0; i < PARALLEL_CREATES; i++) {
+            if (cs[i].id[0] == '\0')
+                continue;
+            acked++;
+            if (!crit_ctr_listed(l, cs[i].id))
+                fail_msg("round %zu: acknowledged container %s is not listed after the restart", round, cs[i].name);
+        }
+        size_t listed = l->n_containers;
+        crit_result_clear(&r);
+        assert_int_equal(listed, acked);
+        print_message("round %zu: %d of %d creations acknowledged before the kill\n", round, acked, PARALLEL_CREATES);
+        /* The kubelet retries what was not acknowledged; all of them run. */
+        for (int i = 0; i < PARALLEL_CREATES; i++) {
+            crit_ctr_request req;
+            char *id = crit_ctr_create(&S, crit_ctr_init(&req, &S, pod, cs[i].name, "sleep 1000"));
+            if (cs[i].id[0] != '\0')
+                assert_string_equal(id, cs[i].id);
+            crit_ctr_start(&S, id);
+            assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+            free(id);
+        }
+        crit_ctr_cleanup_pod(&S, pod);
+        crit_ctr_wait_nothing_left(&S);
+        free(pod);
+    }
 }
 
 int main(void)
@@ -726,6 +857,8 @@ int main(void)
         cmocka_unit_test(test_resources_in_the_cgroup),
         cmocka_unit_test(test_pod_stop_and_remove_take_containers),
         cmocka_unit_test(test_kill_9_keeps_containers),
+        cmocka_unit_test(test_oom_killed),
+        cmocka_unit_test(test_kill_9_during_parallel_creates),
     };
     int failed = cmocka_run_group_tests_name("critest_containers", tests, start_suite, stop_suite);
     grpc_shutdown();
