@@ -154,7 +154,9 @@ static size_t processes_of(const crit_ctr_suite *s)
     assert_non_null(proc);
     struct dirent *e;
     while ((e = readdir(proc)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == (int)s->daemon.pid)
+        char *end = NULL;
+        long pid = strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0' || pid == (long)s->daemon.pid)
             continue;
         char path[64], cmd[4096];
         snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
@@ -164,7 +166,8 @@ static size_t processes_of(const crit_ctr_suite *s)
         size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
         fclose(f);
         for (size_t i = 0; i < n; i++)
-            cmd[i] = cmd[i] == '\0' ? ' ' : cmd[i];
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
         cmd[n] = '\0';
         found += strstr(cmd, s->daemon.dir) != NULL;
     }
