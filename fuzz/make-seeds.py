@@ -28,6 +28,16 @@ seed-*, and leaves other files in the corpus folders alone)
   few broken ones ("USER\0PASSWD\0GROUP", as fuzz_image_user.c reads it).
 - auth_challenge: every WWW-Authenticate header test/unit/test_challenge.c
   parses or refuses.
+- spdy_frames: a read-size byte, then SPDY/3.1 connections: the client
+  SYN_STREAMs of exec and port-forward (header blocks compressed as
+  spdystream does, with the dictionary read from streaming/spdy.c), DATA
+  with and without FIN, every control frame, an unknown type, and the bad
+  frames test/unit/test_spdy.c refuses (SPDY/2, stream 0, oversized, bad
+  zlib, upper-case or duplicate names, a decompression bomb).
+- websocket_frames: a read-size byte and a protocol byte, then masked
+  client frames: RFC 6455's examples, a fragmented message with pings
+  between fragments, close, channel messages in binary, v5 close and base64,
+  and the bad frames test/unit/test_websocket.c refuses.
 """
 import json
 import os
@@ -292,9 +302,107 @@ def challenge_seeds():
         write("auth_challenge", "unit-%02d" % i, header)
 
 
+def spdy_dictionary():
+    """The SPDY/3 dictionary, read from its C string literal in streaming/spdy.c."""
+    source = open(os.path.join(ROOT, "streaming", "spdy.c")).read()
+    body = source.split("ck_spdy_dictionary[] =", 1)[1].split(";", 1)[0]
+    literal = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+    return literal.encode("latin-1").decode("unicode_escape").encode("latin-1")
+
+
+def spdy_seeds():
+    import struct
+    import zlib
+    dictionary = spdy_dictionary()
+    assert len(dictionary) == 1423
+
+    def control(ftype, payload, flags=0, version=3):
+        return struct.pack(">HHI", 0x8000 | version, ftype, flags << 24 | len(payload)) + payload
+
+    def data(sid, payload, flags=0):
+        return struct.pack(">II", sid, flags << 24 | len(payload)) + payload
+
+    def raw_block(pairs):
+        return struct.pack(">I", len(pairs)) + b"".join(
+            struct.pack(">I", len(n)) + n + struct.pack(">I", len(v)) + v for n, v in pairs)
+
+    class Client:
+        def __init__(self):
+            self.z = zlib.compressobj(9, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, zdict=dictionary)
+
+        def block(self, raw):
+            return self.z.compress(raw) + self.z.flush(zlib.Z_SYNC_FLUSH)
+
+        def syn(self, sid, pairs, flags=0):
+            return control(1, struct.pack(">IIBB", sid, 0, 0, 0) + self.block(raw_block(pairs)), flags)
+
+    c = Client()
+    session = (c.syn(1, [(b"streamtype", b"error")]) + c.syn(3, [(b"streamtype", b"stdin")]) +
+               c.syn(5, [(b"streamtype", b"stdout")]) + c.syn(7, [(b"streamtype", b"resize")]) +
+               data(3, b"ls -l\n") + data(7, b'{"Width":80,"Height":24}') + data(3, b"", 1) +
+               control(6, struct.pack(">I", 1)) + control(9, struct.pack(">II", 0, 65536)))
+    c = Client()
+    portforward = (c.syn(1, [(b"port", b"8080"), (b"requestid", b"0"), (b"streamtype", b"error")]) +
+                   c.syn(3, [(b"port", b"8080"), (b"requestid", b"0"), (b"streamtype", b"data")]) +
+                   data(3, b"GET / HTTP/1.0\r\n\r\n", 1) + control(3, struct.pack(">II", 1, 5)))
+    c = Client()
+    control_frames = (control(4, struct.pack(">IBBHI", 1, 0, 0, 4, 100), 1) + control(7, struct.pack(">II", 5, 0)) +
+                      control(10, b"credential") + control(8, struct.pack(">I", 1) + c.block(raw_block(
+                          [(b"x-stream-protocol-version", b"v4.channel.k8s.io\0v3.channel.k8s.io")]))) +
+                      control(2, struct.pack(">I", 1) + c.block(raw_block([]))))
+    good = {"exec-session": session, "portforward": portforward, "control-frames": control_frames,
+            "big-data": data(1, bytes(range(256)) * 64, 1)}
+    bomb = Client().syn(1, [(b"a", b"\0" * (1 << 20))])
+    bad = {"spdy2": control(1, bytes(10), version=2), "data-stream-0": data(0, b"x"),
+           "oversized": struct.pack(">HHI", 0x8003, 1, 0x10001), "garbage-block": control(1, bytes(10) + b"\xde\xad"),
+           "upper-case": Client().syn(1, [(b"streamType", b"error")]),
+           "duplicate": Client().syn(1, [(b"port", b"1"), (b"port", b"2")]), "bomb": bomb,
+           "rst-short": control(3, struct.pack(">I", 1)), "settings-count": control(4, struct.pack(">II", 2, 4))}
+    for name, frames in list(good.items()) + list(bad.items()):
+        write("spdy_frames", name, b"\x00" + frames)
+    for size in (1, 7, 64):
+        write("spdy_frames", "exec-session-reads-%d" % size, bytes([size]) + session)
+
+
+def websocket_seeds():
+    import struct
+    mask = b"\x37\xfa\x21\x3d"
+
+    def frame(opcode, payload, fin=True, masked=True):
+        head = bytes([(0x80 if fin else 0) | opcode])
+        bit = 0x80 if masked else 0
+        if len(payload) < 126:
+            head += bytes([bit | len(payload)])
+        elif len(payload) <= 0xffff:
+            head += bytes([bit | 126]) + struct.pack(">H", len(payload))
+        else:
+            head += bytes([bit | 127]) + struct.pack(">Q", len(payload))
+        if not masked:
+            return head + payload
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+    rfc = frame(1, b"Hello") + frame(10, b"Hello")
+    fragments = (frame(2, b"\x00Hel", fin=False) + frame(9, b"ping") + frame(0, b"", fin=False) + frame(10, b"") +
+                 frame(0, b"lo\n") + frame(8, b"\x03\xe8bye"))
+    exec_v5 = frame(2, b"\x00ls\n") + frame(2, b"\x04" + b'{"Width":80,"Height":24}') + frame(2, b"\xff\x00")
+    base64 = frame(1, b"0bHMK") + frame(1, b"4eyJXaWR0aCI6ODB9") + frame(1, b"0bH*K")
+    large = frame(2, b"\x00" + bytes(range(256)) * 300)
+    seeds = {"rfc-examples": (0x00, rfc), "fragments": (0x00, fragments), "exec-v5": (0x05, exec_v5),
+             "exec-base64": (0x02, base64), "large": (0x00, large), "small-limit": (0x80, large),
+             "unmasked": (0x00, frame(1, b"Hello", masked=False)), "opcode-3": (0x00, frame(3, b"")),
+             "rsv1": (0x00, bytes([0xc1, 0x80]) + mask), "long-ping": (0x00, bytes([0x89, 0xfe, 0, 126]) + mask),
+             "fragmented-ping": (0x00, frame(9, b"", fin=False)), "lone-continuation": (0x00, frame(0, b"x")),
+             "close-1005": (0x00, frame(8, b"\x03\xed")), "after-close": (0x00, frame(8, b"") + frame(9, b"")),
+             "interleaved": (0x00, frame(1, b"a", fin=False) + frame(2, b"b"))}
+    for name, (protocol, frames) in seeds.items():
+        write("websocket_frames", name, bytes([0, protocol]) + frames)
+    for size in (1, 3, 100):
+        write("websocket_frames", "fragments-reads-%d" % size, bytes([size, 0x03]) + fragments)
+
+
 def main():
     for target in ("config_yaml", "cri_request", "cni_config", "image_reference", "image_manifest", "layer_tar",
-                   "cni_result", "image_user", "auth_challenge"):
+                   "cni_result", "image_user", "auth_challenge", "spdy_frames", "websocket_frames"):
         folder = os.path.join(CORPUS, target)
         if os.path.isdir(folder):
             for name in os.listdir(folder):
@@ -309,6 +417,8 @@ def main():
     cni_result_seeds()
     user_seeds()
     challenge_seeds()
+    spdy_seeds()
+    websocket_seeds()
     for target in sorted(os.listdir(CORPUS)):
         print("%s: %d seeds" % (target, len(os.listdir(os.path.join(CORPUS, target)))))
     return 0
