@@ -15,7 +15,7 @@ packages=(
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
     # domains
     libsqlite3-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev
-    libarchive-dev libseccomp-dev libcap-dev libmicrohttpd-dev libwslay-dev zlib1g-dev
+    libarchive-dev libseccomp-dev libcap-dev libmicrohttpd-dev zlib1g-dev
     libsystemd-dev
     # tests
     libcmocka-dev valgrind clang libclang-rt-14-dev
