@@ -68,5 +68,9 @@ int ck_handle_reopen_container_log(ck_call *call, const ProtobufCMessage *req, P
 int ck_handle_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_list_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_stream_container_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err);
+int ck_handle_list_metric_descriptors(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_list_pod_sandbox_metrics(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                       ck_err *err);
+int ck_handle_stream_pod_sandbox_metrics(ck_call *call, const ProtobufCMessage *req, ck_err *err);
 
 #endif

@@ -351,14 +351,136 @@ static void test_pod_stats_hold_containers(void **state)
     free(other);
 }
 
+/* ---- metrics ---- */
+
+/* The descriptor of name in a ListMetricDescriptors answer, or NULL. */
+static const Runtime__V1__MetricDescriptor *descriptor(const Runtime__V1__ListMetricDescriptorsResponse *d,
+                                                       const char *name)
+{
+    for (size_t i = 0; i < d->n_descriptors; i++)
+        if (strcmp(d->descriptors[i]->name, name) == 0)
+            return d->descriptors[i];
+    return NULL;
+}
+
+/* Every sample has a descriptor, a timestamp and one label value per key. */
+static void assert_described(const Runtime__V1__ListMetricDescriptorsResponse *d, Runtime__V1__Metric *const *m,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Runtime__V1__MetricDescriptor *desc = descriptor(d, m[i]->name);
+        if (desc == NULL)
+            fail_msg("metric %s has no descriptor", m[i]->name);
+        assert_int_equal(m[i]->n_label_values, desc->n_label_keys);
+        assert_true(m[i]->timestamp > 0);
+        assert_non_null(m[i]->value);
+    }
+}
+
+static const Runtime__V1__Metric *sample(Runtime__V1__Metric *const *m, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(m[i]->name, name) == 0)
+            return m[i];
+    return NULL;
+}
+
+/* ListMetricDescriptors and ListPodSandboxMetrics (the kubelet's
+ * /metrics/cadvisor from the runtime): a running container's CPU and
+ * memory, labelled with its id, name and image; the pod's network
+ * counters per interface; a created container only its last-seen time;
+ * the streamed variant says the same. */
+static void test_pod_sandbox_metrics(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "cks-metrics");
+    crit_ctr_request a, b;
+    char script[128];
+    snprintf(script, sizeof(script), "timeout %d sh -c 'while true; do :; done'; sleep 1000", (int)crit_ctr_seconds(2));
+    char *hot = crit_ctr_create(&S, crit_ctr_init(&a, &S, pod, "metrics-hot", script));
+    char *idle = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "metrics-idle", "sleep 1000"));
+    crit_ctr_start(&S, hot);
+    sleep((unsigned)crit_ctr_seconds(2) + 1);
+
+    Runtime__V1__ListMetricDescriptorsRequest dreq = RUNTIME__V1__LIST_METRIC_DESCRIPTORS_REQUEST__INIT;
+    crit_result rd;
+    Runtime__V1__ListMetricDescriptorsResponse *d =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("ListMetricDescriptors"), &dreq.base,
+                     &runtime__v1__list_metric_descriptors_response__descriptor, &rd);
+    const Runtime__V1__MetricDescriptor *cpu = descriptor(d, "container_cpu_usage_seconds_total");
+    assert_non_null(cpu);
+    assert_int_equal(cpu->n_label_keys, 3);
+    assert_string_equal(cpu->label_keys[0], "id");
+
+    Runtime__V1__ListPodSandboxMetricsRequest mreq = RUNTIME__V1__LIST_POD_SANDBOX_METRICS_REQUEST__INIT;
+    crit_result rm;
+    Runtime__V1__ListPodSandboxMetricsResponse *m =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("ListPodSandboxMetrics"), &mreq.base,
+                     &runtime__v1__list_pod_sandbox_metrics_response__descriptor, &rm);
+    const Runtime__V1__PodSandboxMetrics *pm = NULL;
+    for (size_t i = 0; i < m->n_pod_metrics; i++)
+        if (strcmp(m->pod_metrics[i]->pod_sandbox_id, pod) == 0)
+            pm = m->pod_metrics[i];
+    assert_non_null(pm);
+    assert_described(d, pm->metrics, pm->n_metrics);
+    const Runtime__V1__Metric *rx = sample(pm->metrics, pm->n_metrics, "container_network_receive_bytes_total");
+    assert_non_null(rx);
+    assert_string_equal(rx->label_values[0], pod);
+    assert_string_equal(rx->label_values[3], "eth0");
+    assert_int_equal(rx->metric_type, RUNTIME__V1__METRIC_TYPE__COUNTER);
+    assert_int_equal(pm->n_container_metrics, 2);
+    for (size_t i = 0; i < pm->n_container_metrics; i++) {
+        const Runtime__V1__ContainerMetrics *cm = pm->container_metrics[i];
+        assert_described(d, cm->metrics, cm->n_metrics);
+        const Runtime__V1__Metric *used = sample(cm->metrics, cm->n_metrics, "container_cpu_usage_seconds_total");
+        const Runtime__V1__Metric *ws = sample(cm->metrics, cm->n_metrics, "container_memory_working_set_bytes");
+        assert_non_null(sample(cm->metrics, cm->n_metrics, "container_last_seen"));
+        if (strcmp(cm->container_id, hot) == 0) {
+            assert_non_null(used);
+            assert_true(used->value->value >= 1); /* it burnt 2 s of CPU */
+            assert_string_equal(used->label_values[0], hot);
+            assert_string_equal(used->label_values[1], "metrics-hot");
+            assert_string_equal(used->label_values[2], S.image);
+            assert_non_null(ws);
+            assert_true(ws->value->value > 0);
+            assert_int_equal(ws->metric_type, RUNTIME__V1__METRIC_TYPE__GAUGE);
+            assert_non_null(sample(cm->metrics, cm->n_metrics, "container_start_time_seconds"));
+        } else {
+            assert_string_equal(cm->container_id, idle);
+            assert_null(used); /* created, never started: nothing measured */
+            assert_null(sample(cm->metrics, cm->n_metrics, "container_start_time_seconds"));
+        }
+    }
+    size_t listed_pods = m->n_pod_metrics;
+    crit_result_clear(&rm);
+    crit_result_clear(&rd);
+
+    Runtime__V1__StreamPodSandboxMetricsRequest sreq = RUNTIME__V1__STREAM_POD_SANDBOX_METRICS_REQUEST__INIT;
+    crit_stream *st = crit_stream_open(S.client, RUNTIME("StreamPodSandboxMetrics"), &sreq.base, 30000);
+    assert_non_null(st);
+    size_t streamed = 0;
+    ProtobufCMessage *msg = NULL;
+    while (crit_stream_next(st, &runtime__v1__stream_pod_sandbox_metrics_response__descriptor, 10000, &msg) == 1) {
+        streamed += ((Runtime__V1__StreamPodSandboxMetricsResponse *)msg)->n_pod_sandbox_metrics;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    assert_int_equal(crit_stream_finish(st, 10000, NULL, 0), GRPC_STATUS_OK);
+    crit_stream_free(st);
+    assert_int_equal(streamed, listed_pods);
+
+    crit_ctr_cleanup_pod(&S, pod);
+    free(hot);
+    free(idle);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_running_container_usage),
-        cmocka_unit_test(test_list_and_filters),
-        cmocka_unit_test(test_unknown_and_empty_ids),
-        cmocka_unit_test(test_pod_stats_hold_containers),
+        cmocka_unit_test(test_running_container_usage), cmocka_unit_test(test_list_and_filters),
+        cmocka_unit_test(test_unknown_and_empty_ids),   cmocka_unit_test(test_pod_stats_hold_containers),
+        cmocka_unit_test(test_pod_sandbox_metrics),
     };
     int failed = cmocka_run_group_tests_name("critest_container_stats", tests, start_suite, stop_suite);
     grpc_shutdown();
