@@ -93,7 +93,8 @@
  *        client -> monitor: raw bytes of stdin, at most
  *            CK_MON_ATTACH_DATA_MAX a message (a longer one is cut); read
  *            only with --stdin, discarded without. The client's
- *            shutdown(SHUT_WR) ends its stdin (see --stdin-once).
+ *            shutdown(SHUT_WR) ends its stdin (see --stdin-once), and so
+ *            does an empty message (it reads as end of file).
  *    A client never blocks the container or the log: a message it has no
  *    room for drops the client (its socket is closed: it sees end of file
  *    early, never a gap in the middle). While the container's stdin is
