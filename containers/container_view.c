@@ -1,7 +1,8 @@
 /*
  * container_view: what the kubelet reads of containers (status, list,
- * verbose info), and the entry points of stop, remove and log reopening,
- * which take the container's lock.
+ * verbose info), the entry points of stop, remove and log reopening,
+ * which take the container's lock, and the way to a running container's
+ * monitor for attach and resize (the streaming server's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,4 +173,36 @@ int ck_container_reopen_log(ck_containers *cs, const char *id, ck_err *err)
     }
     ck_container_view_clear(&v);
     return rc;
+}
+
+/* The monitor files of a running container (id or unique prefix): what
+ * attach and resize speak to. */
+static int running_monitor(ck_containers *cs, const char *id, const char *what, ct_paths *p, ck_err *err)
+{
+    ck_container_view v;
+    if (ck_container_status(cs, id, &v, err) < 0)
+        return -1;
+    int rc = 0;
+    if (v.state != CK_CONTAINER_RUNNING)
+        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is not running: cannot %s", v.id, what);
+    else
+        ct_paths_init(cs, v.id, p);
+    ck_container_view_clear(&v);
+    return rc;
+}
+
+int ck_container_attach(ck_containers *cs, const char *id, ck_err *err)
+{
+    ct_paths p;
+    if (running_monitor(cs, id, "attach", &p, err) < 0)
+        return -1;
+    return ck_oci_attach_connect(&p.mon, err);
+}
+
+int ck_container_resize(ck_containers *cs, const char *id, unsigned height, unsigned width, ck_err *err)
+{
+    ct_paths p;
+    if (running_monitor(cs, id, "resize its terminal", &p, err) < 0)
+        return -1;
+    return ck_oci_resize(&p.mon, height, width, err);
 }

@@ -80,6 +80,7 @@ void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p)
     snprintf(p->run_dir, sizeof(p->run_dir), "%s/containers/%s", cs->cfg->state_dir, id);
     ck_oci_monitor_files_init(&p->mon, p->run_dir);
     snprintf(p->mon.control, sizeof(p->mon.control), "%s/ctl", p->run_dir);
+    snprintf(p->mon.attach, sizeof(p->mon.attach), "%s/attach", p->run_dir);
 }
 
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err)
@@ -363,12 +364,14 @@ static int step_log_dir(create_ctx *c, ck_err *err)
     return ck_mkdir_p(dir, 0755, err) < 0 ? ck_err_wrap(err, "log directory of container %s", c->cfg->name) : 0;
 }
 
+/* The monitor holds the container's stdio whether or not it is logged:
+ * attach works without a log (critest attaches to one that has none). */
 static int step_create(create_ctx *c, ck_undo *u, ck_err *err)
 {
-    if (c->log_path[0] != '\0')
-        snprintf(c->p.mon.container_log, sizeof(c->p.mon.container_log), "%s", c->log_path);
-    else
-        c->p.mon.control[0] = '\0';
+    snprintf(c->p.mon.container_log, sizeof(c->p.mon.container_log), "%s", c->log_path);
+    c->p.mon.stdin_open = c->cfg->stdin_open;
+    c->p.mon.stdin_once = c->cfg->stdin_once;
+    c->p.mon.tty = c->cfg->tty;
     pid_t pid;
     if (ck_oci_create(&c->rt, c->row.id, c->p.dir, &c->p.mon, &pid, err) < 0) {
         undo_runtime(c, NULL); /* runc may leave a half-created container */

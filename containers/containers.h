@@ -231,4 +231,12 @@ int ck_container_stats_list(ck_containers *cs, const ck_container_filter *f, ck_
 /* ReopenContainerLog: returns once the log path exists again. */
 int ck_container_reopen_log(ck_containers *cs, const char *id, ck_err *err);
 
+/* For the streaming server's attach: a connection to a running
+ * container's attach socket (ck_oci_attach_connect says what flows on
+ * it); the caller closes it. Not running: CK_E_PRECONDITION. */
+int ck_container_attach(ck_containers *cs, const char *id, ck_err *err);
+/* Its resize stream: the container's terminal gets height rows and width
+ * columns (ck_oci_resize). No terminal, or not running: CK_E_PRECONDITION. */
+int ck_container_resize(ck_containers *cs, const char *id, unsigned height, unsigned width, ck_err *err);
+
 #endif

@@ -30,6 +30,7 @@
 #include "common/parse.h"
 #include "common/spawn.h"
 #include "common/timeutil.h"
+#include "common/unix_addr.h"
 #include "containers/monitor/protocol.h"
 #include "oci/oci.h"
 
@@ -39,7 +40,7 @@ enum {
     MAX_ARGS = 48,
     RUNTIME_VERB_TIMEOUT_MS = 120 * 1000,
     MONITOR_DETACH_TIMEOUT_MS = 30 * 1000,
-    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 14 + 1,
+    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 19 + 1,
 };
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
@@ -222,30 +223,18 @@ void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir)
     snprintf(f->log_file, sizeof(f->log_file), "%s/runtime.log", dir);
     f->container_log[0] = '\0';
     f->control[0] = '\0';
+    f->attach[0] = '\0';
+    f->stdin_open = f->stdin_once = f->tty = false;
 }
 
-/* Connects to the unix socket at path; a path longer than sun_path is
- * reached through its directory's descriptor, as the monitor binds it. */
-static int connect_unix(const char *path, ck_err *err)
+/* Connects a socket of type to the unix socket at path (any length: common/unix_addr, as the monitor binds it). */
+static int connect_unix(const char *path, int type, ck_err *err)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     _cleanup_close_ int dir = -1;
-    if (strlen(path) < sizeof(sa.sun_path)) {
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-    } else {
-        char parent[512];
-        const char *slash = strrchr(path, '/');
-        if (slash == NULL || (size_t)(slash - path) >= sizeof(parent))
-            return ck_err_set(err, CK_E_INVALID, ENAMETOOLONG, "%s", path);
-        snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
-        dir = open(parent[0] ? parent : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "open %s", parent);
-        int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, slash + 1);
-        if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-            return ck_err_set(err, CK_E_INVALID, ENAMETOOLONG, "%s", path);
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (ck_unix_addr(path, &sa, &dir) < 0)
+        return ck_err_set(err, errno == ENAMETOOLONG ? CK_E_INVALID : CK_E_INTERNAL, errno, "socket address %s", path);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "socket");
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -285,27 +274,53 @@ static int read_line_within(int fd, char *line, size_t size, int timeout_ms)
     return 0;
 }
 
-int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
+/* Sends one request on the monitor's control socket and reads its one
+ * line (protocol.h, 4): 0 for "ok", else -1 with what (the request's
+ * description) and the monitor's words; an "error" answer is kind. */
+static int control_request(const ck_oci_monitor_files *files, const char *req, const char *what, ck_errkind kind,
+                           ck_err *err)
 {
     if (files->control[0] == '\0')
-        return ck_err_set(err, CK_E_PRECONDITION, 0, "the monitor has no control socket");
-    _cleanup_close_ int fd = connect_unix(files->control, err);
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "%s: the monitor has no control socket", what);
+    _cleanup_close_ int fd = connect_unix(files->control, SOCK_STREAM, err);
     if (fd < 0)
-        return ck_err_wrap(err, "reopen %s", files->container_log);
-    const char *req = CK_MON_CTL_REOPEN;
+        return ck_err_wrap(err, "%s", what);
     if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
-        return ck_err_set(err, CK_E_INTERNAL, errno, "reopen %s: send to the monitor", files->container_log);
+        return ck_err_set(err, CK_E_INTERNAL, errno, "%s: send to the monitor", what);
     char line[CK_MON_CTL_LINE_MAX];
     if (read_line_within(fd, line, sizeof(line), CK_OCI_CONTROL_TIMEOUT_MS) > 0)
-        return ck_err_set(err, CK_E_DEADLINE, 0, "reopen %s: the monitor did not answer within %d s",
-                          files->container_log, CK_OCI_CONTROL_TIMEOUT_MS / 1000);
+        return ck_err_set(err, CK_E_DEADLINE, 0, "%s: the monitor did not answer within %d s", what,
+                          CK_OCI_CONTROL_TIMEOUT_MS / 1000);
     if (strcmp(line, CK_MON_CTL_OK) == 0)
         return 0;
     trim(line);
     if (strncmp(line, CK_MON_CTL_ERROR, strlen(CK_MON_CTL_ERROR)) == 0)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "reopen %s: %s", files->container_log,
-                          line + strlen(CK_MON_CTL_ERROR));
-    return ck_err_set(err, CK_E_INTERNAL, 0, "reopen %s: the monitor answered \"%s\"", files->container_log, line);
+        return ck_err_set(err, kind, 0, "%s: %s", what, line + strlen(CK_MON_CTL_ERROR));
+    return ck_err_set(err, CK_E_INTERNAL, 0, "%s: the monitor answered \"%s\"", what, line);
+}
+
+int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
+{
+    char what[600];
+    snprintf(what, sizeof(what), "reopen %s", files->container_log);
+    return control_request(files, CK_MON_CTL_REOPEN, what, CK_E_INTERNAL, err);
+}
+
+int ck_oci_resize(const ck_oci_monitor_files *files, unsigned height, unsigned width, ck_err *err)
+{
+    if (height < 1 || height > 65535 || width < 1 || width > 65535)
+        return ck_err_set(err, CK_E_INVALID, 0, "terminal size %ux%u: each must be 1 to 65535", height, width);
+    char req[64];
+    snprintf(req, sizeof(req), CK_MON_CTL_RESIZE "%u %u\n", height, width);
+    return control_request(files, req, "resize the terminal", CK_E_PRECONDITION, err);
+}
+
+int ck_oci_attach_connect(const ck_oci_monitor_files *files, ck_err *err)
+{
+    if (files->attach[0] == '\0')
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "attach: the monitor has no attach socket");
+    int fd = connect_unix(files->attach, SOCK_SEQPACKET, err);
+    return fd < 0 ? ck_err_wrap(err, "attach") : fd;
 }
 
 /* Reads the monitor's one sync line (protocol.h). The monitor bounds the
@@ -370,11 +385,19 @@ static int monitor_argv(const ck_oci_runtime *rt, const char *monitor, const cha
         argv[n++] = files->container_log;
     }
     if (files->control[0] != '\0') {
-        if (files->container_log[0] == '\0')
-            return ck_err_set(err, CK_E_INVALID, 0, "a monitor control socket needs a container log");
         argv[n++] = "--" CK_MON_OPT_CONTROL;
         argv[n++] = files->control;
     }
+    if (files->attach[0] != '\0') {
+        argv[n++] = "--" CK_MON_OPT_ATTACH;
+        argv[n++] = files->attach;
+    }
+    if (files->stdin_open)
+        argv[n++] = "--" CK_MON_OPT_STDIN;
+    if (files->stdin_open && files->stdin_once)
+        argv[n++] = "--" CK_MON_OPT_STDIN_ONCE;
+    if (files->tty)
+        argv[n++] = "--" CK_MON_OPT_TTY;
     argv[n] = NULL;
     return 0;
 }

@@ -30,19 +30,24 @@ int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *r
  * max >= 3). */
 size_t ck_oci_base_args(const ck_oci_runtime *rt, const char **argv, size_t max);
 
-/* The files a monitored container leaves in its directory. container_log
- * and control are empty unless the caller fills them (a container's CRI log
- * and the monitor's control socket); the pause has neither, and its stdio
- * is /dev/null. */
+/* The files a monitored container leaves in its directory, and how the
+ * monitor holds its stdio. container_log, control and attach are empty
+ * and the flags false unless the caller sets them; with all of them so
+ * (the pause) the stdio is /dev/null, with any set the monitor holds it
+ * (a container: protocol.h, 1). */
 typedef struct ck_oci_monitor_files {
     char pid_file[512];
     char exit_file[512];
     char log_file[512];      /* the runtime's own messages */
     char container_log[512]; /* the CRI log of stdout and stderr, "" = none */
-    char control[512];       /* the monitor's control socket, "" = none (needs container_log) */
+    char control[512];       /* the monitor's control socket, "" = none */
+    char attach[512];        /* the monitor's attach socket, "" = none */
+    bool stdin_open;         /* CRI stdin: a pipe attach clients feed, not /dev/null */
+    bool stdin_once;         /* CRI stdin_once: closed when the first stdin client ends */
+    bool tty;                /* CRI tty: a terminal (process.terminal in the spec) */
 } ck_oci_monitor_files;
 
-/* Fills the runtime's files under dir; container_log and control empty. */
+/* Fills the runtime's files under dir; the rest empty. */
 void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 
 /* Starts a cricket-monitor (through common/spawn, the sync pipe its one
@@ -61,6 +66,19 @@ int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);
  * container exited) CK_E_PRECONDITION. */
 enum { CK_OCI_CONTROL_TIMEOUT_MS = 10 * 1000 };
 int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err);
+/* Sets the container's terminal to height rows and width columns (1 to
+ * 65535) through its monitor's control socket, for the streaming server's
+ * resize stream. A container without a terminal is CK_E_PRECONDITION, as
+ * is a monitor that is gone; CK_E_DEADLINE as for reopen. */
+int ck_oci_resize(const ck_oci_monitor_files *files, unsigned height, unsigned width, ck_err *err);
+/* Connects to the container's attach socket (files->attach; protocol.h,
+ * 6): a SOCK_SEQPACKET descriptor (close-on-exec, blocking) the caller
+ * owns, or -1. Read messages of up to CK_MON_ATTACH_PACKET_MAX bytes: a
+ * stream byte (1 stdout, 2 stderr) and the output; write stdin as it
+ * comes; shutdown(SHUT_WR) ends it. End of file: the container exited and
+ * its output ended, or the monitor dropped this slow reader. A monitor
+ * that is gone (or has no attach socket) is CK_E_PRECONDITION. */
+int ck_oci_attach_connect(const ck_oci_monitor_files *files, ck_err *err);
 /* Sends sig to the init (all processes when all is set). A container that
  * no longer exists is CK_E_NOT_FOUND. */
 int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err);

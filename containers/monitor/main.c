@@ -21,15 +21,20 @@
  * (it runs in its own process group; what escaped to us as the subreaper is
  * reaped), and the sync pipe says "timeout <text>".
  *
- * With --container-log (containers; the pause has none) the container's
- * stdout and stderr are pipes the monitor copies into the CRI log, and a
- * control socket reopens it: io.c, log_writer.c and control.c. Attach and
- * a terminal come later.
+ * A container (any of --container-log, --control, --attach, --stdin,
+ * --tty; the pause has none) has its stdio held by the monitor: output
+ * pipes or a terminal copied into the CRI log and to attach clients, a
+ * stdin pipe they feed, a control socket that reopens the log and resizes
+ * the terminal: io.c, log_writer.c, attach.c, console.c and control.c.
+ * With --tty the wait for `create` is a poll() that also takes the
+ * terminal the runtime sends on the console socket, so a runtime that
+ * waits for it to be taken cannot deadlock the monitor.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -77,6 +82,10 @@ static int parse(int argc, char **argv, mon_opts *o)
         {CK_MON_OPT_CREATE_TIMEOUT, required_argument, NULL, 't'},
         {CK_MON_OPT_CONTAINER_LOG, required_argument, NULL, 'c'},
         {CK_MON_OPT_CONTROL, required_argument, NULL, 'k'},
+        {CK_MON_OPT_ATTACH, required_argument, NULL, 'A'},
+        {CK_MON_OPT_STDIN, no_argument, NULL, 'I'},
+        {CK_MON_OPT_STDIN_ONCE, no_argument, NULL, 'O'},
+        {CK_MON_OPT_TTY, no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -101,13 +110,17 @@ static int parse(int argc, char **argv, mon_opts *o)
             break;
         case 'c': o->container_log = optarg; break;
         case 'k': o->control = optarg; break;
+        case 'A': o->attach = optarg; break;
+        case 'I': o->stdin_open = true; break;
+        case 'O': o->stdin_once = true; break;
+        case 'T': o->tty = true; break;
         default: return -1;
         }
     }
     if (!o->id || !o->bundle || !o->runtime || !o->pid_file || !o->exit_file || !o->log_file || o->sync_fd < 0)
         return -1;
-    if (o->control != NULL && o->container_log == NULL)
-        return -1; /* the one thing the control socket does is reopen that log */
+    if (o->stdin_once && !o->stdin_open)
+        return -1;
     return 0;
 }
 
@@ -142,23 +155,12 @@ static int setup_stdio(const mon_opts *o)
     return rc;
 }
 
-static volatile sig_atomic_t create_timed_out;
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    create_timed_out = 1;
-}
-
-/* Waits for pid, reaping others on the way. -1 on error, -2 when the
- * create alarm went off first. */
+/* Waits for pid, reaping others on the way. -1 on error. */
 static int wait_for(pid_t pid, int *status)
 {
     for (;;) {
         int st;
         pid_t got = waitpid(-1, &st, 0);
-        if (got < 0 && errno == EINTR && create_timed_out)
-            return -2;
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -189,8 +191,19 @@ static void read_log_tail(const char *path, char *buf, size_t size)
             *p = ' ';
 }
 
-/* io, when the container is logged, gives the runtime (and so the init)
- * its stdout and stderr. */
+/* The runtime's stdio when the monitor holds the container's: the pipes
+ * (the runtime hands them to the init). With a terminal the runtime keeps
+ * the monitor's own (its messages go to the runtime log). */
+static int give_stdio(const mon_io *io)
+{
+    if (io == NULL || io->out_w < 0)
+        return 0;
+    if (io->in_r >= 0 && dup2(io->in_r, STDIN_FILENO) < 0)
+        return -1;
+    return dup2(io->out_w, STDOUT_FILENO) < 0 || dup2(io->err_w, STDERR_FILENO) < 0 ? -1 : 0;
+}
+
+/* io: NULL for the pause, else the container's stdio. */
 static pid_t run_create(const mon_opts *o, const mon_io *io)
 {
     pid_t pid = fork();
@@ -202,7 +215,7 @@ static pid_t run_create(const mon_opts *o, const mon_io *io)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the monitor's blocked SIGCHLD is not the runtime's */
-    if (io != NULL && (dup2(io->out_w, STDOUT_FILENO) < 0 || dup2(io->err_w, STDERR_FILENO) < 0))
+    if (give_stdio(io) < 0)
         _exit(127);
     const char *argv[CK_MON_MAX_RUNTIME_ARGS + 16];
     int n = 0;
@@ -214,6 +227,11 @@ static pid_t run_create(const mon_opts *o, const mon_io *io)
     argv[n++] = o->bundle;
     argv[n++] = "--pid-file";
     argv[n++] = o->pid_file;
+    char console[128];
+    if (io != NULL && io->console_lfd >= 0) {
+        argv[n++] = "--console-socket";
+        argv[n++] = mon_console_path(io->console_dir, console, sizeof(console));
+    }
     argv[n++] = o->id;
     argv[n] = NULL;
     execv(o->runtime, (char *const *)argv);
@@ -242,21 +260,56 @@ static void kill_create(pid_t create)
     }
 }
 
-/* Runs `create` within the timeout: 0 with its status, -1 (reported). */
-static int create_bounded(mon_opts *o, const mon_io *io, int *status)
+/* Waits for `create` within --create-timeout, taking the terminal
+ * meanwhile (--tty: the runtime may not finish before it is taken). 0
+ * with its status, 1 when the time ran out, -1 with errno. */
+static int wait_create(const mon_opts *o, mon_io *io, pid_t create, int *status)
 {
-    struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: waitpid is interrupted */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    int sfd = mon_sigchld_fd();
+    if (sfd < 0)
+        return -1;
+    long long deadline = o->create_timeout > 0 ? ck_mono_ms() + o->create_timeout * 1000LL : -1;
+    int rc = 2;
+    while (rc == 2) {
+        int st;
+        pid_t got;
+        while ((got = waitpid(-1, &st, WNOHANG)) > 0 && got != create) {
+        }
+        long long left = deadline < 0 ? -1 : deadline - ck_mono_ms();
+        if (got == create) {
+            *status = st;
+            rc = 0;
+        } else if (got < 0 && errno != EINTR) {
+            rc = -1;
+        } else if (deadline >= 0 && left <= 0) {
+            rc = 1;
+        } else {
+            int console = io != NULL && io->console < 0 ? io->console_lfd : -1;
+            struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = console, .events = POLLIN}};
+            if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+                rc = -1;
+            else if (p[0].revents)
+                mon_sigchld_drain(sfd);
+            if (rc == 2 && p[1].revents)
+                mon_io_take_console(o, io);
+        }
+    }
+    int saved = errno;
+    close(sfd);
+    errno = saved;
+    return rc;
+}
+
+/* Runs `create` within the timeout: 0 with its status, -1 (reported). */
+static int create_bounded(mon_opts *o, mon_io *io, int *status)
+{
     pid_t create = run_create(o, io);
     if (create < 0) {
         sync_send(o, CK_MON_SYNC_ERROR "cannot run %s: %s\n", o->runtime, strerror(errno));
         return -1;
     }
-    alarm(o->create_timeout);
-    int rc = wait_for(create, status);
-    alarm(0);
-    if (rc == -2) {
+    int rc = wait_create(o, io, create, status);
+    if (rc > 0) {
         kill_create(create);
         sync_send(o, CK_MON_SYNC_TIMEOUT "%s create did not finish within %u s: killed\n", o->runtime,
                   o->create_timeout);
@@ -272,7 +325,6 @@ static int create_bounded(mon_opts *o, const mon_io *io, int *status)
 /* The pause: stdio /dev/null, wait for the init. */
 static int monitor(mon_opts *o)
 {
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     int status;
     if (create_bounded(o, NULL, &status) < 0)
         return 1;
@@ -320,14 +372,9 @@ static int hold_liveness_lock(const mon_opts *o)
     return 0;
 }
 
-/* A container: its stdout and stderr into the CRI log (io.c). */
-static int monitor_logged(mon_opts *o)
+/* A container: its stdio held by the monitor (io.c). */
+static int monitor_stdio(mon_opts *o)
 {
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &chld, NULL); /* io.c reads it from a signalfd */
     mon_io io;
     char why[1024];
     int status, rc = 1;
@@ -336,7 +383,7 @@ static int monitor_logged(mon_opts *o)
         goto out;
     }
     int created = create_bounded(o, &io, &status);
-    mon_io_after_create(&io);
+    int stdio_rc = mon_io_after_create(o, &io, why, sizeof(why));
     if (created < 0)
         goto out;
     if (exit_code(status) != 0) {
@@ -348,6 +395,11 @@ static int monitor_logged(mon_opts *o)
     pid_t init = read_pid(o->pid_file);
     if (init <= 0) {
         sync_send(o, CK_MON_SYNC_ERROR "no pid in %s\n", o->pid_file);
+        goto out;
+    }
+    if (stdio_rc < 0) {
+        kill(init, SIGKILL); /* created without its terminal: no use to anyone */
+        sync_send(o, CK_MON_SYNC_ERROR "%s\n", why);
         goto out;
     }
     sync_send(o, CK_MON_SYNC_OK "%d\n", (int)init);
@@ -374,7 +426,7 @@ int main(int argc, char **argv)
     if (parse(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
                         "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS] "
-                        "[--container-log F [--control SOCKET]]\n");
+                        "[--container-log F] [--control SOCKET] [--attach SOCKET] [--stdin [--stdin-once]] [--tty]\n");
         return CK_MON_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -395,5 +447,10 @@ int main(int argc, char **argv)
         sync_send(&o, CK_MON_SYNC_ERROR "open %s: %s\n", o.log_file, strerror(errno));
         return 1;
     }
-    return o.container_log != NULL ? monitor_logged(&o) : monitor(&o);
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL); /* waited for with waitpid and a signalfd */
+    return mon_opts_hold_stdio(&o) ? monitor_stdio(&o) : monitor(&o);
 }

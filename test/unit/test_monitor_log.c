@@ -28,7 +28,7 @@
 
 #include "common/fs.h"
 #include "containers/monitor/log_writer.h"
-#include "oci/probe.h"
+#include "monitor_harness.h"
 #include "oci/runtime.h"
 
 static int64_t fixed_ns;
@@ -36,33 +36,6 @@ static int64_t fixed_ns;
 static int64_t fixed_clock(void)
 {
     return fixed_ns;
-}
-
-/* Reads the whole file into a malloc'd string. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len - 1 == 0) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (bigger == NULL)
-                free(buf);
-            buf = bigger;
-        }
-    }
-    if (buf == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
 }
 
 /* A log in a temporary file, its records read back. */
@@ -149,7 +122,7 @@ static void test_records(void **state)
     mon_log_finish(&log, &err); /* nothing left: nothing written */
     close(fd);
 
-    char *data = slurp(path);
+    char *data = mh_slurp(path);
     unlink(path);
     assert_non_null(data);
     assert_memory_equal(data, "2016-10-06T00:17:09.669794202Z stdout F hello\n", 46);
@@ -183,217 +156,32 @@ static void test_records(void **state)
     assert_string_equal(r[8].text, "tail");
 }
 
-/* ---- the real monitor and runc ---- */
-
-typedef struct env {
-    char dir[PATH_MAX];
-    char bundle[PATH_MAX], root[PATH_MAX], id[64];
-    ck_oci_monitor_files files;
-} env;
-
-static const char *runc_path(void)
-{
-    static const char *const paths[] = {"/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc",
-                                        "/usr/local/bin/runc"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    return NULL;
-}
-
-static int run(const char *const *argv)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Writes the bundle and runs the monitor on it with a log and a control
- * socket (its path longer than a socket address holds when long_ctl);
- * gives the sync line. */
-static void run_monitor(env *e, const char *const *args, bool long_ctl, char *line, size_t cap)
-{
-    snprintf(e->dir, sizeof(e->dir), "/tmp/ck-monlog-%d", (int)getpid());
-    ck_err err;
-    ck_rm_rf(e->dir, &err);
-    assert_int_equal(mkdir(e->dir, 0700), 0);
-    snprintf(e->bundle, sizeof(e->bundle), "%s/bundle", e->dir);
-    snprintf(e->root, sizeof(e->root), "%s/root", e->dir);
-    snprintf(e->id, sizeof(e->id), "ck-monlog-%d", (int)getpid());
-    ck_err_clear(&err);
-    if (ck_oci_probe_bundle(e->bundle, e->id, args, &err) < 0)
-        fail_msg("bundle: %s", err.msg);
-    ck_oci_monitor_files_init(&e->files, e->dir);
-    snprintf(e->files.container_log, sizeof(e->files.container_log), "%s/c.log", e->dir);
-    snprintf(e->files.control, sizeof(e->files.control), "%s/ctl", e->dir);
-    if (long_ctl) {
-        char deep[PATH_MAX];
-        snprintf(deep, sizeof(deep), "%s/%0120d", e->dir, 0);
-        assert_int_equal(mkdir(deep, 0700), 0);
-        snprintf(e->files.control, sizeof(e->files.control), "%s/ctl", deep);
-    }
-
-    int sync[2];
-    assert_int_equal(pipe(sync), 0);
-    char fd[16];
-    snprintf(fd, sizeof(fd), "%d", sync[1]);
-    /* CK_TEST_MONITOR_BIN: another build of the monitor (a release one, to measure its memory). */
-    const char *bin = getenv("CK_TEST_MONITOR_BIN");
-    if (bin == NULL)
-        bin = CK_MONITOR_BIN;
-    const char *argv[] = {bin,
-                          "--id",
-                          e->id,
-                          "--bundle",
-                          e->bundle,
-                          "--runtime",
-                          runc_path(),
-                          "--runtime-arg",
-                          "--root",
-                          "--runtime-arg",
-                          e->root,
-                          "--pid-file",
-                          e->files.pid_file,
-                          "--exit-file",
-                          e->files.exit_file,
-                          "--log-file",
-                          e->files.log_file,
-                          "--sync-fd",
-                          fd,
-                          "--create-timeout",
-                          "60",
-                          "--container-log",
-                          e->files.container_log,
-                          "--control",
-                          e->files.control,
-                          NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(sync[0]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(sync[1]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid); /* the first process exits at once */
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    ssize_t n = 0, r;
-    while ((r = read(sync[0], line + n, cap - 1 - (size_t)n)) > 0)
-        n += r;
-    close(sync[0]);
-    line[n] = '\0';
-}
-
-/* run_monitor, which must succeed: the init's pid. */
-static pid_t start_monitor(env *e, const char *const *args, bool long_ctl)
-{
-    char line[4096];
-    run_monitor(e, args, long_ctl, line, sizeof(line));
-    if (strncmp(line, "ok ", 3) != 0)
-        fail_msg("sync line: %s", line);
-    /* The log exists before the container starts. */
-    struct stat sb;
-    assert_int_equal(stat(e->files.container_log, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0640);
-    assert_int_equal(sb.st_size, 0);
-    return (pid_t)strtol(line + 3, NULL, 10);
-}
-
-static void start(env *e)
-{
-    const char *argv[] = {runc_path(), "--root", e->root, "start", e->id, NULL};
-    assert_int_equal(run(argv), 0);
-}
-
-/* Waits up to ms for the exit file; its code, or -1. */
-static int wait_exit_file(env *e, int ms)
-{
-    for (int t = 0; t < ms; t += 20) {
-        int code;
-        long long at;
-        ck_err err;
-        if (ck_oci_read_exit(&e->files, &code, &at, &err) == 1)
-            return code;
-        usleep(20 * 1000);
-    }
-    return -1;
-}
-
-static void cleanup(env *e)
-{
-    const char *argv[] = {runc_path(), "--root", e->root, "delete", "--force", e->id, NULL};
-    run(argv);
-    ck_err err;
-    ck_rm_rf(e->dir, &err);
-}
-
-/* The monitor's resident memory (a line of /proc/pid/status, e.g.
- * "VmRSS:"), in KiB, for the report. */
-static long status_kib(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    long kib = -1;
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, key, strlen(key)) == 0)
-            kib = strtol(line + strlen(key), NULL, 10);
-    if (f != NULL)
-        fclose(f);
-    return kib;
-}
-
-static pid_t parent_of(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    char *s = slurp(path);
-    if (s == NULL)
-        return -1;
-    const char *p = strrchr(s, ')'); /* ") S <ppid> ..." */
-    pid_t ppid = -1;
-    if (p != NULL && strlen(p) > 4)
-        ppid = (pid_t)strtol(p + 4, NULL, 10);
-    free(s);
-    return ppid;
-}
+/* ---- the real monitor and runc (monitor_harness) ---- */
 
 static int root_setup(void **state)
 {
     (void)state;
-    if (geteuid() != 0 || runc_path() == NULL) {
+    if (!mh_can_run()) {
         fprintf(stderr, "test_monitor_log: needs root and runc, skipped\n");
         return 0;
     }
     return 0;
 }
 
-static bool can_run(void)
-{
-    return geteuid() == 0 && runc_path() != NULL;
-}
-
 static void test_container_output_logged(void **state)
 {
     (void)state;
-    if (!can_run())
+    if (!mh_can_run())
         skip();
-    env e;
+    mh_env e;
     const char *args[] = {"sh", "-c",
                           "echo out; echo err >&2; printf partial; yes aa | head -n 20000 | tr -d '\\n'; echo; "
                           "printf tail",
                           NULL};
-    start_monitor(&e, args, false);
-    start(&e);
-    assert_int_equal(wait_exit_file(&e, 20000), 0);
-    char *data = slurp(e.files.container_log);
+    mh_start_monitor(&e, args, &(mh_opts){0});
+    mh_start(&e);
+    assert_int_equal(mh_wait_exit_file(&e, 20000), 0);
+    char *data = mh_slurp(e.files.container_log);
     assert_non_null(data);
     rec r[16];
     int n = parse_log(data, r, 16);
@@ -428,26 +216,27 @@ static void test_container_output_logged(void **state)
     }
     assert_int_equal(out, 5);
     assert_int_equal(errs, 1);
-    cleanup(&e);
+    mh_cleanup(&e);
 }
 
 static void test_reopen(void **state)
 {
     (void)state;
-    if (!can_run())
+    if (!mh_can_run())
         skip();
-    env e;
+    mh_env e;
     const char *args[] = {"sh", "-c", "while true; do echo hello World; sleep 0.05; done", NULL};
-    pid_t init = start_monitor(&e, args, true); /* the control socket through its directory */
-    start(&e);
+    pid_t init =
+        mh_start_monitor(&e, args, &(mh_opts){.long_ctl = true}); /* the control socket through its directory */
+    mh_start(&e);
     struct stat sb;
     for (int t = 0; t < 5000 && (stat(e.files.container_log, &sb) < 0 || sb.st_size == 0); t += 20)
         usleep(20 * 1000);
     assert_true(sb.st_size > 0);
-    pid_t monitor = parent_of(init);
+    pid_t monitor = mh_parent_of(init);
     fprintf(stderr, "test_monitor_log: monitor %d VmRSS %ld KiB (RssAnon %ld, RssFile %ld) while its container runs\n",
-            (int)monitor, status_kib(monitor, "VmRSS:"), status_kib(monitor, "RssAnon:"),
-            status_kib(monitor, "RssFile:"));
+            (int)monitor, mh_status_kib(monitor, "VmRSS:"), mh_status_kib(monitor, "RssAnon:"),
+            mh_status_kib(monitor, "RssFile:"));
 
     char moved[PATH_MAX];
     snprintf(moved, sizeof(moved), "%s.new", e.files.container_log);
@@ -464,7 +253,7 @@ static void test_reopen(void **state)
     struct stat moved_later;
     assert_int_equal(stat(moved, &moved_later), 0);
     assert_int_equal(moved_later.st_size, moved_sb.st_size); /* the old file no longer grows */
-    char *data = slurp(e.files.container_log);
+    char *data = mh_slurp(e.files.container_log);
     rec r[64];
     int n = parse_log(data, r, 64);
     free(data);
@@ -472,9 +261,9 @@ static void test_reopen(void **state)
     assert_string_equal(r[0].text, "hello World");
     assert_string_equal(r[0].stream, "stdout");
 
-    const char *argv[] = {runc_path(), "--root", e.root, "kill", e.id, "KILL", NULL};
-    assert_int_equal(run(argv), 0);
-    assert_int_equal(wait_exit_file(&e, 10000), 128 + SIGKILL);
+    const char *argv[] = {mh_runc(), "--root", e.root, "kill", e.id, "KILL", NULL};
+    assert_int_equal(mh_run(argv), 0);
+    assert_int_equal(mh_wait_exit_file(&e, 10000), 128 + SIGKILL);
     /* The monitor is gone and took its control socket along. */
     for (int t = 0; t < 3000 && access(e.files.control, F_OK) == 0; t += 20)
         usleep(20 * 1000);
@@ -482,7 +271,7 @@ static void test_reopen(void **state)
     ck_err_clear(&err);
     assert_int_equal(ck_oci_reopen_log(&e.files, &err), -1);
     assert_int_equal(err.kind, CK_E_PRECONDITION);
-    cleanup(&e);
+    mh_cleanup(&e);
 }
 
 /* A create the runtime refuses: its own words on the sync line (they came
@@ -491,12 +280,12 @@ static void test_reopen(void **state)
 static void test_create_error_reported(void **state)
 {
     (void)state;
-    if (!can_run())
+    if (!mh_can_run())
         skip();
-    env e;
+    mh_env e;
     const char *args[] = {"/no/such/program", NULL};
     char line[4096];
-    run_monitor(&e, args, false, line, sizeof(line));
+    mh_run_monitor(&e, args, &(mh_opts){0}, line, sizeof(line));
     if (strncmp(line, "error ", 6) != 0 || strstr(line, "no/such/program") == NULL)
         fail_msg("sync line: %s", line);
     struct stat sb;
@@ -505,7 +294,7 @@ static void test_create_error_reported(void **state)
     for (int t = 0; t < 3000 && access(e.files.control, F_OK) == 0; t += 20)
         usleep(20 * 1000);
     assert_int_equal(access(e.files.control, F_OK), -1);
-    cleanup(&e);
+    mh_cleanup(&e);
 }
 
 int main(void)
