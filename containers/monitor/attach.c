@@ -84,18 +84,32 @@ size_t mon_attach_read(mon_attach *a, int i, short revents, char *buf, size_t ca
             drop(a, i); /* its stdin was done already */
         return 0;
     }
-    ssize_t n = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    unsigned char kind = 0;
+    struct iovec iov[2] = {{&kind, 1}, {buf, cap}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
-    if (n > 0) {
+    if (n > 1 && kind == CK_MON_ATTACH_IN_DATA) {
         c->sent_stdin = true;
-        return (size_t)n;
+        return (size_t)n - 1;
     }
-    /* 0: end of its stdin (shutdown or close); an error ends it too. The
-     * client stays for output until it hangs up or the container ends. */
+    if (n == 1 && kind == CK_MON_ATTACH_IN_DATA)
+        return 0; /* nothing to feed */
+    if (n >= 1 && kind == CK_MON_ATTACH_IN_END) {
+        /* The client says its stdin ended, whether or not it sent any: the
+         * kubelet's attach with stdin that closes at once ends a
+         * stdin_once container's input too. */
+        c->reading = false;
+        *stdin_ended = true;
+        return 0;
+    }
+    /* 0: the client shut down or closed without saying so: its stdin ends
+     * if it had sent some. An error or an unknown kind drops it. The client
+     * stays for output until it hangs up or the container ends. */
     c->reading = false;
     *stdin_ended = c->sent_stdin;
-    if (n < 0)
+    if (n != 0)
         drop(a, i);
     return 0;
 }

@@ -37,9 +37,9 @@
  *
  *    --stdin: the container's stdin is a pipe whose write end the monitor
  *    holds, fed by attach clients (6), instead of /dev/null. It stays open
- *    across attaches, unless --stdin-once: then the first client that sent
- *    stdin and ends (its shutdown(SHUT_WR), its close, or its drop) closes
- *    it, and the container reads end of file.
+ *    across attaches, unless --stdin-once: then the first client that ends
+ *    its stdin (CK_MON_ATTACH_IN_END, or going away after sending some)
+ *    closes it, and the container reads end of file.
  *
  *    --tty: the runtime runs `create --console-socket S` (S a socket in a
  *    private directory under /tmp, gone after create); the monitor takes
@@ -90,11 +90,16 @@
  *            CK_MON_ATTACH_DATA_MAX bytes): a copy of the output the
  *            container wrote while the client was attached (it goes to the
  *            CRI log all the same); with --tty all output is stream 1.
- *        client -> monitor: raw bytes of stdin, at most
- *            CK_MON_ATTACH_DATA_MAX a message (a longer one is cut); read
- *            only with --stdin, discarded without. The client's
- *            shutdown(SHUT_WR) ends its stdin (see --stdin-once), and so
- *            does an empty message (it reads as end of file).
+ *        client -> monitor: one byte of kind, then:
+ *            CK_MON_ATTACH_IN_DATA (0): bytes of stdin, at most
+ *                CK_MON_ATTACH_DATA_MAX a message (a longer one is cut);
+ *                read only with --stdin, discarded without;
+ *            CK_MON_ATTACH_IN_END (1), alone: the client's stdin ended
+ *                (see --stdin-once), even if it sent none: a client with
+ *                stdin says so when its stdin closes, so a stdin-less
+ *                client (only watching the output) can come and go.
+ *            A client that shuts down or closes without IN_END ends its
+ *            stdin only if it sent some; another kind drops the client.
  *    A client never blocks the container or the log: a message it has no
  *    room for drops the client (its socket is closed: it sees end of file
  *    early, never a gap in the middle). While the container's stdin is
@@ -164,9 +169,11 @@ enum { CK_MON_CTL_TIMEOUT_MS = 2000, CK_MON_CTL_LINE_MAX = 512 };
 enum {
     CK_MON_ATTACH_STDOUT = 1,
     CK_MON_ATTACH_STDERR = 2,
+    CK_MON_ATTACH_IN_DATA = 0, /* client -> monitor kinds */
+    CK_MON_ATTACH_IN_END = 1,
     CK_MON_ATTACH_CLIENTS = 16,
     CK_MON_ATTACH_DATA_MAX = 16 * 1024,
-    CK_MON_ATTACH_PACKET_MAX = 1 + CK_MON_ATTACH_DATA_MAX, /* a client's receive buffer */
+    CK_MON_ATTACH_PACKET_MAX = 1 + CK_MON_ATTACH_DATA_MAX, /* a message's room, either way */
 };
 
 #endif

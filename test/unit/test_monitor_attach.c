@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -91,7 +92,16 @@ static int attach(mh_env *e)
 
 static void send_text(int fd, const char *text)
 {
-    assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+    unsigned char kind = CK_MON_ATTACH_IN_DATA;
+    struct iovec iov[2] = {{&kind, 1}, {(char *)text, strlen(text)}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    assert_int_equal(sendmsg(fd, &msg, MSG_NOSIGNAL), (ssize_t)strlen(text) + 1);
+}
+
+static void send_stdin_end(int fd)
+{
+    unsigned char kind = CK_MON_ATTACH_IN_END;
+    assert_int_equal(send(fd, &kind, 1, MSG_NOSIGNAL), 1);
 }
 
 static void test_stdin_once_echo(void **state)
@@ -236,12 +246,35 @@ static void test_stuck_client_dropped(void **state)
     mh_cleanup(&e);
 }
 
+/* With stdin_once, a client that only watches (sends nothing) comes and
+ * goes without touching the container's stdin; a client whose stdin ends
+ * before it sent anything (the kubelet's attach -i closed at once) says so
+ * with IN_END, and that closes it. */
+static void test_stdin_end_without_data(void **state)
+{
+    (void)state;
+    if (!mh_can_run())
+        skip();
+    mh_env e;
+    const char *args[] = {"cat", NULL};
+    mh_start_monitor(&e, args, &(mh_opts){.stdin_open = true, .stdin_once = true, .attach = true});
+    mh_start(&e);
+    int watcher = attach(&e);
+    close(watcher);
+    usleep(200 * 1000);
+    assert_int_equal(mh_wait_exit_file(&e, 0), -1); /* cat still reads */
+    int c = attach(&e);
+    send_stdin_end(c);
+    assert_int_equal(mh_wait_exit_file(&e, 10000), 0);
+    close(c);
+    mh_cleanup(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stdin_once_echo),
-        cmocka_unit_test(test_tty_resize),
-        cmocka_unit_test(test_two_clients),
+        cmocka_unit_test(test_stdin_once_echo),      cmocka_unit_test(test_stdin_end_without_data),
+        cmocka_unit_test(test_tty_resize),           cmocka_unit_test(test_two_clients),
         cmocka_unit_test(test_stuck_client_dropped),
     };
     if (!mh_can_run())
