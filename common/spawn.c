@@ -320,7 +320,10 @@ static int copy_kept(const int *fds, size_t n, int *copies)
 static int start_child(const char *const *argv, const ck_spawn_opts *opts, const int std[3], pid_t *pid)
 {
     int kept[CK_SPAWN_MAX_KEPT_FDS];
-    int rc = copy_kept(opts->keep_fds, opts->n_keep_fds, kept);
+    for (size_t i = 0; i < CK_SPAWN_MAX_KEPT_FDS; i++)
+        kept[i] = -1;
+    const size_t n_kept = opts->n_keep_fds; /* read once: the analyzer cannot see that posix_spawn keeps it */
+    int rc = copy_kept(opts->keep_fds, n_kept, kept);
     if (rc != 0)
         return rc;
     _cleanup_free_ char **env = child_env(opts->env != NULL ? opts->env : (const char *const *)environ);
@@ -332,7 +335,7 @@ static int start_child(const char *const *argv, const ck_spawn_opts *opts, const
     if (rc == 0)
         fa_made = (rc = posix_spawn_file_actions_init(&fa)) == 0;
     if (rc == 0)
-        rc = child_fds(&fa, std, kept, opts->n_keep_fds);
+        rc = child_fds(&fa, std, kept, n_kept);
     if (rc == 0)
         attr_made = (rc = posix_spawnattr_init(&attr)) == 0;
     if (rc == 0)
@@ -343,9 +346,20 @@ static int start_child(const char *const *argv, const ck_spawn_opts *opts, const
         posix_spawn_file_actions_destroy(&fa);
     if (attr_made)
         posix_spawnattr_destroy(&attr);
-    for (size_t i = 0; i < opts->n_keep_fds; i++)
+    for (size_t i = 0; i < n_kept; i++)
         close(kept[i]);
     return rc;
+}
+
+int ck_spawn_start(const char *const *argv, const ck_spawn_opts *opts, const int std[3], pid_t *pid, ck_err *err)
+{
+    if (opts->n_keep_fds > CK_SPAWN_MAX_KEPT_FDS)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "run %s: %zu descriptors to keep, at most %d", argv[0],
+                          opts->n_keep_fds, CK_SPAWN_MAX_KEPT_FDS);
+    int rc = start_child(argv, opts, std, pid);
+    if (rc != 0)
+        return ck_err_set(err, CK_E_UNAVAILABLE, rc, "run %s", argv[0]);
+    return 0;
 }
 
 int ck_spawn_run(const char *const *argv, const ck_spawn_opts *opts, ck_spawn_result *res, ck_err *err)

@@ -72,6 +72,14 @@ typedef struct ck_spawn_opts {
  * when the program cannot be run; a non-zero exit is in res->status. */
 int ck_spawn_run(const char *const *argv, const ck_spawn_opts *opts, ck_spawn_result *res, ck_err *err);
 
+/* Starts argv[0] with the same hygiene as ck_spawn_run, but with the
+ * caller's descriptors as its stdin, stdout and stderr (std[i] becomes
+ * its i; opts->keep_fds are kept as 3, 4, ...; the other opts fields are
+ * ignored), and returns at once: *pid is the caller's to wait for (a
+ * pidfd of it tells when), its group the caller's to kill. The streamed
+ * exec's way to run `runc exec` whose stdio is a client's. */
+int ck_spawn_start(const char *const *argv, const ck_spawn_opts *opts, const int std[3], pid_t *pid, ck_err *err);
+
 /* ck_spawn_run with envp, input and timeout_ms, keeping no descriptor. */
 int ck_spawn(const char *const *argv, const char *const *envp, const char *input, int timeout_ms, ck_spawn_result *res,
              ck_err *err);

@@ -1,7 +1,9 @@
 /*
- * container_exec: ExecSync. The command runs through the runtime's `exec`
- * in a running container; its output comes back exactly, and a timeout
- * leaves nothing of it running (oci/exec.c).
+ * container_exec: ExecSync and the streamed exec. The command runs through
+ * the runtime's `exec` in a running container. ExecSync's output comes back
+ * exactly, and a timeout leaves nothing of it running (oci/exec.c); the
+ * streamed exec is started with the streaming server's descriptors and left
+ * to it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,5 +43,23 @@ int ck_container_exec_sync(ck_containers *cs, const char *id, const char *const 
         return -1;
     if (ck_oci_exec_sync(&rt, full, argv, timeout_s, CK_EXEC_SYNC_OUTPUT_CAP, cancel, out, err) < 0)
         return ck_err_wrap(err, "exec %s in container %.12s", argv[0], full);
+    return 0;
+}
+
+int ck_container_check_running(ck_containers *cs, const char *id, char *full, size_t size, ck_err *err)
+{
+    ck_oci_runtime rt;
+    return running_runtime(cs, id, full, size, &rt, err);
+}
+
+int ck_container_exec_start(ck_containers *cs, const char *id, const char *const *argv, bool tty, const int stdio[3],
+                            ck_container_exec *out, ck_err *err)
+{
+    if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+        return ck_err_set(err, CK_E_INVALID, 0, "Exec: cmd is required");
+    if (running_runtime(cs, id, out->id, sizeof(out->id), &out->rt, err) < 0)
+        return -1;
+    if (ck_oci_exec_start(&out->rt, out->id, argv, tty, stdio, &out->proc, err) < 0)
+        return ck_err_wrap(err, "exec %s in container %.12s", argv[0], out->id);
     return 0;
 }

@@ -194,6 +194,23 @@ int ck_container_update_resources(ck_containers *cs, const char *id, const ck_co
 int ck_container_exec_sync(ck_containers *cs, const char *id, const char *const *argv, int timeout_s,
                            const ck_cancel *cancel, ck_exec_result *out, ck_err *err);
 
+/* Exec, Attach: the container's full id (65 bytes) when it exists
+ * (CK_E_NOT_FOUND otherwise) and is running (CK_E_PRECONDITION otherwise). */
+int ck_container_check_running(ck_containers *cs, const char *id, char *full, size_t size, ck_err *err);
+
+/* A streamed exec (the streaming server's Exec): the command runs in a
+ * running container with the caller's descriptors as its stdio, and is left
+ * running; the caller waits for proc.pid and reads the outcome with
+ * ck_oci_exec_outcome(&rt, id, &proc, ...). */
+typedef struct ck_container_exec {
+    char id[65];
+    ck_oci_runtime rt;
+    ck_oci_exec_proc proc;
+} ck_container_exec;
+
+int ck_container_exec_start(ck_containers *cs, const char *id, const char *const *argv, bool tty, const int stdio[3],
+                            ck_container_exec *out, ck_err *err);
+
 /* One container's usage, sampled at timestamp_ns (never 0). A running
  * container's counters come from its cgroup; a created or exited one has
  * none, and answers with its attributes, zero usage and the timestamp, as

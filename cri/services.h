@@ -19,6 +19,7 @@ typedef struct ck_event_hub ck_event_hub;
 typedef struct ck_images ck_images;
 typedef struct ck_sandboxes ck_sandboxes;
 typedef struct ck_containers ck_containers;
+typedef struct ck_streaming ck_streaming;
 
 typedef struct ck_services {
     const ck_config *_Atomic config;
@@ -28,6 +29,7 @@ typedef struct ck_services {
     ck_images *images;
     ck_sandboxes *sandboxes;
     ck_containers *containers;
+    ck_streaming *streaming; /* Exec, Attach, PortForward keep their requests there */
 } ck_services;
 
 #endif

@@ -43,6 +43,7 @@
 #include "netcni/netcni.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "streaming/server.h"
 
 enum { SHUTDOWN_GRACE_MS = 5000, MAX_RELOADS_KEPT = 1024 };
 
@@ -60,6 +61,7 @@ typedef struct daemon {
     ck_services svc;
     ck_cri_server *server;
     ck_metrics_server *metrics;
+    ck_streaming *streaming;
 } daemon_t;
 
 static int apply_overrides(ck_config *cfg, const ck_options *opt, ck_err *err)
@@ -156,16 +158,22 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.events = d->events;
     d->svc.images = d->images;
     d->svc.sandboxes = d->sandboxes;
+    const ck_streaming_options so = {.address = cfg->streaming.address, .port = cfg->streaming.port};
+    if (ck_streaming_start(&so, d->containers, &d->streaming, err) < 0)
+        return ck_err_wrap(err, "streaming server");
+    d->svc.streaming = d->streaming;
     if (cfg->metrics.address != NULL && ck_metrics_server_start(cfg->metrics.address, d->store, &d->metrics, err) < 0)
         return -1;
     return 0;
 }
 
 /* The metrics endpoint goes first (no scrape runs collectors over freed
- * domains) and the registry last (no domain records into freed families). */
+ * domains) and the registry last (no domain records into freed families);
+ * the streaming server before the containers its exec sessions use. */
 static void stop_domains(daemon_t *d)
 {
     ck_metrics_server_stop(d->metrics);
+    ck_streaming_stop(d->streaming); /* its sessions use the containers */
     ck_containers_free(d->containers);
     ck_sandboxes_free(d->sandboxes);
     ck_event_hub_free(d->events);

@@ -32,7 +32,14 @@
  * gone as soon as that init reaps them (a pod's pause does; an init that
  * never calls wait leaves zombies, as it would for any process of its own,
  * and a warning says so).
- * The same kill is used when the call is cancelled.
+ * The same kill is used when the call is cancelled, and when the client of
+ * a streamed exec goes away.
+ *
+ * The streamed exec (Exec over the streaming server) is the same `runc
+ * exec`, started with the caller's descriptors as its stdio and left
+ * running: pipes, or with --tty a terminal of the caller's (runc copies
+ * between it and the container's console, and resizes the console from
+ * it on SIGWINCH).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -55,7 +63,7 @@
 
 enum {
     EXEC_BASE_ARGS_MAX = 24,    /* the runtime's path, --root R, the handler's extra args */
-    EXEC_OWN_ARGS = 7,          /* --log F --log-format json exec -- id */
+    EXEC_OWN_ARGS = 8,          /* --log F --log-format json exec [--tty] -- id */
     EXEC_FREEZE_ROUNDS = 50,    /* scans at most; a fork bomb gets killed as far as it was seen */
     EXEC_GONE_WAIT_MS = 1000,   /* for the container's init to reap what the kill orphaned */
     EXEC_COMMAND_NAME_MAX = 200 /* of the command, in messages */
@@ -241,9 +249,9 @@ static void command_name(const char *const *argv, char *buf, size_t size)
 }
 
 /* runtime --root R [extra] --log /proc/self/fd/3 --log-format json exec
- * -- id argv...: a malloc'd array. "--" ends runc's options, so a command
- * whose words start with "-" is the command's. */
-static const char **exec_argv(const ck_oci_runtime *rt, const char *id, const char *const *argv)
+ * [--tty] -- id argv...: a malloc'd array. "--" ends runc's options, so a
+ * command whose words start with "-" is the command's. */
+static const char **exec_argv(const ck_oci_runtime *rt, const char *id, bool tty, const char *const *argv)
 {
     size_t n_cmd = 0;
     while (argv[n_cmd] != NULL)
@@ -252,9 +260,13 @@ static const char **exec_argv(const ck_oci_runtime *rt, const char *id, const ch
     if (a == NULL)
         return NULL;
     size_t n = ck_oci_base_args(rt, a, EXEC_BASE_ARGS_MAX);
-    const char *own[] = {"--log", "/proc/self/fd/3", "--log-format", "json", "exec", "--", id};
-    for (size_t i = 0; i < EXEC_OWN_ARGS; i++)
+    const char *own[] = {"--log", "/proc/self/fd/3", "--log-format", "json", "exec"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         a[n++] = own[i];
+    if (tty)
+        a[n++] = "--tty";
+    a[n++] = "--";
+    a[n++] = id;
     for (size_t i = 0; i < n_cmd; i++)
         a[n++] = argv[i];
     a[n] = NULL;
@@ -367,7 +379,7 @@ int ck_oci_exec_sync(const ck_oci_runtime *rt, const char *id, const char *const
         return ck_err_set(err, CK_E_INVALID, 0, "exec in container %s: no command", id);
     char cmd[EXEC_COMMAND_NAME_MAX];
     command_name(argv, cmd, sizeof(cmd));
-    _cleanup_free_ const char **a = exec_argv(rt, id, argv);
+    _cleanup_free_ const char **a = exec_argv(rt, id, false, argv);
     if (a == NULL)
         return ck_err_oom(err, "exec arguments");
     _cleanup_close_ int log_fd = memfd_create("runc-exec-log", MFD_CLOEXEC);
@@ -395,4 +407,51 @@ int ck_oci_exec_sync(const ck_oci_runtime *rt, const char *id, const char *const
     rc = exec_outcome(rt, id, cmd, timeout_s, log_fd, &res, r, err);
     ck_spawn_result_clear(&res);
     return rc;
+}
+
+/* ---- the streamed exec ------------------------------------------------------------ */
+
+int ck_oci_exec_start(const ck_oci_runtime *rt, const char *id, const char *const *argv, bool tty, const int stdio[3],
+                      ck_oci_exec_proc *out, ck_err *err)
+{
+    out->pid = -1;
+    out->log_fd = -1;
+    if (argv == NULL || argv[0] == NULL)
+        return ck_err_set(err, CK_E_INVALID, 0, "exec in container %s: no command", id);
+    _cleanup_free_ const char **a = exec_argv(rt, id, tty, argv);
+    if (a == NULL)
+        return ck_err_oom(err, "exec arguments");
+    _cleanup_close_ int log_fd = memfd_create("runc-exec-log", MFD_CLOEXEC);
+    if (log_fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "exec %s in container %s: memfd for the runtime's log", argv[0],
+                          id);
+    const ck_spawn_opts opts = {.keep_fds = &log_fd, .n_keep_fds = 1};
+    if (ck_spawn_start(a, &opts, stdio, &out->pid, err) < 0)
+        return ck_err_wrap(err, "exec %s in container %s", argv[0], id);
+    out->log_fd = ck_steal_fd(&log_fd);
+    return 0;
+}
+
+void ck_oci_exec_kill(pid_t runc)
+{
+    victims vs = {0};
+    kill_exec_tree(runc, &vs);
+    free(vs.v);
+}
+
+int ck_oci_exec_outcome(const ck_oci_runtime *rt, const char *id, const ck_oci_exec_proc *p, int status, int *exit_code,
+                        ck_err *err)
+{
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    char msg[768];
+    if (p->log_fd >= 0 && runc_logged_error(p->log_fd, msg, sizeof(msg)))
+        return ck_err_set(err, runc_error_kind(msg), 0, "exec in container %s: %s: %s", id, rt->handler->name, msg);
+    return 0;
+}
+
+void ck_oci_exec_proc_close(ck_oci_exec_proc *p)
+{
+    if (p->log_fd >= 0)
+        close(p->log_fd);
+    p->log_fd = -1;
 }

@@ -149,6 +149,31 @@ void ck_exec_result_clear(ck_exec_result *r);
 int ck_oci_exec_sync(const ck_oci_runtime *rt, const char *id, const char *const *argv, int timeout_s, size_t cap,
                      const ck_cancel *cancel, ck_exec_result *r, ck_err *err);
 
+/* A streamed exec: `runc exec` left running with the caller's stdio. runc
+ * stays the parent of the process, copies its stdio to and from ours and
+ * exits with its status (128+signal when killed), or with 255 and its own
+ * message in log_fd when the process never started. */
+typedef struct ck_oci_exec_proc {
+    pid_t pid;  /* runc, in its own process group: the caller waits for it */
+    int log_fd; /* runc's JSON log (a memfd) */
+} ck_oci_exec_proc;
+
+/* Starts argv in container id with stdio[0..2] as runc's stdin, stdout and
+ * stderr. tty: runc gives the process a console of the container and
+ * copies between it and stdio, which must then be a terminal (its size is
+ * the console's: after a change, send SIGWINCH to the pid). Returns once
+ * runc runs; what becomes of the command is ck_oci_exec_outcome's. */
+int ck_oci_exec_start(const ck_oci_runtime *rt, const char *id, const char *const *argv, bool tty, const int stdio[3],
+                      ck_oci_exec_proc *out, ck_err *err);
+/* Kills the process runc started and everything it started, as ExecSync's
+ * timeout does, without waiting: runc reaps it and exits. */
+void ck_oci_exec_kill(pid_t runc);
+/* Once runc exited with status (from waitpid): the process's exit code in
+ * *exit_code; -1 with runc's message when runc itself failed. */
+int ck_oci_exec_outcome(const ck_oci_runtime *rt, const char *id, const ck_oci_exec_proc *p, int status, int *exit_code,
+                        ck_err *err);
+void ck_oci_exec_proc_close(ck_oci_exec_proc *p);
+
 /* The oom_score_adj this daemon may give its containers: the requested
  * value, or when the host forbids lowering it (no CAP_SYS_RESOURCE), the
  * daemon's own value, with a warning logged once. */

@@ -1,0 +1,747 @@
+/*
+ * critest_streaming: Exec and PortForward over the wire, as kubectl, crictl
+ * and the kubelet use them: the RPC gives a URL, a client connects, upgrades
+ * to SPDY/3.1 or a WebSocket and speaks remotecommand or port-forward. The
+ * clients here are minimal ones built on our own framers (streaming/spdy.h,
+ * streaming/websocket.h), against a real daemon running busybox containers.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "streaming/spdy.h"
+#include "streaming/websocket.h"
+#include "test/critest/container_fixture.h"
+
+static crit_ctr_suite S;
+static char *POD;      /* one pod for the suite */
+static char *SHELL_CT; /* a container that sleeps: the exec target */
+static char *SERVER;   /* a container answering "hi" on port 8080 */
+
+enum { IO_TIMEOUT_S = 30 };
+
+/* ---- HTTP and the upgrade ------------------------------------------------------------- */
+
+/* Connects to the host:port of url; path gets the rest. */
+static int dial_url(const char *url, char *path, size_t size)
+{
+    assert_int_equal(strncmp(url, "http://", 7), 0);
+    char host[64];
+    const char *colon = strchr(url + 7, ':');
+    assert_non_null(colon);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - url - 7), url + 7);
+    char *end = NULL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    snprintf(path, size, "%s", end);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+typedef struct conn {
+    int fd;
+    int status;
+    char head[4096];    /* the response's status line and headers */
+    uint8_t buf[65536]; /* read past the headers and not parsed yet */
+    size_t off, len;
+} conn;
+
+static void send_all(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n > 0) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        assert_true(k > 0);
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Sends a request with extra header lines (each ending in \r\n) and reads
+ * the response head; bytes after it stay in the buffer. */
+static void http_request(conn *c, const char *url, const char *method, const char *headers)
+{
+    char path[512], req[4096];
+    memset(c, 0, sizeof(*c));
+    c->fd = dial_url(url, path, sizeof(path));
+    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", method, path, headers);
+    send_all(c->fd, req, strlen(req));
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = recv(c->fd, c->buf + have, sizeof(c->buf) - have, 0);
+        if (n <= 0)
+            fail_msg("no HTTP answer from %s (%s)", url, n == 0 ? "closed" : strerror(errno));
+        have += (size_t)n;
+        uint8_t *end = memmem(c->buf, have, "\r\n\r\n", 4);
+        if (end == NULL)
+            continue;
+        size_t head_len = (size_t)(end - c->buf) + 4;
+        snprintf(c->head, sizeof(c->head), "%.*s", (int)head_len, (char *)c->buf);
+        c->off = head_len;
+        c->len = have;
+        break;
+    }
+    assert_int_equal(strncmp(c->head, "HTTP/1.1 ", 9), 0);
+    c->status = (int)strtol(c->head + 9, NULL, 10);
+}
+
+static bool head_has(const conn *c, const char *line)
+{
+    return strcasestr(c->head, line) != NULL;
+}
+
+/* Reads more into the buffer; false at the end or on a timeout. */
+static bool fill(conn *c)
+{
+    if (c->off == c->len)
+        c->off = c->len = 0;
+    if (c->len == sizeof(c->buf)) {
+        memmove(c->buf, c->buf + c->off, c->len - c->off);
+        c->len -= c->off;
+        c->off = 0;
+    }
+    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+    if (n <= 0)
+        return false;
+    c->len += (size_t)n;
+    return true;
+}
+
+/* ---- a SPDY client -------------------------------------------------------------------- */
+
+typedef struct spdy_client {
+    conn c;
+    ck_spdy_parser *parser;
+    ck_spdy_encoder *enc;
+    uint32_t next_id;
+} spdy_client;
+
+static const char *EXEC_OFFERS = "X-Stream-Protocol-Version: v5.channel.k8s.io\r\n"
+                                 "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+                                 "X-Stream-Protocol-Version: v3.channel.k8s.io\r\n"
+                                 "X-Stream-Protocol-Version: v2.channel.k8s.io\r\n"
+                                 "X-Stream-Protocol-Version: channel.k8s.io\r\n";
+
+/* POSTs an upgrade to SPDY/3.1 offering the protocols in offers; the
+ * status is in s->c.status. */
+static void spdy_connect(spdy_client *s, const char *url, const char *offers)
+{
+    char headers[1024];
+    snprintf(headers, sizeof(headers), "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n%s", offers);
+    http_request(&s->c, url, "POST", headers);
+    s->parser = ck_spdy_parser_new(NULL);
+    s->enc = ck_spdy_encoder_new(NULL);
+    s->next_id = 1;
+}
+
+static void spdy_close(spdy_client *s)
+{
+    close(s->c.fd);
+    ck_spdy_parser_free(s->parser);
+    ck_spdy_encoder_free(s->enc);
+}
+
+static void spdy_flush(spdy_client *s, ck_bytes *b)
+{
+    send_all(s->c.fd, b->data, b->len);
+    ck_bytes_free(b);
+}
+
+/* Opens a stream with header pairs (name, value, ..., NULL). */
+static uint32_t spdy_open(spdy_client *s, ...)
+{
+    ck_spdy_header h[8];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, s);
+    for (const char *name; (name = va_arg(ap, const char *)) != NULL && n < 8; n++) {
+        const char *value = va_arg(ap, const char *);
+        h[n] = (ck_spdy_header){name, value, strlen(value)};
+    }
+    va_end(ap);
+    ck_bytes b = {0};
+    uint32_t id = s->next_id;
+    s->next_id += 2;
+    assert_int_equal(ck_spdy_put_syn_stream(s->enc, &b, id, 0, 0, 0, h, n, NULL), 0);
+    spdy_flush(s, &b);
+    return id;
+}
+
+static void spdy_data(spdy_client *s, uint32_t id, const char *data, bool fin)
+{
+    ck_bytes b = {0};
+    assert_int_equal(ck_spdy_put_data(&b, id, fin ? CK_SPDY_FLAG_FIN : 0, (const uint8_t *)data, strlen(data), NULL),
+                     0);
+    spdy_flush(s, &b);
+}
+
+/* The next frame: 1, or 0 when the connection ended or timed out. */
+static int spdy_next(spdy_client *s, ck_spdy_frame *f)
+{
+    for (;;) {
+        if (s->c.off < s->c.len) {
+            size_t used = 0;
+            ck_err err;
+            int rc = ck_spdy_parse(s->parser, s->c.buf + s->c.off, s->c.len - s->c.off, &used, f, &err);
+            s->c.off += used;
+            if (rc < 0)
+                fail_msg("bad SPDY from the server: %s", err.msg);
+            if (rc == 1)
+                return 1;
+        }
+        if (!fill(&s->c))
+            return 0;
+    }
+}
+
+/* What came on the streams of interest until each was half-closed. */
+typedef struct stream_text {
+    uint32_t id;
+    char text[8192];
+    size_t len;
+    bool fin;
+} stream_text;
+
+/* Reads frames until every stream in st[0..n) got FIN (or the connection
+ * ends); false if some did not. */
+static bool spdy_collect(spdy_client *s, stream_text *st, size_t n)
+{
+    ck_spdy_frame f;
+    while (spdy_next(s, &f) == 1) {
+        for (size_t i = 0; i < n; i++) {
+            if (f.type != CK_SPDY_DATA || f.stream_id != st[i].id)
+                continue;
+            size_t k =
+                f.data_len < sizeof(st[i].text) - 1 - st[i].len ? f.data_len : sizeof(st[i].text) - 1 - st[i].len;
+            if (k > 0)
+                memcpy(st[i].text + st[i].len, f.data, k);
+            st[i].len += k;
+            if (f.data_end && (f.flags & CK_SPDY_FLAG_FIN))
+                st[i].fin = true;
+        }
+        bool all = true;
+        for (size_t i = 0; i < n; i++)
+            all = all && st[i].fin;
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+/* ---- the RPCs ---------------------------------------------------------------------------- */
+
+static grpc_status_code exec_url(const char *ct, const char *const *cmd, bool tty, bool in, bool out, bool err,
+                                 char *url, size_t size, char *details, size_t dsize)
+{
+    Runtime__V1__ExecRequest req = RUNTIME__V1__EXEC_REQUEST__INIT;
+    req.container_id = (char *)ct;
+    size_t n = 0;
+    while (cmd[n] != NULL)
+        n++;
+    req.cmd = (char **)cmd;
+    req.n_cmd = n;
+    req.tty = tty;
+    req.stdin = in;
+    req.stdout = out;
+    req.stderr = err;
+    crit_result r = {0};
+    grpc_status_code code =
+        crit_call(S.client, RUNTIME("Exec"), &req.base, &runtime__v1__exec_response__descriptor, 30000, &r);
+    if (code == GRPC_STATUS_OK)
+        snprintf(url, size, "%s", ((Runtime__V1__ExecResponse *)r.response)->url);
+    if (details != NULL)
+        snprintf(details, dsize, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+/* Exec's URL for `sh -c script` in the shell container. */
+static void exec_sh_url(const char *script, bool tty, bool in, bool out, bool err, char *url, size_t size)
+{
+    const char *cmd[] = {"sh", "-c", script, NULL};
+    char details[1024];
+    grpc_status_code code = exec_url(SHELL_CT, cmd, tty, in, out, err, url, size, details, sizeof(details));
+    if (code != GRPC_STATUS_OK)
+        fail_msg("Exec: %d %s", code, details);
+    assert_non_null(strstr(url, "/exec/"));
+}
+
+static void port_forward_url(char *url, size_t size)
+{
+    Runtime__V1__PortForwardRequest req = RUNTIME__V1__PORT_FORWARD_REQUEST__INIT;
+    req.pod_sandbox_id = POD;
+    crit_result r = {0};
+    Runtime__V1__PortForwardResponse *resp = crit_call_ok(S.client, &S.daemon, RUNTIME("PortForward"), &req.base,
+                                                          &runtime__v1__port_forward_response__descriptor, &r);
+    snprintf(url, size, "%s", resp->url);
+    crit_result_clear(&r);
+    assert_non_null(strstr(url, "/portforward/"));
+}
+
+/* ---- suite ------------------------------------------------------------------------------ */
+
+static int start_suite(void **state)
+{
+    (void)state;
+    if (crit_ctr_suite_start(&S, "ckx", 0, NULL) < 0)
+        return -1;
+    POD = crit_ctr_run_pod(&S, "stream-pod");
+    crit_ctr_request c;
+    SHELL_CT = crit_ctr_create(&S, crit_ctr_init(&c, &S, POD, "shell", "sleep 100000"));
+    crit_ctr_start(&S, SHELL_CT);
+    SERVER = crit_ctr_create(&S, crit_ctr_init(&c, &S, POD, "server", "while true; do echo hi | nc -l -p 8080; done"));
+    crit_ctr_start(&S, SERVER);
+    return 0;
+}
+
+static int stop_suite(void **state)
+{
+    (void)state;
+    if (POD != NULL)
+        crit_ctr_cleanup_pod(&S, POD);
+    free(POD);
+    free(SHELL_CT);
+    free(SERVER);
+    return crit_ctr_suite_stop(&S);
+}
+
+/* ---- exec over SPDY ------------------------------------------------------------------- */
+
+static const char *SUCCESS = "{\"metadata\":{},\"status\":\"Success\"}";
+
+typedef struct exec_run {
+    spdy_client s;
+    stream_text out, err, error;
+    uint32_t stdin_id, resize_id;
+} exec_run;
+
+/* Connects to url offering every exec protocol, opens the streams a
+ * client opens (error, stdin, stdout, stderr, resize as asked). */
+static void spdy_exec_open(exec_run *x, const char *url, bool in, bool out, bool err, bool tty)
+{
+    memset(x, 0, sizeof(*x));
+    spdy_connect(&x->s, url, EXEC_OFFERS);
+    assert_int_equal(x->s.c.status, 101);
+    assert_true(head_has(&x->s.c, "X-Stream-Protocol-Version: v5.channel.k8s.io"));
+    assert_true(head_has(&x->s.c, "Upgrade: SPDY/3.1"));
+    x->error.id = spdy_open(&x->s, "streamtype", "error", (const char *)NULL);
+    if (in)
+        x->stdin_id = spdy_open(&x->s, "streamtype", "stdin", (const char *)NULL);
+    if (out)
+        x->out.id = spdy_open(&x->s, "streamtype", "stdout", (const char *)NULL);
+    if (err)
+        x->err.id = spdy_open(&x->s, "streamtype", "stderr", (const char *)NULL);
+    if (tty)
+        x->resize_id = spdy_open(&x->s, "streamtype", "resize", (const char *)NULL);
+}
+
+/* Reads until error, stdout and stderr (those opened) are half-closed. */
+static void spdy_exec_wait(exec_run *x)
+{
+    stream_text *st[3] = {&x->error, &x->out, &x->err};
+    stream_text all[3];
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (st[i]->id != 0)
+            all[n++] = *st[i];
+    bool ok = spdy_collect(&x->s, all, n);
+    for (size_t i = 0, k = 0; i < 3; i++)
+        if (st[i]->id != 0)
+            *st[i] = all[k++];
+    if (!ok)
+        fail_msg("the exec's streams did not all end: stdout \"%s\" error \"%s\"", x->out.text, x->error.text);
+    spdy_close(&x->s);
+}
+
+static void test_exec_spdy_echo(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("echo hi; echo there >&2", false, false, true, true, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, false, true, true, false);
+    spdy_exec_wait(&x);
+    assert_string_equal(x.out.text, "hi\n");
+    assert_string_equal(x.err.text, "there\n");
+    assert_string_equal(x.error.text, SUCCESS);
+}
+
+static void test_exec_spdy_stdin(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("cat; echo done", false, true, true, false, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, true, true, false, false);
+    spdy_data(&x.s, x.stdin_id, "hello ", false);
+    spdy_data(&x.s, x.stdin_id, "world\n", true); /* FIN: cat sees its end */
+    spdy_exec_wait(&x);
+    assert_string_equal(x.out.text, "hello world\ndone\n");
+    assert_string_equal(x.error.text, SUCCESS);
+}
+
+static void test_exec_spdy_exit_code(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("echo bad >&2; exit 3", false, false, true, true, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, false, true, true, false);
+    spdy_exec_wait(&x);
+    assert_string_equal(x.err.text, "bad\n");
+    assert_string_equal(x.error.text,
+                        "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit "
+                        "code: exit status 3\",\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":"
+                        "\"ExitCode\",\"message\":\"3\"}]}}");
+}
+
+static void test_exec_spdy_old_protocol(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("echo old; exit 2", false, false, true, false, url, sizeof(url));
+    exec_run x;
+    memset(&x, 0, sizeof(x));
+    spdy_connect(&x.s, url, "X-Stream-Protocol-Version: v2.channel.k8s.io\r\n");
+    assert_int_equal(x.s.c.status, 101);
+    assert_true(head_has(&x.s.c, "X-Stream-Protocol-Version: v2.channel.k8s.io"));
+    x.error.id = spdy_open(&x.s, "streamtype", "error", (const char *)NULL);
+    x.out.id = spdy_open(&x.s, "streamtype", "stdout", (const char *)NULL);
+    spdy_exec_wait(&x);
+    assert_string_equal(x.out.text, "old\n");
+    assert_non_null(strstr(x.error.text, "exit status 2")); /* text before v4 */
+}
+
+static void test_exec_tty_resize(void **state)
+{
+    (void)state;
+    char url[512];
+    /* The size reaches the console once the resize is applied. */
+    exec_sh_url("for i in $(seq 100); do s=$(stty size); [ \"$s\" = \"33 77\" ] && break; sleep 0.1; done; echo \"$s\"",
+                true, true, true, false, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, true, true, false, true);
+    spdy_data(&x.s, x.resize_id, "{\"Width\":77,\"Height\":33}\n", false);
+    spdy_exec_wait(&x);
+    assert_non_null(strstr(x.out.text, "33 77"));
+    assert_string_equal(x.error.text, SUCCESS);
+}
+
+/* True while a process whose command line holds needle runs on the host. */
+static bool process_running(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        char path[300], cmd[512] = "";
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i + 1 < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n] = '\0';
+        char stat[300];
+        snprintf(stat, sizeof(stat), "/proc/%s/stat", de->d_name);
+        char *st = crit_ctr_read_file(stat);
+        char *rp = strrchr(st, ')');
+        bool zombie = rp != NULL && rp[1] == ' ' && rp[2] == 'Z';
+        free(st);
+        found = !zombie && strstr(cmd, needle) != NULL;
+    }
+    closedir(d);
+    return found;
+}
+
+static void test_exec_client_disconnect_kills(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("sleep 4242; echo never", false, true, true, false, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, true, true, false, false);
+    double t0 = crit_ctr_now();
+    while (!process_running("sleep 4242") && crit_ctr_now() - t0 < crit_ctr_seconds(20))
+        usleep(50 * 1000);
+    assert_true(process_running("sleep 4242"));
+    spdy_close(&x.s); /* gone without a word */
+    t0 = crit_ctr_now();
+    while (process_running("sleep 4242") && crit_ctr_now() - t0 < crit_ctr_seconds(10))
+        usleep(50 * 1000);
+    assert_false(process_running("sleep 4242"));
+}
+
+/* ---- tokens and upgrades -------------------------------------------------------------- */
+
+static void test_token_single_use(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("true", false, false, true, false, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, false, true, false, false);
+    spdy_exec_wait(&x);
+    assert_string_equal(x.error.text, SUCCESS);
+    spdy_client again;
+    spdy_connect(&again, url, EXEC_OFFERS);
+    assert_int_equal(again.c.status, 404);
+    spdy_close(&again);
+    char unknown[600];
+    snprintf(unknown, sizeof(unknown), "%.*s/exec/0123456789abcdef0123456789abcdef", (int)(strstr(url, "/exec/") - url),
+             url);
+    spdy_connect(&again, unknown, EXEC_OFFERS);
+    assert_int_equal(again.c.status, 404);
+    spdy_close(&again);
+}
+
+static void test_bad_upgrades(void **state)
+{
+    (void)state;
+    char url[512];
+    conn c;
+    exec_sh_url("true", false, false, true, false, url, sizeof(url));
+    http_request(&c, url, "POST", "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"); /* no Upgrade */
+    assert_int_equal(c.status, 400);
+    assert_non_null(strstr((char *)c.buf + c.off, "bad upgrade"));
+    close(c.fd);
+    exec_sh_url("true", false, false, true, false, url, sizeof(url));
+    spdy_client s;
+    spdy_connect(&s, url, "X-Stream-Protocol-Version: v9.channel.k8s.io\r\n");
+    assert_int_equal(s.c.status, 403);
+    spdy_close(&s);
+    exec_sh_url("true", false, false, true, false, url, sizeof(url));
+    http_request(&c, url, "GET", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    assert_int_equal(c.status, 400); /* no key */
+    close(c.fd);
+}
+
+static void test_exec_rpc_validation(void **state)
+{
+    (void)state;
+    char url[512], details[1024];
+    const char *cmd[] = {"true", NULL};
+    assert_int_equal(exec_url(SHELL_CT, cmd, true, true, true, true, url, sizeof(url), details, sizeof(details)),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(exec_url(SHELL_CT, cmd, false, false, false, false, url, sizeof(url), details, sizeof(details)),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(
+        exec_url("nosuchcontainer", cmd, false, false, true, false, url, sizeof(url), details, sizeof(details)),
+        GRPC_STATUS_NOT_FOUND);
+    Runtime__V1__AttachRequest a = RUNTIME__V1__ATTACH_REQUEST__INIT;
+    a.container_id = SHELL_CT;
+    a.stdout = true;
+    crit_result r = {0};
+    assert_int_equal(
+        crit_call(S.client, RUNTIME("Attach"), &a.base, &runtime__v1__attach_response__descriptor, 30000, &r),
+        GRPC_STATUS_UNIMPLEMENTED);
+    crit_result_clear(&r);
+}
+
+/* ---- WebSocket ------------------------------------------------------------------------ */
+
+typedef struct ws_client {
+    conn c;
+} ws_client;
+
+static void ws_connect(ws_client *w, const char *url, const char *protocol)
+{
+    char headers[512];
+    snprintf(headers, sizeof(headers),
+             "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: %s\r\n",
+             protocol);
+    http_request(&w->c, url, "GET", headers);
+    assert_int_equal(w->c.status, 101);
+    assert_true(head_has(&w->c, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+}
+
+/* Sends a binary message (channel byte first), masked as a client must. */
+static void ws_send(ws_client *w, uint8_t channel, const char *data, size_t n)
+{
+    uint8_t msg[4096];
+    msg[0] = channel;
+    memcpy(msg + 1, data, n);
+    const uint8_t mask[4] = {1, 2, 3, 4};
+    ck_bytes b = {0};
+    assert_int_equal(ck_ws_put_frame(&b, CK_WS_BINARY, true, mask, msg, n + 1, NULL), 0);
+    send_all(w->c.fd, b.data, b.len);
+    ck_bytes_free(&b);
+}
+
+/* The next server message: its opcode (CK_WS_CLOSE at the end), payload
+ * into msg; -1 when the connection ended. Server frames are unmasked and,
+ * from our server, never fragmented. */
+static int ws_next(ws_client *w, uint8_t *msg, size_t *len)
+{
+    for (;;) {
+        size_t have = w->c.len - w->c.off;
+        const uint8_t *p = w->c.buf + w->c.off;
+        if (have >= 2) {
+            size_t hdr = 2, plen = p[1] & 0x7f;
+            if (plen == 126 && have >= 4) {
+                plen = ck_be16(p + 2);
+                hdr = 4;
+            } else if (plen == 127 && have >= 10) {
+                plen = (size_t)ck_be64(p + 2);
+                hdr = 10;
+            }
+            if ((p[1] & 0x7f) < 126 || hdr > 2) {
+                if (have >= hdr + plen) {
+                    memcpy(msg, p + hdr, plen);
+                    *len = plen;
+                    w->c.off += hdr + plen;
+                    return p[0] & 0x0f;
+                }
+            }
+        }
+        if (!fill(&w->c))
+            return -1;
+    }
+}
+
+static void test_exec_websocket_v5(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("cat; echo bye >&2; exit 4", false, true, true, true, url, sizeof(url));
+    ws_client w;
+    ws_connect(&w, url, "v5.channel.k8s.io");
+    assert_true(head_has(&w.c, "Sec-WebSocket-Protocol: v5.channel.k8s.io"));
+    ws_send(&w, 0, "ping\n", 5);
+    const uint8_t close_stdin[] = {0};
+    ws_send(&w, 255, (const char *)close_stdin, 1);
+    char out[256] = "", err[256] = "", error[1024] = "";
+    uint8_t msg[65536] = {0};
+    size_t len = 0;
+    int op;
+    while ((op = ws_next(&w, msg, &len)) > 0 && op != CK_WS_CLOSE) {
+        assert_int_equal(op, CK_WS_BINARY);
+        assert_true(len >= 1);
+        assert_true(msg[0] >= 1 && msg[0] <= 3);
+        char *dst = msg[0] == 1 ? out : msg[0] == 2 ? err : error;
+        strncat(dst, (char *)msg + 1, len - 1);
+    }
+    assert_int_equal(op, CK_WS_CLOSE);
+    assert_string_equal(out, "ping\n");
+    assert_string_equal(err, "bye\n");
+    assert_non_null(strstr(error, "\"reason\":\"NonZeroExitCode\""));
+    assert_non_null(strstr(error, "{\"reason\":\"ExitCode\",\"message\":\"4\"}"));
+    close(w.c.fd);
+}
+
+/* ---- port-forward --------------------------------------------------------------------- */
+
+/* Opens the error and data streams of one forwarded connection. */
+static void spdy_forward(spdy_client *s, const char *port, const char *request_id, uint32_t *err_id, uint32_t *data_id)
+{
+    *err_id = spdy_open(s, "streamtype", "error", "port", port, "requestid", request_id, (const char *)NULL);
+    *data_id = spdy_open(s, "streamtype", "data", "port", port, "requestid", request_id, (const char *)NULL);
+}
+
+static void test_port_forward_spdy(void **state)
+{
+    (void)state;
+    char url[512];
+    port_forward_url(url, sizeof(url));
+    spdy_client s;
+    spdy_connect(&s, url, "X-Stream-Protocol-Version: portforward.k8s.io\r\n");
+    assert_int_equal(s.c.status, 101);
+    assert_true(head_has(&s.c, "X-Stream-Protocol-Version: portforward.k8s.io"));
+    /* A refused port: a message on that request's error stream. */
+    stream_text refused[2] = {0};
+    spdy_forward(&s, "8081", "0", &refused[0].id, &refused[1].id);
+    assert_true(spdy_collect(&s, refused, 2));
+    assert_non_null(strstr(refused[0].text, "8081"));
+    assert_non_null(strstr(refused[0].text, "refused"));
+    /* The connection stays usable: the server's port answers, its end
+     * half-closes the data stream. The server container may still be
+     * starting its listener: retry. */
+    bool got = false;
+    for (int attempt = 1; attempt <= 50 && !got; attempt++) {
+        char rid[16];
+        snprintf(rid, sizeof(rid), "%d", attempt);
+        stream_text st[2] = {0};
+        spdy_forward(&s, "8080", rid, &st[0].id, &st[1].id);
+        bool ended = spdy_collect(&s, st, 2);
+        if (attempt == 50)
+            fprintf(stderr, "last attempt: ended %d, data \"%s\", error \"%s\"\n", ended, st[1].text, st[0].text);
+        if (ended && strcmp(st[1].text, "hi\n") == 0) {
+            assert_int_equal(st[0].len, 0);
+            got = true;
+        } else {
+            usleep(200 * 1000);
+        }
+    }
+    assert_true(got);
+    spdy_close(&s);
+}
+
+static void test_port_forward_websocket(void **state)
+{
+    (void)state;
+    bool got = false;
+    for (int attempt = 0; attempt < 50 && !got; attempt++) {
+        char base[512], url[600];
+        port_forward_url(base, sizeof(base));
+        snprintf(url, sizeof(url), "%s?port=8080", base);
+        ws_client w;
+        ws_connect(&w, url, "v4.channel.k8s.io");
+        uint8_t msg[65536] = {0};
+        size_t len = 0;
+        /* First, on each channel of the pair, the port (little-endian). */
+        for (int ch = 0; ch < 2; ch++) {
+            assert_int_equal(ws_next(&w, msg, &len), CK_WS_BINARY);
+            assert_int_equal(len, 3);
+            assert_int_equal(msg[0], ch);
+            assert_int_equal(msg[1] | msg[2] << 8, 8080);
+        }
+        char data[256] = "", error[256] = "";
+        while (strlen(data) < 3 && error[0] == '\0' && ws_next(&w, msg, &len) == CK_WS_BINARY && len >= 1)
+            strncat(msg[0] == 0 ? data : error, (char *)msg + 1, len - 1);
+        got = strcmp(data, "hi\n") == 0;
+        close(w.c.fd);
+        if (!got)
+            usleep(200 * 1000);
+    }
+    assert_true(got);
+}
+
+int main(void)
+{
+    grpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exec_spdy_echo),      cmocka_unit_test(test_exec_spdy_stdin),
+        cmocka_unit_test(test_exec_spdy_exit_code), cmocka_unit_test(test_exec_spdy_old_protocol),
+        cmocka_unit_test(test_exec_tty_resize),     cmocka_unit_test(test_exec_client_disconnect_kills),
+        cmocka_unit_test(test_token_single_use),    cmocka_unit_test(test_bad_upgrades),
+        cmocka_unit_test(test_exec_rpc_validation), cmocka_unit_test(test_exec_websocket_v5),
+        cmocka_unit_test(test_port_forward_spdy),   cmocka_unit_test(test_port_forward_websocket),
+    };
+    int failed = cmocka_run_group_tests_name("critest_streaming", tests, start_suite, stop_suite);
+    grpc_shutdown();
+    return failed == 0 ? 0 : 1;
+}
