@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,15 +26,31 @@ static int read_small(const char *path, char *buf, size_t size, ck_err *err)
     return 0;
 }
 
-int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err)
+/* The boot id cannot change while this process runs: read once. */
+static pthread_once_t boot_once = PTHREAD_ONCE_INIT;
+static char boot_id[CK_BOOT_ID_LEN + 1];
+static ck_err boot_err;
+
+static void read_boot_id(void)
 {
     char buf[64];
-    if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), err) < 0)
-        return -1;
+    ck_err_clear(&boot_err);
+    if (read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &boot_err) < 0)
+        return;
     buf[strcspn(buf, "\n")] = '\0';
-    if (strlen(buf) != CK_BOOT_ID_LEN)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "/proc/sys/kernel/random/boot_id: \"%s\" is not a boot id", buf);
-    memcpy(out, buf, CK_BOOT_ID_LEN + 1);
+    if (strlen(buf) != CK_BOOT_ID_LEN) {
+        ck_err_set(&boot_err, CK_E_INTERNAL, 0, "/proc/sys/kernel/random/boot_id: \"%s\" is not a boot id", buf);
+        return;
+    }
+    memcpy(boot_id, buf, CK_BOOT_ID_LEN + 1);
+}
+
+int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err)
+{
+    pthread_once(&boot_once, read_boot_id);
+    if (boot_id[0] == '\0')
+        return err != NULL ? ck_err_copy(err, &boot_err) : -1;
+    memcpy(out, boot_id, CK_BOOT_ID_LEN + 1);
     return 0;
 }
 

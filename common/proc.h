@@ -24,7 +24,9 @@ typedef struct ck_proc_id {
     char boot_id[CK_BOOT_ID_LEN + 1]; /* "" when unknown */
 } ck_proc_id;
 
-/* This boot's id (36 characters and a NUL). */
+/* This boot's id (36 characters and a NUL), read once: it cannot change
+ * while the daemon runs, and pods and containers are checked against it on
+ * every status and list. */
 int ck_boot_id(char out[CK_BOOT_ID_LEN + 1], ck_err *err);
 
 /* What /proc/<pid>/stat says of a process. */

@@ -83,15 +83,16 @@ static int record_exit(ck_containers *cs, ck_container_record *row, json_t *data
     return 1;
 }
 
-/* Whether the init still runs: no exit file, and (once recorded) its
- * identity matches; why it is gone in reason. */
-static bool init_alive(const ct_paths *p, json_t *data, char *reason, size_t size)
+/* Whether the init still runs: no exit file (unless the caller has just
+ * looked: exit_checked), and (once recorded) its identity matches; why it
+ * is gone in reason. */
+static bool init_alive(const ct_paths *p, json_t *data, bool exit_checked, char *reason, size_t size)
 {
     int code;
     long long at;
     ck_err e;
     ck_err_clear(&e);
-    if (ck_oci_read_exit(&p->mon, &code, &at, &e) == 1) {
+    if (!exit_checked && ck_oci_read_exit(&p->mon, &code, &at, &e) == 1) {
         snprintf(reason, size, "exited with code %d", code);
         return false;
     }
@@ -127,7 +128,7 @@ int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err
     char why[256] = "";
     if (got == 1) {
         rc = record_exit(cs, row, data, code, at, "", err);
-    } else if (!init_alive(&p, data, why, sizeof(why)) && !ck_oci_monitor_running(&p.mon)) {
+    } else if (!init_alive(&p, data, true, why, sizeof(why)) && !ck_oci_monitor_running(&p.mon)) {
         /* The monitor writes the exit file before it lets go of its lock:
          * between the first look and this one it may have done both. */
         if (ck_oci_read_exit(&p.mon, &code, &at, &e) == 1) {
@@ -155,7 +156,7 @@ static bool alive_fn(void *arg)
 {
     const alive_of *a = arg;
     char why[256];
-    return init_alive(a->p, a->data, why, sizeof(why));
+    return init_alive(a->p, a->data, false, why, sizeof(why));
 }
 
 /* Once the init is gone its monitor still copies what is left in the pipes

@@ -49,6 +49,29 @@ int ck_container_remove(ck_containers *cs, const char *id, const ck_cancel *canc
     return rc;
 }
 
+/* The view of row, brought up to date with its processes, its record
+ * parsed once: a RUNNING container's refresh reads the view's own data (a
+ * CREATED one's needs none unless it exited), and the view is built again
+ * only when the refresh changed the row or failed (it may have touched the
+ * data the view points into). *refresh_err gets a failed refresh's cause. */
+static int refreshed_view(ck_containers *cs, ck_container_record *row, ck_container_view *v, ck_err *refresh_err,
+                          ck_err *err)
+{
+    if (ct_record_view(row, v, err) < 0) {
+        ck_container_view_clear(v);
+        return -1;
+    }
+    json_t *data = row->state == CK_CONTAINER_RUNNING ? ct_record_of_view(v) : NULL;
+    if (ct_refresh(cs, row, data, refresh_err) == 0)
+        return 0;
+    ck_container_view_clear(v);
+    if (ct_record_view(row, v, err) < 0) {
+        ck_container_view_clear(v);
+        return -1;
+    }
+    return 0;
+}
+
 int ck_container_status(ck_containers *cs, const char *id, ck_container_view *out, ck_err *err)
 {
     char full[65];
@@ -59,9 +82,13 @@ int ck_container_status(ck_containers *cs, const char *id, ck_container_view *ou
         return -1;
     if (row.state == CK_CONTAINER_CREATING)
         return ck_err_set(err, CK_E_NOT_FOUND, 0, "container %s is still being created", full);
-    if (ct_refresh(cs, &row, NULL, err) < 0 || ct_record_view(&row, out, err) < 0) {
-        ck_container_view_clear(out);
+    ck_err refresh;
+    ck_err_clear(&refresh);
+    if (refreshed_view(cs, &row, out, &refresh, err) < 0)
         return -1;
+    if (refresh.kind != CK_E_NONE) {
+        ck_container_view_clear(out);
+        return ck_err_copy(err, &refresh);
     }
     return 0;
 }
@@ -85,15 +112,17 @@ static bool has_prefix(const char *s, const char *prefix)
 }
 
 /* Whether a row passes the filter's cheap parts (before its record is
- * parsed). */
+ * parsed; its state is checked once it is up to date). */
 static bool row_passes(const ck_container_record *row, const ck_container_filter *f)
 {
     if (row->state == CK_CONTAINER_CREATING)
         return false;
-    if (f == NULL)
-        return true;
-    return has_prefix(row->id, f->id) && has_prefix(row->pod_id, f->pod_id) &&
-           (!f->has_state || row->state == f->state);
+    return f == NULL || (has_prefix(row->id, f->id) && has_prefix(row->pod_id, f->pod_id));
+}
+
+static bool view_passes(const ck_container_view *v, const ck_container_filter *f)
+{
+    return f == NULL || ((!f->has_state || v->state == f->state) && labels_match(v, &f->labels));
 }
 
 int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err)
@@ -112,17 +141,17 @@ int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_contai
     size_t k = 0;
     int rc = 0;
     for (size_t i = 0; i < nrows && rc == 0; i++) {
-        ck_err e;
-        ck_err_clear(&e);
-        /* An exit since the last look changes the state the filter reads. */
-        if (ct_refresh(cs, &rows[i], NULL, &e) < 0)
-            ck_warn("containers", "container %s: %s", rows[i].id, e.msg);
         if (!row_passes(&rows[i], f))
             continue;
-        rc = ct_record_view(&rows[i], &views[k], err);
-        if (rc == 0 && f != NULL && !labels_match(&views[k], &f->labels))
+        /* An exit since the last look changes the state the filter reads. */
+        ck_err e;
+        ck_err_clear(&e);
+        rc = refreshed_view(cs, &rows[i], &views[k], &e, err);
+        if (e.kind != CK_E_NONE)
+            ck_warn("containers", "container %s: %s", rows[i].id, e.msg);
+        if (rc == 0 && !view_passes(&views[k], f))
             ck_container_view_clear(&views[k]);
-        else
+        else if (rc == 0)
             k++;
     }
     ck_container_records_free(rows, nrows);
