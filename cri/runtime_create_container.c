@@ -8,6 +8,7 @@
 #include "containers/containers.h"
 #include "cri/container_view.h"
 #include "cri/handlers.h"
+#include "cri/security.h"
 #include "cri/services.h"
 
 static const char *str(const char *s)
@@ -180,6 +181,10 @@ int ck_handle_create_container(ck_call *call, const ProtobufCMessage *req, Proto
     ck_container_config cfg;
     if (convert(call, in, &cfg) < 0)
         return ck_err_oom(err, "CreateContainer request");
+    const Runtime__V1__LinuxContainerSecurityContext *sc =
+        in->config->linux != NULL ? in->config->linux->security_context : NULL;
+    if (ck_cri_container_seccomp(sc, &cfg.security.seccomp, err) < 0)
+        return ck_err_wrap(err, "CreateContainer %s", cfg.name);
     ck_call_set_object(call, "container %s in pod %.12s", cfg.name, cfg.pod_id);
     char id[65];
     ck_cancel cancel = ck_call_cancel(call);

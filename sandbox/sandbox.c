@@ -469,6 +469,18 @@ static int pause_proc_from_image(run_ctx *c, pause_proc *pp, ck_err *err)
     return 0;
 }
 
+/* The pod's seccomp profile, for a pause without capabilities; none in a
+ * privileged pod, as for its privileged containers. */
+static int pause_seccomp(run_ctx *c, ck_arena *arena, const ck_seccomp_profile **out, ck_err *err)
+{
+    *out = NULL;
+    if (c->cfg->privileged)
+        return 0;
+    if (ck_seccomp_profile_for(&c->cfg->seccomp, 0, arena, out, err) < 0)
+        return ck_err_wrap(err, "the pod's seccomp profile");
+    return 0;
+}
+
 static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
 {
     pause_proc pp = {0};
@@ -506,7 +518,11 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .annotations = annotations,
         .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
     };
-    int rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
+    ck_arena arena = CK_ARENA_INIT;
+    int rc = pause_seccomp(c, &arena, &spec.seccomp, err);
+    if (rc == 0)
+        rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
+    ck_arena_reset(&arena);
     pause_proc_clear(&pp);
     if (rc < 0)
         return ck_err_wrap(err, "write pause spec");
@@ -657,6 +673,8 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
     for (size_t i = 0; i < cfg->sysctls.len; i++)
         if (strchr(cfg->sysctls.items[i].key, '/') != NULL || strstr(cfg->sysctls.items[i].key, "..") != NULL)
             return ck_err_set(err, CK_E_INVALID, 0, "sysctl name \"%s\" is not valid", cfg->sysctls.items[i].key);
+    if (!cfg->privileged && ck_seccomp_check(&cfg->seccomp, err) < 0)
+        return ck_err_wrap(err, "the pod's seccomp profile");
     return 0;
 }
 
