@@ -4,7 +4,8 @@
  * that blocks namespace creation, unconfined and nil install none, a
  * Localhost profile denies what it names, a privileged container ignores
  * its profile, the pod's profile confines the pause), bad profiles refused
- * before anything exists, and no_new_privs.
+ * before anything exists, no_new_privs, and the pod's sysctls (namespaced
+ * ones only, never those of a namespace shared with the host).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -300,6 +301,47 @@ static void test_no_new_privs(void **state)
     free(pod);
 }
 
+/* ---- sysctls ---- */
+
+static void expect_sysctl_refused(const char *name, Runtime__V1__LinuxSandboxSecurityContext *sec, const char *sysctl,
+                                  const char *fault)
+{
+    char details[1024];
+    assert_int_equal(run_pod(name, sec, sysctl, "1", NULL, details, sizeof(details)), GRPC_STATUS_INVALID_ARGUMENT);
+    if (strstr(details, sysctl) == NULL || strstr(details, fault) == NULL)
+        fail_msg("details \"%s\" name neither %s nor \"%s\"", details, sysctl, fault);
+    assert_int_equal(pods_listed(), 0);
+}
+
+static void test_sysctls(void **state)
+{
+    (void)state;
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    sec.namespace_options = &ns;
+    expect_sysctl_refused("sysctl-node", &sec, "vm.swappiness", "is not namespaced");
+    expect_sysctl_refused("sysctl-uts", &sec, "kernel.hostname", "is not namespaced");
+    ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_sysctl_refused("sysctl-hostnet", &sec, "net.ipv4.ip_forward", "the host's network");
+    ns.network = RUNTIME__V1__NAMESPACE_MODE__POD;
+    ns.ipc = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_sysctl_refused("sysctl-hostipc", &sec, "kernel.shm_rmid_forced", "shares the host's");
+
+    /* Namespaced ones of the pod's own namespaces are set. */
+    ns.ipc = RUNTIME__V1__NAMESPACE_MODE__POD;
+    char *pod = NULL;
+    assert_int_equal(run_pod("sysctl-net", &sec, "net.ipv4.ip_unprivileged_port_start", "1", &pod, NULL, 0),
+                     GRPC_STATUS_OK);
+    char *id = start_with(pod, "reads-sysctl", NULL);
+    char out[64];
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start", out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "1\n");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -310,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_seccomp_privileged_ignores_profile),
         cmocka_unit_test(test_pod_seccomp),
         cmocka_unit_test(test_no_new_privs),
+        cmocka_unit_test(test_sysctls),
     };
     int failed = cmocka_run_group_tests_name("critest_container_security", tests, start_suite, stop_suite);
     grpc_shutdown();
