@@ -199,6 +199,10 @@ static int check_user(const ck_container_security *sec, ck_err *err)
     if (sec->run_as_username != NULL && strchr(sec->run_as_username, ':') != NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "security_context.run_as_username \"%s\" must not contain ':'",
                           sec->run_as_username);
+    if (sec->supplemental_groups_policy != CK_GROUPS_MERGE && sec->supplemental_groups_policy != CK_GROUPS_STRICT)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "security_context.supplemental_groups_policy %d is neither Merge nor Strict",
+                          sec->supplemental_groups_policy);
     if (sec->n_supplemental_groups > CK_OCI_MAX_GROUPS)
         return ck_err_set(err, CK_E_INVALID, 0, "security_context.supplemental_groups has %zu groups, at most %d",
                           sec->n_supplemental_groups, CK_OCI_MAX_GROUPS);
@@ -520,6 +524,8 @@ static int resolve_user(build *b, ck_err *err)
         return -1;
     if (ck_oci_resolve_user(b->in->rootfs, user, &b->user, err) < 0)
         return ck_err_wrap(err, "resolve the container's user");
+    if (b->sec->supplemental_groups_policy == CK_GROUPS_STRICT)
+        b->user.n_additional_gids = 0; /* the image's /etc/group does not count */
     for (size_t i = 0; i < b->sec->n_supplemental_groups; i++) {
         uint32_t gid = (uint32_t)b->sec->supplemental_groups[i];
         if (has_gid(&b->user, gid))

@@ -74,6 +74,7 @@ static void convert_security(const Runtime__V1__LinuxContainerSecurityContext *s
     o->run_as_username = str(s->run_as_username);
     o->supplemental_groups = s->supplemental_groups;
     o->n_supplemental_groups = s->n_supplemental_groups;
+    o->supplemental_groups_policy = (int)s->supplemental_groups_policy;
     if (s->capabilities != NULL) {
         o->add_capabilities = strs(s->capabilities->add_capabilities, s->capabilities->n_add_capabilities);
         o->drop_capabilities = strs(s->capabilities->drop_capabilities, s->capabilities->n_drop_capabilities);

@@ -4,8 +4,9 @@
  * that blocks namespace creation, unconfined and nil install none, a
  * Localhost profile denies what it names, a privileged container ignores
  * its profile, the pod's profile confines the pause), bad profiles refused
- * before anything exists, no_new_privs, and the pod's sysctls (namespaced
- * ones only, never those of a namespace shared with the host).
+ * before anything exists, no_new_privs, the pod's sysctls (namespaced
+ * ones only, never those of a namespace shared with the host), and
+ * SupplementalGroupsPolicy Merge and Strict with ContainerStatus.user.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,13 +20,30 @@
 #include <cmocka.h>
 
 #include "test/critest/container_fixture.h"
+#include "test/critest/registry_fixture.h"
 
 static crit_ctr_suite S;
+static char groups_image[256]; /* USER 1000, in the image's group 50000 */
+
+static void pull(const char *image)
+{
+    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+    spec.image = (char *)image;
+    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+    req.image = &spec;
+    crit_result r;
+    crit_call_ok(S.client, &S.daemon, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, &r);
+    crit_result_clear(&r);
+}
 
 static int start_suite(void **state)
 {
     (void)state;
-    return crit_ctr_suite_start(&S, "ckx", 150, NULL);
+    if (crit_ctr_suite_start(&S, "ckx", 150, NULL) < 0)
+        return -1;
+    snprintf(groups_image, sizeof(groups_image), "%s/cricket/groups:1", crit_fx("PLAIN"));
+    pull(groups_image);
+    return 0;
 }
 
 static int stop_suite(void **state)
@@ -342,6 +360,56 @@ static void test_sysctls(void **state)
     free(pod);
 }
 
+/* ---- supplemental groups ---- */
+
+static void expect_groups(int policy, const char *want_id, const int64_t *want, size_t n_want)
+{
+    char *pod = crit_ctr_run_pod(&S, policy == RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Strict ? "strict" : "merge");
+    Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
+    uid.value = 1000;
+    int64_t groups[] = {1234};
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.run_as_user = &uid;
+    sec.supplemental_groups = groups;
+    sec.n_supplemental_groups = 1;
+    sec.supplemental_groups_policy = (Runtime__V1__SupplementalGroupsPolicy)policy;
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, "groups", "sleep 600");
+    c.image.image = groups_image;
+    c.linux_config.security_context = &sec;
+    char *id = crit_ctr_create(&S, req);
+    crit_ctr_start(&S, id);
+    char out[128];
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "id -G", out, sizeof(out)), 0);
+    assert_string_equal(out, want_id);
+    crit_result r;
+    const Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, id, false, &r);
+    assert_non_null(st->user);
+    assert_non_null(st->user->linux);
+    assert_int_equal(st->user->linux->uid, 1000);
+    assert_int_equal(st->user->linux->gid, 1000);
+    assert_int_equal(st->user->linux->n_supplemental_groups, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        bool found = false;
+        for (size_t k = 0; k < n_want; k++)
+            found |= st->user->linux->supplemental_groups[k] == want[i];
+        if (!found)
+            fail_msg("ContainerStatus.user lacks group %lld", (long long)want[i]);
+    }
+    crit_result_clear(&r);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
+static void test_supplemental_groups_policy(void **state)
+{
+    (void)state;
+    const int64_t merged[] = {1000, 1234, 50000}, strict[] = {1000, 1234};
+    expect_groups(RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Merge, "1000 1234 50000\n", merged, 3);
+    expect_groups(RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Strict, "1000 1234\n", strict, 2);
+}
+
 int main(void)
 {
     grpc_init();
@@ -353,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_pod_seccomp),
         cmocka_unit_test(test_no_new_privs),
         cmocka_unit_test(test_sysctls),
+        cmocka_unit_test(test_supplemental_groups_policy),
     };
     int failed = cmocka_run_group_tests_name("critest_container_security", tests, start_suite, stop_suite);
     grpc_shutdown();

@@ -440,6 +440,12 @@ static void test_user_and_groups(void **state)
     f->cfg.security.supplemental_groups = groups;
     f->cfg.security.n_supplemental_groups = 5;
     expect_user(f, 1000, 1000, "10 50000 1234 5678");
+    /* Strict: the request's groups only, not the image's /etc/group. */
+    f->cfg.security.supplemental_groups_policy = CK_GROUPS_STRICT;
+    expect_user(f, 1000, 1000, "1234 10 5678");
+    f->cfg.security.supplemental_groups_policy = 7;
+    spec_fails(f, CK_E_INVALID, "supplemental_groups_policy 7 is neither Merge nor Strict");
+    f->cfg.security.supplemental_groups_policy = CK_GROUPS_MERGE;
     /* A name the image does not know. */
     f->cfg.security.run_as_username = "ghost";
     spec_fails(f, CK_E_INVALID, "user \"ghost\" is not in the image's /etc/passwd");
