@@ -25,24 +25,13 @@
 static crit_ctr_suite S;
 static char groups_image[256]; /* USER 1000, in the image's group 50000 */
 
-static void pull(const char *image)
-{
-    Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    spec.image = (char *)image;
-    Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
-    req.image = &spec;
-    crit_result r;
-    crit_call_ok(S.client, &S.daemon, IMAGE("PullImage"), &req.base, &runtime__v1__pull_image_response__descriptor, &r);
-    crit_result_clear(&r);
-}
-
 static int start_suite(void **state)
 {
     (void)state;
     if (crit_ctr_suite_start(&S, "ckx", 150, NULL) < 0)
         return -1;
     snprintf(groups_image, sizeof(groups_image), "%s/cricket/groups:1", crit_fx("PLAIN"));
-    pull(groups_image);
+    crit_ctr_pull(&S, groups_image);
     return 0;
 }
 
