@@ -24,6 +24,7 @@
 #include "common/err.h"
 #include "config/config.h"
 #include "oci/runtime.h"
+#include "oci/seccomp.h"
 #include "sandbox/sandbox.h"
 
 typedef struct ck_store ck_store;
@@ -70,8 +71,11 @@ typedef struct ck_container_resources {
     ck_kvs unified; /* cgroup v2 files */
 } ck_container_resources;
 
+/* SupplementalGroupsPolicy, as the CRI numbers it. */
+enum { CK_GROUPS_MERGE = 0, CK_GROUPS_STRICT = 1 };
+
 /* LinuxContainerSecurityContext, the parts this domain applies now (the
- * security issue completes seccomp, AppArmor, SELinux). */
+ * security issue completes AppArmor, SELinux). */
 typedef struct ck_container_security {
     bool privileged, readonly_rootfs, no_new_privs;
     bool has_run_as_user, has_run_as_group;
@@ -79,6 +83,8 @@ typedef struct ck_container_security {
     const char *run_as_username; /* "" = none */
     const int64_t *supplemental_groups;
     size_t n_supplemental_groups;
+    int supplemental_groups_policy; /* CK_GROUPS_MERGE: the image's groups of the user too; STRICT: these only */
+    ck_seccomp_choice seccomp;      /* ignored when privileged */
     ck_strs add_capabilities, drop_capabilities; /* names like "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL" */
     int ns_pid;                                  /* CK_NS_POD (default), CK_NS_CONTAINER, CK_NS_NODE, CK_NS_TARGET */
     const char *ns_target_id;

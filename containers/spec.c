@@ -199,6 +199,10 @@ static int check_user(const ck_container_security *sec, ck_err *err)
     if (sec->run_as_username != NULL && strchr(sec->run_as_username, ':') != NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "security_context.run_as_username \"%s\" must not contain ':'",
                           sec->run_as_username);
+    if (sec->supplemental_groups_policy != CK_GROUPS_MERGE && sec->supplemental_groups_policy != CK_GROUPS_STRICT)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "security_context.supplemental_groups_policy %d is neither Merge nor Strict",
+                          sec->supplemental_groups_policy);
     if (sec->n_supplemental_groups > CK_OCI_MAX_GROUPS)
         return ck_err_set(err, CK_E_INVALID, 0, "security_context.supplemental_groups has %zu groups, at most %d",
                           sec->n_supplemental_groups, CK_OCI_MAX_GROUPS);
@@ -230,6 +234,7 @@ static int check_paths(const char *field, const ck_strs *paths, ck_err *err)
 static int check_security(const ck_container_security *sec, ck_err *err)
 {
     if (check_user(sec, err) < 0 || check_capabilities("add_capabilities", &sec->add_capabilities, err) < 0 ||
+        (!sec->privileged && ck_seccomp_check(&sec->seccomp, err) < 0) ||
         check_capabilities("drop_capabilities", &sec->drop_capabilities, err) < 0 ||
         check_paths("masked_paths", &sec->masked_paths, err) < 0 ||
         check_paths("readonly_paths", &sec->readonly_paths, err) < 0)
@@ -365,6 +370,7 @@ typedef struct build {
     ck_oci_spec spec;
     ck_oci_resources *res;
     ck_oci_user user;
+    uint64_t caps; /* the capability set granted (bit n = capability n) */
 } build;
 
 /* Appends to a growing list of strings held in the arena (a NULL item
@@ -518,6 +524,8 @@ static int resolve_user(build *b, ck_err *err)
         return -1;
     if (ck_oci_resolve_user(b->in->rootfs, user, &b->user, err) < 0)
         return ck_err_wrap(err, "resolve the container's user");
+    if (b->sec->supplemental_groups_policy == CK_GROUPS_STRICT)
+        b->user.n_additional_gids = 0; /* the image's /etc/group does not count */
     for (size_t i = 0; i < b->sec->n_supplemental_groups; i++) {
         uint32_t gid = (uint32_t)b->sec->supplemental_groups[i];
         if (has_gid(&b->user, gid))
@@ -1282,6 +1290,7 @@ static int capabilities(build *b, ck_err *err)
         }
         set &= bounding;
     }
+    b->caps = set;
     /* Never NULL: an empty set is an empty list. */
     const char **caps = ck_arena_alloc(&b->arena, (N_CAPS + 1) * sizeof(*caps));
     if (caps == NULL)
@@ -1307,17 +1316,25 @@ static const char *const *path_list(build *b, bool given, const ck_strs *paths, 
     return out;
 }
 
+/* After the capabilities: RuntimeDefault opens what they allow. */
+static int seccomp(build *b, ck_err *err)
+{
+    if (ck_seccomp_profile_for(&b->sec->seccomp, b->caps, &b->arena, &b->spec.seccomp, err) < 0)
+        return ck_err_wrap(err, "seccomp");
+    return 0;
+}
+
 static int security(build *b, ck_err *err)
 {
     const ck_container_security *sec = b->sec;
     b->spec.root_readonly = sec->readonly_rootfs;
-    if (sec->privileged) /* nothing hidden from a privileged container */
+    if (sec->privileged) /* nothing hidden from a privileged container, nothing filtered */
         return capabilities(b, err);
     b->spec.masked_paths = path_list(b, sec->has_masked_paths, &sec->masked_paths, ck_oci_default_masked_paths);
     b->spec.readonly_paths = path_list(b, sec->has_readonly_paths, &sec->readonly_paths, ck_oci_default_readonly_paths);
     if (b->spec.masked_paths == NULL || b->spec.readonly_paths == NULL)
         return ck_err_oom(err, "masked paths");
-    return capabilities(b, err);
+    return capabilities(b, err) < 0 ? -1 : seccomp(b, err);
 }
 
 /* ---- annotations and the rest ---------------------------------------------------- */

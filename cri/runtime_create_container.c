@@ -8,6 +8,7 @@
 #include "containers/containers.h"
 #include "cri/container_view.h"
 #include "cri/handlers.h"
+#include "cri/security.h"
 #include "cri/services.h"
 
 static const char *str(const char *s)
@@ -73,6 +74,7 @@ static void convert_security(const Runtime__V1__LinuxContainerSecurityContext *s
     o->run_as_username = str(s->run_as_username);
     o->supplemental_groups = s->supplemental_groups;
     o->n_supplemental_groups = s->n_supplemental_groups;
+    o->supplemental_groups_policy = (int)s->supplemental_groups_policy;
     if (s->capabilities != NULL) {
         o->add_capabilities = strs(s->capabilities->add_capabilities, s->capabilities->n_add_capabilities);
         o->drop_capabilities = strs(s->capabilities->drop_capabilities, s->capabilities->n_drop_capabilities);
@@ -180,6 +182,10 @@ int ck_handle_create_container(ck_call *call, const ProtobufCMessage *req, Proto
     ck_container_config cfg;
     if (convert(call, in, &cfg) < 0)
         return ck_err_oom(err, "CreateContainer request");
+    const Runtime__V1__LinuxContainerSecurityContext *sc =
+        in->config->linux != NULL ? in->config->linux->security_context : NULL;
+    if (ck_cri_container_seccomp(sc, &cfg.security.seccomp, err) < 0)
+        return ck_err_wrap(err, "CreateContainer %s", cfg.name);
     ck_call_set_object(call, "container %s in pod %.12s", cfg.name, cfg.pod_id);
     char id[65];
     ck_cancel cancel = ck_call_cancel(call);

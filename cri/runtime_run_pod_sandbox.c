@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cri/handlers.h"
+#include "cri/security.h"
 #include "cri/services.h"
 #include "sandbox/sandbox.h"
 
@@ -85,6 +86,9 @@ int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Protob
     ck_sandbox_config cfg;
     if (convert(call, in, &cfg) < 0)
         return ck_err_oom(err, "RunPodSandbox request");
+    const Runtime__V1__LinuxPodSandboxConfig *lx = in->config->linux;
+    if (ck_cri_pod_seccomp(lx != NULL ? lx->security_context : NULL, &cfg.seccomp, err) < 0)
+        return ck_err_wrap(err, "RunPodSandbox");
     char id[65];
     ck_cancel cancel = ck_call_cancel(call);
     if (ck_sandbox_run(call->svc->sandboxes, &cfg, &cancel, id, err) < 0)

@@ -152,7 +152,9 @@ int ck_handle_status(ck_call *call, const ProtobufCMessage *req, ProtobufCMessag
     if (status->conditions[0] == NULL || status->conditions[1] == NULL || fill_handlers(call, r) < 0)
         return ck_err_oom(err, "Status response");
     r->status = status;
-    r->features = features; /* supplemental groups policy: not yet */
+    /* Merge and Strict are both honoured, and ContainerStatus reports the user. */
+    features->supplemental_groups_policy = true;
+    r->features = features;
     if (in->verbose && fill_info(call, r, &cni_st) < 0)
         return ck_err_oom(err, "Status verbose info");
     *resp = &r->base;

@@ -154,6 +154,47 @@ static json_t *devices_json(const ck_oci_spec *s)
     return a;
 }
 
+static json_t *strings_n(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *seccomp_rule_json(const ck_seccomp_rule *r)
+{
+    json_t *args = json_array();
+    for (size_t i = 0; i < r->n_args; i++) {
+        const ck_seccomp_arg *a = &r->args[i];
+        json_array_append_new(args, json_pack("{s:I, s:I, s:I, s:s}", "index", (json_int_t)a->index, "value",
+                                              (json_int_t)a->value, "valueTwo", (json_int_t)a->value_two, "op", a->op));
+    }
+    json_t *o = json_pack("{s:o, s:s}", "names", strings_n(r->names, r->n_names), "action", r->action);
+    if (o == NULL) {
+        json_decref(args);
+        return NULL;
+    }
+    set_if(o, "args", r->n_args > 0, args);
+    set_if(o, "errnoRet", r->has_errno_ret, json_integer(r->errno_ret));
+    return o;
+}
+
+/* linux.seccomp, which runc compiles with libseccomp. */
+static json_t *seccomp_json(const ck_seccomp_profile *p)
+{
+    json_t *rules = json_array();
+    for (size_t i = 0; i < p->n_rules; i++)
+        json_array_append_new(rules, seccomp_rule_json(&p->rules[i]));
+    json_t *o = json_pack("{s:s, s:o}", "defaultAction", p->default_action, "syscalls", rules);
+    if (o == NULL)
+        return NULL;
+    set_if(o, "defaultErrnoRet", p->has_default_errno_ret, json_integer(p->default_errno_ret));
+    set_if(o, "architectures", p->n_architectures > 0, strings_n(p->architectures, p->n_architectures));
+    set_if(o, "flags", p->n_flags > 0, strings_n(p->flags, p->n_flags));
+    return o;
+}
+
 static json_t *linux_json(const ck_oci_spec *s)
 {
     json_t *l = json_pack("{s:o, s:o, s:o, s:o, s:o}", "namespaces", namespaces_json(s), "sysctl",
@@ -166,6 +207,14 @@ static json_t *linux_json(const ck_oci_spec *s)
     if (s->rootfs_propagation != NULL)
         json_object_set_new(l, "rootfsPropagation", json_string(s->rootfs_propagation));
     set_if(l, "devices", s->n_devices > 0, devices_json(s));
+    if (s->seccomp != NULL) {
+        json_t *sc = seccomp_json(s->seccomp);
+        if (sc == NULL) {
+            json_decref(l);
+            return NULL;
+        }
+        json_object_set_new(l, "seccomp", sc);
+    }
     return l;
 }
 
@@ -347,6 +396,7 @@ int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *
         .readonly_paths = ck_oci_default_readonly_paths,
         .sysctls = s->sysctls,
         .n_sysctls = s->n_sysctls,
+        .seccomp = s->seccomp,
         .annotations = s->annotations,
         .n_annotations = s->n_annotations,
     };

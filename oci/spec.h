@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "config/config.h"
+#include "oci/seccomp.h"
 
 typedef struct ck_kv {
     const char *key;
@@ -107,6 +108,7 @@ typedef struct ck_oci_spec {
     const char *const *readonly_paths; /* NULL-terminated; NULL = none */
     const ck_kv *sysctls;
     size_t n_sysctls;
+    const ck_seccomp_profile *seccomp; /* NULL = unconfined */
     const ck_kv *annotations;
     size_t n_annotations;
 } ck_oci_spec;
@@ -150,6 +152,7 @@ typedef struct ck_pause_spec {
     int oom_score_adj;
     const ck_kv *sysctls;
     size_t n_sysctls;
+    const ck_seccomp_profile *seccomp; /* the pod's; NULL = unconfined */
     const ck_kv *annotations;
     size_t n_annotations;
 } ck_pause_spec;

@@ -469,6 +469,18 @@ static int pause_proc_from_image(run_ctx *c, pause_proc *pp, ck_err *err)
     return 0;
 }
 
+/* The pod's seccomp profile, for a pause without capabilities; none in a
+ * privileged pod, as for its privileged containers. */
+static int pause_seccomp(run_ctx *c, ck_arena *arena, const ck_seccomp_profile **out, ck_err *err)
+{
+    *out = NULL;
+    if (c->cfg->privileged)
+        return 0;
+    if (ck_seccomp_profile_for(&c->cfg->seccomp, 0, arena, out, err) < 0)
+        return ck_err_wrap(err, "the pod's seccomp profile");
+    return 0;
+}
+
 static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
 {
     pause_proc pp = {0};
@@ -506,7 +518,11 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .annotations = annotations,
         .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
     };
-    int rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
+    ck_arena arena = CK_ARENA_INIT;
+    int rc = pause_seccomp(c, &arena, &spec.seccomp, err);
+    if (rc == 0)
+        rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
+    ck_arena_reset(&arena);
     pause_proc_clear(&pp);
     if (rc < 0)
         return ck_err_wrap(err, "write pause spec");
@@ -625,6 +641,52 @@ static int check_cni_arg(const char *field, const char *v, ck_err *err)
     return 0;
 }
 
+/* The sysctls a pod may set are the ones of its own namespaces (runc's
+ * and the kubelet's list): the IPC namespace's kernel.shm*, kernel.msg*,
+ * kernel.sem and fs.mqueue.*, the network namespace's net.*. Anything else
+ * would change the node for every pod; a namespace shared with the host
+ * is the host's. */
+static bool ipc_sysctl(const char *name)
+{
+    static const char *const names[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",          "kernel.sem",
+                                        "kernel.shmall", "kernel.shmmax", "kernel.shm_rmid_forced", "kernel.shmmni"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return strncmp(name, "fs.mqueue.", 10) == 0 && name[10] != '\0';
+}
+
+static int check_sysctl(const ck_sandbox_config *cfg, const char *name, ck_err *err)
+{
+    if (name[0] == '\0' || strchr(name, '/') != NULL || strstr(name, "..") != NULL || name[strlen(name) - 1] == '.')
+        return ck_err_set(err, CK_E_INVALID, 0, "sysctl \"%s\" is not a sysctl name", name);
+    if (ipc_sysctl(name)) {
+        if (cfg->ns_ipc == CK_NS_NODE)
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "sysctl \"%s\" belongs to the IPC namespace, and the pod shares the host's", name);
+        return 0;
+    }
+    if (strncmp(name, "net.", 4) == 0 && name[4] != '\0') {
+        if (cfg->ns_network == CK_NS_NODE)
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "sysctl \"%s\" belongs to the network namespace, and the pod uses the host's network",
+                              name);
+        return 0;
+    }
+    return ck_err_set(err, CK_E_INVALID, 0,
+                      "sysctl \"%s\" is not namespaced (only the IPC namespace's kernel.shm*, kernel.msg*, "
+                      "kernel.sem, fs.mqueue.* and the network's net.* can be set per pod)",
+                      name);
+}
+
+static int check_sysctls(const ck_sandbox_config *cfg, ck_err *err)
+{
+    for (size_t i = 0; i < cfg->sysctls.len; i++)
+        if (check_sysctl(cfg, cfg->sysctls.items[i].key, err) < 0)
+            return -1;
+    return 0;
+}
+
 static int validate(const ck_sandbox_config *cfg, ck_err *err)
 {
     if (check_cni_arg("name", cfg->name, err) < 0 || check_cni_arg("namespace", cfg->ns, err) < 0 ||
@@ -654,9 +716,10 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
             cfg->ports[i].host_port > 65535)
             return ck_err_set(err, CK_E_INVALID, 0, "port mapping %d: ports must be within 1-65535",
                               (int)cfg->ports[i].container_port);
-    for (size_t i = 0; i < cfg->sysctls.len; i++)
-        if (strchr(cfg->sysctls.items[i].key, '/') != NULL || strstr(cfg->sysctls.items[i].key, "..") != NULL)
-            return ck_err_set(err, CK_E_INVALID, 0, "sysctl name \"%s\" is not valid", cfg->sysctls.items[i].key);
+    if (check_sysctls(cfg, err) < 0)
+        return -1;
+    if (!cfg->privileged && ck_seccomp_check(&cfg->seccomp, err) < 0)
+        return ck_err_wrap(err, "the pod's seccomp profile");
     return 0;
 }
 

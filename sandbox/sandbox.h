@@ -61,6 +61,7 @@ typedef struct ck_sandbox_config {
     int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
     const char *ns_target_id;
     bool privileged;             /* the pod's security context asks for privileged containers */
+    ck_seccomp_choice seccomp;   /* the pause's (none when privileged) */
     int ns_user;                 /* CK_NS_NODE (the host's, the default) or CK_NS_POD (its own) */
     const char *runtime_handler; /* "" = default */
 } ck_sandbox_config;

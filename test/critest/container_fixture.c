@@ -31,10 +31,10 @@ double crit_ctr_seconds(double seconds)
 
 /* ---- the suite ---- */
 
-static void pull(crit_ctr_suite *s)
+void crit_ctr_pull(crit_ctr_suite *s, const char *image)
 {
     Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
-    spec.image = s->image;
+    spec.image = (char *)image;
     Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
     req.image = &spec;
     crit_result r;
@@ -66,7 +66,7 @@ int crit_ctr_suite_start(crit_ctr_suite *s, const char *tag, unsigned net_base, 
         return -1;
     }
     snprintf(s->image, sizeof(s->image), "%s/library/busybox:latest", crit_fx("PLAIN"));
-    pull(s);
+    crit_ctr_pull(s, s->image);
     return 0;
 }
 

@@ -35,6 +35,8 @@ typedef struct crit_ctr_suite {
  * crit_pod_net_init; extra_yaml appended to its config, may be NULL), pulls
  * busybox. 0, or -1 with the reason printed. */
 int crit_ctr_suite_start(crit_ctr_suite *s, const char *tag, unsigned net_base, const char *extra_yaml);
+/* PullImage of image (a reference), which must succeed. */
+void crit_ctr_pull(crit_ctr_suite *s, const char *image);
 /* Removes the pods a failed test left (their containers outlive the daemon
  * by design), stops the daemon, removes the host resources. 0 when the
  * daemon stopped cleanly. */

@@ -118,6 +118,8 @@ static void test_status_conditions_and_handlers(void **state)
     assert_true(has_default);
     assert_true(has_runc);
     assert_non_null(s->features);
+    /* Merge and Strict both work, so the kubelet may ask for either. */
+    assert_true(s->features->supplemental_groups_policy);
     crit_result_clear(&r);
 }
 

@@ -440,6 +440,12 @@ static void test_user_and_groups(void **state)
     f->cfg.security.supplemental_groups = groups;
     f->cfg.security.n_supplemental_groups = 5;
     expect_user(f, 1000, 1000, "10 50000 1234 5678");
+    /* Strict: the request's groups only, not the image's /etc/group. */
+    f->cfg.security.supplemental_groups_policy = CK_GROUPS_STRICT;
+    expect_user(f, 1000, 1000, "1234 10 5678");
+    f->cfg.security.supplemental_groups_policy = 7;
+    spec_fails(f, CK_E_INVALID, "supplemental_groups_policy 7 is neither Merge nor Strict");
+    f->cfg.security.supplemental_groups_policy = CK_GROUPS_MERGE;
     /* A name the image does not know. */
     f->cfg.security.run_as_username = "ghost";
     spec_fails(f, CK_E_INVALID, "user \"ghost\" is not in the image's /etc/passwd");
@@ -716,7 +722,88 @@ static void test_privileged(void **state)
     bool present;
     ns_path(root, "cgroup", &present);
     assert_false(present); /* privileged keeps the host's cgroup namespace, even on v2 */
+    assert_null(json_object_get(linux_of(root), "seccomp"));
     json_decref(root);
+    /* A privileged container ignores its profile, even one that is not there. */
+    f->cfg.security.seccomp = (ck_seccomp_choice){CK_SECCOMP_LOCALHOST, "/nonexistent/profile.json"};
+    root = spec_ok(f);
+    assert_null(json_object_get(linux_of(root), "seccomp"));
+    json_decref(root);
+}
+
+/* ---- seccomp ----------------------------------------------------------------------- */
+
+/* Whether a rule of profile allows name, and with how many conditions. */
+static bool seccomp_allows(json_t *profile, const char *name, size_t *n_args)
+{
+    size_t i;
+    json_t *rule;
+    json_array_foreach(json_object_get(profile, "syscalls"), i, rule)
+    {
+        if (strcmp(json_string_value(json_object_get(rule, "action")), "SCMP_ACT_ALLOW") != 0 ||
+            !array_has(json_object_get(rule, "names"), name))
+            continue;
+        if (n_args != NULL)
+            *n_args = json_array_size(json_object_get(rule, "args"));
+        return true;
+    }
+    return false;
+}
+
+static void test_seccomp(void **state)
+{
+    fixture *f = *state;
+    /* No choice made: unconfined, as the CRI defines a nil profile. */
+    json_t *root = spec_ok(f);
+    assert_null(json_object_get(linux_of(root), "seccomp"));
+    json_decref(root);
+
+    f->cfg.security.seccomp = (ck_seccomp_choice){CK_SECCOMP_RUNTIME_DEFAULT, NULL};
+    root = spec_ok(f);
+    json_t *sc = json_object_get(linux_of(root), "seccomp");
+    assert_non_null(sc);
+    assert_string_equal(json_string_value(json_object_get(sc, "defaultAction")), "SCMP_ACT_ERRNO");
+    assert_int_equal(json_integer_value(json_object_get(sc, "defaultErrnoRet")), 1);
+    assert_true(json_array_size(json_object_get(sc, "architectures")) > 0);
+    size_t n_args = 9;
+    assert_true(seccomp_allows(sc, "read", &n_args));
+    assert_int_equal(n_args, 0);
+    /* Without CAP_SYS_ADMIN: no mount, clone only without namespace flags. */
+    assert_false(seccomp_allows(sc, "mount", NULL));
+    assert_false(seccomp_allows(sc, "unshare", NULL));
+    assert_true(seccomp_allows(sc, "clone", &n_args));
+    assert_int_equal(n_args, 1);
+    assert_false(seccomp_allows(sc, "keyctl", NULL));
+    assert_false(seccomp_allows(sc, "kexec_load", NULL));
+    assert_true(seccomp_allows(sc, "chroot", NULL)); /* SYS_CHROOT is a default capability */
+    json_decref(root);
+
+    /* Adding SYS_ADMIN opens what it governs. */
+    const ck_strs add = {(const char *const[]){"SYS_ADMIN"}, 1};
+    f->cfg.security.add_capabilities = add;
+    root = spec_ok(f);
+    sc = json_object_get(linux_of(root), "seccomp");
+    assert_true(seccomp_allows(sc, "mount", NULL));
+    assert_true(seccomp_allows(sc, "clone", &n_args));
+    assert_int_equal(n_args, 0);
+    json_decref(root);
+
+    /* Localhost: the file's rules; a missing file fails before anything is written. */
+    char path[256];
+    snprintf(path, sizeof(path), "%s/profile.json", f->dir);
+    write_file(f->dir, "profile.json",
+               "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],"
+               "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}");
+    f->cfg.security.seccomp = (ck_seccomp_choice){CK_SECCOMP_LOCALHOST, path};
+    root = spec_ok(f);
+    sc = json_object_get(linux_of(root), "seccomp");
+    assert_string_equal(json_string_value(json_object_get(sc, "defaultAction")), "SCMP_ACT_ALLOW");
+    json_t *rule = json_array_get(json_object_get(sc, "syscalls"), 0);
+    assert_true(array_has(json_object_get(rule, "names"), "mkdirat"));
+    assert_int_equal(json_integer_value(json_object_get(rule, "errnoRet")), 13);
+    json_decref(root);
+    f->cfg.security.seccomp.path = "/nonexistent/profile.json";
+    spec_fails(f, CK_E_INVALID, "seccomp profile /nonexistent/profile.json: cannot read it");
 }
 
 /* ---- namespaces -------------------------------------------------------------------- */
@@ -1056,6 +1143,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_image_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_privileged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seccomp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths_and_privileges, setup, teardown),

@@ -1,0 +1,59 @@
+/*
+ * security: SecurityProfile to ck_seccomp_choice. A Localhost reference is
+ * the profile's absolute path on the node; a "localhost/" in front of it,
+ * as the deprecated field and some clients write it, is taken off.
+ */
+#include "cri/security.h"
+
+#include <string.h>
+
+static int seccomp_choice(const Runtime__V1__SecurityProfile *profile, const char *legacy_path, const char *field,
+                          ck_seccomp_choice *out, ck_err *err)
+{
+    static const char prefix[] = "localhost/";
+    if (profile == NULL)
+        return ck_seccomp_choice_parse(field, legacy_path, out, err);
+    switch (profile->profile_type) {
+    case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault:
+        *out = (ck_seccomp_choice){CK_SECCOMP_RUNTIME_DEFAULT, NULL};
+        return 0;
+    case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined:
+        *out = (ck_seccomp_choice){CK_SECCOMP_UNCONFINED, NULL};
+        return 0;
+    case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost: {
+        const char *ref = profile->localhost_ref != NULL ? profile->localhost_ref : "";
+        if (strncmp(ref, prefix, sizeof(prefix) - 1) == 0)
+            ref += sizeof(prefix) - 1;
+        if (ref[0] != '/')
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "seccomp: a Localhost profile needs localhost_ref to be an absolute path, not \"%s\"",
+                              ref);
+        *out = (ck_seccomp_choice){CK_SECCOMP_LOCALHOST, ref};
+        return 0;
+    }
+    default:
+        return ck_err_set(err, CK_E_INVALID, 0, "seccomp: profile_type %d is not a profile type",
+                          (int)profile->profile_type);
+    }
+}
+
+/* The deprecated field is still read, for clients older than `seccomp`. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+int ck_cri_container_seccomp(const Runtime__V1__LinuxContainerSecurityContext *sc, ck_seccomp_choice *out, ck_err *err)
+{
+    *out = (ck_seccomp_choice){CK_SECCOMP_UNCONFINED, NULL};
+    if (sc == NULL)
+        return 0;
+    return seccomp_choice(sc->seccomp, sc->seccomp_profile_path, "security_context.seccomp_profile_path", out, err);
+}
+
+int ck_cri_pod_seccomp(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_seccomp_choice *out, ck_err *err)
+{
+    *out = (ck_seccomp_choice){CK_SECCOMP_UNCONFINED, NULL};
+    if (sc == NULL)
+        return 0;
+    return seccomp_choice(sc->seccomp, sc->seccomp_profile_path, "linux.security_context.seccomp_profile_path", out,
+                          err);
+}
+#pragma GCC diagnostic pop

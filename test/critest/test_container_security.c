@@ -1,0 +1,418 @@
+/*
+ * critest_container_security: security contexts over the wire, checked
+ * from inside real containers: seccomp (RuntimeDefault installs a filter
+ * that blocks namespace creation, unconfined and nil install none, a
+ * Localhost profile denies what it names, a privileged container ignores
+ * its profile, the pod's profile confines the pause), bad profiles refused
+ * before anything exists, no_new_privs, the pod's sysctls (namespaced
+ * ones only, never those of a namespace shared with the host), and
+ * SupplementalGroupsPolicy Merge and Strict with ContainerStatus.user.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test/critest/container_fixture.h"
+#include "test/critest/registry_fixture.h"
+
+static crit_ctr_suite S;
+static char groups_image[256]; /* USER 1000, in the image's group 50000 */
+
+static int start_suite(void **state)
+{
+    (void)state;
+    if (crit_ctr_suite_start(&S, "ckx", 150, NULL) < 0)
+        return -1;
+    snprintf(groups_image, sizeof(groups_image), "%s/cricket/groups:1", crit_fx("PLAIN"));
+    crit_ctr_pull(&S, groups_image);
+    return 0;
+}
+
+static int stop_suite(void **state)
+{
+    (void)state;
+    return crit_ctr_suite_stop(&S);
+}
+
+/* ---- helpers ---- */
+
+static Runtime__V1__SecurityProfile profile(Runtime__V1__SecurityProfile__ProfileType type, const char *ref)
+{
+    Runtime__V1__SecurityProfile p = RUNTIME__V1__SECURITY_PROFILE__INIT;
+    p.profile_type = type;
+    p.localhost_ref = (char *)(ref != NULL ? ref : "");
+    return p;
+}
+
+/* A profile file in the suite's directory: its path (static). */
+static const char *profile_file(const char *name, const char *text)
+{
+    static char path[4][300];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 300, "%s/%s", S.daemon.dir, name);
+    crit_write_text(p, text);
+    return p;
+}
+
+/* A pod with the suite's parent and log directory and the given security
+ * context and sysctls; RunPodSandbox's status, and its id when OK. */
+static grpc_status_code run_pod(const char *name, Runtime__V1__LinuxSandboxSecurityContext *sec, const char *sysctl,
+                                const char *value, char **id, char *details, size_t size)
+{
+    crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, S.cgroup_parent);
+    pod.config.log_directory = S.log_dir;
+    pod.linux_config.security_context = sec;
+    Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry entry = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__SYSCTLS_ENTRY__INIT;
+    Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry *entries[] = {&entry};
+    if (sysctl != NULL) {
+        entry.key = (char *)sysctl;
+        entry.value = (char *)value;
+        pod.linux_config.sysctls = entries;
+        pod.linux_config.n_sysctls = 1;
+    }
+    crit_result r;
+    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code == GRPC_STATUS_OK && id != NULL)
+        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    if (details != NULL)
+        snprintf(details, size, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+static size_t pods_listed(void)
+{
+    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    crit_result r;
+    const Runtime__V1__ListPodSandboxResponse *l =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("ListPodSandbox"), &req.base,
+                     &runtime__v1__list_pod_sandbox_response__descriptor, &r);
+    size_t n = l->n_items;
+    crit_result_clear(&r);
+    return n;
+}
+
+static size_t containers_listed(void)
+{
+    crit_result r;
+    const Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, NULL, &r);
+    size_t n = l->n_containers;
+    crit_result_clear(&r);
+    return n;
+}
+
+/* A container of pod running `sleep 600` with security context sec, started. */
+static char *start_with(const char *pod, const char *name, Runtime__V1__LinuxContainerSecurityContext *sec)
+{
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, "sleep 600");
+    c.linux_config.security_context = sec;
+    char *id = crit_ctr_create(&S, req);
+    crit_ctr_start(&S, id);
+    return id;
+}
+
+/* The value of a /proc/self/status line ("Seccomp", "NoNewPrivs") in the container. */
+static int status_field(const char *id, const char *pid, const char *field)
+{
+    char script[128], out[256];
+    snprintf(script, sizeof(script), "sed -n 's/^%s:[[:space:]]*//p' /proc/%s/status", field, pid);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, script, out, sizeof(out)), 0);
+    char *end = NULL;
+    long v = strtol(out, &end, 10);
+    if (end == out || *end != '\n')
+        fail_msg("%s of /proc/%s/status: \"%s\"", field, pid, out);
+    return (int)v;
+}
+
+/* ---- seccomp ---- */
+
+/* The deprecated field, which older kubelets still send. */
+static void set_legacy_path(Runtime__V1__LinuxContainerSecurityContext *sec, char *value)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    sec->seccomp_profile_path = value;
+#pragma GCC diagnostic pop
+}
+
+static void test_seccomp_runtime_default_and_unconfined(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "seccomp-modes");
+    Runtime__V1__SecurityProfile def = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault, NULL);
+    Runtime__V1__SecurityProfile unconfined = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined, NULL);
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.seccomp = &def;
+    char *confined = start_with(pod, "confined", &sec);
+    sec.seccomp = &unconfined;
+    char *free_one = start_with(pod, "unconfined", &sec);
+    sec.seccomp = NULL;
+    char *nil = start_with(pod, "nil", &sec);
+    set_legacy_path(&sec, "runtime/default");
+    char *legacy = start_with(pod, "legacy", &sec);
+
+    assert_int_equal(status_field(confined, "self", "Seccomp"), 2);
+    assert_int_equal(status_field(legacy, "self", "Seccomp"), 2);
+    assert_int_equal(status_field(free_one, "self", "Seccomp"), 0);
+    assert_int_equal(status_field(nil, "self", "Seccomp"), 0); /* nil is unconfined, as the CRI defines it */
+    /* A new user namespace needs no capability, so only the filter stops it. */
+    char out[512];
+    assert_int_not_equal(crit_ctr_exec_sh(&S, confined, "unshare -U true 2>&1", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Operation not permitted"));
+    if (crit_ctr_exec_sh(&S, free_one, "unshare -U true 2>&1", out, sizeof(out)) != 0)
+        fail_msg("unconfined: unshare -U failed: %s", out);
+    /* Everyday work still runs under the filter (clone3 falls back to clone). */
+    assert_int_equal(
+        crit_ctr_exec_sh(&S, confined, "mkdir /tmp/d && echo x >/tmp/d/f && (cat /tmp/d/f | wc -l)", out, sizeof(out)),
+        0);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(confined);
+    free(free_one);
+    free(nil);
+    free(legacy);
+    free(pod);
+}
+
+static void test_seccomp_localhost(void **state)
+{
+    (void)state;
+    const char *deny_mkdir = profile_file("deny-mkdir.json", "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
+                                                             "[{\"names\":[\"mkdir\",\"mkdirat\"],"
+                                                             "\"action\":\"SCMP_ACT_ERRNO\"}]}");
+    char *pod = crit_ctr_run_pod(&S, "seccomp-localhost");
+    Runtime__V1__SecurityProfile local = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, deny_mkdir);
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.seccomp = &local;
+    char *id = start_with(pod, "deny-mkdir", &sec);
+    char out[512];
+    assert_int_not_equal(crit_ctr_exec_sh(&S, id, "mkdir /tmp/x 2>&1", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Operation not permitted"));
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "touch /tmp/file", NULL, 0), 0);
+    assert_int_equal(status_field(id, "self", "Seccomp"), 2);
+    /* The deprecated field, as "localhost/<absolute path>". */
+    char legacy_path[400];
+    snprintf(legacy_path, sizeof(legacy_path), "localhost/%s", deny_mkdir);
+    sec.seccomp = NULL;
+    set_legacy_path(&sec, legacy_path);
+    char *legacy = start_with(pod, "deny-mkdir-legacy", &sec);
+    assert_int_not_equal(crit_ctr_exec_sh(&S, legacy, "mkdir /tmp/x 2>&1", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Operation not permitted"));
+    crit_ctr_cleanup_pod(&S, pod);
+    free(legacy);
+    free(id);
+    free(pod);
+}
+
+static void expect_refused(const char *pod, const char *path, const char *fault)
+{
+    Runtime__V1__SecurityProfile local = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, path);
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.seccomp = &local;
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, "refused", "sleep 600");
+    c.linux_config.security_context = &sec;
+    char details[1024];
+    assert_int_equal(crit_ctr_create_code(&S, req, NULL, details, sizeof(details)), GRPC_STATUS_INVALID_ARGUMENT);
+    if (strstr(details, path) == NULL || strstr(details, fault) == NULL)
+        fail_msg("details \"%s\" name neither %s nor \"%s\"", details, path, fault);
+    assert_int_equal(containers_listed(), 0);
+}
+
+static void test_seccomp_bad_profiles(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "seccomp-bad");
+    expect_refused(pod,
+                   profile_file("unknown.json", "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
+                                                "[{\"names\":[\"mkdri\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"),
+                   "\"mkdri\" is not a syscall");
+    expect_refused(pod, "/nonexistent/profile.json", "cannot read it");
+    expect_refused(pod, profile_file("broken.json", "{\"defaultAction\": "), "line 1");
+    expect_refused(pod, profile_file("action.json", "{\"defaultAction\":\"SCMP_ACT_SOMETIMES\"}"),
+                   "is not a seccomp action");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
+}
+
+static void test_seccomp_privileged_ignores_profile(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_privileged_pod(&S, "seccomp-privileged");
+    Runtime__V1__SecurityProfile local =
+        profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, "/nonexistent/profile.json");
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.privileged = true;
+    sec.seccomp = &local;
+    char *id = start_with(pod, "privileged", &sec);
+    assert_int_equal(status_field(id, "self", "Seccomp"), 0);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "hostname ANewHostName", NULL, 0), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
+static void test_pod_seccomp(void **state)
+{
+    (void)state;
+    Runtime__V1__SecurityProfile def = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault, NULL);
+    Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    sec.seccomp = &def;
+    char *pod = NULL;
+    assert_int_equal(run_pod("pod-seccomp", &sec, NULL, NULL, &pod, NULL, 0), GRPC_STATUS_OK);
+    /* The pause is pid 1 of the pod's PID namespace. */
+    char *id = start_with(pod, "sees-pause", NULL);
+    assert_int_equal(status_field(id, "1", "Seccomp"), 2);
+    assert_int_equal(status_field(id, "self", "Seccomp"), 0); /* the container chose nothing */
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+
+    /* A bad pod profile: refused before anything exists. */
+    Runtime__V1__SecurityProfile bad =
+        profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, "/nonexistent/pod-profile.json");
+    sec.seccomp = &bad;
+    char details[1024];
+    assert_int_equal(run_pod("pod-seccomp-bad", &sec, NULL, NULL, NULL, details, sizeof(details)),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(details, "/nonexistent/pod-profile.json"));
+    assert_int_equal(pods_listed(), 0);
+}
+
+/* ---- no_new_privs ---- */
+
+static void test_no_new_privs(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "nnp");
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.no_new_privs = true;
+    char *on = start_with(pod, "nnp-on", &sec);
+    sec.no_new_privs = false;
+    char *off = start_with(pod, "nnp-off", &sec);
+    assert_int_equal(status_field(on, "self", "NoNewPrivs"), 1);
+    assert_int_equal(status_field(off, "self", "NoNewPrivs"), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(on);
+    free(off);
+    free(pod);
+}
+
+/* ---- sysctls ---- */
+
+static void expect_sysctl_refused(const char *name, Runtime__V1__LinuxSandboxSecurityContext *sec, const char *sysctl,
+                                  const char *fault)
+{
+    char details[1024];
+    assert_int_equal(run_pod(name, sec, sysctl, "1", NULL, details, sizeof(details)), GRPC_STATUS_INVALID_ARGUMENT);
+    if (strstr(details, sysctl) == NULL || strstr(details, fault) == NULL)
+        fail_msg("details \"%s\" name neither %s nor \"%s\"", details, sysctl, fault);
+    assert_int_equal(pods_listed(), 0);
+}
+
+static void test_sysctls(void **state)
+{
+    (void)state;
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    sec.namespace_options = &ns;
+    expect_sysctl_refused("sysctl-node", &sec, "vm.swappiness", "is not namespaced");
+    expect_sysctl_refused("sysctl-uts", &sec, "kernel.hostname", "is not namespaced");
+    ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_sysctl_refused("sysctl-hostnet", &sec, "net.ipv4.ip_forward", "the host's network");
+    ns.network = RUNTIME__V1__NAMESPACE_MODE__POD;
+    ns.ipc = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_sysctl_refused("sysctl-hostipc", &sec, "kernel.shm_rmid_forced", "shares the host's");
+
+    /* Namespaced ones of the pod's own namespaces are set. */
+    ns.ipc = RUNTIME__V1__NAMESPACE_MODE__POD;
+    char *pod = NULL;
+    assert_int_equal(run_pod("sysctl-net", &sec, "net.ipv4.ip_unprivileged_port_start", "1", &pod, NULL, 0),
+                     GRPC_STATUS_OK);
+    char *id = start_with(pod, "reads-sysctl", NULL);
+    char out[64];
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start", out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "1\n");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
+/* ---- supplemental groups ---- */
+
+static void expect_groups(int policy, const char *want_id, const int64_t *want, size_t n_want)
+{
+    char *pod = crit_ctr_run_pod(&S, policy == RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Strict ? "strict" : "merge");
+    Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
+    uid.value = 1000;
+    int64_t groups[] = {1234};
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.run_as_user = &uid;
+    sec.supplemental_groups = groups;
+    sec.n_supplemental_groups = 1;
+    sec.supplemental_groups_policy = (Runtime__V1__SupplementalGroupsPolicy)policy;
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, "groups", "sleep 600");
+    c.image.image = groups_image;
+    c.linux_config.security_context = &sec;
+    char *id = crit_ctr_create(&S, req);
+    crit_ctr_start(&S, id);
+    char out[128];
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "id -G", out, sizeof(out)), 0);
+    assert_string_equal(out, want_id);
+    crit_result r;
+    const Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, id, false, &r);
+    assert_non_null(st->user);
+    assert_non_null(st->user->linux);
+    assert_int_equal(st->user->linux->uid, 1000);
+    assert_int_equal(st->user->linux->gid, 1000);
+    assert_int_equal(st->user->linux->n_supplemental_groups, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        bool found = false;
+        for (size_t k = 0; k < n_want; k++)
+            found |= st->user->linux->supplemental_groups[k] == want[i];
+        if (!found)
+            fail_msg("ContainerStatus.user lacks group %lld", (long long)want[i]);
+    }
+    crit_result_clear(&r);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
+static void test_supplemental_groups_policy(void **state)
+{
+    (void)state;
+    const int64_t merged[] = {1000, 1234, 50000}, strict[] = {1000, 1234};
+    expect_groups(RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Merge, "1000 1234 50000\n", merged, 3);
+    expect_groups(RUNTIME__V1__SUPPLEMENTAL_GROUPS_POLICY__Strict, "1000 1234\n", strict, 2);
+}
+
+int main(void)
+{
+    grpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seccomp_runtime_default_and_unconfined),
+        cmocka_unit_test(test_seccomp_localhost),
+        cmocka_unit_test(test_seccomp_bad_profiles),
+        cmocka_unit_test(test_seccomp_privileged_ignores_profile),
+        cmocka_unit_test(test_pod_seccomp),
+        cmocka_unit_test(test_no_new_privs),
+        cmocka_unit_test(test_sysctls),
+        cmocka_unit_test(test_supplemental_groups_policy),
+    };
+    int failed = cmocka_run_group_tests_name("critest_container_security", tests, start_suite, stop_suite);
+    grpc_shutdown();
+    return failed == 0 ? 0 : 1;
+}
