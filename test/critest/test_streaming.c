@@ -670,27 +670,6 @@ static void test_attach_tty_resize(void **state)
     free(ct);
 }
 
-/* A watcher (stdout only) gets the lines; going away leaves the container
- * running, and another watcher gets lines again. */
-static void test_attach_watcher(void **state)
-{
-    (void)state;
-    char *ct = attach_target("attach-watch", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done", false,
-                             false, false);
-    for (int round = 0; round < 2; round++) {
-        exec_run x;
-        attach_open(&x, ct, false, false, true, false);
-        if (!spdy_read_until(&x.s, &x.out, "\n"))
-            fail_msg("attach: no line (stdout \"%s\")", x.out.text);
-        assert_non_null(strstr(x.out.text, "line "));
-        spdy_close(&x.s); /* gone without a word */
-        usleep(500 * 1000);
-        assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
-    }
-    crit_ctr_stop(&S, ct, 0);
-    free(ct);
-}
-
 /* ---- WebSocket ------------------------------------------------------------------------ */
 
 typedef struct ws_client {
@@ -781,6 +760,44 @@ static void test_exec_websocket_v5(void **state)
     assert_non_null(strstr(error, "\"reason\":\"NonZeroExitCode\""));
     assert_non_null(strstr(error, "{\"reason\":\"ExitCode\",\"message\":\"4\"}"));
     close(w.c.fd);
+}
+
+/* An attach watcher (stdout only) gets the lines; going away leaves the container
+ * running, and another watcher gets lines again. */
+static void test_attach_watcher(void **state)
+{
+    (void)state;
+    char *ct = attach_target("attach-watch", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done", false,
+                             false, false);
+    for (int round = 0; round < 2; round++) {
+        exec_run x;
+        attach_open(&x, ct, false, false, true, false);
+        if (!spdy_read_until(&x.s, &x.out, "\n"))
+            fail_msg("attach: no line (stdout \"%s\")", x.out.text);
+        assert_non_null(strstr(x.out.text, "line "));
+        spdy_close(&x.s); /* gone without a word */
+        usleep(500 * 1000);
+        assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    }
+    /* Over WebSocket too: lines on channel 1. */
+    char url[512];
+    assert_int_equal(attach_url(ct, false, false, true, false, url, sizeof(url)), GRPC_STATUS_OK);
+    ws_client w;
+    ws_connect(&w, url, "v5.channel.k8s.io");
+    char out[1024] = "";
+    uint8_t msg[65536] = {0};
+    size_t len = 0;
+    while (strchr(out, '\n') == NULL && ws_next(&w, msg, &len) == CK_WS_BINARY && len >= 1) {
+        size_t room = sizeof(out) - 1 - strlen(out);
+        if (msg[0] == 1) /* the first message of each channel is empty */
+            strncat(out, (char *)msg + 1, len - 1 < room ? len - 1 : room);
+    }
+    assert_non_null(strstr(out, "line "));
+    close(w.c.fd);
+    usleep(500 * 1000);
+    assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_stop(&S, ct, 0);
+    free(ct);
 }
 
 /* ---- port-forward --------------------------------------------------------------------- */
