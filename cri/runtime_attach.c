@@ -1,18 +1,23 @@
 /*
  * Attach: the streams of a running container's own process. The request
- * is checked as Exec's is; serving it needs the container monitor's attach
- * socket, which is not there yet, so a valid request is UNIMPLEMENTED with
- * that reason (the streaming server's sessions take an attach backend
- * when it lands).
+ * is checked as Exec's is (at least one stream, no stderr with a tty; the
+ * container exists and runs) and kept by the streaming server under a
+ * single-use token; the answer is the URL the client connects to, where
+ * the session connects to the container monitor's attach socket
+ * (streaming/remotecommand.c).
+ *
+ * stdin asked of a container created without stdin is not an error: as
+ * with containerd and CRI-O, the client's stdin is taken and discarded
+ * (the monitor reads none), its output is served. kubectl warns about it
+ * on its side.
  */
 #include "containers/containers.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
-#include "streaming/request.h"
+#include "streaming/server.h"
 
 int ck_handle_attach(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
-    (void)resp;
     const Runtime__V1__AttachRequest *in = (const void *)req;
     ck_call_set_object(call, "container %.64s", in->container_id);
     ck_stream_request r = {
@@ -27,8 +32,12 @@ int ck_handle_attach(ck_call *call, const ProtobufCMessage *req, ProtobufCMessag
     if (ck_container_check_running(call->svc->containers, in->container_id, r.container_id, sizeof(r.container_id),
                                    err) < 0)
         return ck_err_wrap(err, "Attach");
-    return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
-                      "Attach to container %.12s: not served yet (the container monitor has no attach socket); "
-                      "Exec works",
-                      r.container_id);
+    char url[512];
+    if (ck_streaming_put(call->svc->streaming, &r, url, sizeof(url), err) < 0)
+        return -1;
+    Runtime__V1__AttachResponse *out = CK_NEW(call, Runtime__V1__AttachResponse, runtime__v1__attach_response__init);
+    if (out == NULL || (out->url = ck_call_strdup(call, url)) == NULL)
+        return ck_err_oom(err, "Attach response");
+    *resp = &out->base;
+    return 0;
 }

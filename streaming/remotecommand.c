@@ -1,5 +1,5 @@
 /*
- * remotecommand: exec over a streaming connection, as kubectl, crictl and
+ * remotecommand: exec and attach over a streaming connection, as kubectl, crictl and
  * the kubelet speak it (STREAMING.md). The session knows its channels by
  * number (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize): over WebSocket
  * the numbers are the channels, over SPDY each is a stream the client
@@ -16,9 +16,31 @@
  * half-closed and the connection finished. A client that goes away first
  * has the process tree killed; the session stays until runc is reaped.
  *
+ * Attach is the other backend of the same session: instead of starting a
+ * process it connects to the container monitor's attach socket
+ * (ck_container_attach; containers/monitor/protocol.h, 6), a SOCK_SEQPACKET
+ * socket. Each message from the monitor is a stream byte (1 stdout, 2
+ * stderr) and output, read with a buffer of CK_MON_ATTACH_PACKET_MAX; stdin
+ * goes the other way as CK_MON_ATTACH_IN_DATA messages, and the client
+ * half-closing its stdin stream sends CK_MON_ATTACH_IN_END (the monitor
+ * closes the container's stdin then if it was created with stdin_once).
+ * A resize goes to the monitor's control socket (ck_container_resize; a
+ * short synchronous exchange on the loop thread). The session ends when
+ * the monitor closes the socket (the container exited and its output
+ * ended): the error channel gets Success as from the reference server,
+ * which has no exit code to report for attach. A client that goes away
+ * only closes the attach socket: the container runs on. Output on a
+ * stream the client did not ask for (stderr without a stderr stream) is
+ * dropped. A container created without stdin discards what the client
+ * sends (the monitor does not read it), as containerd and CRI-O do.
+ *
  * Back-pressure: output is read only while the connection's send queue is
  * under its bound; stdin the process does not take is held up to
- * STDIN_PENDING_MAX, above which the connection stops reading.
+ * STDIN_PENDING_MAX, above which the connection stops reading. For attach,
+ * not reading the socket makes the monitor drop this client if it falls
+ * too far behind (the monitor never blocks the container for a reader):
+ * the socket then closes early and the session ends as if the container
+ * had exited (Success) while it runs on; the client may attach again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +51,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -38,6 +61,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "containers/containers.h"
+#include "containers/monitor/protocol.h"
 #include "streaming/sessions.h"
 
 enum {
@@ -91,6 +115,11 @@ struct exec_session {
     size_t resize_len;
     struct winsize size;
     bool has_size;
+    /* attach: the monitor's attach socket instead of a process */
+    bool attach;
+    int attach_fd;
+    ck_watch attach_w;
+    bool attach_in_end_sent;
 };
 
 static void close_fd(int *fd)
@@ -200,6 +229,8 @@ static void output_ready(void *ctx, uint32_t events)
 
 /* ---- stdin -------------------------------------------------------------------------------- */
 
+static void attach_flush(exec_session *s);
+
 static void stdin_close(exec_session *s)
 {
     ck_loop_unwatch(conn_loop(s->conn), &s->stdin_w);
@@ -242,14 +273,16 @@ static void stdin_ready(void *ctx, uint32_t events)
 
 static void stdin_data(exec_session *s, const uint8_t *p, size_t n)
 {
-    if (s->stdin_closed || (s->started && s->stdin_fd < 0))
+    if (s->stdin_closed || (s->started && (s->attach ? s->attach_fd : s->stdin_fd) < 0))
         return;
     ck_err err;
     if (ck_bytes_append(&s->stdin_pending, p, n, &err) < 0) {
         ck_warn("streaming", "%s: stdin dropped: %s", conn_what(s->conn), err.msg);
         return;
     }
-    if (s->started)
+    if (s->started && s->attach)
+        attach_flush(s);
+    else if (s->started)
         stdin_flush(s);
     else
         conn_pause_input(s->conn, s->stdin_pending.len > STDIN_PENDING_MAX);
@@ -259,6 +292,14 @@ static void stdin_data(exec_session *s, const uint8_t *p, size_t n)
 
 static void apply_size(exec_session *s)
 {
+    if (s->attach) {
+        ck_err err;
+        ck_err_clear(&err);
+        if (s->has_size && s->attach_fd >= 0 &&
+            ck_container_resize(s->containers, s->req->container_id, s->size.ws_row, s->size.ws_col, &err) < 0)
+            ck_info("streaming", "%s: resize: %s", conn_what(s->conn), err.msg);
+        return;
+    }
     if (!s->has_size || s->tty_fd < 0)
         return;
     if (ioctl(s->tty_fd, TIOCSWINSZ, &s->size) < 0)
@@ -301,11 +342,115 @@ static void resize_data(exec_session *s, const uint8_t *p, size_t n)
         memmove(s->resize_buf, s->resize_buf + 1, --s->resize_len);
 }
 
+/* ---- attach: the container's stdio through its monitor ----------------------------------- */
+
+static void attach_want(exec_session *s)
+{
+    if (s->attach_fd < 0)
+        return;
+    uint32_t ev = conn_congested(s->conn) ? 0 : EPOLLIN;
+    if (s->stdin_pending.len > 0 || (s->stdin_closed && !s->attach_in_end_sent))
+        ev |= EPOLLOUT;
+    ck_loop_want(conn_loop(s->conn), &s->attach_w, ev);
+}
+
+static void attach_close(exec_session *s)
+{
+    ck_loop_unwatch(conn_loop(s->conn), &s->attach_w);
+    close_fd(&s->attach_fd);
+    s->stdin_pending.len = 0;
+}
+
+/* Sends pending stdin as IN_DATA messages, then IN_END once the client
+ * closed its stdin. A monitor that is gone takes nothing: its end of file
+ * follows on the read side. */
+static void attach_flush(exec_session *s)
+{
+    uint8_t msg[CK_MON_ATTACH_PACKET_MAX];
+    size_t off = 0;
+    while (s->attach_fd >= 0 && off < s->stdin_pending.len) {
+        size_t n = s->stdin_pending.len - off;
+        if (n > CK_MON_ATTACH_DATA_MAX)
+            n = CK_MON_ATTACH_DATA_MAX;
+        msg[0] = CK_MON_ATTACH_IN_DATA;
+        memcpy(msg + 1, s->stdin_pending.data + off, n);
+        ssize_t k = send(s->attach_fd, msg, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && errno == EAGAIN)
+            break;
+        if (k < 0) {
+            s->stdin_pending.len = off = 0;
+            break;
+        }
+        off += n;
+    }
+    if (off > 0) {
+        memmove(s->stdin_pending.data, s->stdin_pending.data + off, s->stdin_pending.len - off);
+        s->stdin_pending.len -= off;
+    }
+    if (s->attach_fd >= 0 && s->stdin_pending.len == 0 && s->stdin_closed && !s->attach_in_end_sent) {
+        const uint8_t end = CK_MON_ATTACH_IN_END;
+        ssize_t k = send(s->attach_fd, &end, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k == 1 || (k < 0 && errno != EAGAIN && errno != EINTR))
+            s->attach_in_end_sent = true;
+    }
+    conn_pause_input(s->conn, s->stdin_pending.len > STDIN_PENDING_MAX);
+    attach_want(s);
+}
+
+/* One message from the monitor; end of file ends the session. */
+static void attach_read(exec_session *s)
+{
+    uint8_t buf[CK_MON_ATTACH_PACKET_MAX];
+    ssize_t n = recv(s->attach_fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (n < 0)
+            ck_info("streaming", "%s: attach socket: %s", conn_what(s->conn), strerror(errno));
+        ck_debug("streaming", "%s: the monitor closed the attach socket", conn_what(s->conn));
+        attach_close(s);
+        finish(s, 0, NULL);
+        return;
+    }
+    int ch = buf[0] == CK_MON_ATTACH_STDOUT ? CH_STDOUT : buf[0] == CK_MON_ATTACH_STDERR ? CH_STDERR : -1;
+    if (ch >= 0 && n > 1 && s->have[ch] && !conn_client_gone(s->conn))
+        conn_send(s->conn, s->sid[ch], buf + 1, (size_t)n - 1);
+    attach_want(s);
+}
+
+static void attach_ready(void *ctx, uint32_t events)
+{
+    exec_session *s = ctx;
+    if (events & (EPOLLOUT | EPOLLERR))
+        attach_flush(s);
+    /* A hang-up is read through even while congested: what is left in
+     * the socket is bounded, and its end ends the session. */
+    if (s->attach_fd >= 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        attach_read(s);
+}
+
+static int start_attach(exec_session *s, ck_err *err)
+{
+    s->attach_fd = ck_container_attach(s->containers, s->req->container_id, err);
+    if (s->attach_fd < 0)
+        return ck_err_wrap(err, "error attaching to container");
+    int fl = fcntl(s->attach_fd, F_GETFL);
+    if (fl < 0 || fcntl(s->attach_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "attach socket");
+    if (ck_loop_watch(conn_loop(s->conn), &s->attach_w, s->attach_fd, 0, attach_ready, s, err) < 0)
+        return -1;
+    apply_size(s);
+    attach_flush(s);
+    return 0;
+}
+
 /* ---- the process -------------------------------------------------------------------------- */
 
 static void maybe_done(exec_session *s)
 {
-    if (s->running || !s->out.eof || !s->err.eof || s->finished)
+    if (s->attach || s->running || !s->out.eof || !s->err.eof || s->finished)
         return;
     ck_err err;
     ck_err_clear(&err);
@@ -448,6 +593,16 @@ static void start(exec_session *s)
     s->started = true;
     ck_err err;
     ck_err_clear(&err);
+    if (s->attach) {
+        if (start_attach(s, &err) < 0) {
+            ck_info("streaming", "%s: %s", conn_what(s->conn), err.msg);
+            attach_close(s);
+            finish(s, -1, err.msg);
+        } else {
+            ck_debug("streaming", "%s: attached", conn_what(s->conn));
+        }
+        return;
+    }
     if (start_process(s, &err) < 0) {
         ck_info("streaming", "%s: %s", conn_what(s->conn), err.msg);
         s->out.eof = s->err.eof = true;
@@ -538,7 +693,9 @@ static void op_half_closed(void *p, uint32_t sid)
     if (channel_of_sid(s, sid) != CH_STDIN || s->stdin_closed)
         return;
     s->stdin_closed = true;
-    if (s->started && s->stdin_fd >= 0)
+    if (s->started && s->attach_fd >= 0)
+        attach_flush(s);
+    else if (s->started && s->stdin_fd >= 0)
         stdin_flush(s);
 }
 
@@ -549,6 +706,7 @@ static void op_drained(void *p)
         output_want(s, &s->out);
     if (s->err.fd >= 0)
         output_want(s, &s->err);
+    attach_want(s);
 }
 
 static void op_gone(void *p)
@@ -559,6 +717,8 @@ static void op_gone(void *p)
         ck_oci_exec_kill(s->ex.proc.pid);
     }
     stdin_close(s);
+    if (s->attach_fd >= 0) /* the container runs on */
+        attach_close(s);
     op_drained(s); /* output is read on, and dropped, until its end */
 }
 
@@ -599,6 +759,7 @@ static void op_free(void *p)
         ck_loop_unwatch(l, &s->stdin_w);
         ck_loop_unwatch(l, &s->out.w);
         ck_loop_unwatch(l, &s->err.w);
+        ck_loop_unwatch(l, &s->attach_w);
     }
     if (s->running) { /* the daemon stops: nothing may be left running */
         ck_oci_exec_kill(s->ex.proc.pid);
@@ -609,6 +770,7 @@ static void op_free(void *p)
     close_fd(&s->tty_fd);
     close_fd(&s->out.fd);
     close_fd(&s->err.fd);
+    close_fd(&s->attach_fd);
     ck_oci_exec_proc_close(&s->ex.proc);
     ck_bytes_free(&s->stdin_pending);
     ck_stream_request_free(s->req);
@@ -640,10 +802,12 @@ void *ck_exec_session_new(ck_stream_request *req, ck_containers *cs, ck_conn_tra
     s->containers = cs;
     s->transport = transport;
     s->version = version;
-    s->pidfd = s->stdin_fd = s->tty_fd = s->out.fd = s->err.fd = -1;
+    s->pidfd = s->stdin_fd = s->tty_fd = s->out.fd = s->err.fd = s->attach_fd = -1;
     s->ex.proc.pid = -1;
     s->ex.proc.log_fd = -1;
-    s->pid_w = s->stdin_w = s->out.w = s->err.w = (ck_watch)CK_WATCH_INIT;
+    s->pid_w = s->stdin_w = s->out.w = s->err.w = s->attach_w = (ck_watch)CK_WATCH_INIT;
+    s->attach = req->kind == CK_STREAM_ATTACH;
+    s->out.eof = s->err.eof = s->attach; /* attach has no pipes of ours */
     s->out.s = s->err.s = s;
     s->out.channel = CH_STDOUT;
     s->err.channel = CH_STDERR;

@@ -473,15 +473,15 @@ static void *new_session(ck_streaming *srv, handoff *h, const ck_session_ops **o
     h->req = NULL;
     switch (req->kind) {
     case CK_STREAM_EXEC:
+    case CK_STREAM_ATTACH:
         *ops = &ck_exec_session_ops;
         return ck_exec_session_new(req, srv->containers, h->transport, h->version, err);
     case CK_STREAM_PORTFORWARD:
         *ops = &ck_portforward_session_ops;
         return ck_portforward_session_new(req, h->transport, err);
-    case CK_STREAM_ATTACH: break;
     }
     ck_stream_request_free(req);
-    ck_err_set(err, CK_E_UNIMPLEMENTED, 0, "attach is not served yet");
+    ck_err_set(err, CK_E_INTERNAL, 0, "unknown streaming request");
     return NULL;
 }
 

@@ -1,5 +1,5 @@
 /*
- * critest_streaming: Exec and PortForward over the wire, as kubectl, crictl
+ * critest_streaming: Exec, Attach and PortForward over the wire, as kubectl, crictl
  * and the kubelet use them: the RPC gives a URL, a client connects, upgrades
  * to SPDY/3.1 or a WebSocket and speaks remotecommand or port-forward. The
  * clients here are minimal ones built on our own framers (streaming/spdy.h,
@@ -285,6 +285,23 @@ static void exec_sh_url(const char *script, bool tty, bool in, bool out, bool er
     assert_non_null(strstr(url, "/exec/"));
 }
 
+static grpc_status_code attach_url(const char *ct, bool tty, bool in, bool out, bool err, char *url, size_t size)
+{
+    Runtime__V1__AttachRequest req = RUNTIME__V1__ATTACH_REQUEST__INIT;
+    req.container_id = (char *)ct;
+    req.tty = tty;
+    req.stdin = in;
+    req.stdout = out;
+    req.stderr = err;
+    crit_result r = {0};
+    grpc_status_code code =
+        crit_call(S.client, RUNTIME("Attach"), &req.base, &runtime__v1__attach_response__descriptor, 30000, &r);
+    if (code == GRPC_STATUS_OK)
+        snprintf(url, size, "%s", ((Runtime__V1__AttachResponse *)r.response)->url);
+    crit_result_clear(&r);
+    return code;
+}
+
 static void port_forward_url(char *url, size_t size)
 {
     Runtime__V1__PortForwardRequest req = RUNTIME__V1__PORT_FORWARD_REQUEST__INIT;
@@ -551,14 +568,106 @@ static void test_exec_rpc_validation(void **state)
     assert_int_equal(
         exec_url("nosuchcontainer", cmd, false, false, true, false, url, sizeof(url), details, sizeof(details)),
         GRPC_STATUS_NOT_FOUND);
-    Runtime__V1__AttachRequest a = RUNTIME__V1__ATTACH_REQUEST__INIT;
-    a.container_id = SHELL_CT;
-    a.stdout = true;
+    /* Attach: the same checks; stdin of a container without stdin is taken (and discarded). */
+    assert_int_equal(attach_url(SHELL_CT, true, true, true, true, url, sizeof(url)), GRPC_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(attach_url(SHELL_CT, false, false, false, false, url, sizeof(url)), GRPC_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(attach_url("nosuchcontainer", false, false, true, false, url, sizeof(url)), GRPC_STATUS_NOT_FOUND);
+    assert_int_equal(attach_url(SHELL_CT, false, true, true, true, url, sizeof(url)), GRPC_STATUS_OK);
+    assert_non_null(strstr(url, "/attach/"));
+}
+
+/* ---- attach --------------------------------------------------------------------------- */
+
+/* Reads frames, adding what comes on st, until st's text holds needle;
+ * false when the connection ends or times out first. */
+static bool spdy_read_until(spdy_client *s, stream_text *st, const char *needle)
+{
+    ck_spdy_frame f;
+    while (strstr(st->text, needle) == NULL) {
+        if (spdy_next(s, &f) != 1)
+            return false;
+        if (f.type != CK_SPDY_DATA || f.stream_id != st->id)
+            continue;
+        size_t room = sizeof(st->text) - 1 - st->len;
+        size_t k = f.data_len < room ? f.data_len : room;
+        if (k > 0)
+            memcpy(st->text + st->len, f.data, k);
+        st->len += k;
+        if (f.data_end && (f.flags & CK_SPDY_FLAG_FIN))
+            st->fin = true;
+    }
+    return true;
+}
+
+/* A started container of the pod running `sh -c script`, with stdin and
+ * a terminal as asked. */
+static char *attach_target(const char *name, const char *script, bool in, bool once, bool tty)
+{
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, POD, name, script);
+    c.config.stdin = in;
+    c.config.stdin_once = once;
+    c.config.tty = tty;
+    char *id = crit_ctr_create(&S, &c.req);
+    crit_ctr_start(&S, id);
+    return id;
+}
+
+static void attach_open(exec_run *x, const char *ct, bool tty, bool in, bool out, bool err)
+{
+    char url[512];
+    assert_int_equal(attach_url(ct, tty, in, out, err, url, sizeof(url)), GRPC_STATUS_OK);
+    assert_non_null(strstr(url, "/attach/"));
+    spdy_exec_open(x, url, in, out, err, tty);
+}
+
+static int exit_code(const char *id)
+{
     crit_result r = {0};
-    assert_int_equal(
-        crit_call(S.client, RUNTIME("Attach"), &a.base, &runtime__v1__attach_response__descriptor, 30000, &r),
-        GRPC_STATUS_UNIMPLEMENTED);
+    int code = crit_ctr_status(&S, id, false, &r)->exit_code;
     crit_result_clear(&r);
+    return code;
+}
+
+/* stdin_once: the client's stdin reaches cat, its end ends cat, the
+ * container's exit ends the session with Success. */
+static void test_attach_stdin_once(void **state)
+{
+    (void)state;
+    char *ct = attach_target("attach-cat", "cat", true, true, false);
+    exec_run x;
+    attach_open(&x, ct, false, true, true, false);
+    spdy_data(&x.s, x.stdin_id, "hi\n", false);
+    if (!spdy_read_until(&x.s, &x.out, "hi\n"))
+        fail_msg("attach: no echo of stdin (stdout \"%s\")", x.out.text);
+    spdy_data(&x.s, x.stdin_id, "", true); /* stdin ends: with stdin_once, the container's too */
+    spdy_exec_wait(&x);
+    assert_string_equal(x.out.text, "hi\n");
+    assert_string_equal(x.error.text, SUCCESS);
+    crit_ctr_wait_state(&S, ct, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 20);
+    assert_int_equal(exit_code(ct), 0);
+    char url[512];
+    assert_int_not_equal(attach_url(ct, false, false, true, false, url, sizeof(url)), GRPC_STATUS_OK);
+    free(ct);
+}
+
+/* A terminal: the resize reaches the container's terminal before what is
+ * typed next; `exit` ends the shell and the session. */
+static void test_attach_tty_resize(void **state)
+{
+    (void)state;
+    char *ct = attach_target("attach-tty", "exec sh", true, false, true);
+    exec_run x;
+    attach_open(&x, ct, true, true, true, false);
+    spdy_data(&x.s, x.resize_id, "{\"Width\":77,\"Height\":33}\n", false);
+    spdy_data(&x.s, x.stdin_id, "stty size\n", false);
+    if (!spdy_read_until(&x.s, &x.out, "33 77"))
+        fail_msg("attach: no size from stty (stdout \"%s\")", x.out.text);
+    spdy_data(&x.s, x.stdin_id, "exit\n", false);
+    spdy_exec_wait(&x);
+    assert_string_equal(x.error.text, SUCCESS);
+    crit_ctr_wait_state(&S, ct, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 20);
+    free(ct);
 }
 
 /* ---- WebSocket ------------------------------------------------------------------------ */
@@ -653,6 +762,44 @@ static void test_exec_websocket_v5(void **state)
     close(w.c.fd);
 }
 
+/* An attach watcher (stdout only) gets the lines; going away leaves the container
+ * running, and another watcher gets lines again. */
+static void test_attach_watcher(void **state)
+{
+    (void)state;
+    char *ct = attach_target("attach-watch", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done", false,
+                             false, false);
+    for (int round = 0; round < 2; round++) {
+        exec_run x;
+        attach_open(&x, ct, false, false, true, false);
+        if (!spdy_read_until(&x.s, &x.out, "\n"))
+            fail_msg("attach: no line (stdout \"%s\")", x.out.text);
+        assert_non_null(strstr(x.out.text, "line "));
+        spdy_close(&x.s); /* gone without a word */
+        usleep(500 * 1000);
+        assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    }
+    /* Over WebSocket too: lines on channel 1. */
+    char url[512];
+    assert_int_equal(attach_url(ct, false, false, true, false, url, sizeof(url)), GRPC_STATUS_OK);
+    ws_client w;
+    ws_connect(&w, url, "v5.channel.k8s.io");
+    char out[1024] = "";
+    uint8_t msg[65536] = {0};
+    size_t len = 0;
+    while (strchr(out, '\n') == NULL && ws_next(&w, msg, &len) == CK_WS_BINARY && len >= 1) {
+        size_t room = sizeof(out) - 1 - strlen(out);
+        if (msg[0] == 1) /* the first message of each channel is empty */
+            strncat(out, (char *)msg + 1, len - 1 < room ? len - 1 : room);
+    }
+    assert_non_null(strstr(out, "line "));
+    close(w.c.fd);
+    usleep(500 * 1000);
+    assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_stop(&S, ct, 0);
+    free(ct);
+}
+
 /* ---- port-forward --------------------------------------------------------------------- */
 
 /* Opens the error and data streams of one forwarded connection. */
@@ -734,12 +881,14 @@ int main(void)
 {
     grpc_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exec_spdy_echo),      cmocka_unit_test(test_exec_spdy_stdin),
-        cmocka_unit_test(test_exec_spdy_exit_code), cmocka_unit_test(test_exec_spdy_old_protocol),
-        cmocka_unit_test(test_exec_tty_resize),     cmocka_unit_test(test_exec_client_disconnect_kills),
-        cmocka_unit_test(test_token_single_use),    cmocka_unit_test(test_bad_upgrades),
-        cmocka_unit_test(test_exec_rpc_validation), cmocka_unit_test(test_exec_websocket_v5),
-        cmocka_unit_test(test_port_forward_spdy),   cmocka_unit_test(test_port_forward_websocket),
+        cmocka_unit_test(test_exec_spdy_echo),         cmocka_unit_test(test_exec_spdy_stdin),
+        cmocka_unit_test(test_exec_spdy_exit_code),    cmocka_unit_test(test_exec_spdy_old_protocol),
+        cmocka_unit_test(test_exec_tty_resize),        cmocka_unit_test(test_exec_client_disconnect_kills),
+        cmocka_unit_test(test_token_single_use),       cmocka_unit_test(test_bad_upgrades),
+        cmocka_unit_test(test_exec_rpc_validation),    cmocka_unit_test(test_exec_websocket_v5),
+        cmocka_unit_test(test_attach_stdin_once),      cmocka_unit_test(test_attach_tty_resize),
+        cmocka_unit_test(test_attach_watcher),         cmocka_unit_test(test_port_forward_spdy),
+        cmocka_unit_test(test_port_forward_websocket),
     };
     int failed = cmocka_run_group_tests_name("critest_streaming", tests, start_suite, stop_suite);
     grpc_shutdown();
