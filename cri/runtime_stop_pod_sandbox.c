@@ -1,15 +1,17 @@
 /*
- * StopPodSandbox: the pod's containers first (the kubelet normally stopped
- * them already, each with its own grace; those left get a short one), then
- * the pod. Idempotent, OK for an unknown id. Waiting for another call on
- * the same pod ends with this call.
+ * StopPodSandbox: the pod's containers first, then the pod. The kubelet has
+ * normally stopped the containers already, each with its own grace, so
+ * those left are killed at once, as containerd does: a grace here would
+ * add up per container and make `crictl rmp -f` (2 s timeout) fail on a
+ * container that ignores SIGTERM. Idempotent, OK for an unknown id.
+ * Waiting for another call on the same pod ends with this call.
  */
 #include "containers/containers.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
 #include "sandbox/sandbox.h"
 
-enum { POD_STOP_GRACE_S = 2 };
+enum { POD_STOP_GRACE_S = 0 };
 
 int ck_handle_stop_pod_sandbox(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
 {
