@@ -487,11 +487,14 @@ static int open_terminal(int *master, int *slave, ck_err *err)
     if (*master < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "open a terminal");
     char name[64];
-    if (grantpt(*master) < 0 || unlockpt(*master) < 0 || ptsname_r(*master, name, sizeof(name)) != 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "set up a terminal");
-    *slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (*slave < 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "open %s", name);
+    *slave = -1;
+    if (grantpt(*master) < 0 || unlockpt(*master) < 0 || ptsname_r(*master, name, sizeof(name)) != 0 ||
+        (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        int saved = errno;
+        close(*master);
+        *master = -1;
+        return ck_err_set(err, CK_E_INTERNAL, saved, "set up a terminal");
+    }
     struct termios t;
     if (tcgetattr(*slave, &t) == 0) {
         cfmakeraw(&t);
@@ -514,7 +517,7 @@ static int make_pipe(int p[2], int ours, ck_err *err)
 static int make_stdio(exec_session *s, int child[3], ck_err *err)
 {
     if (s->req->tty) {
-        int master, slave;
+        int master = -1, slave = -1;
         if (open_terminal(&master, &slave, err) < 0)
             return -1;
         s->tty_fd = master;
