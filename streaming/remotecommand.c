@@ -630,9 +630,10 @@ static int watch_process(exec_session *s, ck_err *err)
 {
     ck_loop *l = conn_loop(s->conn);
     s->pidfd = pidfd_open(s->ex.proc.pid, 0);
-    if (s->pidfd < 0)
+    if (s->pidfd < 0 && errno != ENOSYS)
         return ck_err_set(err, CK_E_INTERNAL, errno, "pidfd_open %d", (int)s->ex.proc.pid);
-    if (ck_loop_watch(l, &s->pid_w, s->pidfd, EPOLLIN, process_exited, s, err) < 0)
+    /* Without pidfds (a kernel before 5.3, or valgrind) op_tick looks. */
+    if (s->pidfd >= 0 && ck_loop_watch(l, &s->pid_w, s->pidfd, EPOLLIN, process_exited, s, err) < 0)
         return -1;
     if (ck_loop_watch(l, &s->out.w, s->out.fd, EPOLLIN, output_ready, &s->out, err) < 0)
         return -1;
@@ -808,6 +809,10 @@ static void op_tick(void *p, long long now)
         finish(s, -1, "timed out waiting for the client's streams");
         return;
     }
+    /* No pidfd to say when runc ended (or watching failed after the
+     * start, the process killed): look on every tick. */
+    if (s->running && s->pid_w.fd < 0)
+        process_exited(s, 0);
     if (s->resize_fd >= 0 && now >= s->resize_deadline) {
         ck_info("streaming", "%s: resize: the monitor did not answer within %d ms: given up", conn_what(s->conn),
                 RESIZE_ANSWER_MS);
