@@ -228,6 +228,15 @@ int ck_container_attach(ck_containers *cs, const char *id, ck_err *err)
     return ck_oci_attach_connect(&p.mon, err);
 }
 
+int ck_container_monitor_files(ck_containers *cs, const char *id, ck_oci_monitor_files *out, ck_err *err)
+{
+    ct_paths p;
+    if (running_monitor(cs, id, "reach its monitor", &p, err) < 0)
+        return -1;
+    *out = p.mon;
+    return 0;
+}
+
 int ck_container_resize(ck_containers *cs, const char *id, unsigned height, unsigned width, ck_err *err)
 {
     ct_paths p;

@@ -261,5 +261,9 @@ int ck_container_attach(ck_containers *cs, const char *id, ck_err *err);
 /* Its resize stream: the container's terminal gets height rows and width
  * columns (ck_oci_resize). No terminal, or not running: CK_E_PRECONDITION. */
 int ck_container_resize(ck_containers *cs, const char *id, unsigned height, unsigned width, ck_err *err);
+/* The files of a running container's monitor (its control and attach
+ * sockets): for a caller that speaks to it without blocking
+ * (ck_oci_resize_send). Not running: CK_E_PRECONDITION. */
+int ck_container_monitor_files(ck_containers *cs, const char *id, ck_oci_monitor_files *out, ck_err *err);
 
 #endif

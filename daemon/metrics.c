@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "common/listen_addr.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "store/store.h"
@@ -154,16 +155,7 @@ static int resolve(const char *address, struct addrinfo **out, ck_err *err)
         return ck_err_set(err, CK_E_INVALID, 0, "metrics.address %s is not host:port", address);
     memcpy(host, address, (size_t)(colon - address));
     host[colon - address] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    int rc = getaddrinfo(h, colon + 1, &hints, out);
-    if (rc != 0)
-        return ck_err_set(err, CK_E_INVALID, 0, "metrics.address %s: %s", address, gai_strerror(rc));
-    return 0;
+    return ck_listen_addr("metrics.address", host, colon + 1, false, out, err);
 }
 
 int ck_metrics_server_start(const char *address, ck_store *store, ck_metrics_server **out, ck_err *err)

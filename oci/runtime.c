@@ -274,6 +274,18 @@ static int read_line_within(int fd, char *line, size_t size, int timeout_ms)
     return 0;
 }
 
+/* The monitor's one-line answer (protocol.h, 4): 0 for "ok", else -1 with
+ * what and the monitor's words; an "error" answer is kind. */
+static int control_answer(char *line, const char *what, ck_errkind kind, ck_err *err)
+{
+    if (strcmp(line, CK_MON_CTL_OK) == 0)
+        return 0;
+    trim(line);
+    if (strncmp(line, CK_MON_CTL_ERROR, strlen(CK_MON_CTL_ERROR)) == 0)
+        return ck_err_set(err, kind, 0, "%s: %s", what, line + strlen(CK_MON_CTL_ERROR));
+    return ck_err_set(err, CK_E_INTERNAL, 0, "%s: the monitor answered \"%s\"", what, line);
+}
+
 /* Sends one request on the monitor's control socket and reads its one
  * line (protocol.h, 4): 0 for "ok", else -1 with what (the request's
  * description) and the monitor's words; an "error" answer is kind. */
@@ -291,12 +303,7 @@ static int control_request(const ck_oci_monitor_files *files, const char *req, c
     if (read_line_within(fd, line, sizeof(line), CK_OCI_CONTROL_TIMEOUT_MS) > 0)
         return ck_err_set(err, CK_E_DEADLINE, 0, "%s: the monitor did not answer within %d s", what,
                           CK_OCI_CONTROL_TIMEOUT_MS / 1000);
-    if (strcmp(line, CK_MON_CTL_OK) == 0)
-        return 0;
-    trim(line);
-    if (strncmp(line, CK_MON_CTL_ERROR, strlen(CK_MON_CTL_ERROR)) == 0)
-        return ck_err_set(err, kind, 0, "%s: %s", what, line + strlen(CK_MON_CTL_ERROR));
-    return ck_err_set(err, CK_E_INTERNAL, 0, "%s: the monitor answered \"%s\"", what, line);
+    return control_answer(line, what, kind, err);
 }
 
 int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err)
@@ -313,6 +320,46 @@ int ck_oci_resize(const ck_oci_monitor_files *files, unsigned height, unsigned w
     char req[64];
     snprintf(req, sizeof(req), CK_MON_CTL_RESIZE "%u %u\n", height, width);
     return control_request(files, req, "resize the terminal", CK_E_PRECONDITION, err);
+}
+
+_Static_assert(sizeof(((ck_oci_control_answer *)0)->line) >= CK_MON_CTL_LINE_MAX, "room for the monitor's line");
+
+int ck_oci_resize_send(const ck_oci_monitor_files *files, unsigned height, unsigned width, ck_err *err)
+{
+    if (height < 1 || height > 65535 || width < 1 || width > 65535)
+        return ck_err_set(err, CK_E_INVALID, 0, "terminal size %ux%u: each must be 1 to 65535", height, width);
+    if (files->control[0] == '\0')
+        return ck_err_set(err, CK_E_PRECONDITION, 0, "resize the terminal: the monitor has no control socket");
+    int fd = connect_unix(files->control, SOCK_STREAM | SOCK_NONBLOCK, err);
+    if (fd < 0)
+        return ck_err_wrap(err, "resize the terminal");
+    char req[64];
+    int len = snprintf(req, sizeof(req), CK_MON_CTL_RESIZE "%u %u\n", height, width);
+    /* A few bytes into a new socket's empty buffer: all or nothing. */
+    if (send(fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
+        int e = errno;
+        close(fd);
+        return ck_err_set(err, CK_E_INTERNAL, e, "resize the terminal: send to the monitor");
+    }
+    return fd;
+}
+
+int ck_oci_resize_answer(int fd, ck_oci_control_answer *a, ck_err *err)
+{
+    while (a->len < sizeof(a->line) - 1 && memchr(a->line, '\n', a->len) == NULL) {
+        ssize_t n = read(fd, a->line + a->len, sizeof(a->line) - 1 - a->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 1;
+        if (n < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "resize the terminal: read the monitor's answer");
+        if (n == 0)
+            break;
+        a->len += (size_t)n;
+    }
+    a->line[a->len] = '\0';
+    return control_answer(a->line, "resize the terminal", CK_E_PRECONDITION, err);
 }
 
 int ck_oci_attach_connect(const ck_oci_monitor_files *files, ck_err *err)

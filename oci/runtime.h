@@ -71,6 +71,18 @@ int ck_oci_reopen_log(const ck_oci_monitor_files *files, ck_err *err);
  * resize stream. A container without a terminal is CK_E_PRECONDITION, as
  * is a monitor that is gone; CK_E_DEADLINE as for reopen. */
 int ck_oci_resize(const ck_oci_monitor_files *files, unsigned height, unsigned width, ck_err *err);
+/* The same without waiting, for an event loop: ck_oci_resize_send connects
+ * and sends the request without blocking (a descriptor, non-blocking and
+ * close-on-exec, or -1: a monitor that is gone or busy is
+ * CK_E_PRECONDITION). When it is readable, ck_oci_resize_answer (a zeroed
+ * at first) reads the answer: 1 while it is incomplete, 0 when the monitor
+ * resized, -1 with its reason. The caller bounds the wait and closes it. */
+typedef struct ck_oci_control_answer {
+    char line[512];
+    size_t len;
+} ck_oci_control_answer;
+int ck_oci_resize_send(const ck_oci_monitor_files *files, unsigned height, unsigned width, ck_err *err);
+int ck_oci_resize_answer(int fd, ck_oci_control_answer *a, ck_err *err);
 /* Connects to the container's attach socket (files->attach; protocol.h,
  * 6): a SOCK_SEQPACKET descriptor (close-on-exec, blocking) the caller
  * owns, or -1. Read messages of up to CK_MON_ATTACH_PACKET_MAX bytes: a

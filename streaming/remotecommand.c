@@ -24,11 +24,15 @@
  * goes the other way as CK_MON_ATTACH_IN_DATA messages, and the client
  * half-closing its stdin stream sends CK_MON_ATTACH_IN_END (the monitor
  * closes the container's stdin then if it was created with stdin_once).
- * A resize goes to the monitor's control socket (ck_container_resize; a
- * short synchronous exchange on the loop thread). The session ends when
- * the monitor closes the socket (the container exited and its output
- * ended): the error channel gets Success as from the reference server,
- * which has no exit code to report for attach. A client that goes away
+ * A resize goes to the monitor's control socket without blocking the
+ * loop (ck_oci_resize_send, the answer read when it comes): one at a time,
+ * the latest size kept while one is under way, each given
+ * RESIZE_ANSWER_MS before it is given up (logged; the next one goes on). The session ends when
+ * the monitor closes the socket: after CK_MON_ATTACH_END (the container
+ * exited and its output ended) the error channel gets Success as from the
+ * reference server, which has no exit code to report for attach; without
+ * it the monitor dropped this client for falling behind (below) and the
+ * error channel says so as a Failure. A client that goes away
  * only closes the attach socket: the container runs on. Output on a
  * stream the client did not ask for (stderr without a stderr stream) is
  * dropped. A container created without stdin discards what the client
@@ -39,8 +43,10 @@
  * STDIN_PENDING_MAX, above which the connection stops reading. For attach,
  * not reading the socket makes the monitor drop this client if it falls
  * too far behind (the monitor never blocks the container for a reader):
- * the socket then closes early and the session ends as if the container
- * had exited (Success) while it runs on; the client may attach again.
+ * the socket then closes without CK_MON_ATTACH_END and the session ends
+ * with a Failure naming that, while the container runs on; the client may
+ * attach again. A monitor of a daemon before CK_MON_ATTACH_END never sends
+ * it: its containers' attach sessions end with that Failure too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +80,11 @@ enum {
     STDIN_PENDING_MAX = 256 * 1024,
     RESIZE_BUF_MAX = 1024,
     OUTPUT_EOF_WAIT_MS = 30 * 1000, /* after runc exited, for the output's end */
+    RESIZE_ANSWER_MS = 2000,        /* the monitor answers in microseconds unless stuck */
 };
+
+static const char ATTACH_DROPPED[] = "attach: this client fell behind the container's output and was dropped by the "
+                                     "container's monitor; the container runs on (attach again)";
 
 static const char *const channel_names[N_CHANNELS] = {"stdin", "stdout", "stderr", "error", "resize"};
 
@@ -116,10 +126,17 @@ struct exec_session {
     struct winsize size;
     bool has_size;
     /* attach: the monitor's attach socket instead of a process */
+    ck_oci_monitor_files mon; /* control "": none known, resizes skipped */
     bool attach;
-    int attach_fd;
-    ck_watch attach_w;
     bool attach_in_end_sent;
+    bool attach_ended;  /* the monitor said the container's output ended */
+    bool resize_wanted; /* s->size not sent yet */
+    int attach_fd;
+    int resize_fd; /* a resize under way */
+    ck_watch attach_w;
+    ck_watch resize_w;
+    ck_oci_control_answer resize_answer;
+    long long resize_deadline;
 };
 
 static void close_fd(int *fd)
@@ -290,14 +307,56 @@ static void stdin_data(exec_session *s, const uint8_t *p, size_t n)
 
 /* ---- resize ------------------------------------------------------------------------------- */
 
+static void resize_ready(void *ctx, uint32_t events);
+
+static void resize_done(exec_session *s)
+{
+    ck_loop_unwatch(conn_loop(s->conn), &s->resize_w);
+    close_fd(&s->resize_fd);
+}
+
+/* Sends the latest size to the monitor unless a resize is under way (its
+ * end sends the next). */
+static void attach_resize_next(exec_session *s)
+{
+    if (s->resize_fd >= 0 || !s->resize_wanted || s->attach_fd < 0 || s->mon.control[0] == '\0')
+        return;
+    s->resize_wanted = false;
+    ck_err err;
+    ck_err_clear(&err);
+    s->resize_fd = ck_oci_resize_send(&s->mon, s->size.ws_row, s->size.ws_col, &err);
+    if (s->resize_fd < 0) {
+        ck_info("streaming", "%s: %s", conn_what(s->conn), err.msg);
+        return;
+    }
+    s->resize_answer = (ck_oci_control_answer){0};
+    s->resize_deadline = ck_mono_ms() + RESIZE_ANSWER_MS;
+    if (ck_loop_watch(conn_loop(s->conn), &s->resize_w, s->resize_fd, EPOLLIN, resize_ready, s, &err) < 0) {
+        ck_info("streaming", "%s: resize: %s", conn_what(s->conn), err.msg);
+        close_fd(&s->resize_fd);
+    }
+}
+
+static void resize_ready(void *ctx, uint32_t events)
+{
+    exec_session *s = ctx;
+    (void)events;
+    ck_err err;
+    ck_err_clear(&err);
+    int rc = ck_oci_resize_answer(s->resize_fd, &s->resize_answer, &err);
+    if (rc == 1)
+        return;
+    if (rc < 0)
+        ck_info("streaming", "%s: %s", conn_what(s->conn), err.msg);
+    resize_done(s);
+    attach_resize_next(s);
+}
+
 static void apply_size(exec_session *s)
 {
     if (s->attach) {
-        ck_err err;
-        ck_err_clear(&err);
-        if (s->has_size && s->attach_fd >= 0 &&
-            ck_container_resize(s->containers, s->req->container_id, s->size.ws_row, s->size.ws_col, &err) < 0)
-            ck_info("streaming", "%s: resize: %s", conn_what(s->conn), err.msg);
+        s->resize_wanted = s->has_size;
+        attach_resize_next(s);
         return;
     }
     if (!s->has_size || s->tty_fd < 0)
@@ -358,6 +417,7 @@ static void attach_close(exec_session *s)
 {
     ck_loop_unwatch(conn_loop(s->conn), &s->attach_w);
     close_fd(&s->attach_fd);
+    resize_done(s);
     s->stdin_pending.len = 0;
 }
 
@@ -409,9 +469,18 @@ static void attach_read(exec_session *s)
     if (n <= 0) {
         if (n < 0)
             ck_info("streaming", "%s: attach socket: %s", conn_what(s->conn), strerror(errno));
-        ck_debug("streaming", "%s: the monitor closed the attach socket", conn_what(s->conn));
         attach_close(s);
-        finish(s, 0, NULL);
+        if (s->attach_ended) {
+            ck_debug("streaming", "%s: the container's output ended", conn_what(s->conn));
+            finish(s, 0, NULL);
+        } else {
+            ck_info("streaming", "%s: %s", conn_what(s->conn), ATTACH_DROPPED);
+            finish(s, -1, ATTACH_DROPPED);
+        }
+        return;
+    }
+    if (n == 1 && buf[0] == CK_MON_ATTACH_END) {
+        s->attach_ended = true;
         return;
     }
     int ch = buf[0] == CK_MON_ATTACH_STDOUT ? CH_STDOUT : buf[0] == CK_MON_ATTACH_STDERR ? CH_STDERR : -1;
@@ -441,6 +510,10 @@ static int start_attach(exec_session *s, ck_err *err)
         return ck_err_set(err, CK_E_INTERNAL, errno, "attach socket");
     if (ck_loop_watch(conn_loop(s->conn), &s->attach_w, s->attach_fd, 0, attach_ready, s, err) < 0)
         return -1;
+    ck_err mon_err;
+    ck_err_clear(&mon_err);
+    if (s->req->tty && ck_container_monitor_files(s->containers, s->req->container_id, &s->mon, &mon_err) < 0)
+        ck_info("streaming", "%s: resizes will be skipped: %s", conn_what(s->conn), mon_err.msg);
     apply_size(s);
     attach_flush(s);
     return 0;
@@ -557,9 +630,10 @@ static int watch_process(exec_session *s, ck_err *err)
 {
     ck_loop *l = conn_loop(s->conn);
     s->pidfd = pidfd_open(s->ex.proc.pid, 0);
-    if (s->pidfd < 0)
+    if (s->pidfd < 0 && errno != ENOSYS)
         return ck_err_set(err, CK_E_INTERNAL, errno, "pidfd_open %d", (int)s->ex.proc.pid);
-    if (ck_loop_watch(l, &s->pid_w, s->pidfd, EPOLLIN, process_exited, s, err) < 0)
+    /* Without pidfds (a kernel before 5.3, or valgrind) op_tick looks. */
+    if (s->pidfd >= 0 && ck_loop_watch(l, &s->pid_w, s->pidfd, EPOLLIN, process_exited, s, err) < 0)
         return -1;
     if (ck_loop_watch(l, &s->out.w, s->out.fd, EPOLLIN, output_ready, &s->out, err) < 0)
         return -1;
@@ -735,6 +809,16 @@ static void op_tick(void *p, long long now)
         finish(s, -1, "timed out waiting for the client's streams");
         return;
     }
+    /* No pidfd to say when runc ended (or watching failed after the
+     * start, the process killed): look on every tick. */
+    if (s->running && s->pid_w.fd < 0)
+        process_exited(s, 0);
+    if (s->resize_fd >= 0 && now >= s->resize_deadline) {
+        ck_info("streaming", "%s: resize: the monitor did not answer within %d ms: given up", conn_what(s->conn),
+                RESIZE_ANSWER_MS);
+        resize_done(s);
+        attach_resize_next(s);
+    }
     if (!s->running && s->started && !s->finished && s->exited_at > 0 && now - s->exited_at > OUTPUT_EOF_WAIT_MS) {
         ck_warn("streaming", "%s: output still open %d s after the exec ended: closing", conn_what(s->conn),
                 OUTPUT_EOF_WAIT_MS / 1000);
@@ -763,6 +847,7 @@ static void op_free(void *p)
         ck_loop_unwatch(l, &s->out.w);
         ck_loop_unwatch(l, &s->err.w);
         ck_loop_unwatch(l, &s->attach_w);
+        ck_loop_unwatch(l, &s->resize_w);
     }
     if (s->running) { /* the daemon stops: nothing may be left running */
         ck_oci_exec_kill(s->ex.proc.pid);
@@ -774,6 +859,7 @@ static void op_free(void *p)
     close_fd(&s->out.fd);
     close_fd(&s->err.fd);
     close_fd(&s->attach_fd);
+    close_fd(&s->resize_fd);
     ck_oci_exec_proc_close(&s->ex.proc);
     ck_bytes_free(&s->stdin_pending);
     ck_stream_request_free(s->req);
@@ -805,10 +891,10 @@ void *ck_exec_session_new(ck_stream_request *req, ck_containers *cs, ck_conn_tra
     s->containers = cs;
     s->transport = transport;
     s->version = version;
-    s->pidfd = s->stdin_fd = s->tty_fd = s->out.fd = s->err.fd = s->attach_fd = -1;
+    s->pidfd = s->stdin_fd = s->tty_fd = s->out.fd = s->err.fd = s->attach_fd = s->resize_fd = -1;
     s->ex.proc.pid = -1;
     s->ex.proc.log_fd = -1;
-    s->pid_w = s->stdin_w = s->out.w = s->err.w = s->attach_w = (ck_watch)CK_WATCH_INIT;
+    s->pid_w = s->stdin_w = s->out.w = s->err.w = s->attach_w = s->resize_w = (ck_watch)CK_WATCH_INIT;
     s->attach = req->kind == CK_STREAM_ATTACH;
     s->out.eof = s->err.eof = s->attach; /* attach has no pipes of ours */
     s->out.s = s->err.s = s;

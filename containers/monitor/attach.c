@@ -75,6 +75,20 @@ int mon_attach_send(mon_attach *a, int stream, const char *data, size_t n)
     return ended;
 }
 
+void mon_attach_end(mon_attach *a)
+{
+    const unsigned char end = CK_MON_ATTACH_END;
+    for (int i = 0; i < CK_MON_ATTACH_CLIENTS; i++) {
+        if (a->clients[i].fd < 0)
+            continue;
+        ssize_t w;
+        while ((w = send(a->clients[i].fd, &end, 1, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+        }
+        if (w != 1) /* no room: behind to the last, it sees end of file alone */
+            drop(a, i);
+    }
+}
+
 size_t mon_attach_read(mon_attach *a, int i, short revents, char *buf, size_t cap, bool *stdin_ended)
 {
     mon_client *c = &a->clients[i];

@@ -349,6 +349,7 @@ void mon_io_run(const mon_opts *o, mon_io *io, pid_t init, int *status, int64_t 
     }
     mon_log_finish(&io->log, &out_stream);
     mon_log_finish(&io->log, &err_stream);
+    mon_attach_end(&io->attach);
     if (sfd >= 0)
         close(sfd);
 }

@@ -122,6 +122,9 @@ int mon_attach_send(mon_attach *a, int stream, const char *data, size_t n);
  * length, or 0. *stdin_ended is set when a client that sent stdin has now
  * ended it (shutdown, close, error). */
 size_t mon_attach_read(mon_attach *a, int i, short revents, char *buf, size_t cap, bool *stdin_ended);
+/* The container exited and its output ended: tells every client so
+ * (CK_MON_ATTACH_END), telling that end from a client dropped for lagging. */
+void mon_attach_end(mon_attach *a);
 /* Closes the clients and the listener; removes path. */
 void mon_attach_close(mon_attach *a, const char *path);
 

@@ -105,7 +105,10 @@
  *    early, never a gap in the middle). While the container's stdin is
  *    full, clients' stdin is not read (they wait; output still flows).
  *    When the container has exited and its output ended, every client
- *    gets the last output, then end of file (the socket closes).
+ *    gets the last output, then CK_MON_ATTACH_END (3) alone, then end of
+ *    file (the socket closes). End of file without CK_MON_ATTACH_END is
+ *    a client that was dropped while the container runs on (or a monitor
+ *    that died).
  */
 #ifndef CK_MONITOR_PROTOCOL_H
 #define CK_MONITOR_PROTOCOL_H
@@ -169,6 +172,7 @@ enum { CK_MON_CTL_TIMEOUT_MS = 2000, CK_MON_CTL_LINE_MAX = 512 };
 enum {
     CK_MON_ATTACH_STDOUT = 1,
     CK_MON_ATTACH_STDERR = 2,
+    CK_MON_ATTACH_END = 3,     /* alone: the container exited, its output ended */
     CK_MON_ATTACH_IN_DATA = 0, /* client -> monitor kinds */
     CK_MON_ATTACH_IN_END = 1,
     CK_MON_ATTACH_CLIENTS = 16,

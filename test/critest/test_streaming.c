@@ -36,6 +36,10 @@ enum { IO_TIMEOUT_S = 30 };
 
 /* ---- HTTP and the upgrade ------------------------------------------------------------- */
 
+/* The receive buffer dial_url asks for when > 0 (a client slow to take
+ * what comes). */
+static int DIAL_RCVBUF;
+
 /* Connects to the host:port of url; path gets the rest. */
 static int dial_url(const char *url, char *path, size_t size)
 {
@@ -51,6 +55,8 @@ static int dial_url(const char *url, char *path, size_t size)
     assert_true(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+    if (DIAL_RCVBUF > 0)
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &DIAL_RCVBUF, sizeof(DIAL_RCVBUF)), 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -302,16 +308,21 @@ static grpc_status_code attach_url(const char *ct, bool tty, bool in, bool out, 
     return code;
 }
 
-static void port_forward_url(char *url, size_t size)
+static void port_forward_url_of(const char *pod, char *url, size_t size)
 {
     Runtime__V1__PortForwardRequest req = RUNTIME__V1__PORT_FORWARD_REQUEST__INIT;
-    req.pod_sandbox_id = POD;
+    req.pod_sandbox_id = (char *)pod;
     crit_result r = {0};
     Runtime__V1__PortForwardResponse *resp = crit_call_ok(S.client, &S.daemon, RUNTIME("PortForward"), &req.base,
                                                           &runtime__v1__port_forward_response__descriptor, &r);
     snprintf(url, size, "%s", resp->url);
     crit_result_clear(&r);
     assert_non_null(strstr(url, "/portforward/"));
+}
+
+static void port_forward_url(char *url, size_t size)
+{
+    port_forward_url_of(POD, url, size);
 }
 
 /* ---- suite ------------------------------------------------------------------------------ */
@@ -460,6 +471,34 @@ static void test_exec_tty_resize(void **state)
     spdy_data(&x.s, x.resize_id, "{\"Width\":77,\"Height\":33}\n", false);
     spdy_exec_wait(&x);
     assert_non_null(strstr(x.out.text, "33 77"));
+    assert_string_equal(x.error.text, SUCCESS);
+}
+
+/* What a terminal exec shows must be what was typed: no NUL (echoed by the
+ * container's terminal as "^@") from a resize, an empty stdin frame or a
+ * channel byte. The console is still cooked when the input comes, so it
+ * echoes every byte it gets; od shows what the command read. */
+static void assert_no_stray_nul(const char *what, const char *out, size_t len)
+{
+    if (memchr(out, '\0', len) != NULL || memmem(out, len, "^@", 2) != NULL)
+        fail_msg("%s: a NUL reached the terminal: \"%.*s\"", what, (int)len, out);
+}
+
+static const char TTY_READ_SCRIPT[] = "head -c 3 | od -An -tx1";
+
+static void test_exec_tty_no_stray_nul_spdy(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url(TTY_READ_SCRIPT, true, true, true, false, url, sizeof(url));
+    exec_run x;
+    spdy_exec_open(&x, url, true, true, false, true);
+    spdy_data(&x.s, x.resize_id, "{\"Width\":80,\"Height\":24}\n", false);
+    spdy_data(&x.s, x.stdin_id, "", false);
+    spdy_data(&x.s, x.stdin_id, "ab\n", false);
+    spdy_exec_wait(&x);
+    assert_no_stray_nul("exec -it over SPDY", x.out.text, x.out.len);
+    assert_non_null(strstr(x.out.text, "61 62 0a"));
     assert_string_equal(x.error.text, SUCCESS);
 }
 
@@ -670,6 +709,31 @@ static void test_attach_tty_resize(void **state)
     free(ct);
 }
 
+/* An attach client that reads nothing while the container writes a lot
+ * is dropped by the monitor: the session ends with a Failure saying so
+ * (not Success, as if the container had exited), and the container runs
+ * on. The client's small receive buffer makes it fall behind in seconds. */
+static void test_attach_slow_client_dropped(void **state)
+{
+    (void)state;
+    char *ct =
+        attach_target("attach-flood", "while true; do head -c 200000 /dev/zero | tr '\\0' x; echo; sleep 0.1; done",
+                      false, false, false);
+    char url[512];
+    assert_int_equal(attach_url(ct, false, false, true, false, url, sizeof(url)), GRPC_STATUS_OK);
+    exec_run x;
+    DIAL_RCVBUF = 4096;
+    spdy_exec_open(&x, url, false, true, false, false);
+    DIAL_RCVBUF = 0;
+    sleep(8); /* about 16 MB written meanwhile: far more than the buffers on the way hold */
+    spdy_exec_wait(&x);
+    assert_non_null(strstr(x.error.text, "\"status\":\"Failure\""));
+    assert_non_null(strstr(x.error.text, "fell behind"));
+    assert_int_equal(crit_ctr_state(&S, ct), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_stop(&S, ct, 0);
+    free(ct);
+}
+
 /* ---- WebSocket ------------------------------------------------------------------------ */
 
 typedef struct ws_client {
@@ -762,6 +826,47 @@ static void test_exec_websocket_v5(void **state)
     close(w.c.fd);
 }
 
+/* Reads a WebSocket exec to its close: stdout and the error channel. */
+static void ws_exec_collect(ws_client *w, char *out, size_t *out_len, size_t out_size, char *error, size_t error_size)
+{
+    uint8_t msg[65536];
+    size_t len = 0;
+    int op;
+    *out_len = 0;
+    while ((op = ws_next(w, msg, &len)) == CK_WS_BINARY) {
+        assert_true(len >= 1);
+        size_t n = len - 1;
+        if (msg[0] == 1 && *out_len + n < out_size) {
+            memcpy(out + *out_len, msg + 1, n);
+            *out_len += n;
+        } else if (msg[0] == 3 && strlen(error) + n < error_size) {
+            strncat(error, (char *)msg + 1, n);
+        }
+    }
+    out[*out_len] = '\0';
+    assert_int_equal(op, CK_WS_CLOSE);
+}
+
+static void test_exec_tty_no_stray_nul_websocket(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url(TTY_READ_SCRIPT, true, true, true, false, url, sizeof(url));
+    ws_client w;
+    ws_connect(&w, url, "v5.channel.k8s.io");
+    const char resize[] = "{\"Width\":80,\"Height\":24}";
+    ws_send(&w, 4, resize, strlen(resize));
+    ws_send(&w, 0, "", 0); /* the channel byte alone */
+    ws_send(&w, 0, "ab\n", 3);
+    char out[4096], error[1024] = "";
+    size_t out_len = 0;
+    ws_exec_collect(&w, out, &out_len, sizeof(out), error, sizeof(error));
+    assert_no_stray_nul("exec -it over WebSocket", out, out_len);
+    assert_non_null(strstr(out, "61 62 0a"));
+    assert_string_equal(error, SUCCESS);
+    close(w.c.fd);
+}
+
 /* An attach watcher (stdout only) gets the lines; going away leaves the container
  * running, and another watcher gets lines again. */
 static void test_attach_watcher(void **state)
@@ -850,6 +955,106 @@ static void test_port_forward_spdy(void **state)
     spdy_close(&s);
 }
 
+/* A listener of the test's own on a free loopback port of the host. */
+static int host_listener(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Accepts the daemon's connection (waiting up to IO_TIMEOUT_S). */
+static int accept_within(int lfd)
+{
+    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+    setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        fail_msg("port-forward: the daemon did not connect to the host's listener: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* A pod on the host's network: a port-forward reaches a listener of the
+ * test's own on the host's loopback, data goes both ways, the listener's
+ * end half-closes the data stream; a refused port is a message on that
+ * request's error stream and the session goes on. */
+static void test_port_forward_host_network(void **state)
+{
+    (void)state;
+    crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, "stream-hostnet", S.cgroup_parent);
+    pod.config.log_directory = S.log_dir;
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    ns.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    sec.namespace_options = &ns;
+    pod.linux_config.security_context = &sec;
+    char *hostnet = crit_pod_run(S.client, &S.daemon, req);
+
+    uint16_t port = 0;
+    int lfd = host_listener(&port);
+    int closed_fd = -1; /* a port nobody listens on: bound, never listening */
+    uint16_t closed_port = 0;
+    {
+        closed_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(closed_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        socklen_t len = sizeof(sa);
+        assert_int_equal(getsockname(closed_fd, (struct sockaddr *)&sa, &len), 0);
+        closed_port = ntohs(sa.sin_port);
+    }
+    char url[512], port_text[8], closed_text[8];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    snprintf(closed_text, sizeof(closed_text), "%u", closed_port);
+    port_forward_url_of(hostnet, url, sizeof(url));
+    spdy_client s;
+    spdy_connect(&s, url, "X-Stream-Protocol-Version: portforward.k8s.io\r\n");
+    assert_int_equal(s.c.status, 101);
+
+    for (int round = 0; round < 2; round++) {
+        char rid[8];
+        snprintf(rid, sizeof(rid), "%d", round * 2);
+        stream_text st[2] = {0};
+        spdy_forward(&s, port_text, rid, &st[0].id, &st[1].id);
+        int fd = accept_within(lfd);
+        spdy_data(&s, st[1].id, "ping", false);
+        char got[16] = "";
+        size_t have = 0;
+        while (have < 4) {
+            ssize_t n = recv(fd, got + have, sizeof(got) - 1 - have, 0);
+            if (n <= 0)
+                fail_msg("port-forward: the listener got \"%s\" then %s", got, n == 0 ? "end" : strerror(errno));
+            have += (size_t)n;
+        }
+        assert_string_equal(got, "ping");
+        send_all(fd, "pong", 4);
+        close(fd); /* its end half-closes the data stream */
+        assert_true(spdy_collect(&s, st, 2));
+        assert_string_equal(st[1].text, "pong");
+        assert_int_equal(st[0].len, 0);
+
+        /* Refused: that request's error stream says so; the session goes on. */
+        snprintf(rid, sizeof(rid), "%d", round * 2 + 1);
+        stream_text refused[2] = {0};
+        spdy_forward(&s, closed_text, rid, &refused[0].id, &refused[1].id);
+        assert_true(spdy_collect(&s, refused, 2));
+        assert_non_null(strstr(refused[0].text, closed_text));
+        assert_non_null(strstr(refused[0].text, "refused"));
+    }
+    spdy_close(&s);
+    close(lfd);
+    close(closed_fd);
+    crit_ctr_cleanup_pod(&S, hostnet);
+    free(hostnet);
+}
+
 static void test_port_forward_websocket(void **state)
 {
     (void)state;
@@ -884,14 +1089,25 @@ int main(void)
 {
     grpc_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exec_spdy_echo),         cmocka_unit_test(test_exec_spdy_stdin),
-        cmocka_unit_test(test_exec_spdy_exit_code),    cmocka_unit_test(test_exec_spdy_old_protocol),
-        cmocka_unit_test(test_exec_tty_resize),        cmocka_unit_test(test_exec_client_disconnect_kills),
-        cmocka_unit_test(test_token_single_use),       cmocka_unit_test(test_bad_upgrades),
-        cmocka_unit_test(test_exec_rpc_validation),    cmocka_unit_test(test_exec_websocket_v5),
-        cmocka_unit_test(test_attach_stdin_once),      cmocka_unit_test(test_attach_tty_resize),
-        cmocka_unit_test(test_attach_watcher),         cmocka_unit_test(test_port_forward_spdy),
+        cmocka_unit_test(test_exec_spdy_echo),
+        cmocka_unit_test(test_exec_spdy_stdin),
+        cmocka_unit_test(test_exec_spdy_exit_code),
+        cmocka_unit_test(test_exec_spdy_old_protocol),
+        cmocka_unit_test(test_exec_tty_resize),
+        cmocka_unit_test(test_exec_client_disconnect_kills),
+        cmocka_unit_test(test_token_single_use),
+        cmocka_unit_test(test_bad_upgrades),
+        cmocka_unit_test(test_exec_rpc_validation),
+        cmocka_unit_test(test_exec_websocket_v5),
+        cmocka_unit_test(test_attach_stdin_once),
+        cmocka_unit_test(test_attach_tty_resize),
+        cmocka_unit_test(test_attach_watcher),
+        cmocka_unit_test(test_port_forward_spdy),
         cmocka_unit_test(test_port_forward_websocket),
+        cmocka_unit_test(test_exec_tty_no_stray_nul_spdy),
+        cmocka_unit_test(test_exec_tty_no_stray_nul_websocket),
+        cmocka_unit_test(test_port_forward_host_network),
+        cmocka_unit_test(test_attach_slow_client_dropped),
     };
     int failed = cmocka_run_group_tests_name("critest_streaming", tests, start_suite, stop_suite);
     grpc_shutdown();

@@ -34,6 +34,7 @@ typedef struct got {
     size_t len[3];
     size_t total; /* bytes of output, kept or not */
     bool eof;
+    bool ended; /* CK_MON_ATTACH_END came: the container's end, not a drop */
 } got;
 
 /* Reads one message (waiting up to ms): false when none came. */
@@ -48,7 +49,13 @@ static bool read_message(int fd, got *g, int ms)
         g->eof = true;
         return false;
     }
-    assert_true(n >= 2); /* a stream byte and some data */
+    if (n == 1 && msg[0] == CK_MON_ATTACH_END) {
+        assert_false(g->ended);
+        g->ended = true;
+        return true;
+    }
+    assert_false(g->ended); /* nothing after the end but end of file */
+    assert_true(n >= 2);    /* a stream byte and some data */
     assert_true(msg[0] == CK_MON_ATTACH_STDOUT || msg[0] == CK_MON_ATTACH_STDERR);
     size_t s = (size_t)msg[0], len = (size_t)n - 1;
     g->total += len;
@@ -203,6 +210,7 @@ static void test_two_clients(void **state)
         const got *g = i == 0 ? &g1 : &g2;
         assert_string_equal(g->data[CK_MON_ATTACH_STDOUT], "both\n");
         assert_string_equal(g->data[CK_MON_ATTACH_STDERR], "err\n");
+        assert_true(g->ended);
     }
     assert_int_equal(mh_wait_exit_file(&e, 5000), 0);
     close(c1);
@@ -242,6 +250,7 @@ static void test_stuck_client_dropped(void **state)
     assert_true(read_to_eof(stuck, &g, 5000));
     assert_true(g.total > 0);
     assert_true(g.total < (size_t)20000 * 1001);
+    assert_false(g.ended); /* dropped: end of file without the container's end */
     close(stuck);
     mh_cleanup(&e);
 }
