@@ -327,7 +327,8 @@ static void roll_back(ck_containers *cs, ck_container_record *row, json_t *data)
 }
 
 /* A container that outlived the daemon: its rootfs is in use again (mounted
- * anew after a reboot), and an exit meanwhile is recorded. */
+ * anew after a reboot), read-only clones left are released, and an exit
+ * meanwhile is recorded. */
 static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
 {
     ck_err e;
@@ -339,6 +340,11 @@ static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
     if (rootfs[0] != '\0' && image != NULL &&
         ck_images_mount_rootfs(cs->images, image, p.rootfs, p.upper, p.work, NULL, 0, &e) < 0)
         ck_warn("containers", "container %s: mount its rootfs again: %s", row->id, e.msg);
+    /* A created container needs its read-only clones no more: a crash
+     * between the runtime's create and their release left them. */
+    ck_err_clear(&e);
+    if (ct_readonly_trees_release(p.run_dir, &e) < 0)
+        ck_warn("containers", "container %s: %s", row->id, e.msg);
     ck_err_clear(&e);
     if (ct_refresh(cs, row, data, &e) < 0)
         ck_warn("containers", "container %s: %s", row->id, e.msg);

@@ -427,8 +427,8 @@ static int run_steps(create_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     int rc = -1;
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 &&
-        step_readonly_trees(c, &u, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 && step_create(c, &u, err) == 0 &&
-        save(c, CK_CONTAINER_CREATED, err) == 0)
+        step_readonly_trees(c, &u, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 &&
+        step_create(c, &u, err) == 0 && save(c, CK_CONTAINER_CREATED, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);

@@ -797,10 +797,10 @@ static const char *const *bind_options(build *b, const char *propagation, bool r
 static int cri_bind(build *b, size_t i, const ck_mount_req *m, ck_oci_mount *out, ck_err *err)
 {
     if (m->recursive_read_only && b->in->readonly_trees_dir == NULL)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "mount %s: no read-only clone of %s was prepared",
-                          m->container_path, m->host_path);
-    const char *source = m->recursive_read_only ? b_printf(b, "%s/%zu", b->in->readonly_trees_dir, i)
-                                                : bind_source(b, m, err);
+        return ck_err_set(err, CK_E_INTERNAL, 0, "mount %s: no read-only clone of %s was prepared", m->container_path,
+                          m->host_path);
+    const char *source =
+        m->recursive_read_only ? b_printf(b, "%s/%zu", b->in->readonly_trees_dir, i) : bind_source(b, m, err);
     if (source == NULL)
         return m->recursive_read_only ? ck_err_oom(err, "mount source") : -1;
     const char *propagation = "rprivate";

@@ -89,8 +89,10 @@ static bool is_mount_point(const char *path)
 static void test_readonly_at_every_depth(void **state)
 {
     fixture *f = *state;
-    if (f == NULL)
+    if (f == NULL) {
         skip();
+        return;
+    }
     ck_err err;
     ck_err_clear(&err);
     assert_true(ck_mount_readonly_tree_supported(f->src, err.msg, sizeof(err.msg)));
@@ -114,8 +116,10 @@ static void test_readonly_at_every_depth(void **state)
 static void test_file_and_missing_source(void **state)
 {
     fixture *f = *state;
-    if (f == NULL)
+    if (f == NULL) {
         skip();
+        return;
+    }
     ck_err err;
     ck_err_clear(&err);
     char file[160], target[160], missing[160];
