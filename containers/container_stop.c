@@ -207,7 +207,8 @@ int ct_stop_locked(ck_containers *cs, const char *id, int64_t timeout_s, ck_err 
 /* ---- RemoveContainer ------------------------------------------------------ */
 
 /* Everything a container has, whatever state it is in: the runtime's
- * container, the rootfs mount, the directories, the row and the name. */
+ * container, the rootfs mount, the read-only trees a creation cut short
+ * left, the directories, the row and the name. */
 static int remove_everything(ck_containers *cs, const ck_container_record *row, json_t *data, ck_err *err)
 {
     ct_paths p;
@@ -215,7 +216,7 @@ static int remove_everything(ck_containers *cs, const ck_container_record *row, 
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0 ||
         ck_oci_delete(&rt, row->id, err) < 0 || ck_images_unmount_rootfs(cs->images, p.rootfs, err) < 0 ||
-        ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+        ct_readonly_trees_release(p.run_dir, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
         return ck_err_wrap(err, "remove container %s", row->id);
     if (ck_store_container_delete(cs->store, row->id, err) < 0)
         return -1;
@@ -326,7 +327,8 @@ static void roll_back(ck_containers *cs, ck_container_record *row, json_t *data)
 }
 
 /* A container that outlived the daemon: its rootfs is in use again (mounted
- * anew after a reboot), and an exit meanwhile is recorded. */
+ * anew after a reboot), read-only clones left are released, and an exit
+ * meanwhile is recorded. */
 static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
 {
     ck_err e;
@@ -338,6 +340,11 @@ static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
     if (rootfs[0] != '\0' && image != NULL &&
         ck_images_mount_rootfs(cs->images, image, p.rootfs, p.upper, p.work, NULL, 0, &e) < 0)
         ck_warn("containers", "container %s: mount its rootfs again: %s", row->id, e.msg);
+    /* A created container needs its read-only clones no more: a crash
+     * between the runtime's create and their release left them. */
+    ck_err_clear(&e);
+    if (ct_readonly_trees_release(p.run_dir, &e) < 0)
+        ck_warn("containers", "container %s: %s", row->id, e.msg);
     ck_err_clear(&e);
     if (ct_refresh(cs, row, data, &e) < 0)
         ck_warn("containers", "container %s: %s", row->id, e.msg);

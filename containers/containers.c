@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/id.h"
 #include "common/log.h"
+#include "common/mount.h"
 #include "common/timeutil.h"
 #include "common/undo.h"
 #include "containers/containers_internal.h"
@@ -49,6 +50,10 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
     snprintf(dir, sizeof(dir), "%s/containers", cfg->state_dir);
     if (ck_mkdir_p(dir, 0700, err) < 0)
         goto fail;
+    char why[CK_ERR_MSG_MAX];
+    cs->readonly_trees = ck_mount_readonly_tree_supported(dir, why, sizeof(why));
+    if (!cs->readonly_trees)
+        ck_info("containers", "recursive read-only mounts are not available: %s", why);
     if (ct_watch_start(cs, err) < 0 || ct_recover(cs, err) < 0)
         goto fail;
     *out = cs;
@@ -56,6 +61,11 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
 fail:
     ck_containers_free(cs);
     return -1;
+}
+
+bool ck_containers_readonly_trees(const ck_containers *cs)
+{
+    return cs->readonly_trees;
 }
 
 void ck_containers_free(ck_containers *cs)
@@ -253,6 +263,16 @@ static void undo_rootfs(void *ctx, void *arg)
         ck_warn("containers", "container %s: undo: %s", c->row.id, e.msg);
 }
 
+static void undo_readonly_trees(void *ctx, void *arg)
+{
+    (void)arg;
+    create_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (ct_readonly_trees_release(c->p.run_dir, &e) < 0)
+        ck_warn("containers", "container %s: undo: %s", c->row.id, e.msg);
+}
+
 static void undo_runtime(void *ctx, void *arg)
 {
     (void)arg;
@@ -299,6 +319,13 @@ static int step_rootfs(create_ctx *c, ck_undo *u, ck_err *err)
     return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
 }
 
+static int step_readonly_trees(create_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (ck_undo_push(u, "release read-only trees", undo_readonly_trees, NULL, false, err) < 0)
+        return -1;
+    return ct_readonly_trees_stage(c->cfg, c->p.run_dir, err);
+}
+
 /* PID namespace TARGET: the namespace of another container's init, which
  * must run (as containerd and CRI-O require). */
 static int target_pid_ns(create_ctx *c, char *out, size_t size, ck_err *err)
@@ -329,6 +356,8 @@ static int step_spec(create_ctx *c, ck_err *err)
     char target[64];
     if (target_pid_ns(c, target, sizeof(target), err) < 0)
         return -1;
+    char trees[PATH_MAX];
+    ct_readonly_trees_dir(c->p.run_dir, trees, sizeof(trees));
     ck_container_spec_in in = {
         .target_pid_ns = target,
         .id = c->row.id,
@@ -338,6 +367,7 @@ static int step_spec(create_ctx *c, ck_err *err)
         .rootfs = c->p.rootfs,
         .bundle = c->p.dir,
         .volumes_dir = c->p.volumes,
+        .readonly_trees_dir = trees,
         .cgroup_driver = c->cs->cfg->cgroup_driver,
     };
     ck_container_spec_out out;
@@ -379,6 +409,8 @@ static int step_create(create_ctx *c, ck_undo *u, ck_err *err)
     }
     if (ck_undo_push(u, "delete runtime container", undo_runtime, NULL, false, err) < 0)
         return -1;
+    /* The container's mount namespace holds its own copies now. */
+    undo_readonly_trees(c, NULL);
     ck_proc_id who;
     if (ck_proc_id_capture(pid, &who, err) < 0)
         return ck_err_wrap(err, "container %s: its process", c->cfg->name);
@@ -395,8 +427,8 @@ static int run_steps(create_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     int rc = -1;
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 &&
-        step_spec(c, err) == 0 && step_log_dir(c, err) == 0 && step_create(c, &u, err) == 0 &&
-        save(c, CK_CONTAINER_CREATED, err) == 0)
+        step_readonly_trees(c, &u, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 &&
+        step_create(c, &u, err) == 0 && save(c, CK_CONTAINER_CREATED, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);

@@ -162,6 +162,10 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
                       ck_event_hub *events, ck_containers **out, ck_err *err);
 void ck_containers_free(ck_containers *cs);
 
+/* Whether recursive read-only mounts work here (the kernel has
+ * mount_setattr; tried once at start-up). */
+bool ck_containers_readonly_trees(const ck_containers *cs);
+
 /* Creates a container in a ready pod; *id_out (65 bytes) gets its id. A
  * retry with the same pod and metadata gets the same id back. The image
  * must be present (NOT_FOUND naming it: pulling is the kubelet's job). */

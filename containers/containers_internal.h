@@ -51,6 +51,7 @@ struct ck_containers {
     pthread_mutex_t watch_mu; /* guards watches[] */
     struct ct_watch_entry *watches;
     size_t n_watches, cap_watches;
+    bool readonly_trees; /* the kernel can make recursively read-only mounts */
 };
 
 /* Where one container's things live. */
@@ -65,6 +66,15 @@ typedef struct ct_paths {
 } ct_paths;
 
 void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
+
+/* readonly_trees.c: a recursively read-only clone of each recursive
+ * read-only mount's host path at <run_dir>/rro/<its index in cfg->mounts>
+ * (the dir ct_readonly_trees_dir names), for the spec to bind; released
+ * (detached and removed, whatever is left) once the runtime made the
+ * container, and before the run dir is removed. */
+void ct_readonly_trees_dir(const char *run_dir, char *out, size_t size);
+int ct_readonly_trees_stage(const ck_container_config *cfg, const char *run_dir, ck_err *err);
+int ct_readonly_trees_release(const char *run_dir, ck_err *err);
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
 void ct_unlock(ck_containers *cs, const char *id);
 /* The creating[] list: a retry of a creation under way waits for it. */

@@ -269,8 +269,7 @@ static int check_mount(size_t i, const ck_mount_req *m, ck_err *err)
         return ck_err_set(
             err, CK_E_INVALID, 0, "mounts[%zu] (%s): recursive_read_only needs propagation PRIVATE, not %s", i,
             m->container_path, m->propagation == CK_PROPAGATION_BIDIRECTIONAL ? "BIDIRECTIONAL" : "HOST_TO_CONTAINER");
-    return ck_err_set(err, CK_E_UNIMPLEMENTED, 0, "mounts[%zu] (%s): recursive read-only mounts are not supported yet",
-                      i, m->container_path);
+    return 0;
 }
 
 static int check_device(size_t i, const ck_device_req *d, ck_err *err)
@@ -793,11 +792,17 @@ static const char *const *bind_options(build *b, const char *propagation, bool r
     return o;
 }
 
-static int cri_bind(build *b, const ck_mount_req *m, ck_oci_mount *out, ck_err *err)
+/* A recursive read-only mount binds the read-only clone of its host path
+ * (an rbind copies each mount's read-only flag); any other the host path. */
+static int cri_bind(build *b, size_t i, const ck_mount_req *m, ck_oci_mount *out, ck_err *err)
 {
-    const char *source = bind_source(b, m, err);
+    if (m->recursive_read_only && b->in->readonly_trees_dir == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "mount %s: no read-only clone of %s was prepared", m->container_path,
+                          m->host_path);
+    const char *source =
+        m->recursive_read_only ? b_printf(b, "%s/%zu", b->in->readonly_trees_dir, i) : bind_source(b, m, err);
     if (source == NULL)
-        return -1;
+        return m->recursive_read_only ? ck_err_oom(err, "mount source") : -1;
     const char *propagation = "rprivate";
     if (m->propagation != CK_PROPAGATION_PRIVATE && check_propagation(b, m, source, err) < 0)
         return -1;
@@ -810,7 +815,7 @@ static int cri_bind(build *b, const ck_mount_req *m, ck_oci_mount *out, ck_err *
             b->spec.rootfs_propagation = "rslave";
     }
     /* "ro" applies to the top mount only; submounts keep their own mode
-     * (recursive read-only is a separate request). */
+     * (a recursive read-only source has them read-only already). */
     const char *const *options = bind_options(b, propagation, m->readonly, false);
     const char *dest = clean_path(b, m->container_path);
     if (options == NULL || dest == NULL)
@@ -952,7 +957,7 @@ static int mounts(build *b, ck_err *err)
     if (binds.items == NULL || all == NULL)
         return ck_err_oom(err, "mounts");
     for (size_t i = 0; i < cfg->n_mounts; i++) {
-        if (cri_bind(b, &cfg->mounts[i], &binds.items[binds.len], err) < 0)
+        if (cri_bind(b, i, &cfg->mounts[i], &binds.items[binds.len], err) < 0)
             return -1;
         binds.len++;
     }

@@ -18,7 +18,8 @@
  * The config is checked first (ck_container_config_check, also callable on
  * its own before anything is made); nothing here starts a process. The only
  * things written on the host are config.json, missing bind sources (made as
- * directories, as containerd does) and the image volumes' directories.
+ * directories, as containerd does) and the image volumes' directories; the
+ * read-only clones that recursive read-only mounts bind are the caller's.
  */
 #ifndef CK_CONTAINERS_SPEC_H
 #define CK_CONTAINERS_SPEC_H
@@ -51,6 +52,9 @@ typedef struct ck_container_spec_in {
     const char *rootfs;             /* the mounted overlay (absolute) */
     const char *bundle;             /* where config.json goes */
     const char *volumes_dir;        /* per-container dirs for the image's VOLUMEs (created here) */
+    /* A recursive read-only mount i binds <readonly_trees_dir>/<i>, the
+     * read-only clone of its host path the caller attached there. */
+    const char *readonly_trees_dir;
     ck_cgroup_driver cgroup_driver;
     /* pid namespace TARGET: the target container's, /proc/<its init>/ns/pid
      * (the caller finds it); NULL or "" = refused as unsupported. */
@@ -66,7 +70,7 @@ typedef struct ck_container_spec_out {
 
 /* Checks the request before anything is made: INVALID_ARGUMENT naming the
  * field and the fault; UNIMPLEMENTED for what cricket cannot do yet
- * (recursive read-only mounts, image volumes). */
+ * (image volumes). */
 int ck_container_config_check(const ck_container_config *cfg, ck_err *err);
 
 /* Writes <bundle>/config.json (atomically, via ck_oci_spec_write). */

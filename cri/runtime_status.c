@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config_json.h"
+#include "containers/containers.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
 #include "netcni/cni.h"
@@ -70,9 +71,10 @@ static Runtime__V1__RuntimeHandler *handler_entry(ck_call *call, const char *nam
     if (h == NULL || f == NULL)
         return NULL;
     h->name = (char *)name;
-    /* Recursive read-only mounts and user namespaces are reported once
-     * containers implement them; until then claiming them would be a lie. */
-    f->recursive_read_only_mounts = false;
+    /* Every handler gets the same mounts: cricket makes the read-only
+     * clones itself, whatever the runtime can do. User namespaces are
+     * reported once containers implement them. */
+    f->recursive_read_only_mounts = ck_containers_readonly_trees(call->svc->containers);
     f->user_namespaces = false;
     h->features = f;
     return h;

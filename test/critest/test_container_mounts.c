@@ -2,7 +2,9 @@
  * critest_container_mounts: a container's mounts over the wire, checked
  * from inside real containers and from the host: mount propagation in
  * each mode (private, host to container, bidirectional), read-only binds
- * that stay read-only on the top mount only, a read-only root filesystem,
+ * that stay read-only on the top mount only, recursive read-only binds
+ * (read-only at every depth, refused where they cannot hold, no clone left
+ * on the host), a read-only root filesystem,
  * host paths that are symlinks, absent host paths, and file binds as the
  * kubelet makes them for the termination message.
  */
@@ -95,6 +97,15 @@ static void host_remove(const char *dir)
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* A refused or failed creation left no container. */
+static void expect_no_container(void)
+{
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, NULL, &r);
+    assert_int_equal(l->n_containers, 0);
+    crit_result_clear(&r);
 }
 
 /* ---- propagation ---- */
@@ -202,10 +213,7 @@ static void test_propagation_needs_a_shared_host_mount(void **state)
     assert_int_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
     assert_non_null(strstr(details, "/mnt/volume"));
     assert_non_null(strstr(details, "shared"));
-    crit_result r;
-    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, NULL, &r);
-    assert_int_equal(l->n_containers, 0);
-    crit_result_clear(&r);
+    expect_no_container();
     crit_ctr_cleanup_pod(&S, pod);
     host_remove(dir);
     free(pod);
@@ -285,6 +293,192 @@ static void test_readonly_rootfs(void **state)
     free(pod);
 }
 
+/* ---- recursive read-only ---- */
+
+/* The read-only clones on the host: mounts under <state>/containers
+ * (<id>/rro/<i>), where nothing else is mounted. */
+static size_t readonly_clones_on_host(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/containers/", S.daemon.state);
+    return crit_mounts_under(dir);
+}
+
+/* A container binding a volume dir with a tmpfs below it (as in critest's
+ * g6/g7) at /mnt, recursively read-only, created in a pod of its own. */
+typedef struct rro_container {
+    char dir[256], sub[300];
+    char *pod, *id;
+} rro_container;
+
+static void rro_create(rro_container *rc, const char *name)
+{
+    host_dir(name, rc->dir, sizeof(rc->dir));
+    host_subdir(rc->dir, "tmpfs", rc->sub, sizeof(rc->sub));
+    host_tmpfs(rc->sub);
+    rc->pod = crit_ctr_run_pod(&S, name);
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, rc->pod, name, "sleep 1000");
+    crit_ctr_mount(&c, rc->dir, "/mnt", true)->recursive_read_only = true;
+    rc->id = crit_ctr_create(&S, &c.req);
+}
+
+/* critest's own check: the tmpfs below the bind is read-only too. */
+static void rro_expect_readonly_at_depth(const rro_container *rc)
+{
+    char out[512];
+    assert_int_equal(
+        crit_ctr_exec_sh(&S, rc->id, "touch /mnt/tmpfs/foo 2>&1 | grep -q 'Read-only file system'", out, sizeof(out)),
+        0);
+}
+
+static void rro_cleanup(rro_container *rc)
+{
+    crit_ctr_cleanup_pod(&S, rc->pod);
+    host_remove(rc->dir);
+    crit_ctr_wait_nothing_left(&S);
+    free(rc->id);
+    free(rc->pod);
+}
+
+/* critest's g7: with recursive_read_only the tmpfs below the bind is
+ * read-only too, while the host's own stays writable. The read-only clone
+ * cricket binds is gone from the host once the container is created, and
+ * nothing is left after RemoveContainer. */
+static void test_recursive_readonly_mount(void **state)
+{
+    (void)state;
+    rro_container rc;
+    rro_create(&rc, "rro-volume");
+    assert_int_equal(readonly_clones_on_host(), 0);
+    crit_result r;
+    Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, rc.id, false, &r);
+    assert_int_equal(st->n_mounts, 1);
+    assert_true(st->mounts[0]->readonly);
+    assert_true(st->mounts[0]->recursive_read_only);
+    crit_result_clear(&r);
+    crit_ctr_start(&S, rc.id);
+
+    rro_expect_readonly_at_depth(&rc);
+    char out[512];
+    assert_int_not_equal(crit_ctr_exec_sh(&S, rc.id, "touch /mnt/file", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Read-only file system"));
+    /* What is there is read, and the host writes on. */
+    char file[400];
+    snprintf(file, sizeof(file), "%s/seen", rc.sub);
+    host_write(file, "from the host\n");
+    assert_int_equal(crit_ctr_exec_sh(&S, rc.id, "cat /mnt/tmpfs/seen", out, sizeof(out)), 0);
+    assert_string_equal(out, "from the host\n");
+
+    assert_int_equal(crit_ctr_remove_code(&S, rc.id, NULL, 0), GRPC_STATUS_OK);
+    assert_int_equal(readonly_clones_on_host(), 0);
+    rro_cleanup(&rc);
+}
+
+/* critest's g8-g10: recursive_read_only with propagation to the host or
+ * without readonly is INVALID_ARGUMENT naming the mount; nothing made. */
+static void test_recursive_readonly_refusals(void **state)
+{
+    (void)state;
+    char dir[256];
+    host_dir("rro-refused", dir, sizeof(dir));
+    char *pod = crit_ctr_run_privileged_pod(&S, "rro-refused");
+    const struct {
+        bool readonly;
+        Runtime__V1__MountPropagation propagation;
+        const char *said;
+    } cases[] = {
+        {true, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER, "not HOST_TO_CONTAINER"},
+        {true, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL, "not BIDIRECTIONAL"},
+        {false, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE, "recursive_read_only needs readonly"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        crit_ctr_request c;
+        crit_ctr_init(&c, &S, pod, "rro-refused", "sleep 1000");
+        Runtime__V1__Mount *m = crit_ctr_mount(&c, dir, "/mnt/rro", cases[i].readonly);
+        m->recursive_read_only = true;
+        m->propagation = cases[i].propagation;
+        char details[512];
+        assert_int_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)),
+                         GRPC_STATUS_INVALID_ARGUMENT);
+        assert_non_null(strstr(details, "/mnt/rro"));
+        assert_non_null(strstr(details, cases[i].said));
+    }
+    expect_no_container();
+    assert_int_equal(readonly_clones_on_host(), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    host_remove(dir);
+    crit_ctr_wait_nothing_left(&S);
+    free(pod);
+}
+
+/* A creation that fails after the clone was attached takes it back: in
+ * the spec (another mount's propagation the host cannot give) and in the
+ * runtime (a command that is not there). */
+static void test_recursive_readonly_failed_creations(void **state)
+{
+    (void)state;
+    char dir[256], sub[300], private_dir[256];
+    host_dir("rro-failed", dir, sizeof(dir));
+    host_subdir(dir, "tmpfs", sub, sizeof(sub));
+    host_tmpfs(sub);
+    host_dir("rro-failed-private", private_dir, sizeof(private_dir));
+    host_mount_point(private_dir, MS_PRIVATE);
+    char *pod = crit_ctr_run_privileged_pod(&S, "rro-failed");
+
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "rro-spec", "sleep 1000");
+    crit_ctr_mount(&c, dir, "/mnt/rro", true)->recursive_read_only = true;
+    crit_ctr_mount(&c, private_dir, "/mnt/bidi", false)->propagation =
+        RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL;
+    char details[512];
+    assert_int_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);
+    assert_int_equal(readonly_clones_on_host(), 0);
+
+    crit_ctr_init(&c, &S, pod, "rro-runtime", NULL);
+    char *missing[] = {"/no/such/binary"};
+    c.config.command = missing;
+    c.config.n_command = 1;
+    crit_ctr_mount(&c, dir, "/mnt/rro", true)->recursive_read_only = true;
+    assert_int_not_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)), GRPC_STATUS_OK);
+    assert_non_null(strstr(details, "runc create exited"));
+    assert_int_equal(readonly_clones_on_host(), 0);
+
+    expect_no_container();
+    crit_ctr_cleanup_pod(&S, pod);
+    host_remove(dir);
+    host_remove(private_dir);
+    crit_ctr_wait_nothing_left(&S);
+    free(pod);
+}
+
+/* A daemon killed with a read-only clone still attached (simulated: the
+ * window between the runtime's create and the release is short) releases
+ * it when it starts again; the container works on. */
+static void test_recursive_readonly_after_a_kill(void **state)
+{
+    (void)state;
+    rro_container rc;
+    rro_create(&rc, "rro-kill");
+    crit_daemon_kill(&S.daemon);
+    /* Checked once the daemon is back, so a failure leaves nothing the
+     * suite's clean-up cannot take. */
+    char clones[512], clone[512];
+    snprintf(clones, sizeof(clones), "%s/containers/%s/rro", S.daemon.state, rc.id);
+    snprintf(clone, sizeof(clone), "%s/0", clones);
+    bool made =
+        mkdir(clones, 0700) == 0 && mkdir(clone, 0700) == 0 && mount(rc.dir, clone, NULL, MS_BIND | MS_REC, NULL) == 0;
+    size_t left = readonly_clones_on_host();
+    crit_ctr_suite_restart(&S);
+    assert_true(made);
+    assert_int_equal(left, 2); /* the dir and its tmpfs */
+    assert_int_equal(readonly_clones_on_host(), 0);
+    assert_int_equal(access(clone, F_OK), -1);
+    crit_ctr_start(&S, rc.id);
+    rro_expect_readonly_at_depth(&rc);
+    rro_cleanup(&rc);
+}
+
 /* ---- host paths ---- */
 
 /* A host path that is a symlink is resolved on the host (never inside the
@@ -343,6 +537,10 @@ int main(void)
         cmocka_unit_test(test_propagation_bidirectional),
         cmocka_unit_test(test_propagation_needs_a_shared_host_mount),
         cmocka_unit_test(test_readonly_mount_is_top_only),
+        cmocka_unit_test(test_recursive_readonly_mount),
+        cmocka_unit_test(test_recursive_readonly_refusals),
+        cmocka_unit_test(test_recursive_readonly_failed_creations),
+        cmocka_unit_test(test_recursive_readonly_after_a_kill),
         cmocka_unit_test(test_readonly_rootfs),
         cmocka_unit_test(test_host_paths),
     };

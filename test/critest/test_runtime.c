@@ -114,6 +114,8 @@ static void test_status_conditions_and_handlers(void **state)
         has_default |= strcmp(s->runtime_handlers[i]->name, "") == 0;
         has_runc |= strcmp(s->runtime_handlers[i]->name, "runc") == 0;
         assert_non_null(s->runtime_handlers[i]->features);
+        /* cricket makes the read-only clones itself: this kernel can. */
+        assert_true(s->runtime_handlers[i]->features->recursive_read_only_mounts);
     }
     assert_true(has_default);
     assert_true(has_runc);

@@ -550,6 +550,32 @@ static void test_cri_mounts(void **state)
     json_decref(root);
 }
 
+/* A recursive read-only mount binds the clone the caller prepared at
+ * <readonly_trees_dir>/<its index>, read-only on top as well; the host
+ * path itself is neither resolved nor made. */
+static void test_recursive_read_only_mounts(void **state)
+{
+    fixture *f = *state;
+    char missing[256], buf[256], clone[320];
+    snprintf(missing, sizeof(missing), "%s/not/made", f->dir);
+    const ck_mount_req m[] = {
+        {.container_path = "/plain", .host_path = f->dir},
+        {.container_path = "/rro", .host_path = missing, .readonly = true, .recursive_read_only = true},
+    };
+    f->cfg.mounts = m;
+    f->cfg.n_mounts = 2;
+    spec_fails(f, CK_E_INTERNAL, "mount /rro: no read-only clone of");
+    f->in.readonly_trees_dir = "/run/x/rro";
+    json_t *root = spec_ok(f);
+    snprintf(clone, sizeof(clone), "%s/1", f->in.readonly_trees_dir);
+    assert_string_equal(json_string_value(json_object_get(mount_at(root, "/rro"), "source")), clone);
+    assert_string_equal(mount_options(root, "/rro", buf, sizeof(buf)), "rbind rprivate ro");
+    assert_string_equal(json_string_value(json_object_get(mount_at(root, "/plain"), "source")), f->dir);
+    struct stat st;
+    assert_int_equal(stat(missing, &st), -1);
+    json_decref(root);
+}
+
 static void test_mount_propagation(void **state)
 {
     fixture *f = *state;
@@ -1075,7 +1101,7 @@ static void test_config_check(void **state)
     m.propagation = CK_PROPAGATION_BIDIRECTIONAL;
     expect_check_fails(&c, CK_E_INVALID, "not BIDIRECTIONAL");
     m.propagation = CK_PROPAGATION_PRIVATE;
-    expect_check_fails(&c, CK_E_UNIMPLEMENTED, "recursive read-only mounts are not supported yet");
+    assert_int_equal(ck_container_config_check(&c, &err), 0);
     m.recursive_read_only = false;
     m.container_path = "data";
     expect_check_fails(&c, CK_E_INVALID, "mounts[0].container_path \"data\" must be an absolute path");
@@ -1139,6 +1165,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_and_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_and_pod_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cri_mounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recursive_read_only_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_propagation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),

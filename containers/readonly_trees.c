@@ -1,0 +1,107 @@
+/*
+ * readonly_trees: the CRI's recursive read-only mounts (KEP-3857). runc
+ * 1.1.5 binds with "ro" on the top mount only, so for each such mount
+ * cricket attaches a recursively read-only clone of the host path at
+ * <run_dir>/rro/<index of the mount in the request> before `runc create`,
+ * and the spec binds that instead of the host path (see common/mount.c).
+ *
+ * The clones are needed only while runc builds the container's mount
+ * namespace, which holds copies of its own: they are detached once the
+ * runtime's create returned, and on every way out that skips it (a failed
+ * creation, RemoveContainer, the roll-back of a creation cut short by a
+ * restart), always before the run dir is removed, as removing files under
+ * a still-attached clone would walk into the host's directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/mount.h"
+#include "containers/containers_internal.h"
+
+void ct_readonly_trees_dir(const char *run_dir, char *out, size_t size)
+{
+    snprintf(out, size, "%s/rro", run_dir);
+}
+
+/* The mount point matches the source: a directory, or an empty file. */
+static int make_mount_point(const char *source, const char *target, ck_err *err)
+{
+    struct stat st;
+    if (stat(source, &st) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "stat %s", source);
+    if (S_ISDIR(st.st_mode))
+        return mkdir(target, 0700) < 0 ? ck_err_set(err, CK_E_INTERNAL, errno, "create %s", target) : 0;
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", target);
+    close(fd);
+    return 0;
+}
+
+static int stage_one(const ck_mount_req *m, const char *target, ck_err *err)
+{
+    struct stat st;
+    /* A missing host path is made a directory, as for any bind. */
+    if (stat(m->host_path, &st) < 0) {
+        if (errno != ENOENT)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "stat host path %s", m->host_path);
+        if (ck_mkdir_p(m->host_path, 0755, err) < 0)
+            return ck_err_wrap(err, "create the missing host path");
+    }
+    if (make_mount_point(m->host_path, target, err) < 0 || ck_mount_readonly_tree(m->host_path, target, err) < 0)
+        return -1;
+    return 0;
+}
+
+int ct_readonly_trees_stage(const ck_container_config *cfg, const char *run_dir, ck_err *err)
+{
+    char dir[PATH_MAX];
+    ct_readonly_trees_dir(run_dir, dir, sizeof(dir));
+    bool made = false;
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const ck_mount_req *m = &cfg->mounts[i];
+        if (!m->recursive_read_only)
+            continue;
+        if (!made && mkdir(dir, 0700) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dir);
+        made = true;
+        char target[PATH_MAX + 32];
+        snprintf(target, sizeof(target), "%s/%zu", dir, i);
+        if (stage_one(m, target, err) < 0)
+            return ck_err_wrap(err, "mount %s: recursive read-only", m->container_path);
+    }
+    return 0;
+}
+
+int ct_readonly_trees_release(const char *run_dir, ck_err *err)
+{
+    char dir[PATH_MAX];
+    ct_readonly_trees_dir(run_dir, dir, sizeof(dir));
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : ck_err_set(err, CK_E_INTERNAL, errno, "open %s", dir);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char target[PATH_MAX + 256];
+        snprintf(target, sizeof(target), "%s/%s", dir, e->d_name);
+        if (ck_mount_detach(target, err) < 0)
+            rc = -1;
+        else if (remove(target) < 0)
+            rc = ck_err_set(err, CK_E_INTERNAL, errno, "remove %s", target);
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(dir) < 0)
+        rc = ck_err_set(err, CK_E_INTERNAL, errno, "remove %s", dir);
+    return rc;
+}
