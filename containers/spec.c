@@ -231,10 +231,20 @@ static int check_paths(const char *field, const ck_strs *paths, ck_err *err)
     return 0;
 }
 
+/* A privileged container runs without a profile (the CRI's rule), so only
+ * an unprivileged one needs what its profiles name. */
+static int check_lsm(const ck_container_security *sec, ck_err *err)
+{
+    const char *profile = NULL;
+    if (!sec->privileged && ck_apparmor_profile_for(&sec->apparmor, &profile, err) < 0)
+        return ck_err_wrap(err, "security_context.apparmor");
+    return ck_selinux_check("security_context.selinux_options", sec->selinux_labelled, err);
+}
+
 static int check_security(const ck_container_security *sec, ck_err *err)
 {
     if (check_user(sec, err) < 0 || check_capabilities("add_capabilities", &sec->add_capabilities, err) < 0 ||
-        (!sec->privileged && ck_seccomp_check(&sec->seccomp, err) < 0) ||
+        (!sec->privileged && ck_seccomp_check(&sec->seccomp, err) < 0) || check_lsm(sec, err) < 0 ||
         check_capabilities("drop_capabilities", &sec->drop_capabilities, err) < 0 ||
         check_paths("masked_paths", &sec->masked_paths, err) < 0 ||
         check_paths("readonly_paths", &sec->readonly_paths, err) < 0)
@@ -1334,6 +1344,8 @@ static int security(build *b, ck_err *err)
     b->spec.readonly_paths = path_list(b, sec->has_readonly_paths, &sec->readonly_paths, ck_oci_default_readonly_paths);
     if (b->spec.masked_paths == NULL || b->spec.readonly_paths == NULL)
         return ck_err_oom(err, "masked paths");
+    if (ck_apparmor_profile_for(&sec->apparmor, &b->spec.process.apparmor_profile, err) < 0)
+        return ck_err_wrap(err, "security_context.apparmor");
     return capabilities(b, err) < 0 ? -1 : seccomp(b, err);
 }
 
