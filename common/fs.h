@@ -15,6 +15,12 @@ int ck_rm_rf(const char *path, ck_err *err);
  * existing one is left as it is, but must be a directory). */
 int ck_mkdir_p(const char *path, unsigned mode, ck_err *err);
 
+/* Copies what directory src holds into directory dst (open directory
+ * descriptors; dst should be empty): directories, regular files and
+ * symlinks with their owners and modes, never following a link; devices,
+ * FIFOs and sockets are left out, hard links become copies. */
+int ck_copy_dir_contents(int src, int dst, ck_err *err);
+
 /* Writes a file whole: temp file, fsync, rename. */
 int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
 

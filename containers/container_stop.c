@@ -20,7 +20,6 @@
 #include "common/timeutil.h"
 #include "containers/containers_internal.h"
 #include "containers/events.h"
-#include "containers/monitor/protocol.h"
 #include "images/images.h"
 
 /* The kernel's count of OOM kills in the container's memory cgroup (v1
@@ -159,15 +158,6 @@ static bool alive_fn(void *arg)
     return init_alive(a->p, a->data, false, why, sizeof(why));
 }
 
-/* Once the init is gone its monitor still copies what is left in the pipes
- * (at most CK_MON_DRAIN_MS) before it writes the exit file. */
-static void wait_exit_file(const ct_paths *p)
-{
-    int64_t until = ck_mono_ms() + CK_MON_DRAIN_MS + 1000;
-    while (ck_mono_ms() < until && access(p->mon.exit_file, F_OK) < 0 && ck_oci_monitor_running(&p->mon))
-        usleep(10 * 1000);
-}
-
 static int kill_and_wait(ck_containers *cs, ck_container_record *row, json_t *data, int64_t timeout_s, ck_err *err)
 {
     ct_paths p;
@@ -181,7 +171,7 @@ static int kill_and_wait(ck_containers *cs, ck_container_record *row, json_t *da
     alive_of a = {&p, data};
     if (ck_oci_stop(&rt, row->id, ct_record_stop_signal(data), (int)grace_ms, alive_fn, &a, err) < 0)
         return ck_err_wrap(err, "stop container %s", row->id);
-    wait_exit_file(&p);
+    ck_oci_wait_exit_file(&p.mon);
     return ct_refresh(cs, row, data, err) < 0 ? -1 : 0;
 }
 

@@ -24,6 +24,7 @@
 #include "common/err.h"
 #include "config/config.h"
 #include "oci/runtime.h"
+#include "oci/lsm.h"
 #include "oci/seccomp.h"
 #include "sandbox/sandbox.h"
 
@@ -74,8 +75,8 @@ typedef struct ck_container_resources {
 /* SupplementalGroupsPolicy, as the CRI numbers it. */
 enum { CK_GROUPS_MERGE = 0, CK_GROUPS_STRICT = 1 };
 
-/* LinuxContainerSecurityContext, the parts this domain applies now (the
- * security issue completes AppArmor, SELinux). */
+/* LinuxContainerSecurityContext, the parts this domain applies (AppArmor
+ * and SELinux as oci/lsm.h says). */
 typedef struct ck_container_security {
     bool privileged, readonly_rootfs, no_new_privs;
     bool has_run_as_user, has_run_as_group;
@@ -85,6 +86,8 @@ typedef struct ck_container_security {
     size_t n_supplemental_groups;
     int supplemental_groups_policy; /* CK_GROUPS_MERGE: the image's groups of the user too; STRICT: these only */
     ck_seccomp_choice seccomp;      /* ignored when privileged */
+    ck_apparmor_choice apparmor;    /* ignored when privileged */
+    bool selinux_labelled;          /* selinux_options were given */
     ck_strs add_capabilities, drop_capabilities; /* names like "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL" */
     int ns_pid;                                  /* CK_NS_POD (default), CK_NS_CONTAINER, CK_NS_NODE, CK_NS_TARGET */
     const char *ns_target_id;

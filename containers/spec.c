@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include "common/parse.h"
 #include "oci/runtime.h"
 #include "oci/spec.h"
+#include "oci/user.h"
 
 #define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -231,10 +233,20 @@ static int check_paths(const char *field, const ck_strs *paths, ck_err *err)
     return 0;
 }
 
+/* A privileged container runs without a profile (the CRI's rule), so only
+ * an unprivileged one needs what its profiles name. */
+static int check_lsm(const ck_container_security *sec, ck_err *err)
+{
+    const char *profile = NULL;
+    if (!sec->privileged && ck_apparmor_profile_for(&sec->apparmor, &profile, err) < 0)
+        return ck_err_wrap(err, "security_context.apparmor");
+    return ck_selinux_check("security_context.selinux_options", sec->selinux_labelled, err);
+}
+
 static int check_security(const ck_container_security *sec, ck_err *err)
 {
     if (check_user(sec, err) < 0 || check_capabilities("add_capabilities", &sec->add_capabilities, err) < 0 ||
-        (!sec->privileged && ck_seccomp_check(&sec->seccomp, err) < 0) ||
+        (!sec->privileged && ck_seccomp_check(&sec->seccomp, err) < 0) || check_lsm(sec, err) < 0 ||
         check_capabilities("drop_capabilities", &sec->drop_capabilities, err) < 0 ||
         check_paths("masked_paths", &sec->masked_paths, err) < 0 ||
         check_paths("readonly_paths", &sec->readonly_paths, err) < 0)
@@ -866,8 +878,33 @@ static int pod_binds(build *b, mount_list *l, ck_err *err)
     return 0;
 }
 
-/* An image VOLUME the request does not cover gets an empty per-container
- * directory (containerd's default "mkdir" mode). */
+/* A volume starts as the image has that path (containerd's and Docker's
+ * copy-up): its owner, mode and content, read inside the rootfs so a
+ * symlink in the image never leads out of it. A path the image lacks (or
+ * that is not a directory there) gives an empty directory. */
+static int seed_volume(const char *rootfs, const char *dest, const char *source, ck_err *err)
+{
+    _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open rootfs %s", rootfs);
+    _cleanup_close_ int from = ck_oci_open_in_root(root, dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (from < 0)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? 0
+                   : ck_err_set(err, CK_E_INTERNAL, errno, "open %s in the image", dest);
+    _cleanup_close_ int to = open(source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (to < 0 || fstat(from, &st) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open volume %s", source);
+    if (ck_copy_dir_contents(from, to, err) < 0)
+        return ck_err_wrap(err, "copy %s from the image", dest);
+    if (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "set owner and mode of volume %s", source);
+    return 0;
+}
+
+/* An image VOLUME the request does not cover gets a per-container
+ * directory seeded from the image. */
 static int volume_binds(build *b, mount_list *l, ck_err *err)
 {
     for (size_t i = 0; i < b->image->n_volumes; i++) {
@@ -877,7 +914,7 @@ static int volume_binds(build *b, mount_list *l, ck_err *err)
             return ck_err_oom(err, "volume");
         if (strcmp(dest, "/") == 0 || has_dest(l, dest))
             continue;
-        if (ck_mkdir_p(source, 0755, err) < 0)
+        if (ck_mkdir_p(source, 0755, err) < 0 || seed_volume(b->in->rootfs, dest, source, err) < 0)
             return ck_err_wrap(err, "image volume %s", dest);
         const char *const *options = bind_options(b, "rprivate", false, false);
         if (options == NULL)
@@ -1339,6 +1376,8 @@ static int security(build *b, ck_err *err)
     b->spec.readonly_paths = path_list(b, sec->has_readonly_paths, &sec->readonly_paths, ck_oci_default_readonly_paths);
     if (b->spec.masked_paths == NULL || b->spec.readonly_paths == NULL)
         return ck_err_oom(err, "masked paths");
+    if (ck_apparmor_profile_for(&sec->apparmor, &b->spec.process.apparmor_profile, err) < 0)
+        return ck_err_wrap(err, "security_context.apparmor");
     return capabilities(b, err) < 0 ? -1 : seccomp(b, err);
 }
 

@@ -68,6 +68,7 @@ int ck_handle_exec(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage 
 int ck_handle_attach(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_port_forward(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_reopen_container_log(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
+int ck_handle_checkpoint_container(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_list_container_stats(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err);
 int ck_handle_stream_container_stats(ck_call *call, const ProtobufCMessage *req, ck_err *err);

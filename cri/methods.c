@@ -44,6 +44,7 @@ static const handler_entry implemented[] = {
     {"ListContainers", ck_handle_list_containers, NULL},
     {"StreamContainers", NULL, ck_handle_stream_containers},
     {"ReopenContainerLog", ck_handle_reopen_container_log, NULL},
+    {"CheckpointContainer", ck_handle_checkpoint_container, NULL},
     {"ExecSync", ck_handle_exec_sync, NULL},
     {"Exec", ck_handle_exec, NULL},
     {"Attach", ck_handle_attach, NULL},

@@ -184,8 +184,10 @@ int ck_handle_create_container(ck_call *call, const ProtobufCMessage *req, Proto
         return ck_err_oom(err, "CreateContainer request");
     const Runtime__V1__LinuxContainerSecurityContext *sc =
         in->config->linux != NULL ? in->config->linux->security_context : NULL;
-    if (ck_cri_container_seccomp(sc, &cfg.security.seccomp, err) < 0)
+    if (ck_cri_container_seccomp(sc, &cfg.security.seccomp, err) < 0 ||
+        ck_cri_container_apparmor(sc, &cfg.security.apparmor, err) < 0)
         return ck_err_wrap(err, "CreateContainer %s", cfg.name);
+    cfg.security.selinux_labelled = ck_cri_container_selinux_labelled(sc);
     ck_call_set_object(call, "container %s in pod %.12s", cfg.name, cfg.pod_id);
     char id[65];
     ck_cancel cancel = ck_call_cancel(call);

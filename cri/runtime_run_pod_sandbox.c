@@ -87,8 +87,10 @@ int ck_handle_run_pod_sandbox(ck_call *call, const ProtobufCMessage *req, Protob
     if (convert(call, in, &cfg) < 0)
         return ck_err_oom(err, "RunPodSandbox request");
     const Runtime__V1__LinuxPodSandboxConfig *lx = in->config->linux;
-    if (ck_cri_pod_seccomp(lx != NULL ? lx->security_context : NULL, &cfg.seccomp, err) < 0)
+    const Runtime__V1__LinuxSandboxSecurityContext *sc = lx != NULL ? lx->security_context : NULL;
+    if (ck_cri_pod_seccomp(sc, &cfg.seccomp, err) < 0 || ck_cri_pod_apparmor(sc, &cfg.apparmor, err) < 0)
         return ck_err_wrap(err, "RunPodSandbox");
+    cfg.selinux_labelled = ck_cri_pod_selinux_labelled(sc);
     char id[65];
     ck_cancel cancel = ck_call_cancel(call);
     if (ck_sandbox_run(call->svc->sandboxes, &cfg, &cancel, id, err) < 0)

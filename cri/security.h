@@ -1,12 +1,13 @@
 /*
  * security: the CRI's security profile choices (SecurityProfile and the
- * deprecated *_profile_path strings) as the plain C the domains take,
- * shared by RunPodSandbox and CreateContainer.
+ * deprecated *_profile_path strings, AppArmor, SELinux labels) as the
+ * plain C the domains take, shared by RunPodSandbox and CreateContainer.
  */
 #ifndef CK_CRI_SECURITY_H
 #define CK_CRI_SECURITY_H
 
 #include "cri/handlers.h"
+#include "oci/lsm.h"
 #include "oci/seccomp.h"
 
 /* The seccomp choice of a security context (may be NULL): its seccomp
@@ -14,5 +15,15 @@
  * seccomp_profile_path; neither is unconfined, as the CRI defines it. */
 int ck_cri_container_seccomp(const Runtime__V1__LinuxContainerSecurityContext *sc, ck_seccomp_choice *out, ck_err *err);
 int ck_cri_pod_seccomp(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_seccomp_choice *out, ck_err *err);
+
+/* The AppArmor choice: the `apparmor` profile when set, else (containers)
+ * the deprecated apparmor_profile string; neither is RuntimeDefault. */
+int ck_cri_container_apparmor(const Runtime__V1__LinuxContainerSecurityContext *sc, ck_apparmor_choice *out,
+                              ck_err *err);
+int ck_cri_pod_apparmor(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_apparmor_choice *out, ck_err *err);
+
+/* Whether any part of the SELinux label (user, role, type, level) is given. */
+bool ck_cri_container_selinux_labelled(const Runtime__V1__LinuxContainerSecurityContext *sc);
+bool ck_cri_pod_selinux_labelled(const Runtime__V1__LinuxSandboxSecurityContext *sc);
 
 #endif

@@ -39,6 +39,7 @@
 #include <grpc/support/time.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/timeutil.h"
@@ -398,16 +399,8 @@ static int make_socket_dir(const char *socket_path, ck_err *err)
     if (slash == NULL || slash == dir)
         return 0;
     *slash = '\0';
-    for (char *p = dir + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", dir);
-        *p = '/';
-    }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "create socket directory %s", dir);
+    if (ck_mkdir_p(dir, 0700, err) < 0)
+        return ck_err_wrap(err, "socket directory");
     return 0;
 }
 

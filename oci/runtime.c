@@ -506,6 +506,13 @@ bool ck_oci_monitor_running(const ck_oci_monitor_files *files)
     return errno == EWOULDBLOCK;
 }
 
+void ck_oci_wait_exit_file(const ck_oci_monitor_files *files)
+{
+    int64_t until = ck_mono_ms() + CK_MON_DRAIN_MS + 1000;
+    while (ck_mono_ms() < until && access(files->exit_file, F_OK) < 0 && ck_oci_monitor_running(files))
+        usleep(10 * 1000);
+}
+
 int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err)
 {
     _cleanup_close_ int fd = open(files->exit_file, O_RDONLY | O_CLOEXEC);

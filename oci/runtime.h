@@ -129,6 +129,11 @@ bool ck_oci_monitor_running(const ck_oci_monitor_files *files);
  * time filled), 0 when not yet, -1 on error. */
 int ck_oci_read_exit(const ck_oci_monitor_files *files, int *code, long long *finished_at_ns, ck_err *err);
 
+/* Once the init is gone its monitor still copies what is left in the
+ * pipes (at most CK_MON_DRAIN_MS) before it writes the exit file: waits
+ * for the file, for the monitor to end, or for that bound and a second. */
+void ck_oci_wait_exit_file(const ck_oci_monitor_files *files);
+
 /* ExecSync's result (oci/exec.c). */
 typedef struct ck_exec_result {
     int exit_code; /* 128+signal when killed */

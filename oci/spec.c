@@ -233,11 +233,14 @@ static json_t *user_json(const ck_oci_process *p)
 static json_t *process_json(const ck_oci_process *p)
 {
     json_t *caps = strings(p->capabilities);
-    return json_pack("{s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", p->terminal, "user",
-                     user_json(p), "args", strings(p->args), "env", strings(p->env), "cwd",
-                     p->cwd != NULL && p->cwd[0] != '\0' ? p->cwd : "/", "noNewPrivileges", p->no_new_privileges,
-                     "oomScoreAdj", p->oom_score_adj, "capabilities", "bounding", caps, "effective", json_copy(caps),
-                     "permitted", json_copy(caps), "ambient", json_array());
+    json_t *process = json_pack("{s:b, s:o, s:o, s:o, s:s, s:b, s:i, s:{s:o, s:o, s:o, s:o}}", "terminal", p->terminal,
+                                "user", user_json(p), "args", strings(p->args), "env", strings(p->env), "cwd",
+                                p->cwd != NULL && p->cwd[0] != '\0' ? p->cwd : "/", "noNewPrivileges",
+                                p->no_new_privileges, "oomScoreAdj", p->oom_score_adj, "capabilities", "bounding", caps,
+                                "effective", json_copy(caps), "permitted", json_copy(caps), "ambient", json_array());
+    if (process != NULL && p->apparmor_profile != NULL)
+        json_object_set_new(process, "apparmorProfile", json_string(p->apparmor_profile));
+    return process;
 }
 
 static json_t *spec_json(const ck_oci_spec *s)
@@ -383,7 +386,8 @@ int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *
                     .additional_gids = s->additional_gids,
                     .n_additional_gids = s->n_additional_gids,
                     .no_new_privileges = true,
-                    .oom_score_adj = s->oom_score_adj},
+                    .oom_score_adj = s->oom_score_adj,
+                    .apparmor_profile = s->apparmor_profile},
         .root_path = s->rootfs,
         .root_readonly = true,
         .hostname = s->netns_path != NULL ? (s->hostname != NULL ? s->hostname : "") : NULL,

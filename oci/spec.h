@@ -70,6 +70,7 @@ typedef struct ck_oci_process {
     int oom_score_adj;
     /* The same set is bounding, effective and permitted; NULL = none. */
     const char *const *capabilities;
+    const char *apparmor_profile; /* NULL = none */
 } ck_oci_process;
 
 /* linux.resources; a 0 (or NULL) field is left out, so the runtime keeps
@@ -153,6 +154,7 @@ typedef struct ck_pause_spec {
     const ck_kv *sysctls;
     size_t n_sysctls;
     const ck_seccomp_profile *seccomp; /* the pod's; NULL = unconfined */
+    const char *apparmor_profile;      /* the pod's; NULL = none */
     const ck_kv *annotations;
     size_t n_annotations;
 } ck_pause_spec;

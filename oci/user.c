@@ -90,7 +90,7 @@ int ck_oci_open_in_root_walk(int root, const char *rel, int flags)
     return openat(root, cur, flags | O_NOFOLLOW);
 }
 
-static int open_in_root(int root, const char *rel, int flags)
+int ck_oci_open_in_root(int root, const char *rel, int flags)
 {
     struct open_how how = {.flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
@@ -108,7 +108,7 @@ static int read_in_root(const char *rootfs, const char *rel, char **text, ck_err
         return ck_err_set(err, CK_E_INTERNAL, errno, "open rootfs %s", rootfs);
     /* O_NONBLOCK: the image is untrusted, and a FIFO in its place would
      * block the open (and the pod's creation) forever. */
-    _cleanup_close_ int fd = open_in_root(root, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    _cleanup_close_ int fd = ck_oci_open_in_root(root, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
         return 0;
     if (fd < 0)

@@ -26,6 +26,11 @@ typedef struct ck_oci_user {
  * (CK_E_INVALID naming what is missing). */
 int ck_oci_resolve_user(const char *rootfs, const char *user, ck_oci_user *out, ck_err *err);
 
+/* Opens rel inside root (a directory fd) with openat2's RESOLVE_IN_ROOT
+ * (symlinks, absolute or "..", never lead out of root), falling back to
+ * ck_oci_open_in_root_walk where openat2 is missing. -1 with errno. */
+int ck_oci_open_in_root(int root, const char *rel, int flags);
+
 /* Opens rel inside root (a directory fd) as openat2's RESOLVE_IN_ROOT
  * would, walking by hand: the fallback where openat2 is missing (kernels
  * before 5.6, valgrind), exposed so the tests run it everywhere. -1 with

@@ -520,6 +520,8 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
     };
     ck_arena arena = CK_ARENA_INIT;
     int rc = pause_seccomp(c, &arena, &spec.seccomp, err);
+    if (rc == 0 && !c->cfg->privileged && ck_apparmor_profile_for(&c->cfg->apparmor, &spec.apparmor_profile, err) < 0)
+        rc = ck_err_wrap(err, "the pod's AppArmor profile");
     if (rc == 0)
         rc = ck_oci_write_pause_spec(&spec, c->p.dir, err);
     ck_arena_reset(&arena);
@@ -656,6 +658,31 @@ static bool ipc_sysctl(const char *name)
     return strncmp(name, "fs.mqueue.", 10) == 0 && name[10] != '\0';
 }
 
+/* Whether the kernel has the sysctl, seen from the daemon's namespaces. A
+ * per-interface name (net.ipv4.conf.<if>.*, net.ipv6.neigh.<if>.*, ...)
+ * is checked on "default": the pod's interface does not exist yet. */
+static bool sysctl_exists(const char *name)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "/proc/sys/%s", name) >= (int)sizeof(path))
+        return false;
+    for (char *p = path + sizeof("/proc/sys/") - 1; *p != '\0'; p++)
+        if (*p == '.')
+            *p = '/';
+    if (access(path, F_OK) == 0)
+        return true;
+    char proto[8], table[8], iface[64], rest[256];
+    if (sscanf(name, "net.%7[^.].%7[^.].%63[^.].%255s", proto, table, iface, rest) != 4 ||
+        (strcmp(table, "conf") != 0 && strcmp(table, "neigh") != 0))
+        return false;
+    for (char *p = rest; *p != '\0'; p++)
+        if (*p == '.')
+            *p = '/';
+    if (snprintf(path, sizeof(path), "/proc/sys/net/%s/%s/default/%s", proto, table, rest) >= (int)sizeof(path))
+        return false;
+    return access(path, F_OK) == 0;
+}
+
 static int check_sysctl(const ck_sandbox_config *cfg, const char *name, ck_err *err)
 {
     if (name[0] == '\0' || strchr(name, '/') != NULL || strstr(name, "..") != NULL || name[strlen(name) - 1] == '.')
@@ -681,9 +708,13 @@ static int check_sysctl(const ck_sandbox_config *cfg, const char *name, ck_err *
 
 static int check_sysctls(const ck_sandbox_config *cfg, ck_err *err)
 {
-    for (size_t i = 0; i < cfg->sysctls.len; i++)
-        if (check_sysctl(cfg, cfg->sysctls.items[i].key, err) < 0)
+    for (size_t i = 0; i < cfg->sysctls.len; i++) {
+        const char *name = cfg->sysctls.items[i].key;
+        if (check_sysctl(cfg, name, err) < 0)
             return -1;
+        if (!sysctl_exists(name))
+            return ck_err_set(err, CK_E_INVALID, 0, "sysctl \"%s\" does not exist in this kernel", name);
+    }
     return 0;
 }
 
@@ -720,7 +751,10 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
         return -1;
     if (!cfg->privileged && ck_seccomp_check(&cfg->seccomp, err) < 0)
         return ck_err_wrap(err, "the pod's seccomp profile");
-    return 0;
+    const char *apparmor = NULL;
+    if (!cfg->privileged && ck_apparmor_profile_for(&cfg->apparmor, &apparmor, err) < 0)
+        return ck_err_wrap(err, "linux.security_context.apparmor");
+    return ck_selinux_check("linux.security_context.selinux_options", cfg->selinux_labelled, err);
 }
 
 /* The configured pause image, pulled first when it is not here: the CRI

@@ -24,6 +24,7 @@
 #include "common/err.h"
 #include "config/config.h"
 #include "netcni/cni.h"
+#include "oci/lsm.h"
 #include "oci/spec.h"
 
 typedef struct ck_store ck_store;
@@ -62,6 +63,8 @@ typedef struct ck_sandbox_config {
     const char *ns_target_id;
     bool privileged;             /* the pod's security context asks for privileged containers */
     ck_seccomp_choice seccomp;   /* the pause's (none when privileged) */
+    ck_apparmor_choice apparmor; /* the pause's (none when privileged) */
+    bool selinux_labelled;       /* selinux_options were given */
     int ns_user;                 /* CK_NS_NODE (the host's, the default) or CK_NS_POD (its own) */
     const char *runtime_handler; /* "" = default */
 } ck_sandbox_config;

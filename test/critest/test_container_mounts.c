@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "test/critest/container_fixture.h"
+#include "test/critest/registry_fixture.h"
 
 static crit_ctr_suite S;
 
@@ -528,6 +529,44 @@ static void test_host_paths(void **state)
     free(pod);
 }
 
+/* Image VOLUMEs start as the image has them (owner, mode, files, links,
+ * subdirectories), one copy per container; one the image lacks is empty. */
+static void test_image_volumes_seeded_from_the_image(void **state)
+{
+    (void)state;
+    char image[256];
+    snprintf(image, sizeof(image), "%s/cricket/volumes:1", crit_fx("PLAIN"));
+    crit_ctr_pull(&S, image);
+    char *pod = crit_ctr_run_pod(&S, "volumes");
+    crit_ctr_request a, b;
+    crit_ctr_init(&a, &S, pod, "volumes-a", "sleep 1000");
+    a.image.image = image;
+    crit_ctr_init(&b, &S, pod, "volumes-b", "sleep 1000");
+    b.image.image = image;
+    char *ia = crit_ctr_create(&S, &a.req), *ib = crit_ctr_create(&S, &b.req);
+    crit_ctr_start(&S, ia);
+    crit_ctr_start(&S, ib);
+
+    char out[512];
+    assert_int_equal(crit_ctr_exec_sh(&S, ia,
+                                      "stat -c '%u:%g %a' /seeded /seeded/seed /seeded/sub /seeded/sub/deep; "
+                                      "cat /seeded/seed; readlink /seeded/link; grep -q ' /seeded ' /proc/mounts && "
+                                      "echo mounted; ls -A /fresh | wc -l",
+                                      out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "1000:1000 750\n1000:1000 640\n1000:1000 700\n1000:1000 600\n"
+                             "from the image\nseed\nmounted\n0\n");
+    /* Each container writes to its own copy. */
+    assert_int_equal(crit_ctr_exec_sh(&S, ia, "echo mine > /seeded/seed", NULL, 0), 0);
+    assert_int_equal(crit_ctr_exec_sh(&S, ib, "cat /seeded/seed", out, sizeof(out)), 0);
+    assert_string_equal(out, "from the image\n");
+
+    crit_ctr_cleanup_pod(&S, pod);
+    free(ia);
+    free(ib);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -543,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_recursive_readonly_after_a_kill),
         cmocka_unit_test(test_readonly_rootfs),
         cmocka_unit_test(test_host_paths),
+        cmocka_unit_test(test_image_volumes_seeded_from_the_image),
     };
     int failed = cmocka_run_group_tests_name("critest_container_mounts", tests, start_suite, stop_suite);
     grpc_shutdown();

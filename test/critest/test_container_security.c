@@ -5,8 +5,10 @@
  * Localhost profile denies what it names, a privileged container ignores
  * its profile, the pod's profile confines the pause), bad profiles refused
  * before anything exists, no_new_privs, the pod's sysctls (namespaced
- * ones only, never those of a namespace shared with the host), and
- * SupplementalGroupsPolicy Merge and Strict with ContainerStatus.user.
+ * ones only, never those of a namespace shared with the host, never one
+ * the kernel lacks), SupplementalGroupsPolicy Merge and Strict with
+ * ContainerStatus.user, AppArmor and SELinux against what this node has,
+ * and a setuid binary that raises privileges only without no_new_privs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -308,6 +311,163 @@ static void test_no_new_privs(void **state)
     free(pod);
 }
 
+/* A container of user 1000 running a setuid-root copy of cktest-euid from
+ * a volume: what it prints. */
+static void setuid_euid(const char *pod, const char *name, bool no_new_privs, const char *dir, char *out, size_t size)
+{
+    Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
+    uid.value = 1000;
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.run_as_user = &uid;
+    sec.no_new_privs = no_new_privs;
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, "sleep 600");
+    c.linux_config.security_context = &sec;
+    crit_ctr_mount(&c, dir, "/suid", false);
+    char *id = crit_ctr_create(&S, req);
+    crit_ctr_start(&S, id);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "/suid/euid", out, size), 0);
+    free(id);
+}
+
+static void test_setuid_only_without_no_new_privs(void **state)
+{
+    (void)state;
+    char dir[300], bin[400], cmd[900], out[128];
+    snprintf(dir, sizeof(dir), "%s/suid", S.daemon.dir);
+    snprintf(bin, sizeof(bin), "%s/euid", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", CKTEST_EUID, bin);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(chown(bin, 0, 0), 0);
+    assert_int_equal(chmod(bin, 04755), 0);
+
+    char *pod = crit_ctr_run_pod(&S, "suid");
+    setuid_euid(pod, "suid-raises", false, dir, out, sizeof(out));
+    assert_string_equal(out, "uid=1000 euid=0\n");
+    setuid_euid(pod, "suid-nnp", true, dir, out, sizeof(out));
+    assert_string_equal(out, "uid=1000 euid=1000\n");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
+}
+
+/* ---- AppArmor and SELinux ---- */
+
+static bool node_has(const char *path, char want)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    int c = fgetc(f);
+    fclose(f);
+    return want == 0 || c == want;
+}
+
+static void set_legacy_apparmor(Runtime__V1__LinuxContainerSecurityContext *sec, char *value)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    sec->apparmor_profile = value;
+#pragma GCC diagnostic pop
+}
+
+static void expect_create_refused(const char *pod, const char *name, Runtime__V1__LinuxContainerSecurityContext *sec,
+                                  grpc_status_code want, const char *what)
+{
+    size_t before = containers_listed();
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, "sleep 600");
+    c.linux_config.security_context = sec;
+    char details[1024];
+    assert_int_equal(crit_ctr_create_code(&S, req, NULL, details, sizeof(details)), want);
+    if (strstr(details, what) == NULL)
+        fail_msg("details \"%s\" do not name \"%s\"", details, what);
+    assert_int_equal(containers_listed(), before);
+}
+
+/* A Localhost AppArmor profile this node cannot apply (no AppArmor here, or
+ * no such profile loaded) is FAILED_PRECONDITION naming it, from either
+ * field, for a pod and for a container; the default and unconfined run. */
+static void test_apparmor_against_the_node(void **state)
+{
+    (void)state;
+    const char *fault =
+        node_has("/sys/module/apparmor/parameters/enabled", 'Y') ? "is not loaded" : "AppArmor is not enabled";
+    char *pod = crit_ctr_run_pod(&S, "apparmor");
+    Runtime__V1__SecurityProfile missing =
+        profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost, "localhost/cricket-no-such-profile");
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.apparmor = &missing;
+    expect_create_refused(pod, "aa-field", &sec, GRPC_STATUS_FAILED_PRECONDITION, fault);
+    expect_create_refused(pod, "aa-field", &sec, GRPC_STATUS_FAILED_PRECONDITION, "cricket-no-such-profile");
+    sec.apparmor = NULL;
+    set_legacy_apparmor(&sec, "localhost/cricket-no-such-profile");
+    expect_create_refused(pod, "aa-legacy", &sec, GRPC_STATUS_FAILED_PRECONDITION, fault);
+    set_legacy_apparmor(&sec, "bogus");
+    expect_create_refused(pod, "aa-bad", &sec, GRPC_STATUS_INVALID_ARGUMENT, "apparmor_profile");
+
+    /* The new field wins over the deprecated one. */
+    Runtime__V1__SecurityProfile unconfined = profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined, NULL);
+    sec.apparmor = &unconfined;
+    set_legacy_apparmor(&sec, "localhost/cricket-no-such-profile");
+    char *a = start_with(pod, "aa-unconfined", &sec);
+    Runtime__V1__SecurityProfile runtime_default =
+        profile(RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault, NULL);
+    sec.apparmor = &runtime_default;
+    set_legacy_apparmor(&sec, "");
+    char *b = start_with(pod, "aa-default", &sec);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(a);
+    free(b);
+    free(pod);
+
+    /* A privileged container runs without a profile, whatever it names. */
+    pod = crit_ctr_run_privileged_pod(&S, "apparmor-privileged");
+    sec.apparmor = &missing;
+    sec.privileged = true;
+    char *p = start_with(pod, "aa-privileged", &sec);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(p);
+    free(pod);
+
+    Runtime__V1__LinuxSandboxSecurityContext pod_sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    pod_sec.apparmor = &missing;
+    char details[1024];
+    assert_int_equal(run_pod("apparmor-pod", &pod_sec, NULL, NULL, NULL, details, sizeof(details)),
+                     GRPC_STATUS_FAILED_PRECONDITION);
+    if (strstr(details, fault) == NULL)
+        fail_msg("details \"%s\" do not say \"%s\"", details, fault);
+    assert_int_equal(pods_listed(), 0);
+}
+
+/* SELinux labels are ignored on a node without SELinux (as containerd and
+ * CRI-O do) and refused on one with it, since cricket does not label. */
+static void test_selinux_against_the_node(void **state)
+{
+    (void)state;
+    bool selinux = node_has("/sys/fs/selinux/enforce", 0);
+    Runtime__V1__SELinuxOption label = RUNTIME__V1__SELINUX_OPTION__INIT;
+    label.level = "s0:c4,c5";
+    label.type = "svirt_lxc_net_t";
+    Runtime__V1__LinuxSandboxSecurityContext pod_sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+    pod_sec.selinux_options = &label;
+    char *pod = NULL, details[1024];
+    grpc_status_code code = run_pod("selinux", &pod_sec, NULL, NULL, &pod, details, sizeof(details));
+    if (selinux) {
+        assert_int_equal(code, GRPC_STATUS_FAILED_PRECONDITION);
+        assert_non_null(strstr(details, "SELinux"));
+        return;
+    }
+    assert_int_equal(code, GRPC_STATUS_OK);
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.selinux_options = &label;
+    char *id = start_with(pod, "labelled", &sec);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "touch /foo", NULL, 0), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
 /* ---- sysctls ---- */
 
 static void expect_sysctl_refused(const char *name, Runtime__V1__LinuxSandboxSecurityContext *sec, const char *sysctl,
@@ -333,6 +493,9 @@ static void test_sysctls(void **state)
     ns.network = RUNTIME__V1__NAMESPACE_MODE__POD;
     ns.ipc = RUNTIME__V1__NAMESPACE_MODE__NODE;
     expect_sysctl_refused("sysctl-hostipc", &sec, "kernel.shm_rmid_forced", "shares the host's");
+    ns.ipc = RUNTIME__V1__NAMESPACE_MODE__POD;
+    expect_sysctl_refused("sysctl-typo", &sec, "net.ipv4.no_such_sysctl", "does not exist");
+    expect_sysctl_refused("sysctl-typo-ipc", &sec, "fs.mqueue.no_such_sysctl", "does not exist");
 
     /* Namespaced ones of the pod's own namespaces are set. */
     ns.ipc = RUNTIME__V1__NAMESPACE_MODE__POD;
@@ -343,6 +506,16 @@ static void test_sysctls(void **state)
     char out[64];
     assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start", out, sizeof(out)),
                      0);
+    assert_string_equal(out, "1\n");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+
+    /* One of the pod's own interface, which exists only once its network is made. */
+    assert_int_equal(run_pod("sysctl-iface", &sec, "net.ipv4.conf.eth0.arp_ignore", "1", &pod, NULL, 0),
+                     GRPC_STATUS_OK);
+    id = start_with(pod, "reads-iface-sysctl", NULL);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /proc/sys/net/ipv4/conf/eth0/arp_ignore", out, sizeof(out)), 0);
     assert_string_equal(out, "1\n");
     crit_ctr_cleanup_pod(&S, pod);
     free(id);
@@ -409,6 +582,9 @@ int main(void)
         cmocka_unit_test(test_seccomp_privileged_ignores_profile),
         cmocka_unit_test(test_pod_seccomp),
         cmocka_unit_test(test_no_new_privs),
+        cmocka_unit_test(test_setuid_only_without_no_new_privs),
+        cmocka_unit_test(test_apparmor_against_the_node),
+        cmocka_unit_test(test_selinux_against_the_node),
         cmocka_unit_test(test_sysctls),
         cmocka_unit_test(test_supplemental_groups_policy),
     };

@@ -397,6 +397,17 @@ static void test_reopen_log(void **state)
     assert_int_equal(stat(moved, &b), 0);
     assert_int_equal(a.st_size, b.st_size); /* nothing goes to the old file */
 
+    /* A running container is not checkpointed, and is left running. */
+    Runtime__V1__CheckpointContainerRequest cp = RUNTIME__V1__CHECKPOINT_CONTAINER_REQUEST__INIT;
+    cp.container_id = id;
+    crit_result r;
+    assert_int_equal(crit_call(S.client, RUNTIME("CheckpointContainer"), &cp.base,
+                               &runtime__v1__checkpoint_container_response__descriptor, 10000, &r),
+                     GRPC_STATUS_UNIMPLEMENTED);
+    assert_non_null(strstr(r.details, "CRIU"));
+    crit_result_clear(&r);
+    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 1);
+
     crit_ctr_stop_code(&S, id, 0, NULL, 0);
     char details[1024];
     assert_int_equal(crit_ctr_reopen_code(&S, id, details, sizeof(details)), GRPC_STATUS_FAILED_PRECONDITION);

@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -412,14 +413,18 @@ typedef struct creation {
     pthread_t thread;
 } creation;
 
+static atomic_int runs_acknowledged;
+
 static void *create_one(void *arg)
 {
     creation *c = arg;
     crit_client *cl = crit_connect(shared.socket);
     crit_pod_request p;
     crit_result r;
-    if (run_status(cl, pod_request(&p, c->name, NULL, NULL), 30000, &r) == GRPC_STATUS_OK)
+    if (run_status(cl, pod_request(&p, c->name, NULL, NULL), 30000, &r) == GRPC_STATUS_OK) {
         snprintf(c->id, sizeof(c->id), "%s", ((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+        atomic_fetch_add(&runs_acknowledged, 1);
+    }
     crit_result_clear(&r);
     crit_close(cl);
     return NULL;
@@ -438,20 +443,25 @@ static void test_restart_after_kill_during_parallel_runs_is_quick(void **state)
 {
     (void)state;
     /* Killed once the first pod, then half of them, have a directory (so
-     * half-made pods are certainly left), and at a fixed 250 ms. */
-    static const size_t kill_after_dirs[] = {1, PARALLEL / 2, 0};
+     * half-made pods are certainly left), and once half of the creations
+     * were acknowledged (so there are pods the restart must keep). */
+    static const struct {
+        size_t dirs;
+        int acknowledged;
+    } kill_after[] = {{1, 0}, {PARALLEL / 2, 0}, {0, PARALLEL / 2}};
     char dirs[512];
     snprintf(dirs, sizeof(dirs), "%s/sandboxes", shared.root);
-    for (size_t round = 0; round < sizeof(kill_after_dirs) / sizeof(kill_after_dirs[0]); round++) {
+    for (size_t round = 0; round < sizeof(kill_after) / sizeof(kill_after[0]); round++) {
+        atomic_store(&runs_acknowledged, 0);
         creation cs[PARALLEL];
         memset(cs, 0, sizeof(cs));
         for (int i = 0; i < PARALLEL; i++) {
             snprintf(cs[i].name, sizeof(cs[i].name), "par-%zu-%d", round, i);
             pthread_create(&cs[i].thread, NULL, create_one, &cs[i]);
         }
-        if (kill_after_dirs[round] == 0)
-            usleep(250 * 1000);
-        for (int i = 0; i < 1000 && crit_dir_entries(dirs) < kill_after_dirs[round]; i++)
+        for (int i = 0; i < 6000 && (crit_dir_entries(dirs) < kill_after[round].dirs ||
+                                     atomic_load(&runs_acknowledged) < kill_after[round].acknowledged);
+             i++)
             usleep(5 * 1000);
         crit_close(client);
         client = NULL;
@@ -474,7 +484,9 @@ static void test_restart_after_kill_during_parallel_runs_is_quick(void **state)
             acked += cs[i].id[0] != '\0';
         print_message("round %zu: killed with %zu half-made pods wanted, %d of %d creations acknowledged, "
                       "restarted daemon answered after %.2f s\n",
-                      round, kill_after_dirs[round], acked, PARALLEL, took);
+                      round, kill_after[round].dirs, acked, PARALLEL, took);
+        if (acked < kill_after[round].acknowledged)
+            fail_msg("round %zu: only %d creations were acknowledged before the kill", round, acked);
         /* Every pod whose creation was acknowledged is still there, ready. */
         for (int i = 0; i < PARALLEL; i++)
             if (cs[i].id[0] != '\0' && !listed_ready(cs[i].id))

@@ -235,15 +235,22 @@ static void test_update_runtime_config_keeps_pod_cidr(void **state)
     assert_pod_cidr("10.244.1.0/24,fd00:10:244:1::/64");
 }
 
-static void test_unimplemented_rpc_names_method(void **state)
+/* CheckpointContainer checks its request, then says what it cannot do. */
+static void test_checkpoint_checks_then_names_criu(void **state)
 {
     (void)state;
     Runtime__V1__CheckpointContainerRequest req = RUNTIME__V1__CHECKPOINT_CONTAINER_REQUEST__INIT;
     crit_result r;
     assert_int_equal(crit_call(client, RUNTIME("CheckpointContainer"), &req.base,
                                &runtime__v1__checkpoint_container_response__descriptor, 10000, &r),
-                     GRPC_STATUS_UNIMPLEMENTED);
-    assert_non_null(strstr(r.details, "/runtime.v1.RuntimeService/CheckpointContainer"));
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(r.details, "container_id"));
+    crit_result_clear(&r);
+    req.container_id = "0123456789abcdef";
+    assert_int_equal(crit_call(client, RUNTIME("CheckpointContainer"), &req.base,
+                               &runtime__v1__checkpoint_container_response__descriptor, 10000, &r),
+                     GRPC_STATUS_NOT_FOUND);
+    assert_non_null(strstr(r.details, "0123456789abcdef"));
     crit_result_clear(&r);
 }
 
@@ -492,7 +499,7 @@ int main(void)
         cmocka_unit_test(test_status_verbose_info_is_json),
         cmocka_unit_test(test_runtime_config_cgroup_driver),
         cmocka_unit_test(test_update_runtime_config_keeps_pod_cidr),
-        cmocka_unit_test(test_unimplemented_rpc_names_method),
+        cmocka_unit_test(test_checkpoint_checks_then_names_criu),
         cmocka_unit_test(test_unknown_method_unimplemented),
         cmocka_unit_test(test_garbage_bytes_invalid_argument),
         cmocka_unit_test(test_large_request_within_limit),

@@ -1,5 +1,6 @@
 /*
- * ListMetricDescriptors, ListPodSandboxMetrics and StreamPodSandboxMetrics:
+ * pod_metrics: what ListMetricDescriptors, ListPodSandboxMetrics and
+ * StreamPodSandboxMetrics answer (each RPC in its own runtime_*.c file):
  * the cAdvisor-named metrics the kubelet serves on /metrics/cadvisor when
  * it takes pod and container stats from the runtime. One table below
  * describes every metric and says where its value comes from, so the
@@ -13,6 +14,8 @@
  * (CRI-O's base keys); a pod's own samples name the pod and, for network
  * counters, the interface.
  */
+#include "cri/pod_metrics.h"
+
 #include <string.h>
 
 #include "containers/containers.h"
@@ -75,17 +78,14 @@ static const metric_def metrics[M_COUNT] = {
 static char *container_keys[] = {"id", "name", "image"};
 static char *network_keys[] = {"id", "name", "image", "interface"};
 
-/* ---- ListMetricDescriptors ---- */
+/* ---- descriptors ---- */
 
-int ck_handle_list_metric_descriptors(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
+int ck_pod_metric_descriptors(ck_call *call, Runtime__V1__MetricDescriptor ***out, size_t *n_out, ck_err *err)
 {
-    (void)req;
-    Runtime__V1__ListMetricDescriptorsResponse *r =
-        CK_NEW(call, Runtime__V1__ListMetricDescriptorsResponse, runtime__v1__list_metric_descriptors_response__init);
     Runtime__V1__MetricDescriptor *d = ck_call_alloc(call, M_COUNT * sizeof(*d));
     Runtime__V1__MetricDescriptor **list = ck_call_alloc(call, M_COUNT * sizeof(*list));
-    if (r == NULL || d == NULL || list == NULL)
-        return ck_err_oom(err, "ListMetricDescriptors response");
+    if (d == NULL || list == NULL)
+        return ck_err_oom(err, "metric descriptors");
     for (size_t i = 0; i < M_COUNT; i++) {
         runtime__v1__metric_descriptor__init(&d[i]);
         d[i].name = (char *)metrics[i].name;
@@ -95,9 +95,8 @@ int ck_handle_list_metric_descriptors(ck_call *call, const ProtobufCMessage *req
         d[i].n_label_keys = network ? 4 : 3;
         list[i] = &d[i];
     }
-    r->descriptors = list;
-    r->n_descriptors = M_COUNT;
-    *resp = &r->base;
+    *out = list;
+    *n_out = M_COUNT;
     return 0;
 }
 
@@ -229,7 +228,7 @@ static int containers_of(ck_call *call, const char *pod_id, Runtime__V1__PodSand
 }
 
 /* The metrics of every READY pod; a pod removed meanwhile is left out. */
-static int collect(ck_call *call, Runtime__V1__PodSandboxMetrics ***out, size_t *n_out, ck_err *err)
+int ck_pod_metrics_collect(ck_call *call, Runtime__V1__PodSandboxMetrics ***out, size_t *n_out, ck_err *err)
 {
     ck_sandbox_filter f = {.has_state = true, .state = CK_SANDBOX_READY};
     ck_sandbox_view *pods = NULL;
@@ -260,36 +259,4 @@ static int collect(ck_call *call, Runtime__V1__PodSandboxMetrics ***out, size_t 
     }
     ck_sandbox_views_free(pods, n);
     return rc;
-}
-
-int ck_handle_list_pod_sandbox_metrics(ck_call *call, const ProtobufCMessage *req, ProtobufCMessage **resp, ck_err *err)
-{
-    (void)req;
-    Runtime__V1__ListPodSandboxMetricsResponse *r =
-        CK_NEW(call, Runtime__V1__ListPodSandboxMetricsResponse, runtime__v1__list_pod_sandbox_metrics_response__init);
-    if (r == NULL)
-        return ck_err_oom(err, "ListPodSandboxMetrics response");
-    if (collect(call, &r->pod_metrics, &r->n_pod_metrics, err) < 0)
-        return -1;
-    *resp = &r->base;
-    return 0;
-}
-
-static int send_metrics(ck_call *call, void *arg, size_t from, size_t count, ck_err *err)
-{
-    Runtime__V1__StreamPodSandboxMetricsResponse msg;
-    runtime__v1__stream_pod_sandbox_metrics_response__init(&msg);
-    msg.pod_sandbox_metrics = (Runtime__V1__PodSandboxMetrics **)arg + from;
-    msg.n_pod_sandbox_metrics = count;
-    return ck_call_send(call, &msg.base, err);
-}
-
-int ck_handle_stream_pod_sandbox_metrics(ck_call *call, const ProtobufCMessage *req, ck_err *err)
-{
-    (void)req;
-    Runtime__V1__PodSandboxMetrics **items = NULL;
-    size_t n = 0;
-    if (collect(call, &items, &n, err) < 0)
-        return -1;
-    return ck_call_send_batches(call, n, send_metrics, items, err);
 }
