@@ -11,6 +11,7 @@
 #include "config/config_json.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
+#include "sandbox/sandbox.h"
 #include "netcni/cni.h"
 #include "netcni/netcni.h"
 #include "oci/oci.h"
@@ -70,10 +71,12 @@ static Runtime__V1__RuntimeHandler *handler_entry(ck_call *call, const char *nam
     if (h == NULL || f == NULL)
         return NULL;
     h->name = (char *)name;
-    /* Recursive read-only mounts and user namespaces are reported once
-     * containers implement them; until then claiming them would be a lie. */
+    /* Recursive read-only mounts are reported once containers implement
+     * them; until then claiming them would be a lie. User namespaces are
+     * cricket's own work (the namespace, the idmapped root filesystems)
+     * with any OCI runtime, where the start-up probe found they work. */
     f->recursive_read_only_mounts = false;
-    f->user_namespaces = false;
+    f->user_namespaces = ck_sandboxes_userns_supported(call->svc->sandboxes, NULL, 0);
     h->features = f;
     return h;
 }
@@ -101,6 +104,9 @@ static char *verbose_config(ck_call *call, const ck_cni_status *st)
     char cidr[256];
     ck_cni_pod_cidr(call->svc->cni, cidr, sizeof(cidr));
     json_object_set_new(root, "version", json_string(CK_VERSION));
+    /* Under containerd's name too: critest checks that its parent directory
+     * takes idmapped mounts before it runs the user namespace specs. */
+    json_object_set_new(root, "stateDir", json_string(call->svc->config->state_dir));
     json_object_set_new(root, "pod_cidr", json_string(cidr));
     json_object_set_new(root, "cni_config_file", json_string(st->config_file));
     json_object_set_new(root, "cni_network", json_string(st->network));
