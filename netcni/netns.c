@@ -104,7 +104,9 @@ static int owned_child(int userns, int ready, int release, int release_w)
     if (setns(userns, CLONE_NEWUSER) < 0)
         return 1;
     int rc = new_netns_lo_up();
-    char c = rc == 0 ? 'k' : rc == 1 ? '1' : '2'; /* unshare or lo failed */
+    char c = 'k';
+    if (rc != 0)
+        c = rc == 1 ? (char)'1' : (char)'2'; /* unshare or lo failed */
     if (write(ready, &c, 1) != 1 || rc != 0)
         return rc != 0 ? rc : 1;
     ssize_t n = read(release, &c, 1);

@@ -230,7 +230,7 @@ static void test_node_mode_is_the_hosts(void **state)
     assert_int_equal(pinned_user_namespaces(), 0);
     char log[512];
     char *id = run_to_end(pod, "node", &o, "cat /proc/self/uid_map", log, sizeof(log));
-    unsigned long v[3];
+    unsigned long v[3] = {0};
     char *host = crit_ctr_read_file("/proc/self/uid_map");
     assert_int_equal(three_numbers(host, v), 0);
     free(host);

@@ -102,7 +102,7 @@ static void test_pinned_namespace_and_its_netns(void **state)
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "%s/out", dir);
     assert_int_equal(read_text(cmd, out, sizeof(out)), 0);
-    unsigned long v[3];
+    unsigned long v[3] = {0};
     assert_int_equal(three_numbers(out, v), 0);
     assert_int_equal(v[0], 0);
     assert_int_equal(v[1], 1000);
