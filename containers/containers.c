@@ -44,9 +44,15 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
     pthread_mutex_init(&cs->watch_mu, NULL);
     cs->inotify_fd = cs->watch_stop_fd = -1;
     char dir[PATH_MAX];
+    /* 0711: a container in its pod's user namespace reaches its rootfs
+     * below, as a user of no rights here; nothing can be listed. */
     snprintf(dir, sizeof(dir), "%s/containers", cfg->root_dir);
-    if (ck_mkdir_p(dir, 0700, err) < 0)
+    if (ck_mkdir_p(dir, 0711, err) < 0)
         goto fail;
+    if (chmod(dir, 0711) < 0) {
+        ck_err_set(err, CK_E_INTERNAL, errno, "chmod %s", dir);
+        goto fail;
+    }
     snprintf(dir, sizeof(dir), "%s/containers", cfg->state_dir);
     if (ck_mkdir_p(dir, 0700, err) < 0)
         goto fail;
@@ -292,7 +298,9 @@ static int step_row(create_ctx *c, ck_undo *u, ck_err *err)
 
 static int step_dirs(create_ctx *c, ck_undo *u, ck_err *err)
 {
-    if (mkdir(c->p.dir, 0700) < 0)
+    /* In a user namespace the container must reach its rootfs below. */
+    mode_t mode = c->pod.own_userns ? 0711 : 0700;
+    if (mkdir(c->p.dir, mode) < 0 || chmod(c->p.dir, mode) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
     if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
         return -1;
@@ -314,7 +322,11 @@ static int step_rootfs(create_ctx *c, ck_undo *u, ck_err *err)
     ct_record_set_rootfs(c->data, c->p.rootfs);
     if (save(c, CK_CONTAINER_CREATING, err) < 0)
         return -1;
-    if (ck_images_mount_rootfs(c->cs->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work, NULL, 0, err) < 0)
+    /* In the pod's user namespace: the layers idmapped through it, so the
+     * image's files are the container root's. */
+    ck_rootfs_idmap idmap = {c->pod.userns, c->pod.uid_map.host_id, c->pod.gid_map.host_id};
+    if (ck_images_mount_rootfs_idmapped(c->cs->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work,
+                                        c->pod.own_userns ? &idmap : NULL, NULL, 0, err) < 0)
         return ck_err_wrap(err, "image %s", c->cfg->image);
     return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
 }

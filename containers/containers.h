@@ -22,6 +22,7 @@
 
 #include "common/cancel.h"
 #include "common/err.h"
+#include "common/userns.h"
 #include "config/config.h"
 #include "oci/runtime.h"
 #include "oci/lsm.h"
@@ -93,6 +94,7 @@ typedef struct ck_container_security {
     const char *ns_target_id;
     bool has_masked_paths, has_readonly_paths; /* given (even empty): replaces the defaults */
     ck_strs masked_paths, readonly_paths;
+    ck_userns_req userns; /* when given, the pod's (mode and mappings); not given: the pod's */
 } ck_container_security;
 
 /* CreateContainer's request, in plain C. Strings are never NULL after

@@ -259,6 +259,37 @@ static int check_security(const ck_container_security *sec, ck_err *err)
     return 0;
 }
 
+static bool same_map(const ck_id_map *given, size_t n, const ck_id_map *pod)
+{
+    return n == 1 && given->container_id == pod->container_id && given->host_id == pod->host_id &&
+           given->length == pod->length;
+}
+
+/* A container lives in its pod's user namespace: userns_options, when
+ * given, must say the pod's mode and mappings (the kubelet sends the
+ * pod's). */
+static int check_userns(const ck_userns_req *u, const ck_sandbox_context *pod, ck_err *err)
+{
+    static const char *const modes[] = {"POD", "CONTAINER", "NODE", "TARGET"};
+    if (!u->given)
+        return 0;
+    int pod_mode = pod->own_userns ? CK_NS_POD : CK_NS_NODE;
+    if (u->mode != pod_mode)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "security_context.namespace_options.userns_options: mode %s is not its pod's (%s)",
+                          u->mode >= 0 && u->mode <= 3 ? modes[u->mode] : "unknown", modes[pod_mode]);
+    if (u->mode == CK_NS_POD &&
+        (!same_map(u->uids, u->n_uids, &pod->uid_map) || !same_map(u->gids, u->n_gids, &pod->gid_map)))
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "security_context.namespace_options.userns_options: the uid and gid mappings must be its "
+                          "pod's ({%u, %u, %u})",
+                          pod->uid_map.container_id, pod->uid_map.host_id, pod->uid_map.length);
+    if (u->mode == CK_NS_NODE && (u->n_uids > 0 || u->n_gids > 0))
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "security_context.namespace_options.userns_options: mode NODE takes no mappings");
+    return 0;
+}
+
 static int check_mount(size_t i, const ck_mount_req *m, ck_err *err)
 {
     if (m->container_path == NULL || m->container_path[0] != '/')
@@ -916,6 +947,10 @@ static int volume_binds(build *b, mount_list *l, ck_err *err)
             continue;
         if (ck_mkdir_p(source, 0755, err) < 0 || seed_volume(b->in->rootfs, dest, source, err) < 0)
             return ck_err_wrap(err, "image volume %s", dest);
+        /* In the pod's user namespace, its root's, as the rootfs is. */
+        if (b->in->pod->own_userns && chown(source, b->in->pod->uid_map.host_id, b->in->pod->gid_map.host_id) < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "image volume %s: give %s to the container's root", dest,
+                              source);
         const char *const *options = bind_options(b, "rprivate", false, false);
         if (options == NULL)
             return ck_err_oom(err, "mount");
@@ -1232,6 +1267,13 @@ static int namespaces(build *b, ck_err *err)
     if (ns == NULL)
         return ck_err_oom(err, "namespaces");
     size_t n = 0;
+    /* The pod's user namespace first: the others the pod made inside it. */
+    if (pod->own_userns) {
+        if (join(b, ns, &n, "user", pod->userns, err) < 0)
+            return -1;
+        b->spec.uid_map = &pod->uid_map;
+        b->spec.gid_map = &pod->gid_map;
+    }
     ns[n++] = (ck_oci_namespace){"mount", NULL};
     if (pod->ns_network != CK_NS_NODE &&
         (join(b, ns, &n, "network", pod->netns, err) < 0 || join(b, ns, &n, "uts", pod->uts_ns, err) < 0))
@@ -1461,6 +1503,8 @@ int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_ou
         return -1;
     if (!in->pod->ready)
         return ck_err_set(err, CK_E_PRECONDITION, 0, "pod %s is not ready", in->pod->id);
+    if (check_userns(&in->cfg->security.userns, in->pod, err) < 0)
+        return -1;
     if (in->cfg->security.privileged && !in->pod->privileged)
         return ck_err_set(err, CK_E_INVALID, 0, "a privileged container needs a privileged pod, and pod %s is not",
                           in->pod->id);

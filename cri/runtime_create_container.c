@@ -163,8 +163,13 @@ static int convert(ck_call *call, const Runtime__V1__CreateContainerRequest *in,
         if (ck_container_resources_from_pb(call, cc->linux->resources, &c->resources) < 0)
             return -1;
     }
-    if (cc->linux != NULL && cc->linux->security_context != NULL)
-        convert_security(cc->linux->security_context, &c->security);
+    if (cc->linux != NULL && cc->linux->security_context != NULL) {
+        const Runtime__V1__LinuxContainerSecurityContext *sc = cc->linux->security_context;
+        convert_security(sc, &c->security);
+        if (sc->namespace_options != NULL &&
+            ck_cri_userns(call, sc->namespace_options->userns_options, &c->security.userns) < 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -41,7 +41,7 @@ static int convert(ck_call *call, const Runtime__V1__RunPodSandboxRequest *in, c
     c->hostname = pc->hostname;
     c->log_directory = pc->log_directory;
     c->runtime_handler = in->runtime_handler;
-    c->ns_user = CK_NS_NODE; /* no user namespace unless asked */
+    c->userns.mode = CK_NS_NODE; /* no user namespace unless asked */
     if (pc->dns_config != NULL) {
         c->has_dns = true;
         c->dns_servers = (ck_strs){(const char *const *)pc->dns_config->servers, pc->dns_config->n_servers};
@@ -66,8 +66,8 @@ static int convert(ck_call *call, const Runtime__V1__RunPodSandboxRequest *in, c
         c->privileged = lx->security_context != NULL && lx->security_context->privileged;
         const Runtime__V1__NamespaceOption *no =
             lx->security_context != NULL ? lx->security_context->namespace_options : NULL;
-        if (no != NULL && no->userns_options != NULL)
-            c->ns_user = (int)no->userns_options->mode;
+        if (no != NULL && ck_cri_userns(call, no->userns_options, &c->userns) < 0)
+            return -1;
         if (no != NULL) {
             c->ns_network = no->network;
             c->ns_pid = no->pid;

@@ -12,6 +12,7 @@
 #include "containers/containers.h"
 #include "cri/handlers.h"
 #include "cri/services.h"
+#include "sandbox/sandbox.h"
 #include "netcni/cni.h"
 #include "netcni/netcni.h"
 #include "oci/oci.h"
@@ -71,11 +72,12 @@ static Runtime__V1__RuntimeHandler *handler_entry(ck_call *call, const char *nam
     if (h == NULL || f == NULL)
         return NULL;
     h->name = (char *)name;
-    /* Every handler gets the same mounts: cricket makes the read-only
-     * clones itself, whatever the runtime can do. User namespaces are
-     * reported once containers implement them. */
+    /* Every handler gets the same mounts and namespaces: cricket makes the
+     * read-only clones, the user namespace and the idmapped root
+     * filesystems itself, whatever the runtime can do, where the start-up
+     * probes found they work. */
     f->recursive_read_only_mounts = ck_containers_readonly_trees(call->svc->containers);
-    f->user_namespaces = false;
+    f->user_namespaces = ck_sandboxes_userns_supported(call->svc->sandboxes, NULL, 0);
     h->features = f;
     return h;
 }
@@ -103,6 +105,9 @@ static char *verbose_config(ck_call *call, const ck_cni_status *st)
     char cidr[256];
     ck_cni_pod_cidr(call->svc->cni, cidr, sizeof(cidr));
     json_object_set_new(root, "version", json_string(CK_VERSION));
+    /* Under containerd's name too: critest checks that its parent directory
+     * takes idmapped mounts before it runs the user namespace specs. */
+    json_object_set_new(root, "stateDir", json_string(call->svc->config->state_dir));
     json_object_set_new(root, "pod_cidr", json_string(cidr));
     json_object_set_new(root, "cni_config_file", json_string(st->config_file));
     json_object_set_new(root, "cni_network", json_string(st->network));

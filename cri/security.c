@@ -119,3 +119,27 @@ int ck_cri_pod_seccomp(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_se
                           err);
 }
 #pragma GCC diagnostic pop
+
+static const ck_id_map *id_maps(ck_call *call, Runtime__V1__IDMapping *const *in, size_t n)
+{
+    ck_id_map *m = ck_call_alloc(call, (n + 1) * sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        m[i] = (ck_id_map){in[i]->container_id, in[i]->host_id, in[i]->length};
+    return m;
+}
+
+int ck_cri_userns(ck_call *call, const Runtime__V1__UserNamespace *u, ck_userns_req *out)
+{
+    *out = (ck_userns_req){.given = false, .mode = RUNTIME__V1__NAMESPACE_MODE__NODE};
+    if (u == NULL)
+        return 0;
+    out->given = true;
+    out->mode = (int)u->mode;
+    out->uids = id_maps(call, u->uids, u->n_uids);
+    out->gids = id_maps(call, u->gids, u->n_gids);
+    out->n_uids = u->n_uids;
+    out->n_gids = u->n_gids;
+    return out->uids != NULL && out->gids != NULL ? 0 : -1;
+}

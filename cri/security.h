@@ -1,11 +1,13 @@
 /*
  * security: the CRI's security profile choices (SecurityProfile and the
- * deprecated *_profile_path strings, AppArmor, SELinux labels) as the
- * plain C the domains take, shared by RunPodSandbox and CreateContainer.
+ * deprecated *_profile_path strings, AppArmor, SELinux labels, user
+ * namespace options) as the plain C the domains take, shared by
+ * RunPodSandbox and CreateContainer.
  */
 #ifndef CK_CRI_SECURITY_H
 #define CK_CRI_SECURITY_H
 
+#include "common/userns.h"
 #include "cri/handlers.h"
 #include "oci/lsm.h"
 #include "oci/seccomp.h"
@@ -25,5 +27,9 @@ int ck_cri_pod_apparmor(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_a
 /* Whether any part of the SELinux label (user, role, type, level) is given. */
 bool ck_cri_container_selinux_labelled(const Runtime__V1__LinuxContainerSecurityContext *sc);
 bool ck_cri_pod_selinux_labelled(const Runtime__V1__LinuxSandboxSecurityContext *sc);
+
+/* userns_options (may be NULL: not given, NODE) as plain C; the mapping
+ * arrays live in the call's arena. -1 when out of memory. */
+int ck_cri_userns(ck_call *call, const Runtime__V1__UserNamespace *u, ck_userns_req *out);
 
 #endif

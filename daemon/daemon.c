@@ -101,9 +101,9 @@ int ck_daemon_load_config(const ck_options *opt, ck_config **out, ck_err *err)
     return 0;
 }
 
-static int make_dir(const char *path, ck_err *err)
+static int make_dir(const char *path, mode_t mode, ck_err *err)
 {
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create directory %s", path);
     return 0;
 }
@@ -132,7 +132,12 @@ static int start_domains(daemon_t *d, ck_err *err)
 {
     const ck_config *cfg = d->cfg;
     ck_notify_status("opening state in %s", cfg->root_dir);
-    if (make_dir(cfg->root_dir, err) < 0 || make_dir(cfg->state_dir, err) < 0)
+    /* The root dir is searchable (0711, as containerd's): the root
+     * filesystems below are reached from inside pods with their own user
+     * namespace; nothing in it can be listed. An existing one keeps the
+     * mode its owner gave it (the user namespace probe then says why pods
+     * cannot have one). */
+    if (make_dir(cfg->root_dir, 0711, err) < 0 || make_dir(cfg->state_dir, 0700, err) < 0)
         return -1;
     if (ck_store_open(cfg->root_dir, &d->store, err) < 0)
         return ck_err_wrap(err, "open state store");

@@ -123,6 +123,17 @@ int ck_images_import(ck_images *im, const char *tarball, char ***ids_out, size_t
  * recovery). id_out (may be NULL) gets the image id. */
 int ck_images_mount_rootfs(ck_images *im, const char *image, const char *target, const char *upper, const char *work,
                            char *id_out, size_t id_size, ck_err *err);
+/* For a pod with its own user namespace: the same, the layers seen through
+ * idmapped mounts of that namespace (files of the host's root are the
+ * container root's) and the upper dir given to the container's root (the
+ * host ids its 0 maps to). idmap NULL: as above. */
+typedef struct ck_rootfs_idmap {
+    const char *userns; /* a pinned user namespace */
+    unsigned root_uid, root_gid;
+} ck_rootfs_idmap;
+int ck_images_mount_rootfs_idmapped(ck_images *im, const char *image, const char *target, const char *upper,
+                                    const char *work, const ck_rootfs_idmap *idmap, char *id_out, size_t id_size,
+                                    ck_err *err);
 /* Unmounts target (not mounted or absent is fine) and ends its use. */
 int ck_images_unmount_rootfs(ck_images *im, const char *target, ck_err *err);
 

@@ -17,6 +17,11 @@
  * pods and containers mount again, because mounting a target that is
  * already a mount point only records the use.
  *
+ * A pod with its own user namespace gets the layers through idmapped
+ * mounts (detached, handed to overlayfs by descriptor: nothing more is
+ * mounted than the overlay itself), since overlayfs cannot be idmapped
+ * itself but takes idmapped layers (kernel 5.19 and later).
+ *
  * Overlay options must fit in one page: when the layers' full paths do not,
  * they are passed as /proc/self/fd/N of directories held open for the call.
  */
@@ -125,19 +130,38 @@ static void close_fds(int *fds, size_t n)
             close(fds[i]);
 }
 
+/* A detached copy of dir's mount whose ids map through the user namespace
+ * userns (MOUNT_ATTR_IDMAP, plus extra attributes): the host's 0 on disk is
+ * the namespace's 0. Nothing is attached anywhere: an overlay takes it as a
+ * layer by /proc/self/fd/N, and holds its own reference once mounted. */
+static int idmapped_tree(const char *dir, int userns, uint64_t extra, ck_err *err)
+{
+    int tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open_tree %s", dir);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | extra, .userns_fd = (uint64_t)userns};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+        int e = errno;
+        close(tree);
+        return ck_err_set(err, CK_E_INTERNAL, e, "idmapped mount of %s", dir);
+    }
+    return tree;
+}
+
 /* "lowerdir=top:...:bottom[,upperdir=U,workdir=W]" in data; with by_fd the
- * layers are /proc/self/fd/N of descriptors opened into fds. */
-static int overlay_data(const ck_image *img, const char *upper, const char *work, bool by_fd, int *fds, char *data,
-                        size_t size, ck_err *err)
+ * layers are /proc/self/fd/N of descriptors opened into fds (idmapped
+ * through userns when it is not -1). */
+static int overlay_data(const ck_image *img, const char *upper, const char *work, bool by_fd, int userns, int *fds,
+                        char *data, size_t size, ck_err *err)
 {
     size_t len = (size_t)snprintf(data, size, "lowerdir=");
     for (size_t k = 0; k < img->n_layer_dirs; k++) {
         const char *dir = img->layer_dirs[img->n_layer_dirs - 1 - k];
         char fdpath[64];
         if (by_fd) {
-            fds[k] = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            fds[k] = userns >= 0 ? idmapped_tree(dir, userns, 0, err) : open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
             if (fds[k] < 0)
-                return ck_err_set(err, CK_E_INTERNAL, errno, "open layer %s", dir);
+                return userns >= 0 ? -1 : ck_err_set(err, CK_E_INTERNAL, errno, "open layer %s", dir);
             snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fds[k]);
             dir = fdpath;
         }
@@ -151,13 +175,14 @@ static int overlay_data(const ck_image *img, const char *upper, const char *work
     return 0;
 }
 
-static int mount_overlay(const ck_image *img, const char *target, const char *upper, const char *work, ck_err *err)
+static int mount_overlay(const ck_image *img, const char *target, const char *upper, const char *work, int userns,
+                         ck_err *err)
 {
     char data[MOUNT_DATA_MAX];
     ck_err first;
     ck_err_clear(&first);
     unsigned long flags = upper == NULL ? MS_RDONLY : 0;
-    if (overlay_data(img, upper, work, false, NULL, data, sizeof(data), &first) == 0) {
+    if (userns < 0 && overlay_data(img, upper, work, false, -1, NULL, data, sizeof(data), &first) == 0) {
         if (mount("overlay", target, "overlay", flags, data) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "mount overlay of image %s on %s", img->id, target);
         return 0;
@@ -167,7 +192,7 @@ static int mount_overlay(const ck_image *img, const char *target, const char *up
         return ck_err_oom(err, "overlay layers");
     for (size_t i = 0; i < img->n_layer_dirs; i++)
         fds[i] = -1;
-    int rc = overlay_data(img, upper, work, true, fds, data, sizeof(data), err);
+    int rc = overlay_data(img, upper, work, true, userns, fds, data, sizeof(data), err);
     if (rc == 0 && mount("overlay", target, "overlay", flags, data) < 0)
         rc = ck_err_set(err, CK_E_INTERNAL, errno, "mount overlay of image %s (%zu layers) on %s", img->id,
                         img->n_layer_dirs, target);
@@ -176,9 +201,19 @@ static int mount_overlay(const ck_image *img, const char *target, const char *up
     return rc;
 }
 
-static int mount_readonly_bind(const ck_image *img, const char *target, ck_err *err)
+static int mount_readonly_bind(const ck_image *img, const char *target, int userns, ck_err *err)
 {
     const char *layer = img->layer_dirs[0];
+    if (userns >= 0) {
+        int tree = idmapped_tree(layer, userns, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
+        if (tree < 0)
+            return -1;
+        int rc = 0;
+        if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            rc = ck_err_set(err, CK_E_INTERNAL, errno, "attach the idmapped %s on %s", layer, target);
+        close(tree);
+        return rc;
+    }
     if (mount(layer, target, NULL, MS_BIND, NULL) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "bind %s on %s", layer, target);
     if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
@@ -189,20 +224,44 @@ static int mount_readonly_bind(const ck_image *img, const char *target, ck_err *
     return 0;
 }
 
-static int do_mount(const ck_image *img, const char *target, const char *upper, const char *work, ck_err *err)
+/* With an idmap, the layers are idmapped and the upper dir (new, empty)
+ * becomes the container root's: what it writes is stored as that host id,
+ * and copy-up keeps the ids the idmapped layers show. */
+static int do_mount(const ck_image *img, const char *target, const char *upper, const char *work,
+                    const ck_rootfs_idmap *idmap, ck_err *err)
 {
     if (img->n_layer_dirs == 0)
         return ck_err_set(err, CK_E_INVALID, 0, "image %s has no layers to mount", img->id);
     for (size_t i = 0; i < img->n_layer_dirs; i++)
         if (access(img->layer_dirs[i], F_OK) < 0)
             return ck_err_set(err, CK_E_NOT_FOUND, errno, "layer %s of image %s", img->layer_dirs[i], img->id);
-    if (upper == NULL && img->n_layer_dirs == 1)
-        return mount_readonly_bind(img, target, err);
-    return mount_overlay(img, target, upper, work, err);
+    int userns = -1;
+    if (idmap != NULL) {
+        userns = open(idmap->userns, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "open user namespace %s", idmap->userns);
+        if (upper != NULL && chown(upper, idmap->root_uid, idmap->root_gid) < 0) {
+            int e = errno;
+            close(userns);
+            return ck_err_set(err, CK_E_INTERNAL, e, "give %s to the container's root", upper);
+        }
+    }
+    int rc = upper == NULL && img->n_layer_dirs == 1 ? mount_readonly_bind(img, target, userns, err)
+                                                     : mount_overlay(img, target, upper, work, userns, err);
+    if (userns >= 0)
+        close(userns);
+    return rc;
 }
 
 int ck_images_mount_rootfs(ck_images *im, const char *image, const char *target, const char *upper, const char *work,
                            char *id_out, size_t id_size, ck_err *err)
+{
+    return ck_images_mount_rootfs_idmapped(im, image, target, upper, work, NULL, id_out, id_size, err);
+}
+
+int ck_images_mount_rootfs_idmapped(ck_images *im, const char *image, const char *target, const char *upper,
+                                    const char *work, const ck_rootfs_idmap *idmap, char *id_out, size_t id_size,
+                                    ck_err *err)
 {
     if ((upper == NULL) != (work == NULL))
         return ck_err_set(err, CK_E_INVALID, 0, "mount rootfs on %s: upper and work go together", target);
@@ -224,7 +283,7 @@ int ck_images_mount_rootfs(ck_images *im, const char *image, const char *target,
     }
     int mounted = is_mount_root(target, err);
     if (mounted == 0)
-        rc = do_mount(img, target, upper, work, err);
+        rc = do_mount(img, target, upper, work, idmap, err);
     else if (mounted < 0)
         rc = -1;
     if (rc == 0 && id_out != NULL)

@@ -23,7 +23,7 @@
 #endif
 
 /* In the child: only system calls, as after fork in a threaded process. */
-static int pin_child(const char *path)
+static int new_netns_lo_up(void)
 {
     if (unshare(CLONE_NEWNET) < 0)
         return 1;
@@ -39,12 +39,20 @@ static int pin_child(const char *path)
         }
         close(s);
     }
+    return 0;
+}
+
+static int pin_child(const char *path)
+{
+    int rc = new_netns_lo_up();
+    if (rc != 0)
+        return rc;
     if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
         return 3;
     return 0;
 }
 
-int ck_netns_create(const char *dir, const char *name, char *path_out, size_t size, ck_err *err)
+static int create_file(const char *dir, const char *name, char *path_out, size_t size, ck_err *err)
 {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create netns dir %s", dir);
@@ -54,6 +62,13 @@ int ck_netns_create(const char *dir, const char *name, char *path_out, size_t si
     if (fd < 0)
         return ck_err_set(err, errno == EEXIST ? CK_E_EXISTS : CK_E_INTERNAL, errno, "create netns file %s", path_out);
     close(fd);
+    return 0;
+}
+
+int ck_netns_create(const char *dir, const char *name, char *path_out, size_t size, ck_err *err)
+{
+    if (create_file(dir, name, path_out, size, err) < 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -77,6 +92,87 @@ int ck_netns_create(const char *dir, const char *name, char *path_out, size_t si
                           step >= 1 && step <= 3 ? steps[step] : "child", code);
     }
     return 0;
+}
+
+/* In the child: joins the user namespace, makes the network namespace, says
+ * so on ready and waits for the parent (which pins it: the child, in the
+ * pod's user namespace, may not mount in the host's mount namespace) to
+ * close release. */
+static int owned_child(int userns, int ready, int release, int release_w)
+{
+    close(release_w); /* or the read below would wait for itself */
+    if (setns(userns, CLONE_NEWUSER) < 0)
+        return 1;
+    int rc = new_netns_lo_up();
+    char c = 'k';
+    if (rc != 0)
+        c = rc == 1 ? (char)'1' : (char)'2'; /* unshare or lo failed */
+    if (write(ready, &c, 1) != 1 || rc != 0)
+        return rc != 0 ? rc : 1;
+    ssize_t n = read(release, &c, 1);
+    return n < 0 ? 1 : 0;
+}
+
+static int reap(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+int ck_netns_create_in(const char *dir, const char *name, const char *userns_path, char *path_out, size_t size,
+                       ck_err *err)
+{
+    if (userns_path == NULL || userns_path[0] == '\0')
+        return ck_netns_create(dir, name, path_out, size, err);
+    int userns = open(userns_path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open user namespace %s", userns_path);
+    int ready[2] = {-1, -1}, release[2] = {-1, -1};
+    if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(release, O_CLOEXEC) < 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++)
+            if (ready[i] >= 0)
+                close(ready[i]);
+        close(userns);
+        return ck_err_set(err, CK_E_INTERNAL, e, "create netns: pipe");
+    }
+    pid_t pid = create_file(dir, name, path_out, size, err) < 0 ? -2 : fork();
+    if (pid == 0)
+        _exit(owned_child(userns, ready[1], release[0], release[1]));
+    int e = errno;
+    close(userns);
+    close(ready[1]);
+    close(release[0]);
+    char c = 0;
+    ssize_t n = 0;
+    if (pid > 0)
+        while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {
+        }
+    close(ready[0]);
+    int rc = 0;
+    if (pid == -2) {
+        rc = -1;
+    } else if (pid < 0) {
+        rc = ck_err_set(err, CK_E_INTERNAL, e, "create netns: fork");
+    } else if (n != 1 || c != 'k') {
+        rc = ck_err_set(err, CK_E_INTERNAL, 0, "create netns %s in user namespace %s: %s failed", path_out, userns_path,
+                        c == '1'   ? "unshare"
+                        : c == '2' ? "bring up lo"
+                                   : "joining it");
+    } else {
+        char ns[64];
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)pid);
+        if (mount(ns, path_out, NULL, MS_BIND, NULL) < 0)
+            rc = ck_err_set(err, CK_E_INTERNAL, errno, "pin netns on %s", path_out);
+    }
+    close(release[1]);
+    if (pid > 0)
+        reap(pid);
+    if (rc < 0 && pid != -2)
+        unlink(path_out);
+    return rc;
 }
 
 bool ck_netns_is_pinned(const char *path)

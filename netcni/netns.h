@@ -16,6 +16,11 @@
 /* Creates dir (if needed) and a pinned namespace at dir/name; the path goes
  * to path_out. On failure nothing is left. */
 int ck_netns_create(const char *dir, const char *name, char *path_out, size_t size, ck_err *err);
+/* The same, the namespace owned by the (pinned) user namespace at
+ * userns_path, so a pod with its own user namespace owns its network (runc
+ * mounts sysfs only there); NULL or "" = the daemon's. */
+int ck_netns_create_in(const char *dir, const char *name, const char *userns_path, char *path_out, size_t size,
+                       ck_err *err);
 /* Unmounts and removes a pinned namespace; absent is fine. */
 int ck_netns_remove(const char *path, ck_err *err);
 /* True when path is a pinned network namespace (a mounted nsfs file). */

@@ -195,6 +195,12 @@ static json_t *seccomp_json(const ck_seccomp_profile *p)
     return o;
 }
 
+static json_t *id_map_json(const ck_id_map *m)
+{
+    return json_pack("[{s:I, s:I, s:I}]", "containerID", (json_int_t)m->container_id, "hostID", (json_int_t)m->host_id,
+                     "size", (json_int_t)m->length);
+}
+
 static json_t *linux_json(const ck_oci_spec *s)
 {
     json_t *l = json_pack("{s:o, s:o, s:o, s:o, s:o}", "namespaces", namespaces_json(s), "sysctl",
@@ -207,6 +213,10 @@ static json_t *linux_json(const ck_oci_spec *s)
     if (s->rootfs_propagation != NULL)
         json_object_set_new(l, "rootfsPropagation", json_string(s->rootfs_propagation));
     set_if(l, "devices", s->n_devices > 0, devices_json(s));
+    if (s->uid_map != NULL && s->gid_map != NULL) {
+        json_object_set_new(l, "uidMappings", id_map_json(s->uid_map));
+        json_object_set_new(l, "gidMappings", id_map_json(s->gid_map));
+    }
     if (s->seccomp != NULL) {
         json_t *sc = seccomp_json(s->seccomp);
         if (sc == NULL) {
@@ -354,6 +364,10 @@ static size_t pause_mounts(const ck_pause_spec *s, ck_oci_mount *m)
 static size_t pause_namespaces(const ck_pause_spec *s, ck_oci_namespace *ns)
 {
     size_t n = 0;
+    /* First, so the runtime joins the pod's user namespace before it makes
+     * the others, which it then owns. */
+    if (s->userns_path != NULL)
+        ns[n++] = (ck_oci_namespace){"user", s->userns_path};
     ns[n++] = (ck_oci_namespace){"mount", NULL};
     if (!s->host_pid)
         ns[n++] = (ck_oci_namespace){"pid", NULL};
@@ -403,6 +417,8 @@ int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *
         .seccomp = s->seccomp,
         .annotations = s->annotations,
         .n_annotations = s->n_annotations,
+        .uid_map = s->userns_path != NULL ? s->uid_map : NULL,
+        .gid_map = s->userns_path != NULL ? s->gid_map : NULL,
     };
     return ck_oci_spec_write(&spec, bundle, err);
 }

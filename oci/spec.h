@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/userns.h"
 #include "config/config.h"
 #include "oci/seccomp.h"
 
@@ -112,6 +113,10 @@ typedef struct ck_oci_spec {
     const ck_seccomp_profile *seccomp; /* NULL = unconfined */
     const ck_kv *annotations;
     size_t n_annotations;
+    /* linux.uidMappings and gidMappings (one range each) of a container in
+     * a user namespace of its pod's (joined by path in namespaces); NULL =
+     * none. */
+    const ck_id_map *uid_map, *gid_map;
 } ck_oci_spec;
 
 /* The /proc and /sys paths every runtime masks or makes read-only unless
@@ -157,6 +162,10 @@ typedef struct ck_pause_spec {
     const char *apparmor_profile;      /* the pod's; NULL = none */
     const ck_kv *annotations;
     size_t n_annotations;
+    /* The pod's own user namespace (pinned; its netns is owned by it) and
+     * its mappings; NULL = the host's. */
+    const char *userns_path;
+    const ck_id_map *uid_map, *gid_map;
 } ck_pause_spec;
 
 /* The cgroupsPath runc expects for a pod: cgroupfs "/<parent>/cricket-<id>",

@@ -24,6 +24,7 @@
 #include "common/spawn.h"
 #include "common/timeutil.h"
 #include "common/undo.h"
+#include "common/userns.h"
 #include "images/images.h"
 #include "netcni/netns.h"
 #include "oci/user.h"
@@ -43,8 +44,11 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
     pthread_cond_init(&sb->cv, NULL);
     ck_keylock_init(&sb->locks);
     char dir[PATH_MAX];
+    /* 0711: a pod with its own user namespace must reach its pause image's
+     * rootfs below (its root is no root of the host's); nothing is listed. */
     snprintf(dir, sizeof(dir), "%s/sandboxes", cfg->root_dir);
-    mkdir(dir, 0700);
+    if (mkdir(dir, 0711) < 0 && errno == EEXIST)
+        chmod(dir, 0711);
     snprintf(dir, sizeof(dir), "%s/sandboxes", cfg->state_dir);
     mkdir(dir, 0700);
     if (sb_prepare_rootfs(sb, err) < 0) {
@@ -53,12 +57,22 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
     }
     if (cfg->pause.image != NULL)
         ck_info("sandbox", "pods run their pause process from the image %s (pulled when absent)", cfg->pause.image);
+    sb->userns_ok = ck_userns_probe(cfg->root_dir, sb->userns_why, sizeof(sb->userns_why));
+    if (!sb->userns_ok)
+        ck_warn("sandbox", "pods cannot have their own user namespace here: %s", sb->userns_why);
     if (sb_recover(sb, err) < 0) {
         ck_sandboxes_free(sb);
         return -1;
     }
     *out = sb;
     return 0;
+}
+
+bool ck_sandboxes_userns_supported(const ck_sandboxes *sb, char *why, size_t size)
+{
+    if (why != NULL && size > 0)
+        snprintf(why, size, "%s", sb->userns_ok ? "" : sb->userns_why);
+    return sb->userns_ok;
 }
 
 void ck_sandboxes_free(ck_sandboxes *sb)
@@ -231,6 +245,18 @@ static void undo_dirs(void *ctx, void *arg)
         ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
 }
 
+static void undo_userns(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    if (c->network_kept)
+        return; /* the kept netns is the namespace's; both go at remove */
+    ck_err e;
+    ck_err_clear(&e);
+    if (ck_userns_remove(c->p.userns, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
+}
+
 static void undo_netns(void *ctx, void *arg)
 {
     (void)arg;
@@ -308,7 +334,10 @@ static int step_row(run_ctx *c, ck_undo *u, ck_err *err)
 
 static int step_dirs(run_ctx *c, ck_undo *u, ck_err *err)
 {
-    if (mkdir(c->p.dir, 0700) < 0)
+    /* A pod with its own user namespace reaches its pause image's rootfs
+     * through its dir: searchable, not listable. */
+    mode_t mode = c->cfg->userns.mode == CK_NS_POD ? 0711 : 0700;
+    if (mkdir(c->p.dir, mode) < 0 || chmod(c->p.dir, mode) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
     if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
         return -1;
@@ -317,11 +346,29 @@ static int step_dirs(run_ctx *c, ck_undo *u, ck_err *err)
     return 0;
 }
 
+/* The pod's own user namespace, first: its other namespaces are made inside
+ * it. The mappings are recorded before, so a crash leaves what removal
+ * needs (the pin's path follows from the id). */
+static int step_userns(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    if (c->cfg->userns.mode != CK_NS_POD)
+        return 0;
+    sb_record_set_userns(c->data, &c->cfg->userns.uids[0], &c->cfg->userns.gids[0]);
+    if (save(c, CK_SANDBOX_CREATING, err) < 0)
+        return -1;
+    char path[PATH_MAX];
+    if (ck_userns_create(c->p.userns_dir, c->row.id, &c->cfg->userns.uids[0], &c->cfg->userns.gids[0], path,
+                         sizeof(path), err) < 0)
+        return ck_err_wrap(err, "create the pod's user namespace");
+    return ck_undo_push(u, "remove user namespace", undo_userns, NULL, false, err);
+}
+
 static int step_netns(run_ctx *c, ck_undo *u, ck_err *err)
 {
     if (c->host_network)
         return 0;
-    if (ck_netns_create(c->p.netns_dir, c->row.id, c->netns, sizeof(c->netns), err) < 0)
+    const char *owner = c->cfg->userns.mode == CK_NS_POD ? c->p.userns : NULL;
+    if (ck_netns_create_in(c->p.netns_dir, c->row.id, owner, c->netns, sizeof(c->netns), err) < 0)
         return ck_err_wrap(err, "create netns");
     if (ck_undo_push(u, "remove netns", undo_netns, NULL, false, err) < 0)
         return -1;
@@ -418,7 +465,11 @@ static int step_rootfs(run_ctx *c, ck_undo *u, ck_err *err)
     sb_record_set_pause_image(c->data, c->image->id, c->p.rootfs);
     if (save(c, CK_SANDBOX_CREATING, err) < 0)
         return -1;
-    if (ck_images_mount_rootfs(c->sb->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work, NULL, 0, err) < 0)
+    ck_rootfs_idmap idmap = {c->p.userns, 0, 0};
+    if (c->cfg->userns.mode == CK_NS_POD)
+        idmap = (ck_rootfs_idmap){c->p.userns, c->cfg->userns.uids[0].host_id, c->cfg->userns.gids[0].host_id};
+    if (ck_images_mount_rootfs_idmapped(c->sb->images, c->image->id, c->p.rootfs, c->p.upper, c->p.work,
+                                        c->cfg->userns.mode == CK_NS_POD ? &idmap : NULL, NULL, 0, err) < 0)
         return ck_err_wrap(err, "pause image");
     return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
 }
@@ -517,6 +568,9 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .n_sysctls = c->cfg->sysctls.len,
         .annotations = annotations,
         .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
+        .userns_path = c->cfg->userns.mode == CK_NS_POD ? c->p.userns : NULL,
+        .uid_map = c->cfg->userns.n_uids > 0 ? &c->cfg->userns.uids[0] : NULL,
+        .gid_map = c->cfg->userns.n_gids > 0 ? &c->cfg->userns.gids[0] : NULL,
     };
     ck_arena arena = CK_ARENA_INIT;
     int rc = pause_seccomp(c, &arena, &spec.seccomp, err);
@@ -554,9 +608,10 @@ static int run_steps(run_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     char ip[64] = "";
     int rc = -1;
-    if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_netns(c, &u, err) == 0 &&
-        step_cni(c, &u, ip, sizeof(ip), err) == 0 && step_files(c, ip, err) == 0 && step_shm(c, &u, err) == 0 &&
-        step_rootfs(c, &u, err) == 0 && step_pause(c, &u, err) == 0 && save(c, CK_SANDBOX_READY, err) == 0)
+    if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_userns(c, &u, err) == 0 &&
+        step_netns(c, &u, err) == 0 && step_cni(c, &u, ip, sizeof(ip), err) == 0 && step_files(c, ip, err) == 0 &&
+        step_shm(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 && step_pause(c, &u, err) == 0 &&
+        save(c, CK_SANDBOX_READY, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);
@@ -718,7 +773,36 @@ static int check_sysctls(const ck_sandbox_config *cfg, ck_err *err)
     return 0;
 }
 
-static int validate(const ck_sandbox_config *cfg, ck_err *err)
+/* userns_options: NODE (the host's, no mappings) or POD with one uid and
+ * one gid mapping (common/userns.h's rules), where the host can; CONTAINER
+ * and TARGET are what the kubelet never sends, and no runtime supports. */
+static int check_userns(const ck_sandboxes *sb, const ck_sandbox_config *cfg, ck_err *err)
+{
+    switch (cfg->userns.mode) {
+    case CK_NS_NODE:
+        if (cfg->userns.n_uids > 0 || cfg->userns.n_gids > 0)
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "userns_options: mode NODE (the host's user namespace) takes no uid or gid mappings");
+        return 0;
+    case CK_NS_POD:
+        if (ck_userns_check_maps("uids", cfg->userns.uids, cfg->userns.n_uids, err) < 0 ||
+            ck_userns_check_maps("gids", cfg->userns.gids, cfg->userns.n_gids, err) < 0)
+            return -1;
+        if (!sb->userns_ok)
+            return ck_err_set(err, CK_E_PRECONDITION, 0,
+                              "userns_options: mode POD: pods cannot have their own user namespace on this host: %s",
+                              sb->userns_why);
+        return 0;
+    case CK_NS_CONTAINER:
+    case CK_NS_TARGET:
+        return ck_err_set(err, CK_E_INVALID, 0, "userns_options: mode %s is not supported (only NODE and POD)",
+                          cfg->userns.mode == CK_NS_CONTAINER ? "CONTAINER" : "TARGET");
+    default:
+        return ck_err_set(err, CK_E_INVALID, 0, "userns_options: mode %d is not a namespace mode", cfg->userns.mode);
+    }
+}
+
+static int validate(const ck_sandboxes *sb, const ck_sandbox_config *cfg, ck_err *err)
 {
     if (check_cni_arg("name", cfg->name, err) < 0 || check_cni_arg("namespace", cfg->ns, err) < 0 ||
         check_cni_arg("uid", cfg->uid, err) < 0)
@@ -728,14 +812,8 @@ static int validate(const ck_sandbox_config *cfg, ck_err *err)
         if (modes[i] < CK_NS_POD || modes[i] > CK_NS_TARGET)
             return ck_err_set(err, CK_E_INVALID, 0, "namespace mode %d is not POD, CONTAINER, NODE or TARGET",
                               modes[i]);
-    /* Status reports user_namespaces false, so the kubelet never asks; a
-     * client that does anyway must not get a pod that silently runs in the
-     * host's user namespace. */
-    if (cfg->ns_user != CK_NS_NODE)
-        return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
-                          "user namespaces (userns_options mode %d) are not supported by this runtime yet: the pod "
-                          "would run in the host's user namespace",
-                          cfg->ns_user);
+    if (check_userns(sb, cfg, err) < 0)
+        return -1;
     if (cfg->hostname != NULL && cfg->hostname[0] != '\0' && check_hostname(cfg->hostname, err) < 0)
         return -1;
     if (check_dns(cfg, err) < 0)
@@ -782,7 +860,7 @@ static int pause_image(ck_sandboxes *sb, ck_image **out, ck_err *err)
 
 int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_cancel *cancel, char *id_out, ck_err *err)
 {
-    if (validate(cfg, err) < 0)
+    if (validate(sb, cfg, err) < 0)
         return -1;
     run_ctx *c = calloc(1, sizeof(*c));
     if (c == NULL)

@@ -22,6 +22,7 @@
 
 #include "common/cancel.h"
 #include "common/err.h"
+#include "common/userns.h"
 #include "config/config.h"
 #include "netcni/cni.h"
 #include "oci/lsm.h"
@@ -65,7 +66,7 @@ typedef struct ck_sandbox_config {
     ck_seccomp_choice seccomp;   /* the pause's (none when privileged) */
     ck_apparmor_choice apparmor; /* the pause's (none when privileged) */
     bool selinux_labelled;       /* selinux_options were given */
-    int ns_user;                 /* CK_NS_NODE (the host's, the default) or CK_NS_POD (its own) */
+    ck_userns_req userns;        /* mode CK_NS_NODE (the host's, the default) or CK_NS_POD (its own, one mapping each) */
     const char *runtime_handler; /* "" = default */
 } ck_sandbox_config;
 
@@ -155,7 +156,18 @@ typedef struct ck_sandbox_context {
     char hostname_file[PATH_MAX], hosts_file[PATH_MAX], resolv_file[PATH_MAX];
     char shm_dir[PATH_MAX];
     char log_directory[PATH_MAX];
+    /* userns_options POD: the pod's own user namespace, pinned at userns
+     * (owning its network, IPC, UTS and PID namespaces), with its one uid
+     * and gid mapping; false: the host's (NODE). */
+    bool own_userns;
+    char userns[PATH_MAX];
+    ck_id_map uid_map, gid_map;
 } ck_sandbox_context;
+
+/* Whether pods may ask for a user namespace (userns_options POD) on this
+ * host: probed once at start (ck_userns_probe of the root dir, where the
+ * root filesystems are); why it is not, in why. */
+bool ck_sandboxes_userns_supported(const ck_sandboxes *sb, char *why, size_t size);
 
 /* The context of pod id (full id or unique prefix); CK_E_NOT_FOUND when
  * there is no such pod. */

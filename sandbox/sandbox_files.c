@@ -23,6 +23,8 @@ void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p)
     snprintf(p->dir, sizeof(p->dir), "%s/sandboxes/%s", sb->cfg->root_dir, id);
     snprintf(p->run_dir, sizeof(p->run_dir), "%s/sandboxes/%s", sb->cfg->state_dir, id);
     snprintf(p->netns_dir, sizeof(p->netns_dir), "%s/netns", sb->cfg->state_dir);
+    snprintf(p->userns_dir, sizeof(p->userns_dir), "%s/userns", sb->cfg->state_dir);
+    snprintf(p->userns, sizeof(p->userns), "%s/%s", p->userns_dir, id);
     snprintf(p->shm, sizeof(p->shm), "%s/shm", p->dir);
     snprintf(p->hostname, sizeof(p->hostname), "%s/hostname", p->dir);
     snprintf(p->hosts, sizeof(p->hosts), "%s/hosts", p->dir);

@@ -26,6 +26,8 @@ struct ck_sandboxes {
     ck_cni *cni;
     ck_images *images;
     char rootfs[PATH_MAX]; /* the read-only cricket-pause rootfs */
+    bool userns_ok;        /* pods may have a user namespace (the probe at start) */
+    char userns_why[512];  /* else why not */
     pthread_mutex_t mu;    /* guards creating[] and name reservation */
     pthread_cond_t cv;     /* signalled when a creation ends */
     char creating[SB_MAX_CREATING][65];
@@ -43,9 +45,11 @@ struct ck_sandboxes {
 
 /* Where one pod's things live. */
 typedef struct sb_paths {
-    char dir[PATH_MAX];       /* <root>/sandboxes/<id>: bundle, /etc files, shm */
-    char run_dir[PATH_MAX];   /* <state>/sandboxes/<id>: monitor pid/exit/log */
-    char netns_dir[PATH_MAX]; /* <state>/netns */
+    char dir[PATH_MAX];        /* <root>/sandboxes/<id>: bundle, /etc files, shm */
+    char run_dir[PATH_MAX];    /* <state>/sandboxes/<id>: monitor pid/exit/log */
+    char netns_dir[PATH_MAX];  /* <state>/netns */
+    char userns_dir[PATH_MAX]; /* <state>/userns */
+    char userns[PATH_MAX];     /* <state>/userns/<id>: the pinned user namespace of a POD-mode pod */
     char shm[PATH_MAX];
     char hostname[PATH_MAX];
     char hosts[PATH_MAX];
@@ -93,6 +97,10 @@ void sb_record_set_pause_image(json_t *data, const char *image_id, const char *r
 bool sb_record_stopped(json_t *data);
 void sb_record_set_stopped(json_t *data);
 bool sb_record_privileged(json_t *data);
+/* The pod's own user namespace: its mappings (recorded before the namespace
+ * is made); false for a pod in the host's. */
+void sb_record_set_userns(json_t *data, const ck_id_map *uid, const ck_id_map *gid);
+bool sb_record_userns(json_t *data, ck_id_map *uid, ck_id_map *gid);
 void sb_record_set_resources(json_t *data, const ck_sandbox_resources *overhead, const ck_sandbox_resources *resources);
 /* The pause process's identity: recorded once it exists; read back (false
  * for a record without one, from before identities were kept). */

@@ -15,6 +15,8 @@
  *   rootfs                         where its layers are mounted while the pod runs
  *   stopped                        true once StopPodSandbox (or a recovery) stopped it
  *   privileged                     the pod's security context's privileged (absent: false)
+ *   userns                         {uid: [container, host, length], gid: [...]} of a pod with its
+ *                                  own user namespace (pinned at <state>/userns/<id>); absent: the host's
  * A reader tolerates missing keys, so older records still load.
  */
 #include <stdio.h>
@@ -158,6 +160,32 @@ bool sb_record_stopped(json_t *data)
 void sb_record_set_stopped(json_t *data)
 {
     json_object_set_new(data, "stopped", json_true());
+}
+
+static json_t *id_map_json(const ck_id_map *m)
+{
+    return json_pack("[I, I, I]", (json_int_t)m->container_id, (json_int_t)m->host_id, (json_int_t)m->length);
+}
+
+void sb_record_set_userns(json_t *data, const ck_id_map *uid, const ck_id_map *gid)
+{
+    json_object_set_new(data, "userns", json_pack("{s:o, s:o}", "uid", id_map_json(uid), "gid", id_map_json(gid)));
+}
+
+static bool id_map_of(json_t *a, ck_id_map *m)
+{
+    json_int_t c = 0, h = 0, l = 0;
+    if (json_unpack(a, "[I, I, I]", &c, &h, &l) < 0 || c < 0 || h < 0 || l <= 0 || c > UINT32_MAX || h > UINT32_MAX ||
+        l > UINT32_MAX)
+        return false;
+    *m = (ck_id_map){(uint32_t)c, (uint32_t)h, (uint32_t)l};
+    return true;
+}
+
+bool sb_record_userns(json_t *data, ck_id_map *uid, ck_id_map *gid)
+{
+    json_t *u = json_object_get(data, "userns");
+    return u != NULL && id_map_of(json_object_get(u, "uid"), uid) && id_map_of(json_object_get(u, "gid"), gid);
 }
 
 bool sb_record_privileged(json_t *data)

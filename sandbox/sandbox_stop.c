@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/spawn.h"
 #include "images/images.h"
+#include "common/userns.h"
 #include "netcni/netns.h"
 #include "sandbox/sandbox_internal.h"
 
@@ -202,7 +203,8 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     sb_paths p;
     sb_paths_init(sb, id, &p);
     sb_unmount_shm(&p);
-    if (sb_unmount_rootfs(sb, &p, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+    if (sb_unmount_rootfs(sb, &p, err) < 0 || ck_userns_remove(p.userns, err) < 0 || ck_rm_rf(p.dir, err) < 0 ||
+        ck_rm_rf(p.run_dir, err) < 0)
         return -1;
     char key[1200], legacy[1200];
     sb_name_key(row.name, row.ns, row.uid, row.attempt, key, sizeof(key));
@@ -247,8 +249,12 @@ static bool recover_ready(ck_sandboxes *sb, const ck_pod_record *r, const sb_pat
     const char *image = sb_record_pause_image(data);
     ck_err err;
     ck_err_clear(&err);
+    ck_id_map uid = {0}, gid = {0};
+    bool own_userns = sb_record_userns(data, &uid, &gid);
+    ck_rootfs_idmap idmap = {p->userns, uid.host_id, gid.host_id};
     if (image[0] != '\0' && sb->images != NULL &&
-        ck_images_mount_rootfs(sb->images, image, p->rootfs, p->upper, p->work, NULL, 0, &err) < 0)
+        ck_images_mount_rootfs_idmapped(sb->images, image, p->rootfs, p->upper, p->work, own_userns ? &idmap : NULL,
+                                        NULL, 0, &err) < 0)
         ck_error("sandbox", "recovery: pod %s: %s", r->id, err.msg);
     char why[256];
     bool alive = sb_pause_alive(p, data, why, sizeof(why));
@@ -293,7 +299,7 @@ static void recover_one(ck_sandboxes *sb, const char *id, bool creating)
         char netns[PATH_MAX + 80];
         snprintf(netns, sizeof(netns), "%s/%s", p.netns_dir, id);
         ck_err_clear(&err);
-        if (ck_netns_remove(netns, &err) < 0)
+        if (ck_netns_remove(netns, &err) < 0 || ck_userns_remove(p.userns, &err) < 0)
             ck_error("sandbox", "recovery: %s", err.msg);
     }
     sb_unlock(sb, id);

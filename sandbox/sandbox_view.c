@@ -235,6 +235,10 @@ int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context 
     if (v.ns_ipc != CK_NS_NODE)
         snprintf(out->shm_dir, sizeof(out->shm_dir), "%s", p.shm);
     snprintf(out->log_directory, sizeof(out->log_directory), "%s", v.log_directory);
+    if (sb_record_userns(data, &out->uid_map, &out->gid_map)) {
+        out->own_userns = true;
+        snprintf(out->userns, sizeof(out->userns), "%s", p.userns);
+    }
     ck_sandbox_view_clear(&v);
     return 0;
 }

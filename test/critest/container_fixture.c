@@ -139,6 +139,18 @@ char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name)
     return run_pod(s, name, true);
 }
 
+size_t crit_ctr_pods_listed(crit_ctr_suite *s)
+{
+    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+    crit_result r;
+    const Runtime__V1__ListPodSandboxResponse *l =
+        crit_call_ok(s->client, &s->daemon, RUNTIME("ListPodSandbox"), &req.base,
+                     &runtime__v1__list_pod_sandbox_response__descriptor, &r);
+    size_t n = l->n_items;
+    crit_result_clear(&r);
+    return n;
+}
+
 void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod)
 {
     crit_pod_stop(s->client, &s->daemon, pod);

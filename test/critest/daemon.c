@@ -50,6 +50,10 @@ static int prepare(crit_daemon *d, const char *network_yaml, const char *extra_y
     snprintf(d->dir, sizeof(d->dir), "/tmp/critest.XXXXXX");
     if (mkdtemp(d->dir) == NULL)
         return -1;
+    /* Searchable (not listable), as /var/lib is: the root filesystems of a
+     * pod with its own user namespace are reached from inside it. */
+    if (chmod(d->dir, 0711) < 0)
+        return -1;
     snprintf(d->socket, sizeof(d->socket), "%s/run/cricket.sock", d->dir);
     snprintf(d->root, sizeof(d->root), "%s/root", d->dir);
     snprintf(d->state, sizeof(d->state), "%s/state", d->dir);

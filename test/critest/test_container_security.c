@@ -93,18 +93,6 @@ static grpc_status_code run_pod(const char *name, Runtime__V1__LinuxSandboxSecur
     return code;
 }
 
-static size_t pods_listed(void)
-{
-    Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
-    crit_result r;
-    const Runtime__V1__ListPodSandboxResponse *l =
-        crit_call_ok(S.client, &S.daemon, RUNTIME("ListPodSandbox"), &req.base,
-                     &runtime__v1__list_pod_sandbox_response__descriptor, &r);
-    size_t n = l->n_items;
-    crit_result_clear(&r);
-    return n;
-}
-
 static size_t containers_listed(void)
 {
     crit_result r;
@@ -289,7 +277,7 @@ static void test_pod_seccomp(void **state)
     assert_int_equal(run_pod("pod-seccomp-bad", &sec, NULL, NULL, NULL, details, sizeof(details)),
                      GRPC_STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(details, "/nonexistent/pod-profile.json"));
-    assert_int_equal(pods_listed(), 0);
+    assert_int_equal(crit_ctr_pods_listed(&S), 0);
 }
 
 /* ---- no_new_privs ---- */
@@ -437,7 +425,7 @@ static void test_apparmor_against_the_node(void **state)
                      GRPC_STATUS_FAILED_PRECONDITION);
     if (strstr(details, fault) == NULL)
         fail_msg("details \"%s\" do not say \"%s\"", details, fault);
-    assert_int_equal(pods_listed(), 0);
+    assert_int_equal(crit_ctr_pods_listed(&S), 0);
 }
 
 /* SELinux labels are ignored on a node without SELinux (as containerd and
@@ -477,7 +465,7 @@ static void expect_sysctl_refused(const char *name, Runtime__V1__LinuxSandboxSec
     assert_int_equal(run_pod(name, sec, sysctl, "1", NULL, details, sizeof(details)), GRPC_STATUS_INVALID_ARGUMENT);
     if (strstr(details, sysctl) == NULL || strstr(details, fault) == NULL)
         fail_msg("details \"%s\" name neither %s nor \"%s\"", details, sysctl, fault);
-    assert_int_equal(pods_listed(), 0);
+    assert_int_equal(crit_ctr_pods_listed(&S), 0);
 }
 
 static void test_sysctls(void **state)

@@ -242,7 +242,7 @@ static void test_client_text_checked_per_format(void **state)
         p.config.dns_config = &dns;
         expect_invalid(req, cases[i].needle);
     }
-    /* A user namespace this runtime cannot make yet is refused, never
+    /* A user namespace asked without its mappings is refused, never
      * silently replaced by the host's. */
     {
         crit_pod_request up;
@@ -255,8 +255,8 @@ static void test_client_text_checked_per_format(void **state)
         sc.namespace_options = &no;
         up.linux_config.security_context = &sc;
         crit_result r;
-        assert_int_equal(run_status(client, req, 30000, &r), GRPC_STATUS_UNIMPLEMENTED);
-        assert_non_null(strstr(r.details, "user namespaces"));
+        assert_int_equal(run_status(client, req, 30000, &r), GRPC_STATUS_INVALID_ARGUMENT);
+        assert_non_null(strstr(r.details, "userns_options"));
         crit_result_clear(&r);
     }
     /* CNI_ARGS: a ';' would hand host-local an IP= of the client's choosing. */

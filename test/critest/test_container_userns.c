@@ -1,0 +1,330 @@
+/*
+ * critest_container_userns: user namespaces for pods (userns_options) over
+ * the wire, checked from inside real containers. Status advertises them for
+ * every handler; a POD-mode pod's container sees its uid and gid mappings,
+ * its root owns and writes its root filesystem (stored on the host as the
+ * mapped id), and the pod's /etc files and volumes stay readable; NODE mode
+ * is the host's user namespace; every request the runtime cannot honour
+ * (two mappings, CONTAINER, TARGET, an unmapped root, mappings on NODE, a
+ * container asking for another namespace than its pod's) is
+ * INVALID_ARGUMENT and leaves nothing; removing a pod leaves no mount and
+ * no pinned namespace.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test/critest/container_fixture.h"
+
+static crit_ctr_suite S;
+
+static int start_suite(void **state)
+{
+    (void)state;
+    return crit_ctr_suite_start(&S, "cku", 150, NULL);
+}
+
+static int stop_suite(void **state)
+{
+    (void)state;
+    return crit_ctr_suite_stop(&S);
+}
+
+/* ---- requests ---- */
+
+/* userns_options of mode with up to two uid (and the same gid) mappings. */
+typedef struct userns_opts {
+    Runtime__V1__LinuxSandboxSecurityContext pod_sc;
+    Runtime__V1__LinuxContainerSecurityContext ctr_sc;
+    Runtime__V1__NamespaceOption no;
+    Runtime__V1__UserNamespace u;
+    Runtime__V1__IDMapping map[2];
+    Runtime__V1__IDMapping *maps[2];
+} userns_opts;
+
+static void userns_init(userns_opts *o, Runtime__V1__NamespaceMode mode, size_t n, const uint32_t (*m)[3])
+{
+    runtime__v1__linux_sandbox_security_context__init(&o->pod_sc);
+    runtime__v1__linux_container_security_context__init(&o->ctr_sc);
+    runtime__v1__namespace_option__init(&o->no);
+    runtime__v1__user_namespace__init(&o->u);
+    o->u.mode = mode;
+    for (size_t i = 0; i < n; i++) {
+        runtime__v1__idmapping__init(&o->map[i]);
+        o->map[i].container_id = m[i][0];
+        o->map[i].host_id = m[i][1];
+        o->map[i].length = m[i][2];
+        o->maps[i] = &o->map[i];
+    }
+    o->u.uids = o->u.gids = o->maps;
+    o->u.n_uids = o->u.n_gids = n;
+    o->no.userns_options = &o->u;
+    o->pod_sc.namespace_options = &o->no;
+    o->ctr_sc.namespace_options = &o->no;
+}
+
+static const uint32_t kubelet_map[1][3] = {{0, 1000, 100000}};
+
+/* RunPodSandbox with the suite's parent and log dir and these options. */
+static grpc_status_code run_pod(const char *name, userns_opts *o, char **id, char *details, size_t size)
+{
+    crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, S.cgroup_parent);
+    pod.config.log_directory = S.log_dir;
+    pod.linux_config.security_context = o != NULL ? &o->pod_sc : NULL;
+    crit_result r;
+    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code == GRPC_STATUS_OK && id != NULL)
+        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    if (details != NULL)
+        snprintf(details, size, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+/* A container of pod running script to its end with these options; its
+ * CRI log path in log (size) and its id (free it). */
+static char *run_to_end(const char *pod, const char *name, userns_opts *o, const char *script, char *log, size_t size)
+{
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, script);
+    c.linux_config.security_context = o != NULL ? &o->ctr_sc : NULL;
+    char *id = crit_ctr_create(&S, req);
+    crit_ctr_start(&S, id);
+    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 60);
+    crit_ctr_log_path(&S, name, log, size);
+    return id;
+}
+
+/* The three numbers of a uid_map line ("0 1000 100000", blank-padded) and
+ * nothing after them: 0, or -1. */
+static int three_numbers(const char *s, unsigned long v[3])
+{
+    for (int i = 0; i < 3; i++) {
+        char *end = NULL;
+        v[i] = strtoul(s, &end, 10);
+        if (end == s)
+            return -1;
+        s = end;
+    }
+    return s[strspn(s, " \t\n")] == '\0' ? 0 : -1;
+}
+
+/* True when the CRI log holds a stdout line whose words are a, b and c
+ * (uid_map's columns are padded with blanks). */
+static bool log_has_triple(const char *log, unsigned a, unsigned b, unsigned c)
+{
+    char *text = crit_ctr_read_file(log);
+    bool found = false;
+    for (char *line = strtok(text, "\n"); line != NULL && !found; line = strtok(NULL, "\n")) {
+        char *rest = strstr(line, " stdout F ");
+        unsigned long v[3];
+        found = rest != NULL && three_numbers(rest + 10, v) == 0 && v[0] == a && v[1] == b && v[2] == c;
+    }
+    free(text);
+    return found;
+}
+
+static size_t entries_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static size_t pinned_user_namespaces(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/userns", S.daemon.state);
+    return entries_in(dir);
+}
+
+/* ---- Status ---- */
+
+static void test_status_advertises_user_namespaces(void **state)
+{
+    (void)state;
+    Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+    crit_result r;
+    const Runtime__V1__StatusResponse *st =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("Status"), &req.base, &runtime__v1__status_response__descriptor, &r);
+    assert_true(st->n_runtime_handlers >= 2);
+    bool default_listed = false;
+    for (size_t i = 0; i < st->n_runtime_handlers; i++) {
+        assert_non_null(st->runtime_handlers[i]->features);
+        if (!st->runtime_handlers[i]->features->user_namespaces)
+            fail_msg("handler \"%s\" does not advertise user namespaces", st->runtime_handlers[i]->name);
+        default_listed |= st->runtime_handlers[i]->name[0] == '\0';
+    }
+    assert_true(default_listed);
+    crit_result_clear(&r);
+}
+
+/* ---- POD ---- */
+
+static void test_pod_mode_maps_root_and_owns_rootfs(void **state)
+{
+    (void)state;
+    userns_opts o;
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    char *pod = NULL, details[512];
+    if (run_pod("userns-pod", &o, &pod, details, sizeof(details)) != GRPC_STATUS_OK)
+        fail_msg("RunPodSandbox with userns POD: %s", details);
+    assert_int_equal(pinned_user_namespaces(), 1);
+    char log[512];
+    char *id = run_to_end(pod, "maps", &o, "cat /proc/self/uid_map /proc/self/gid_map", log, sizeof(log));
+    if (!log_has_triple(log, 0, 1000, 100000)) {
+        char *text = crit_ctr_read_file(log);
+        fail_msg("uid_map in the container's log:\n%s", text);
+    }
+    /* Root owns its rootfs: it writes there, and sees its file as its own;
+     * the pod's /etc files and the image's stay readable. */
+    char *w = run_to_end(pod, "writes", &o,
+                         "touch /x && mkdir /d && echo $(stat -c '%u %g' / /x /d) && cat /etc/hosts /etc/resolv.conf "
+                         "/etc/hostname /etc/passwd >/dev/null && echo readable",
+                         log, sizeof(log));
+    crit_ctr_wait_log(log, "stdout", "0 0 0 0 0 0", 10);
+    crit_ctr_wait_log(log, "stdout", "readable", 10);
+    /* On the host the new file is the mapped id's, and nothing of the
+     * host's root. */
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/containers/%s/upper/x", S.daemon.root, w);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 1000);
+    assert_int_equal(st.st_gid, 1000);
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_int_equal(pinned_user_namespaces(), 0);
+    crit_ctr_wait_nothing_left(&S);
+    free(w);
+    free(id);
+    free(pod);
+}
+
+/* ---- NODE ---- */
+
+static void test_node_mode_is_the_hosts(void **state)
+{
+    (void)state;
+    userns_opts o;
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__NODE, 0, NULL);
+    char *pod = NULL, details[512];
+    if (run_pod("userns-node", &o, &pod, details, sizeof(details)) != GRPC_STATUS_OK)
+        fail_msg("RunPodSandbox with userns NODE: %s", details);
+    assert_int_equal(pinned_user_namespaces(), 0);
+    char log[512];
+    char *id = run_to_end(pod, "node", &o, "cat /proc/self/uid_map", log, sizeof(log));
+    unsigned long v[3] = {0};
+    char *host = crit_ctr_read_file("/proc/self/uid_map");
+    assert_int_equal(three_numbers(host, v), 0);
+    free(host);
+    unsigned a = (unsigned)v[0], b = (unsigned)v[1], c = (unsigned)v[2];
+    if (!log_has_triple(log, a, b, c)) {
+        char *text = crit_ctr_read_file(log);
+        fail_msg("the host's uid_map (%u %u %u) is not the container's:\n%s", a, b, c, text);
+    }
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
+/* ---- refusals ---- */
+
+static void expect_pod_refused(const char *what, userns_opts *o, const char *needle)
+{
+    size_t before = crit_ctr_pods_listed(&S);
+    char details[512] = "";
+    char *id = NULL;
+    grpc_status_code code = run_pod("userns-bad", o, &id, details, sizeof(details));
+    if (code != GRPC_STATUS_INVALID_ARGUMENT || strstr(details, needle) == NULL)
+        fail_msg("%s: status %d \"%s\", want INVALID_ARGUMENT naming \"%s\"", what, (int)code, details, needle);
+    assert_int_equal(crit_ctr_pods_listed(&S), before);
+    assert_int_equal(pinned_user_namespaces(), 0);
+    free(id);
+}
+
+static void test_refused_user_namespaces(void **state)
+{
+    (void)state;
+    userns_opts o;
+    static const uint32_t two[2][3] = {{0, 1000, 100000}, {0, 2000, 100000}};
+    static const uint32_t unmapped_root[1][3] = {{1, 1000, 100000}};
+    static const uint32_t empty[1][3] = {{0, 1000, 0}};
+    static const uint32_t host_root[1][3] = {{0, 0, 65536}};
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 2, two);
+    expect_pod_refused("two mappings", &o, "only one");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, unmapped_root);
+    expect_pod_refused("container id 0 unmapped", &o, "container id 0 is not mapped");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, empty);
+    expect_pod_refused("an empty mapping", &o, "length 0");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, host_root);
+    expect_pod_refused("the host's root mapped", &o, "host id 0");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 0, NULL);
+    expect_pod_refused("POD without mappings", &o, "needs uids mappings");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__NODE, 1, kubelet_map);
+    expect_pod_refused("mappings on NODE", &o, "takes no uid or gid mappings");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__CONTAINER, 0, NULL);
+    expect_pod_refused("CONTAINER", &o, "CONTAINER is not supported");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__TARGET, 0, NULL);
+    expect_pod_refused("TARGET", &o, "TARGET is not supported");
+    crit_ctr_wait_nothing_left(&S);
+}
+
+/* A container lives in its pod's user namespace: asking for the host's, or
+ * for other mappings, is refused before anything is made. */
+static void test_container_must_match_its_pod(void **state)
+{
+    (void)state;
+    userns_opts pod_o, node_o, other_o;
+    static const uint32_t other[1][3] = {{0, 5000, 100000}};
+    userns_init(&pod_o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    userns_init(&node_o, RUNTIME__V1__NAMESPACE_MODE__NODE, 0, NULL);
+    userns_init(&other_o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, other);
+    char *pod = NULL, details[512];
+    if (run_pod("userns-match", &pod_o, &pod, details, sizeof(details)) != GRPC_STATUS_OK)
+        fail_msg("RunPodSandbox with userns POD: %s", details);
+    userns_opts *wrong[] = {&node_o, &other_o};
+    const char *needles[] = {"is not its pod's", "must be its pod's"};
+    for (size_t i = 0; i < 2; i++) {
+        crit_ctr_request c;
+        Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, "mismatch", "true");
+        c.linux_config.security_context = &wrong[i]->ctr_sc;
+        grpc_status_code code = crit_ctr_create_code(&S, req, NULL, details, sizeof(details));
+        if (code != GRPC_STATUS_INVALID_ARGUMENT || strstr(details, needles[i]) == NULL)
+            fail_msg("container %zu: status %d \"%s\"", i, (int)code, details);
+    }
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(pod);
+}
+
+int main(void)
+{
+    grpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_advertises_user_namespaces),
+        cmocka_unit_test(test_pod_mode_maps_root_and_owns_rootfs),
+        cmocka_unit_test(test_node_mode_is_the_hosts),
+        cmocka_unit_test(test_refused_user_namespaces),
+        cmocka_unit_test(test_container_must_match_its_pod),
+    };
+    int failed = cmocka_run_group_tests_name("critest_container_userns", tests, start_suite, stop_suite);
+    grpc_shutdown();
+    return failed == 0 ? 0 : 1;
+}
