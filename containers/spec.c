@@ -911,8 +911,10 @@ static int pod_binds(build *b, mount_list *l, ck_err *err)
 
 /* A volume starts as the image has that path (containerd's and Docker's
  * copy-up): its owner, mode and content, read inside the rootfs so a
- * symlink in the image never leads out of it. A path the image lacks (or
- * that is not a directory there) gives an empty directory. */
+ * symlink in the image never leads out of it (in a pod with its own user
+ * namespace the rootfs shows the mapped owners, so the copy has them too).
+ * 1 when seeded; 0 when the image lacks the path or it is not a directory
+ * there, and the volume stays an empty directory. */
 static int seed_volume(const char *rootfs, const char *dest, const char *source, ck_err *err)
 {
     _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -931,7 +933,7 @@ static int seed_volume(const char *rootfs, const char *dest, const char *source,
         return ck_err_wrap(err, "copy %s from the image", dest);
     if (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "set owner and mode of volume %s", source);
-    return 0;
+    return 1;
 }
 
 /* An image VOLUME the request does not cover gets a per-container
@@ -945,10 +947,12 @@ static int volume_binds(build *b, mount_list *l, ck_err *err)
             return ck_err_oom(err, "volume");
         if (strcmp(dest, "/") == 0 || has_dest(l, dest))
             continue;
-        if (ck_mkdir_p(source, 0755, err) < 0 || seed_volume(b->in->rootfs, dest, source, err) < 0)
+        int seeded = ck_mkdir_p(source, 0755, err) < 0 ? -1 : seed_volume(b->in->rootfs, dest, source, err);
+        if (seeded < 0)
             return ck_err_wrap(err, "image volume %s", dest);
-        /* In the pod's user namespace, its root's, as the rootfs is. */
-        if (b->in->pod->own_userns && chown(source, b->in->pod->uid_map.host_id, b->in->pod->gid_map.host_id) < 0)
+        /* An empty one, in the pod's user namespace, is its root's, as the rootfs is. */
+        if (seeded == 0 && b->in->pod->own_userns &&
+            chown(source, b->in->pod->uid_map.host_id, b->in->pod->gid_map.host_id) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "image volume %s: give %s to the container's root", dest,
                               source);
         const char *const *options = bind_options(b, "rprivate", false, false);
