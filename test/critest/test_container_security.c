@@ -446,9 +446,8 @@ static bool read_only(const char *options)
 
 /* The default masked paths hide what they name (a file reads empty, a
  * directory is an empty tmpfs), the read-only ones are mounted read-only,
- * a privileged container has neither and sees the host's devices. (Its
- * /sys is asked for read-write but reads read-only under runc 1.1.5 here:
- * not checked until that is traced.) */
+ * a privileged container has neither, a writable /sys, and sees the
+ * host's devices. */
 static void test_masked_and_readonly_paths_and_devices(void **state)
 {
     (void)state;
@@ -481,6 +480,15 @@ static void test_masked_and_readonly_paths_and_devices(void **state)
     mount_options(p, "/proc/sys", out, sizeof(out));
     if (read_only(out))
         fail_msg("/proc/sys of a privileged container is read-only (%s)", out);
+    mount_options(p, "/sys", out, sizeof(out));
+    if (read_only(out))
+        fail_msg("/sys of a privileged container is read-only (%s)", out);
+    /* An unprivileged neighbour's /sys stays read-only (its own mount). */
+    char *neighbour = start_with(pod, "masked-neighbour", NULL);
+    mount_options(neighbour, "/sys", out, sizeof(out));
+    if (!read_only(out))
+        fail_msg("/sys of an unprivileged container in a privileged pod is \"%s\"", out);
+    free(neighbour);
     assert_int_equal(crit_ctr_exec_sh(&S, p, "test -c /dev/kmsg", NULL, 0), 0);
     crit_ctr_cleanup_pod(&S, pod);
     free(p);
