@@ -338,6 +338,7 @@ static size_t pause_mounts(const ck_pause_spec *s, ck_oci_mount *m)
     static const char *const pts_o[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL};
     static const char *const mq_o[] = {"nosuid", "noexec", "nodev", NULL};
     static const char *const sys_o[] = {"nosuid", "noexec", "nodev", "ro", NULL};
+    static const char *const sys_rw_o[] = {"nosuid", "noexec", "nodev", "rw", NULL};
     static const char *const shm_o[] = {"rbind", "rw", "nosuid", "nodev", "noexec", NULL};
     static const char *const shm_tmp_o[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL};
     static const char *const etc_o[] = {"rbind", "ro", "nosuid", "nodev", "noexec", NULL};
@@ -347,7 +348,7 @@ static size_t pause_mounts(const ck_pause_spec *s, ck_oci_mount *m)
     m[n++] = (ck_oci_mount){"/dev/pts", "devpts", "devpts", pts_o};
     if (!s->host_ipc)
         m[n++] = (ck_oci_mount){"/dev/mqueue", "mqueue", "mqueue", mq_o};
-    m[n++] = (ck_oci_mount){"/sys", "sysfs", "sysfs", sys_o};
+    m[n++] = (ck_oci_mount){"/sys", "sysfs", "sysfs", s->writable_sysfs ? sys_rw_o : sys_o};
     if (s->shm_path != NULL)
         m[n++] = (ck_oci_mount){"/dev/shm", "bind", s->shm_path, shm_o};
     else

@@ -160,6 +160,12 @@ typedef struct ck_pause_spec {
     size_t n_sysctls;
     const ck_seccomp_profile *seccomp; /* the pod's; NULL = unconfined */
     const char *apparmor_profile;      /* the pod's; NULL = none */
+    /* The pod's sysfs is mounted read-write (a privileged pod): the pause
+     * makes the network namespace's sysfs superblock, and every later
+     * mount of it in the pod shares that superblock's read-only flag, so a
+     * read-only one here would leave its privileged containers a read-only
+     * /sys whatever they ask. The pause holds no capability to use it. */
+    bool writable_sysfs;
     const ck_kv *annotations;
     size_t n_annotations;
     /* The pod's own user namespace (pinned; its netns is owned by it) and

@@ -566,6 +566,7 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
         .oom_score_adj = ck_oci_allowed_oom_score_adj(-998),
         .sysctls = c->cfg->sysctls.items,
         .n_sysctls = c->cfg->sysctls.len,
+        .writable_sysfs = c->cfg->privileged,
         .annotations = annotations,
         .n_annotations = sizeof(annotations) / sizeof(annotations[0]),
         .userns_path = c->cfg->userns.mode == CK_NS_POD ? c->p.userns : NULL,

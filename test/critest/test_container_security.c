@@ -339,6 +339,174 @@ static void test_setuid_only_without_no_new_privs(void **state)
     free(pod);
 }
 
+static void expect_create_refused(const char *pod, const char *name, Runtime__V1__LinuxContainerSecurityContext *sec,
+                                  grpc_status_code want, const char *what)
+{
+    size_t before = containers_listed();
+    crit_ctr_request c;
+    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, "sleep 600");
+    c.linux_config.security_context = sec;
+    char details[1024];
+    assert_int_equal(crit_ctr_create_code(&S, req, NULL, details, sizeof(details)), want);
+    if (strstr(details, what) == NULL)
+        fail_msg("details \"%s\" do not name \"%s\"", details, what);
+    assert_int_equal(containers_listed(), before);
+}
+
+/* ---- capabilities, masked and read-only paths, devices, users ---- */
+
+/* A /proc/self/status capability mask ("CapBnd", "CapEff") of the container's exec. */
+static void expect_caps(const char *id, const char *field, const char *want)
+{
+    char script[128], out[64];
+    snprintf(script, sizeof(script), "sed -n 's/^%s:[[:space:]]*//p' /proc/self/status", field);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, script, out, sizeof(out)), 0);
+    char expected[40];
+    snprintf(expected, sizeof(expected), "%s\n", want);
+    if (strcmp(out, expected) != 0)
+        fail_msg("%s of container %s: %s, want %s", field, id, out, want);
+}
+
+/* The test's own bounding set: the daemon it started has the same. */
+static void own_bounding_set(char out[40])
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    assert_non_null(f);
+    char line[256];
+    out[0] = '\0';
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "CapBnd: %39s", out) == 1)
+            break;
+    fclose(f);
+    assert_true(out[0] != '\0');
+}
+
+/* The default set is containerd's 14; add and drop take names with or
+ * without CAP_ and ALL; privileged is the daemon's own bounding set; an
+ * unknown name is refused before anything exists. */
+static void test_capabilities(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "caps");
+    char *plain = start_with(pod, "caps-default", NULL);
+    expect_caps(plain, "CapBnd", "00000000a80425fb");
+    expect_caps(plain, "CapEff", "00000000a80425fb");
+
+    Runtime__V1__Capability caps = RUNTIME__V1__CAPABILITY__INIT;
+    char *add[] = {"NET_ADMIN"}, *add_prefixed[] = {"CAP_CHOWN"}, *all[] = {"ALL"};
+    caps.add_capabilities = add;
+    caps.n_add_capabilities = 1;
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.capabilities = &caps;
+    char *added = start_with(pod, "caps-add", &sec);
+    expect_caps(added, "CapEff", "00000000a80435fb");
+    caps.drop_capabilities = all;
+    caps.n_drop_capabilities = 1;
+    caps.add_capabilities = add_prefixed;
+    char *dropped = start_with(pod, "caps-drop-all", &sec);
+    expect_caps(dropped, "CapBnd", "0000000000000001");
+
+    char *unknown[] = {"NOT_A_CAPABILITY"};
+    caps.add_capabilities = unknown;
+    caps.drop_capabilities = NULL;
+    caps.n_drop_capabilities = 0;
+    expect_create_refused(pod, "caps-unknown", &sec, GRPC_STATUS_INVALID_ARGUMENT, "NOT_A_CAPABILITY");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(plain);
+    free(added);
+    free(dropped);
+    free(pod);
+
+    pod = crit_ctr_run_privileged_pod(&S, "caps-privileged");
+    Runtime__V1__LinuxContainerSecurityContext priv = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    priv.privileged = true;
+    char *p = start_with(pod, "caps-privileged", &priv);
+    char own[40];
+    own_bounding_set(own);
+    expect_caps(p, "CapBnd", own);
+    expect_caps(p, "CapEff", own);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(p);
+    free(pod);
+}
+
+/* What /proc/mounts says in the container: the options of path's mount,
+ * "" when nothing is mounted there. */
+static void mount_options(const char *id, const char *path, char *out, size_t size)
+{
+    char script[256];
+    snprintf(script, sizeof(script), "awk '$2==\"%s\"{o=$4} END{print o}' /proc/mounts", path);
+    assert_int_equal(crit_ctr_exec_sh(&S, id, script, out, size), 0);
+}
+
+static bool read_only(const char *options)
+{
+    return strncmp(options, "ro,", 3) == 0 || strcmp(options, "ro\n") == 0;
+}
+
+/* The default masked paths hide what they name (a file reads empty, a
+ * directory is an empty tmpfs), the read-only ones are mounted read-only,
+ * a privileged container has neither, a writable /sys, and sees the
+ * host's devices. */
+static void test_masked_and_readonly_paths_and_devices(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "masked");
+    char *plain = start_with(pod, "masked-default", NULL);
+    char out[256];
+    assert_int_equal(crit_ctr_exec_sh(&S, plain, "wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l", out, sizeof(out)),
+                     0);
+    assert_string_equal(out, "0\n0\n");
+    /* The defaults this kernel has (some build without /proc/sysrq-trigger). */
+    static const char *const ro_paths[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"};
+    for (size_t i = 0; i < sizeof(ro_paths) / sizeof(ro_paths[0]); i++) {
+        if (access(ro_paths[i], F_OK) != 0)
+            continue;
+        mount_options(plain, ro_paths[i], out, sizeof(out));
+        if (!read_only(out))
+            fail_msg("%s in an unprivileged container is mounted \"%s\", not read-only", ro_paths[i], out);
+    }
+    assert_int_equal(crit_ctr_exec_sh(&S, plain, "test -e /dev/kmsg", NULL, 0), 1);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(plain);
+    free(pod);
+
+    pod = crit_ctr_run_privileged_pod(&S, "masked-privileged");
+    Runtime__V1__LinuxContainerSecurityContext priv = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    priv.privileged = true;
+    char *p = start_with(pod, "masked-privileged", &priv);
+    mount_options(p, "/proc/timer_list", out, sizeof(out));
+    assert_string_equal(out, "\n");
+    mount_options(p, "/proc/sys", out, sizeof(out));
+    if (read_only(out))
+        fail_msg("/proc/sys of a privileged container is read-only (%s)", out);
+    mount_options(p, "/sys", out, sizeof(out));
+    if (read_only(out))
+        fail_msg("/sys of a privileged container is read-only (%s)", out);
+    /* An unprivileged neighbour's /sys stays read-only (its own mount). */
+    char *neighbour = start_with(pod, "masked-neighbour", NULL);
+    mount_options(neighbour, "/sys", out, sizeof(out));
+    if (!read_only(out))
+        fail_msg("/sys of an unprivileged container in a privileged pod is \"%s\"", out);
+    free(neighbour);
+    assert_int_equal(crit_ctr_exec_sh(&S, p, "test -c /dev/kmsg", NULL, 0), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(p);
+    free(pod);
+}
+
+/* A user name the image does not know is refused, never uid 0. */
+static void test_unknown_username_refused(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "username");
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.run_as_username = "no-such-user";
+    expect_create_refused(pod, "username-unknown", &sec, GRPC_STATUS_INVALID_ARGUMENT, "no-such-user");
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
+}
+
 /* ---- AppArmor and SELinux ---- */
 
 static bool node_has(const char *path, char want)
@@ -357,20 +525,6 @@ static void set_legacy_apparmor(Runtime__V1__LinuxContainerSecurityContext *sec,
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     sec->apparmor_profile = value;
 #pragma GCC diagnostic pop
-}
-
-static void expect_create_refused(const char *pod, const char *name, Runtime__V1__LinuxContainerSecurityContext *sec,
-                                  grpc_status_code want, const char *what)
-{
-    size_t before = containers_listed();
-    crit_ctr_request c;
-    Runtime__V1__CreateContainerRequest *req = crit_ctr_init(&c, &S, pod, name, "sleep 600");
-    c.linux_config.security_context = sec;
-    char details[1024];
-    assert_int_equal(crit_ctr_create_code(&S, req, NULL, details, sizeof(details)), want);
-    if (strstr(details, what) == NULL)
-        fail_msg("details \"%s\" do not name \"%s\"", details, what);
-    assert_int_equal(containers_listed(), before);
 }
 
 /* A Localhost AppArmor profile this node cannot apply (no AppArmor here, or
@@ -571,6 +725,9 @@ int main(void)
         cmocka_unit_test(test_pod_seccomp),
         cmocka_unit_test(test_no_new_privs),
         cmocka_unit_test(test_setuid_only_without_no_new_privs),
+        cmocka_unit_test(test_capabilities),
+        cmocka_unit_test(test_masked_and_readonly_paths_and_devices),
+        cmocka_unit_test(test_unknown_username_refused),
         cmocka_unit_test(test_apparmor_against_the_node),
         cmocka_unit_test(test_selinux_against_the_node),
         cmocka_unit_test(test_sysctls),
