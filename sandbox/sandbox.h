@@ -66,7 +66,7 @@ typedef struct ck_sandbox_config {
     ck_seccomp_choice seccomp;   /* the pause's (none when privileged) */
     ck_apparmor_choice apparmor; /* the pause's (none when privileged) */
     bool selinux_labelled;       /* selinux_options were given */
-    ck_userns_req userns;        /* mode CK_NS_NODE (the host's, the default) or CK_NS_POD (its own, one mapping each) */
+    ck_userns_req userns; /* mode CK_NS_NODE (the host's, the default) or CK_NS_POD (its own, one mapping each) */
     const char *runtime_handler; /* "" = default */
 } ck_sandbox_config;
 
