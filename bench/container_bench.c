@@ -13,6 +13,12 @@
  *   container_bench SOCKET IMAGE LOGDIR fill PODS TOTAL THREADS
  *       PODS pods, then TOTAL containers created (not started) among them,
  *       THREADS requests in flight: setup wall time and median create ms.
+ *   container_bench SOCKET IMAGE LOGDIR exec N
+ *       one pod with one `sleep` container, then N ExecSync calls of
+ *       `true`, then N streamed execs of `true` (Exec RPC, WebSocket
+ *       v4.channel.k8s.io to the URL it returns, stdout only, until the
+ *       exit status on the error channel): median and p90 ms of each. The
+ *       pod is removed at the end.
  *   container_bench SOCKET list K
  *       K ListContainers calls (no filter), one after the other: median,
  *       p90 and min ms, and the number of containers each answer held.
@@ -29,8 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "streaming/websocket.h"
 #include "test/critest/client.h"
+#include "test/critest/stream_client.h"
 
 #define CALL_MS 300000
 
@@ -58,6 +67,12 @@ static double median(double *ms, int n)
         return 0;
     qsort(ms, (size_t)n, sizeof(double), cmp_double);
     return ms[(n - 1) / 2];
+}
+
+/* The 90th percentile of ms[0..n), sorted by median(). */
+static double p90(const double *ms, int n)
+{
+    return n > 0 ? ms[(n * 9 - 1) / 10] : 0;
 }
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -232,7 +247,7 @@ static int seq(int n)
     if (ok > 0)
         printf("container_bench socket=%s mode=seq n=%d median_ms=%.1f p90_ms=%.1f min_ms=%.1f runp_ms=%.1f "
                "create_ms=%.1f start_ms=%.1f\n",
-               sock, ok, m, all[(ok * 9 - 1) / 10], all[0], median(runp, ok), median(create, ok), median(start, ok));
+               sock, ok, m, p90(all, ok), all[0], median(runp, ok), median(create, ok), median(start, ok));
     free(all);
     crit_close(c);
     return ok == n ? 0 : 1;
@@ -336,12 +351,147 @@ static int fill(int pods, int total, int threads)
     double m = median(f.ms, created);
     printf("container_bench socket=%s mode=fill pods=%d containers=%d failed=%d threads=%d pods_ms=%.0f "
            "creates_ms=%.0f create_median_ms=%.1f create_p90_ms=%.1f\n",
-           sock, pods, created, failed, threads, t1 - t0, t2 - t1, m, created > 0 ? f.ms[(created * 9 - 1) / 10] : 0);
+           sock, pods, created, failed, threads, t1 - t0, t2 - t1, m, p90(f.ms, created));
     free(t);
     free(f.ms);
     free(f.ids);
     free(f.req);
     return rc == 0 && failed == 0 ? 0 : 1;
+}
+
+/* ---- exec ------------------------------------------------------------------------ */
+
+enum { STREAM_TIMEOUT_S = 60 };
+
+static char *TRUE_CMD[] = {"true"};
+
+/* ExecSync of `true`; 0 when it ran and exited 0. */
+static int exec_sync_true(crit_client *c, const char *ctr_id)
+{
+    Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
+    req.container_id = (char *)ctr_id;
+    req.cmd = TRUE_CMD;
+    req.n_cmd = 1;
+    req.timeout = STREAM_TIMEOUT_S;
+    crit_result r;
+    grpc_status_code code =
+        crit_call(c, RUNTIME("ExecSync"), &req.base, &runtime__v1__exec_sync_response__descriptor, CALL_MS, &r);
+    int exit_code = code == GRPC_STATUS_OK ? ((Runtime__V1__ExecSyncResponse *)r.response)->exit_code : -1;
+    if (code != GRPC_STATUS_OK)
+        fprintf(stderr, "container_bench: ExecSync %.12s on %s: %d %s\n", ctr_id, sock, code, r.details);
+    else if (exit_code != 0)
+        fprintf(stderr, "container_bench: ExecSync true in %.12s on %s exited %d\n", ctr_id, sock, exit_code);
+    crit_result_clear(&r);
+    return exit_code == 0 ? 0 : -1;
+}
+
+/* The Exec RPC for `true` with stdout only; url gets the URL to connect to. */
+static int exec_true_url(crit_client *c, const char *ctr_id, char *url, size_t size)
+{
+    Runtime__V1__ExecRequest req = RUNTIME__V1__EXEC_REQUEST__INIT;
+    req.container_id = (char *)ctr_id;
+    req.cmd = TRUE_CMD;
+    req.n_cmd = 1;
+    req.stdout = true;
+    crit_result r;
+    grpc_status_code code =
+        crit_call(c, RUNTIME("Exec"), &req.base, &runtime__v1__exec_response__descriptor, CALL_MS, &r);
+    if (code == GRPC_STATUS_OK)
+        snprintf(url, size, "%s", ((Runtime__V1__ExecResponse *)r.response)->url);
+    else
+        fprintf(stderr, "container_bench: Exec %.12s on %s: %d %s\n", ctr_id, sock, code, r.details);
+    crit_result_clear(&r);
+    return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+/* Reads a v4.channel.k8s.io session to its end: status gets what came on
+ * the error channel (3), *at_ms when it first came. 0 once a status came. */
+static int stream_status(crit_http_conn *w, char *status, size_t size, double *at_ms)
+{
+    uint8_t msg[4096];
+    size_t len = 0, have = 0;
+    int op;
+    status[0] = '\0';
+    *at_ms = 0;
+    while ((op = crit_ws_next(w, msg, sizeof(msg), &len)) >= 0 && op != CK_WS_CLOSE) {
+        if (op != CK_WS_BINARY || len < 2 || msg[0] != 3)
+            continue; /* stdout (empty for `true`) or a control frame */
+        if (*at_ms == 0)
+            *at_ms = now_ms();
+        size_t k = len - 1 < size - 1 - have ? len - 1 : size - 1 - have;
+        memcpy(status + have, msg + 1, k);
+        have += k;
+        status[have] = '\0';
+    }
+    return have > 0 ? 0 : -1;
+}
+
+/* One streamed exec of `true`: *ms gets the time from the Exec call to
+ * the exit status. 0 when the status said Success. */
+static int stream_true(crit_client *c, const char *ctr_id, double *ms)
+{
+    char url[512], status[1024];
+    double t0 = now_ms(), at = 0;
+    if (exec_true_url(c, ctr_id, url, sizeof(url)) < 0)
+        return -1;
+    crit_http_conn *w = malloc(sizeof(*w)); /* 70 KiB: not on the stack */
+    if (w == NULL)
+        return -1;
+    ck_err err;
+    int rc = crit_ws_connect(w, url, "v4.channel.k8s.io", STREAM_TIMEOUT_S, &err);
+    if (rc < 0) {
+        fprintf(stderr, "container_bench: exec on %s: %s\n", sock, err.msg);
+    } else {
+        rc = stream_status(w, status, sizeof(status), &at);
+        close(w->fd);
+        if (rc < 0 || strstr(status, "\"status\":\"Success\"") == NULL) {
+            fprintf(stderr, "container_bench: exec of true at %s ended with \"%s\"\n", url, status);
+            rc = -1;
+        }
+    }
+    free(w);
+    *ms = at - t0;
+    return rc;
+}
+
+/* n execs of `true` (ExecSync, or streamed), one after the other, each's
+ * ms into ms; returns how many succeeded before the first failure. */
+static int exec_series(crit_client *c, const char *ctr_id, int n, bool streamed, double *ms)
+{
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms(), t = 0;
+        if (streamed ? stream_true(c, ctr_id, &t) < 0 : exec_sync_true(c, ctr_id) < 0)
+            break;
+        ms[ok++] = streamed ? t : now_ms() - t0;
+    }
+    return ok;
+}
+
+static int exec_bench(int n)
+{
+    crit_client *c = crit_connect(sock);
+    double *sync = calloc((size_t)n * 2, sizeof(double));
+    double *streamed = sync + n;
+    pod_request p;
+    pod_init(&p, "exec", 0);
+    char pod_id[128] = "", ctr_id[128];
+    int sync_ok = 0, stream_ok = 0;
+    if (run_pod(c, &p, pod_id, sizeof(pod_id)) == 0 &&
+        create_container(c, pod_id, &p, "sleep", ctr_id, sizeof(ctr_id)) == 0 && start_container(c, ctr_id) == 0) {
+        sync_ok = exec_series(c, ctr_id, n, false, sync);
+        if (sync_ok == n)
+            stream_ok = exec_series(c, ctr_id, n, true, streamed);
+    }
+    if (pod_id[0] != '\0')
+        remove_pod(c, pod_id);
+    double sync_median = median(sync, sync_ok), stream_median = median(streamed, stream_ok);
+    printf("container_bench socket=%s mode=exec n=%d sync_ok=%d stream_ok=%d sync_median_ms=%.2f sync_p90_ms=%.2f "
+           "stream_median_ms=%.2f stream_p90_ms=%.2f\n",
+           sock, n, sync_ok, stream_ok, sync_median, p90(sync, sync_ok), stream_median, p90(streamed, stream_ok));
+    free(sync);
+    crit_close(c);
+    return sync_ok == n && stream_ok == n ? 0 : 1;
 }
 
 static int list(int k)
@@ -369,7 +519,7 @@ static int list(int k)
     double m = median(ms, ok);
     if (ok > 0)
         printf("container_bench socket=%s mode=list calls=%d containers=%zu median_ms=%.2f p90_ms=%.2f min_ms=%.2f\n",
-               sock, ok, items, m, ms[(ok * 9 - 1) / 10], ms[0]);
+               sock, ok, items, m, p90(ms, ok), ms[0]);
     free(ms);
     crit_close(c);
     return ok == k ? 0 : 1;
@@ -447,7 +597,7 @@ static int number(const char *s, int max)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: container_bench SOCKET IMAGE LOGDIR seq|par N\n"
+        fprintf(stderr, "usage: container_bench SOCKET IMAGE LOGDIR seq|par|exec N\n"
                         "       container_bench SOCKET IMAGE LOGDIR fill PODS TOTAL THREADS\n"
                         "       container_bench SOCKET list K | container_bench SOCKET clean\n");
         return 2;
@@ -467,6 +617,8 @@ int main(int argc, char **argv)
             rc = seq(number(argv[5], 100000));
         else if (strcmp(mode, "par") == 0)
             rc = par(number(argv[5], 10000));
+        else if (strcmp(mode, "exec") == 0)
+            rc = exec_bench(number(argv[5], 100000));
         else if (strcmp(mode, "fill") == 0 && argc >= 8)
             rc = fill(number(argv[5], 10000), number(argv[6], 100000), number(argv[7], 64));
         else

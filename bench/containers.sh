@@ -15,10 +15,20 @@
 # 1-3 are repeated ROUNDS times (default 3, order of the runtimes swapped
 # each round), 4 is set up once and measured ROUNDS times; the table shows
 # the median over the rounds and the ratio containerd/cricket.
+# With `exec` first, instead: one running `sleep` container per runtime and
+# round, N (default 100) ExecSync calls of `true`, then N streamed execs of
+# `true` (Exec RPC, WebSocket v4.channel.k8s.io, stdout only, timed from
+# the Exec call to the exit status on the error channel): median and p90.
 # Usage: bench/containers.sh [N] [ROUNDS] [TOTAL]   (as root)
+#        bench/containers.sh exec [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-20}
+mode=containers
+if [ "${1:-}" = exec ]; then
+    mode=exec
+    shift
+fi
+n=${1:-$([ "$mode" = exec ] && echo 100 || echo 20)}
 rounds=${2:-3}
 total=${3:-1000}
 fill_pods=10
@@ -175,10 +185,39 @@ field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p"; }
 median_of() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 record() { echo "$3" >>"$work/m.$1.$2"; } # RUNTIME METRIC VALUE
 all="$work/all.txt"
+row() { # METRIC LABEL
+    local c d
+    c=$(median_of <"$work/m.cricket.$1")
+    d=$(median_of <"$work/m.containerd.$1")
+    printf '%-58s %12s %12s %8s\n' "$2" "$c" "$d" "$(awk -v c="$c" -v d="$d" 'BEGIN{if (c > 0 && d > 0) printf "%.2f", d/c; else print "-"}')"
+}
+order_of_round() { # ROUND: the runtimes, swapped every other round
+    if [ $(($1 % 2)) -eq 0 ]; then echo containerd cricket; else echo cricket containerd; fi
+}
+
+if [ "$mode" = exec ]; then
+    for r in $(seq "$rounds"); do
+        for s in $(order_of_round "$r"); do
+            line=$("$bench" "$work/$s.sock" "$image" "$work/logs" exec "$n" | tee -a "$all")
+            for m in sync_median sync_p90 stream_median stream_p90; do
+                record "$s" "$m" "$(field "${m}_ms" <<<"$line")"
+            done
+        done
+    done
+    echo
+    cat "$all"
+    echo
+    echo "medians over $rounds rounds (N=$n execs of each kind per round, one container per runtime and round)"
+    printf '%-58s %12s %12s %8s\n' metric cricket containerd "ctrd/ck"
+    row sync_median "ExecSync true: median of $n (ms)"
+    row sync_p90 "ExecSync true: p90 of $n (ms)"
+    row stream_median "Exec true, WebSocket v4, call to status: median (ms)"
+    row stream_p90 "Exec true, WebSocket v4, call to status: p90 (ms)"
+    exit 0
+fi
 
 for r in $(seq "$rounds"); do
-    order="cricket containerd"
-    [ $((r % 2)) -eq 0 ] && order="containerd cricket"
+    order=$(order_of_round "$r")
     for s in $order; do
         line=$("$bench" "$work/$s.sock" "$image" "$work/logs" seq "$n" | tee -a "$all")
         record "$s" seq_median "$(field median_ms <<<"$line")"
@@ -240,12 +279,6 @@ for s in cricket containerd; do
 done
 
 # --- the table ----------------------------------------------------------------
-row() { # METRIC LABEL
-    local c d
-    c=$(median_of <"$work/m.cricket.$1")
-    d=$(median_of <"$work/m.containerd.$1")
-    printf '%-58s %12s %12s %8s\n' "$2" "$c" "$d" "$(awk -v c="$c" -v d="$d" 'BEGIN{if (c > 0 && d > 0) printf "%.2f", d/c; else print "-"}')"
-}
 echo
 cat "$all"
 echo

@@ -26,6 +26,7 @@
 #include "streaming/spdy.h"
 #include "streaming/websocket.h"
 #include "test/critest/container_fixture.h"
+#include "test/critest/stream_client.h"
 
 static crit_ctr_suite S;
 static char *POD;      /* one pod for the suite */
@@ -36,100 +37,26 @@ enum { IO_TIMEOUT_S = 30 };
 
 /* ---- HTTP and the upgrade ------------------------------------------------------------- */
 
-/* The receive buffer dial_url asks for when > 0 (a client slow to take
+/* The receive buffer the dial asks for when > 0 (a client slow to take
  * what comes). */
 static int DIAL_RCVBUF;
 
-/* Connects to the host:port of url; path gets the rest. */
-static int dial_url(const char *url, char *path, size_t size)
-{
-    assert_int_equal(strncmp(url, "http://", 7), 0);
-    char host[64];
-    const char *colon = strchr(url + 7, ':');
-    assert_non_null(colon);
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - url - 7), url + 7);
-    char *end = NULL;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    snprintf(path, size, "%s", end);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
-    if (DIAL_RCVBUF > 0)
-        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &DIAL_RCVBUF, sizeof(DIAL_RCVBUF)), 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return fd;
-}
-
-typedef struct conn {
-    int fd;
-    int status;
-    char head[4096];    /* the response's status line and headers */
-    uint8_t buf[65536]; /* read past the headers and not parsed yet */
-    size_t off, len;
-} conn;
+typedef crit_http_conn conn;
 
 static void send_all(int fd, const void *p, size_t n)
 {
-    const char *b = p;
-    while (n > 0) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        assert_true(k > 0);
-        b += k;
-        n -= (size_t)k;
-    }
+    ck_err err;
+    if (crit_http_send_all(fd, p, n, &err) < 0)
+        fail_msg("%s", err.msg);
 }
 
 /* Sends a request with extra header lines (each ending in \r\n) and reads
  * the response head; bytes after it stay in the buffer. */
 static void http_request(conn *c, const char *url, const char *method, const char *headers)
 {
-    char path[512], req[4096];
-    memset(c, 0, sizeof(*c));
-    c->fd = dial_url(url, path, sizeof(path));
-    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", method, path, headers);
-    send_all(c->fd, req, strlen(req));
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = recv(c->fd, c->buf + have, sizeof(c->buf) - have, 0);
-        if (n <= 0)
-            fail_msg("no HTTP answer from %s (%s)", url, n == 0 ? "closed" : strerror(errno));
-        have += (size_t)n;
-        uint8_t *end = memmem(c->buf, have, "\r\n\r\n", 4);
-        if (end == NULL)
-            continue;
-        size_t head_len = (size_t)(end - c->buf) + 4;
-        snprintf(c->head, sizeof(c->head), "%.*s", (int)head_len, (char *)c->buf);
-        c->off = head_len;
-        c->len = have;
-        break;
-    }
-    assert_int_equal(strncmp(c->head, "HTTP/1.1 ", 9), 0);
-    c->status = (int)strtol(c->head + 9, NULL, 10);
-}
-
-static bool head_has(const conn *c, const char *line)
-{
-    return strcasestr(c->head, line) != NULL;
-}
-
-/* Reads more into the buffer; false at the end or on a timeout. */
-static bool fill(conn *c)
-{
-    if (c->off == c->len)
-        c->off = c->len = 0;
-    if (c->len == sizeof(c->buf)) {
-        memmove(c->buf, c->buf + c->off, c->len - c->off);
-        c->len -= c->off;
-        c->off = 0;
-    }
-    ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-    if (n <= 0)
-        return false;
-    c->len += (size_t)n;
-    return true;
+    ck_err err;
+    if (crit_http_request(c, url, method, headers, DIAL_RCVBUF, IO_TIMEOUT_S, &err) < 0)
+        fail_msg("%s", err.msg);
 }
 
 /* ---- a SPDY client -------------------------------------------------------------------- */
@@ -214,7 +141,7 @@ static int spdy_next(spdy_client *s, ck_spdy_frame *f)
             if (rc == 1)
                 return 1;
         }
-        if (!fill(&s->c))
+        if (!crit_http_fill(&s->c))
             return 0;
     }
 }
@@ -369,8 +296,8 @@ static void spdy_exec_open(exec_run *x, const char *url, bool in, bool out, bool
     memset(x, 0, sizeof(*x));
     spdy_connect(&x->s, url, EXEC_OFFERS);
     assert_int_equal(x->s.c.status, 101);
-    assert_true(head_has(&x->s.c, "X-Stream-Protocol-Version: v5.channel.k8s.io"));
-    assert_true(head_has(&x->s.c, "Upgrade: SPDY/3.1"));
+    assert_true(crit_http_head_has(&x->s.c, "X-Stream-Protocol-Version: v5.channel.k8s.io"));
+    assert_true(crit_http_head_has(&x->s.c, "Upgrade: SPDY/3.1"));
     x->error.id = spdy_open(&x->s, "streamtype", "error", (const char *)NULL);
     if (in)
         x->stdin_id = spdy_open(&x->s, "streamtype", "stdin", (const char *)NULL);
@@ -451,7 +378,7 @@ static void test_exec_spdy_old_protocol(void **state)
     memset(&x, 0, sizeof(x));
     spdy_connect(&x.s, url, "X-Stream-Protocol-Version: v2.channel.k8s.io\r\n");
     assert_int_equal(x.s.c.status, 101);
-    assert_true(head_has(&x.s.c, "X-Stream-Protocol-Version: v2.channel.k8s.io"));
+    assert_true(crit_http_head_has(&x.s.c, "X-Stream-Protocol-Version: v2.channel.k8s.io"));
     x.error.id = spdy_open(&x.s, "streamtype", "error", (const char *)NULL);
     x.out.id = spdy_open(&x.s, "streamtype", "stdout", (const char *)NULL);
     spdy_exec_wait(&x);
@@ -742,14 +669,9 @@ typedef struct ws_client {
 
 static void ws_connect(ws_client *w, const char *url, const char *protocol)
 {
-    char headers[512];
-    snprintf(headers, sizeof(headers),
-             "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: %s\r\n",
-             protocol);
-    http_request(&w->c, url, "GET", headers);
-    assert_int_equal(w->c.status, 101);
-    assert_true(head_has(&w->c, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    ck_err err;
+    if (crit_ws_connect(&w->c, url, protocol, IO_TIMEOUT_S, &err) < 0)
+        fail_msg("%s", err.msg);
 }
 
 /* Sends a binary message (channel byte first), masked as a client must. */
@@ -765,35 +687,11 @@ static void ws_send(ws_client *w, uint8_t channel, const char *data, size_t n)
     ck_bytes_free(&b);
 }
 
-/* The next server message: its opcode (CK_WS_CLOSE at the end), payload
- * into msg; -1 when the connection ended. Server frames are unmasked and,
- * from our server, never fragmented. */
+/* The next server message (see crit_ws_next); msg holds WS_MSG_MAX bytes. */
+enum { WS_MSG_MAX = 65536 };
 static int ws_next(ws_client *w, uint8_t *msg, size_t *len)
 {
-    for (;;) {
-        size_t have = w->c.len - w->c.off;
-        const uint8_t *p = w->c.buf + w->c.off;
-        if (have >= 2) {
-            size_t hdr = 2, plen = p[1] & 0x7f;
-            if (plen == 126 && have >= 4) {
-                plen = ck_be16(p + 2);
-                hdr = 4;
-            } else if (plen == 127 && have >= 10) {
-                plen = (size_t)ck_be64(p + 2);
-                hdr = 10;
-            }
-            if ((p[1] & 0x7f) < 126 || hdr > 2) {
-                if (have >= hdr + plen) {
-                    memcpy(msg, p + hdr, plen);
-                    *len = plen;
-                    w->c.off += hdr + plen;
-                    return p[0] & 0x0f;
-                }
-            }
-        }
-        if (!fill(&w->c))
-            return -1;
-    }
+    return crit_ws_next(&w->c, msg, WS_MSG_MAX, len);
 }
 
 static void test_exec_websocket_v5(void **state)
@@ -803,12 +701,12 @@ static void test_exec_websocket_v5(void **state)
     exec_sh_url("cat; echo bye >&2; exit 4", false, true, true, true, url, sizeof(url));
     ws_client w;
     ws_connect(&w, url, "v5.channel.k8s.io");
-    assert_true(head_has(&w.c, "Sec-WebSocket-Protocol: v5.channel.k8s.io"));
+    assert_true(crit_http_head_has(&w.c, "Sec-WebSocket-Protocol: v5.channel.k8s.io"));
     ws_send(&w, 0, "ping\n", 5);
     const uint8_t close_stdin[] = {0};
     ws_send(&w, 255, (const char *)close_stdin, 1);
     char out[256] = "", err[256] = "", error[1024] = "";
-    uint8_t msg[65536] = {0};
+    uint8_t msg[WS_MSG_MAX] = {0};
     size_t len = 0;
     int op;
     while ((op = ws_next(&w, msg, &len)) > 0 && op != CK_WS_CLOSE) {
@@ -829,7 +727,7 @@ static void test_exec_websocket_v5(void **state)
 /* Reads a WebSocket exec to its close: stdout and the error channel. */
 static void ws_exec_collect(ws_client *w, char *out, size_t *out_len, size_t out_size, char *error, size_t error_size)
 {
-    uint8_t msg[65536];
+    uint8_t msg[WS_MSG_MAX];
     size_t len = 0;
     int op;
     *out_len = 0;
@@ -890,7 +788,7 @@ static void test_attach_watcher(void **state)
     ws_client w;
     ws_connect(&w, url, "v5.channel.k8s.io");
     char out[1024] = "";
-    uint8_t msg[65536] = {0};
+    uint8_t msg[WS_MSG_MAX] = {0};
     size_t len = 0;
     while (strchr(out, '\n') == NULL && ws_next(&w, msg, &len) == CK_WS_BINARY && len >= 1) {
         size_t have = strlen(out), room = sizeof(out) - 1 - have;
@@ -925,7 +823,7 @@ static void test_port_forward_spdy(void **state)
     spdy_client s;
     spdy_connect(&s, url, "X-Stream-Protocol-Version: portforward.k8s.io\r\n");
     assert_int_equal(s.c.status, 101);
-    assert_true(head_has(&s.c, "X-Stream-Protocol-Version: portforward.k8s.io"));
+    assert_true(crit_http_head_has(&s.c, "X-Stream-Protocol-Version: portforward.k8s.io"));
     /* A refused port: a message on that request's error stream. */
     stream_text refused[2] = {0};
     spdy_forward(&s, "8081", "0", &refused[0].id, &refused[1].id);
@@ -1065,7 +963,7 @@ static void test_port_forward_websocket(void **state)
         snprintf(url, sizeof(url), "%s?port=8080", base);
         ws_client w;
         ws_connect(&w, url, "v4.channel.k8s.io");
-        uint8_t msg[65536] = {0};
+        uint8_t msg[WS_MSG_MAX] = {0};
         size_t len = 0;
         /* First, on each channel of the pair, the port (little-endian). */
         for (int ch = 0; ch < 2; ch++) {
