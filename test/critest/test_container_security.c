@@ -454,8 +454,8 @@ static void test_masked_and_readonly_paths_and_devices(void **state)
     char *pod = crit_ctr_run_pod(&S, "masked");
     char *plain = start_with(pod, "masked-default", NULL);
     char out[256];
-    assert_int_equal(crit_ctr_exec_sh(&S, plain, "wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l", out, sizeof(out)),
-                     0);
+    assert_int_equal(
+        crit_ctr_exec_sh(&S, plain, "wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l", out, sizeof(out)), 0);
     assert_string_equal(out, "0\n0\n");
     /* The defaults this kernel has (some build without /proc/sysrq-trigger). */
     static const char *const ro_paths[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/bus", "/proc/fs", "/proc/irq"};
