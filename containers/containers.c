@@ -298,12 +298,15 @@ static int step_row(create_ctx *c, ck_undo *u, ck_err *err)
 
 static int step_dirs(create_ctx *c, ck_undo *u, ck_err *err)
 {
-    /* In a user namespace the container must reach its rootfs below. */
-    mode_t mode = c->pod.own_userns ? 0711 : 0700;
-    if (mkdir(c->p.dir, mode) < 0 || chmod(c->p.dir, mode) < 0)
+    if (mkdir(c->p.dir, 0700) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
     if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
         return -1;
+    /* In a user namespace the container must reach its rootfs below:
+     * searchable by the pod's own root group only (0710, group its mapped
+     * gid 0), never by other host users. */
+    if (c->pod.own_userns && (chown(c->p.dir, 0, (gid_t)c->pod.gid_map.host_id) < 0 || chmod(c->p.dir, 0710) < 0))
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open %s to the pod's user namespace", c->p.dir);
     /* The overlay's root takes the upper dir's mode: 0755, or no process
      * but root could read the container's own files. The bundle dir above
      * stays 0700. */

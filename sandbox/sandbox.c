@@ -334,13 +334,17 @@ static int step_row(run_ctx *c, ck_undo *u, ck_err *err)
 
 static int step_dirs(run_ctx *c, ck_undo *u, ck_err *err)
 {
-    /* A pod with its own user namespace reaches its pause image's rootfs
-     * through its dir: searchable, not listable. */
-    mode_t mode = c->cfg->userns.mode == CK_NS_POD ? 0711 : 0700;
-    if (mkdir(c->p.dir, mode) < 0 || chmod(c->p.dir, mode) < 0)
+    if (mkdir(c->p.dir, 0700) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.dir);
     if (ck_undo_push(u, "remove directories", undo_dirs, NULL, false, err) < 0)
         return -1;
+    /* A pod with its own user namespace reaches its pause image's rootfs
+     * through its dir: searchable by the pod's own root group only (mode
+     * 0710, group its mapped gid 0), so no other host user reaches the
+     * pod's shm or files below. */
+    if (c->cfg->userns.mode == CK_NS_POD && c->cfg->userns.n_gids > 0 &&
+        (chown(c->p.dir, 0, (gid_t)c->cfg->userns.gids[0].host_id) < 0 || chmod(c->p.dir, 0710) < 0))
+        return ck_err_set(err, CK_E_INTERNAL, errno, "open %s to the pod's user namespace", c->p.dir);
     if (mkdir(c->p.run_dir, 0700) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", c->p.run_dir);
     return 0;

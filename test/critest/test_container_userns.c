@@ -209,6 +209,16 @@ static void test_pod_mode_maps_root_and_owns_rootfs(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_uid, 1000);
     assert_int_equal(st.st_gid, 1000);
+    /* Its dirs are open to the pod's root group only, not to every host
+     * user (its shm and files lie below). */
+    char dirs[2][512];
+    snprintf(dirs[0], sizeof(dirs[0]), "%s/containers/%s", S.daemon.root, w);
+    snprintf(dirs[1], sizeof(dirs[1]), "%s/sandboxes/%s", S.daemon.root, pod);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(stat(dirs[i], &st), 0);
+        if ((st.st_mode & 07777) != 0710 || st.st_uid != 0 || st.st_gid != 1000)
+            fail_msg("%s is %o %u:%u, not 0710 0:1000", dirs[i], st.st_mode & 07777, st.st_uid, st.st_gid);
+    }
     crit_ctr_cleanup_pod(&S, pod);
     assert_int_equal(pinned_user_namespaces(), 0);
     crit_ctr_wait_nothing_left(&S);
