@@ -114,8 +114,11 @@ static void test_status_conditions_and_handlers(void **state)
         has_default |= strcmp(s->runtime_handlers[i]->name, "") == 0;
         has_runc |= strcmp(s->runtime_handlers[i]->name, "runc") == 0;
         assert_non_null(s->runtime_handlers[i]->features);
-        /* cricket makes the read-only clones itself: this kernel can. */
-        assert_true(s->runtime_handlers[i]->features->recursive_read_only_mounts);
+        /* cricket makes the read-only clones itself: this kernel can. Under
+         * a tool (CRICKET_WRAPPER: valgrind 3.19 does not know open_tree or
+         * mount_setattr) the start-up probe fails and false is the truth. */
+        if (getenv("CRICKET_WRAPPER") == NULL)
+            assert_true(s->runtime_handlers[i]->features->recursive_read_only_mounts);
     }
     assert_true(has_default);
     assert_true(has_runc);
