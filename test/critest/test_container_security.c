@@ -314,7 +314,9 @@ static void setuid_euid(const char *pod, const char *name, bool no_new_privs, co
     crit_ctr_mount(&c, dir, "/suid", false);
     char *id = crit_ctr_create(&S, req);
     crit_ctr_start(&S, id);
-    assert_int_equal(crit_ctr_exec_sh(&S, id, "/suid/euid", out, size), 0);
+    /* stderr dropped: a coverage build's copy complains there that it cannot
+     * write its counters from inside the container. */
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "/suid/euid 2>/dev/null", out, size), 0);
     free(id);
 }
 
