@@ -16,9 +16,10 @@ int ck_rm_rf(const char *path, ck_err *err);
 int ck_mkdir_p(const char *path, unsigned mode, ck_err *err);
 
 /* Copies what directory src holds into directory dst (open directory
- * descriptors; dst should be empty): directories, regular files and
- * symlinks with their owners and modes, never following a link; devices,
- * FIFOs and sockets are left out, hard links become copies. */
+ * descriptors; dst should be empty), never following a link: directories,
+ * regular files and symlinks with their owners, modes, extended attributes
+ * and times; hard links within src stay links, holes stay holes; devices,
+ * FIFOs and sockets are left out (common/copy.c). */
 int ck_copy_dir_contents(int src, int dst, ck_err *err);
 
 /* Writes a file whole: temp file, fsync, rename. */
