@@ -141,6 +141,8 @@ void ck_config_free(ck_config *cfg)
     free(cfg->cni.default_network.bridge);
     free(cfg->cni.default_network.subnet);
     free(cfg->streaming.address);
+    free(cfg->streaming.tls_cert_file);
+    free(cfg->streaming.tls_key_file);
     strv_clear(&cfg->registries.ca_dirs);
     hosts_clear(cfg);
     free(cfg->pause.image);
@@ -588,6 +590,9 @@ static const field cni_fields[] = {
 static const field streaming_fields[] = {
     {"address", F_STR, CF(streaming.address), CHK_NONEMPTY},
     {"port", F_PORT, CF(streaming.port)},
+    {"tls", F_BOOL, CF(streaming.tls)},
+    {"tls_cert_file", F_STR, CF(streaming.tls_cert_file), CHK_ABSPATH, .optional = true},
+    {"tls_key_file", F_STR, CF(streaming.tls_key_file), CHK_ABSPATH, .optional = true},
     {NULL},
 };
 
@@ -1175,6 +1180,17 @@ static int settle_default_runtime(loader *ld, const ynode *root, ck_config *cfg)
     return fail(ld, given->line, "%s", why);
 }
 
+/* A key pair turns TLS on unless the file says tls: false. */
+static void settle_streaming_tls(const ynode *root, ck_config *cfg)
+{
+    if (cfg->streaming.tls_cert_file == NULL || cfg->streaming.tls_key_file == NULL)
+        return;
+    const ynode *streaming = root != NULL && root->kind == Y_MAP ? map_get(root, "streaming") : NULL;
+    const ynode *given = streaming != NULL && streaming->kind == Y_MAP ? map_get(streaming, "tls") : NULL;
+    if (given == NULL)
+        cfg->streaming.tls = true;
+}
+
 static int apply_tree(loader *ld, const ynode *root, ck_config *cfg)
 {
     char buf[256];
@@ -1186,6 +1202,7 @@ static int apply_tree(loader *ld, const ynode *root, ck_config *cfg)
     }
     if (settle_default_runtime(ld, root, cfg) < 0)
         return -1;
+    settle_streaming_tls(root, cfg);
     if (ck_config_validate(cfg, ld->err) < 0)
         return ck_err_wrap(ld->err, "%s", ld->file);
     return 0;
@@ -1408,6 +1425,16 @@ static int validate_fields(validator *v, const field *fields, const void *obj)
     return 0;
 }
 
+/* The certificate and its key come together: one alone is a mistake. */
+static int validate_tls_pair(const ck_config *cfg, ck_err *err)
+{
+    bool cert = cfg->streaming.tls_cert_file != NULL, key = cfg->streaming.tls_key_file != NULL;
+    if (cert == key)
+        return 0;
+    return ck_err_set(err, CK_E_INVALID, 0, "streaming.%s: must be set with streaming.%s (give both, or neither)",
+                      cert ? "tls_key_file" : "tls_cert_file", cert ? "tls_cert_file" : "tls_key_file");
+}
+
 int ck_config_validate(const ck_config *cfg, ck_err *err)
 {
     validator v = {.err = err};
@@ -1416,7 +1443,7 @@ int ck_config_validate(const ck_config *cfg, ck_err *err)
         return -1;
     if (default_runtime_missing(cfg, why, sizeof(why)))
         return ck_err_set(err, CK_E_INVALID, 0, "default_runtime: %s", why);
-    return 0;
+    return validate_tls_pair(cfg, err);
 }
 
 /* ---- emitting ----------------------------------------------------------------- */
@@ -1696,6 +1723,9 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
     keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
     next->cgroup_driver = (ck_cgroup_driver)driver;
     keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
+    unsigned tls = next->streaming.tls;
+    keep_uint(&tls, running->streaming.tls, "streaming.tls", &kl);
+    next->streaming.tls = tls != 0;
     unsigned install = next->cni.default_network.install;
     keep_uint(&install, running->cni.default_network.install, "cni.default_network.install", &kl);
     next->cni.default_network.install = install != 0;
@@ -1710,6 +1740,10 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
         keep_str(&next->cni.default_network.subnet, running->cni.default_network.subnet, "cni.default_network.subnet",
                  &kl, err) < 0 ||
         keep_str(&next->streaming.address, running->streaming.address, "streaming.address", &kl, err) < 0 ||
+        keep_str(&next->streaming.tls_cert_file, running->streaming.tls_cert_file, "streaming.tls_cert_file", &kl,
+                 err) < 0 ||
+        keep_str(&next->streaming.tls_key_file, running->streaming.tls_key_file, "streaming.tls_key_file", &kl, err) <
+            0 ||
         keep_str(&next->pause.image, running->pause.image, "pause.image", &kl, err) < 0 ||
         keep_str(&next->metrics.address, running->metrics.address, "metrics.address", &kl, err) < 0)
         return -1;

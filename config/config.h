@@ -93,6 +93,12 @@ typedef struct ck_config {
     struct {
         char *address; /* 127.0.0.1 */
         unsigned port; /* 0 = pick a free port */
+        /* HTTPS. Off by default; a key pair given turns it on unless the
+         * file says tls: false; tls: true without a pair serves an
+         * ephemeral self-signed certificate made at start. */
+        bool tls;
+        char *tls_cert_file; /* PEM; with tls_key_file, both or neither */
+        char *tls_key_file;  /* PEM, unencrypted */
     } streaming;
 
     struct {

@@ -163,7 +163,11 @@ static int start_domains(daemon_t *d, ck_err *err)
     d->svc.events = d->events;
     d->svc.images = d->images;
     d->svc.sandboxes = d->sandboxes;
-    const ck_streaming_options so = {.address = cfg->streaming.address, .port = cfg->streaming.port};
+    const ck_streaming_options so = {.address = cfg->streaming.address,
+                                     .port = cfg->streaming.port,
+                                     .tls = cfg->streaming.tls,
+                                     .tls_cert_file = cfg->streaming.tls_cert_file,
+                                     .tls_key_file = cfg->streaming.tls_key_file};
     if (ck_streaming_start(&so, d->containers, &d->streaming, err) < 0)
         return ck_err_wrap(err, "streaming server");
     d->svc.streaming = d->streaming;

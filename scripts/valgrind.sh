@@ -18,7 +18,10 @@
 # (seccomp profiles read and checked, sysctls, groups; about 65 s) and
 # streaming (exec, attach and port-forward over SPDY and WebSocket: the
 # framers, zlib header blocks and the event loop; about 60 s; valgrind
-# 3.19 has no pidfd_open, so its exec sessions find runc's end by polling).
+# 3.19 has no pidfd_open, so its exec sessions find runc's end by polling)
+# and streaming_tls (the same through HTTPS, plus the key pair checks,
+# refused configurations and the self-signed certificate: libmicrohttpd's
+# GnuTLS and our OpenSSL set-up; about 60 s).
 # Measured on 2 cores: about 10 minutes in all, so each has SUITE_TIMEOUT (600 s) as a hang guard,
 # not a budget. Should the job grow too slow for CI, drop metrics_pods first:
 # the other four drive all of the daemon's own parsing and state.
@@ -43,7 +46,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build/valgrind
-suites=${VALGRIND_SUITES:-runtime ops images pods metrics_pods pod_faults children containers container_stats container_security streaming}
+suites=${VALGRIND_SUITES:-runtime ops images pods metrics_pods pod_faults children containers container_stats container_security streaming streaming_tls}
 timeout=${SUITE_TIMEOUT:-600}
 cmake --preset valgrind >/dev/null
 # shellcheck disable=SC2046 # one target per suite

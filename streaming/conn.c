@@ -24,7 +24,8 @@
 enum {
     CONN_IN_SIZE = 64 * 1024,
     CONN_LINGER_MS = 5000,
-    CONN_MAX_FINS = 64, /* SPDY streams whose FIN we sent: exec has 5, port-forward 2 per connection at once */
+    PEER_GRACE_MS = 500, /* after the TLS client hung up, for the relay to pass on what it sent before */
+    CONN_MAX_FINS = 64,  /* SPDY streams whose FIN we sent: exec has 5, port-forward 2 per connection at once */
 };
 
 typedef enum conn_state { CONN_OPEN, CONN_FINISHING, CONN_LINGERING, CONN_CLOSED } conn_state;
@@ -34,6 +35,8 @@ struct ck_conn {
     ck_conn_params p;
     char what[128];
     ck_watch watch;
+    ck_watch peer_watch;    /* p.peer_fd's hang-up */
+    long long peer_gone_ms; /* when it came; 0: not yet */
     conn_state state;
     bool gone_told, gone_pending, input_paused, congested;
     long long linger_deadline;
@@ -82,6 +85,7 @@ static void close_socket(ck_conn *c)
     if (c->state == CONN_CLOSED)
         return;
     ck_loop_unwatch(c->loop, &c->watch);
+    ck_loop_unwatch(c->loop, &c->peer_watch); /* before the relay's end closes that socket */
     c->p.close_socket(c->p.close_arg);
     c->state = CONN_CLOSED;
 }
@@ -443,6 +447,23 @@ static void conn_io(void *ctx, uint32_t events)
         consume(c);
 }
 
+/* The TLS client's TCP socket hung up: what it sent before may still be in
+ * the relay, so the connection ends a little later (ck_conn_tick). */
+static void peer_io(void *ctx, uint32_t events)
+{
+    ck_conn *c = ctx;
+    (void)events;
+    ck_loop_unwatch(c->loop, &c->peer_watch); /* level-triggered: once is enough */
+    c->peer_gone_ms = ck_mono_ms();
+}
+
+static int watch_peer(ck_conn *c, ck_err *err)
+{
+    if (c->p.peer_fd < 0)
+        return 0;
+    return ck_loop_watch(c->loop, &c->peer_watch, c->p.peer_fd, EPOLLRDHUP, peer_io, c, err);
+}
+
 static void drop_buffers(ck_conn *c)
 {
     ck_spdy_parser_free(c->sp);
@@ -464,7 +485,8 @@ ck_conn *ck_conn_new(ck_loop *loop, const ck_conn_params *p, const ck_session_op
         ck_err_oom(err, "streaming connection");
         return NULL;
     }
-    *c = (ck_conn){.loop = loop, .p = *p, .watch = CK_WATCH_INIT, .in = in, .ops = ops, .s = s};
+    *c = (ck_conn){
+        .loop = loop, .p = *p, .watch = CK_WATCH_INIT, .peer_watch = CK_WATCH_INIT, .in = in, .ops = ops, .s = s};
     snprintf(c->what, sizeof(c->what), "%s", p->what);
     if (p->extra_in_len > 0)
         memcpy(c->in, p->extra_in, p->extra_in_len);
@@ -481,6 +503,8 @@ ck_conn *ck_conn_new(ck_loop *loop, const ck_conn_params *p, const ck_session_op
     }
     if (rc == 0)
         rc = ck_loop_watch(loop, &c->watch, p->fd, EPOLLIN | EPOLLRDHUP, conn_io, c, err);
+    if (rc == 0)
+        rc = watch_peer(c, err);
     if (rc < 0) {
         close_socket(c);
         ops->free(s);
@@ -513,6 +537,8 @@ void ck_conn_tick(ck_conn *c, long long now_ms)
 {
     if (c->state == CONN_LINGERING && now_ms >= c->linger_deadline)
         close_socket(c);
+    if (c->peer_gone_ms > 0 && now_ms - c->peer_gone_ms >= PEER_GRACE_MS && c->state != CONN_CLOSED)
+        fail_later(c, "the client closed the connection");
     c->ops->tick(c->s, now_ms);
 }
 

@@ -63,6 +63,11 @@ typedef struct ck_conn_params {
     ck_conn_transport transport;
     ck_ws_protocol ws_protocol; /* WebSocket */
     int fd;                     /* the upgraded socket; closed through close_socket */
+    /* With TLS, fd is a socketpair libmicrohttpd relays to the client's TCP
+     * socket, and it tells the client's leaving only once both directions
+     * ended: this is that TCP socket (-1 without TLS), watched for its
+     * hang-up only, never read. It stays open until close_socket. */
+    int peer_fd;
     void (*close_socket)(void *arg);
     void *close_arg;
     const uint8_t *extra_in; /* bytes the HTTP server read past the request */

@@ -34,6 +34,7 @@
 #include "streaming/conn.h"
 #include "streaming/loop.h"
 #include "streaming/sessions.h"
+#include "streaming/tls.h"
 #include "streaming/tokens.h"
 
 enum {
@@ -52,6 +53,7 @@ typedef struct handoff {
     ck_ws_protocol ws_protocol;
     int version;
     int fd;
+    int peer_fd; /* TLS: the client's TCP socket (fd is then a relay's socketpair), else -1 */
     struct MHD_UpgradeResponseHandle *urh;
     uint8_t *extra_in;
     size_t extra_in_len;
@@ -72,6 +74,7 @@ typedef struct conn_node {
 
 struct ck_streaming {
     struct MHD_Daemon *mhd;
+    ck_tls_pair tls; /* cert_pem NULL: plain HTTP */
     ck_tokens *tokens;
     ck_containers *containers;
     char base_url[128];
@@ -198,10 +201,19 @@ static void close_upgraded(void *arg)
     MHD_upgrade_action(arg, MHD_UPGRADE_ACTION_CLOSE);
 }
 
+/* With TLS the socket we get is a relay's; the client's own one is watched
+ * for its hang-up, which the relay does not pass on (conn.h). */
+static int client_socket(const ck_streaming *srv, struct MHD_Connection *mc)
+{
+    if (srv->tls.cert_pem == NULL)
+        return -1;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info != NULL ? info->connect_fd : -1;
+}
+
 static void on_upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, const char *extra_in, size_t extra_in_len,
                         MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-    (void)mc;
     ck_streaming *srv = cls;
     pending *pd = req_cls;
     handoff *h = calloc(1, sizeof(*h));
@@ -223,6 +235,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, con
                    .ws_protocol = pd->ws_protocol,
                    .version = pd->version,
                    .fd = sock,
+                   .peer_fd = client_socket(srv, mc),
                    .urh = urh,
                    .extra_in = extra,
                    .extra_in_len = extra_in_len};
@@ -508,6 +521,7 @@ static void adopt(ck_streaming *srv, handoff *h)
     const ck_conn_params p = {.transport = h->transport,
                               .ws_protocol = h->ws_protocol,
                               .fd = h->fd,
+                              .peer_fd = h->peer_fd,
                               .close_socket = close_upgraded,
                               .close_arg = h->urh,
                               .extra_in = h->extra_in,
@@ -596,6 +610,43 @@ static void *loop_main(void *arg)
 
 /* ---- start and stop ------------------------------------------------------------------- */
 
+/* The key pair to serve, read and checked (or made) before anything starts;
+ * and whether this libmicrohttpd can serve TLS and upgrade over it. */
+static int prepare_tls(ck_streaming *srv, const ck_streaming_options *opt, ck_err *err)
+{
+    if (!opt->tls)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+        MHD_is_feature_supported(MHD_FEATURE_UPGRADE) != MHD_YES)
+        return ck_err_set(err, CK_E_UNIMPLEMENTED, 0,
+                          "streaming.tls: this libmicrohttpd was built without TLS or without upgrade support");
+    if (opt->tls_cert_file != NULL) {
+        if (ck_tls_pair_load(opt->tls_cert_file, opt->tls_key_file, &srv->tls, err) < 0)
+            return -1;
+        ck_info("streaming", "TLS certificate %s, SHA-256 fingerprint %s", opt->tls_cert_file, srv->tls.fingerprint);
+        return 0;
+    }
+    if (ck_tls_pair_self_signed(opt->address, &srv->tls, err) < 0)
+        return -1;
+    ck_info("streaming", "TLS with an ephemeral self-signed certificate for %s, SHA-256 fingerprint %s", opt->address,
+            srv->tls.fingerprint);
+    return 0;
+}
+
+static struct MHD_Daemon *start_mhd(ck_streaming *srv, unsigned flags, const struct sockaddr *addr)
+{
+    if (srv->tls.cert_pem == NULL)
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                                (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                MHD_OPTION_END);
+    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                            MHD_OPTION_HTTPS_MEM_CERT, srv->tls.cert_pem, MHD_OPTION_HTTPS_MEM_KEY, srv->tls.key_pem,
+                            MHD_OPTION_END);
+}
+
 static int start_http(ck_streaming *srv, const ck_streaming_options *opt, ck_err *err)
 {
     struct addrinfo *ai = NULL;
@@ -608,10 +659,7 @@ static int start_http(ck_streaming *srv, const ck_streaming_options *opt, ck_err
     bool v6 = ai->ai_family == AF_INET6;
     if (v6)
         flags |= MHD_USE_IPv6;
-    srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                                (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_END);
+    srv->mhd = start_mhd(srv, flags, ai->ai_addr);
     freeaddrinfo(ai);
     if (srv->mhd == NULL)
         return ck_err_set(err, CK_E_UNAVAILABLE, 0,
@@ -619,7 +667,8 @@ static int start_http(ck_streaming *srv, const ck_streaming_options *opt, ck_err
                           opt->address, opt->port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info != NULL ? info->port : opt->port;
-    snprintf(srv->base_url, sizeof(srv->base_url), v6 ? "http://[%s]:%u" : "http://%s:%u", opt->address, port);
+    const char *scheme = srv->tls.cert_pem != NULL ? "https" : "http";
+    snprintf(srv->base_url, sizeof(srv->base_url), v6 ? "%s://[%s]:%u" : "%s://%s:%u", scheme, opt->address, port);
     return 0;
 }
 
@@ -654,7 +703,7 @@ int ck_streaming_start(const ck_streaming_options *opt, ck_containers *container
         ck_streaming_stop(srv);
         return ck_err_oom(err, "streaming tokens");
     }
-    if (start_loop(srv, err) < 0 || start_http(srv, opt, err) < 0) {
+    if (prepare_tls(srv, opt, err) < 0 || start_loop(srv, err) < 0 || start_http(srv, opt, err) < 0) {
         ck_streaming_stop(srv);
         return -1;
     }
@@ -691,6 +740,7 @@ void ck_streaming_stop(ck_streaming *srv)
         close(srv->wake_fd);
     ck_loop_free(srv->loop);
     ck_tokens_free(srv->tokens);
+    ck_tls_pair_clear(&srv->tls);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }

@@ -12,10 +12,17 @@
  * (or a path that is none of ours), 405 for a method other than GET and
  * POST, 400 with the reason for a bad upgrade, 403 when no protocol the
  * client offers is spoken here.
+ *
+ * With TLS (tls.h), libmicrohttpd does the handshake and, after the
+ * upgrade, relays the decrypted bytes between the TLS socket and one end
+ * of a socketpair from its own thread; the loop gets the other end, as it
+ * would get the TCP socket without TLS, and closes it the same way
+ * (MHD_upgrade_action). URLs then start with https://.
  */
 #ifndef CK_STREAMING_SERVER_H
 #define CK_STREAMING_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -28,6 +35,9 @@ typedef struct ck_streaming_options {
     const char *address;    /* an IPv4 or IPv6 address of this host */
     unsigned port;          /* 0: a free port */
     long long token_ttl_ms; /* 0: CK_TOKENS_TTL_MS */
+    bool tls;               /* HTTPS: with the pair below, or self-signed when it is NULL */
+    const char *tls_cert_file;
+    const char *tls_key_file;
 } ck_streaming_options;
 
 /* Starts serving; exec sessions start their processes through containers. */
@@ -35,7 +45,7 @@ int ck_streaming_start(const ck_streaming_options *opt, ck_containers *container
 /* Ends every session (their processes killed and reaped) and stops. */
 void ck_streaming_stop(ck_streaming *srv);
 
-/* "http://127.0.0.1:PORT" (IPv6 addresses in brackets), with the port
+/* "http://127.0.0.1:PORT" ("https://" with TLS; IPv6 addresses in brackets), with the port
  * actually bound. */
 const char *ck_streaming_base_url(const ck_streaming *srv);
 

@@ -4,6 +4,11 @@
  * Exec/Attach/PortForward RPC returns, the upgrade request and response
  * head, and reading WebSocket messages after it. The SPDY and WebSocket
  * framing itself is streaming/spdy.h and streaming/websocket.h.
+ *
+ * https:// URLs go through TLS (OpenSSL): the dial returns one end of a
+ * socketpair and a thread relays between it and the TLS connection, so the
+ * callers read and write plain bytes on a socket either way (shutdown of
+ * the write side sends the TLS close_notify).
  */
 #ifndef CK_CRITEST_STREAM_CLIENT_H
 #define CK_CRITEST_STREAM_CLIENT_H
@@ -22,10 +27,19 @@ typedef struct crit_http_conn {
     size_t off, len;
 } crit_http_conn;
 
-/* Connects to the host:port of an http://IPv4:port/... url (receive buffer
+/* The CA file (PEM) https:// servers are verified against, also for their
+ * IP address; NULL: no verification. */
+void crit_tls_set_ca(const char *ca_file);
+
+/* Connects to the host:port of an http:// or https://IPv4:port/... url (receive buffer
  * rcvbuf when > 0, reads time out after timeout_s); path gets the rest.
  * Returns the socket or -1. */
 int crit_http_dial(const char *url, int rcvbuf, int timeout_s, char *path, size_t size, ck_err *err);
+
+/* Completes a TLS handshake with the https:// url's server without
+ * verifying it and describes its certificate: the SHA-256 fingerprint of
+ * its DER ("AB:CD:...") and its subject and subjectAltName, one line. */
+int crit_tls_peer_certificate(const char *url, char *fingerprint, size_t fsize, char *names, size_t nsize, ck_err *err);
 
 /* Sends all n bytes. Returns 0 or -1. */
 int crit_http_send_all(int fd, const void *p, size_t n, ck_err *err);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,11 +255,58 @@ static void port_forward_url(char *url, size_t size)
 
 /* ---- suite ------------------------------------------------------------------------------ */
 
+#ifdef CRIT_STREAMING_TLS
+/* critest_streaming_tls: every test of the suite again, through HTTPS with
+ * a key pair the suite makes (the client verifies the server against it),
+ * and the TLS set-up's own tests at the end. */
+static char TLS_DIR[] = "/tmp/cktls.XXXXXX";
+static char TLS_CERT[64], TLS_KEY[64], TLS_OTHER_KEY[64];
+
+/* An EC P-256 key pair for 127.0.0.1 (and a second key, matching nothing). */
+static int make_tls_files(void)
+{
+    if (mkdtemp(TLS_DIR) == NULL)
+        return -1;
+    snprintf(TLS_CERT, sizeof(TLS_CERT), "%s/cert.pem", TLS_DIR);
+    snprintf(TLS_KEY, sizeof(TLS_KEY), "%s/key.pem", TLS_DIR);
+    snprintf(TLS_OTHER_KEY, sizeof(TLS_OTHER_KEY), "%s/other-key.pem", TLS_DIR);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null && "
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s 2>/dev/null",
+             TLS_KEY, TLS_CERT, TLS_OTHER_KEY);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "openssl could not make the test key pair\n");
+        return -1;
+    }
+    crit_tls_set_ca(TLS_CERT);
+    return 0;
+}
+
+static void remove_tls_files(void)
+{
+    unlink(TLS_CERT);
+    unlink(TLS_KEY);
+    unlink(TLS_OTHER_KEY);
+    rmdir(TLS_DIR);
+}
+#endif
+
 static int start_suite(void **state)
 {
     (void)state;
+#ifdef CRIT_STREAMING_TLS
+    char yaml[512];
+    if (make_tls_files() < 0)
+        return -1;
+    snprintf(yaml, sizeof(yaml), "streaming:\n  tls_cert_file: %s\n  tls_key_file: %s\n", TLS_CERT, TLS_KEY);
+    if (crit_ctr_suite_start(&S, "ckl", 0, yaml) < 0)
+        return -1;
+#else
     if (crit_ctr_suite_start(&S, "ckx", 0, NULL) < 0)
         return -1;
+#endif
     POD = crit_ctr_run_pod(&S, "stream-pod");
     crit_ctr_request c;
     SHELL_CT = crit_ctr_create(&S, crit_ctr_init(&c, &S, POD, "shell", "sleep 100000"));
@@ -276,6 +324,9 @@ static int stop_suite(void **state)
     free(POD);
     free(SHELL_CT);
     free(SERVER);
+#ifdef CRIT_STREAMING_TLS
+    remove_tls_files();
+#endif
     return crit_ctr_suite_stop(&S);
 }
 
@@ -501,6 +552,17 @@ static void test_token_single_use(void **state)
     spdy_close(&again);
 }
 
+/* Whether the answer's body holds needle, reading on until it does (it
+ * may come in a later segment or TLS record than the head). */
+static bool body_has(conn *c, const char *needle)
+{
+    do {
+        if (memmem(c->buf + c->off, c->len - c->off, needle, strlen(needle)) != NULL)
+            return true;
+    } while (crit_http_fill(c));
+    return false;
+}
+
 static void test_bad_upgrades(void **state)
 {
     (void)state;
@@ -509,7 +571,7 @@ static void test_bad_upgrades(void **state)
     exec_sh_url("true", false, false, true, false, url, sizeof(url));
     http_request(&c, url, "POST", "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"); /* no Upgrade */
     assert_int_equal(c.status, 400);
-    assert_non_null(strstr((char *)c.buf + c.off, "bad upgrade"));
+    assert_true(body_has(&c, "bad upgrade"));
     close(c.fd);
     exec_sh_url("true", false, false, true, false, url, sizeof(url));
     spdy_client s;
@@ -983,6 +1045,141 @@ static void test_port_forward_websocket(void **state)
     assert_true(got);
 }
 
+#ifdef CRIT_STREAMING_TLS
+/* ---- TLS -------------------------------------------------------------------------------- */
+
+static void test_tls_urls_are_https(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("true", false, false, true, false, url, sizeof(url));
+    assert_true(strncmp(url, "https://127.0.0.1:", 18) == 0);
+    attach_url(SHELL_CT, false, false, true, false, url, sizeof(url));
+    assert_true(strncmp(url, "https://127.0.0.1:", 18) == 0);
+    port_forward_url(url, sizeof(url));
+    assert_true(strncmp(url, "https://127.0.0.1:", 18) == 0);
+}
+
+/* Plain HTTP to the TLS port gets no upgrade, and the server serves on. */
+static void test_tls_plain_http_refused(void **state)
+{
+    (void)state;
+    char url[512], plain[520];
+    exec_sh_url("echo still", false, false, true, false, url, sizeof(url));
+    snprintf(plain, sizeof(plain), "http://%s", url + strlen("https://"));
+    conn c;
+    ck_err err;
+    ck_err_clear(&err);
+    int rc = crit_http_request(&c, plain, "POST", "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n", 0, 10, &err);
+    if (rc == 0) {
+        assert_int_not_equal(c.status, 101);
+        close(c.fd);
+    }
+    exec_run x;
+    spdy_exec_open(&x, url, false, true, false, false); /* the token was not used */
+    spdy_exec_wait(&x);
+    assert_string_equal(x.out.text, "still\n");
+    assert_string_equal(x.error.text, SUCCESS);
+}
+
+/* A daemon with extra_yaml, no pods: it exits (status into *status) within
+ * a while, or is still up (false). */
+static bool daemon_exits(crit_daemon *d, const char *extra_yaml, int *status)
+{
+    assert_int_equal(crit_daemon_prepare(d, extra_yaml), 0);
+    assert_int_equal(crit_daemon_spawn(d), 0);
+    double deadline = crit_ctr_now() + crit_ctr_seconds(15);
+    while (crit_ctr_now() < deadline) {
+        int st;
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            d->pid = 0;
+            *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            return true;
+        }
+        if (access(d->socket, F_OK) == 0 && crit_version_ok(d->socket))
+            return false;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static void expect_refused(const char *extra_yaml, const char *message)
+{
+    crit_daemon d;
+    int status = 0;
+    bool exited = daemon_exits(&d, extra_yaml, &status);
+    bool said = crit_daemon_log_contains(&d, message);
+    if (!exited || status == 0 || !said) {
+        crit_daemon_dump_log(&d);
+        crit_daemon_stop(&d, 10000);
+        crit_daemon_cleanup(&d);
+        fail_msg("expected the daemon to refuse to start saying \"%s\" (exited %d, status %d)", message, exited,
+                 status);
+    }
+    crit_daemon_cleanup(&d);
+}
+
+static void test_tls_bad_pair_refused(void **state)
+{
+    (void)state;
+    char yaml[512], want[256];
+    snprintf(yaml, sizeof(yaml), "streaming:\n  tls_cert_file: %s\n", TLS_CERT);
+    expect_refused(yaml, "streaming.tls_key_file: must be set with streaming.tls_cert_file");
+    snprintf(yaml, sizeof(yaml), "streaming:\n  tls_cert_file: %s\n  tls_key_file: %s/missing.pem\n", TLS_CERT,
+             TLS_DIR);
+    snprintf(want, sizeof(want), "streaming.tls_key_file %s/missing.pem: No such file or directory", TLS_DIR);
+    expect_refused(yaml, want);
+    snprintf(yaml, sizeof(yaml), "streaming:\n  tls_cert_file: %s\n  tls_key_file: %s\n", TLS_CERT, TLS_OTHER_KEY);
+    snprintf(want, sizeof(want), "streaming.tls_key_file %s: not the key of the certificate in %s", TLS_OTHER_KEY,
+             TLS_CERT);
+    expect_refused(yaml, want);
+    snprintf(yaml, sizeof(yaml), "streaming:\n  tls_cert_file: %s\n  tls_key_file: %s\n", TLS_KEY, TLS_KEY);
+    snprintf(want, sizeof(want), "streaming.tls_cert_file %s: not a PEM certificate", TLS_KEY);
+    expect_refused(yaml, want);
+}
+
+/* tls: true without files: a certificate made at start, for the streaming
+ * address, whose fingerprint the log tells. */
+static void test_tls_self_signed(void **state)
+{
+    (void)state;
+    crit_daemon d;
+    int status = 0;
+    if (daemon_exits(&d, "streaming:\n  tls: true\n", &status)) {
+        crit_daemon_dump_log(&d);
+        crit_daemon_cleanup(&d);
+        fail_msg("the daemon with a self-signed certificate exited (%d)", status);
+    }
+    char log[65536] = "";
+    FILE *f = fopen(d.log, "re");
+    assert_non_null(f);
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    const char *serving = strstr(log, "on https://127.0.0.1:");
+    const char *fp = strstr(log, "self-signed certificate for 127.0.0.1, SHA-256 fingerprint ");
+    char url[64], got[128] = "", names[512] = "";
+    ck_err err;
+    ck_err_clear(&err);
+    bool ok = serving != NULL && fp != NULL;
+    if (ok) {
+        const char *port = serving + strlen("on https://127.0.0.1:");
+        snprintf(url, sizeof(url), "https://127.0.0.1:%.*s/", (int)strspn(port, "0123456789"), port);
+        ok = crit_tls_peer_certificate(url, got, sizeof(got), names, sizeof(names), &err) == 0;
+    }
+    fp = ok ? fp + strlen("self-signed certificate for 127.0.0.1, SHA-256 fingerprint ") : NULL;
+    bool same = ok && strncmp(fp, got, 95) == 0 && strlen(got) == 95;
+    if (!same || strstr(names, "/CN=127.0.0.1") == NULL || strstr(names, "IP:127.0.0.1") == NULL)
+        crit_daemon_dump_log(&d);
+    crit_daemon_stop(&d, 10000);
+    crit_daemon_cleanup(&d);
+    assert_true(ok);
+    assert_true(same);
+    assert_non_null(strstr(names, "/CN=127.0.0.1"));
+    assert_non_null(strstr(names, "IP:127.0.0.1"));
+}
+#endif
+
 int main(void)
 {
     grpc_init();
@@ -1006,8 +1203,19 @@ int main(void)
         cmocka_unit_test(test_exec_tty_no_stray_nul_websocket),
         cmocka_unit_test(test_port_forward_host_network),
         cmocka_unit_test(test_attach_slow_client_dropped),
+#ifdef CRIT_STREAMING_TLS
+        cmocka_unit_test(test_tls_urls_are_https),
+        cmocka_unit_test(test_tls_plain_http_refused),
+        cmocka_unit_test(test_tls_bad_pair_refused),
+        cmocka_unit_test(test_tls_self_signed),
+#endif
     };
-    int failed = cmocka_run_group_tests_name("critest_streaming", tests, start_suite, stop_suite);
+#ifdef CRIT_STREAMING_TLS
+    const char *name = "critest_streaming_tls";
+#else
+    const char *name = "critest_streaming";
+#endif
+    int failed = cmocka_run_group_tests_name(name, tests, start_suite, stop_suite);
     grpc_shutdown();
     return failed == 0 ? 0 : 1;
 }

@@ -156,6 +156,9 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
     assert_string_equal(a->cni.default_network.subnet, b->cni.default_network.subnet);
     assert_string_equal(a->streaming.address, b->streaming.address);
     assert_int_equal(a->streaming.port, b->streaming.port);
+    assert_int_equal(a->streaming.tls, b->streaming.tls);
+    assert_str_or_null(a->streaming.tls_cert_file, b->streaming.tls_cert_file);
+    assert_str_or_null(a->streaming.tls_key_file, b->streaming.tls_key_file);
     assert_int_equal(a->images.pull_progress_timeout, b->images.pull_progress_timeout);
     assert_int_equal(a->images.max_concurrent_downloads, b->images.max_concurrent_downloads);
     assert_int_equal(a->images.allow_device_nodes, b->images.allow_device_nodes);
@@ -739,6 +742,9 @@ static void test_emit_exact_text(void **state)
                               "streaming:\n"
                               "  address: 127.0.0.1\n"
                               "  port: 0\n"
+                              "  tls: false\n"
+                              "  tls_cert_file: \"\"\n"
+                              "  tls_key_file: \"\"\n"
                               "registries:\n"
                               "  ca_dirs: []\n"
                               "  hosts:\n"
@@ -1005,6 +1011,62 @@ static void test_reload_keeps_restart_only_keys(void **state)
     ck_config_free(running);
 }
 
+static void test_streaming_tls(void **state)
+{
+    (void)state;
+    /* Off by default; tls: true alone means a self-signed certificate. */
+    ck_config *cfg = load_ok("streaming:\n  port: 0\n");
+    assert_false(cfg->streaming.tls);
+    assert_null(cfg->streaming.tls_cert_file);
+    ck_config_free(cfg);
+    cfg = load_ok("streaming:\n  tls: true\n");
+    assert_true(cfg->streaming.tls);
+    assert_null(cfg->streaming.tls_key_file);
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    /* A key pair turns it on... */
+    cfg = load_ok("streaming:\n  tls_cert_file: /etc/c.pem\n  tls_key_file: /etc/k.pem\n");
+    assert_true(cfg->streaming.tls);
+    assert_string_equal(cfg->streaming.tls_cert_file, "/etc/c.pem");
+    assert_string_equal(cfg->streaming.tls_key_file, "/etc/k.pem");
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    /* ...unless the file says otherwise. */
+    cfg = load_ok("streaming:\n  tls: false\n  tls_cert_file: /etc/c.pem\n  tls_key_file: /etc/k.pem\n");
+    assert_false(cfg->streaming.tls);
+    assert_round_trip(cfg);
+    ck_config_free(cfg);
+    /* One of the pair alone, or a relative path, is an error naming it. */
+    expect_invalid("streaming:\n  tls_cert_file: /etc/c.pem\n",
+                   " streaming.tls_key_file: must be set with streaming.tls_cert_file (give both, or neither)");
+    expect_invalid("streaming:\n  tls: true\n  tls_key_file: /etc/k.pem\n",
+                   " streaming.tls_cert_file: must be set with streaming.tls_key_file (give both, or neither)");
+    ck_config *bad = SENTINEL;
+    ck_err err = {0};
+    assert_int_equal(load_text("streaming:\n  tls_cert_file: c.pem\n  tls_key_file: /k\n", &bad, &err, NULL), -1);
+    assert_non_null(strstr(err.msg, "streaming.tls_cert_file"));
+}
+
+static void test_reload_keeps_streaming_tls(void **state)
+{
+    (void)state;
+    ck_config *running = load_ok("streaming:\n  tls: true\n");
+    ck_config *next = load_ok("streaming:\n  tls_cert_file: /etc/c.pem\n  tls_key_file: /etc/k.pem\n");
+    char changed[256];
+    ck_err err = {0};
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "streaming.tls_cert_file, streaming.tls_key_file");
+    assert_null(next->streaming.tls_cert_file);
+    assert_null(next->streaming.tls_key_file);
+    ck_config_free(next);
+    next = load_ok("streaming:\n  tls: false\n");
+    assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
+    assert_string_equal(changed, "streaming.tls");
+    assert_true(next->streaming.tls);
+    ck_config_free(next);
+    ck_config_free(running);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1045,6 +1107,8 @@ int main(void)
         cmocka_unit_test(test_listen_path),
         cmocka_unit_test(test_validate_after_overrides),
         cmocka_unit_test(test_set_string),
+        cmocka_unit_test(test_streaming_tls),
+        cmocka_unit_test(test_reload_keeps_streaming_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
