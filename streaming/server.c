@@ -655,7 +655,10 @@ static int start_http(ck_streaming *srv, const ck_streaming_options *opt, ck_err
     /* An address, not a name: it goes into the URLs clients are given. */
     if (ck_listen_addr("streaming.address", opt->address, service, true, &ai, err) < 0)
         return -1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+    /* epoll, not MHD's default select(): a node's daemon holds well over
+     * FD_SETSIZE descriptors, and select() cannot watch one numbered 1024
+     * or more (MHD refuses such a connection). */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     bool v6 = ai->ai_family == AF_INET6;
     if (v6)
         flags |= MHD_USE_IPv6;

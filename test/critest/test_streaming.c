@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -293,9 +295,41 @@ static void remove_tls_files(void)
 }
 #endif
 
+/* The daemon starts holding this many descriptors (inherited from the
+ * suite), so every connection its HTTP server accepts is numbered above
+ * 1023, as on a busy node: select() cannot watch those (it once refused to
+ * start at all). */
+enum { HELD_FDS = 1100 };
+static int held[HELD_FDS];
+
+static int hold_descriptors(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max < HELD_FDS + 1024)
+        return -1;
+    rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -1;
+    for (int i = 0; i < HELD_FDS; i++)
+        if ((held[i] = open("/dev/null", O_RDONLY)) < 0) /* inherited: no O_CLOEXEC */
+            return -1;
+    return 0;
+}
+
+static void release_descriptors(void)
+{
+    for (int i = 0; i < HELD_FDS; i++)
+        if (held[i] > 0)
+            close(held[i]);
+}
+
 static int start_suite(void **state)
 {
     (void)state;
+    if (hold_descriptors() < 0) {
+        fprintf(stderr, "cannot hold %d descriptors for the daemon to inherit\n", HELD_FDS);
+        return -1;
+    }
 #ifdef CRIT_STREAMING_TLS
     char yaml[512];
     if (make_tls_files() < 0)
@@ -327,7 +361,9 @@ static int stop_suite(void **state)
 #ifdef CRIT_STREAMING_TLS
     remove_tls_files();
 #endif
-    return crit_ctr_suite_stop(&S);
+    int rc = crit_ctr_suite_stop(&S);
+    release_descriptors();
+    return rc;
 }
 
 /* ---- exec over SPDY ------------------------------------------------------------------- */
