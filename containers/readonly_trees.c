@@ -7,7 +7,10 @@
  *    ignores mounts[].uidMappings, so the clone is idmapped through the
  *    pod's pinned user namespace (the host's 0 on disk is the container's
  *    0, as for its rootfs; see check_mount_in_pod in spec.c for the rules);
- *  - both at once for a recursive read-only volume of such a pod.
+ *  - both at once for a recursive read-only volume of such a pod;
+ *  - the pod's /etc files (hostname, hosts, resolv.conf) in such a pod,
+ *    idmapped, at <run_dir>/rro/etc-<name>, so the container's root owns
+ *    them as in any other pod.
  * Each clone is attached at <run_dir>/rro/<index of the mount in the
  * request> before `runc create`, and the spec binds that instead of the
  * host path (ck_container_mount_staged says which mounts).
@@ -97,6 +100,27 @@ static int stage_all(const ck_container_config *cfg, const ck_sandbox_context *p
     return 0;
 }
 
+/* The pod's /etc files, idmapped as its volumes are: each one that exists
+ * (a pod may have no resolv.conf). */
+static int stage_pod_files(const ck_sandbox_context *pod, int userns, const char *dir, ck_err *err)
+{
+    ck_pod_file files[CK_POD_FILES];
+    ck_container_pod_files(pod, files);
+    const ck_mount_tree_attrs attrs = {.readonly = false, .userns_fd = userns};
+    for (size_t i = 0; i < CK_POD_FILES; i++) {
+        if (files[i].source[0] == '\0' || access(files[i].source, F_OK) < 0)
+            continue;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dir);
+        char target[PATH_MAX + 32];
+        snprintf(target, sizeof(target), "%s/%s", dir, files[i].staged_name);
+        if (make_mount_point(files[i].source, target, err) < 0 ||
+            ck_mount_tree(files[i].source, target, &attrs, err) < 0)
+            return ck_err_wrap(err, "%s of pod %s: idmapped", files[i].dest, pod->id);
+    }
+    return 0;
+}
+
 int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_context *pod, const char *run_dir,
                             ck_err *err)
 {
@@ -109,7 +133,9 @@ int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_con
             return ck_err_set(err, CK_E_INTERNAL, errno, "open the user namespace of pod %s at %s", pod->id,
                               pod->userns);
     }
-    return stage_all(cfg, pod, userns, dir, err);
+    if (stage_all(cfg, pod, userns, dir, err) < 0)
+        return -1;
+    return pod->own_userns ? stage_pod_files(pod, userns, dir, err) : 0;
 }
 
 int ct_readonly_trees_release(const char *run_dir, ck_err *err)

@@ -958,19 +958,40 @@ static int pod_bind(build *b, mount_list *l, const char *dest, const char *sourc
     return 0;
 }
 
+void ck_container_pod_files(const ck_sandbox_context *pod, ck_pod_file out[CK_POD_FILES])
+{
+    out[0] = (ck_pod_file){"/etc/hostname", pod->hostname_file, "etc-hostname"};
+    out[1] = (ck_pod_file){"/etc/hosts", pod->hosts_file, "etc-hosts"};
+    out[2] = (ck_pod_file){"/etc/resolv.conf", pod->resolv_file, "etc-resolv.conf"};
+}
+
+/* In a pod with its own user namespace the /etc files are bound from their
+ * idmapped clones (staged when the file exists), so they are the
+ * container root's as in any other pod: containerd idmaps them too. */
+static const char *pod_file_source(build *b, const ck_pod_file *f)
+{
+    if (!b->in->pod->own_userns || b->in->readonly_trees_dir == NULL || f->source[0] == '\0')
+        return f->source;
+    return b_printf(b, "%s/%s", b->in->readonly_trees_dir, f->staged_name);
+}
+
 static int pod_binds(build *b, mount_list *l, ck_err *err)
 {
     const ck_sandbox_context *pod = b->in->pod;
     /* The /etc files follow the rootfs: writable unless it is read-only. */
     bool ro = b->sec->readonly_rootfs;
+    ck_pod_file files[CK_POD_FILES];
+    ck_container_pod_files(pod, files);
+    for (size_t i = 0; i < CK_POD_FILES; i++) {
+        const char *source = pod_file_source(b, &files[i]);
+        if (source == NULL)
+            return ck_err_oom(err, "mount source");
+        if (pod_bind(b, l, files[i].dest, source, ro, false, err) < 0)
+            return -1;
+    }
     /* Host IPC shares the host's POSIX shared memory too. */
     const char *shm = pod->ns_ipc == CK_NS_NODE ? "/dev/shm" : pod->shm_dir;
-    if (pod_bind(b, l, "/etc/hostname", pod->hostname_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/etc/hosts", pod->hosts_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/etc/resolv.conf", pod->resolv_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/dev/shm", shm, false, pod->ns_ipc != CK_NS_NODE, err) < 0)
-        return -1;
-    return 0;
+    return pod_bind(b, l, "/dev/shm", shm, false, pod->ns_ipc != CK_NS_NODE, err);
 }
 
 /* A volume starts as the image has that path (containerd's and Docker's

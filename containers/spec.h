@@ -83,6 +83,15 @@ int ck_container_check_in_pod(const ck_container_config *cfg, const ck_sandbox_c
  * volume of a pod with its own user namespace (idmapped through it). */
 bool ck_container_mount_staged(const ck_mount_req *m, const ck_sandbox_context *pod);
 
+/* The pod's /etc files every container binds (dest in the container, the
+ * pod's file, and the name of its idmapped clone under the staged dir when
+ * the pod has its own user namespace); an empty source is none. */
+typedef struct ck_pod_file {
+    const char *dest, *source, *staged_name;
+} ck_pod_file;
+enum { CK_POD_FILES = 3 };
+void ck_container_pod_files(const ck_sandbox_context *pod, ck_pod_file out[CK_POD_FILES]);
+
 /* Writes <bundle>/config.json (atomically, via ck_oci_spec_write). */
 int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_out *out, ck_err *err);
 

@@ -294,6 +294,18 @@ static void test_refused_user_namespaces(void **state)
     expect_pod_refused("POD without mappings", &o, "needs uids mappings");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__NODE, 1, kubelet_map);
     expect_pod_refused("mappings on NODE", &o, "takes no uid or gid mappings");
+    /* The host's network, pid or ipc namespace with a user namespace of
+     * the pod's own (Kubernetes forbids hostNetwork/hostPID/hostIPC with
+     * hostUsers: false). */
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host network", &o, "namespace_options.network: NODE");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.pid = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host pid", &o, "namespace_options.pid: NODE");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.ipc = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host ipc", &o, "namespace_options.ipc: NODE");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__CONTAINER, 0, NULL);
     expect_pod_refused("CONTAINER", &o, "CONTAINER is not supported");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__TARGET, 0, NULL);
@@ -401,12 +413,22 @@ static void test_pod_volumes_are_idmapped(void **state)
     Runtime__V1__Mount *k = crit_ctr_mount(&c, dir, "/kubelet", false);
     set_mappings(k, o.maps, 1, o.maps, 1);
     crit_ctr_mount(&c, rro, "/ro", true)->recursive_read_only = true;
+    /* A file volume, as the kubelet's termination-log is: the host's
+     * root's 0644 file, written by the container's root. */
+    char log_file[300];
+    snprintf(log_file, sizeof(log_file), "%s/termination-log", rro);
+    host_file(log_file, "", 0644);
+    crit_ctr_mount(&c, log_file, "/dev/termination-log", false);
     char *id = crit_ctr_create(&S, &c.req);
     assert_int_equal(staged_clones_on_host(), 0);
     crit_ctr_start(&S, id);
 
     char out[512];
     assert_int_equal(crit_ctr_exec_sh(&S, id, "stat -c '%u %g' /mnt /mnt/secret /kubelet/secret", out, sizeof(out)), 0);
+    assert_string_equal(out, "0 0\n0 0\n0 0\n");
+    /* The pod's /etc files are the container root's too, as in any pod. */
+    assert_int_equal(
+        crit_ctr_exec_sh(&S, id, "stat -c '%u %g' /etc/hosts /etc/hostname /etc/resolv.conf", out, sizeof(out)), 0);
     assert_string_equal(out, "0 0\n0 0\n0 0\n");
     assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /mnt/secret", out, sizeof(out)), 0);
     assert_string_equal(out, "s3cret\n");
@@ -426,6 +448,10 @@ static void test_pod_volumes_are_idmapped(void **state)
     assert_non_null(strstr(out, "Read-only file system"));
     assert_int_equal(crit_ctr_exec_sh(&S, id, "stat -c %u /ro/tmpfs", out, sizeof(out)), 0);
     assert_string_equal(out, "0\n");
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "echo done >/dev/termination-log", out, sizeof(out)), 0);
+    char *written = crit_ctr_read_file(log_file);
+    assert_string_equal(written, "done\n");
+    free(written);
 
     crit_ctr_cleanup_pod(&S, pod);
     assert_int_equal(umount2(sub, MNT_DETACH), 0);
