@@ -1,11 +1,13 @@
 /*
- * mount: a recursively read-only tree is made in three steps on a detached
- * clone (open_tree with OPEN_TREE_CLONE | AT_RECURSIVE), so the host's own
- * mounts are never touched: mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
- * on the clone, move_mount to the target, then MS_PRIVATE | MS_REC on it
+ * mount: a staged tree (recursively read-only, idmapped, or both) is made
+ * in three steps on a detached clone (open_tree with OPEN_TREE_CLONE |
+ * AT_RECURSIVE), so the host's own mounts are never touched:
+ * mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY and/or MOUNT_ATTR_IDMAP
+ * with a user namespace) on the clone, move_mount to the target, then
+ * MS_PRIVATE | MS_REC on it
  * (a target under a shared mount would otherwise make the tree shared).
- * The read-only flag is per mount, and a bind copies each mount's flags:
- * runc's rbind of the target stays read-only at every depth.
+ * The read-only flag and the idmap are per mount, and a bind copies each
+ * mount's: runc's rbind of the target keeps them at every depth.
  */
 #include "common/mount.h"
 
@@ -25,28 +27,38 @@ static int mount_err(int e, const char *what, const char *path, ck_err *err)
                       e == ENOSYS ? ": the kernel has no mount_setattr (5.12 or later is needed)" : "");
 }
 
-/* A detached, recursively read-only clone of the tree at source. */
-static int readonly_clone(const char *source, ck_err *err)
+/* A detached clone of the tree at source with attrs on each of its mounts. */
+static int staged_clone(const char *source, const ck_mount_tree_attrs *attrs, ck_err *err)
 {
     int tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
     if (tree < 0)
         return mount_err(errno, "clone the mount tree of", source, err);
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    struct mount_attr attr = {.attr_set = attrs->readonly ? MOUNT_ATTR_RDONLY : 0};
+    if (attrs->userns_fd >= 0) {
+        attr.attr_set |= MOUNT_ATTR_IDMAP;
+        attr.userns_fd = (uint64_t)attrs->userns_fd;
+    }
     if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
         int e = errno;
         close(tree);
-        return mount_err(e, "make read-only the clone of", source, err);
+        /* EINVAL (or EOPNOTSUPP) for an idmap: the filesystem of the tree
+         * or of one of its submounts cannot be idmapped on this kernel. */
+        if (attrs->userns_fd >= 0 && (e == EINVAL || e == EOPNOTSUPP))
+            return ck_err_set(err, CK_E_PRECONDITION, e,
+                              "the filesystem of %s (or of a mount below it) cannot be idmapped on this kernel",
+                              source);
+        return mount_err(e, attrs->userns_fd >= 0 ? "idmap the clone of" : "make read-only the clone of", source, err);
     }
     return tree;
 }
 
-int ck_mount_readonly_tree(const char *source, const char *target, ck_err *err)
+int ck_mount_tree(const char *source, const char *target, const ck_mount_tree_attrs *attrs, ck_err *err)
 {
-    _cleanup_close_ int tree = readonly_clone(source, err);
+    _cleanup_close_ int tree = staged_clone(source, attrs, err);
     if (tree < 0)
         return -1;
     if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-        return mount_err(errno, "attach the read-only clone at", target, err);
+        return mount_err(errno, "attach the clone at", target, err);
     if (mount(NULL, target, NULL, MS_PRIVATE | MS_REC, NULL) < 0) {
         int e = errno;
         ck_err e2;
@@ -61,7 +73,8 @@ bool ck_mount_readonly_tree_supported(const char *dir, char *why, size_t size)
 {
     ck_err err;
     ck_err_clear(&err);
-    int tree = readonly_clone(dir, &err);
+    const ck_mount_tree_attrs readonly = {.readonly = true, .userns_fd = -1};
+    int tree = staged_clone(dir, &readonly, &err);
     if (tree < 0) {
         snprintf(why, size, "%s", err.msg);
         return false;

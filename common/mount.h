@@ -11,13 +11,21 @@
 
 #include "common/err.h"
 
-/* Clones the mount tree at source with all its submounts, makes every mount
- * of the clone read-only and attaches it at target (an existing directory,
- * or file when source is one), private, so nothing mounted later on either
- * side propagates to the other. An rbind of target is read-only all the
- * way down. A kernel without mount_setattr (before 5.12) is
- * CK_E_UNIMPLEMENTED. */
-int ck_mount_readonly_tree(const char *source, const char *target, ck_err *err);
+/* What a staged clone of a mount tree gets, on every mount of it. */
+typedef struct ck_mount_tree_attrs {
+    bool readonly; /* MOUNT_ATTR_RDONLY: read-only at every depth */
+    int userns_fd; /* MOUNT_ATTR_IDMAP through this user namespace; -1: none */
+} ck_mount_tree_attrs;
+
+/* Clones the mount tree at source with all its submounts, gives every mount
+ * of the clone attrs and attaches it at target (an existing directory, or
+ * file when source is one), private, so nothing mounted later on either
+ * side propagates to the other. An rbind of target keeps the attributes all
+ * the way down. A kernel without mount_setattr (before 5.12) is
+ * CK_E_UNIMPLEMENTED; a filesystem (of source or of a submount) that takes
+ * no idmapped mount is CK_E_PRECONDITION naming source and the kernel's
+ * reason. */
+int ck_mount_tree(const char *source, const char *target, const ck_mount_tree_attrs *attrs, ck_err *err);
 
 /* Whether this kernel can make a recursively read-only tree: tried on a
  * detached clone of dir, so nothing is attached anywhere. why gets the

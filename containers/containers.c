@@ -338,7 +338,7 @@ static int step_readonly_trees(create_ctx *c, ck_undo *u, ck_err *err)
 {
     if (ck_undo_push(u, "release read-only trees", undo_readonly_trees, NULL, false, err) < 0)
         return -1;
-    return ct_readonly_trees_stage(c->cfg, c->p.run_dir, err);
+    return ct_readonly_trees_stage(c->cfg, &c->pod, c->p.run_dir, err);
 }
 
 /* PID namespace TARGET: the namespace of another container's init, which
@@ -489,6 +489,8 @@ static int prepare(create_ctx *c, const ck_container_config *cfg, ck_err *err)
     if (!c->pod.ready)
         return ck_err_set(err, CK_E_PRECONDITION, 0, "pod %s is not ready: cannot create container %s in it", c->pod.id,
                           cfg->name);
+    if (ck_container_check_in_pod(cfg, &c->pod, err) < 0)
+        return -1;
     if (resolve_log_path(cfg, &c->pod, c->log_path, sizeof(c->log_path), err) < 0)
         return -1;
     if (ck_images_get(c->cs->images, cfg->image, &c->image, err) < 0)

@@ -51,6 +51,10 @@ typedef struct ck_mount_req {
     bool readonly, recursive_read_only, selinux_relabel;
     int propagation;   /* CK_PROPAGATION_* */
     const char *image; /* an image volume (ImageSpec.image); NULL or "" for a host path */
+    /* Mount.uid_mappings / gid_mappings (an idmapped mount): only a pod
+     * with its own user namespace takes them, and only its own mappings. */
+    const ck_id_map *uid_mappings, *gid_mappings;
+    size_t n_uid_mappings, n_gid_mappings;
 } ck_mount_req;
 
 typedef struct ck_device_req {

@@ -67,13 +67,16 @@ typedef struct ct_paths {
 
 void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
 
-/* readonly_trees.c: a recursively read-only clone of each recursive
- * read-only mount's host path at <run_dir>/rro/<its index in cfg->mounts>
- * (the dir ct_readonly_trees_dir names), for the spec to bind; released
+/* readonly_trees.c: a staged clone of each mount ck_container_mount_staged
+ * names (recursively read-only and/or idmapped through the pod's user
+ * namespace) at <run_dir>/rro/<its index in cfg->mounts> (the dir
+ * ct_readonly_trees_dir names), for the spec to bind; on failure the
+ * caller's release detaches what was attached; released
  * (detached and removed, whatever is left) once the runtime made the
  * container, and before the run dir is removed. */
 void ct_readonly_trees_dir(const char *run_dir, char *out, size_t size);
-int ct_readonly_trees_stage(const ck_container_config *cfg, const char *run_dir, ck_err *err);
+int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_context *pod, const char *run_dir,
+                            ck_err *err);
 int ct_readonly_trees_release(const char *run_dir, ck_err *err);
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
 void ct_unlock(ck_containers *cs, const char *id);

@@ -303,6 +303,11 @@ static int check_mount(size_t i, const ck_mount_req *m, ck_err *err)
     if (m->propagation < CK_PROPAGATION_PRIVATE || m->propagation > CK_PROPAGATION_BIDIRECTIONAL)
         return ck_err_set(err, CK_E_INVALID, 0, "mounts[%zu] (%s): propagation %d is not a propagation mode", i,
                           m->container_path, m->propagation);
+    if ((m->n_uid_mappings == 0) != (m->n_gid_mappings == 0))
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "mounts[%zu] (%s): %s is empty but %s is not: an idmapped mount takes both", i,
+                          m->container_path, m->n_uid_mappings == 0 ? "uid_mappings" : "gid_mappings",
+                          m->n_uid_mappings == 0 ? "gid_mappings" : "uid_mappings");
     if (!m->recursive_read_only)
         return 0;
     if (!m->readonly)
@@ -312,6 +317,63 @@ static int check_mount(size_t i, const ck_mount_req *m, ck_err *err)
         return ck_err_set(
             err, CK_E_INVALID, 0, "mounts[%zu] (%s): recursive_read_only needs propagation PRIVATE, not %s", i,
             m->container_path, m->propagation == CK_PROPAGATION_BIDIRECTIONAL ? "BIDIRECTIONAL" : "HOST_TO_CONTAINER");
+    return 0;
+}
+
+/* The volumes of a pod with its own user namespace are idmapped through it
+ * (staged by readonly_trees.c: runc 1.1.5 ignores mounts[].uidMappings), so
+ * the host's ids 0..length-1 on disk are the container's 0..length-1, as the
+ * rootfs's are. Peers: the kubelet (1.27 and later) sends the pod's own
+ * mappings on every volume of such a pod and containerd and CRI-O hand them
+ * to the OCI runtime as they are; a request without them (crictl, an older
+ * kubelet) gets the same idmap here, since a volume the container's root
+ * sees as nobody's is no use to it. Mappings cricket can honour are the
+ * pod's alone (the idmap goes through the pod's pinned namespace, and runc
+ * 1.2 itself refuses idmapped mounts whose mappings differ from a
+ * container's user namespace); on a pod without a user namespace they are
+ * refused too, never ignored. An idmapped clone is private, so a volume
+ * asking for mount propagation cannot be one. */
+static int check_mount_in_pod(size_t i, const ck_mount_req *m, const ck_sandbox_context *pod, ck_err *err)
+{
+    if (m->n_uid_mappings > 0 && !pod->own_userns)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "mounts[%zu] (%s): uid_mappings and gid_mappings need a pod with its own user namespace "
+                          "(userns_options POD), and pod %s has none",
+                          i, m->container_path, pod->id);
+    if (!pod->own_userns)
+        return 0;
+    const ck_id_map *u = &pod->uid_map, *g = &pod->gid_map;
+    if (m->n_uid_mappings > 0 && !same_map(m->uid_mappings, m->n_uid_mappings, u))
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "mounts[%zu] (%s): uid_mappings must be its pod's user namespace mapping {%u, %u, %u}", i,
+                          m->container_path, u->container_id, u->host_id, u->length);
+    if (m->n_gid_mappings > 0 && !same_map(m->gid_mappings, m->n_gid_mappings, g))
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "mounts[%zu] (%s): gid_mappings must be its pod's user namespace mapping {%u, %u, %u}", i,
+                          m->container_path, g->container_id, g->host_id, g->length);
+    if (m->propagation != CK_PROPAGATION_PRIVATE)
+        return ck_err_set(err, CK_E_INVALID, 0,
+                          "mounts[%zu] (%s): a volume of a pod with its own user namespace is an idmapped private "
+                          "clone and takes propagation PRIVATE only",
+                          i, m->container_path);
+    return 0;
+}
+
+bool ck_container_mount_staged(const ck_mount_req *m, const ck_sandbox_context *pod)
+{
+    return m->recursive_read_only || pod->own_userns;
+}
+
+int ck_container_check_in_pod(const ck_container_config *cfg, const ck_sandbox_context *pod, ck_err *err)
+{
+    if (check_userns(&cfg->security.userns, pod, err) < 0)
+        return -1;
+    if (cfg->security.privileged && !pod->privileged)
+        return ck_err_set(err, CK_E_INVALID, 0, "a privileged container needs a privileged pod, and pod %s is not",
+                          pod->id);
+    for (size_t i = 0; i < cfg->n_mounts; i++)
+        if (check_mount_in_pod(i, &cfg->mounts[i], pod, err) < 0)
+            return -1;
     return 0;
 }
 
@@ -835,17 +897,19 @@ static const char *const *bind_options(build *b, const char *propagation, bool r
     return o;
 }
 
-/* A recursive read-only mount binds the read-only clone of its host path
- * (an rbind copies each mount's read-only flag); any other the host path. */
+/* A recursive read-only mount, and any volume of a pod with its own user
+ * namespace, binds its staged clone (read-only all the way down and/or
+ * idmapped: an rbind copies each mount's flags and idmap); any other the
+ * host path. */
 static int cri_bind(build *b, size_t i, const ck_mount_req *m, ck_oci_mount *out, ck_err *err)
 {
-    if (m->recursive_read_only && b->in->readonly_trees_dir == NULL)
-        return ck_err_set(err, CK_E_INTERNAL, 0, "mount %s: no read-only clone of %s was prepared", m->container_path,
+    bool staged = ck_container_mount_staged(m, b->in->pod);
+    if (staged && b->in->readonly_trees_dir == NULL)
+        return ck_err_set(err, CK_E_INTERNAL, 0, "mount %s: no staged clone of %s was prepared", m->container_path,
                           m->host_path);
-    const char *source =
-        m->recursive_read_only ? b_printf(b, "%s/%zu", b->in->readonly_trees_dir, i) : bind_source(b, m, err);
+    const char *source = staged ? b_printf(b, "%s/%zu", b->in->readonly_trees_dir, i) : bind_source(b, m, err);
     if (source == NULL)
-        return m->recursive_read_only ? ck_err_oom(err, "mount source") : -1;
+        return staged ? ck_err_oom(err, "mount source") : -1;
     const char *propagation = "rprivate";
     if (m->propagation != CK_PROPAGATION_PRIVATE && check_propagation(b, m, source, err) < 0)
         return -1;
@@ -894,19 +958,40 @@ static int pod_bind(build *b, mount_list *l, const char *dest, const char *sourc
     return 0;
 }
 
+void ck_container_pod_files(const ck_sandbox_context *pod, ck_pod_file out[CK_POD_FILES])
+{
+    out[0] = (ck_pod_file){"/etc/hostname", pod->hostname_file, "etc-hostname"};
+    out[1] = (ck_pod_file){"/etc/hosts", pod->hosts_file, "etc-hosts"};
+    out[2] = (ck_pod_file){"/etc/resolv.conf", pod->resolv_file, "etc-resolv.conf"};
+}
+
+/* In a pod with its own user namespace the /etc files are bound from their
+ * idmapped clones (staged when the file exists), so they are the
+ * container root's as in any other pod: containerd idmaps them too. */
+static const char *pod_file_source(build *b, const ck_pod_file *f)
+{
+    if (!b->in->pod->own_userns || b->in->readonly_trees_dir == NULL || f->source[0] == '\0')
+        return f->source;
+    return b_printf(b, "%s/%s", b->in->readonly_trees_dir, f->staged_name);
+}
+
 static int pod_binds(build *b, mount_list *l, ck_err *err)
 {
     const ck_sandbox_context *pod = b->in->pod;
     /* The /etc files follow the rootfs: writable unless it is read-only. */
     bool ro = b->sec->readonly_rootfs;
+    ck_pod_file files[CK_POD_FILES];
+    ck_container_pod_files(pod, files);
+    for (size_t i = 0; i < CK_POD_FILES; i++) {
+        const char *source = pod_file_source(b, &files[i]);
+        if (source == NULL)
+            return ck_err_oom(err, "mount source");
+        if (pod_bind(b, l, files[i].dest, source, ro, false, err) < 0)
+            return -1;
+    }
     /* Host IPC shares the host's POSIX shared memory too. */
     const char *shm = pod->ns_ipc == CK_NS_NODE ? "/dev/shm" : pod->shm_dir;
-    if (pod_bind(b, l, "/etc/hostname", pod->hostname_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/etc/hosts", pod->hosts_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/etc/resolv.conf", pod->resolv_file, ro, false, err) < 0 ||
-        pod_bind(b, l, "/dev/shm", shm, false, pod->ns_ipc != CK_NS_NODE, err) < 0)
-        return -1;
-    return 0;
+    return pod_bind(b, l, "/dev/shm", shm, false, pod->ns_ipc != CK_NS_NODE, err);
 }
 
 /* A volume starts as the image has that path (containerd's and Docker's
@@ -1507,11 +1592,8 @@ int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_ou
         return -1;
     if (!in->pod->ready)
         return ck_err_set(err, CK_E_PRECONDITION, 0, "pod %s is not ready", in->pod->id);
-    if (check_userns(&in->cfg->security.userns, in->pod, err) < 0)
+    if (ck_container_check_in_pod(in->cfg, in->pod, err) < 0)
         return -1;
-    if (in->cfg->security.privileged && !in->pod->privileged)
-        return ck_err_set(err, CK_E_INVALID, 0, "a privileged container needs a privileged pod, and pod %s is not",
-                          in->pod->id);
     build b = {.arena = CK_ARENA_INIT,
                .in = in,
                .cfg = in->cfg,

@@ -52,8 +52,9 @@ typedef struct ck_container_spec_in {
     const char *rootfs;             /* the mounted overlay (absolute) */
     const char *bundle;             /* where config.json goes */
     const char *volumes_dir;        /* per-container dirs for the image's VOLUMEs (created here) */
-    /* A recursive read-only mount i binds <readonly_trees_dir>/<i>, the
-     * read-only clone of its host path the caller attached there. */
+    /* A staged mount i (ck_container_mount_staged) binds
+     * <readonly_trees_dir>/<i>, the clone of its host path the caller
+     * attached there (readonly_trees.c). */
     const char *readonly_trees_dir;
     ck_cgroup_driver cgroup_driver;
     /* pid namespace TARGET: the target container's, /proc/<its init>/ns/pid
@@ -72,6 +73,24 @@ typedef struct ck_container_spec_out {
  * field and the fault; UNIMPLEMENTED for what cricket cannot do yet
  * (image volumes). */
 int ck_container_config_check(const ck_container_config *cfg, ck_err *err);
+
+/* The checks that need its pod, also before anything is made: its
+ * userns_options, privileged, and each mount's uid/gid mappings
+ * (INVALID_ARGUMENT naming the field). */
+int ck_container_check_in_pod(const ck_container_config *cfg, const ck_sandbox_context *pod, ck_err *err);
+
+/* Whether mount m is bound from a staged clone: recursive read-only, or a
+ * volume of a pod with its own user namespace (idmapped through it). */
+bool ck_container_mount_staged(const ck_mount_req *m, const ck_sandbox_context *pod);
+
+/* The pod's /etc files every container binds (dest in the container, the
+ * pod's file, and the name of its idmapped clone under the staged dir when
+ * the pod has its own user namespace); an empty source is none. */
+typedef struct ck_pod_file {
+    const char *dest, *source, *staged_name;
+} ck_pod_file;
+enum { CK_POD_FILES = 3 };
+void ck_container_pod_files(const ck_sandbox_context *pod, ck_pod_file out[CK_POD_FILES]);
 
 /* Writes <bundle>/config.json (atomically, via ck_oci_spec_write). */
 int ck_container_spec_write(const ck_container_spec_in *in, ck_container_spec_out *out, ck_err *err);

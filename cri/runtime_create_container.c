@@ -47,7 +47,13 @@ static int convert_mounts(ck_call *call, const Runtime__V1__ContainerConfig *in,
             .selinux_relabel = src->selinux_relabel,
             .propagation = (int)src->propagation,
             .image = src->image != NULL ? str(src->image->image) : "",
+            .uid_mappings = ck_cri_id_maps(call, src->uidmappings, src->n_uidmappings),
+            .gid_mappings = ck_cri_id_maps(call, src->gidmappings, src->n_gidmappings),
+            .n_uid_mappings = src->n_uidmappings,
+            .n_gid_mappings = src->n_gidmappings,
         };
+        if (m[i].uid_mappings == NULL || m[i].gid_mappings == NULL)
+            return -1;
     }
     c->mounts = m;
     c->n_mounts = in->n_mounts;

@@ -120,7 +120,7 @@ int ck_cri_pod_seccomp(const Runtime__V1__LinuxSandboxSecurityContext *sc, ck_se
 }
 #pragma GCC diagnostic pop
 
-static const ck_id_map *id_maps(ck_call *call, Runtime__V1__IDMapping *const *in, size_t n)
+const ck_id_map *ck_cri_id_maps(ck_call *call, Runtime__V1__IDMapping *const *in, size_t n)
 {
     ck_id_map *m = ck_call_alloc(call, (n + 1) * sizeof(*m));
     if (m == NULL)
@@ -137,8 +137,8 @@ int ck_cri_userns(ck_call *call, const Runtime__V1__UserNamespace *u, ck_userns_
         return 0;
     out->given = true;
     out->mode = (int)u->mode;
-    out->uids = id_maps(call, u->uids, u->n_uids);
-    out->gids = id_maps(call, u->gids, u->n_gids);
+    out->uids = ck_cri_id_maps(call, u->uids, u->n_uids);
+    out->gids = ck_cri_id_maps(call, u->gids, u->n_gids);
     out->n_uids = u->n_uids;
     out->n_gids = u->n_gids;
     return out->uids != NULL && out->gids != NULL ? 0 : -1;

@@ -31,5 +31,8 @@ bool ck_cri_pod_selinux_labelled(const Runtime__V1__LinuxSandboxSecurityContext 
 /* userns_options (may be NULL: not given, NODE) as plain C; the mapping
  * arrays live in the call's arena. -1 when out of memory. */
 int ck_cri_userns(ck_call *call, const Runtime__V1__UserNamespace *u, ck_userns_req *out);
+/* IDMapping triples in plain C, allocated on the call; NULL when out of
+ * memory. */
+const ck_id_map *ck_cri_id_maps(ck_call *call, Runtime__V1__IDMapping *const *in, size_t n);
 
 #endif

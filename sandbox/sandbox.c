@@ -778,6 +778,24 @@ static int check_sysctls(const ck_sandbox_config *cfg, ck_err *err)
     return 0;
 }
 
+/* A pod with its own user namespace shares none of the host's network, pid
+ * or ipc namespaces: Kubernetes' validation forbids hostNetwork, hostPID
+ * and hostIPC with hostUsers: false, so the kubelet never sends these, and
+ * the pod's root could not own (nor runc mount sysfs for) a network
+ * namespace of the host's. Refused before anything is made. */
+static int check_userns_host_namespaces(const ck_sandbox_config *cfg, ck_err *err)
+{
+    static const char *const fields[] = {"network", "pid", "ipc"};
+    const int modes[] = {cfg->ns_network, cfg->ns_pid, cfg->ns_ipc};
+    for (size_t i = 0; i < 3; i++)
+        if (modes[i] == CK_NS_NODE)
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "namespace_options.%s: NODE (the host's) cannot go with userns_options mode POD (a "
+                              "user namespace of the pod's own)",
+                              fields[i]);
+    return 0;
+}
+
 /* userns_options: NODE (the host's, no mappings) or POD with one uid and
  * one gid mapping (common/userns.h's rules), where the host can; CONTAINER
  * and TARGET are what the kubelet never sends, and no runtime supports. */
@@ -791,7 +809,8 @@ static int check_userns(const ck_sandboxes *sb, const ck_sandbox_config *cfg, ck
         return 0;
     case CK_NS_POD:
         if (ck_userns_check_maps("uids", cfg->userns.uids, cfg->userns.n_uids, err) < 0 ||
-            ck_userns_check_maps("gids", cfg->userns.gids, cfg->userns.n_gids, err) < 0)
+            ck_userns_check_maps("gids", cfg->userns.gids, cfg->userns.n_gids, err) < 0 ||
+            check_userns_host_namespaces(cfg, err) < 0)
             return -1;
         if (!sb->userns_ok)
             return ck_err_set(err, CK_E_PRECONDITION, 0,

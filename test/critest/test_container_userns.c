@@ -8,7 +8,11 @@
  * (two mappings, CONTAINER, TARGET, an unmapped root, mappings on NODE, a
  * container asking for another namespace than its pod's) is
  * INVALID_ARGUMENT and leaves nothing; removing a pod leaves no mount and
- * no pinned namespace.
+ * no pinned namespace. The volumes of a POD-mode pod are idmapped through
+ * its user namespace (the host's root owns them inside, what the container
+ * writes is the host's root's on disk), recursive read-only ones stay so
+ * at depth, Mount.uid_mappings/gid_mappings other than the pod's are
+ * refused, and a filesystem that takes no idmap is FAILED_PRECONDITION.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -289,6 +294,18 @@ static void test_refused_user_namespaces(void **state)
     expect_pod_refused("POD without mappings", &o, "needs uids mappings");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__NODE, 1, kubelet_map);
     expect_pod_refused("mappings on NODE", &o, "takes no uid or gid mappings");
+    /* The host's network, pid or ipc namespace with a user namespace of
+     * the pod's own (Kubernetes forbids hostNetwork/hostPID/hostIPC with
+     * hostUsers: false). */
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.network = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host network", &o, "namespace_options.network: NODE");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.pid = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host pid", &o, "namespace_options.pid: NODE");
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    o.no.ipc = RUNTIME__V1__NAMESPACE_MODE__NODE;
+    expect_pod_refused("host ipc", &o, "namespace_options.ipc: NODE");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__CONTAINER, 0, NULL);
     expect_pod_refused("CONTAINER", &o, "CONTAINER is not supported");
     userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__TARGET, 0, NULL);
@@ -324,6 +341,215 @@ static void test_container_must_match_its_pod(void **state)
     free(pod);
 }
 
+/* ---- volumes ---- */
+
+/* "<suite dir>/<name>", made anew as an empty directory (0755, root's). */
+static void host_dir(const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", S.daemon.dir, name);
+    assert_int_equal(mkdir(buf, 0755), 0);
+}
+
+static void host_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "we");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The staged clones on the host: mounts under <state>/containers. */
+static size_t staged_clones_on_host(void)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/containers/", S.daemon.state);
+    return crit_mounts_under(dir);
+}
+
+/* A pod with the kubelet's mappings, its id (free it). */
+static char *run_userns_pod(const char *name, userns_opts *o)
+{
+    userns_init(o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    char *pod = NULL, details[512];
+    if (run_pod(name, o, &pod, details, sizeof(details)) != GRPC_STATUS_OK)
+        fail_msg("RunPodSandbox with userns POD: %s", details);
+    return pod;
+}
+
+static void set_mappings(Runtime__V1__Mount *m, Runtime__V1__IDMapping **uids, size_t n_uids,
+                         Runtime__V1__IDMapping **gids, size_t n_gids)
+{
+    m->uidmappings = uids;
+    m->n_uidmappings = n_uids;
+    m->gidmappings = gids;
+    m->n_gidmappings = n_gids;
+}
+
+/* A host dir the host's root owns, with a 0600 file of root's, is the
+ * container root's inside (stat says 0, it reads the file); a file the
+ * container writes is the host's root's on disk (the idmap undoes the
+ * pod's mapping both ways); the kubelet's own mappings on a Mount (the
+ * pod's) are honoured the same; a recursive read-only volume is read-only
+ * at depth too. No clone stays mounted on the host once created. */
+static void test_pod_volumes_are_idmapped(void **state)
+{
+    (void)state;
+    char dir[256], rro[256], sub[300], path[400];
+    host_dir("uv-vol", dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/secret", dir);
+    host_file(path, "s3cret\n", 0600);
+    host_dir("uv-rro", rro, sizeof(rro));
+    snprintf(sub, sizeof(sub), "%s/tmpfs", rro);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(mount("cku", sub, "tmpfs", 0, "size=1m"), 0);
+
+    userns_opts o;
+    char *pod = run_userns_pod("userns-vol", &o);
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "vol", "sleep 1000");
+    c.linux_config.security_context = &o.ctr_sc;
+    crit_ctr_mount(&c, dir, "/mnt", false);
+    Runtime__V1__Mount *k = crit_ctr_mount(&c, dir, "/kubelet", false);
+    set_mappings(k, o.maps, 1, o.maps, 1);
+    crit_ctr_mount(&c, rro, "/ro", true)->recursive_read_only = true;
+    /* A file volume, as the kubelet's termination-log is: the host's
+     * root's 0644 file, written by the container's root. */
+    char log_file[300];
+    snprintf(log_file, sizeof(log_file), "%s/termination-log", rro);
+    host_file(log_file, "", 0644);
+    crit_ctr_mount(&c, log_file, "/dev/termination-log", false);
+    char *id = crit_ctr_create(&S, &c.req);
+    assert_int_equal(staged_clones_on_host(), 0);
+    crit_ctr_start(&S, id);
+
+    char out[512];
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "stat -c '%u %g' /mnt /mnt/secret /kubelet/secret", out, sizeof(out)), 0);
+    assert_string_equal(out, "0 0\n0 0\n0 0\n");
+    /* The pod's /etc files are the container root's too, as in any pod. */
+    assert_int_equal(
+        crit_ctr_exec_sh(&S, id, "stat -c '%u %g' /etc/hosts /etc/hostname /etc/resolv.conf", out, sizeof(out)), 0);
+    assert_string_equal(out, "0 0\n0 0\n0 0\n");
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "cat /mnt/secret", out, sizeof(out)), 0);
+    assert_string_equal(out, "s3cret\n");
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "echo w >/mnt/written && mkdir /kubelet/d", out, sizeof(out)), 0);
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/written", dir);
+    assert_int_equal(stat(path, &st), 0);
+    if (st.st_uid != 0 || st.st_gid != 0)
+        fail_msg("%s is %u:%u on the host, not the host's root's", path, st.st_uid, st.st_gid);
+    snprintf(path, sizeof(path), "%s/d", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    /* Recursive read-only and idmapped: read-only at depth, ids mapped. */
+    assert_int_not_equal(crit_ctr_exec_sh(&S, id, "touch /ro/tmpfs/x", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Read-only file system"));
+    assert_int_not_equal(crit_ctr_exec_sh(&S, id, "touch /ro/x", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "Read-only file system"));
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "stat -c %u /ro/tmpfs", out, sizeof(out)), 0);
+    assert_string_equal(out, "0\n");
+    assert_int_equal(crit_ctr_exec_sh(&S, id, "echo done >/dev/termination-log", out, sizeof(out)), 0);
+    char *written = crit_ctr_read_file(log_file);
+    assert_string_equal(written, "done\n");
+    free(written);
+
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_int_equal(umount2(sub, MNT_DETACH), 0);
+    crit_ctr_wait_nothing_left(&S);
+    assert_int_equal(staged_clones_on_host(), 0);
+    free(id);
+    free(pod);
+}
+
+/* A CreateContainer that must fail with code naming needle, and leave no
+ * container and no clone behind. */
+static void expect_container_refused(const char *what, crit_ctr_suite *s, Runtime__V1__CreateContainerRequest *req,
+                                     grpc_status_code want, const char *needle)
+{
+    char details[512] = "";
+    grpc_status_code code = crit_ctr_create_code(s, req, NULL, details, sizeof(details));
+    if (code != want || strstr(details, needle) == NULL)
+        fail_msg("%s: status %d \"%s\", want %d naming \"%s\"", what, (int)code, details, (int)want, needle);
+    assert_int_equal(staged_clones_on_host(), 0);
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(s, NULL, &r);
+    assert_int_equal(l->n_containers, 0);
+    crit_result_clear(&r);
+}
+
+/* Mount mappings cricket cannot honour are INVALID_ARGUMENT naming the
+ * field, before anything is made: others than the pod's, one of the two
+ * alone, or any on a pod without a user namespace of its own. */
+static void test_mount_mappings_refused(void **state)
+{
+    (void)state;
+    char dir[256];
+    host_dir("uv-maps", dir, sizeof(dir));
+    userns_opts o, other;
+    static const uint32_t other_map[1][3] = {{0, 5000, 100000}};
+    userns_init(&other, RUNTIME__V1__NAMESPACE_MODE__POD, 1, other_map);
+    char *pod = run_userns_pod("userns-maps", &o);
+    struct {
+        const char *what;
+        Runtime__V1__IDMapping **uids, **gids;
+        size_t n_uids, n_gids;
+        const char *needle;
+    } cases[] = {
+        {"other uid mappings", other.maps, o.maps, 1, 1, "uid_mappings must be its pod's"},
+        {"other gid mappings", o.maps, other.maps, 1, 1, "gid_mappings must be its pod's"},
+        {"two uid mappings", o.maps, o.maps, 2, 1, "uid_mappings must be its pod's"},
+        {"uid mappings alone", o.maps, NULL, 1, 0, "gid_mappings is empty"},
+    };
+    o.maps[1] = &other.map[0];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        crit_ctr_request c;
+        crit_ctr_init(&c, &S, pod, "maps", "true");
+        c.linux_config.security_context = &o.ctr_sc;
+        set_mappings(crit_ctr_mount(&c, dir, "/mnt", false), cases[i].uids, cases[i].n_uids, cases[i].gids,
+                     cases[i].n_gids);
+        expect_container_refused(cases[i].what, &S, &c.req, GRPC_STATUS_INVALID_ARGUMENT, cases[i].needle);
+    }
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
+
+    char *plain = crit_ctr_run_pod(&S, "userns-maps-node");
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, plain, "maps", "true");
+    set_mappings(crit_ctr_mount(&c, dir, "/mnt", false), o.maps, 1, o.maps, 1);
+    expect_container_refused("mappings without a user namespace", &S, &c.req, GRPC_STATUS_INVALID_ARGUMENT,
+                             "need a pod with its own user namespace");
+    crit_ctr_cleanup_pod(&S, plain);
+    crit_ctr_wait_nothing_left(&S);
+    free(plain);
+}
+
+/* A volume on a filesystem that takes no idmapped mount (ramfs) is
+ * FAILED_PRECONDITION naming the host path, and nothing is left. */
+static void test_volume_that_cannot_be_idmapped(void **state)
+{
+    (void)state;
+    char dir[256];
+    host_dir("uv-ramfs", dir, sizeof(dir));
+    assert_int_equal(mount("cku", dir, "ramfs", 0, NULL), 0);
+    userns_opts o;
+    char *pod = run_userns_pod("userns-ramfs", &o);
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "ramfs", "true");
+    c.linux_config.security_context = &o.ctr_sc;
+    crit_ctr_mount(&c, dir, "/mnt", false);
+    expect_container_refused("ramfs volume", &S, &c.req, GRPC_STATUS_FAILED_PRECONDITION, dir);
+    char details[512] = "";
+    crit_ctr_init(&c, &S, pod, "ramfs", "true");
+    c.linux_config.security_context = &o.ctr_sc;
+    crit_ctr_mount(&c, dir, "/mnt", false);
+    (void)crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details));
+    assert_non_null(strstr(details, "cannot be idmapped"));
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_int_equal(umount2(dir, MNT_DETACH), 0);
+    crit_ctr_wait_nothing_left(&S);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -333,6 +559,9 @@ int main(void)
         cmocka_unit_test(test_node_mode_is_the_hosts),
         cmocka_unit_test(test_refused_user_namespaces),
         cmocka_unit_test(test_container_must_match_its_pod),
+        cmocka_unit_test(test_pod_volumes_are_idmapped),
+        cmocka_unit_test(test_mount_mappings_refused),
+        cmocka_unit_test(test_volume_that_cannot_be_idmapped),
     };
     int failed = cmocka_run_group_tests_name("critest_container_userns", tests, start_suite, stop_suite);
     grpc_shutdown();

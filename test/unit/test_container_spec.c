@@ -564,7 +564,7 @@ static void test_recursive_read_only_mounts(void **state)
     };
     f->cfg.mounts = m;
     f->cfg.n_mounts = 2;
-    spec_fails(f, CK_E_INTERNAL, "mount /rro: no read-only clone of");
+    spec_fails(f, CK_E_INTERNAL, "mount /rro: no staged clone of");
     f->in.readonly_trees_dir = "/run/x/rro";
     json_t *root = spec_ok(f);
     snprintf(clone, sizeof(clone), "%s/1", f->in.readonly_trees_dir);
@@ -574,6 +574,55 @@ static void test_recursive_read_only_mounts(void **state)
     struct stat st;
     assert_int_equal(stat(missing, &st), -1);
     json_decref(root);
+}
+
+/* In a pod with its own user namespace every volume binds its staged
+ * (idmapped) clone; Mount mappings must be the pod's and come in pairs,
+ * and a pod without a user namespace takes none; propagation is refused
+ * on such a volume. Each refusal names the field. */
+static void test_user_namespace_volumes(void **state)
+{
+    fixture *f = *state;
+    char buf[256], clone[320];
+    const ck_id_map pod_map = {0, 1000, 100000}, other = {0, 5000, 100000};
+    ck_mount_req m[] = {
+        {.container_path = "/v", .host_path = f->dir},
+        {.container_path = "/k",
+         .host_path = f->dir,
+         .readonly = true,
+         .uid_mappings = &pod_map,
+         .gid_mappings = &pod_map,
+         .n_uid_mappings = 1,
+         .n_gid_mappings = 1},
+    };
+    f->cfg.mounts = m;
+    f->cfg.n_mounts = 2;
+    spec_fails(f, CK_E_INVALID, "mounts[1] (/k): uid_mappings and gid_mappings need a pod with its own user namespace");
+    f->pod.own_userns = true;
+    snprintf(f->pod.userns, sizeof(f->pod.userns), "/run/x/userns/pod1");
+    f->pod.uid_map = f->pod.gid_map = pod_map;
+    spec_fails(f, CK_E_INTERNAL, "mount /v: no staged clone of");
+    f->in.readonly_trees_dir = "/run/x/rro";
+    json_t *root = spec_ok(f);
+    snprintf(clone, sizeof(clone), "%s/0", f->in.readonly_trees_dir);
+    assert_string_equal(json_string_value(json_object_get(mount_at(root, "/v"), "source")), clone);
+    snprintf(clone, sizeof(clone), "%s/1", f->in.readonly_trees_dir);
+    assert_string_equal(json_string_value(json_object_get(mount_at(root, "/k"), "source")), clone);
+    assert_string_equal(mount_options(root, "/k", buf, sizeof(buf)), "rbind rprivate ro");
+    json_decref(root);
+    m[1].uid_mappings = &other;
+    spec_fails(f, CK_E_INVALID,
+               "mounts[1] (/k): uid_mappings must be its pod's user namespace mapping {0, 1000, 100000}");
+    m[1].uid_mappings = &pod_map;
+    m[1].gid_mappings = &other;
+    spec_fails(f, CK_E_INVALID, "mounts[1] (/k): gid_mappings must be its pod's");
+    m[1].n_gid_mappings = 0;
+    spec_fails(f, CK_E_INVALID, "mounts[1] (/k): gid_mappings is empty but uid_mappings is not");
+    m[1].n_gid_mappings = 1;
+    m[1].gid_mappings = &pod_map;
+    m[0].propagation = CK_PROPAGATION_HOST_TO_CONTAINER;
+    spec_fails(f, CK_E_INVALID, "mounts[0] (/v): a volume of a pod with its own user namespace");
+    f->pod.own_userns = false;
 }
 
 static void test_mount_propagation(void **state)
@@ -1166,6 +1215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_and_pod_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cri_mounts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recursive_read_only_mounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_namespace_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_propagation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),

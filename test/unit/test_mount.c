@@ -86,6 +86,8 @@ static bool is_mount_point(const char *path)
     return stat(path, &a) == 0 && stat(parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
 }
 
+static const ck_mount_tree_attrs readonly = {.readonly = true, .userns_fd = -1};
+
 static void test_readonly_at_every_depth(void **state)
 {
     fixture *f = *state;
@@ -96,7 +98,7 @@ static void test_readonly_at_every_depth(void **state)
     ck_err err;
     ck_err_clear(&err);
     assert_true(ck_mount_readonly_tree_supported(f->src, err.msg, sizeof(err.msg)));
-    assert_int_equal(ck_mount_readonly_tree(f->src, f->target, &err), 0);
+    assert_int_equal(ck_mount_tree(f->src, f->target, &readonly, &err), 0);
     assert_int_equal(create_errno(f->target, "top"), EROFS);
     assert_int_equal(create_errno(f->target, "tmpfs/deep"), EROFS);
     /* The source stays writable, its submount too. */
@@ -132,11 +134,11 @@ static void test_file_and_missing_source(void **state)
     fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(ck_mount_readonly_tree(file, target, &err), 0);
+    assert_int_equal(ck_mount_tree(file, target, &readonly, &err), 0);
     assert_int_equal(open(target, O_WRONLY | O_CLOEXEC), -1);
     assert_int_equal(errno, EROFS);
     assert_int_equal(ck_mount_detach(target, &err), 0);
-    assert_int_equal(ck_mount_readonly_tree(missing, f->target, &err), -1);
+    assert_int_equal(ck_mount_tree(missing, f->target, &readonly, &err), -1);
     assert_int_equal(err.kind, CK_E_NOT_FOUND);
     assert_non_null(strstr(err.msg, missing));
 }
