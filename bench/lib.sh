@@ -23,6 +23,7 @@ bench_bin=build/release/bench
 image=cricket.local/busybox:bench
 pids=()
 bridges=()
+subnets=()
 registry_dir=
 
 bench_prepare() {
@@ -60,14 +61,42 @@ bench_cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     for p in $(our_strays); do kill -9 "$p" 2>/dev/null; done
+    bench_forget_pods
     for b in "${bridges[@]}"; do ip link del "$b" 2>/dev/null; done
     # deepest mounts first
     awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-    for d in /sys/fs/cgroup/*/ctr-bench /sys/fs/cgroup/ctr-bench; do
-        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
     [ -n "$registry_dir" ] && test/fixtures/registry.sh stop "$registry_dir" >/dev/null 2>&1
     rm -rf "$work"
+}
+
+# What pods leave behind when their daemon died before it could remove them
+# (a crash, or a signal sent to our whole process group): their processes
+# (by cgroup), the netns containerd pinned in /var/run/netns, and the NAT
+# rules of the CNI bridge plugin, found by our subnets.
+bench_forget_pods() {
+    local d ns sub prefix rule chain
+    for _ in $(seq 50); do
+        for d in /sys/fs/cgroup/*/ctr-bench /sys/fs/cgroup/ctr-bench; do
+            [ -d "$d" ] || continue
+            find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u | xargs -r kill -9 2>/dev/null
+            find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+        compgen -G "/sys/fs/cgroup/*/ctr-bench" >/dev/null || [ -d /sys/fs/cgroup/ctr-bench ] || break
+        sleep 0.1
+    done
+    for sub in "${subnets[@]}"; do
+        prefix=${sub%0/*}
+        for ns in /var/run/netns/cni-*; do
+            [ -e "$ns" ] && ip -n "${ns##*/}" -4 -o addr show 2>/dev/null | grep -qF " $prefix" &&
+                ip netns del "${ns##*/}" 2>/dev/null
+        done
+        iptables -t nat -S POSTROUTING 2>/dev/null | grep -F -- "-s $prefix" | while read -r rule; do
+            chain=${rule##* -j }
+            eval "iptables -t nat ${rule/#-A/-D}" 2>/dev/null
+            iptables -t nat -F "$chain" 2>/dev/null
+            iptables -t nat -X "$chain" 2>/dev/null
+        done
+    done
 }
 
 bench_registry() {
@@ -103,6 +132,7 @@ bench_images() {
 
 bench_start_cricket() { # BRIDGE SUBNET
     bridges+=("$1")
+    subnets+=("$2")
     mkdir -p "$work/cricket-net.d"
     cat >"$work/cricket.yaml" <<YAML
 listen: unix://$work/cricket.sock
@@ -119,7 +149,9 @@ YAML
     if [ -n "$registry_dir" ]; then
         printf 'registries:\n  hosts:\n    "%s": {insecure: true}\n' "$CK_FX_PLAIN" >>"$work/cricket.yaml"
     fi
-    build/release/daemon/cricket --config "$work/cricket.yaml" 2>"$work/cricket.log" &
+    # its own session, as the shims and monitors have: a Ctrl-C in the
+    # terminal reaches this script, which still removes the pods through it
+    setsid build/release/daemon/cricket --config "$work/cricket.yaml" 2>"$work/cricket.log" &
     pids+=($!)
     # shellcheck disable=SC2034 # for the sourcing script
     cricket_pid=$!
@@ -127,6 +159,7 @@ YAML
 
 bench_start_containerd() { # BRIDGE SUBNET
     bridges+=("$1")
+    subnets+=("$2")
     mkdir -p "$work/containerd-net.d" "$work/certs.d"
     cat >"$work/containerd-net.d/10-bench.conflist" <<JSON
 {"cniVersion":"1.0.0","name":"bench","plugins":[
@@ -158,7 +191,7 @@ state = "$work/containerd-state"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$work/certs.d"
 TOML
-    containerd --config "$work/containerd.toml" --log-level warn 2>"$work/containerd.log" &
+    setsid containerd --config "$work/containerd.toml" --log-level warn 2>"$work/containerd.log" &
     pids+=($!)
     # shellcheck disable=SC2034 # for the sourcing script
     containerd_pid=$!
