@@ -5,7 +5,8 @@
 # through our own C clients (bench/container_bench, bench/pull_bench):
 #   1. RunPodSandbox + CreateContainer + StartContainer of one busybox
 #      `sleep` pod, N one after the other: median and p90
-#   2. N and BIG pods (each with its container) started at once: wall time
+#   2. N and BIG pods (each with its container) started at once: wall time;
+#      Version calls meanwhile, in batches of 100: each batch's slowest call
 #   3. stop+remove of those pods: wall time
 #   4. ExecSync `true`: median of EXECS
 #   5. ListContainers and ListPodSandbox with TOTAL created `sleep`
@@ -32,7 +33,7 @@ else
     tiny=0 n=20 big=110 execs=100 fill=10 total=1000 calls=200 floor=20 rounds=3 pull_mb=160
 fi
 
-bench_prepare cricket cricket-pause cricket-monitor container_bench pull_bench
+bench_prepare cricket cricket-pause cricket-monitor container_bench pull_bench version_bench
 bench_init cricket-table
 bench_registry
 python3 bench/big_image.py "http://$CK_FX_PLAIN" cricket/big "$rounds" "$pull_mb" >"$work/big.txt"
@@ -70,10 +71,29 @@ for s in cricket containerd; do
     for m in median p90 runp create start; do v[$s.seq_$m]=$(field "${m}_ms" <<<"$line"); done
 done
 
+# Version calls, batches of 100 one after the other, while the BIG pods
+# start: the median over the batches of each batch's slowest call.
+version_during() { # RUNTIME COMMAND...
+    local s=$1 vb
+    shift
+    "$bench_bin/version_bench" "$work/$s.sock" 100 1000000 >"$work/version.$s" &
+    vb=$!
+    "$@"
+    kill "$vb"
+    wait "$vb" || true
+    v[$s.version_p99]=$(field p99_us <"$work/version.$s" | median_of | awk '{printf "%.2f", $1/1000}')
+    v[$s.version_batches]=$(wc -l <"$work/version.$s")
+}
+
 for size in "$n" "$big"; do
     say "2. $size pods at once"
     for s in cricket containerd; do
-        v[$s.par_$size]=$(with_image "$s" par "$size" | log | field wall_ms)
+        if [ "$size" = "$big" ]; then
+            version_during "$s" with_image "$s" par "$size" >"$work/par.$s"
+        else
+            with_image "$s" par "$size" >"$work/par.$s"
+        fi
+        v[$s.par_$size]=$(log <"$work/par.$s" | field wall_ms)
     done
     memory "$size" "$size"
     say "3. stop+remove of $size pods"
@@ -148,6 +168,8 @@ table() {
     r "   of which StartContainer, median (ms)" seq_start
     r "2. $n pods+containers in parallel: wall (ms)" "par_$n"
     r "   $big pods+containers in parallel: wall (ms)" "par_$big"
+    r "   Version during the $big: slowest of 100, median of batches (ms)" version_p99
+    r "   batches of 100 Version calls during the $big" version_batches
     r "3. stop+remove of $n pods: wall (ms)" "clean_$n"
     r "   stop+remove of $big pods: wall (ms)" "clean_$big"
     r "4. ExecSync true: median of $execs (ms)" exec_median
@@ -163,7 +185,7 @@ table() {
         r "   daemon RSS with $size pods (KiB)" "rss_$size"
         r "   monitors/shims with $size pods: count" "helpers_$size"
         r "   monitors/shims with $size pods: RSS sum (KiB)" "helper_rss_$size"
-        r "   monitors/shims: RSS per pod+container (KiB)" "helper_per_$size"
+        r "   monitors/shims with $size pods: RSS per pod+container (KiB)" "helper_per_$size"
     done
     r "   daemon RSS with $total created containers (KiB)" rss_fill
     r "   monitors/shims with them: RSS sum (KiB)" helper_rss_fill
