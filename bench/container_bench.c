@@ -21,13 +21,15 @@
  *       pod is removed at the end.
  *   container_bench SOCKET list K
  *       K ListContainers calls (no filter), one after the other: median,
- *       p90 and min ms, and the number of containers each answer held.
+ *       p90, p99 and min ms, and the number of containers each answer
+ *       held; then K ListPodSandbox calls: median and p99 ms, and pods.
  *   container_bench SOCKET clean
- *       stop (no grace) and remove every container, then every pod.
+ *       stop (no grace) and remove every container, then every pod, four
+ *       threads at a time: wall ms and how many of each there were.
  *
  * Pods are named ctr-bench-<mode>-<i> in namespace bench, under the cgroup
  * parent /ctr-bench. One line of key=value per mode on stdout, for
- * bench/containers.sh to read.
+ * bench/table.sh and bench/containers.sh to read.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -494,35 +496,68 @@ static int exec_bench(int n)
     return sync_ok == n && stream_ok == n ? 0 : 1;
 }
 
+/* The 99th percentile of ms[0..n), sorted by median(). */
+static double p99(const double *ms, int n)
+{
+    return n > 0 ? ms[(n * 99 - 1) / 100] : 0;
+}
+
+/* One unfiltered ListContainers (pods false) or ListPodSandbox (pods
+ * true): *items gets how many the answer held. 0, or -1 (message printed). */
+static int list_once(crit_client *c, bool pods, size_t *items)
+{
+    crit_result r;
+    grpc_status_code code;
+    if (pods) {
+        Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+        code = crit_call(c, RUNTIME("ListPodSandbox"), &req.base, &runtime__v1__list_pod_sandbox_response__descriptor,
+                         CALL_MS, &r);
+        if (code == GRPC_STATUS_OK)
+            *items = ((Runtime__V1__ListPodSandboxResponse *)r.response)->n_items;
+    } else {
+        Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+        code = crit_call(c, RUNTIME("ListContainers"), &req.base, &runtime__v1__list_containers_response__descriptor,
+                         CALL_MS, &r);
+        if (code == GRPC_STATUS_OK)
+            *items = ((Runtime__V1__ListContainersResponse *)r.response)->n_containers;
+    }
+    if (code != GRPC_STATUS_OK)
+        fprintf(stderr, "container_bench: %s on %s: %d %s\n", pods ? "ListPodSandbox" : "ListContainers", sock, code,
+                r.details);
+    crit_result_clear(&r);
+    return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+/* k calls of one list, one after the other, each's ms into ms; returns how
+ * many succeeded before the first failure. */
+static int list_series(crit_client *c, bool pods, int k, double *ms, size_t *items)
+{
+    int ok = 0;
+    for (int i = 0; i < k; i++) {
+        double t0 = now_ms();
+        if (list_once(c, pods, items) < 0)
+            break;
+        ms[ok++] = now_ms() - t0;
+    }
+    return ok;
+}
+
 static int list(int k)
 {
     crit_client *c = crit_connect(sock);
-    double *ms = calloc((size_t)k, sizeof(double));
-    size_t items = 0;
-    int ok = 0;
-    for (int i = 0; i < k; i++) {
-        Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
-        crit_result r;
-        double t0 = now_ms();
-        grpc_status_code code = crit_call(c, RUNTIME("ListContainers"), &req.base,
-                                          &runtime__v1__list_containers_response__descriptor, CALL_MS, &r);
-        double t1 = now_ms();
-        if (code != GRPC_STATUS_OK) {
-            fprintf(stderr, "container_bench: ListContainers on %s: %d %s\n", sock, code, r.details);
-            crit_result_clear(&r);
-            break;
-        }
-        items = ((Runtime__V1__ListContainersResponse *)r.response)->n_containers;
-        crit_result_clear(&r);
-        ms[ok++] = t1 - t0;
-    }
-    double m = median(ms, ok);
-    if (ok > 0)
-        printf("container_bench socket=%s mode=list calls=%d containers=%zu median_ms=%.2f p90_ms=%.2f min_ms=%.2f\n",
-               sock, ok, items, m, p90(ms, ok), ms[0]);
-    free(ms);
+    double *ctr_ms = calloc((size_t)k * 2, sizeof(double));
+    double *pod_ms = ctr_ms + k;
+    size_t ctrs = 0, pods = 0;
+    int ctr_ok = list_series(c, false, k, ctr_ms, &ctrs);
+    int pod_ok = ctr_ok == k ? list_series(c, true, k, pod_ms, &pods) : 0;
+    double ctr_median = median(ctr_ms, ctr_ok), pod_median = median(pod_ms, pod_ok);
+    printf("container_bench socket=%s mode=list calls=%d containers=%zu median_ms=%.2f p90_ms=%.2f p99_ms=%.2f "
+           "min_ms=%.2f pods=%zu pod_median_ms=%.2f pod_p99_ms=%.2f\n",
+           sock, ctr_ok, ctrs, ctr_median, p90(ctr_ms, ctr_ok), p99(ctr_ms, ctr_ok), ctr_ok > 0 ? ctr_ms[0] : 0, pods,
+           pod_median, p99(pod_ms, pod_ok));
+    free(ctr_ms);
     crit_close(c);
-    return ok == k ? 0 : 1;
+    return ctr_ok == k && pod_ok == k ? 0 : 1;
 }
 
 /* clean: a few threads take the containers, then the pods, by index. */
@@ -548,7 +583,8 @@ static void *clean_one(void *arg)
     return NULL;
 }
 
-static void clean_all(crit_client *c, bool containers)
+/* Stops and removes every container (or pod); returns how many there were. */
+static size_t clean_all(crit_client *c, bool containers)
 {
     cleaner w = {0};
     crit_result r;
@@ -571,14 +607,19 @@ static void clean_all(crit_client *c, bool containers)
         for (int i = 0; i < 4; i++)
             pthread_join(t[i], NULL);
     }
+    size_t n = w.ctrs != NULL ? w.ctrs->n_containers : w.pods != NULL ? w.pods->n_items : 0;
     crit_result_clear(&r);
+    return n;
 }
 
 static int clean(void)
 {
     crit_client *c = crit_connect(sock);
-    clean_all(c, true);
-    clean_all(c, false);
+    double t0 = now_ms();
+    size_t ctrs = clean_all(c, true);
+    size_t pods = clean_all(c, false);
+    printf("container_bench socket=%s mode=clean containers=%zu pods=%zu wall_ms=%.1f\n", sock, ctrs, pods,
+           now_ms() - t0);
     crit_close(c);
     return 0;
 }

@@ -14,7 +14,9 @@
 #      monitor and a `runc init`) and the time to remove them all
 # 1-3 are repeated ROUNDS times (default 3, order of the runtimes swapped
 # each round), 4 is set up once and measured ROUNDS times; the table shows
-# the median over the rounds and the ratio containerd/cricket.
+# the median over the rounds and the ratio cricket/containerd.
+# bench/table.sh is the one table of issue 19; this script keeps the
+# breakdown (rounds, the created containers' processes, streamed exec).
 # With `exec` first, instead: one running `sleep` container per runtime and
 # round, N (default 100) ExecSync calls of `true`, then N streamed execs of
 # `true` (Exec RPC, WebSocket v4.channel.k8s.io, stdout only, timed from
@@ -23,9 +25,11 @@
 #        bench/containers.sh exec [N] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 mode=containers
 if [ "${1:-}" = exec ]; then
-    mode=exec
+    mode="exec"
     shift
 fi
 n=${1:-$([ "$mode" = exec ] && echo 100 || echo 20)}
@@ -34,162 +38,21 @@ total=${3:-1000}
 fill_pods=10
 list_calls=20
 
-scripts/install-deps.sh >/dev/null
-dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q "install ok installed" ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd >/dev/null
-
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j"$(nproc)" --target cricket cricket-pause cricket-monitor container_bench >/dev/null
-bench=build/release/bench/container_bench
-
-work=$(mktemp -d /tmp/cricket-ctrbench.XXXXXX)
-pids=()
-# Processes our two daemons left behind (monitors, shims), by pid: those
-# whose command line names our private directory.
-# (grep says 2 when a process left while it read: not an error here.)
-our_strays() { { grep -alsF "$work" /proc/[0-9]*/cmdline || true; } | cut -d/ -f3; }
-cleanup() {
-    set +e
-    for s in cricket containerd; do
-        [ -S "$work/$s.sock" ] && timeout 600 "$bench" "$work/$s.sock" clean >/dev/null 2>&1
-    done
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    for p in $(our_strays); do kill -9 "$p" 2>/dev/null; done
-    ip link del ckctr-c0 2>/dev/null
-    ip link del ckctr-d0 2>/dev/null
-    # deepest mounts first
-    awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-    for d in /sys/fs/cgroup/*/ctr-bench /sys/fs/cgroup/ctr-bench; do
-        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# --- images: busybox (both), pause (containerd) -----------------------------
-docker_archive() { # DIR TAG ENTRY_JSON: DIR/rootfs -> DIR.tar
-    local dir=$1 tag=$2 config=$3 diff_id
-    tar -C "$dir/rootfs" -cf "$dir/layer.tar" .
-    diff_id=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
-    cat >"$dir/config.json" <<JSON
-{"architecture":"amd64","os":"linux","config":$config,"rootfs":{"type":"layers","diff_ids":["sha256:$diff_id"]}}
-JSON
-    echo "[{\"Config\":\"config.json\",\"RepoTags\":[\"$tag\"],\"Layers\":[\"layer.tar\"]}]" >"$dir/manifest.json"
-    tar -C "$dir" -cf "$dir.tar" manifest.json config.json layer.tar
-}
-image=cricket.local/busybox:bench
-mkdir -p "$work/busybox/rootfs"/{bin,etc,proc,sys,dev,tmp}
-cp /bin/busybox "$work/busybox/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do
-    [ "$a" = busybox ] || ln -s busybox "$work/busybox/rootfs/bin/$a"
-done
-docker_archive "$work/busybox" "$image" '{"Env":["PATH=/bin"],"Cmd":["sh"]}'
-mkdir -p "$work/pause/rootfs"
-cp build/release/daemon/cricket-pause "$work/pause/rootfs/pause"
-docker_archive "$work/pause" cricket.local/pause:bench '{"Entrypoint":["/pause"]}'
-mkdir -p "$work/logs"
-
-# --- cricket ----------------------------------------------------------------
-mkdir -p "$work/cricket-net.d"
-cat >"$work/cricket.yaml" <<YAML
-listen: unix://$work/cricket.sock
-root_dir: $work/cricket-root
-state_dir: $work/cricket-state
-log_level: warn
-cni:
-  conf_dir: $work/cricket-net.d
-  bin_dirs: [/usr/lib/cni]
-  default_network:
-    bridge: ckctr-c0
-    subnet: 10.254.3.0/24
-YAML
-build/release/daemon/cricket --config "$work/cricket.yaml" 2>"$work/cricket.log" &
-pids+=($!)
-cricket_pid=$!
-
-# --- containerd -------------------------------------------------------------
-mkdir -p "$work/containerd-net.d"
-cat >"$work/containerd-net.d/10-bench.conflist" <<JSON
-{"cniVersion":"1.0.0","name":"bench","plugins":[
- {"type":"bridge","bridge":"ckctr-d0","isGateway":true,"ipMasq":true,"hairpinMode":true,
-  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.254.4.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}],
-          "dataDir":"$work/containerd-ipam"}},
- {"type":"portmap","capabilities":{"portMappings":true}}]}
-JSON
-cat >"$work/containerd.toml" <<TOML
-version = 2
-root = "$work/containerd-root"
-state = "$work/containerd-state"
-[grpc]
-  address = "$work/containerd.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  restrict_oom_score_adj = true
-  sandbox_image = "cricket.local/pause:bench"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$work/containerd-net.d"
-TOML
-containerd --config "$work/containerd.toml" --log-level warn 2>"$work/containerd.log" &
-pids+=($!)
-containerd_pid=$!
-
-wait_socket() {
-    for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
-    echo "no socket $1" >&2
-    exit 1
-}
-wait_socket "$work/cricket.sock"
-wait_socket "$work/containerd.sock"
-build/release/daemon/cricket --config "$work/cricket.yaml" image import "$work/busybox.tar" >/dev/null
-for t in pause busybox; do
-    ctr --address "$work/containerd.sock" -n k8s.io images import "$work/$t.tar" >/dev/null
-done
+bench_prepare cricket cricket-pause cricket-monitor container_bench
+bench=$bench_bin/container_bench
+bench_init cricket-ctrbench
+bench_images
+bench_start_cricket ckctr-c0 10.254.3.0/24
+bench_start_containerd ckctr-d0 10.254.4.0/24
+bench_import
 sleep 2
 
 # --- measuring ----------------------------------------------------------------
 declare -A pid_of=([cricket]=$cricket_pid [containerd]=$containerd_pid)
-# The per-pod or per-container helpers: one cricket-monitor per pod and per
-# container, one containerd-shim-runc-v2 per pod (kernel names: 15 chars).
-declare -A helper=([cricket]=cricket-monitor [containerd]=containerd-shim)
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# snapshot: $work/ours (pids whose command line names our private directory)
-# and $work/procs ("pid name ppid rss_kib pss_kib" of every process), each
-# read in one pass.
-snapshot() {
-    { echo 0; our_strays; } >"$work/ours"
-    { grep -sHE '^(Name|PPid|VmRSS|Pss):' /proc/[0-9]*/status /proc/[0-9]*/smaps_rollup || true; } |
-        awk '{
-            i = index($0, ":"); split(substr($0, 1, i - 1), f, "/"); rest = substr($0, i + 1)
-            j = index(rest, ":"); k = substr(rest, 1, j - 1); v = substr(rest, j + 1); gsub(/^[ \t]+|[ \t]+$/, "", v)
-            p = f[3]; seen[p] = 1
-            if (k == "Name") name[p] = v; else if (k == "PPid") pp[p] = v; else if (k == "VmRSS") rss[p] = v + 0; else if (k == "Pss") pss[p] = v + 0
-        } END { for (p in seen) printf "%s %s %s %d %d\n", p, name[p], pp[p], rss[p], pss[p] }' >"$work/procs"
-}
-# processes NAME [PARENT]: "count rss_kib pss_kib" of our processes called
-# NAME, or (with PARENT) of the processes called NAME whose parent is one of
-# ours called PARENT. Names are the kernel's 15-character ones.
-processes() {
-    awk -v n="$1" -v pn="${2:-}" 'NR == FNR { ours[$1] = 1; next }
-        { name[$1] = $2; pp[$1] = $3; rss[$1] = $4; pss[$1] = $5 }
-        END {
-            for (p in name) {
-                if (name[p] != n) continue
-                if (pn == "" ? !(p in ours) : !((pp[p] in ours) && name[pp[p]] == pn)) continue
-                c++; r += rss[p]; s += pss[p]
-            }
-            printf "%d %d %d\n", c, r, s
-        }' "$work/ours" "$work/procs"
-}
-field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p"; }
-median_of() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 record() { echo "$3" >>"$work/m.$1.$2"; } # RUNTIME METRIC VALUE
 all="$work/all.txt"
-row() { # METRIC LABEL
-    local c d
-    c=$(median_of <"$work/m.cricket.$1")
-    d=$(median_of <"$work/m.containerd.$1")
-    printf '%-58s %12s %12s %8s\n' "$2" "$c" "$d" "$(awk -v c="$c" -v d="$d" 'BEGIN{if (c > 0 && d > 0) printf "%.2f", d/c; else print "-"}')"
+row() { # METRIC LABEL: the medians over the rounds
+    bench_row "$2" "$(median_of <"$work/m.cricket.$1")" "$(median_of <"$work/m.containerd.$1")"
 }
 order_of_round() { # ROUND: the runtimes, swapped every other round
     if [ $(($1 % 2)) -eq 0 ]; then echo containerd cricket; else echo cricket containerd; fi
@@ -208,7 +71,7 @@ if [ "$mode" = exec ]; then
     cat "$all"
     echo
     echo "medians over $rounds rounds (N=$n execs of each kind per round, one container per runtime and round)"
-    printf '%-58s %12s %12s %8s\n' metric cricket containerd "ctrd/ck"
+    bench_header metric
     row sync_median "ExecSync true: median of $n (ms)"
     row sync_p90 "ExecSync true: p90 of $n (ms)"
     row stream_median "Exec true, WebSocket v4, call to status: median (ms)"
@@ -283,7 +146,7 @@ echo
 cat "$all"
 echo
 echo "medians over $rounds rounds (N=$n, TOTAL=$total in $fill_pods pods, $list_calls ListContainers per round)"
-printf '%-58s %12s %12s %8s\n' metric cricket containerd "ctrd/ck"
+bench_header metric
 row seq_median "runp+create+start, sequential: median of $n (ms)"
 row seq_p90 "runp+create+start, sequential: p90 of $n (ms)"
 row runp "  of which RunPodSandbox, median (ms)"

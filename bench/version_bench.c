@@ -48,6 +48,7 @@ static int one_run(crit_client *c, const char *socket, int calls)
     qsort(lat, (size_t)calls, sizeof(double), cmp_double);
     printf("version_bench socket=%s calls=%d median_us=%.1f p99_us=%.1f total_ms=%.1f\n", socket, calls, lat[calls / 2],
            lat[(calls * 99) / 100], total / 1e3);
+    fflush(stdout); /* bench/table.sh reads the lines of a run it kills */
     free(lat);
     return 0;
 }
