@@ -6,7 +6,10 @@
 # one-line summary: scripts/lint.sh (format, clang-tidy, cppcheck, run first),
 # scripts/valgrind.sh (critest against daemons under valgrind),
 # scripts/fuzz.sh (every fuzz target for FUZZ_SECONDS, default 60) and
-# scripts/coverage.sh (line coverage per folder).
+# scripts/coverage.sh (line coverage per folder); last the benchmark table
+# in its tiny mode (bench/table.sh --tiny: it installs containerd, times
+# nothing and fails only when a row got no number for either runtime, so
+# the benchmark never rots).
 # Run as root on Debian 12: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +38,6 @@ ctest --test-dir "$build" --output-on-failure --timeout 900
 scripts/valgrind.sh
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 scripts/coverage.sh
-echo "test.sh: lint, ASan+UBSan build and tests, release build, valgrind, fuzz and coverage all passed"
-echo "steps: 6 passed, 0 failed"
+bench/table.sh --tiny
+echo "test.sh: lint, ASan+UBSan build and tests, release build, valgrind, fuzz, coverage and the tiny benchmark all passed"
+echo "steps: 7 passed, 0 failed"
