@@ -111,6 +111,7 @@ struct exec_session {
     /* the process */
     ck_container_exec ex;
     bool running; /* runc not reaped */
+    bool killing; /* the client left: its process is killed until runc ends */
     int pidfd;
     ck_watch pid_w;
     int status;
@@ -792,6 +793,7 @@ static void op_gone(void *p)
     if (s->running) {
         ck_info("streaming", "%s: the client went away: killing the process", conn_what(s->conn));
         ck_oci_exec_kill(s->ex.proc.pid);
+        s->killing = true;
     }
     stdin_close(s);
     if (s->attach_fd >= 0) /* the container runs on */
@@ -809,6 +811,11 @@ static void op_tick(void *p, long long now)
         finish(s, -1, "timed out waiting for the client's streams");
         return;
     }
+    /* A client that left before runc started the process: the first kill
+     * found nothing to kill, and runc goes on to start it. Kill again on
+     * every tick until runc, whose child it is, has ended. */
+    if (s->running && s->killing)
+        ck_oci_exec_kill(s->ex.proc.pid);
     /* No pidfd to say when runc ended (or watching failed after the
      * start, the process killed): look on every tick. */
     if (s->running && s->pid_w.fd < 0)

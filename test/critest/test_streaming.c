@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -566,6 +567,43 @@ static void test_exec_client_disconnect_kills(void **state)
 }
 
 /* ---- tokens and upgrades -------------------------------------------------------------- */
+
+/* Whether the daemon's log, past offset from, holds needle. */
+static bool log_since_has(long from, const char *needle)
+{
+    FILE *f = fopen(S.daemon.log, "re");
+    assert_non_null(f);
+    char line[1024];
+    bool found = false;
+    if (fseek(f, from, SEEK_SET) == 0)
+        while (!found && fgets(line, sizeof(line), f) != NULL)
+            found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* A client that leaves the moment runc is started, before runc has
+ * started the process (that takes it tens of milliseconds): the process it
+ * starts after the kill must not be left behind. */
+static void test_exec_client_leaving_at_once_kills(void **state)
+{
+    (void)state;
+    char url[512];
+    exec_sh_url("sleep 4343; echo never", false, true, true, false, url, sizeof(url));
+    struct stat st;
+    assert_int_equal(stat(S.daemon.log, &st), 0);
+    exec_run x;
+    spdy_exec_open(&x, url, true, true, false, false);
+    double t0 = crit_ctr_now();
+    while (!log_since_has(st.st_size, "started (runc pid") && crit_ctr_now() - t0 < crit_ctr_seconds(20))
+        usleep(1000);
+    spdy_close(&x.s);
+    usleep((useconds_t)(crit_ctr_seconds(2) * 1e6)); /* time for runc to start it */
+    t0 = crit_ctr_now();
+    while (process_running("sleep 4343") && crit_ctr_now() - t0 < crit_ctr_seconds(30))
+        usleep(50 * 1000);
+    assert_false(process_running("sleep 4343"));
+}
 
 static void test_token_single_use(void **state)
 {
@@ -1226,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_exec_spdy_old_protocol),
         cmocka_unit_test(test_exec_tty_resize),
         cmocka_unit_test(test_exec_client_disconnect_kills),
+        cmocka_unit_test(test_exec_client_leaving_at_once_kills),
         cmocka_unit_test(test_token_single_use),
         cmocka_unit_test(test_bad_upgrades),
         cmocka_unit_test(test_exec_rpc_validation),
