@@ -8,8 +8,13 @@
  * node without AppArmor, or where that profile is not loaded, it is
  * CK_E_PRECONDITION naming what is missing (the kubelet would otherwise
  * run a workload without the confinement it was promised). RuntimeDefault
- * and Unconfined run without a profile: cricket ships no default AppArmor
- * profile of its own.
+ * (and an unset choice) is cricket's own profile, cricket-default, loaded
+ * through apparmor_parser the first time a node with AppArmor needs it (a
+ * node that cannot load it refuses the container rather than running it
+ * unconfined); on a node without AppArmor there is nothing to confine
+ * with, and it runs without a profile, as Unconfined does everywhere.
+ * Privileged containers and pods are not confined (their callers skip
+ * this), as containerd and CRI-O do.
  *
  * SELinux: cricket does not label processes or mounts. Labels asked of a
  * node without SELinux are ignored, as containerd and CRI-O do; asked of a
@@ -43,9 +48,19 @@ int ck_apparmor_choice_parse(const char *field, const char *value, ck_apparmor_c
  * empty name or one with blanks or control characters is CK_E_INVALID. */
 int ck_apparmor_localhost(const char *field, const char *ref, ck_apparmor_choice *out, ck_err *err);
 
+#define CK_APPARMOR_DEFAULT_PROFILE "cricket-default"
+
 /* The profile for process.apparmorProfile (*out NULL = none), checked
- * against this node as the header says. */
+ * against this node (and the default profile loaded) as the header says. */
 int ck_apparmor_profile_for(const ck_apparmor_choice *c, const char **out, ck_err *err);
+
+/* apparmor_parser's path, or NULL when the node has none. */
+const char *ck_apparmor_parser(void);
+
+/* Runs apparmor_parser on cricket-default: load (or replace) it in the
+ * kernel, or only compile it (load false: what a node without AppArmor can
+ * still check). CK_E_PRECONDITION with the parser's words when it refuses. */
+int ck_apparmor_default_compile(bool load, ck_err *err);
 
 /* SELinux options were given (labelled): fine on a node without SELinux,
  * CK_E_PRECONDITION on one with it. field names them in the error. */

@@ -27,6 +27,9 @@ packages=(
     clang-format clang-tidy cppcheck gcovr
     # run time: OCI runtimes and CNI plugins
     runc crun containernetworking-plugins iproute2 iptables
+    # AppArmor's parser: loads cricket-default on nodes with AppArmor (and
+    # compiles it in the unit tests on nodes without)
+    apparmor
     # image tests: the registry fixture (test/fixtures/registry.sh)
     docker-registry busybox-static apache2-utils openssl python3 curl zstd
 )
