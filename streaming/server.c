@@ -633,18 +633,20 @@ static int prepare_tls(ck_streaming *srv, const ck_streaming_options *opt, ck_er
     return 0;
 }
 
+/* One start for both: with TLS the flag and the key pair are added, the
+ * pair through an option array that is empty without it. */
 static struct MHD_Daemon *start_mhd(ck_streaming *srv, unsigned flags, const struct sockaddr *addr)
 {
-    if (srv->tls.cert_pem == NULL)
-        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                                (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                MHD_OPTION_END);
-    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
+    bool tls = srv->tls.cert_pem != NULL;
+    struct MHD_OptionItem pair[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                            MHD_OPTION_HTTPS_MEM_CERT, srv->tls.cert_pem, MHD_OPTION_HTTPS_MEM_KEY, srv->tls.key_pem,
-                            MHD_OPTION_END);
+                            MHD_OPTION_ARRAY, tls ? pair : pair + 2, MHD_OPTION_END);
 }
 
 static int start_http(ck_streaming *srv, const ck_streaming_options *opt, ck_err *err)
