@@ -41,6 +41,21 @@ int ck_rm_rf(const char *path, ck_err *err)
     return 0;
 }
 
+/* Writes all of data to fd (path names it in the error). */
+static int write_all(int fd, const char *path, const char *data, size_t len, ck_err *err)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return ck_err_set(err, errno == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, errno, "write %s", path);
+        off += (size_t)n;
+    }
+    return 0;
+}
+
 int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err)
 {
     char tmp[PATH_MAX];
@@ -49,17 +64,9 @@ int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigne
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "write %s", tmp);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            unlink(tmp);
-            return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "write %s", tmp);
-        }
-        off += (size_t)n;
+    if (write_all(fd, tmp, data, len, err) < 0) {
+        unlink(tmp);
+        return -1;
     }
     if (fsync(fd) < 0 || rename(tmp, path) < 0) {
         int e = errno;
@@ -93,4 +100,12 @@ int ck_mkdir_p(const char *path, unsigned mode, ck_err *err)
     if (!S_ISDIR(st.st_mode))
         return ck_err_set(err, CK_E_PRECONDITION, 0, "%s is not a directory", buf);
     return 0;
+}
+
+int ck_rewrite_file(const char *path, const char *data, size_t len, ck_err *err)
+{
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "rewrite %s", path);
+    return write_all(fd, path, data, len, err);
 }

@@ -24,5 +24,9 @@ int ck_copy_dir_contents(int src, int dst, ck_err *err);
 
 /* Writes a file whole: temp file, fsync, rename. */
 int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
+/* Replaces the text of the existing file path in place: the same inode, so
+ * what bind-mounted it sees the new text. Not atomic: only for a file
+ * nobody reads yet. */
+int ck_rewrite_file(const char *path, const char *data, size_t len, ck_err *err);
 
 #endif

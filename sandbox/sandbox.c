@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,20 @@ static int reserve(ck_sandboxes *sb, const char *key, const ck_sandbox_config *c
 
 /* ---- the steps ---------------------------------------------------------- */
 
+/* CNI ADD, run beside the pause's creation: the two share only the netns,
+ * made before both, and each is a few Go processes that mostly wait, so a
+ * pod starts in about the longer of the two instead of their sum. */
+typedef struct cni_add_job {
+    ck_cni *cni;
+    ck_cni_pod pod;
+    char *plan;
+    ck_cni_attachment att;
+    ck_err err;
+    int rc;
+    pthread_t thread;
+    bool running; /* joined before anything reads the result or undoes */
+} cni_add_job;
+
 typedef struct run_ctx {
     ck_sandboxes *sb;
     const ck_sandbox_config *cfg;
@@ -213,6 +228,7 @@ typedef struct run_ctx {
      * and attachment recorded, so the next stop, remove or restart retries
      * the DEL instead of leaking the IP and veth. */
     bool network_kept;
+    cni_add_job add;
 } run_ctx;
 
 static int save(run_ctx *c, int state, ck_err *err)
@@ -392,38 +408,82 @@ static uint64_t bandwidth_annotation(const ck_sandbox_config *cfg, const char *k
     return 0;
 }
 
-static int step_cni(run_ctx *c, ck_undo *u, char *ip, size_t ip_size, ck_err *err)
+static void *cni_add_thread(void *arg)
+{
+    cni_add_job *j = arg;
+    j->rc = ck_cni_add(j->cni, &j->pod, j->plan, &j->att, &j->err);
+    return NULL;
+}
+
+/* Sysctls under a network interface's own tree name an interface CNI makes:
+ * the runtime can set them only once ADD is done. */
+static bool needs_interfaces(const ck_sandbox_config *cfg)
+{
+    static const char *const trees[] = {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."};
+    for (size_t i = 0; i < cfg->sysctls.len; i++)
+        for (size_t t = 0; t < sizeof(trees) / sizeof(trees[0]); t++)
+            if (strncmp(cfg->sysctls.items[i].key, trees[t], strlen(trees[t])) == 0)
+                return true;
+    return false;
+}
+
+/* Records the plan (a crash during ADD leaves what DEL needs), then starts
+ * ADD: on its own thread unless the pause must wait for the interfaces (or
+ * no thread can be had). step_cni_finish collects it. */
+static int step_cni_begin(run_ctx *c, ck_undo *u, ck_err *err)
 {
     if (c->host_network)
         return 0;
-    ck_cni_pod pod;
-    sb_cni_pod(&c->row, c->data, &pod);
-    pod.ports = c->cfg->ports;
-    pod.n_ports = c->cfg->n_ports;
-    pod.ingress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/ingress-bandwidth");
-    pod.egress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/egress-bandwidth");
-    /* The plan is recorded first: a crash during ADD leaves what DEL needs. */
-    char *plan = NULL;
-    if (ck_cni_plan(c->sb->cni, &pod, &plan, err) < 0)
+    cni_add_job *j = &c->add;
+    j->cni = c->sb->cni;
+    sb_cni_pod(&c->row, c->data, &j->pod);
+    j->pod.netns = c->netns;
+    j->pod.ports = c->cfg->ports;
+    j->pod.n_ports = c->cfg->n_ports;
+    j->pod.ingress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/ingress-bandwidth");
+    j->pod.egress_bps = bandwidth_annotation(c->cfg, "kubernetes.io/egress-bandwidth");
+    ck_err_clear(&j->err);
+    if (ck_cni_plan(j->cni, &j->pod, &j->plan, err) < 0)
         return ck_err_wrap(err, "set up network");
-    if (sb_record_set_cni(c->data, plan, err) < 0 || save(c, CK_SANDBOX_CREATING, err) < 0 ||
-        ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0) {
-        free(plan);
+    if (sb_record_set_cni(c->data, j->plan, err) < 0 || save(c, CK_SANDBOX_CREATING, err) < 0 ||
+        ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0)
         return -1;
+    if (!needs_interfaces(c->cfg) && pthread_create(&j->thread, NULL, cni_add_thread, j) == 0) {
+        j->running = true;
+        return 0;
     }
-    ck_cni_attachment att;
-    int rc = ck_cni_add(c->sb->cni, &pod, plan, &att, err);
-    free(plan);
-    if (rc < 0) /* the plan stays recorded: the undo's DEL needs it */
+    cni_add_thread(j);
+    if (j->rc < 0) { /* the plan stays recorded: the undo's DEL needs it */
+        ck_err_copy(err, &j->err);
         return ck_err_wrap(err, "set up network");
-    rc = sb_record_set_cni(c->data, att.state, err);
-    free(att.state);
-    att.state = NULL;
+    }
+    return 0;
+}
+
+static void cni_add_join(cni_add_job *j)
+{
+    if (j->running)
+        pthread_join(j->thread, NULL);
+    j->running = false;
+}
+
+/* Waits for ADD and records what it attached; the pod's IP into ip. */
+static int step_cni_finish(run_ctx *c, char *ip, size_t ip_size, ck_err *err)
+{
+    if (c->host_network)
+        return 0;
+    cni_add_job *j = &c->add;
+    cni_add_join(j);
+    if (j->rc < 0) { /* the plan stays recorded: the undo's DEL needs it */
+        ck_err_copy(err, &j->err);
+        return ck_err_wrap(err, "set up network");
+    }
+    int rc = sb_record_set_cni(c->data, j->att.state, err);
     if (rc < 0)
         return ck_err_wrap(err, "record the network");
-    sb_record_set_ips(c->data, &att);
-    if (att.n_ips > 0)
-        snprintf(ip, ip_size, "%s", att.ips[0]);
+    sb_record_set_ips(c->data, &j->att);
+    if (j->att.n_ips > 0)
+        snprintf(ip, ip_size, "%s", j->att.ips[0]);
     return save(c, CK_SANDBOX_CREATING, err);
 }
 
@@ -443,6 +503,15 @@ static int step_files(run_ctx *c, const char *ip, ck_err *err)
         sb_write_resolv(&c->p, c->cfg, err) < 0)
         return ck_err_wrap(err, "write /etc files");
     sb_record_set_hostname(c->data, hostname);
+    return 0;
+}
+
+static int step_hosts(run_ctx *c, const char *ip, ck_err *err)
+{
+    if (c->host_network || ip[0] == '\0')
+        return 0;
+    if (sb_add_ip_to_hosts(&c->p, sb_record_hostname(c->data), ip, err) < 0)
+        return ck_err_wrap(err, "write /etc/hosts");
     return 0;
 }
 
@@ -613,11 +682,16 @@ static int run_steps(run_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     char ip[64] = "";
     int rc = -1;
+    /* /etc/hosts gets the pod's IP once ADD is done, in place. */
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_userns(c, &u, err) == 0 &&
-        step_netns(c, &u, err) == 0 && step_cni(c, &u, ip, sizeof(ip), err) == 0 && step_files(c, ip, err) == 0 &&
+        step_netns(c, &u, err) == 0 && step_cni_begin(c, &u, err) == 0 && step_files(c, ip, err) == 0 &&
         step_shm(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 && step_pause(c, &u, err) == 0 &&
+        step_cni_finish(c, ip, sizeof(ip), err) == 0 && step_hosts(c, ip, err) == 0 &&
         save(c, CK_SANDBOX_READY, err) == 0)
         rc = 0;
+    cni_add_join(&c->add); /* a failure before the finish: ADD ends before its DEL */
+    free(c->add.plan);
+    ck_cni_attachment_clear(&c->add.att);
     if (rc < 0)
         ck_undo_run(&u);
     else

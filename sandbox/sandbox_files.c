@@ -119,17 +119,30 @@ int sb_write_hostname(const sb_paths *p, const char *hostname, ck_err *err)
     return write_text(p->hostname, text, err);
 }
 
+/* The pod's /etc/hosts; with its IP once known. */
+static void hosts_text(const char *hostname, const char *ip, char *text, size_t size)
+{
+    int n = snprintf(text, size,
+                     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+                     "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+    if (ip != NULL && ip[0] != '\0' && hostname != NULL && hostname[0] != '\0')
+        snprintf(text + n, size - (size_t)n, "%s\t%s\n", ip, hostname);
+}
+
 int sb_write_hosts(const sb_paths *p, const char *hostname, const char *ip, bool host_network, ck_err *err)
 {
     if (host_network)
         return copy_file("/etc/hosts", p->hosts, 0644, err);
     char text[1024];
-    int n = snprintf(text, sizeof(text),
-                     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-                     "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
-    if (ip != NULL && ip[0] != '\0' && hostname != NULL && hostname[0] != '\0')
-        snprintf(text + n, sizeof(text) - (size_t)n, "%s\t%s\n", ip, hostname);
+    hosts_text(hostname, ip, text, sizeof(text));
     return write_text(p->hosts, text, err);
+}
+
+int sb_add_ip_to_hosts(const sb_paths *p, const char *hostname, const char *ip, ck_err *err)
+{
+    char text[1024];
+    hosts_text(hostname, ip, text, sizeof(text));
+    return ck_rewrite_file(p->hosts, text, strlen(text), err);
 }
 
 static void append_list(char *buf, size_t size, const char *key, const ck_strs *v, bool one_per_line)

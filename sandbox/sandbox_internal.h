@@ -70,6 +70,9 @@ void sb_unlock(ck_sandboxes *sb, const char *id);
 int sb_prepare_rootfs(ck_sandboxes *sb, ck_err *err);
 int sb_write_hostname(const sb_paths *p, const char *hostname, ck_err *err);
 int sb_write_hosts(const sb_paths *p, const char *hostname, const char *ip, bool host_network, ck_err *err);
+/* Writes the pod's IP into the /etc/hosts its pause already bind-mounted
+ * (CNI ADD ran beside the pause's creation): the same file, in place. */
+int sb_add_ip_to_hosts(const sb_paths *p, const char *hostname, const char *ip, ck_err *err);
 int sb_write_resolv(const sb_paths *p, const ck_sandbox_config *cfg, ck_err *err);
 int sb_mount_shm(const sb_paths *p, ck_err *err);
 void sb_unmount_shm(const sb_paths *p);

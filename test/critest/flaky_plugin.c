@@ -5,7 +5,8 @@
  * "failOn" (default "DEL") fails with a CNI error object, as a real plugin
  * whose backend is down would ("failOn" may list several, as "ADD,DEL"). With "hangFile" present, the command named by
  * "hangOn" writes its pid to <hangFile>.pid and sleeps (a daemon killed in
- * the middle of a CNI call). With "recordFile", every command first writes
+ * the middle of a CNI call). With "delayMs", ADD first sleeps that long (a
+ * slow plugin). With "recordFile", every command first writes
  * there what it was given beside its input: its environment, one variable a
  * line, then "fds:" and the descriptors it holds above 2.
  */
@@ -97,11 +98,17 @@ int main(void)
         sleep(60);
         return 1;
     }
+    json_int_t delay_ms = json_integer_value(json_object_get(conf, "delayMs"));
+    if (strcmp(cmd, "ADD") == 0 && delay_ms > 0)
+        usleep((useconds_t)delay_ms * 1000);
     if (strcmp(cmd, "ADD") == 0) {
-        json_t *prev = json_object_get(conf, "prevResult");
-        char *text = json_dumps(prev != NULL ? prev : json_pack("{s:s}", "cniVersion", "1.0.0"), JSON_COMPACT);
+        json_t *prev = json_incref(json_object_get(conf, "prevResult"));
+        if (prev == NULL) /* the first plugin: an empty result */
+            prev = json_pack("{s:s}", "cniVersion", "1.0.0");
+        char *text = json_dumps(prev, JSON_COMPACT);
         printf("%s\n", text);
         free(text);
+        json_decref(prev);
     }
     json_decref(conf);
     return 0;

@@ -411,6 +411,41 @@ static void test_lifecycle_and_status_fields(void **state)
     free(id);
 }
 
+/* CNI ADD runs beside the pause's creation, except for a pod whose sysctls
+ * name its interface: the runtime can set those only once CNI made it. A
+ * slow first plugin makes sure the interface comes late. */
+static void test_interface_sysctl_waits_for_the_network(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], conf[2048];
+    snprintf(path, sizeof(path), "%s/00-slow.conflist", shared.cni_dir);
+    snprintf(
+        conf, sizeof(conf),
+        "{\"cniVersion\":\"1.0.0\",\"name\":\"cricket\",\"plugins\":[{\"type\":\"cktest-flaky\",\"delayMs\":1500},"
+        "{\"type\":\"bridge\",\"bridge\":\"%s\",\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"%s\"}]],"
+        "\"dataDir\":\"%s/cni/networks\"}}]}",
+        net.bridge, net.subnet, shared.state);
+    crit_write_text(path, conf);
+    pod_opts o = {.name = "ifsysctl", .sysctl_key = "net.ipv4.conf.eth0.accept_local", .sysctl_value = "1"};
+    char *id = run_pod(&o);
+    unlink(path);
+    crit_result r;
+    json_t *rec;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pause_pid"));
+    json_decref(rec);
+    crit_result_clear(&r);
+    char cmd[256], buf[64] = "";
+    snprintf(cmd, sizeof(cmd), "nsenter -t %d -n cat /proc/sys/net/ipv4/conf/eth0/accept_local", (int)pid);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(buf, sizeof(buf), p));
+    pclose(p);
+    assert_string_equal(buf, "1\n");
+    remove_last_pod(id);
+}
+
 static void test_list_filters(void **state)
 {
     (void)state;
@@ -1281,6 +1316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_reports_default_network),
         cmocka_unit_test(test_lifecycle_and_status_fields),
+        cmocka_unit_test(test_interface_sysctl_waits_for_the_network),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_two_pods_reach_each_other),
         cmocka_unit_test(test_port_mapping_from_localhost),
