@@ -12,7 +12,9 @@
 #   5. ListContainers and ListPodSandbox with TOTAL created `sleep`
 #      containers (in FILL pods): median and p99 of CALLS each
 #   6. daemon RSS idle, with N and with BIG pods; the monitors' (cricket-
-#      monitor) or shims' (containerd-shim-runc-v2) RSS, summed and per pod
+#      monitor) or shims' (containerd-shim-runc-v2) RSS and PSS (shared
+#      pages divided among their sharers: what they really cost), summed and
+#      per pod
 #   7. the floor: `runc run` of a busybox bundle running `true`, median of
 #      FLOOR, and pod+container start over it
 #   8. cold pull+unpack of a multi-layer image of PULL_MB unpacked (300 MB;
@@ -55,11 +57,13 @@ memory() { # LABEL PODS: the daemons' and the helpers' RSS now
     sleep 1
     snapshot
     for s in cricket containerd; do
-        read -r count rss _ <<<"$(processes "${helper[$s]}")"
+        read -r count rss pss <<<"$(processes "${helper[$s]}")"
         v[$s.rss_$1]=$(rss_kib "${pid_of[$s]}")
         v[$s.helpers_$1]=$count
         v[$s.helper_rss_$1]=$rss
         v[$s.helper_per_$1]=$((rss / $2))
+        v[$s.helper_pss_$1]=$pss
+        v[$s.helper_pss_per_$1]=$((pss / $2))
     done
 }
 
@@ -188,6 +192,8 @@ table() {
         r "   monitors/shims with $size pods: count" "helpers_$size"
         r "   monitors/shims with $size pods: RSS sum (KiB)" "helper_rss_$size"
         r "   monitors/shims with $size pods: RSS per pod+container (KiB)" "helper_per_$size"
+        r "   monitors/shims with $size pods: PSS sum (KiB)" "helper_pss_$size"
+        r "   monitors/shims with $size pods: PSS per pod+container (KiB)" "helper_pss_per_$size"
     done
     r "   daemon RSS with $total created containers (KiB)" rss_fill
     r "   monitors/shims with them: RSS sum (KiB)" helper_rss_fill
