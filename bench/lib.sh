@@ -218,6 +218,7 @@ bench_import() {
 # shellcheck disable=SC2034 # for the sourcing script
 declare -A helper=([cricket]=cricket-monitor [containerd]=containerd-shim)
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 # snapshot: $work/ours (pids whose command line names our private directory)
 # and $work/procs ("pid name ppid rss_kib pss_kib" of every process), each
 # read in one pass.

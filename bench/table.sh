@@ -11,7 +11,7 @@
 #   4. ExecSync `true`: median of EXECS
 #   5. ListContainers and ListPodSandbox with TOTAL created `sleep`
 #      containers (in FILL pods): median and p99 of CALLS each
-#   6. daemon RSS idle, with N and with BIG pods; the monitors' (cricket-
+#   6. daemon RSS and PSS idle, with N and with BIG pods; the monitors' (cricket-
 #      monitor) or shims' (containerd-shim-runc-v2) RSS and PSS (shared
 #      pages divided among their sharers: what they really cost), summed and
 #      per pod
@@ -59,6 +59,7 @@ memory() { # LABEL PODS: the daemons' and the helpers' RSS now
     for s in cricket containerd; do
         read -r count rss pss <<<"$(processes "${helper[$s]}")"
         v[$s.rss_$1]=$(rss_kib "${pid_of[$s]}")
+        v[$s.pss_$1]=$(pss_kib "${pid_of[$s]}")
         v[$s.helpers_$1]=$count
         v[$s.helper_rss_$1]=$rss
         v[$s.helper_per_$1]=$((rss / $2))
@@ -68,7 +69,10 @@ memory() { # LABEL PODS: the daemons' and the helpers' RSS now
 }
 
 declare -A pid_of=([cricket]=$cricket_pid [containerd]=$containerd_pid)
-for s in cricket containerd; do v[$s.rss_idle]=$(rss_kib "${pid_of[$s]}"); done
+for s in cricket containerd; do
+    v[$s.rss_idle]=$(rss_kib "${pid_of[$s]}")
+    v[$s.pss_idle]=$(pss_kib "${pid_of[$s]}")
+done
 
 say "1. $n pods one after the other"
 for s in cricket containerd; do
@@ -187,8 +191,10 @@ table() {
     r "   setup: $fill pods + $total creates, 2 in flight (s)" fill_s
     r "   teardown: stop+remove of them (s)" fill_clean_s
     r "6. daemon RSS idle (KiB)" rss_idle
+    r "   daemon PSS idle (KiB)" pss_idle
     for size in "$n" "$big"; do
         r "   daemon RSS with $size pods (KiB)" "rss_$size"
+        r "   daemon PSS with $size pods (KiB)" "pss_$size"
         r "   monitors/shims with $size pods: count" "helpers_$size"
         r "   monitors/shims with $size pods: RSS sum (KiB)" "helper_rss_$size"
         r "   monitors/shims with $size pods: RSS per pod+container (KiB)" "helper_per_$size"
