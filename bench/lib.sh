@@ -130,10 +130,24 @@ bench_images() {
     mkdir -p "$work/logs"
 }
 
+# bench_conflist BRIDGE SUBNET IPAM_DIR: the one network both runtimes get
+# (bridge with masquerade, host-local, portmap), so the table compares the
+# runtimes, not their default networks (cricket's adds bandwidth).
+bench_conflist() {
+    cat <<JSON
+{"cniVersion":"1.0.0","name":"bench","plugins":[
+ {"type":"bridge","bridge":"$1","isGateway":true,"ipMasq":true,"hairpinMode":true,
+  "ipam":{"type":"host-local","ranges":[[{"subnet":"$2"}]],"routes":[{"dst":"0.0.0.0/0"}],
+          "dataDir":"$3"}},
+ {"type":"portmap","capabilities":{"portMappings":true}}]}
+JSON
+}
+
 bench_start_cricket() { # BRIDGE SUBNET
     bridges+=("$1")
     subnets+=("$2")
     mkdir -p "$work/cricket-net.d"
+    bench_conflist "$1" "$2" "$work/cricket-ipam" >"$work/cricket-net.d/10-bench.conflist"
     cat >"$work/cricket.yaml" <<YAML
 listen: unix://$work/cricket.sock
 root_dir: $work/cricket-root
@@ -161,13 +175,7 @@ bench_start_containerd() { # BRIDGE SUBNET
     bridges+=("$1")
     subnets+=("$2")
     mkdir -p "$work/containerd-net.d" "$work/certs.d"
-    cat >"$work/containerd-net.d/10-bench.conflist" <<JSON
-{"cniVersion":"1.0.0","name":"bench","plugins":[
- {"type":"bridge","bridge":"$1","isGateway":true,"ipMasq":true,"hairpinMode":true,
-  "ipam":{"type":"host-local","ranges":[[{"subnet":"$2"}]],"routes":[{"dst":"0.0.0.0/0"}],
-          "dataDir":"$work/containerd-ipam"}},
- {"type":"portmap","capabilities":{"portMappings":true}}]}
-JSON
+    bench_conflist "$1" "$2" "$work/containerd-ipam" >"$work/containerd-net.d/10-bench.conflist"
     if [ -n "$registry_dir" ]; then
         mkdir -p "$work/certs.d/$CK_FX_PLAIN"
         cat >"$work/certs.d/$CK_FX_PLAIN/hosts.toml" <<TOML
