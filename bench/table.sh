@@ -31,9 +31,9 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 if [ "${1:-}" = --tiny ]; then
-    tiny=1 n=2 big=3 execs=5 fill=2 total=10 calls=5 floor=3 rounds=1 pull_mb=4
+    tiny=1 n=2 big=3 execs=5 fill=2 total=10 calls=5 floor=3 rounds=1 pull_mb=4 settle_s=1
 else
-    tiny=0 n=20 big=110 execs=100 fill=10 total=1000 calls=200 floor=20 rounds=3 pull_mb=300
+    tiny=0 n=20 big=110 execs=100 fill=10 total=1000 calls=200 floor=20 rounds=3 pull_mb=300 settle_s=11
 fi
 
 bench_prepare cricket cricket-pause cricket-monitor container_bench pull_bench version_bench
@@ -53,8 +53,9 @@ say() { echo "table.sh: $*" >&2; }
 with_image() { local s=$1; shift; "$bench_bin/container_bench" "$work/$s.sock" "$image" "$work/logs" "$@"; }
 ctr_bench() { local s=$1; shift; "$bench_bin/container_bench" "$work/$s.sock" "$@"; }
 
-memory() { # LABEL PODS: the daemons' and the helpers' RSS now
-    sleep 1
+memory() { # LABEL PODS: the daemons' and the helpers' RSS and PSS once settled
+    # (cricket gives freed heap back every 10 s, Go's scavenger as lazily)
+    sleep "$settle_s"
     snapshot
     for s in cricket containerd; do
         read -r count rss pss <<<"$(processes "${helper[$s]}")"
