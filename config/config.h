@@ -117,7 +117,7 @@ typedef struct ck_config {
 
     struct {
         unsigned pull_progress_timeout;    /* seconds without a byte before a pull fails (1..3600) */
-        unsigned max_concurrent_downloads; /* layers fetched at once per pull (1..64) */
+        unsigned max_concurrent_downloads; /* layers fetched, each unpacked as it arrives, at once per pull (1..64) */
         bool allow_device_nodes;           /* create device nodes found in layers (default no) */
     } images;
 } ck_config;

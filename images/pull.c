@@ -3,15 +3,23 @@
  * (mirrors, then origin); fetch the manifest (by digest when the reference
  * has one, verified); if it is an index, pick the entry for this host's
  * platform and fetch that manifest (verified); fetch the config, then the
- * layers in parallel (max_concurrent_downloads threads), each streamed into
- * the content store and verified; unpack each layer once per chain id, in
- * order, checking its diff id; record the image and point its tag and
- * digest reference at it. The image id (the config digest) is returned.
+ * layers in parallel (max_concurrent_downloads threads). Each layer is
+ * unpacked while it downloads: the body goes into the content store (which
+ * verifies size and digest) and, through a socket pair, to an unpack thread
+ * that extracts it into a temporary directory and checks its diff id. The
+ * layer is put in place only when both the blob and the unpack are good;
+ * otherwise the temporary tree is removed, and the blob's verdict is the
+ * error (as when the blob came first and the unpack after). Layers unpack
+ * each into their own directory, so their order does not matter. Then the
+ * image is recorded and its tag and digest reference point at it. The
+ * image id (the config digest) is returned.
  *
  * Two pulls of the same blob share one download (key lock per digest: the
  * second waits and finds it stored); two unpacks of the same chain id
- * likewise. While a pull or an import runs, in this process or another,
- * garbage collection leaves files alone (ck_images_hold).
+ * likewise (the layer's lock is taken after the blob's, always). While a
+ * pull or an import runs, in this process or another, garbage collection
+ * leaves files alone (ck_images_hold): it is also what removes, after a
+ * crash, the temporary files and trees a pull left.
  */
 #include "images/images_internal.h"
 
@@ -25,8 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -127,7 +137,7 @@ static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
         return -1;
     int rc = 0;
     if (ck_content_size(im->content, digest) != size) {
-        rc = ck_registry_fetch_blob(p->reg, digest, size, im->content, err);
+        rc = ck_registry_fetch_blob(p->reg, digest, size, im->content, NULL, err);
         if (rc == 0) {
             atomic_fetch_add(&p->downloaded, (uint64_t)size);
             ck_debug("images", "downloaded blob %s (%lld bytes)", digest, (long long)size);
@@ -137,7 +147,144 @@ static int fetch_blob(pull *p, const char *digest, int64_t size, ck_err *err)
     return rc;
 }
 
-static void *download_worker(void *arg)
+/* ---- layers: each unpacked while it downloads ------------------------------------------- */
+
+/* The download's end of the socket pair: -1 once the unpacker stopped
+ * reading (it failed; the download goes on, for the blob's verdict). */
+static void feed_unpacker(void *arg, const void *buf, size_t len)
+{
+    int *fd = arg;
+    const char *at = buf;
+    while (*fd >= 0 && len > 0) {
+        ssize_t n = send(*fd, at, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(*fd);
+            *fd = -1;
+            return;
+        }
+        at += n;
+        len -= (size_t)n;
+    }
+}
+
+typedef struct unpack_job {
+    int fd; /* the unpacker's end */
+    const char *what;
+    const char *dest;
+    ck_unpack_opts opts;
+    ck_unpack_staged staged;
+    ck_err err;
+    int rc;
+} unpack_job;
+
+static void *unpack_job_run(void *arg)
+{
+    unpack_job *j = arg;
+    ck_err_clear(&j->err);
+    j->rc = ck_unpack_stage(j->fd, j->what, j->dest, &j->opts, &j->staged, &j->err);
+    close(j->fd); /* a failed unpack stops reading: the feeder sees it */
+    return NULL;
+}
+
+/* Downloads layer i into the content store and unpacks it to dest at once. */
+static int stream_layer(pull *p, size_t i, const char *dest, ck_err *err)
+{
+    const ck_layer *l = &p->layers[i];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "layer %s: socket pair", l->digest);
+    unpack_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        close(sv[0]);
+        close(sv[1]);
+        return ck_err_oom(err, "unpack job");
+    }
+    *j = (unpack_job){.fd = sv[1],
+                      .what = l->digest,
+                      .dest = dest,
+                      .opts = {.allow_devices = p->im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id}};
+    pthread_t t;
+    int e = pthread_create(&t, NULL, unpack_job_run, j);
+    if (e != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        free(j);
+        return ck_err_set(err, CK_E_INTERNAL, e, "layer %s: start its unpack", l->digest);
+    }
+    int feed = sv[0];
+    ck_blob_sink sink = {feed_unpacker, &feed};
+    int rc = ck_registry_fetch_blob(p->reg, l->digest, l->size, p->im->content, &sink, err);
+    if (feed >= 0)
+        close(feed); /* the end of the stream: the unpacker finishes or fails now */
+    pthread_join(t, NULL);
+    if (rc < 0) {
+        ck_unpack_discard(&j->staged); /* the blob is not what the manifest names: its layer goes too */
+    } else if (j->rc < 0) {
+        ck_err_copy(err, &j->err);
+        rc = ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
+    } else {
+        rc = ck_unpack_place(&j->staged, err);
+    }
+    free(j);
+    return rc;
+}
+
+static int unpack_stored(pull *p, size_t i, const char *dest, ck_err *err)
+{
+    const ck_layer *l = &p->layers[i];
+    char blob[4400];
+    if (ck_content_path(p->im->content, l->digest, blob, sizeof(blob), err) < 0)
+        return -1;
+    ck_unpack_opts o = {.allow_devices = p->im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id};
+    if (ck_unpack_layer(blob, dest, &o, NULL, NULL, err) < 0)
+        return ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
+    return 0;
+}
+
+/* Brings layer i's blob into the content store and its tree under
+ * layers/<chain id>, whichever of the two is missing, holding the blob's
+ * key lock and then the layer's. */
+static int fetch_layer(pull *p, size_t i, ck_err *err)
+{
+    ck_images *im = p->im;
+    const ck_layer *l = &p->layers[i];
+    char dest[4400], key[CK_DIGEST_BUF + 8];
+    snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
+    snprintf(key, sizeof(key), "layer:%s", l->chain_id);
+    ck_cancel cancel = {pull_cancelled, p};
+    if (ck_keylock_acquire(im->locks, l->digest, &cancel, l->digest, err) < 0)
+        return -1;
+    if (ck_keylock_acquire(im->locks, key, &cancel, key, err) < 0) {
+        ck_keylock_release(im->locks, l->digest);
+        return -1;
+    }
+    bool have_blob = ck_content_size(im->content, l->digest) == l->size;
+    struct stat st;
+    bool have_tree = stat(dest, &st) == 0;
+    int rc = 0;
+    if (!have_blob && !have_tree)
+        rc = stream_layer(p, i, dest, err);
+    else if (!have_blob)
+        rc = ck_registry_fetch_blob(p->reg, l->digest, l->size, im->content, NULL, err);
+    else if (!have_tree)
+        rc = unpack_stored(p, i, dest, err);
+    if (rc == 0 && !have_blob) {
+        atomic_fetch_add(&p->downloaded, (uint64_t)l->size);
+        ck_debug("images", "downloaded blob %s (%lld bytes)", l->digest, (long long)l->size);
+    }
+    if (rc == 0 && !have_tree) {
+        ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */
+        if (ck_images_record_layer_usage(im, l->chain_id, NULL, NULL, &uerr) < 0)
+            ck_warn("images", "%s", uerr.msg);
+    }
+    ck_keylock_release(im->locks, key);
+    ck_keylock_release(im->locks, l->digest);
+    return rc;
+}
+
+static void *layer_worker(void *arg)
 {
     pull *p = arg;
     for (;;) {
@@ -146,7 +293,7 @@ static void *download_worker(void *arg)
             return NULL;
         ck_err err;
         ck_err_clear(&err);
-        if (fetch_blob(p, p->layers[i].digest, p->layers[i].size, &err) < 0) {
+        if (fetch_layer(p, i, &err) < 0) {
             pthread_mutex_lock(&p->err_mu);
             if (!atomic_load(&p->failed)) {
                 p->first_err = err;
@@ -158,7 +305,7 @@ static void *download_worker(void *arg)
     }
 }
 
-static int download_layers(pull *p, ck_err *err)
+static int fetch_layers(pull *p, ck_err *err)
 {
     unsigned n = p->im->cfg->images.max_concurrent_downloads;
     if (n == 0)
@@ -168,12 +315,12 @@ static int download_layers(pull *p, ck_err *err)
     pthread_t threads[64];
     unsigned started = 0;
     for (unsigned i = 0; i < n && i < 64; i++) {
-        if (pthread_create(&threads[i], NULL, download_worker, p) != 0)
+        if (pthread_create(&threads[i], NULL, layer_worker, p) != 0)
             break;
         started++;
     }
     if (started == 0 && p->n_layers > 0)
-        download_worker(p);
+        layer_worker(p);
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     if (atomic_load(&p->failed)) {
@@ -323,7 +470,7 @@ static int resolve_manifest(pull *p, ck_err *err)
 static int run_pull(pull *p, ck_err *err)
 {
     if (resolve_manifest(p, err) < 0 || fetch_blob(p, p->config_digest, p->config_size, err) < 0 ||
-        read_config(p, err) < 0 || download_layers(p, err) < 0 || unpack_layers(p, err) < 0)
+        read_config(p, err) < 0 || fetch_layers(p, err) < 0)
         return -1;
     return record_image(p, &p->ref, 1, err);
 }

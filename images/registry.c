@@ -35,6 +35,7 @@
 #include "images/challenge.h"
 
 enum { MAX_ENDPOINTS = 16, ERRBUF_MAX = 2048, TOKEN_MAX = 64 * 1024 };
+static const long BLOB_CHUNK = 256L * 1024;
 
 /* Credentials for one endpoint; any may be NULL. */
 typedef struct creds {
@@ -302,6 +303,7 @@ typedef struct request {
     /* sinks: a content writer (of the manifest's `expected` bytes, < 0 when
      * unknown), or memory up to max */
     ck_content_writer *w;
+    const ck_blob_sink *sink; /* NULL: none */
     int64_t expected;
     const char *digest;
     char *buf;
@@ -385,6 +387,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
             q->sink_failed = true;
             return 0;
         }
+        if (q->sink != NULL)
+            q->sink->take(q->sink->arg, data, len);
         return len;
     }
     if (q->len + len > q->max) {
@@ -470,6 +474,8 @@ static int perform(request *q, const char *url, const char *accept, const char *
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
     if (q->w == NULL) /* a manifest or token may come compressed; a blob is hashed exactly as sent */
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    else /* a blob is large: fewer, larger chunks mean fewer writes to the store and the unpacker (default 16 KiB) */
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, BLOB_CHUNK);
     if (post != NULL)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
     if (!q->ep->verify_tls) {
@@ -743,7 +749,8 @@ int ck_registry_get_manifest(ck_registry *r, const char *reference, size_t max, 
     return -1;
 }
 
-int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_content *c, ck_err *err)
+int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_content *c, const ck_blob_sink *sink,
+                           ck_err *err)
 {
     char path[1024], what[1024];
     snprintf(path, sizeof(path), "/v2/%s/blobs/%s", r->ref.path, digest);
@@ -754,7 +761,7 @@ int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_
         ck_content_writer *w = NULL;
         if (ck_content_writer_open(c, digest, size, &w, err) < 0)
             return -1;
-        request q = {.r = r, .ep = ep, .w = w, .expected = size, .digest = digest};
+        request q = {.r = r, .ep = ep, .w = w, .sink = sink, .expected = size, .digest = digest};
         int rc = get_authed(r, ep, &q, path, "*/*", what, err);
         if (rc == 0 && q.status / 100 != 2)
             rc = status_error(&q, what, err);
@@ -763,8 +770,10 @@ int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_
             rc = ck_content_commit(w, err);
             return rc < 0 ? ck_err_wrap(err, "%s", what) : 0;
         }
+        bool sunk = sink != NULL && ck_content_written(w) > 0; /* the sink cannot take the blob from its start again */
         ck_content_abort(w);
-        if (err != NULL && (err->kind == CK_E_CANCELLED || err->kind == CK_E_INVALID || err->kind == CK_E_DEADLINE))
+        if (sunk ||
+            (err != NULL && (err->kind == CK_E_CANCELLED || err->kind == CK_E_INVALID || err->kind == CK_E_DEADLINE)))
             return -1; /* a bad blob or a stalled transfer is not a reason to ask another endpoint */
         if (k + 1 < r->n_ep)
             ck_warn("images", "%s; trying the next endpoint", err != NULL ? err->msg : "failed");

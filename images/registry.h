@@ -57,7 +57,18 @@ void ck_registry_close(ck_registry *r);
 int ck_registry_get_manifest(ck_registry *r, const char *reference, size_t max, char **body, size_t *len,
                              char *media_type, size_t mt_cap, ck_err *err);
 
-/* Streams the blob into the content store, verified by digest and size. */
-int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_content *c, ck_err *err);
+/* Where a blob's bytes go besides the content store, as they arrive (a layer
+ * unpacked while it downloads). It cannot fail the download: a sink that
+ * stops taking bytes drops them, and the download goes on to its verdict. */
+typedef struct ck_blob_sink {
+    void (*take)(void *arg, const void *buf, size_t len);
+    void *arg;
+} ck_blob_sink;
+
+/* Streams the blob into the content store, verified by digest and size, and
+ * into sink (NULL: none). With a sink, another endpoint is asked only when
+ * the previous one sent no byte of the blob. */
+int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_content *c, const ck_blob_sink *sink,
+                           ck_err *err);
 
 #endif

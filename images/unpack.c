@@ -324,7 +324,7 @@ static int apply_whiteouts(unpacker *u, ck_err *err)
     return 0;
 }
 
-static int open_readers(unpacker *u, const char *blob_path, ck_err *err)
+static int open_readers(unpacker *u, int fd, const char *what, ck_err *err)
 {
     u->s.raw = archive_read_new();
     u->tar = archive_read_new();
@@ -335,12 +335,12 @@ static int open_readers(unpacker *u, const char *blob_path, ck_err *err)
         return ck_err_oom(err, "layer readers");
     archive_read_support_filter_all(u->s.raw);
     archive_read_support_format_raw(u->s.raw);
-    if (archive_read_open_filename(u->s.raw, blob_path, (size_t)128 * 1024) != ARCHIVE_OK)
-        return ck_err_set(err, CK_E_INVALID, os_errno(u->s.raw), "open layer %s: %s", blob_path,
+    if (archive_read_open_fd(u->s.raw, fd, (size_t)128 * 1024) != ARCHIVE_OK)
+        return ck_err_set(err, CK_E_INVALID, os_errno(u->s.raw), "open layer %s: %s", what,
                           archive_error_string(u->s.raw));
     struct archive_entry *e;
     if (archive_read_next_header(u->s.raw, &e) != ARCHIVE_OK)
-        return ck_err_set(err, CK_E_INVALID, 0, "layer %s: %s", blob_path, archive_error_string(u->s.raw));
+        return ck_err_set(err, CK_E_INVALID, 0, "layer %s: %s", what, archive_error_string(u->s.raw));
     archive_read_support_format_tar(u->tar);
     if (archive_read_open(u->tar, &u->s, NULL, stream_read, NULL) != ARCHIVE_OK)
         return ck_err_set(err, CK_E_INVALID, 0, "layer is not a tar: %s",
@@ -383,45 +383,80 @@ static int finish_digest(unpacker *u, const ck_unpack_opts *opts, char out[CK_DI
     return 0;
 }
 
-int ck_unpack_layer(const char *blob_path, const char *dest, const ck_unpack_opts *opts,
-                    char diff_id_out[CK_DIGEST_BUF], uint64_t *size_out, ck_err *err)
+int ck_unpack_stage(int fd, const char *what, const char *dest, const ck_unpack_opts *opts, ck_unpack_staged *staged,
+                    ck_err *err)
 {
     static const ck_unpack_opts defaults = {0};
     if (opts == NULL)
         opts = &defaults;
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dest) >= sizeof(tmp))
+    memset(staged, 0, sizeof(*staged));
+    if ((size_t)snprintf(staged->dest, sizeof(staged->dest), "%s", dest) >= sizeof(staged->dest) ||
+        (size_t)snprintf(staged->tmp, sizeof(staged->tmp), "%s.tmp-XXXXXX", dest) >= sizeof(staged->tmp)) {
+        staged->tmp[0] = '\0';
         return ck_err_set(err, CK_E_INVALID, 0, "layer path too long: %s", dest);
-    if (mkdtemp(tmp) == NULL)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", tmp);
+    }
+    if (mkdtemp(staged->tmp) == NULL) {
+        int e = errno;
+        staged->tmp[0] = '\0';
+        return ck_err_set(err, CK_E_INTERNAL, e, "create a temporary directory for %s", dest);
+    }
     unpacker u = {.opts = opts};
-    char digest[CK_DIGEST_BUF];
     int rc = -1;
-    if (realpath(tmp, u.root) == NULL)
-        ck_err_set(err, CK_E_INTERNAL, errno, "resolve %s", tmp);
-    else if (open_readers(&u, blob_path, err) == 0 && extract_all(&u, err) == 0 && apply_whiteouts(&u, err) == 0 &&
-             finish_digest(&u, opts, digest, err) == 0)
+    if (realpath(staged->tmp, u.root) == NULL)
+        ck_err_set(err, CK_E_INTERNAL, errno, "resolve %s", staged->tmp);
+    else if (open_readers(&u, fd, what, err) == 0 && extract_all(&u, err) == 0 && apply_whiteouts(&u, err) == 0 &&
+             finish_digest(&u, opts, staged->diff_id, err) == 0)
         rc = 0;
     if (u.skipped_devices > 0)
-        ck_warn("images", "layer %s: skipped %u device node(s) (not allowed from images)", blob_path,
-                u.skipped_devices);
+        ck_warn("images", "layer %s: skipped %u device node(s) (not allowed from images)", what, u.skipped_devices);
     close_readers(&u);
-    if (rc == 0 && chmod(tmp, 0755) < 0)
-        rc = ck_err_set(err, CK_E_INTERNAL, errno, "chmod %s", tmp);
-    if (rc == 0 && rename(tmp, dest) < 0) {
-        if (errno != EEXIST && errno != ENOTEMPTY)
-            rc = ck_err_set(err, CK_E_INTERNAL, errno, "place layer %s", dest);
-        ck_remove_tree(tmp, NULL); /* another unpack of the same chain won: keep theirs */
-    }
+    if (rc == 0 && chmod(staged->tmp, 0755) < 0)
+        rc = ck_err_set(err, CK_E_INTERNAL, errno, "chmod %s", staged->tmp);
     if (rc < 0) {
-        ck_remove_tree(tmp, NULL);
+        ck_unpack_discard(staged);
         return -1;
     }
-    if (diff_id_out != NULL)
-        memcpy(diff_id_out, digest, CK_DIGEST_BUF);
-    if (size_out != NULL)
-        *size_out = u.content_bytes;
+    staged->content_bytes = u.content_bytes;
     return 0;
+}
+
+int ck_unpack_place(ck_unpack_staged *staged, ck_err *err)
+{
+    int rc = 0;
+    if (rename(staged->tmp, staged->dest) < 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY)
+            rc = ck_err_set(err, CK_E_INTERNAL, errno, "place layer %s", staged->dest);
+        ck_unpack_discard(staged); /* another unpack of the same chain won: keep theirs */
+    }
+    staged->tmp[0] = '\0';
+    return rc;
+}
+
+void ck_unpack_discard(ck_unpack_staged *staged)
+{
+    if (staged->tmp[0] != '\0')
+        ck_remove_tree(staged->tmp, NULL);
+    staged->tmp[0] = '\0';
+}
+
+int ck_unpack_layer(const char *blob_path, const char *dest, const ck_unpack_opts *opts,
+                    char diff_id_out[CK_DIGEST_BUF], uint64_t *size_out, ck_err *err)
+{
+    _cleanup_close_ int fd = open(blob_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INVALID, errno, "open layer %s", blob_path);
+    ck_unpack_staged *staged = malloc(sizeof(*staged));
+    if (staged == NULL)
+        return ck_err_oom(err, "layer");
+    int rc = ck_unpack_stage(fd, blob_path, dest, opts, staged, err);
+    if (rc == 0)
+        rc = ck_unpack_place(staged, err);
+    if (rc == 0 && diff_id_out != NULL)
+        memcpy(diff_id_out, staged->diff_id, CK_DIGEST_BUF);
+    if (rc == 0 && size_out != NULL)
+        *size_out = staged->content_bytes;
+    free(staged);
+    return rc;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
