@@ -19,6 +19,7 @@
  *   reason, message                 how it ended
  * A reader tolerates missing keys.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,11 @@ void ct_name_key(const char *pod_id, const char *name, uint32_t attempt, char *b
 
 /* ---- the view ---------------------------------------------------------------- */
 
+/* What a view's fields point into, shared by the copies of a view (the
+ * list cache's and each caller's): freed with its last reference. */
 typedef struct view_record {
+    atomic_int refs;
+    char *id, *pod_id, *name;
     json_t *data;
     ck_kv *labels, *annotations;
     ck_mount_req *mounts;
@@ -337,12 +342,15 @@ static char *dup_or_empty(const char *s)
 int ct_record_view(const ck_container_record *row, ck_container_view *v, ck_err *err)
 {
     memset(v, 0, sizeof(*v));
-    v->id = dup_or_empty(row->id);
-    v->pod_id = dup_or_empty(row->pod_id);
-    v->name = dup_or_empty(row->name);
     view_record *vr = calloc(1, sizeof(*vr));
+    if (vr == NULL)
+        return ck_err_oom(err, "container view");
+    atomic_init(&vr->refs, 1);
     v->record_ = vr;
-    if (v->id == NULL || v->pod_id == NULL || v->name == NULL || vr == NULL)
+    v->id = vr->id = dup_or_empty(row->id);
+    v->pod_id = vr->pod_id = dup_or_empty(row->pod_id);
+    v->name = vr->name = dup_or_empty(row->name);
+    if (v->id == NULL || v->pod_id == NULL || v->name == NULL)
         return ck_err_oom(err, "container view");
     v->attempt = row->attempt;
     v->state = row->state == CK_CONTAINER_CREATING ? CK_CONTAINER_UNKNOWN : row->state;
@@ -374,13 +382,21 @@ json_t *ct_record_of_view(const ck_container_view *v)
     return vr != NULL ? vr->data : NULL;
 }
 
+void ct_view_share(const ck_container_view *v, ck_container_view *copy)
+{
+    *copy = *v;
+    view_record *vr = v->record_;
+    if (vr != NULL)
+        atomic_fetch_add_explicit(&vr->refs, 1, memory_order_relaxed);
+}
+
 void ck_container_view_clear(ck_container_view *v)
 {
-    free(v->id);
-    free(v->pod_id);
-    free(v->name);
     view_record *vr = v->record_;
-    if (vr != NULL) {
+    if (vr != NULL && atomic_fetch_sub_explicit(&vr->refs, 1, memory_order_acq_rel) == 1) {
+        free(vr->id);
+        free(vr->pod_id);
+        free(vr->name);
         json_decref(vr->data);
         free(vr->labels);
         free(vr->annotations);

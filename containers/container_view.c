@@ -111,57 +111,16 @@ static bool has_prefix(const char *s, const char *prefix)
     return prefix == NULL || prefix[0] == '\0' || strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Whether a row passes the filter's cheap parts (before its record is
- * parsed; its state is checked once it is up to date). */
-static bool row_passes(const ck_container_record *row, const ck_container_filter *f)
+static bool view_passes(const ck_container_view *v, const void *arg)
 {
-    if (row->state == CK_CONTAINER_CREATING)
-        return false;
-    return f == NULL || (has_prefix(row->id, f->id) && has_prefix(row->pod_id, f->pod_id));
-}
-
-static bool view_passes(const ck_container_view *v, const ck_container_filter *f)
-{
-    return f == NULL || ((!f->has_state || v->state == f->state) && labels_match(v, &f->labels));
+    const ck_container_filter *f = arg;
+    return has_prefix(v->id, f->id) && has_prefix(v->pod_id, f->pod_id) && (!f->has_state || v->state == f->state) &&
+           labels_match(v, &f->labels);
 }
 
 int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err)
 {
-    *out = NULL;
-    *n = 0;
-    ck_container_record *rows = NULL;
-    size_t nrows = 0;
-    if (ck_store_container_list(cs->store, &rows, &nrows, err) < 0)
-        return -1;
-    ck_container_view *views = calloc(nrows + 1, sizeof(*views));
-    if (views == NULL) {
-        ck_container_records_free(rows, nrows);
-        return ck_err_oom(err, "container list");
-    }
-    size_t k = 0;
-    int rc = 0;
-    for (size_t i = 0; i < nrows && rc == 0; i++) {
-        if (!row_passes(&rows[i], f))
-            continue;
-        /* An exit since the last look changes the state the filter reads. */
-        ck_err e;
-        ck_err_clear(&e);
-        rc = refreshed_view(cs, &rows[i], &views[k], &e, err);
-        if (e.kind != CK_E_NONE)
-            ck_warn("containers", "container %s: %s", rows[i].id, e.msg);
-        if (rc == 0 && !view_passes(&views[k], f))
-            ck_container_view_clear(&views[k]);
-        else if (rc == 0)
-            k++;
-    }
-    ck_container_records_free(rows, nrows);
-    if (rc < 0) {
-        ck_container_views_free(views, k);
-        return -1;
-    }
-    *out = views;
-    *n = k;
-    return 0;
+    return ct_list_views(cs, f != NULL ? view_passes : NULL, f, out, n, err);
 }
 
 static json_t *spec_of(ck_containers *cs, const char *id)

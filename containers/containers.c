@@ -42,6 +42,9 @@ int ck_containers_new(const ck_config *cfg, ck_store *store, ck_images *images, 
     pthread_cond_init(&cs->cv, NULL);
     ck_keylock_init(&cs->locks);
     pthread_mutex_init(&cs->watch_mu, NULL);
+    pthread_cond_init(&cs->watch_cv, NULL);
+    atomic_init(&cs->watch_failures, 0);
+    ct_list_cache_init(&cs->list_cache);
     cs->inotify_fd = cs->watch_stop_fd = -1;
     char dir[PATH_MAX];
     /* 0711: a container in its pod's user namespace reaches its rootfs
@@ -79,6 +82,7 @@ void ck_containers_free(ck_containers *cs)
     if (cs == NULL)
         return;
     ct_watch_stop(cs);
+    ct_list_cache_free(&cs->list_cache);
     ck_keylock_destroy(&cs->locks);
     free(cs->cpu_samples);
     pthread_cond_destroy(&cs->cv);

@@ -129,7 +129,7 @@ typedef struct ck_container_config {
  * from the record. Strings are never NULL ("" when absent) and live until
  * ck_container_view_clear. */
 typedef struct ck_container_view {
-    char *id, *pod_id, *name;
+    const char *id, *pod_id, *name; /* shared between copies (ct_view_share) */
     uint32_t attempt;
     int state; /* CK_CONTAINER_CREATED .. UNKNOWN */
     int64_t created_at_ns, started_at_ns, finished_at_ns;

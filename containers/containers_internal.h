@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <jansson.h>
@@ -31,6 +32,17 @@ typedef struct ct_cpu_sample {
     uint64_t nano_cores; /* the rate computed when this sample was taken */
 } ct_cpu_sample;
 
+/* list_cache.c: the views of the last list, with the rows they came from
+ * and the store generation they are up to date with. */
+typedef struct ct_list_cache {
+    pthread_mutex_t mu; /* guards all of it; taken before the store's */
+    bool valid;
+    uint64_t generation;
+    struct ct_list_entry *entries; /* in the store's list order */
+    size_t n;
+    size_t audit_next; /* where the next call's full refreshes start */
+} ct_list_cache;
+
 struct ck_containers {
     const ck_config *cfg;
     ck_store *store;
@@ -48,10 +60,14 @@ struct ck_containers {
     int inotify_fd, watch_stop_fd;
     pthread_t watch_thread;
     bool watching;
-    pthread_mutex_t watch_mu; /* guards watches[] */
+    pthread_mutex_t watch_mu;  /* guards watches[] and watch_handling */
+    pthread_cond_t watch_cv;   /* signalled when handling events ends */
+    bool watch_handling;       /* events read and not yet all handled */
+    atomic_int watch_failures; /* a watch could not be set, or events were lost */
     struct ct_watch_entry *watches;
     size_t n_watches, cap_watches;
     bool readonly_trees; /* the kernel can make recursively read-only mounts */
+    ct_list_cache list_cache;
 };
 
 /* Where one container's things live. */
@@ -119,6 +135,9 @@ void ct_name_key(const char *pod_id, const char *name, uint32_t attempt, char *b
 /* Fills a view from a row (its data parsed); the view owns copies. */
 int ct_record_view(const ck_container_record *row, ck_container_view *v, ck_err *err);
 json_t *ct_record_of_view(const ck_container_view *v);
+/* copy: v's fields, sharing what they point into (released by
+ * ck_container_view_clear of each copy, in any order, from any thread). */
+void ct_view_share(const ck_container_view *v, ck_container_view *copy);
 
 /* ---- container_stop.c ----------------------------------------------------- */
 /* Brings a row up to date with its processes: a RUNNING (or CREATED)
@@ -137,12 +156,36 @@ int ct_remove_locked(ck_containers *cs, const char *id, ck_err *err);
 int ct_recover(ck_containers *cs, ck_err *err);
 void ct_publish(ck_containers *cs, int type, const char *id, const char *pod_id);
 
+/* ---- list_cache.c ---------------------------------------------------------- */
+void ct_list_cache_init(ct_list_cache *c);
+void ct_list_cache_free(ct_list_cache *c);
+/* Which views a list returns; arg is the caller's. */
+typedef bool (*ct_list_keep)(const ck_container_view *v, const void *arg);
+/* Every container's view (but those being created) that keep (NULL: any)
+ * keeps, in the store's order, up to date with the rows and their
+ * processes; each shares what it points into with the cache. */
+int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, ck_container_view **out, size_t *n,
+                  ck_err *err);
+
+/* The exit watch thread's sweep: the live containers whose init is gone
+ * (an end no exit file tells: the monitor died too), and a few others by
+ * their full identity (a pid answering may be a reused one), refreshed. */
+void ct_list_cache_sweep(ck_containers *cs);
+
 /* ---- exit_watch.c ----------------------------------------------------------- */
+enum { CT_SWEEP_MS = 1000, CT_SETTLE_S = 2 };
 int ct_watch_start(ck_containers *cs, ck_err *err);
 void ct_watch_stop(ck_containers *cs);
 /* Watches a created or running container's run dir for its exit file (and
  * looks once, for an exit that came first). A failure is logged: the exit
  * is then learnt at the next status or list. */
 void ct_watch_add(ck_containers *cs, const char *id);
+/* Records the exit of container id if it ended (ct_refresh of its row). */
+void ct_look_at(ck_containers *cs, const char *id);
+/* Waits (up to CT_SETTLE_S) until the watch has handled every event queued
+ * before the call: true when every exit file renamed before then is
+ * recorded; false when the watch cannot say (a watch missing, events
+ * lost, its thread gone or late): the caller checks for itself. */
+bool ct_watch_settled(ck_containers *cs);
 
 #endif

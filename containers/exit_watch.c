@@ -5,6 +5,10 @@
  * not at the next status or list. One inotify watch per created or
  * running container's run dir, one thread for all of them; the kernel
  * drops a watch by itself when its directory is removed.
+ * A list trusts what it reads once the queue is empty and no event is
+ * being handled (ct_watch_settled): an exit file renamed before the list
+ * began is then recorded. An end without an exit file (the monitor killed
+ * too) is found by the thread's sweep each CT_SWEEP_MS (list_cache.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -13,10 +17,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "containers/containers_internal.h"
 
 struct ct_watch_entry {
@@ -51,8 +58,7 @@ static void forget_wd(ck_containers *cs, int wd)
     pthread_mutex_unlock(&cs->watch_mu);
 }
 
-/* Records the exit of container id if its exit file is there. */
-static void look_at(ck_containers *cs, const char *id)
+void ct_look_at(ck_containers *cs, const char *id)
 {
     _cleanup_container_record_ ck_container_record row = {0};
     ck_err e;
@@ -67,26 +73,73 @@ static void look_at(ck_containers *cs, const char *id)
         ck_warn("containers", "container %s: exit watch: %s", id, e.msg);
 }
 
+/* Events were lost (the kernel's queue overflowed): every watched
+ * container is looked at. */
+static void look_at_all(ck_containers *cs)
+{
+    pthread_mutex_lock(&cs->watch_mu);
+    size_t n = cs->n_watches;
+    char(*ids)[65] = calloc(n + 1, sizeof(*ids));
+    for (size_t i = 0; ids != NULL && i < n; i++)
+        memcpy(ids[i], cs->watches[i].id, sizeof(ids[i]));
+    pthread_mutex_unlock(&cs->watch_mu);
+    if (ids == NULL) {
+        /* The list cannot trust the watch any more: it checks itself. */
+        ck_error("containers", "exit watch: events lost and out of memory: lists check every container");
+        atomic_store(&cs->watch_failures, 1);
+        return;
+    }
+    ck_warn("containers", "exit watch: the event queue overflowed: looking at all %zu containers", n);
+    for (size_t i = 0; i < n; i++)
+        ct_look_at(cs, ids[i]);
+    free(ids);
+}
+
 static void handle_events(ck_containers *cs, const char *buf, ssize_t len)
 {
     for (ssize_t off = 0; off < len;) {
         const struct inotify_event *ev = (const struct inotify_event *)(const void *)(buf + off);
         off += (ssize_t)(sizeof(*ev) + ev->len);
         char id[65];
-        if (ev->mask & IN_IGNORED)
+        if (ev->mask & IN_Q_OVERFLOW)
+            look_at_all(cs);
+        else if (ev->mask & IN_IGNORED)
             forget_wd(cs, ev->wd);
         else if (ev->len > 0 && strcmp(ev->name, "exit") == 0 && id_of_wd(cs, ev->wd, id))
-            look_at(cs, id);
+            ct_look_at(cs, id);
     }
+}
+
+static void set_handling(ck_containers *cs, bool on)
+{
+    pthread_mutex_lock(&cs->watch_mu);
+    cs->watch_handling = on;
+    if (!on)
+        pthread_cond_broadcast(&cs->watch_cv);
+    pthread_mutex_unlock(&cs->watch_mu);
+}
+
+/* Reads and handles what the queue holds; lists wait meanwhile
+ * (ct_watch_settled). */
+static void drain(ck_containers *cs, char *buf, size_t size)
+{
+    set_handling(cs, true);
+    ssize_t n = read(cs->inotify_fd, buf, size);
+    if (n > 0)
+        handle_events(cs, buf, n);
+    set_handling(cs, false);
 }
 
 static void *watch_thread(void *arg)
 {
     ck_containers *cs = arg;
     _Alignas(struct inotify_event) char buf[16 * 1024];
+    long long next_sweep = ck_mono_ms() + CT_SWEEP_MS;
     for (;;) {
         struct pollfd fds[2] = {{.fd = cs->inotify_fd, .events = POLLIN}, {.fd = cs->watch_stop_fd, .events = POLLIN}};
-        if (poll(fds, 2, -1) < 0) {
+        long long wait = next_sweep - ck_mono_ms();
+        int ready = poll(fds, 2, wait > 0 ? (int)wait : 0);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             ck_error("containers", "exit watch: poll: %s: exits are learnt at the next look", strerror(errno));
@@ -94,11 +147,41 @@ static void *watch_thread(void *arg)
         }
         if (fds[1].revents != 0)
             break;
-        ssize_t n = read(cs->inotify_fd, buf, sizeof(buf));
-        if (n > 0)
-            handle_events(cs, buf, n);
+        if (fds[0].revents != 0)
+            drain(cs, buf, sizeof(buf));
+        if (ck_mono_ms() >= next_sweep) {
+            ct_list_cache_sweep(cs);
+            next_sweep = ck_mono_ms() + CT_SWEEP_MS;
+        }
     }
+    /* Exits are no longer learnt here: lists check for themselves. */
+    atomic_store(&cs->watch_failures, 1);
+    set_handling(cs, false);
     return NULL;
+}
+
+bool ct_watch_settled(ck_containers *cs)
+{
+    if (!cs->watching || atomic_load(&cs->watch_failures) != 0)
+        return false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CT_SETTLE_S;
+    bool settled = false;
+    pthread_mutex_lock(&cs->watch_mu);
+    for (;;) {
+        int queued = 0;
+        if (ioctl(cs->inotify_fd, FIONREAD, &queued) < 0)
+            break;
+        if (!cs->watch_handling && queued == 0) {
+            settled = true;
+            break;
+        }
+        if (pthread_cond_timedwait(&cs->watch_cv, &cs->watch_mu, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&cs->watch_mu);
+    return settled && atomic_load(&cs->watch_failures) == 0;
 }
 
 int ct_watch_start(ck_containers *cs, ck_err *err)
@@ -132,6 +215,7 @@ void ct_watch_stop(ck_containers *cs)
     cs->watches = NULL;
     cs->n_watches = cs->cap_watches = 0;
     pthread_mutex_destroy(&cs->watch_mu);
+    pthread_cond_destroy(&cs->watch_cv);
 }
 
 static int remember(ck_containers *cs, int wd, const char *id)
@@ -166,10 +250,12 @@ void ct_watch_add(ck_containers *cs, const char *id)
     ct_paths_init(cs, id, &p);
     int wd = inotify_add_watch(cs->inotify_fd, p.run_dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
     if (wd < 0 || remember(cs, wd, id) < 0) {
-        /* Not fatal: the exit is still learnt at the next status or list. */
+        /* Not fatal: the exit is still learnt at the next status or list,
+         * which from now on checks every container itself. */
+        atomic_store(&cs->watch_failures, 1);
         ck_warn("containers", "container %s: watch its exit: %s", id, wd < 0 ? strerror(errno) : "out of memory");
         return;
     }
     /* An exit written before the watch existed would be missed: look once. */
-    look_at(cs, id);
+    ct_look_at(cs, id);
 }

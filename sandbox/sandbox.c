@@ -42,6 +42,7 @@ int ck_sandboxes_new(const ck_config *cfg, ck_store *store, ck_cni *cni, ck_imag
     sb->cni = cni;
     sb->images = images;
     pthread_mutex_init(&sb->mu, NULL);
+    pthread_mutex_init(&sb->parsed_mu, NULL);
     pthread_cond_init(&sb->cv, NULL);
     ck_keylock_init(&sb->locks);
     char dir[PATH_MAX];
@@ -81,6 +82,8 @@ void ck_sandboxes_free(ck_sandboxes *sb)
     if (sb == NULL)
         return;
     sb_recover_stop(sb);
+    sb_record_parsed_free(sb);
+    pthread_mutex_destroy(&sb->parsed_mu);
     ck_keylock_destroy(&sb->locks);
     pthread_cond_destroy(&sb->cv);
     pthread_mutex_destroy(&sb->mu);

@@ -33,6 +33,12 @@ struct ck_sandboxes {
     char creating[SB_MAX_CREATING][65];
     size_t n_creating;
     ck_keylock locks; /* one per pod id: its creation, stop, remove, CHECK */
+    /* sandbox_record.c: each pod's record as last parsed for a view, with
+     * the text it came from, shared read-only by the views. */
+    pthread_mutex_t parsed_mu;
+    struct sb_parsed *parsed;
+    size_t n_parsed, cap_parsed;
+    uint64_t parsed_epoch; /* moved by each list of every pod */
     /* Recovery's second pass (sandbox_stop.c): the pods a previous run left
      * half-created or stopped, cleaned up on a thread of its own. */
     pthread_t recovery;
@@ -115,8 +121,15 @@ void sb_name_key(const char *name, const char *ns, const char *uid, uint32_t att
 void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint32_t attempt, char *buf, size_t size);
 /* Fills the view's typed fields from the record's text (a damaged record
  * yields a view without details, logged); the fields point into what
- * sb_record_view_clear frees. sb_record_of_view: the parsed record. */
-int sb_record_view(const char *text, ck_sandbox_view *v, ck_err *err);
+ * sb_record_view_clear frees. The text is parsed once while it does not
+ * change (sb->parsed); the parsed record, sb_record_of_view, is shared:
+ * read it, never change it. */
+int sb_record_view(ck_sandboxes *sb, const char *text, ck_sandbox_view *v, ck_err *err);
+/* Around a view of every pod: the parsed records not used since
+ * sb_record_views_begin (those of pods removed) are forgotten at the end. */
+uint64_t sb_record_views_begin(ck_sandboxes *sb);
+void sb_record_views_end(ck_sandboxes *sb, uint64_t epoch);
+void sb_record_parsed_free(ck_sandboxes *sb);
 void sb_record_view_clear(ck_sandbox_view *v);
 json_t *sb_record_of_view(const ck_sandbox_view *v);
 /* The pod as CNI sees it (pointers into row and data). */

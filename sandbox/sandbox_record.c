@@ -265,21 +265,131 @@ static int kv_list(json_t *obj, ck_kv **out, size_t *n)
     return 0;
 }
 
-int sb_record_view(const char *text, ck_sandbox_view *v, ck_err *err)
+/* The parsed record of one pod and the text it came from. */
+struct sb_parsed {
+    char id[65];
+    char *text;
+    json_t *data;
+    uint64_t epoch; /* sb->parsed_epoch when last used */
+};
+
+static struct sb_parsed *parsed_of(ck_sandboxes *sb, const char *id)
+{
+    for (size_t i = 0; i < sb->n_parsed; i++)
+        if (strcmp(sb->parsed[i].id, id) == 0)
+            return &sb->parsed[i];
+    return NULL;
+}
+
+/* A reference to the parsed text of pod id's record, NULL when it was not
+ * parsed yet (or the text changed since). */
+static json_t *parsed_get(ck_sandboxes *sb, const char *id, const char *text)
+{
+    pthread_mutex_lock(&sb->parsed_mu);
+    struct sb_parsed *p = parsed_of(sb, id);
+    json_t *data = p != NULL && strcmp(p->text, text) == 0 ? json_incref(p->data) : NULL;
+    if (data != NULL)
+        p->epoch = sb->parsed_epoch;
+    pthread_mutex_unlock(&sb->parsed_mu);
+    return data;
+}
+
+/* Keeps data as the parse of text (a failure only costs a parse later). */
+static void parsed_put(ck_sandboxes *sb, const char *id, const char *text, json_t *data)
+{
+    char *copy = strdup(text);
+    if (copy == NULL || strlen(id) >= sizeof(sb->parsed[0].id)) {
+        free(copy);
+        return;
+    }
+    pthread_mutex_lock(&sb->parsed_mu);
+    struct sb_parsed *p = parsed_of(sb, id);
+    if (p == NULL && sb->n_parsed == sb->cap_parsed) {
+        size_t cap = sb->cap_parsed == 0 ? 16 : sb->cap_parsed * 2;
+        struct sb_parsed *grown = realloc(sb->parsed, cap * sizeof(*grown));
+        if (grown != NULL) {
+            sb->parsed = grown;
+            sb->cap_parsed = cap;
+        }
+    }
+    if (p == NULL && sb->n_parsed < sb->cap_parsed) {
+        p = &sb->parsed[sb->n_parsed++];
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        p->text = NULL;
+        p->data = NULL;
+    }
+    if (p != NULL) {
+        free(p->text);
+        json_decref(p->data);
+        p->text = copy;
+        p->data = json_incref(data);
+        p->epoch = sb->parsed_epoch;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&sb->parsed_mu);
+    free(copy);
+}
+
+uint64_t sb_record_views_begin(ck_sandboxes *sb)
+{
+    pthread_mutex_lock(&sb->parsed_mu);
+    uint64_t epoch = ++sb->parsed_epoch;
+    pthread_mutex_unlock(&sb->parsed_mu);
+    return epoch;
+}
+
+void sb_record_views_end(ck_sandboxes *sb, uint64_t epoch)
+{
+    pthread_mutex_lock(&sb->parsed_mu);
+    for (size_t i = 0; i < sb->n_parsed;) {
+        if (sb->parsed[i].epoch >= epoch) {
+            i++;
+            continue;
+        }
+        free(sb->parsed[i].text);
+        json_decref(sb->parsed[i].data);
+        sb->parsed[i] = sb->parsed[--sb->n_parsed];
+    }
+    pthread_mutex_unlock(&sb->parsed_mu);
+}
+
+void sb_record_parsed_free(ck_sandboxes *sb)
+{
+    for (size_t i = 0; i < sb->n_parsed; i++) {
+        free(sb->parsed[i].text);
+        json_decref(sb->parsed[i].data);
+    }
+    free(sb->parsed);
+    sb->parsed = NULL;
+    sb->n_parsed = sb->cap_parsed = 0;
+}
+
+/* The parsed record: shared with the other views of the same text. */
+static json_t *parse(ck_sandboxes *sb, const char *id, const char *text)
+{
+    json_t *data = parsed_get(sb, id, text);
+    if (data != NULL)
+        return data;
+    json_error_t jerr;
+    data = json_loads(text, 0, &jerr);
+    if (data == NULL) {
+        /* A damaged record must not hide the pod: it lists, with no detail. */
+        ck_warn("sandbox", "pod %s: record is not JSON (%s): shown without its details", id, jerr.text);
+        return json_object();
+    }
+    parsed_put(sb, id, text, data);
+    return data;
+}
+
+int sb_record_view(ck_sandboxes *sb, const char *text, ck_sandbox_view *v, ck_err *err)
 {
     view_record *vr = calloc(1, sizeof(*vr));
     if (vr == NULL)
         return ck_err_oom(err, "pod view");
     v->record_ = vr;
-    json_error_t jerr;
-    vr->data = json_loads(text != NULL ? text : "{}", 0, &jerr);
-    if (vr->data == NULL) {
-        /* A damaged record must not hide the pod: it lists, with no detail. */
-        ck_warn("sandbox", "pod %s: record is not JSON (%s): shown without its details", v->id, jerr.text);
-        vr->data = json_object();
-        if (vr->data == NULL)
-            return ck_err_oom(err, "pod view");
-    }
+    vr->data = parse(sb, v->id, text != NULL ? text : "{}");
+    if (vr->data == NULL)
+        return ck_err_oom(err, "pod view");
     json_t *d = vr->data;
     json_t *ips = json_object_get(d, "ips");
     vr->ips = calloc(json_array_size(ips) + 1, sizeof(*vr->ips));

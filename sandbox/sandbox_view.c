@@ -71,7 +71,7 @@ static int view_from_row(ck_sandboxes *sb, ck_pod_record *row, ck_sandbox_view *
     v->created_at_ns = row->created_at_ns;
     if (v->runtime_handler == NULL)
         return ck_err_oom(err, "pod view");
-    if (sb_record_view(row->data, v, err) < 0)
+    if (sb_record_view(sb, row->data, v, err) < 0)
         return -1;
     v->state = row->state == CK_SANDBOX_READY ? CK_SANDBOX_READY : CK_SANDBOX_NOTREADY;
     if (row->state == CK_SANDBOX_CREATING)
@@ -158,6 +158,7 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
         if (ck_store_pod_find_prefix(sb->store, f->id, &only, &e) < 0)
             return e.kind == CK_E_NOT_FOUND || e.kind == CK_E_INVALID ? 0 : ck_err_copy(err, &e);
     }
+    uint64_t epoch = only == NULL ? sb_record_views_begin(sb) : 0;
     ck_pod_record *rows = NULL;
     size_t nrows = 0;
     if (ck_store_pod_list(sb->store, &rows, &nrows, err) < 0)
@@ -186,6 +187,9 @@ int ck_sandbox_list(ck_sandboxes *sb, const ck_sandbox_filter *f, ck_sandbox_vie
         else
             ck_sandbox_view_clear(&views[k]);
     }
+    /* Every pod was viewed: the records of those removed go. */
+    if (only == NULL && rc == 0)
+        sb_record_views_end(sb, epoch);
     ck_pod_records_free(rows, nrows);
     if (rc < 0) {
         ck_sandbox_views_free(views, k);

@@ -165,6 +165,14 @@ int ck_store_container_set_state(ck_store *store, const char *id, const ck_conta
 int ck_store_container_delete(ck_store *store, const char *id, ck_err *err);
 /* Oldest first (created_at_ns, then id). */
 int ck_store_container_list(ck_store *store, ck_container_record **out, size_t *n, ck_err *err);
+/* A number that moves whenever a container row is written (put, state
+ * change, delete; also inside a transaction later rolled back): the rows
+ * are unchanged since an equal number was read. */
+uint64_t ck_store_container_generation(ck_store *store);
+/* As ck_store_container_list, with the generation the rows are from (both
+ * read under one lock, so no write can fall between them). */
+int ck_store_container_list_at(ck_store *store, ck_container_record **out, size_t *n, uint64_t *generation,
+                               ck_err *err);
 /* The containers of one pod, oldest first; an unknown pod has none. */
 int ck_store_container_list_by_pod(ck_store *store, const char *pod_id, ck_container_record **out, size_t *n,
                                    ck_err *err);

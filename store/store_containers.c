@@ -60,6 +60,7 @@ int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *
     if (missing != NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put container %s: %s is missing", rec->id, missing);
     CK_STORE_LOCKED(s);
+    s->container_generation++;
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_PUT];
     int rc = SQLITE_OK;
     ck_bind_text(st, 1, rec->id, &rc);
@@ -114,6 +115,7 @@ int ck_store_container_set_state(ck_store *s, const char *id, const ck_container
         return ck_err_set(err, CK_E_INVALID, 0, "store: set state of container %s: unknown field mask 0x%x", id,
                           tr->set);
     CK_STORE_LOCKED(s);
+    s->container_generation++;
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_SET_STATE];
     int rc = SQLITE_OK;
     ck_bind_text(st, 1, id, &rc);
@@ -137,6 +139,7 @@ int ck_store_container_delete(ck_store *s, const char *id, ck_err *err)
     if (id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete container: no id given");
     CK_STORE_LOCKED(s);
+    s->container_generation++;
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_DELETE];
     int rc = SQLITE_OK;
     ck_bind_text(st, 1, id, &rc);
@@ -153,6 +156,19 @@ int ck_store_container_list(ck_store *s, ck_container_record **out, size_t *n, c
     _cleanup_stmt_ sqlite3_stmt *st = s->stmt[CK_STMT_CTR_LIST];
     return ck_store_collect(s, st, sizeof(ck_container_record), read_container, clear_container, (void **)out, n,
                             "containers", err);
+}
+
+uint64_t ck_store_container_generation(ck_store *s)
+{
+    CK_STORE_LOCKED(s);
+    return s->container_generation;
+}
+
+int ck_store_container_list_at(ck_store *s, ck_container_record **out, size_t *n, uint64_t *generation, ck_err *err)
+{
+    CK_STORE_LOCKED(s);
+    *generation = s->container_generation;
+    return ck_store_container_list(s, out, n, err);
 }
 
 int ck_store_container_list_by_pod(ck_store *s, const char *pod_id, ck_container_record **out, size_t *n, ck_err *err)

@@ -63,6 +63,9 @@ struct ck_store {
      * commit/rollback and takes it again in each call it makes inside. */
     pthread_mutex_t mu;
     bool tx_active; /* read and written only with mu held */
+    /* Bumped by every write of a container row, with mu held: what lets a
+     * reader keep what it built from the rows until one changes. */
+    uint64_t container_generation;
     sqlite3_stmt *stmt[CK_STMT_COUNT];
 };
 

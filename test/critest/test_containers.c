@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -372,6 +373,143 @@ static void test_list_filters(void **state)
     free(three);
     free(pod1);
     free(pod2);
+}
+
+/* The state ListContainers gives for id (-1: not listed), with the filter
+ * of state want when want >= 0 (the state filter reads the same state). */
+static int listed_state(const char *id, int want)
+{
+    Runtime__V1__ContainerFilter f = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    Runtime__V1__ContainerStateValue sv = RUNTIME__V1__CONTAINER_STATE_VALUE__INIT;
+    if (want >= 0) {
+        sv.state = (Runtime__V1__ContainerState)want;
+        f.state = &sv;
+    }
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, &f, &r);
+    int state = -1;
+    for (size_t i = 0; i < l->n_containers; i++)
+        if (strcmp(l->containers[i]->id, id) == 0)
+            state = (int)l->containers[i]->state;
+    crit_result_clear(&r);
+    return state;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *stat = crit_ctr_read_file(path);
+    /* ") <state> <ppid> ...": the name before may hold anything. */
+    const char *end = strrchr(stat, ')');
+    char *after = NULL;
+    long ppid = end != NULL && strlen(end) > 4 ? strtol(end + 4, &after, 10) : 0;
+    if (after == NULL || after == end + 4 || ppid <= 0)
+        fail_msg("cannot read the parent of %d from %s", (int)pid, path);
+    free(stat);
+    return (pid_t)ppid;
+}
+
+/* ListContainers keeps the views it built (containers/list_cache.c): every
+ * change of a row, and every exit not yet recorded, must show in the very
+ * next list, and a restart starts from the rows. */
+static void test_list_follows_changes(void **state)
+{
+    (void)state;
+    enum {
+        CREATED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED,
+        RUNNING = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING,
+        EXITED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED
+    };
+    char *pod = crit_ctr_run_pod(&S, "ctr-list-cache");
+    crit_ctr_request a, b, c;
+    crit_ctr_init(&a, &S, pod, "watched", "sleep 1000");
+    crit_ctr_label(&a, "cache", "a");
+    char *watched = crit_ctr_create(&S, &a.req);
+    char *orphan = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "orphan", "sleep 1000"));
+    char *removed = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "removed", "sleep 1000"));
+    assert_int_equal(listed_state(watched, -1), CREATED);
+    assert_int_equal(listed_state(watched, RUNNING), -1);
+
+    /* StartContainer: the next list says RUNNING, with any filter. */
+    crit_ctr_start(&S, watched);
+    crit_ctr_start(&S, orphan);
+    assert_int_equal(listed_state(watched, -1), RUNNING);
+    assert_int_equal(listed_state(watched, RUNNING), RUNNING);
+    assert_int_equal(listed_state(watched, CREATED), -1);
+    assert_int_equal(listed_state(removed, CREATED), CREATED);
+
+    /* An exit the monitor has just written (the exit watch may not have
+     * recorded it yet): the next list says EXITED. */
+    pid_t init = crit_ctr_pid(&S, watched);
+    char exit_file[512];
+    snprintf(exit_file, sizeof(exit_file), "%s/containers/%s/exit", S.daemon.state, watched);
+    assert_int_equal(kill(init, SIGKILL), 0);
+    struct stat st;
+    for (double until = crit_ctr_now() + crit_ctr_seconds(10); stat(exit_file, &st) < 0;) {
+        assert_true(crit_ctr_now() < until);
+        usleep(1000);
+    }
+    assert_int_equal(listed_state(watched, -1), EXITED);
+    assert_int_equal(listed_state(watched, EXITED), EXITED);
+    crit_result r;
+    Runtime__V1__ContainerStatus *s = crit_ctr_status(&S, watched, false, &r);
+    assert_int_equal(s->exit_code, 137);
+    crit_result_clear(&r);
+
+    /* Its monitor killed, then its init: no exit file will ever come, and
+     * the list alone finds the end (code unknown: 255). */
+    pid_t orphan_init = crit_ctr_pid(&S, orphan);
+    pid_t monitor = parent_of(orphan_init);
+    assert_true(monitor > 1);
+    assert_int_equal(kill(monitor, SIGKILL), 0);
+    assert_int_equal(kill(orphan_init, SIGKILL), 0);
+    for (double until = crit_ctr_now() + crit_ctr_seconds(15); listed_state(orphan, EXITED) != EXITED;) {
+        assert_true(crit_ctr_now() < until);
+        usleep(20 * 1000);
+    }
+    s = crit_ctr_status(&S, orphan, false, &r);
+    assert_int_equal(s->exit_code, 255);
+    assert_non_null(strstr(s->message, "nobody watched"));
+    crit_result_clear(&r);
+
+    /* RemoveContainer: gone from the next list. */
+    crit_ctr_remove_code(&S, removed, NULL, 0);
+    assert_int_equal(listed_state(removed, -1), -1);
+
+    /* Labels still select after all that. */
+    Runtime__V1__ContainerFilter fl = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    Runtime__V1__ContainerFilter__LabelSelectorEntry sel = RUNTIME__V1__CONTAINER_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+    sel.key = "cache";
+    sel.value = "a";
+    Runtime__V1__ContainerFilter__LabelSelectorEntry *sels[] = {&sel};
+    fl.label_selector = sels;
+    fl.n_label_selector = 1;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, &fl, &r);
+    assert_int_equal(l->n_containers, 1);
+    assert_string_equal(l->containers[0]->id, watched);
+    assert_int_equal(l->containers[0]->state, EXITED);
+    crit_result_clear(&r);
+
+    /* A restarted daemon lists from the rows; a change after it shows. */
+    crit_ctr_request d;
+    char *late = crit_ctr_create(&S, crit_ctr_init(&d, &S, pod, "late", "sleep 1000"));
+    crit_ctr_start(&S, late);
+    assert_int_equal(listed_state(late, -1), RUNNING);
+    crit_daemon_kill(&S.daemon);
+    crit_ctr_suite_restart(&S);
+    assert_int_equal(listed_state(watched, -1), EXITED);
+    assert_int_equal(listed_state(orphan, -1), EXITED);
+    assert_int_equal(listed_state(late, -1), RUNNING);
+    crit_ctr_stop(&S, late, 0);
+    assert_int_equal(listed_state(late, -1), EXITED);
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_int_equal(listed_state(watched, -1), -1);
+    free(watched);
+    free(orphan);
+    free(removed);
+    free(late);
+    free(pod);
 }
 
 static void test_reopen_log(void **state)
@@ -872,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_retry_gets_same_container),
         cmocka_unit_test(test_list_filters),
+        cmocka_unit_test(test_list_follows_changes),
         cmocka_unit_test(test_reopen_log),
         cmocka_unit_test(test_exec_sync),
         cmocka_unit_test(test_events),

@@ -522,6 +522,43 @@ static void test_container_round_trip(void **state)
     FAILS(ck_store_container_get(f->s, "c1", &got, &E), CK_E_NOT_FOUND, "store: container c1 not found");
 }
 
+/* The generation moves with every write of a container row and with
+ * nothing else: the list cache (containers/list_cache.c) keeps its views
+ * while it stands still. */
+static void test_container_generation(void **state)
+{
+    fixture *f = *state;
+    ck_pod_record p = pod("p1");
+    OK(ck_store_pod_put(f->s, &p, &E));
+    uint64_t g0 = ck_store_container_generation(f->s);
+    ck_container_record c1 = container("c1", "p1");
+    OK(ck_store_container_put(f->s, &c1, &E));
+    uint64_t g1 = ck_store_container_generation(f->s);
+    assert_true(g1 != g0);
+
+    /* Reads and pod writes leave it. */
+    _cleanup_container_record_ ck_container_record got = {0};
+    OK(ck_store_container_get(f->s, "c1", &got, &E));
+    ck_pod_record p2 = pod("p2");
+    OK(ck_store_pod_put(f->s, &p2, &E));
+    ck_container_record *list = NULL;
+    size_t n = 0;
+    uint64_t at = 0;
+    OK(ck_store_container_list_at(f->s, &list, &n, &at, &E));
+    assert_int_equal(n, 1);
+    assert_true(at == g1);
+    ck_container_records_free(list, n);
+    assert_true(ck_store_container_generation(f->s) == g1);
+
+    ck_container_transition started = {.state = 1, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = 100};
+    OK(ck_store_container_set_state(f->s, "c1", &started, &E));
+    uint64_t g2 = ck_store_container_generation(f->s);
+    assert_true(g2 != g1);
+    OK(ck_store_container_delete(f->s, "c1", &E));
+    uint64_t g3 = ck_store_container_generation(f->s);
+    assert_true(g3 != g2 && g3 != g1);
+}
+
 static void test_container_errors(void **state)
 {
     fixture *f = *state;
@@ -1259,6 +1296,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pod_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_container_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_with_containers_cannot_be_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images_and_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_usage_rows, setup, teardown),
