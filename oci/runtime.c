@@ -40,7 +40,7 @@ enum {
     MAX_ARGS = 48,
     RUNTIME_VERB_TIMEOUT_MS = 120 * 1000,
     MONITOR_DETACH_TIMEOUT_MS = 30 * 1000,
-    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 19 + 1,
+    MONITOR_ARGV_MAX = 7 + 2 * CK_MON_MAX_RUNTIME_ARGS + 20 + 1,
 };
 
 int ck_oci_runtime_get(const ck_config *cfg, const char *name, ck_oci_runtime *rt, ck_err *err)
@@ -445,6 +445,8 @@ static int monitor_argv(const ck_oci_runtime *rt, const char *monitor, const cha
         argv[n++] = "--" CK_MON_OPT_STDIN_ONCE;
     if (files->tty)
         argv[n++] = "--" CK_MON_OPT_TTY;
+    if (files->start)
+        argv[n++] = "--" CK_MON_OPT_START;
     argv[n] = NULL;
     return 0;
 }

@@ -45,6 +45,7 @@ typedef struct ck_oci_monitor_files {
     bool stdin_open;         /* CRI stdin: a pipe attach clients feed, not /dev/null */
     bool stdin_once;         /* CRI stdin_once: closed when the first stdin client ends */
     bool tty;                /* CRI tty: a terminal (process.terminal in the spec) */
+    bool start;              /* `run --detach`: started at once (the pause; ck_oci_start not needed) */
 } ck_oci_monitor_files;
 
 /* Fills the runtime's files under dir; the rest empty. */

@@ -659,10 +659,14 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
     pause_proc_clear(&pp);
     if (rc < 0)
         return ck_err_wrap(err, "write pause spec");
+    /* Created and started by one runtime process: nothing has to happen
+     * to the pause in between. A crash before its pid is recorded leaves a
+     * CREATING pod, whose roll-back deletes the container by id. */
+    c->p.mon.start = true;
     pid_t pid;
     if (ck_oci_create(&c->rt, c->row.id, c->p.dir, &c->p.mon, &pid, err) < 0) {
         undo_container(c, NULL); /* runc may leave a half-created container */
-        return ck_err_wrap(err, "create pause container");
+        return ck_err_wrap(err, "run pause container");
     }
     if (ck_undo_push(u, "delete pause container", undo_container, NULL, false, err) < 0)
         return -1;
@@ -672,11 +676,7 @@ static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
     if (ck_proc_id_capture(pid, &who, err) < 0)
         return ck_err_wrap(err, "pause process");
     sb_record_set_pause(c->data, &who);
-    if (save(c, CK_SANDBOX_CREATING, err) < 0) /* a crash from here on leaves who it was */
-        return -1;
-    if (ck_oci_start(&c->rt, c->row.id, err) < 0)
-        return ck_err_wrap(err, "start pause container");
-    return 0;
+    return save(c, CK_SANDBOX_CREATING, err); /* a crash from here on leaves who it was */
 }
 
 static int run_steps(run_ctx *c, ck_err *err)

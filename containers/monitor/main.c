@@ -86,6 +86,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         {CK_MON_OPT_STDIN, no_argument, NULL, 'I'},
         {CK_MON_OPT_STDIN_ONCE, no_argument, NULL, 'O'},
         {CK_MON_OPT_TTY, no_argument, NULL, 'T'},
+        {CK_MON_OPT_START, no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     o->sync_fd = -1;
@@ -114,6 +115,7 @@ static int parse(int argc, char **argv, mon_opts *o)
         case 'I': o->stdin_open = true; break;
         case 'O': o->stdin_once = true; break;
         case 'T': o->tty = true; break;
+        case 'S': o->start = true; break;
         default: return -1;
         }
     }
@@ -203,6 +205,12 @@ static int give_stdio(const mon_io *io)
     return dup2(io->out_w, STDOUT_FILENO) < 0 || dup2(io->err_w, STDERR_FILENO) < 0 ? -1 : 0;
 }
 
+/* What the runtime is asked to do, for messages. */
+static const char *verb(const mon_opts *o)
+{
+    return o->start ? "run" : "create";
+}
+
 /* io: NULL for the pause, else the container's stdio. */
 static pid_t run_create(const mon_opts *o, const mon_io *io)
 {
@@ -222,7 +230,12 @@ static pid_t run_create(const mon_opts *o, const mon_io *io)
     argv[n++] = o->runtime;
     for (int i = 0; i < o->n_runtime_args; i++)
         argv[n++] = o->runtime_args[i];
-    argv[n++] = "create";
+    if (o->start) {
+        argv[n++] = "run";
+        argv[n++] = "--detach";
+    } else {
+        argv[n++] = "create";
+    }
     argv[n++] = "--bundle";
     argv[n++] = o->bundle;
     argv[n++] = "--pid-file";
@@ -311,12 +324,12 @@ static int create_bounded(mon_opts *o, mon_io *io, int *status)
     int rc = wait_create(o, io, create, status);
     if (rc > 0) {
         kill_create(create);
-        sync_send(o, CK_MON_SYNC_TIMEOUT "%s create did not finish within %u s: killed\n", o->runtime,
+        sync_send(o, CK_MON_SYNC_TIMEOUT "%s %s did not finish within %u s: killed\n", o->runtime, verb(o),
                   o->create_timeout);
         return -1;
     }
     if (rc < 0) {
-        sync_send(o, CK_MON_SYNC_ERROR "wait for %s create: %s\n", o->runtime, strerror(errno));
+        sync_send(o, CK_MON_SYNC_ERROR "wait for %s %s: %s\n", o->runtime, verb(o), strerror(errno));
         return -1;
     }
     return 0;
@@ -331,7 +344,7 @@ static int monitor(mon_opts *o)
     if (exit_code(status) != 0) {
         char msg[3000];
         read_log_tail(o->log_file, msg, sizeof(msg));
-        sync_send(o, CK_MON_SYNC_ERROR "%s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
+        sync_send(o, CK_MON_SYNC_ERROR "%s %s exited with %d: %s\n", o->runtime, verb(o), exit_code(status), msg);
         return 1;
     }
     pid_t init = read_pid(o->pid_file);
@@ -389,7 +402,7 @@ static int monitor_stdio(mon_opts *o)
     if (exit_code(status) != 0) {
         char msg[3000];
         read_log_tail(o->log_file, msg, sizeof(msg));
-        sync_send(o, CK_MON_SYNC_ERROR "%s create exited with %d: %s\n", o->runtime, exit_code(status), msg);
+        sync_send(o, CK_MON_SYNC_ERROR "%s %s exited with %d: %s\n", o->runtime, verb(o), exit_code(status), msg);
         goto out;
     }
     pid_t init = read_pid(o->pid_file);
@@ -424,9 +437,11 @@ int main(int argc, char **argv)
 {
     mon_opts o = {0};
     if (parse(argc, argv, &o) < 0) {
-        fprintf(stderr, "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
-                        "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS] "
-                        "[--container-log F] [--control SOCKET] [--attach SOCKET] [--stdin [--stdin-once]] [--tty]\n");
+        fprintf(
+            stderr,
+            "usage: cricket-monitor --id ID --bundle DIR --runtime PATH [--runtime-arg ARG]... "
+            "--pid-file F --exit-file F --log-file F --sync-fd N [--create-timeout SECONDS] "
+            "[--container-log F] [--control SOCKET] [--attach SOCKET] [--stdin [--stdin-once]] [--tty] [--start]\n");
         return CK_MON_EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -33,6 +33,7 @@ typedef struct mon_opts {
     bool stdin_open;           /* --stdin: a pipe the monitor feeds, not /dev/null */
     bool stdin_once;           /* --stdin-once: closed when the first stdin client ends */
     bool tty;                  /* --tty: a terminal through --console-socket */
+    bool start;                /* --start: `run --detach` instead of `create` */
 } mon_opts;
 
 /* True when the monitor holds the container's stdio (a container), false

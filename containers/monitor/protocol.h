@@ -12,7 +12,7 @@
  *            [--runtime-arg ARG]... --pid-file F --exit-file F --log-file F
  *            --sync-fd N --create-timeout SECONDS
  *            [--container-log F] [--control SOCKET] [--attach SOCKET]
- *            [--stdin [--stdin-once]] [--tty]
+ *            [--stdin [--stdin-once]] [--tty] [--start]
  *    where the runtime args are the global ones (--root R, the handler's
  *    extra args) that come before `create`. A bad command line exits
  *    CK_MON_EXIT_USAGE with the usage on stderr. With none of the bracketed
@@ -41,6 +41,11 @@
  *    its stdin (CK_MON_ATTACH_IN_END, or going away after sending some)
  *    closes it, and the container reads end of file.
  *
+ *    --start: the runtime runs `run --detach` instead of `create`, so the
+ *    container is started when the sync line says ok (one runtime process
+ *    less: the pause, which nothing has to see between created and
+ *    started). --create-timeout bounds `run` the same way.
+ *
  *    --tty: the runtime runs `create --console-socket S` (S a socket in a
  *    private directory under /tmp, gone after create); the monitor takes
  *    the pty master from it while `create` runs. The terminal's output is
@@ -50,7 +55,8 @@
  *
  * 2. Sync line. The monitor writes exactly one line on the sync descriptor
  *    and closes it:
- *        "ok <init pid>\n"     the container exists (created, not started)
+ *        "ok <init pid>\n"     the container exists (created, not started;
+                              started with --start)
  *        "error <text>\n"      it does not; text is the runtime's message
  *        "timeout <text>\n"    `create` outlived --create-timeout and was
  *                              killed with everything it started
@@ -129,6 +135,7 @@
 #define CK_MON_OPT_STDIN "stdin"
 #define CK_MON_OPT_STDIN_ONCE "stdin-once"
 #define CK_MON_OPT_TTY "tty"
+#define CK_MON_OPT_START "start"
 
 enum {
     CK_MON_MAX_RUNTIME_ARGS = 16, /* --runtime-arg given more often is a usage error */

@@ -1259,8 +1259,8 @@ static void test_hung_runtime_create_is_killed(void **state)
     char script[128];
     snprintf(script, sizeof(script), "%s/hung-runtime", dir);
     crit_write_text(script, "#!/bin/sh\n"
-                            "# create never ends; every other verb succeeds\n"
-                            "for a in \"$@\"; do [ \"$a\" = create ] && { sleep 987654; exit 0; }; done\n"
+                            "# create (and run, the pause's) never ends; every other verb succeeds\n"
+                            "for a in \"$@\"; do case \"$a\" in create|run) sleep 987654; exit 0;; esac; done\n"
                             "exit 0\n");
     assert_int_equal(chmod(script, 0755), 0);
     const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
@@ -1285,7 +1285,7 @@ static void test_hung_runtime_create_is_killed(void **state)
                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (code != GRPC_STATUS_DEADLINE_EXCEEDED || strstr(r.details, "create did not finish within 2 s: killed") == NULL)
+    if (code != GRPC_STATUS_DEADLINE_EXCEEDED || strstr(r.details, "run did not finish within 2 s: killed") == NULL)
         fail_msg("got %d \"%s\"", code, r.details);
     crit_result_clear(&r);
     assert_true(secs >= 2.0 && secs < 12.0);
