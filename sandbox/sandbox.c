@@ -418,6 +418,16 @@ static void *cni_add_thread(void *arg)
     return NULL;
 }
 
+/* ADD's outcome, once it ended: its error into err. The plan stays
+ * recorded either way: the undo's DEL needs it. */
+static int cni_add_outcome(const cni_add_job *j, ck_err *err)
+{
+    if (j->rc == 0)
+        return 0;
+    ck_err_copy(err, &j->err);
+    return ck_err_wrap(err, "set up network");
+}
+
 /* Sysctls under a network interface's own tree name an interface CNI makes:
  * the runtime can set them only once ADD is done. */
 static bool needs_interfaces(const ck_sandbox_config *cfg)
@@ -456,11 +466,7 @@ static int step_cni_begin(run_ctx *c, ck_undo *u, ck_err *err)
         return 0;
     }
     cni_add_thread(j);
-    if (j->rc < 0) { /* the plan stays recorded: the undo's DEL needs it */
-        ck_err_copy(err, &j->err);
-        return ck_err_wrap(err, "set up network");
-    }
-    return 0;
+    return cni_add_outcome(j, err);
 }
 
 static void cni_add_join(cni_add_job *j)
@@ -477,10 +483,8 @@ static int step_cni_finish(run_ctx *c, char *ip, size_t ip_size, ck_err *err)
         return 0;
     cni_add_job *j = &c->add;
     cni_add_join(j);
-    if (j->rc < 0) { /* the plan stays recorded: the undo's DEL needs it */
-        ck_err_copy(err, &j->err);
-        return ck_err_wrap(err, "set up network");
-    }
+    if (cni_add_outcome(j, err) < 0)
+        return -1;
     int rc = sb_record_set_cni(c->data, j->att.state, err);
     if (rc < 0)
         return ck_err_wrap(err, "record the network");

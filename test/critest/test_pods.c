@@ -304,6 +304,18 @@ static void fetch(const char *netns, const char *ip, int port, char *buf, size_t
     waitpid(pid, NULL, 0);
 }
 
+/* The first line `nsenter -t pid <args>` prints into buf. */
+static void nsenter_line(pid_t pid, const char *args, char *buf, size_t size)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "nsenter -t %d %s", (int)pid, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    buf[0] = '\0';
+    assert_non_null(fgets(buf, (int)size, p));
+    pclose(p);
+}
+
 static void test_lifecycle_and_status_fields(void **state)
 {
     (void)state;
@@ -352,16 +364,9 @@ static void test_lifecycle_and_status_fields(void **state)
     char want[128];
     snprintf(want, sizeof(want), "%s\tlife-host\n", ip);
     assert_non_null(strstr(buf, want));
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "nsenter -t %d -u hostname", (int)pid);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(fgets(buf, sizeof(buf), p));
-    pclose(p);
+    nsenter_line(pid, "-u hostname", buf, sizeof(buf));
     assert_string_equal(buf, "life-host\n");
-    snprintf(cmd, sizeof(cmd), "nsenter -t %d -n cat /proc/sys/net/ipv4/ip_unprivileged_port_start", (int)pid);
-    p = popen(cmd, "r");
-    assert_non_null(fgets(buf, sizeof(buf), p));
-    pclose(p);
+    nsenter_line(pid, "-n cat /proc/sys/net/ipv4/ip_unprivileged_port_start", buf, sizeof(buf));
     assert_string_equal(buf, "81\n");
     /* pid 1 of its own pid namespace, in its own /dev/shm tmpfs. */
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -436,12 +441,8 @@ static void test_interface_sysctl_waits_for_the_network(void **state)
     pid_t pid = (pid_t)json_integer_value(json_object_get(rec, "pause_pid"));
     json_decref(rec);
     crit_result_clear(&r);
-    char cmd[256], buf[64] = "";
-    snprintf(cmd, sizeof(cmd), "nsenter -t %d -n cat /proc/sys/net/ipv4/conf/eth0/accept_local", (int)pid);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    assert_non_null(fgets(buf, sizeof(buf), p));
-    pclose(p);
+    char buf[64];
+    nsenter_line(pid, "-n cat /proc/sys/net/ipv4/conf/eth0/accept_local", buf, sizeof(buf));
     assert_string_equal(buf, "1\n");
     remove_last_pod(id);
 }
