@@ -1,9 +1,11 @@
 /*
  * netns: network namespaces created and pinned by cricket, as CRI-O's pinns
- * does. A short-lived child unshares a new network namespace, brings its
- * loopback up and bind-mounts /proc/self/ns/net onto a file under
- * <state_dir>/netns/; the bind mount keeps the namespace alive with no
- * process in it, so it outlives the pause process and daemon restarts.
+ * does. A short-lived thread unshares a new network namespace, brings its
+ * loopback up and bind-mounts its /proc/thread-self/ns/net onto a file under
+ * <state_dir>/netns/. The bind mount keeps the namespace alive with no
+ * process in it, so it outlives the pause process and daemon restarts. A
+ * pod with its own user namespace needs a forked child instead: only a
+ * single-threaded process may join a user namespace.
  */
 #ifndef CK_NETCNI_NETNS_H
 #define CK_NETCNI_NETNS_H

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -173,6 +177,27 @@ static void test_spawn_input_output_and_timeout(void **state)
     assert_int_equal(err.kind, CK_E_UNAVAILABLE);
 }
 
+/* Whether lo is up in the pinned network namespace at path (looked at from
+ * a child, so the test's own namespace stays as it is). */
+static bool loopback_up_in(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+            _exit(2);
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        memcpy(ifr.ifr_name, "lo", 3);
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+            _exit(3);
+        _exit((ifr.ifr_flags & IFF_UP) != 0 ? 0 : 1);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void test_netns_pin_outlives_creator(void **state)
 {
     (void)state;
@@ -184,10 +209,14 @@ static void test_netns_pin_outlives_creator(void **state)
     assert_int_equal(ck_netns_create(dir, "pod1", path, sizeof(path), &err), 0);
     assert_true(ck_netns_is_pinned(path));
     /* A different namespace from ours. */
-    struct stat a, b;
+    struct stat a, b, mine;
     assert_int_equal(stat(path, &a), 0);
     assert_int_equal(stat("/proc/self/ns/net", &b), 0);
     assert_true(a.st_ino != b.st_ino);
+    /* Made on another thread: the caller's own namespace is untouched. */
+    assert_int_equal(stat("/proc/thread-self/ns/net", &mine), 0);
+    assert_int_equal(mine.st_ino, b.st_ino);
+    assert_true(loopback_up_in(path));
     /* The same name twice is refused and leaves the first alone. */
     char path2[256];
     assert_int_equal(ck_netns_create(dir, "pod1", path2, sizeof(path2), &err), -1);
