@@ -129,7 +129,13 @@ static int create_container(crit_client *c, const char *pod_id, pod_request *p, 
     meta.name = (char *)name;
     Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
     spec.image = (char *)image;
+    /* A PID namespace of its own, as the kubelet asks unless the pod shares one. */
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    sec.namespace_options = &ns;
     Runtime__V1__LinuxContainerConfig lx = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+    lx.security_context = &sec;
     char *command[] = {"sleep", "3600"};
     char log_path[96];
     snprintf(log_path, sizeof(log_path), "%s.log", name);

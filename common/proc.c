@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -140,4 +141,48 @@ bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size)
         return false;
     }
     return true;
+}
+
+int ck_proc_id_open(const ck_proc_id *id, ck_err *err)
+{
+    char boot[CK_BOOT_ID_LEN + 1];
+    if (id->pid <= 0)
+        return ck_err_set(err, CK_E_INVALID, 0, "no process recorded");
+    if (id->boot_id[0] != '\0' && ck_boot_id(boot, NULL) == 0 && strcmp(boot, id->boot_id) != 0)
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "process %d started before the node rebooted", (int)id->pid);
+    int fd = pidfd_open(id->pid, 0);
+    if (fd < 0)
+        return ck_err_set(err, errno == ESRCH ? CK_E_NOT_FOUND : CK_E_INTERNAL, errno, "open process %d", (int)id->pid);
+    uint64_t start = 0;
+    if (ck_proc_start_time(id->pid, &start, err) < 0) {
+        close(fd);
+        return ck_err_wrap(err, "process %d", (int)id->pid);
+    }
+    if (start != id->start_time) {
+        close(fd);
+        return ck_err_set(err, CK_E_NOT_FOUND, 0, "process %d is gone (its pid now belongs to another process)",
+                          (int)id->pid);
+    }
+    return fd;
+}
+
+bool ck_proc_is_pid_ns_init(pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (read_small(path, buf, sizeof(buf), NULL) < 0)
+        return false;
+    const char *line = strstr(buf, "\nNSpid:");
+    if (line == NULL)
+        return false;
+    const char *end = strchr(line + 1, '\n');
+    if (end == NULL)
+        return false;
+    const char *last = end;
+    while (last > line && (last[-1] == ' ' || last[-1] == '\t'))
+        last--;
+    const char *start = last;
+    while (start > line && start[-1] >= '0' && start[-1] <= '9')
+        start--;
+    return last - start == 1 && *start == '1' && (start[-1] == ' ' || start[-1] == '\t');
 }

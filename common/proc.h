@@ -54,4 +54,16 @@ int ck_proc_id_capture(pid_t pid, ck_proc_id *id, ck_err *err);
  * "gone" counts. */
 bool ck_proc_id_alive(const ck_proc_id *id, char *reason, size_t size);
 
+/* A pidfd (close-on-exec) on the process id names, checked after it is
+ * opened: the descriptor holds the process it opened, so a start time that
+ * still matches then proves it is that process and not a later one given
+ * its pid. A process certainly gone (another boot, no such pid, the pid
+ * reused) is CK_E_NOT_FOUND; anything uncertain is another error. */
+int ck_proc_id_open(const ck_proc_id *id, ck_err *err);
+
+/* True when pid is the first process (pid 1) of a PID namespace of its own
+ * (the last NSpid of /proc/<pid>/status): the kernel ends every process of
+ * that namespace when it dies. False when it is not, or cannot be told. */
+bool ck_proc_is_pid_ns_init(pid_t pid);
+
 #endif

@@ -169,7 +169,9 @@ static int kill_and_wait(ck_containers *cs, ck_container_record *row, json_t *da
     if (grace_ms > INT32_MAX)
         grace_ms = INT32_MAX;
     alive_of a = {&p, data};
-    if (ck_oci_stop(&rt, row->id, ct_record_stop_signal(data), (int)grace_ms, alive_fn, &a, err) < 0)
+    ck_proc_id init; /* pid 0 when not recorded: the runtime signals it */
+    (void)ct_record_init(data, &init);
+    if (ck_oci_stop(&rt, row->id, &init, ct_record_stop_signal(data), (int)grace_ms, alive_fn, &a, err) < 0)
         return ck_err_wrap(err, "stop container %s", row->id);
     ck_oci_wait_exit_file(&p.mon);
     return ct_refresh(cs, row, data, err) < 0 ? -1 : 0;
@@ -309,7 +311,7 @@ static void roll_back(ck_containers *cs, ck_container_record *row, json_t *data)
     ck_oci_runtime rt;
     alive_of a = {&p, data};
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, &e) < 0 ||
-        ck_oci_stop(&rt, row->id, SIGKILL, 0, alive_fn, &a, &e) < 0 || remove_everything(cs, row, data, &e) < 0)
+        ck_oci_stop(&rt, row->id, NULL, SIGKILL, 0, alive_fn, &a, &e) < 0 || remove_everything(cs, row, data, &e) < 0)
         ck_warn("containers", "container %s: roll back its creation: %s", row->id, e.msg);
     else
         ck_info("containers", "container %s (%s): its creation was cut short by a restart; rolled back", row->id,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +29,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/proc.h"
 #include "common/spawn.h"
 #include "common/timeutil.h"
 #include "common/unix_addr.h"
@@ -132,14 +134,55 @@ int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_
     return rc;
 }
 
+/* A signal goes straight to the init when its identity is known: a `runc
+ * kill` is a runtime process of tens of milliseconds on every stop, and the
+ * pidfd wakes the wait below the moment the init exits. SIGKILL meant for
+ * every process (whole) goes this way only when the init is pid 1 of its
+ * own PID namespace, whose processes all die with it; otherwise (a pod's or
+ * the host's PID namespace shared) the runtime finds them in the cgroup.
+ * *pidfd: the descriptor kept for that wait, or -1. False when the runtime
+ * must send it. */
+static bool signal_init_directly(const ck_proc_id *init, int sig, bool whole, int *pidfd)
+{
+    *pidfd = -1;
+    if (init == NULL || init->pid <= 0 || init->start_time == 0)
+        return false;
+    ck_err e;
+    ck_err_clear(&e);
+    int fd = ck_proc_id_open(init, &e);
+    if (fd < 0)
+        return e.kind == CK_E_NOT_FOUND; /* gone: alive says so, nothing to send */
+    /* Read while fd holds the process: its pid cannot name another yet. */
+    if ((whole && !ck_proc_is_pid_ns_init(init->pid)) || (pidfd_send_signal(fd, sig, NULL, 0) < 0 && errno != ESRCH)) {
+        close(fd);
+        return false;
+    }
+    *pidfd = fd;
+    return true;
+}
+
+/* Up to 20 ms, or until the init's pidfd says it exited. */
+static void wait_a_little(int pidfd)
+{
+    if (pidfd < 0) {
+        usleep(20 * 1000);
+        return;
+    }
+    struct pollfd p = {pidfd, POLLIN, 0};
+    if (poll(&p, 1, 20) < 0 && errno != EINTR)
+        usleep(20 * 1000);
+}
+
 /* Sends sig and waits up to ms for alive to say gone (polled every 20
- * ms). While the runtime does not know the container (a create still under
- * way in a monitor) the signal is tried again every 200 ms. */
-static bool signal_until_gone(const ck_oci_runtime *rt, const char *id, int sig, bool all, int ms,
-                              ck_oci_alive_fn alive, void *arg)
+ * ms, or as the init exits). While the runtime does not know the container
+ * (a create still under way in a monitor) the signal is tried again every
+ * 200 ms. */
+static bool signal_until_gone(const ck_oci_runtime *rt, const char *id, const ck_proc_id *init, int sig, bool all,
+                              int ms, ck_oci_alive_fn alive, void *arg)
 {
     long long deadline = ck_mono_ms() + ms, next_try = 0;
-    bool sent = false;
+    _cleanup_close_ int pidfd = -1;
+    bool sent = signal_init_directly(init, sig, all, &pidfd);
     for (;;) {
         if (!sent && ck_mono_ms() >= next_try) {
             ck_err e;
@@ -157,15 +200,17 @@ static bool signal_until_gone(const ck_oci_runtime *rt, const char *id, int sig,
             return true;
         if (ck_mono_ms() >= deadline)
             return false;
-        usleep(20 * 1000);
+        wait_a_little(pidfd);
     }
 }
 
-int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
-                ck_err *err)
+int ck_oci_stop(const ck_oci_runtime *rt, const char *id, const ck_proc_id *init, int sig, int grace_ms,
+                ck_oci_alive_fn alive, void *arg, ck_err *err)
 {
-    if (!alive(arg) || signal_until_gone(rt, id, sig, false, grace_ms, alive, arg) ||
-        signal_until_gone(rt, id, SIGKILL, true, CK_OCI_KILL_WAIT_MS, alive, arg))
+    /* No grace: SIGKILL at once, as containerd and CRI-O do; a polite
+     * signal nobody waits for would only cost a call. */
+    if (!alive(arg) || (grace_ms > 0 && signal_until_gone(rt, id, init, sig, false, grace_ms, alive, arg)) ||
+        signal_until_gone(rt, id, init, SIGKILL, true, CK_OCI_KILL_WAIT_MS, alive, arg))
         return 0;
     return ck_err_set(err, CK_E_DEADLINE, 0, "container %s is still running %d ms after SIGKILL", id,
                       CK_OCI_KILL_WAIT_MS);

@@ -14,6 +14,7 @@
 
 #include "common/cancel.h"
 #include "common/err.h"
+#include "common/proc.h"
 #include "config/config.h"
 
 typedef struct ck_oci_runtime {
@@ -100,17 +101,19 @@ int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_
 typedef bool (*ck_oci_alive_fn)(void *arg);
 
 /* The stop sequence of every container, the pause included: sig (SIGTERM
- * or the image's stop signal) to the init, up to grace_ms for it to exit,
- * then SIGKILL to all its processes and up to CK_OCI_KILL_WAIT_MS more.
- * Nothing is waited for that alive says cannot exist (a process already
- * gone, nothing left of a creation cut short); while alive says yes but the
- * runtime does not know the container yet (a monitor still creating it),
- * the signal is retried until it lands. 0 once it is gone; CK_E_DEADLINE
- * when even SIGKILL did not end it in time. The container is not deleted
- * (ck_oci_delete). */
+ * or the image's stop signal) to the init, up to grace_ms for it to exit
+ * (none when grace_ms is 0), then SIGKILL to all its processes and up to
+ * CK_OCI_KILL_WAIT_MS more. We send the signals ourselves when init, its
+ * recorded identity, is given and still names it (SIGKILL only when it is
+ * pid 1 of its own PID namespace); else the runtime does. Nothing is waited
+ * for that alive says cannot exist (a process already gone, nothing left of
+ * a creation cut short); while alive says yes but the runtime does not know
+ * the container yet (a monitor still creating it), the signal is retried
+ * until it lands. 0 once it is gone; CK_E_DEADLINE when even SIGKILL did
+ * not end it in time. The container is not deleted (ck_oci_delete). */
 enum { CK_OCI_KILL_WAIT_MS = 5000 };
-int ck_oci_stop(const ck_oci_runtime *rt, const char *id, int sig, int grace_ms, ck_oci_alive_fn alive, void *arg,
-                ck_err *err);
+int ck_oci_stop(const ck_oci_runtime *rt, const char *id, const ck_proc_id *init, int sig, int grace_ms,
+                ck_oci_alive_fn alive, void *arg, ck_err *err);
 /* `update --resources FILE` (a linux.resources JSON): the container's
  * cgroup gets the new limits. Unknown id: CK_E_NOT_FOUND. */
 int ck_oci_update(const ck_oci_runtime *rt, const char *id, const char *resources_file, ck_err *err);

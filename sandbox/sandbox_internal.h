@@ -105,6 +105,10 @@ const char *sb_record_pause_image(json_t *data); /* "" for the built-in pause */
 void sb_record_set_pause_image(json_t *data, const char *image_id, const char *rootfs);
 bool sb_record_stopped(json_t *data);
 void sb_record_set_stopped(json_t *data);
+/* The runtime has deleted the pause's container: a later stop (the one
+ * RemovePodSandbox makes) need not ask it again. */
+bool sb_record_runtime_deleted(json_t *data);
+void sb_record_set_runtime_deleted(json_t *data);
 bool sb_record_privileged(json_t *data);
 /* The pod's own user namespace: its mappings (recorded before the namespace
  * is made); false for a pod in the host's. */

@@ -162,6 +162,16 @@ void sb_record_set_stopped(json_t *data)
     json_object_set_new(data, "stopped", json_true());
 }
 
+bool sb_record_runtime_deleted(json_t *data)
+{
+    return json_is_true(json_object_get(data, "runtime_deleted"));
+}
+
+void sb_record_set_runtime_deleted(json_t *data)
+{
+    json_object_set_new(data, "runtime_deleted", json_true());
+}
+
 static json_t *id_map_json(const ck_id_map *m)
 {
     return json_pack("[I, I, I]", (json_int_t)m->container_id, (json_int_t)m->host_id, (json_int_t)m->length);

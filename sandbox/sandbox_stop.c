@@ -94,16 +94,25 @@ static bool pause_running(void *arg)
 
 /* The stop sequence every container has (ck_oci_stop: nothing is waited
  * for that cannot exist, so recovery after a crash is quick), then the
- * runtime forgets the container. */
+ * runtime forgets the container, once: a runtime process saved on every
+ * RemovePodSandbox after a StopPodSandbox. */
 static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, const sb_paths *p, ck_err *err)
 {
+    if (sb_record_runtime_deleted(data))
+        return 0;
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)
         return -1;
     pause_of po = {&rt, row->id, p, data};
-    if (ck_oci_stop(&rt, row->id, SIGTERM, STOP_GRACE_MS, pause_running, &po, err) < 0)
+    ck_proc_id pause;
+    if (!sb_record_pause(data, &pause))
+        pause.pid = 0; /* not recorded: the runtime signals it */
+    if (ck_oci_stop(&rt, row->id, &pause, SIGTERM, STOP_GRACE_MS, pause_running, &po, err) < 0)
         return ck_err_wrap(err, "pod %s: stop its pause process", row->id);
-    return ck_oci_delete(&rt, row->id, err);
+    if (ck_oci_delete(&rt, row->id, err) < 0)
+        return -1;
+    sb_record_set_runtime_deleted(data);
+    return 0;
 }
 
 int sb_unmount_rootfs(ck_sandboxes *sb, const sb_paths *p, ck_err *err)

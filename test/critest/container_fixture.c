@@ -118,10 +118,12 @@ void crit_ctr_suite_restart(crit_ctr_suite *s)
 
 /* ---- pods ---- */
 
-static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged)
+static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged, const char *handler)
 {
     crit_pod_request pod;
     Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, s->cgroup_parent);
+    if (handler != NULL)
+        req->runtime_handler = (char *)handler;
     pod.config.log_directory = s->log_dir;
     Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
     sec.privileged = privileged;
@@ -131,12 +133,17 @@ static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged)
 
 char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, false);
+    return run_pod(s, name, false, NULL);
 }
 
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, true);
+    return run_pod(s, name, true, NULL);
+}
+
+char *crit_ctr_run_pod_on(crit_ctr_suite *s, const char *name, const char *handler)
+{
+    return run_pod(s, name, false, handler);
 }
 
 size_t crit_ctr_pods_listed(crit_ctr_suite *s)

@@ -56,6 +56,8 @@ char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name);
 /* The same pod with a privileged security context (what a privileged
  * container needs). */
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name);
+/* The same pod run by the runtime handler named handler. */
+char *crit_ctr_run_pod_on(crit_ctr_suite *s, const char *name, const char *handler);
 /* How many pods ListPodSandbox lists. */
 size_t crit_ctr_pods_listed(crit_ctr_suite *s);
 /* StopPodSandbox then RemovePodSandbox, which take its containers. */

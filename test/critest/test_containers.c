@@ -25,17 +25,39 @@
 #include "test/critest/container_fixture.h"
 
 static crit_ctr_suite S;
+/* A runtime handler "logged": runc behind a script that writes each call's
+ * arguments, a line each, to logged_calls. */
+static char logged_dir[] = "/tmp/critest-logged.XXXXXX";
+static char logged_calls[64];
 
 static int start_suite(void **state)
 {
     (void)state;
-    return crit_ctr_suite_start(&S, "ckt", 200, NULL);
+    if (mkdtemp(logged_dir) == NULL)
+        return -1;
+    char script[64], text[512], yaml[512];
+    snprintf(script, sizeof(script), "%s/runtime", logged_dir);
+    snprintf(logged_calls, sizeof(logged_calls), "%s/calls", logged_dir);
+    const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
+    snprintf(text, sizeof(text), "#!/bin/sh\necho \"$*\" >>%s\nexec %s \"$@\"\n", logged_calls, runc);
+    crit_write_text(script, text);
+    if (chmod(script, 0755) < 0)
+        return -1;
+    snprintf(yaml, sizeof(yaml), "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n", runc,
+             script);
+    return crit_ctr_suite_start(&S, "ckt", 200, yaml);
 }
 
 static int stop_suite(void **state)
 {
     (void)state;
-    return crit_ctr_suite_stop(&S);
+    int rc = crit_ctr_suite_stop(&S);
+    char script[64];
+    snprintf(script, sizeof(script), "%s/runtime", logged_dir);
+    unlink(script);
+    unlink(logged_calls);
+    rmdir(logged_dir);
+    return rc;
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -205,6 +227,77 @@ static void test_stop_waits_then_kills(void **state)
     crit_ctr_cleanup_pod(&S, pod);
     free(polite);
     free(stubborn);
+    free(pod);
+}
+
+/* How many of the logged runtime's calls name id and have verb among their
+ * words, leaving out those that also have the word without (NULL: none). */
+static int logged_calls_with(const char *id, const char *verb, const char *without)
+{
+    FILE *f = fopen(logged_calls, "re");
+    if (f == NULL)
+        return 0;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        bool names_id = strstr(line, id) != NULL, has_verb = false, has_without = false;
+        for (char *save = NULL, *w = strtok_r(line, " \n", &save); w != NULL; w = strtok_r(NULL, " \n", &save)) {
+            has_verb |= strcmp(w, verb) == 0;
+            has_without |= without != NULL && strcmp(w, without) == 0;
+        }
+        n += names_id && has_verb && !has_without;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The polite stop signal goes to the init straight from the daemon, not
+ * through a `runc kill` (a runtime process of tens of milliseconds on every
+ * stop): a container and a pause stopped gracefully end by that signal
+ * (the trap's exit code), and the runtime is never asked to kill either,
+ * nor to delete the pause twice. */
+static void test_stop_signals_without_the_runtime(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod_on(&S, "ctr-direct", "logged");
+    crit_ctr_request c;
+    char *id =
+        crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "direct", "trap 'exit 7' TERM; while true; do sleep 0.1; done"));
+    crit_ctr_start(&S, id);
+    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 10);
+    assert_true(logged_calls_with(id, id, NULL) > 0); /* the logged handler runs it */
+    crit_ctr_stop(&S, id, 60);
+    crit_result r;
+    Runtime__V1__ContainerStatus *s = crit_ctr_status(&S, id, false, &r);
+    assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    assert_int_equal(s->exit_code, 7);
+    crit_result_clear(&r);
+    assert_int_equal(logged_calls_with(id, "kill", NULL), 0);
+    /* No grace: SIGKILL at once (not the trap's TERM), to a container with
+     * a PID namespace of its own (whose processes all die with its init),
+     * again without the runtime. */
+    crit_ctr_init(&c, &S, pod, "abrupt", "trap 'exit 7' TERM; while true; do sleep 0.1; done");
+    Runtime__V1__LinuxContainerSecurityContext sec = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER; /* as the kubelet asks, unless the pod shares one */
+    sec.namespace_options = &ns;
+    c.linux_config.security_context = &sec;
+    char *abrupt = crit_ctr_create(&S, &c.req);
+    crit_ctr_start(&S, abrupt);
+    crit_ctr_wait_state(&S, abrupt, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 10);
+    crit_ctr_stop(&S, abrupt, 0);
+    s = crit_ctr_status(&S, abrupt, false, &r);
+    assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    assert_int_equal(s->exit_code, 137);
+    crit_result_clear(&r);
+    assert_int_equal(logged_calls_with(abrupt, "kill", NULL), 0);
+    free(abrupt);
+    crit_ctr_cleanup_pod(&S, pod);
+    /* The pod went through it too, deleted once though stopped twice
+     * (StopPodSandbox, then RemovePodSandbox's own stop). */
+    assert_int_equal(logged_calls_with(pod, "delete", NULL), 1);
+    assert_int_equal(logged_calls_with(pod, "kill", NULL), 0);
+    free(id);
     free(pod);
 }
 
@@ -1006,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_env_args_and_workdir),
         cmocka_unit_test(test_non_root_reads_its_rootfs),
         cmocka_unit_test(test_stop_waits_then_kills),
+        cmocka_unit_test(test_stop_signals_without_the_runtime),
         cmocka_unit_test(test_remove_in_every_state),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_retry_gets_same_container),

@@ -4,6 +4,7 @@
  * the caller's call).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +48,83 @@ static void test_own_identity(void **state)
 }
 
 /* A command with spaces and parentheses cannot shift the fields. */
+/* ck_proc_id_open: a descriptor only on the very process recorded; a dead
+ * pid, a pid given to another process and another boot are "gone". */
+static void test_open_only_the_recorded_process(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_true(child > 0);
+    ck_proc_id id;
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_proc_id_capture(child, &id, &err), 0);
+    int fd = ck_proc_id_open(&id, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(pidfd_send_signal(fd, SIGTERM, NULL, 0), 0);
+    close(fd);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    /* Reaped: the pid names nobody. */
+    assert_int_equal(ck_proc_id_open(&id, &err), -1);
+    assert_int_equal(err.kind, CK_E_NOT_FOUND);
+    /* A live pid with another start time: another process. */
+    assert_int_equal(ck_proc_id_capture(getpid(), &id, &err), 0);
+    ck_proc_id other = id;
+    other.start_time += 1;
+    assert_int_equal(ck_proc_id_open(&other, &err), -1);
+    assert_int_equal(err.kind, CK_E_NOT_FOUND);
+    /* Another boot. */
+    other = id;
+    memcpy(other.boot_id, "00000000-0000-0000-0000-000000000000", CK_BOOT_ID_LEN + 1);
+    assert_int_equal(ck_proc_id_open(&other, &err), -1);
+    assert_int_equal(err.kind, CK_E_NOT_FOUND);
+    other = id;
+    other.pid = 0;
+    assert_int_equal(ck_proc_id_open(&other, &err), -1);
+    assert_int_equal(err.kind, CK_E_INVALID);
+}
+
+/* The first process of a new PID namespace is its init; we are not. */
+static void test_pid_ns_init(void **state)
+{
+    (void)state;
+    assert_false(ck_proc_is_pid_ns_init(getpid()));
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t outer = fork();
+    if (outer == 0) {
+        /* The next child of this process is pid 1 of a new namespace. */
+        if (unshare(CLONE_NEWPID) < 0)
+            _exit(1);
+        pid_t inner = fork();
+        if (inner == 0) {
+            close(ready[0]);
+            pause();
+            _exit(0);
+        }
+        ssize_t n = write(ready[1], &inner, sizeof(inner));
+        int status = 0;
+        waitpid(inner, &status, 0);
+        _exit(n == (ssize_t)sizeof(inner) ? 0 : 1);
+    }
+    close(ready[1]);
+    pid_t inner = 0;
+    assert_int_equal(read(ready[0], &inner, sizeof(inner)), (ssize_t)sizeof(inner));
+    close(ready[0]);
+    assert_true(ck_proc_is_pid_ns_init(inner));
+    assert_int_equal(kill(inner, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(outer, &status, 0), outer);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_false(ck_proc_is_pid_ns_init(inner)); /* gone: cannot be told */
+}
+
 static void test_odd_command_name(void **state)
 {
     (void)state;
@@ -165,6 +244,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_identity),
         cmocka_unit_test(test_odd_command_name),
+        cmocka_unit_test(test_open_only_the_recorded_process),
+        cmocka_unit_test(test_pid_ns_init),
         cmocka_unit_test(test_keylock_waits_end_with_the_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
