@@ -3,6 +3,7 @@
 #include "common/cleanup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <ftw.h>
@@ -56,7 +57,7 @@ static int write_all(int fd, const char *path, const char *data, size_t len, ck_
     return 0;
 }
 
-int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err)
+static int write_file_renamed(const char *path, const char *data, size_t len, unsigned mode, bool durable, ck_err *err)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
@@ -68,12 +69,22 @@ int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigne
         unlink(tmp);
         return -1;
     }
-    if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+    if ((durable && fsync(fd) < 0) || rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
         return ck_err_set(err, CK_E_INTERNAL, e, "write %s", path);
     }
     return 0;
+}
+
+int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err)
+{
+    return write_file_renamed(path, data, len, mode, true, err);
+}
+
+int ck_write_file_for_this_boot(const char *path, const char *data, size_t len, unsigned mode, ck_err *err)
+{
+    return write_file_renamed(path, data, len, mode, false, err);
 }
 
 int ck_mkdir_p(const char *path, unsigned mode, ck_err *err)

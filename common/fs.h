@@ -24,6 +24,13 @@ int ck_copy_dir_contents(int src, int dst, ck_err *err);
 
 /* Writes a file whole: temp file, fsync, rename. */
 int ck_write_file_atomic(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
+/* The same without the fsync, for a file nothing reads after a reboot (what
+ * a pod's containers bind-mount, a pause's bundle: the pod ends with the
+ * boot). Readers still never see half a file (the rename), and a daemon
+ * killed after it returned still finds it whole (the page cache outlives
+ * the process); only the wait for the disk goes, a few milliseconds each
+ * on a pod start. */
+int ck_write_file_for_this_boot(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
 /* Replaces the text of the existing file path in place: the same inode, so
  * what bind-mounted it sees the new text. Not atomic: only for a file
  * nobody reads yet. */

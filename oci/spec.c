@@ -311,7 +311,7 @@ int ck_oci_spec_update_resources(const char *bundle, const ck_oci_resources *r, 
     return rc;
 }
 
-int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err)
+static int write_spec(const ck_oci_spec *spec, const char *bundle, bool durable, ck_err *err)
 {
     json_t *root = spec_json(spec);
     if (root == NULL)
@@ -322,9 +322,15 @@ int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err)
         return ck_err_oom(err, "OCI spec text");
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/config.json", bundle);
-    int rc = ck_write_file_atomic(path, text, strlen(text), 0600, err);
+    int rc = durable ? ck_write_file_atomic(path, text, strlen(text), 0600, err)
+                     : ck_write_file_for_this_boot(path, text, strlen(text), 0600, err);
     free(text);
     return rc;
+}
+
+int ck_oci_spec_write(const ck_oci_spec *spec, const char *bundle, ck_err *err)
+{
+    return write_spec(spec, bundle, true, err);
 }
 
 /* ---- the pause container ------------------------------------------------- */
@@ -421,5 +427,6 @@ int ck_oci_write_pause_spec(const ck_pause_spec *s, const char *bundle, ck_err *
         .uid_map = s->userns_path != NULL ? s->uid_map : NULL,
         .gid_map = s->userns_path != NULL ? s->gid_map : NULL,
     };
-    return ck_oci_spec_write(&spec, bundle, err);
+    /* A pause is never started again after a reboot: no fsync. */
+    return write_spec(&spec, bundle, false, err);
 }

@@ -107,9 +107,11 @@ int sb_prepare_rootfs(ck_sandboxes *sb, ck_err *err)
     return 0;
 }
 
+/* A pod's hostname, hosts and resolv.conf serve its containers in this
+ * boot only: no fsync. */
 static int write_text(const char *path, const char *text, ck_err *err)
 {
-    return ck_write_file_atomic(path, text, strlen(text), 0644, err);
+    return ck_write_file_for_this_boot(path, text, strlen(text), 0644, err);
 }
 
 int sb_write_hostname(const sb_paths *p, const char *hostname, ck_err *err)

@@ -3,7 +3,7 @@
  * from its image): owners, modes with setuid, extended attributes, times,
  * hard links, holes and symlinks come through as the source has them;
  * FIFOs are left out; nesting past the limit is refused. The owner checks
- * need root, as the daemon has.
+ * need root, as the daemon has. Also the whole-file writes of common/fs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,6 +194,40 @@ static void test_links_fifos_and_depth(void **state)
     close(empty);
 }
 
+/* ck_write_file_atomic and ck_write_file_for_this_boot: the whole text
+ * with the mode asked, an old file replaced (a new inode: a reader holding
+ * the old one never sees a mix), no temp file left, and a clear error where
+ * the directory is missing. */
+static void test_whole_file_writes(void **state)
+{
+    fixture *f = *state;
+    typedef int (*write_fn)(const char *, const char *, size_t, unsigned, ck_err *);
+    const write_fn writers[] = {ck_write_file_atomic, ck_write_file_for_this_boot};
+    for (size_t i = 0; i < 2; i++) {
+        char path[128], tmp[140], text[64];
+        snprintf(path, sizeof(path), "%s/file%zu", f->dir, i);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        ck_err err;
+        ck_err_clear(&err);
+        assert_int_equal(writers[i](path, "old text\n", 9, 0640, &err), 0);
+        struct stat old_st, st;
+        assert_int_equal(stat(path, &old_st), 0);
+        assert_int_equal(old_st.st_mode & 07777, 0640);
+        int reader = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(reader >= 0);
+        assert_int_equal(writers[i](path, "new\n", 4, 0644, &err), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_ino != old_st.st_ino);
+        assert_int_equal(st.st_size, 4);
+        assert_int_equal(read(reader, text, sizeof(text)), 9); /* the old file, whole */
+        close(reader);
+        assert_int_equal(access(tmp, F_OK), -1);
+        snprintf(path, sizeof(path), "%s/missing/file", f->dir);
+        assert_int_equal(writers[i](path, "x", 1, 0644, &err), -1);
+        assert_non_null(strstr(err.msg, "missing/file.tmp"));
+    }
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -205,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hard_links_stay_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_holes_stay_holes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links_fifos_and_depth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_file_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
