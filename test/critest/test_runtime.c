@@ -2,11 +2,13 @@
  * Conformance over the wire for the runtime-level RPCs: a real daemon on a
  * temporary socket, driven as the kubelet drives it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,6 +402,88 @@ static void test_slow_calls_do_not_block_others(void **state)
     }
 }
 
+/* Thread stacks the daemon has mapped: regions of exactly its default
+ * thread stack size (its RLIMIT_STACK), each above a guard page. */
+static int daemon_thread_stacks(void)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)shared.pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    unsigned long long size = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "Max stack size", 14) == 0)
+            size = strtoull(line + 26, NULL, 10);
+    fclose(f);
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)shared.pid);
+    f = fopen(path, "re");
+    assert_non_null(f);
+    int n = 0;
+    unsigned long long prev_end = 0;
+    bool prev_guard = false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned long long a = 0, b = 0;
+        char perms[8] = "";
+        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) != 3)
+            continue;
+        n += prev_guard && prev_end == a && b - a == size && strcmp(perms, "rw-p") == 0;
+        prev_guard = strcmp(perms, "---p") == 0 && b - a == 4096;
+        prev_end = b;
+    }
+    fclose(f);
+    return n;
+}
+
+static int daemon_threads(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)shared.pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* A burst of long calls makes a poller each; as they end, the surplus
+ * pollers exit and give their stacks back at once (each held tens of
+ * kilobytes until the next poller was spawned): the stacks mapped are
+ * the live threads' and the few glibc keeps for reuse (40 MiB of them),
+ * not one per call of the burst. */
+static void test_burst_leaves_no_stacks(void **state)
+{
+    (void)state;
+    if (getenv("CRICKET_WRAPPER") != NULL)
+        skip(); /* valgrind runs threads on stacks of its own */
+    enum { LONG = 40 };
+    crit_stream *streams[LONG];
+    Runtime__V1__GetEventsRequest req = RUNTIME__V1__GET_EVENTS_REQUEST__INIT;
+    for (int i = 0; i < LONG; i++)
+        streams[i] = crit_stream_open(client, RUNTIME("GetContainerEvents"), &req.base, 60000);
+    for (int i = 0; i < LONG; i++) {
+        ProtobufCMessage *msg = NULL;
+        assert_int_equal(crit_stream_next(streams[i], &runtime__v1__container_event_response__descriptor, 50, &msg), 0);
+    }
+    assert_true(daemon_threads() > LONG);
+    for (int i = 0; i < LONG; i++) {
+        crit_stream_cancel(streams[i]);
+        crit_stream_free(streams[i]);
+    }
+    int stacks = 0, threads = 0;
+    for (int i = 0; i < 100; i++) { /* the streams end as the daemon sees the cancels */
+        test_version(NULL);
+        stacks = daemon_thread_stacks();
+        threads = daemon_threads();
+        if (threads < LONG / 2 && stacks <= threads + 6)
+            break;
+        usleep(100 * 1000);
+    }
+    if (stacks > threads + 6)
+        fail_msg("%d thread stacks mapped for %d threads", stacks, threads);
+}
+
 static void test_socket_permissions(void **state)
 {
     (void)state;
@@ -508,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_large_request_within_limit),
         cmocka_unit_test(test_events_stream_stays_open_and_ends_on_cancel),
         cmocka_unit_test(test_slow_calls_do_not_block_others),
+        cmocka_unit_test(test_burst_leaves_no_stacks),
         cmocka_unit_test(test_socket_permissions),
         cmocka_unit_test(test_second_daemon_on_live_socket_refused),
         cmocka_unit_test(test_stale_socket_replaced_and_clean_shutdown),
