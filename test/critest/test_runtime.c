@@ -422,12 +422,14 @@ static int daemon_thread_stacks(void)
     unsigned long long prev_end = 0;
     bool prev_guard = false;
     while (fgets(line, sizeof(line), f) != NULL) {
-        unsigned long long a = 0, b = 0;
-        char perms[8] = "";
-        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) != 3)
+        char *end = NULL;
+        unsigned long long a = strtoull(line, &end, 16);
+        if (*end != '-')
             continue;
-        n += prev_guard && prev_end == a && b - a == size && strcmp(perms, "rw-p") == 0;
-        prev_guard = strcmp(perms, "---p") == 0 && b - a == 4096;
+        unsigned long long b = strtoull(end + 1, &end, 16);
+        const char *perms = end + 1; /* "rw-p", "---p", ... */
+        n += prev_guard && prev_end == a && b - a == size && strncmp(perms, "rw-p", 4) == 0;
+        prev_guard = strncmp(perms, "---p", 4) == 0 && b - a == 4096;
         prev_end = b;
     }
     fclose(f);
