@@ -26,31 +26,6 @@ Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_containe
     return s;
 }
 
-/* A protobuf string field pointing at a view's string: list entries are
- * packed or sent while their views are held, and never written to. */
-static char *borrowed(const char *s)
-{
-    return (char *)s;
-}
-
-/* A map field's entries pointing at kvs (see borrowed), in one block of
- * the call's arena; -1 when out of memory. */
-#define LIST_MAP_OF_KV(call, kvs, n, T, init, out_entries, out_n)           \
-    ({                                                                      \
-        size_t n_ = (n);                                                    \
-        __typeof__(T) **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(*e_)); \
-        __typeof__(T) *m_ = ck_call_alloc((call), (n_ + 1) * sizeof(*m_));  \
-        for (size_t i_ = 0; e_ != NULL && m_ != NULL && i_ < n_; i_++) {    \
-            init(&m_[i_]);                                                  \
-            m_[i_].key = borrowed((kvs)[i_].key);                           \
-            m_[i_].value = borrowed((kvs)[i_].value);                       \
-            e_[i_] = &m_[i_];                                               \
-        }                                                                   \
-        (out_entries) = e_;                                                 \
-        (out_n) = e_ != NULL && m_ != NULL ? n_ : 0;                        \
-        e_ != NULL &&m_ != NULL ? 0 : -1;                                   \
-    })
-
 /* One ListContainers entry and the messages it holds, allocated at once. */
 typedef struct list_entry {
     Runtime__V1__Container c;
@@ -58,7 +33,7 @@ typedef struct list_entry {
     Runtime__V1__ImageSpec image;
 } list_entry;
 
-/* v's entry, its strings v's own (see borrowed); NULL when out of memory. */
+/* v's entry, its strings v's own (ck_pb_borrow); NULL when out of memory. */
 static Runtime__V1__Container *entry(ck_call *call, const ck_container_view *v)
 {
     list_entry *e = ck_call_alloc(call, sizeof(*e));
@@ -68,22 +43,22 @@ static Runtime__V1__Container *entry(ck_call *call, const ck_container_view *v)
     runtime__v1__container__init(c);
     runtime__v1__container_metadata__init(&e->metadata);
     runtime__v1__image_spec__init(&e->image);
-    e->metadata.name = borrowed(v->name);
+    e->metadata.name = ck_pb_borrow(v->name);
     e->metadata.attempt = v->attempt;
-    e->image.image = borrowed(v->image);
-    e->image.user_specified_image = borrowed(v->user_specified_image);
-    c->id = borrowed(v->id);
-    c->pod_sandbox_id = borrowed(v->pod_id);
+    e->image.image = ck_pb_borrow(v->image);
+    e->image.user_specified_image = ck_pb_borrow(v->user_specified_image);
+    c->id = ck_pb_borrow(v->id);
+    c->pod_sandbox_id = ck_pb_borrow(v->pod_id);
     c->metadata = &e->metadata;
     c->image = &e->image;
-    c->image_ref = borrowed(v->image_ref);
-    c->image_id = borrowed(v->image_id);
+    c->image_ref = ck_pb_borrow(v->image_ref);
+    c->image_id = ck_pb_borrow(v->image_id);
     c->state = (Runtime__V1__ContainerState)v->state;
     c->created_at = v->created_at_ns;
-    if (LIST_MAP_OF_KV(call, v->labels, v->n_labels, Runtime__V1__Container__LabelsEntry,
-                       runtime__v1__container__labels_entry__init, c->labels, c->n_labels) < 0 ||
-        LIST_MAP_OF_KV(call, v->annotations, v->n_annotations, Runtime__V1__Container__AnnotationsEntry,
-                       runtime__v1__container__annotations_entry__init, c->annotations, c->n_annotations) < 0)
+    if (CK_PB_MAP_BORROW_KV(call, v->labels, v->n_labels, Runtime__V1__Container__LabelsEntry,
+                            runtime__v1__container__labels_entry__init, c->labels, c->n_labels) < 0 ||
+        CK_PB_MAP_BORROW_KV(call, v->annotations, v->n_annotations, Runtime__V1__Container__AnnotationsEntry,
+                            runtime__v1__container__annotations_entry__init, c->annotations, c->n_annotations) < 0)
         return NULL;
     return c;
 }
