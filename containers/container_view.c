@@ -120,7 +120,14 @@ static bool view_passes(const ck_container_view *v, const void *arg)
 
 int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err)
 {
-    return ct_list_views(cs, f != NULL ? view_passes : NULL, f, out, n, err);
+    uint64_t version = 0;
+    return ct_list_views(cs, f != NULL ? view_passes : NULL, f, 0, out, n, &version, err);
+}
+
+int ck_container_list_since(ck_containers *cs, const ck_container_filter *f, uint64_t known, ck_container_view **out,
+                            size_t *n, uint64_t *version, ck_err *err)
+{
+    return ct_list_views(cs, f != NULL ? view_passes : NULL, f, known, out, n, version, err);
 }
 
 static json_t *spec_of(ck_containers *cs, const char *id)

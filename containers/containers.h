@@ -195,6 +195,13 @@ int ck_containers_remove_pod(ck_containers *cs, const char *pod_id, const ck_can
 /* id: full id or unique prefix; CK_E_NOT_FOUND when none. */
 int ck_container_status(ck_containers *cs, const char *id, ck_container_view *out, ck_err *err);
 int ck_container_list(ck_containers *cs, const ck_container_filter *f, ck_container_view **out, size_t *n, ck_err *err);
+/* As ck_container_list, for a caller that keeps what it made of a list:
+ * *version (never 0) names the state of every container the list saw, after
+ * every check a list does (exits included); two lists at one version return
+ * the same views. When known is the version now, nothing is returned (*out
+ * NULL, *n 0): what the caller made of that version still holds. */
+int ck_container_list_since(ck_containers *cs, const ck_container_filter *f, uint64_t known, ck_container_view **out,
+                            size_t *n, uint64_t *version, ck_err *err);
 /* The verbose "info" of ContainerStatus as JSON text (free it): pid,
  * the OCI spec, the runtime handler, the sandbox id. */
 char *ck_container_verbose_info(ck_containers *cs, const ck_container_view *v);

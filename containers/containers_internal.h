@@ -41,6 +41,10 @@ typedef struct ct_list_cache {
     struct ct_list_entry *entries; /* in the store's list order */
     size_t n;
     size_t audit_next; /* where the next call's full refreshes start */
+    /* Moves whenever any entry may have changed (a rebuild, a refresh that
+     * recorded something, a reset): lists at one version return the same
+     * views. Never 0. */
+    uint64_t version;
 } ct_list_cache;
 
 struct ck_containers {
@@ -163,9 +167,11 @@ void ct_list_cache_free(ct_list_cache *c);
 typedef bool (*ct_list_keep)(const ck_container_view *v, const void *arg);
 /* Every container's view (but those being created) that keep (NULL: any)
  * keeps, in the store's order, up to date with the rows and their
- * processes; each shares what it points into with the cache. */
-int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, ck_container_view **out, size_t *n,
-                  ck_err *err);
+ * processes; each shares what it points into with the cache. *version
+ * gets the cache's version the views are from; when it is known (the
+ * caller's last one), nothing is shared (*out NULL, *n 0). */
+int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, uint64_t known, ck_container_view **out,
+                  size_t *n, uint64_t *version, ck_err *err);
 
 /* The exit watch thread's sweep: the live containers whose init is gone
  * (an end no exit file tells: the monitor died too), and a few others by

@@ -19,6 +19,11 @@
  * pid answering may be a reused one: pid_max may be 32768). When the watch
  * cannot be trusted (a watch missing, events lost), each list does those
  * checks itself, as it did before this cache.
+ *
+ * Every change of the entries moves the cache's version, after all those
+ * checks: a caller that kept something made from the views of one version
+ * (the CRI keeps the packed answer) asks with it and gets nothing back while
+ * it still holds.
  */
 #include <errno.h>
 #include <signal.h>
@@ -45,6 +50,7 @@ struct ct_list_entry {
 void ct_list_cache_init(ct_list_cache *c)
 {
     memset(c, 0, sizeof(*c));
+    c->version = 1;
     pthread_mutex_init(&c->mu, NULL);
 }
 
@@ -157,6 +163,7 @@ static int rebuild(ck_containers *cs, ct_list_cache *c, ck_err *err)
     /* Whatever happened, the old entries not moved over go: on failure the
      * cache starts empty again. */
     entries_free(c->entries, c->n);
+    c->version++;
     if (rc < 0) {
         entries_free(fresh, k);
         c->entries = NULL;
@@ -185,7 +192,7 @@ static bool suspect(const struct ct_list_entry *e)
 /* The full refresh of e (container_stop.c); a recorded exit rebuilds its
  * view. The row's record is parsed afresh (data NULL): the view's is
  * shared with callers and must not change under them. */
-static int refresh_entry(ck_containers *cs, struct ct_list_entry *e, long long now_ms, ck_err *err)
+static int refresh_entry(ck_containers *cs, ct_list_cache *c, struct ct_list_entry *e, long long now_ms, ck_err *err)
 {
     e->checked_ms = now_ms;
     ck_err re;
@@ -195,6 +202,7 @@ static int refresh_entry(ck_containers *cs, struct ct_list_entry *e, long long n
         ck_warn("containers", "container %s: %s", e->row.id, re.msg);
     if (changed <= 0)
         return 0;
+    c->version++;
     ck_container_view_clear(&e->view);
     if (ct_record_view(&e->row, &e->view, err) < 0)
         return -1;
@@ -214,7 +222,7 @@ static int check_live(ck_containers *cs, ct_list_cache *c, ck_err *err)
             continue;
         bool audit = audits < AUDITS_PER_CALL && now - e->checked_ms >= AUDIT_AFTER_MS;
         audits += audit;
-        if ((audit || suspect(e)) && refresh_entry(cs, e, now, err) < 0)
+        if ((audit || suspect(e)) && refresh_entry(cs, c, e, now, err) < 0)
             return -1;
     }
     if (c->n > 0)
@@ -283,8 +291,8 @@ void ct_list_cache_sweep(ck_containers *cs)
     free(items);
 }
 
-int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, ck_container_view **out, size_t *n,
-                  ck_err *err)
+int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, uint64_t known, ck_container_view **out,
+                  size_t *n, uint64_t *version, ck_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -303,8 +311,10 @@ int ct_list_views(ck_containers *cs, ct_list_keep keep, const void *arg, ck_cont
         c->entries = NULL;
         c->n = 0;
         c->valid = false;
+        c->version++;
     }
-    if (rc == 0)
+    *version = c->version;
+    if (rc == 0 && c->version != known)
         rc = share_kept(c, keep, arg, out, n, err);
     pthread_mutex_unlock(&c->mu);
     return rc;

@@ -153,14 +153,33 @@ ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor
     return msg;
 }
 
-static grpc_byte_buffer *encode(const ProtobufCMessage *msg)
+grpc_slice ck_call_pack(const ProtobufCMessage *msg)
 {
     size_t size = protobuf_c_message_get_packed_size(msg);
     grpc_slice slice = grpc_slice_malloc(size);
     protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(slice));
+    return slice;
+}
+
+static grpc_byte_buffer *encode(const ProtobufCMessage *msg)
+{
+    grpc_slice slice = ck_call_pack(msg);
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
     return bb;
+}
+
+void ck_call_reply_packed(ck_call *call, grpc_slice bytes)
+{
+    if (call->has_packed)
+        grpc_slice_unref(call->packed);
+    call->packed = grpc_slice_ref(bytes);
+    call->has_packed = true;
+}
+
+struct ck_packed_answer *ck_call_packed_answer(ck_call *call, int kind)
+{
+    return call->server != NULL ? ck_cri_server_packed_answer(call->server, kind) : NULL;
 }
 
 bool ck_call_done(ck_call *call)
@@ -246,8 +265,11 @@ void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_er
         call->sent_initial_metadata = true;
     }
     grpc_byte_buffer *bb = NULL;
-    if (code == GRPC_STATUS_OK && response != NULL) {
+    if (code == GRPC_STATUS_OK && response != NULL)
         bb = encode(response);
+    else if (code == GRPC_STATUS_OK && call->has_packed)
+        bb = grpc_raw_byte_buffer_create(&call->packed, 1);
+    if (bb != NULL) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = bb;
     }
@@ -273,6 +295,9 @@ void ck_call_release(ck_call *call)
     if (call->grpc != NULL)
         grpc_call_unref(call->grpc);
     call->grpc = NULL;
+    if (call->has_packed)
+        grpc_slice_unref(call->packed);
+    call->has_packed = false;
     ck_call_scratch_end(call);
     ck_arena_reset(&call->arena);
 }

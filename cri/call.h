@@ -53,7 +53,9 @@ typedef struct ck_call {
     int client_cancelled; /* set by RECV_CLOSE_ON_SERVER */
     bool closed;          /* RECV_CLOSE_ON_SERVER has completed */
     bool sent_initial_metadata;
-    bool observed;            /* counted in the metrics (ck_cri_server_observe_call) */
+    bool observed;   /* counted in the metrics (ck_cri_server_observe_call) */
+    bool has_packed; /* packed holds the answer (ck_call_reply_packed) */
+    grpc_slice packed;
     char close_tag, send_tag; /* addresses used as completion tags */
 } ck_call;
 
@@ -67,6 +69,19 @@ char *ck_call_strdup(ck_call *call, const char *s);
 void ck_call_scratch_begin(ck_call *call);
 void ck_call_scratch_end(ck_call *call);
 char *ck_call_printf(ck_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Unary handlers: the answer as bytes already packed (a serialized
+ * response message of the method's type), sent instead of a response
+ * message; the handler then returns 0 leaving *resp NULL. The call takes a
+ * reference of its own, released with the call. */
+void ck_call_reply_packed(ck_call *call, grpc_slice bytes);
+/* msg packed into a new slice (unref it). */
+grpc_slice ck_call_pack(const ProtobufCMessage *msg);
+
+/* The server's kept answer of a kind (cri/packed_answer.h), or NULL when
+ * the call has no server (unit tests). */
+struct ck_packed_answer;
+struct ck_packed_answer *ck_call_packed_answer(ck_call *call, int kind);
 
 /* True once the client cancelled, the deadline passed or the server is
  * shutting down: a long handler stops and returns CK_E_CANCELLED. */
@@ -100,8 +115,8 @@ void ck_call_init(ck_call *call, ck_cri_server *server, grpc_call *grpc, grpc_co
 int ck_call_start(ck_call *call, ck_err *err);
 ProtobufCMessage *ck_call_decode(ck_call *call, const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *payload,
                                  ck_err *err);
-/* Sends the response (may be NULL) and the status from err (NULL or
- * CK_E_NONE = OK). */
+/* Sends the response (may be NULL: then the packed answer, if any) and the
+ * status from err (NULL or CK_E_NONE = OK). */
 void ck_call_finish(ck_call *call, const ProtobufCMessage *response, const ck_err *err);
 void ck_call_release(ck_call *call);
 

@@ -16,9 +16,16 @@ Runtime__V1__ImageSpec *ck_container_image_spec(ck_call *call, const ck_containe
  * events); NULL when out of memory. */
 Runtime__V1__ContainerStatus *ck_container_status_message(ck_call *call, const ck_container_view *v);
 
-/* The ListContainers answer for a filter (may be NULL), in the call's arena. */
+/* The ListContainers entries for a filter (may be NULL) in the call's
+ * arena; their strings are those of *views: free them
+ * (ck_container_views_free) once the entries are sent. */
 int ck_container_list_items(ck_call *call, const Runtime__V1__ContainerFilter *filter, Runtime__V1__Container ***items,
-                            size_t *n_items, ck_err *err);
+                            size_t *n_items, ck_container_view **views, size_t *n_views, ck_err *err);
+/* The ListContainers answer for a filter (may be NULL), packed (unref
+ * *out). With no filter, an empty one or state RUNNING alone, it is the
+ * answer the server keeps as long as no container changed (any check a
+ * list does included), and kept for the next such call otherwise. */
+int ck_container_list_packed(ck_call *call, const Runtime__V1__ContainerFilter *filter, grpc_slice *out, ck_err *err);
 
 /* LinuxContainerResources as the domain takes them (strings in the call's
  * arena); -1 when out of memory. */

@@ -15,9 +15,11 @@ Runtime__V1__PodSandboxMetadata *ck_pod_metadata(ck_call *call, const ck_sandbox
  * NULL when out of memory. */
 Runtime__V1__PodSandboxStatus *ck_pod_status_message(ck_call *call, const ck_sandbox_view *v);
 
-/* The ListPodSandbox answer for a filter (may be NULL), in the call's arena. */
+/* The ListPodSandbox entries for a filter (may be NULL) in the call's
+ * arena; their strings are those of *views: free them
+ * (ck_sandbox_views_free) once the entries are packed or sent. */
 int ck_pod_list_items(ck_call *call, const Runtime__V1__PodSandboxFilter *filter, Runtime__V1__PodSandbox ***items,
-                      size_t *n_items, ck_err *err);
+                      size_t *n_items, ck_sandbox_view **views, size_t *n_views, ck_err *err);
 
 /* One pod's stats entry (attributes, and usage when it is READY). */
 Runtime__V1__PodSandboxStats *ck_pod_stats(ck_call *call, const ck_sandbox_view *v, ck_err *err);
@@ -49,6 +51,32 @@ int ck_pod_stats_collect(ck_call *call, const Runtime__V1__PodSandboxStatsFilter
         (out_entries) = e_;                                                                \
         (out_n) = k_;                                                                      \
         rc_;                                                                               \
+    })
+
+/* A string field pointing at s, not a copy: for a message packed or sent
+ * while what s lives in is held (protobuf-c never writes to it). */
+static inline char *ck_pb_borrow(const char *s)
+{
+    return (char *)s;
+}
+
+/* As CK_PB_MAP_FROM_KV, with entries pointing at the pairs' strings
+ * (ck_pb_borrow) and allocated in one block. */
+#define CK_PB_MAP_BORROW_KV(call, kvs, n, T, init, out_entries, out_n)      \
+    ({                                                                      \
+        size_t n_ = (n);                                                    \
+        __typeof__(T) **e_ = ck_call_alloc((call), (n_ + 1) * sizeof(*e_)); \
+        __typeof__(T) *m_ = ck_call_alloc((call), (n_ + 1) * sizeof(*m_));  \
+        bool ok_ = e_ != NULL && m_ != NULL;                                \
+        for (size_t i_ = 0; ok_ && i_ < n_; i_++) {                         \
+            init(&m_[i_]);                                                  \
+            m_[i_].key = ck_pb_borrow((kvs)[i_].key);                       \
+            m_[i_].value = ck_pb_borrow((kvs)[i_].value);                   \
+            e_[i_] = &m_[i_];                                               \
+        }                                                                   \
+        (out_entries) = e_;                                                 \
+        (out_n) = ok_ ? n_ : 0;                                             \
+        ok_ ? 0 : -1;                                                       \
     })
 
 #endif

@@ -18,8 +18,11 @@ int ck_handle_stream_containers(ck_call *call, const ProtobufCMessage *req, ck_e
 {
     const Runtime__V1__StreamContainersRequest *in = (const void *)req;
     Runtime__V1__Container **items = NULL;
-    size_t n = 0;
-    if (ck_container_list_items(call, in->filter, &items, &n, err) < 0)
+    ck_container_view *views = NULL;
+    size_t n = 0, n_views = 0;
+    if (ck_container_list_items(call, in->filter, &items, &n, &views, &n_views, err) < 0)
         return -1;
-    return ck_call_send_batches(call, n, send_containers, items, err);
+    int rc = ck_call_send_batches(call, n, send_containers, items, err);
+    ck_container_views_free(views, n_views);
+    return rc;
 }

@@ -18,8 +18,11 @@ int ck_handle_stream_pod_sandboxes(ck_call *call, const ProtobufCMessage *req, c
 {
     const Runtime__V1__StreamPodSandboxesRequest *in = (const void *)req;
     Runtime__V1__PodSandbox **items = NULL;
-    size_t n = 0;
-    if (ck_pod_list_items(call, in->filter, &items, &n, err) < 0)
+    ck_sandbox_view *views = NULL;
+    size_t n = 0, n_views = 0;
+    if (ck_pod_list_items(call, in->filter, &items, &n, &views, &n_views, err) < 0)
         return -1;
-    return ck_call_send_batches(call, n, send_pods, items, err);
+    int rc = ck_call_send_batches(call, n, send_pods, items, err);
+    ck_sandbox_views_free(views, n_views);
+    return rc;
 }

@@ -45,6 +45,7 @@
 #include "common/timeutil.h"
 #include "cri/call.h"
 #include "cri/methods.h"
+#include "cri/packed_answer.h"
 #include "cri/services.h"
 #include "cri/status.h"
 
@@ -78,6 +79,7 @@ struct ck_cri_server {
     ck_call *active;
     int lock_fd;
     char *socket_path;
+    ck_packed_answer packed[CK_PACKED_KINDS]; /* the list answers kept */
 };
 
 /* One outstanding request: for a registered method, or the catch-all. */
@@ -90,6 +92,11 @@ typedef struct pending {
     grpc_call_details details;
     grpc_completion_queue *call_cq;
 } pending;
+
+ck_packed_answer *ck_cri_server_packed_answer(ck_cri_server *srv, int kind)
+{
+    return kind >= 0 && kind < CK_PACKED_KINDS ? &srv->packed[kind] : NULL;
+}
 
 bool ck_cri_server_stopping(const ck_cri_server *srv)
 {
@@ -222,7 +229,7 @@ static void dispatch(ck_call *call, const ck_method *method, grpc_byte_buffer *p
         return;
     }
     ProtobufCMessage *resp = NULL;
-    if (method->unary(call, req, &resp, err) == 0 && resp == NULL)
+    if (method->unary(call, req, &resp, err) == 0 && resp == NULL && !call->has_packed)
         ck_err_set(err, CK_E_INTERNAL, 0, "%s: handler returned no response", method->name);
     ck_call_finish(call, err->kind == CK_E_NONE ? resp : NULL, err);
 }
@@ -509,6 +516,8 @@ static void server_free(ck_cri_server *srv)
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->active_mu);
     pthread_cond_destroy(&srv->cv);
+    for (int i = 0; i < CK_PACKED_KINDS; i++)
+        ck_packed_answer_free(&srv->packed[i]);
     free(srv->slots);
     free(srv->handles);
     free(srv->socket_path);
@@ -629,6 +638,8 @@ int ck_cri_server_start(const ck_cri_server_opts *opts, ck_cri_server **out, ck_
     pthread_mutex_init(&srv->mu, NULL);
     pthread_mutex_init(&srv->active_mu, NULL);
     pthread_cond_init(&srv->cv, NULL);
+    for (int i = 0; i < CK_PACKED_KINDS; i++)
+        ck_packed_answer_init(&srv->packed[i]);
     srv->slots = calloc((size_t)srv->max_threads, sizeof(*srv->slots));
     srv->socket_path = strdup(opts->socket_path);
     if (srv->slots == NULL || srv->socket_path == NULL) {

@@ -51,6 +51,10 @@ void ck_cri_server_dump_calls(ck_cri_server *srv);
 struct ck_call;
 void ck_cri_server_observe_call(ck_cri_server *srv, struct ck_call *call, int code);
 
+/* The answer of a kind (ck_packed_kind) the server keeps; NULL for no kind. */
+struct ck_packed_answer;
+struct ck_packed_answer *ck_cri_server_packed_answer(ck_cri_server *srv, int kind);
+
 /* True once ck_cri_server_stop has begun: streams end, long calls give up. */
 bool ck_cri_server_stopping(const ck_cri_server *srv);
 

@@ -468,6 +468,20 @@ static void test_list_filters(void **state)
     free(pod2);
 }
 
+/* The state id has in the list for filter f (may be NULL), or -1 when it
+ * is not listed. */
+static int state_in(const Runtime__V1__ContainerFilter *f, const char *id)
+{
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, f, &r);
+    int state = -1;
+    for (size_t i = 0; i < l->n_containers; i++)
+        if (strcmp(l->containers[i]->id, id) == 0)
+            state = (int)l->containers[i]->state;
+    crit_result_clear(&r);
+    return state;
+}
+
 /* The state ListContainers gives for id (-1: not listed), with the filter
  * of state want when want >= 0 (the state filter reads the same state). */
 static int listed_state(const char *id, int want)
@@ -478,14 +492,7 @@ static int listed_state(const char *id, int want)
         sv.state = (Runtime__V1__ContainerState)want;
         f.state = &sv;
     }
-    crit_result r;
-    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, &f, &r);
-    int state = -1;
-    for (size_t i = 0; i < l->n_containers; i++)
-        if (strcmp(l->containers[i]->id, id) == 0)
-            state = (int)l->containers[i]->state;
-    crit_result_clear(&r);
-    return state;
+    return state_in(&f, id);
 }
 
 static pid_t parent_of(pid_t pid)
@@ -603,6 +610,155 @@ static void test_list_follows_changes(void **state)
     free(removed);
     free(late);
     free(pod);
+}
+
+/* A list answer as bytes (the client packs what it decoded again: equal
+ * answers give equal bytes). */
+static char *list_bytes(const Runtime__V1__ContainerFilter *f, size_t *len)
+{
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, f, &r);
+    *len = protobuf_c_message_get_packed_size(&l->base);
+    char *bytes = malloc(*len + 1);
+    assert_non_null(bytes);
+    protobuf_c_message_pack(&l->base, (uint8_t *)bytes);
+    crit_result_clear(&r);
+    return bytes;
+}
+
+/* An empty filter object answers what no filter does, byte for byte. */
+static void assert_empty_filter_is_none(void)
+{
+    Runtime__V1__ContainerFilter empty = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    empty.id = "";
+    empty.pod_sandbox_id = "";
+    size_t a_len = 0, b_len = 0, c_len = 0;
+    char *a = list_bytes(NULL, &a_len);
+    char *b = list_bytes(&empty, &b_len);
+    char *c = list_bytes(NULL, &c_len);
+    assert_int_equal(a_len, b_len);
+    assert_memory_equal(a, b, a_len);
+    assert_int_equal(a_len, c_len);
+    assert_memory_equal(a, c, a_len);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* id must be in state want (-1: not listed) in the answer of no filter,
+ * and listed in that of the filter state RUNNING alone only when want is
+ * RUNNING; each asked twice (the second from the kept answer). */
+static void assert_unfiltered(const char *id, int want)
+{
+    Runtime__V1__ContainerFilter fr = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    Runtime__V1__ContainerStateValue sv = RUNTIME__V1__CONTAINER_STATE_VALUE__INIT;
+    sv.state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+    fr.state = &sv;
+    int running = want == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING ? want : -1;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(state_in(NULL, id), want);
+        assert_int_equal(state_in(&fr, id), running);
+    }
+}
+
+/* ListContainers with no filter (or an empty one, or state RUNNING alone)
+ * answers with the bytes kept from the last such answer while no
+ * container changed (cri/container_view.c): each change shows in the very
+ * next list, asked right after the change, and filtered lists after a kept
+ * answer are their own. */
+static void test_list_kept_answer_follows_changes(void **state)
+{
+    (void)state;
+    enum {
+        CREATED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED,
+        RUNNING = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING,
+        EXITED = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED
+    };
+    char *pod = crit_ctr_run_pod(&S, "ctr-list-kept");
+    char *other_pod = crit_ctr_run_pod(&S, "ctr-list-kept2");
+    crit_ctr_request a, b, c;
+    char *other = crit_ctr_create(&S, crit_ctr_init(&c, &S, other_pod, "other", "sleep 1000"));
+    assert_empty_filter_is_none();
+    assert_unfiltered(other, CREATED);
+
+    /* Created, started: the next unfiltered list says so. */
+    crit_ctr_init(&a, &S, pod, "kept", "sleep 1000");
+    crit_ctr_label(&a, "kept", "yes");
+    char *kept = crit_ctr_create(&S, &a.req);
+    assert_unfiltered(kept, CREATED);
+    crit_ctr_start(&S, kept);
+    assert_unfiltered(kept, RUNNING);
+    assert_empty_filter_is_none();
+
+    /* Filtered lists after a kept answer: by pod, by id, by label. */
+    Runtime__V1__ContainerFilter fp = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    fp.pod_sandbox_id = other_pod;
+    assert_int_equal(state_in(&fp, other), CREATED);
+    assert_int_equal(state_in(&fp, kept), -1);
+    Runtime__V1__ContainerFilter fi = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    fi.id = kept;
+    assert_int_equal(state_in(&fi, kept), RUNNING);
+    assert_int_equal(state_in(&fi, other), -1);
+    Runtime__V1__ContainerFilter fl = RUNTIME__V1__CONTAINER_FILTER__INIT;
+    Runtime__V1__ContainerFilter__LabelSelectorEntry sel = RUNTIME__V1__CONTAINER_FILTER__LABEL_SELECTOR_ENTRY__INIT;
+    sel.key = "kept";
+    sel.value = "yes";
+    Runtime__V1__ContainerFilter__LabelSelectorEntry *sels[] = {&sel};
+    fl.label_selector = sels;
+    fl.n_label_selector = 1;
+    crit_result r;
+    Runtime__V1__ListContainersResponse *l = crit_ctr_list(&S, &fl, &r);
+    assert_int_equal(l->n_containers, 1);
+    assert_string_equal(l->containers[0]->id, kept);
+    assert_int_equal(l->containers[0]->n_labels, 1);
+    assert_string_equal(l->containers[0]->labels[0]->value, "yes");
+    assert_string_equal(l->containers[0]->metadata->name, "kept");
+    crit_result_clear(&r);
+    assert_unfiltered(kept, RUNNING);
+
+    /* Its exit: listed EXITED as soon as the monitor wrote the exit file. */
+    pid_t init = crit_ctr_pid(&S, kept);
+    char exit_file[512];
+    snprintf(exit_file, sizeof(exit_file), "%s/containers/%s/exit", S.daemon.state, kept);
+    assert_int_equal(kill(init, SIGKILL), 0);
+    struct stat st;
+    for (double until = crit_ctr_now() + crit_ctr_seconds(10); stat(exit_file, &st) < 0;) {
+        assert_true(crit_ctr_now() < until);
+        usleep(1000);
+    }
+    assert_unfiltered(kept, EXITED);
+
+    /* Its monitor killed, then its init: found by the sweep (within a few
+     * seconds, as the list without a kept answer), then listed EXITED. */
+    char *orphan = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "orphan", "sleep 1000"));
+    crit_ctr_start(&S, orphan);
+    assert_unfiltered(orphan, RUNNING);
+    pid_t orphan_init = crit_ctr_pid(&S, orphan);
+    pid_t monitor = parent_of(orphan_init);
+    assert_true(monitor > 1);
+    assert_int_equal(kill(monitor, SIGKILL), 0);
+    assert_int_equal(kill(orphan_init, SIGKILL), 0);
+    for (double until = crit_ctr_now() + crit_ctr_seconds(15); state_in(NULL, orphan) != EXITED;) {
+        assert_true(crit_ctr_now() < until);
+        usleep(20 * 1000);
+    }
+    assert_unfiltered(orphan, EXITED);
+
+    /* Removed: gone from the next list. */
+    crit_ctr_remove_code(&S, kept, NULL, 0);
+    assert_unfiltered(kept, -1);
+    assert_unfiltered(orphan, EXITED);
+    assert_empty_filter_is_none();
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_unfiltered(orphan, -1);
+    assert_unfiltered(other, CREATED);
+    crit_ctr_cleanup_pod(&S, other_pod);
+    assert_unfiltered(other, -1);
+    free(kept);
+    free(orphan);
+    free(other);
+    free(pod);
+    free(other_pod);
 }
 
 static void test_reopen_log(void **state)
@@ -1105,6 +1261,7 @@ int main(void)
         cmocka_unit_test(test_retry_gets_same_container),
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_list_follows_changes),
+        cmocka_unit_test(test_list_kept_answer_follows_changes),
         cmocka_unit_test(test_reopen_log),
         cmocka_unit_test(test_exec_sync),
         cmocka_unit_test(test_events),
