@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,12 @@ void crit_ctr_suite_restart(crit_ctr_suite *s)
 
 /* ---- pods ---- */
 
-static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged)
+static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged, const char *handler)
 {
     crit_pod_request pod;
     Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, s->cgroup_parent);
+    if (handler != NULL)
+        req->runtime_handler = (char *)handler;
     pod.config.log_directory = s->log_dir;
     Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
     sec.privileged = privileged;
@@ -131,12 +134,17 @@ static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged)
 
 char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, false);
+    return run_pod(s, name, false, NULL);
+}
+
+char *crit_ctr_run_pod_with_handler(crit_ctr_suite *s, const char *name, const char *handler)
+{
+    return run_pod(s, name, false, handler);
 }
 
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, true);
+    return run_pod(s, name, true, NULL);
 }
 
 size_t crit_ctr_pods_listed(crit_ctr_suite *s)
@@ -157,9 +165,7 @@ void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod)
     crit_pod_remove(s->client, &s->daemon, pod);
 }
 
-/* Processes whose command line names the daemon's directory: its
- * monitors and what they run. */
-static size_t processes_of(const crit_ctr_suite *s)
+size_t crit_ctr_processes_naming(const crit_ctr_suite *s, const char *needle, int sig)
 {
     size_t found = 0;
     DIR *proc = opendir("/proc");
@@ -181,10 +187,21 @@ static size_t processes_of(const crit_ctr_suite *s)
             if (cmd[i] == '\0')
                 cmd[i] = ' ';
         cmd[n] = '\0';
-        found += strstr(cmd, s->daemon.dir) != NULL;
+        if (strstr(cmd, needle) == NULL)
+            continue;
+        found++;
+        if (sig != 0)
+            kill((pid_t)pid, sig);
     }
     closedir(proc);
     return found;
+}
+
+/* Processes whose command line names the daemon's directory: its
+ * monitors and what they run. */
+static size_t processes_of(const crit_ctr_suite *s)
+{
+    return crit_ctr_processes_naming(s, s->daemon.dir, 0);
 }
 
 /* What is left of the suite's containers, into why; false when nothing. */
