@@ -106,8 +106,8 @@ static void record_init(json_t *data, pid_t pid)
 
 /* The monitor started with `run --detach`, the trees staged for it and
  * released after; on failure nothing of the runtime's is left. */
-static int launch(ck_containers *cs, const ck_container_record *row, json_t *data, const ck_oci_runtime *rt,
-                  pid_t *pid, ck_err *err)
+static int launch(ck_containers *cs, const ck_container_record *row, json_t *data, const ck_oci_runtime *rt, pid_t *pid,
+                  ck_err *err)
 {
     ct_paths p;
     ct_paths_init(cs, row->id, &p);
@@ -147,8 +147,7 @@ static void record_start_error(ck_containers *cs, const char *id, json_t *data, 
 }
 
 /* RUNNING since started_at_ns, with the init data names. */
-static int record_running(ck_containers *cs, ck_container_record *row, json_t *data, int64_t started_at_ns,
-                          ck_err *err)
+static int record_running(ck_containers *cs, ck_container_record *row, json_t *data, int64_t started_at_ns, ck_err *err)
 {
     char *text = json_dumps(data, JSON_COMPACT);
     if (text == NULL)
@@ -190,7 +189,7 @@ static int start_locked(ck_containers *cs, const char *id, ck_err *err)
     int64_t started = ck_now_ns();
     if (mark_start(cs, id, started, err) < 0)
         goto out;
-    pid_t pid;
+    pid_t pid = 0;
     if (launch(cs, &row, data, &rt, &pid, err) < 0) {
         record_start_error(cs, id, data, err->msg);
         ck_err_wrap(err, "start container %s", id);
@@ -251,8 +250,7 @@ static void roll_back_start(ck_containers *cs, ck_container_record *row, const c
         return;
     }
     row->started_at_ns = 0;
-    ck_info("containers", "container %s (%s): its start was cut short by a restart; created again", row->id,
-            row->name);
+    ck_info("containers", "container %s (%s): its start was cut short by a restart; created again", row->id, row->name);
 }
 
 void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data)

@@ -219,8 +219,8 @@ static int remove_everything(ck_containers *cs, const ck_container_record *row, 
     bool in_runtime = row->state != CK_CONTAINER_CREATED || row->started_at_ns != 0;
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0 ||
         (in_runtime && ck_oci_delete(&rt, row->id, err) < 0) ||
-        ck_images_unmount_rootfs(cs->images, p.rootfs, err) < 0 ||
-        ct_readonly_trees_release(p.run_dir, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+        ck_images_unmount_rootfs(cs->images, p.rootfs, err) < 0 || ct_readonly_trees_release(p.run_dir, err) < 0 ||
+        ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
         return ck_err_wrap(err, "remove container %s", row->id);
     if (ck_store_container_delete(cs->store, row->id, err) < 0)
         return -1;

@@ -322,6 +322,12 @@ static int step_rootfs(create_ctx *c, ck_undo *u, ck_err *err)
     return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
 }
 
+/* What the start will stage can be: refused here as before, nothing kept. */
+static int step_readonly_trees(create_ctx *c, ck_err *err)
+{
+    return ct_readonly_trees_check(c->cfg, &c->pod, err);
+}
+
 /* PID namespace TARGET: the namespace of another container's init, which
  * must run (as containerd and CRI-O require). */
 static int target_pid_ns(create_ctx *c, char *out, size_t size, ck_err *err)
@@ -392,8 +398,7 @@ static int step_log_dir(create_ctx *c, ck_err *err)
     }
     int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, CK_MON_LOG_MODE);
     if (fd < 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "log file of container %s: create %s", c->cfg->name,
-                          c->log_path);
+        return ck_err_set(err, CK_E_INTERNAL, errno, "log file of container %s: create %s", c->cfg->name, c->log_path);
     close(fd);
     return 0;
 }
@@ -404,7 +409,8 @@ static int run_steps(create_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     int rc = -1;
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 &&
-        step_spec(c, err) == 0 && step_log_dir(c, err) == 0 && save(c, CK_CONTAINER_CREATED, err) == 0)
+        step_readonly_trees(c, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 &&
+        save(c, CK_CONTAINER_CREATED, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);

@@ -93,6 +93,9 @@ void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
 void ct_readonly_trees_dir(const char *run_dir, char *out, size_t size);
 int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_context *pod, const char *run_dir,
                             ck_err *err);
+/* CreateContainer's check: each clone made and let go (run_dir NULL above),
+ * so what cannot be staged is refused before the start. */
+int ct_readonly_trees_check(const ck_container_config *cfg, const ck_sandbox_context *pod, ck_err *err);
 int ct_readonly_trees_release(const char *run_dir, ck_err *err);
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
 void ct_unlock(ck_containers *cs, const char *id);

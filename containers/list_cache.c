@@ -175,8 +175,7 @@ static int rebuild(ck_containers *cs, ct_list_cache *c, ck_err *err)
  * start begun (a created container has none: it costs no look). */
 static bool live(const struct ct_list_entry *e)
 {
-    return e->row.state == CK_CONTAINER_RUNNING ||
-           (e->row.state == CK_CONTAINER_CREATED && e->row.started_at_ns != 0);
+    return e->row.state == CK_CONTAINER_RUNNING || (e->row.state == CK_CONTAINER_CREATED && e->row.started_at_ns != 0);
 }
 
 /* Whether e's init may have ended: no init recorded, or its pid gone. */

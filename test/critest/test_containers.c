@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1083,9 +1084,8 @@ static void test_created_has_no_process(void **state)
     Runtime__V1__ContainerStatsRequest sreq = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
     sreq.container_id = id;
     crit_result r;
-    Runtime__V1__ContainerStatsResponse *st = crit_call_ok(
-        S.client, &S.daemon, RUNTIME("ContainerStats"), &sreq.base, &runtime__v1__container_stats_response__descriptor,
-        &r);
+    Runtime__V1__ContainerStatsResponse *st = crit_call_ok(S.client, &S.daemon, RUNTIME("ContainerStats"), &sreq.base,
+                                                           &runtime__v1__container_stats_response__descriptor, &r);
     assert_non_null(st->stats);
     assert_string_equal(st->stats->attributes->id, id);
     crit_result_clear(&r);
@@ -1244,6 +1244,33 @@ static void test_kill_9_during_start(void **state)
     free(pod);
 }
 
+/* A created container outlives a reboot (simulated: its rootfs unmounted
+ * and its run dir on /run gone while the daemon is down): CREATED again,
+ * its rootfs mounted again, and it starts. */
+static void test_created_survives_a_reboot(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-reboot");
+    crit_ctr_request c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "rebooted", "sleep 1000"));
+    char rootfs[512], run[512];
+    snprintf(rootfs, sizeof(rootfs), "%s/containers/%s/rootfs", S.daemon.root, id);
+    snprintf(run, sizeof(run), "%s/containers/%s", S.daemon.state, id);
+    crit_daemon_kill(&S.daemon);
+    bool unmounted = umount2(rootfs, MNT_DETACH) == 0;
+    bool run_gone = rmdir(run) == 0;
+    crit_ctr_suite_restart(&S);
+    assert_true(unmounted && run_gone);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
+    crit_ctr_start(&S, id);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(id);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -1268,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_created_has_no_process),
         cmocka_unit_test(test_start_failure_leaves_nothing),
         cmocka_unit_test(test_kill_9_during_start),
+        cmocka_unit_test(test_created_survives_a_reboot),
     };
     int failed = cmocka_run_group_tests_name("critest_containers", tests, start_suite, stop_suite);
     grpc_shutdown();
