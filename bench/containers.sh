@@ -10,8 +10,8 @@
 #      helpers: cricket-monitor processes vs containerd-shim-runc-v2
 #   4. ListContainers with TOTAL (default 1000) created (not started)
 #      containers in 10 pods: median of 20 calls; with the time and memory
-#      it took to have them (cricket's created containers each hold a
-#      monitor and a `runc init`) and the time to remove them all
+#      it took to have them (neither runtime makes a process before
+#      StartContainer) and the time to remove them all
 # 1-3 are repeated ROUNDS times (default 3, order of the runtimes swapped
 # each round), 4 is set up once and measured ROUNDS times; the table shows
 # the median over the rounds and the ratio cricket/containerd.
@@ -120,8 +120,7 @@ for s in cricket containerd; do
     echo "fill runtime=$s helpers=$count helpers_rss_kib=$rss helpers_pss_kib=$pss" >>"$all"
     record "$s" fill_helpers "$count"
     record "$s" fill_helper_rss "$rss"
-    # cricket's created containers each hold a `runc init` under their
-    # monitor; containerd makes no process before StartContainer.
+    # Neither runtime makes a process before StartContainer: both 0.
     read -r count rss pss <<<"$(processes "runc:[2:INIT]" "${helper[$s]}")"
     echo "fill runtime=$s runc_init=$count runc_init_rss_kib=$rss runc_init_pss_kib=$pss" >>"$all"
     record "$s" fill_inits "$count"

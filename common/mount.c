@@ -69,6 +69,15 @@ int ck_mount_tree(const char *source, const char *target, const ck_mount_tree_at
     return 0;
 }
 
+int ck_mount_tree_check(const char *source, const ck_mount_tree_attrs *attrs, ck_err *err)
+{
+    int tree = staged_clone(source, attrs, err);
+    if (tree < 0)
+        return -1;
+    close(tree); /* a detached tree goes with its last descriptor */
+    return 0;
+}
+
 bool ck_mount_readonly_tree_supported(const char *dir, char *why, size_t size)
 {
     ck_err err;

@@ -26,6 +26,9 @@ typedef struct ck_mount_tree_attrs {
  * no idmapped mount is CK_E_PRECONDITION naming source and the kernel's
  * reason. */
 int ck_mount_tree(const char *source, const char *target, const ck_mount_tree_attrs *attrs, ck_err *err);
+/* The same clone made and let go without being attached: the errors
+ * ck_mount_tree would give for source, and nothing left. */
+int ck_mount_tree_check(const char *source, const ck_mount_tree_attrs *attrs, ck_err *err);
 
 /* Whether this kernel can make a recursively read-only tree: tried on a
  * detached clone of dir, so nothing is attached anywhere. why gets the

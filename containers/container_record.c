@@ -11,11 +11,13 @@
  *   uid, gid, groups                the user the spec runs
  *   stop_signal                     a number
  *   runtime_handler                 the pod's handler
+ *   stdin, stdin_once, tty          how the monitor holds its stdio (started only by StartContainer)
  *   name_key                        the reserved name
  *   rootfs                          where the overlay is mounted ("" once unmounted)
  *   init_pid, init_start_time, boot_id, memory_cgroup
- *                                   who the init is once created (common/proc.h), and its memory cgroup
- *                                   (read at exit for the OOM kill count)
+ *                                   who the init is once started (common/proc.h), and its memory cgroup
+ *                                   (read at exit for the OOM kill count); the cgroup alone when the init
+ *                                   ended before it could be identified
  *   reason, message                 how it ended
  * A reader tolerates missing keys.
  */
@@ -71,6 +73,11 @@ json_t *ct_record_new(const ck_container_config *cfg, const char *log_path, cons
                           "runtime_handler", runtime_handler, "rootfs", "");
     if (d != NULL && cfg->has_resources)
         json_object_set_new(d, "resources", resources_json(&cfg->resources));
+    if (d != NULL) {
+        json_object_set_new(d, "stdin", json_boolean(cfg->stdin_open));
+        json_object_set_new(d, "stdin_once", json_boolean(cfg->stdin_once));
+        json_object_set_new(d, "tty", json_boolean(cfg->tty));
+    }
     return d;
 }
 
@@ -170,10 +177,20 @@ void ct_record_set_name_key(json_t *data, const char *key)
 
 void ct_record_set_init(json_t *data, const ck_proc_id *who, const char *memory_cgroup)
 {
-    json_object_set_new(data, "init_pid", json_integer(who->pid));
-    json_object_set_new(data, "init_start_time", json_integer((json_int_t)who->start_time));
-    json_object_set_new(data, "boot_id", json_string(who->boot_id));
+    if (who != NULL) {
+        json_object_set_new(data, "init_pid", json_integer(who->pid));
+        json_object_set_new(data, "init_start_time", json_integer((json_int_t)who->start_time));
+        json_object_set_new(data, "boot_id", json_string(who->boot_id));
+    }
     json_object_set_new(data, "memory_cgroup", json_string(memory_cgroup));
+}
+
+void ct_record_stdio(json_t *data, ck_oci_monitor_files *mon)
+{
+    snprintf(mon->container_log, sizeof(mon->container_log), "%s", str_of(data, "log_path"));
+    mon->stdin_open = json_is_true(json_object_get(data, "stdin"));
+    mon->stdin_once = json_is_true(json_object_get(data, "stdin_once"));
+    mon->tty = json_is_true(json_object_get(data, "tty"));
 }
 
 bool ct_record_init(json_t *data, ck_proc_id *who)
@@ -355,7 +372,8 @@ int ct_record_view(const ck_container_record *row, ck_container_view *v, ck_err 
     v->attempt = row->attempt;
     v->state = row->state == CK_CONTAINER_CREATING ? CK_CONTAINER_UNKNOWN : row->state;
     v->created_at_ns = row->created_at_ns;
-    v->started_at_ns = row->started_at_ns;
+    /* A CREATED row's started_at_ns only says a start is under way. */
+    v->started_at_ns = row->state == CK_CONTAINER_CREATED ? 0 : row->started_at_ns;
     v->finished_at_ns = row->finished_at_ns;
     v->exit_code = row->exit_code;
     json_error_t jerr;

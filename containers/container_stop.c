@@ -99,14 +99,21 @@ static bool init_alive(const ct_paths *p, json_t *data, bool exit_checked, char 
     if (ct_record_init(data, &who))
         return ck_proc_id_alive(&who, reason, size);
     if (ck_oci_monitor_running(&p->mon))
-        return true; /* a creation still under way */
-    snprintf(reason, size, "its process never started");
+        return true; /* an init that ended before it was identified: its monitor writes the exit file */
+    snprintf(reason, size, "its monitor is gone");
     return false;
+}
+
+/* Whether a process of the container may exist: RUNNING, or CREATED with
+ * its start begun. */
+static bool may_have_process(const ck_container_record *row)
+{
+    return row->state == CK_CONTAINER_RUNNING || (row->state == CK_CONTAINER_CREATED && row->started_at_ns != 0);
 }
 
 int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err *err)
 {
-    if (row->state != CK_CONTAINER_RUNNING && row->state != CK_CONTAINER_CREATED)
+    if (!may_have_process(row))
         return 0;
     ct_paths p;
     ct_paths_init(cs, row->id, &p);
@@ -127,7 +134,9 @@ int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err
     char why[256] = "";
     if (got == 1) {
         rc = record_exit(cs, row, data, code, at, "", err);
-    } else if (!init_alive(&p, data, true, why, sizeof(why)) && !ck_oci_monitor_running(&p.mon)) {
+    } else if (row->state == CK_CONTAINER_RUNNING && !init_alive(&p, data, true, why, sizeof(why)) &&
+               !ck_oci_monitor_running(&p.mon)) {
+        /* (A start under way is its caller's to finish, or recovery's.) */
         /* The monitor writes the exit file before it lets go of its lock:
          * between the first look and this one it may have done both. */
         if (ck_oci_read_exit(&p.mon, &code, &at, &e) == 1) {
@@ -189,8 +198,10 @@ int ct_stop_locked(ck_containers *cs, const char *id, int64_t timeout_s, ck_err 
         ck_err_copy(err, &e);
         return -1;
     }
+    /* A created container has no process to stop: it stays CREATED (as in
+     * containerd). */
     int rc = ct_refresh(cs, &row, data, err);
-    if (rc >= 0 && (row.state == CK_CONTAINER_RUNNING || row.state == CK_CONTAINER_CREATED))
+    if (rc >= 0 && row.state == CK_CONTAINER_RUNNING)
         rc = kill_and_wait(cs, &row, data, timeout_s, err);
     json_decref(data);
     return rc < 0 ? -1 : 0;
@@ -206,9 +217,12 @@ static int remove_everything(ck_containers *cs, const ck_container_record *row, 
     ct_paths p;
     ct_paths_init(cs, row->id, &p);
     ck_oci_runtime rt;
+    /* A container never started has nothing in the runtime. */
+    bool in_runtime = row->state != CK_CONTAINER_CREATED || row->started_at_ns != 0;
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0 ||
-        ck_oci_delete(&rt, row->id, err) < 0 || ck_images_unmount_rootfs(cs->images, p.rootfs, err) < 0 ||
-        ct_readonly_trees_release(p.run_dir, err) < 0 || ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
+        (in_runtime && ck_oci_delete(&rt, row->id, err) < 0) ||
+        ck_images_unmount_rootfs(cs->images, p.rootfs, err) < 0 || ct_readonly_trees_release(p.run_dir, err) < 0 ||
+        ck_rm_rf(p.dir, err) < 0 || ck_rm_rf(p.run_dir, err) < 0)
         return ck_err_wrap(err, "remove container %s", row->id);
     if (ck_store_container_delete(cs->store, row->id, err) < 0)
         return -1;
@@ -234,8 +248,7 @@ int ct_remove_locked(ck_containers *cs, const char *id, ck_err *err)
     if (row.state == CK_CONTAINER_CREATING && ct_is_creating(cs, id))
         rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is still being created", id);
     else if (ct_refresh(cs, &row, data, err) < 0 ||
-             ((row.state == CK_CONTAINER_RUNNING || row.state == CK_CONTAINER_CREATED) &&
-              kill_and_wait(cs, &row, data, 0, err) < 0) ||
+             (row.state == CK_CONTAINER_RUNNING && kill_and_wait(cs, &row, data, 0, err) < 0) ||
              remove_everything(cs, &row, data, err) < 0)
         rc = -1;
     else
@@ -332,15 +345,16 @@ static void take_back(ck_containers *cs, ck_container_record *row, json_t *data)
     if (rootfs[0] != '\0' && image != NULL &&
         ck_images_mount_rootfs(cs->images, image, p.rootfs, p.upper, p.work, NULL, 0, &e) < 0)
         ck_warn("containers", "container %s: mount its rootfs again: %s", row->id, e.msg);
-    /* A created container needs its read-only clones no more: a crash
-     * between the runtime's create and their release left them. */
+    ct_start_recover(cs, row, data);
+    /* No container needs its read-only clones once started: a crash
+     * between the staging and their release left them. */
     ck_err_clear(&e);
     if (ct_readonly_trees_release(p.run_dir, &e) < 0)
         ck_warn("containers", "container %s: %s", row->id, e.msg);
     ck_err_clear(&e);
     if (ct_refresh(cs, row, data, &e) < 0)
         ck_warn("containers", "container %s: %s", row->id, e.msg);
-    if (row->state == CK_CONTAINER_CREATED || row->state == CK_CONTAINER_RUNNING)
+    if (row->state == CK_CONTAINER_RUNNING)
         ct_watch_add(cs, row->id);
 }
 

@@ -46,9 +46,13 @@ static ck_container_resources merged(const ck_container_view *v, const ck_contai
 
 /* The spec is changed before the runtime applies it (runc reads the
  * resources file it writes); when the runtime refuses, the old spec comes
- * back, so config.json never claims limits the cgroup does not have. */
-static int apply(ck_containers *cs, const char *id, json_t *data, const ck_container_resources *m, ck_err *err)
+ * back, so config.json never claims limits the cgroup does not have. A
+ * container never started has no cgroup yet: its spec alone changes, and
+ * the start applies it. */
+static int apply(ck_containers *cs, const ck_container_record *row, json_t *data, const ck_container_resources *m,
+                 ck_err *err)
 {
+    const char *id = row->id;
     ct_paths p;
     ct_paths_init(cs, id, &p);
     char spec[PATH_MAX], file[PATH_MAX];
@@ -61,7 +65,7 @@ static int apply(ck_containers *cs, const char *id, json_t *data, const ck_conta
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0 ||
         ck_container_update_spec(p.dir, m, file, sizeof(file), err) < 0)
         rc = -1;
-    else if (ck_oci_update(&rt, id, file, err) < 0) {
+    else if (row->state == CK_CONTAINER_RUNNING && ck_oci_update(&rt, id, file, err) < 0) {
         rc = -1;
         char *text = json_dumps(old, JSON_INDENT(1) | JSON_SORT_KEYS);
         ck_err e;
@@ -89,7 +93,7 @@ static int update_locked(ck_containers *cs, const char *id, const ck_container_r
         rc = ct_record_view(&row, &v, err);
     if (rc >= 0) {
         ck_container_resources m = merged(&v, r);
-        rc = apply(cs, id, data, &m, err);
+        rc = apply(cs, &row, data, &m, err);
         if (rc == 0) {
             ct_record_set_resources(data, &m);
             rc = ct_save(cs, &row, data, err);

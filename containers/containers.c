@@ -1,18 +1,21 @@
 /*
- * containers: the manager, CreateContainer and StartContainer.
+ * containers: the manager and CreateContainer.
  *
  * Creation is a list of steps; each pushes its undo on a cleanup stack and
- * a failure unwinds it, so no mount, directory, runtime container, monitor
- * or row is left. The row is saved CREATING before anything is made, with
- * each thing recorded as it is made, so restart recovery can roll back
- * what a crash cut short.
+ * a failure unwinds it, so no mount, directory or row is left. The row is
+ * saved CREATING before anything is made, with each thing recorded as it
+ * is made, so restart recovery can roll back what a crash cut short. As in
+ * containerd, a created container has no process: no monitor, no runtime
+ * container; StartContainer (container_start.c) makes them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cgroup.h"
 #include "common/cleanup.h"
@@ -24,6 +27,7 @@
 #include "common/undo.h"
 #include "containers/containers_internal.h"
 #include "containers/events.h"
+#include "containers/monitor/protocol.h"
 #include "containers/spec.h"
 #include "images/images.h"
 
@@ -273,26 +277,6 @@ static void undo_rootfs(void *ctx, void *arg)
         ck_warn("containers", "container %s: undo: %s", c->row.id, e.msg);
 }
 
-static void undo_readonly_trees(void *ctx, void *arg)
-{
-    (void)arg;
-    create_ctx *c = ctx;
-    ck_err e;
-    ck_err_clear(&e);
-    if (ct_readonly_trees_release(c->p.run_dir, &e) < 0)
-        ck_warn("containers", "container %s: undo: %s", c->row.id, e.msg);
-}
-
-static void undo_runtime(void *ctx, void *arg)
-{
-    (void)arg;
-    create_ctx *c = ctx;
-    ck_err e;
-    ck_err_clear(&e);
-    if (ck_oci_delete(&c->rt, c->row.id, &e) < 0)
-        ck_warn("containers", "container %s: undo: %s", c->row.id, e.msg);
-}
-
 static int step_row(create_ctx *c, ck_undo *u, ck_err *err)
 {
     if (save(c, CK_CONTAINER_CREATING, err) < 0)
@@ -338,11 +322,10 @@ static int step_rootfs(create_ctx *c, ck_undo *u, ck_err *err)
     return ck_undo_push(u, "unmount rootfs", undo_rootfs, NULL, false, err);
 }
 
-static int step_readonly_trees(create_ctx *c, ck_undo *u, ck_err *err)
+/* What the start will stage can be: refused here as before, nothing kept. */
+static int step_readonly_trees(create_ctx *c, ck_err *err)
 {
-    if (ck_undo_push(u, "release read-only trees", undo_readonly_trees, NULL, false, err) < 0)
-        return -1;
-    return ct_readonly_trees_stage(c->cfg, &c->pod, c->p.run_dir, err);
+    return ct_readonly_trees_check(c->cfg, &c->pod, err);
 }
 
 /* PID namespace TARGET: the namespace of another container's init, which
@@ -398,8 +381,9 @@ static int step_spec(create_ctx *c, ck_err *err)
     return 0;
 }
 
-/* The log file's directory exists (the kubelet makes the pod's; a
- * log_path may name a subdirectory). */
+/* The log file exists once the container does, as in containerd (the
+ * monitor appends to it from the start on); its directory too (the
+ * kubelet makes the pod's; a log_path may name a subdirectory). */
 static int step_log_dir(create_ctx *c, ck_err *err)
 {
     if (c->log_path[0] == '\0')
@@ -407,36 +391,15 @@ static int step_log_dir(create_ctx *c, ck_err *err)
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", c->log_path);
     char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir)
-        return 0;
-    *slash = '\0';
-    return ck_mkdir_p(dir, 0755, err) < 0 ? ck_err_wrap(err, "log directory of container %s", c->cfg->name) : 0;
-}
-
-/* The monitor holds the container's stdio whether or not it is logged:
- * attach works without a log (critest attaches to one that has none). */
-static int step_create(create_ctx *c, ck_undo *u, ck_err *err)
-{
-    snprintf(c->p.mon.container_log, sizeof(c->p.mon.container_log), "%s", c->log_path);
-    c->p.mon.stdin_open = c->cfg->stdin_open;
-    c->p.mon.stdin_once = c->cfg->stdin_once;
-    c->p.mon.tty = c->cfg->tty;
-    pid_t pid;
-    if (ck_oci_create(&c->rt, c->row.id, c->p.dir, &c->p.mon, &pid, err) < 0) {
-        undo_runtime(c, NULL); /* runc may leave a half-created container */
-        return ck_err_wrap(err, "create container %s", c->cfg->name);
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        if (ck_mkdir_p(dir, 0755, err) < 0)
+            return ck_err_wrap(err, "log directory of container %s", c->cfg->name);
     }
-    if (ck_undo_push(u, "delete runtime container", undo_runtime, NULL, false, err) < 0)
-        return -1;
-    /* The container's mount namespace holds its own copies now. */
-    undo_readonly_trees(c, NULL);
-    ck_proc_id who;
-    if (ck_proc_id_capture(pid, &who, err) < 0)
-        return ck_err_wrap(err, "container %s: its process", c->cfg->name);
-    char memory[PATH_MAX] = "";
-    if (!ck_cgroup_dir_of(pid, "memory", false, memory, sizeof(memory)))
-        ck_cgroup_dir_of(pid, "", false, memory, sizeof(memory));
-    ct_record_set_init(c->data, &who, memory);
+    int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, CK_MON_LOG_MODE);
+    if (fd < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "log file of container %s: create %s", c->cfg->name, c->log_path);
+    close(fd);
     return 0;
 }
 
@@ -446,8 +409,8 @@ static int run_steps(create_ctx *c, ck_err *err)
     ck_undo_init(&u, c);
     int rc = -1;
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 &&
-        step_readonly_trees(c, &u, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 &&
-        step_create(c, &u, err) == 0 && save(c, CK_CONTAINER_CREATED, err) == 0)
+        step_readonly_trees(c, err) == 0 && step_spec(c, err) == 0 && step_log_dir(c, err) == 0 &&
+        save(c, CK_CONTAINER_CREATED, err) == 0)
         rc = 0;
     if (rc < 0)
         ck_undo_run(&u);
@@ -534,10 +497,8 @@ int ck_container_create(ck_containers *cs, const ck_container_config *cfg, const
         if (rc == 0) {
             rc = create_new(&c, id_out, err);
             ct_creating_done(cs, id_out);
-            if (rc == 0) {
+            if (rc == 0)
                 ct_publish(cs, CK_EVENT_CONTAINER_CREATED, id_out, c.pod.id);
-                ct_watch_add(cs, id_out);
-            }
         } else if (rc == 1) {
             rc = 0;
         }
@@ -549,7 +510,7 @@ int ck_container_create(ck_containers *cs, const ck_container_config *cfg, const
     return 0;
 }
 
-/* ---- StartContainer ------------------------------------------------------- */
+/* ---- ids ------------------------------------------------------------------ */
 
 int ct_resolve_id(ck_containers *cs, const char *id, char *full, size_t size, ck_err *err)
 {
@@ -561,67 +522,4 @@ int ct_resolve_id(ck_containers *cs, const char *id, char *full, size_t size, ck
     snprintf(full, size, "%s", found);
     free(found);
     return 0;
-}
-
-static int start_locked(ck_containers *cs, const char *id, ck_err *err)
-{
-    _cleanup_container_record_ ck_container_record row = {0};
-    json_t *data = NULL;
-    if (ct_load(cs, id, &row, &data, err) < 0)
-        return -1;
-    int rc = -1;
-    if (ct_refresh(cs, &row, data, err) < 0)
-        goto out;
-    if (row.state != CK_CONTAINER_CREATED) {
-        rc = ck_err_set(err, CK_E_PRECONDITION, 0, "container %s is %s, not created: it cannot be started", id,
-                        ct_state_name(row.state));
-        goto out;
-    }
-    ck_oci_runtime rt;
-    if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, err) < 0)
-        goto out;
-    /* Taken before the start: a process that ends at once must not
-     * finish before it started. */
-    ck_container_transition tr = {
-        .state = CK_CONTAINER_RUNNING, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = ck_now_ns()};
-    if (ck_oci_start(&rt, id, err) < 0) {
-        /* As containerd records it: the container ends, saying why. */
-        ct_record_set_end(data, "StartError", err->msg);
-        char *text = json_dumps(data, JSON_COMPACT);
-        tr = (ck_container_transition){.state = CK_CONTAINER_EXITED,
-                                       .set = CK_CONTAINER_SET_FINISHED | CK_CONTAINER_SET_EXIT_CODE |
-                                              CK_CONTAINER_SET_DATA,
-                                       .finished_at_ns = ck_now_ns(),
-                                       .exit_code = 128,
-                                       .data = text};
-        ck_err e;
-        ck_err_clear(&e);
-        if (ck_store_container_set_state(cs->store, id, &tr, &e) < 0)
-            ck_warn("containers", "container %s: record its failed start: %s", id, e.msg);
-        free(text);
-        ck_err_wrap(err, "start container %s", id);
-        goto out;
-    }
-    rc = ck_store_container_set_state(cs->store, id, &tr, err);
-    if (rc == 0) {
-        ct_publish(cs, CK_EVENT_CONTAINER_STARTED, id, row.pod_id);
-        /* A process that already ended may have been seen (and recorded)
-         * by a status call before RUNNING was: look again. */
-        row.state = CK_CONTAINER_RUNNING;
-        row.started_at_ns = tr.started_at_ns;
-        rc = ct_refresh(cs, &row, data, err) < 0 ? -1 : 0;
-    }
-out:
-    json_decref(data);
-    return rc;
-}
-
-int ck_container_start(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err)
-{
-    char full[65];
-    if (ct_resolve_id(cs, id, full, sizeof(full), err) < 0 || ct_lock(cs, full, cancel, err) < 0)
-        return -1;
-    int rc = start_locked(cs, full, err);
-    ct_unlock(cs, full);
-    return rc;
 }

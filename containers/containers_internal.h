@@ -97,6 +97,9 @@ void ct_paths_init(const ck_containers *cs, const char *id, ct_paths *p);
 void ct_readonly_trees_dir(const char *run_dir, char *out, size_t size);
 int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_context *pod, const char *run_dir,
                             ck_err *err);
+/* CreateContainer's check: each clone made and let go (run_dir NULL above),
+ * so what cannot be staged is refused before the start. */
+int ct_readonly_trees_check(const ck_container_config *cfg, const ck_sandbox_context *pod, ck_err *err);
 int ct_readonly_trees_release(const char *run_dir, ck_err *err);
 int ct_lock(ck_containers *cs, const char *id, const ck_cancel *cancel, ck_err *err);
 void ct_unlock(ck_containers *cs, const char *id);
@@ -123,8 +126,12 @@ const char *ct_record_rootfs(json_t *data); /* "" when none mounted */
 const char *ct_record_runtime_handler(json_t *data);
 const char *ct_record_name_key(json_t *data);
 void ct_record_set_name_key(json_t *data, const char *key);
-/* The init process: recorded once created; read back false when not yet. */
+/* The init process: recorded once started (who NULL: it ended before it
+ * could be identified, its memory cgroup alone); read back false when not
+ * known. */
 void ct_record_set_init(json_t *data, const ck_proc_id *who, const char *memory_cgroup);
+/* The monitor's stdio settings (CRI log, stdin, stdin_once, tty) into mon. */
+void ct_record_stdio(json_t *data, ck_oci_monitor_files *mon);
 bool ct_record_init(json_t *data, ck_proc_id *who);
 const char *ct_record_memory_cgroup(json_t *data); /* "" when unknown */
 /* How it ended: reason ("Completed", "Error", "OOMKilled") and message. */
@@ -144,17 +151,23 @@ json_t *ct_record_of_view(const ck_container_view *v);
 void ct_view_share(const ck_container_view *v, ck_container_view *copy);
 
 /* ---- container_stop.c ----------------------------------------------------- */
-/* Brings a row up to date with its processes: a RUNNING (or CREATED)
- * container whose init exited (its monitor's exit file, or its identity
+/* Brings a row up to date with its processes: a RUNNING container (or a
+ * CREATED one whose start began: started_at_ns set) whose init exited (its monitor's exit file, or its identity
  * gone with its monitor) is recorded EXITED with code, time and reason, in
  * the store, in row and in data (NULL: parsed from row when needed). Safe
  * without the container's lock: every caller that sees the exit writes the
- * same record. 1 when the row changed, 0 when not, -1 on error. */
+ * same record. A CREATED row whose start never began costs nothing: no
+ * process exists. 1 when the row changed, 0 when not, -1 on error. */
 int ct_refresh(ck_containers *cs, ck_container_record *row, json_t *data, ck_err *err);
 /* The full id of id (a unique prefix); NOT_FOUND when none. */
 int ct_resolve_id(ck_containers *cs, const char *id, char *full, size_t size, ck_err *err);
 int ct_stop_locked(ck_containers *cs, const char *id, int64_t timeout_s, ck_err *err);
 int ct_remove_locked(ck_containers *cs, const char *id, ck_err *err);
+/* container_start.c: a start a restart cut short (a CREATED row whose
+ * start began) is finished: RUNNING when its monitor is up, left for the
+ * refresh to record when its exit file is there, else rolled back to a
+ * startable CREATED (row updated). */
+void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data);
 /* Restart recovery: rolls back half-created containers, re-mounts the
  * rootfs of the others, records those that ended meanwhile. */
 int ct_recover(ck_containers *cs, ck_err *err);

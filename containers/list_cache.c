@@ -178,9 +178,11 @@ static int rebuild(ck_containers *cs, ct_list_cache *c, ck_err *err)
     return 0;
 }
 
+/* Whether e may have a process to look after: RUNNING, or CREATED with its
+ * start begun (a created container has none: it costs no look). */
 static bool live(const struct ct_list_entry *e)
 {
-    return e->row.state == CK_CONTAINER_RUNNING || e->row.state == CK_CONTAINER_CREATED;
+    return e->row.state == CK_CONTAINER_RUNNING || (e->row.state == CK_CONTAINER_CREATED && e->row.started_at_ns != 0);
 }
 
 /* Whether e's init may have ended: no init recorded, or its pid gone. */

@@ -12,14 +12,15 @@
  *    idmapped, at <run_dir>/rro/etc-<name>, so the container's root owns
  *    them as in any other pod.
  * Each clone is attached at <run_dir>/rro/<index of the mount in the
- * request> before `runc create`, and the spec binds that instead of the
- * host path (ck_container_mount_staged says which mounts).
+ * request> just before the runtime's `run` (StartContainer), and the spec
+ * binds that instead of the host path (ck_container_mount_staged says
+ * which mounts). CreateContainer makes each clone and lets it go
+ * unattached: a host path that cannot be idmapped is refused there.
  *
  * The clones are needed only while runc builds the container's mount
  * namespace, which holds copies of its own: they are detached once the
- * runtime's create returned, and on every way out that skips it (a failed
- * creation, RemoveContainer, the roll-back of a creation cut short by a
- * restart), always before the run dir is removed, as removing files under
+ * runtime's `run` returned, whatever it said, and on every way out that
+ * skips it (RemoveContainer, the restart after a start cut short), always before the run dir is removed, as removing files under
  * a still-attached clone would walk into the host's directory.
  */
 #include <dirent.h>
@@ -57,6 +58,7 @@ static int make_mount_point(const char *source, const char *target, ck_err *err)
     return 0;
 }
 
+/* target NULL: the clone is made and let go (a check). */
 static int stage_one(const ck_mount_req *m, const char *target, const ck_mount_tree_attrs *attrs, ck_err *err)
 {
     struct stat st;
@@ -67,6 +69,8 @@ static int stage_one(const ck_mount_req *m, const char *target, const ck_mount_t
         if (ck_mkdir_p(m->host_path, 0755, err) < 0)
             return ck_err_wrap(err, "create the missing host path");
     }
+    if (target == NULL)
+        return ck_mount_tree_check(m->host_path, attrs, err);
     if (make_mount_point(m->host_path, target, err) < 0 || ck_mount_tree(m->host_path, target, attrs, err) < 0)
         return -1;
     return 0;
@@ -87,13 +91,13 @@ static int stage_all(const ck_container_config *cfg, const ck_sandbox_context *p
         const ck_mount_req *m = &cfg->mounts[i];
         if (!ck_container_mount_staged(m, pod))
             continue;
-        if (!made && mkdir(dir, 0700) < 0)
+        if (dir != NULL && !made && mkdir(dir, 0700) < 0)
             return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dir);
         made = true;
         char target[PATH_MAX + 32];
-        snprintf(target, sizeof(target), "%s/%zu", dir, i);
+        snprintf(target, sizeof(target), "%s/%zu", dir != NULL ? dir : "", i);
         const ck_mount_tree_attrs attrs = {.readonly = m->recursive_read_only, .userns_fd = userns};
-        if (stage_one(m, target, &attrs, err) < 0)
+        if (stage_one(m, dir != NULL ? target : NULL, &attrs, err) < 0)
             return ck_err_wrap(err, "mount %s (host path %s): %s", m->container_path, m->host_path,
                                what_staged(&attrs));
     }
@@ -110,6 +114,11 @@ static int stage_pod_files(const ck_sandbox_context *pod, int userns, const char
     for (size_t i = 0; i < CK_POD_FILES; i++) {
         if (files[i].source[0] == '\0' || access(files[i].source, F_OK) < 0)
             continue;
+        if (dir == NULL) {
+            if (ck_mount_tree_check(files[i].source, &attrs, err) < 0)
+                return ck_err_wrap(err, "%s of pod %s: idmapped", files[i].dest, pod->id);
+            continue;
+        }
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
             return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", dir);
         char target[PATH_MAX + 32];
@@ -124,8 +133,12 @@ static int stage_pod_files(const ck_sandbox_context *pod, int userns, const char
 int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_context *pod, const char *run_dir,
                             ck_err *err)
 {
-    char dir[PATH_MAX];
-    ct_readonly_trees_dir(run_dir, dir, sizeof(dir));
+    char buf[PATH_MAX];
+    const char *dir = NULL;
+    if (run_dir != NULL) {
+        ct_readonly_trees_dir(run_dir, buf, sizeof(buf));
+        dir = buf;
+    }
     _cleanup_close_ int userns = -1;
     if (pod->own_userns) {
         userns = open(pod->userns, O_RDONLY | O_CLOEXEC);
@@ -136,6 +149,11 @@ int ct_readonly_trees_stage(const ck_container_config *cfg, const ck_sandbox_con
     if (stage_all(cfg, pod, userns, dir, err) < 0)
         return -1;
     return pod->own_userns ? stage_pod_files(pod, userns, dir, err) : 0;
+}
+
+int ct_readonly_trees_check(const ck_container_config *cfg, const ck_sandbox_context *pod, ck_err *err)
+{
+    return ct_readonly_trees_stage(cfg, pod, NULL, err);
 }
 
 int ct_readonly_trees_release(const char *run_dir, ck_err *err)

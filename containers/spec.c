@@ -949,7 +949,7 @@ static bool has_dest(const mount_list *l, const char *dest)
 static int pod_bind(build *b, mount_list *l, const char *dest, const char *source, bool readonly, bool noexec,
                     ck_err *err)
 {
-    if (source == NULL || source[0] == '\0' || has_dest(l, dest) || !file_exists(source))
+    if (source == NULL || source[0] == '\0' || has_dest(l, dest))
         return 0;
     const char *const *options = bind_options(b, "rprivate", readonly, noexec);
     if (options == NULL)
@@ -983,6 +983,10 @@ static int pod_binds(build *b, mount_list *l, ck_err *err)
     ck_pod_file files[CK_POD_FILES];
     ck_container_pod_files(pod, files);
     for (size_t i = 0; i < CK_POD_FILES; i++) {
+        /* The pod's file says whether it is bound: its idmapped clone is
+         * staged from it only when the container starts. */
+        if (files[i].source[0] == '\0' || !file_exists(files[i].source))
+            continue;
         const char *source = pod_file_source(b, &files[i]);
         if (source == NULL)
             return ck_err_oom(err, "mount source");
@@ -991,6 +995,8 @@ static int pod_binds(build *b, mount_list *l, ck_err *err)
     }
     /* Host IPC shares the host's POSIX shared memory too. */
     const char *shm = pod->ns_ipc == CK_NS_NODE ? "/dev/shm" : pod->shm_dir;
+    if (shm[0] == '\0' || !file_exists(shm))
+        return 0;
     return pod_bind(b, l, "/dev/shm", shm, false, pod->ns_ipc != CK_NS_NODE, err);
 }
 

@@ -150,8 +150,10 @@ int mon_io_after_create(const mon_opts *o, mon_io *io, char *why, size_t cap)
     close_fd(&io->err_w);
     close_fd(&io->in_r);
     if (!o->tty) {
-        copy_pending(io->out_r);
-        copy_pending(io->err_r);
+        if (!o->start) {
+            copy_pending(io->out_r);
+            copy_pending(io->err_r);
+        }
         return 0;
     }
     mon_io_take_console(o, io); /* sent just before the runtime exited */
@@ -161,6 +163,14 @@ int mon_io_after_create(const mon_opts *o, mon_io *io, char *why, size_t cap)
         return -1;
     }
     return 0;
+}
+
+void mon_io_runtime_failed(const mon_io *io)
+{
+    if (io->console < 0) {
+        copy_pending(io->out_r);
+        copy_pending(io->err_r);
+    }
 }
 
 /* Output of one stream: into the log, and to the attach clients. */

@@ -400,6 +400,8 @@ static int monitor_stdio(mon_opts *o)
     if (created < 0)
         goto out;
     if (exit_code(status) != 0) {
+        if (o->start)
+            mon_io_runtime_failed(&io);
         char msg[3000];
         read_log_tail(o->log_file, msg, sizeof(msg));
         sync_send(o, CK_MON_SYNC_ERROR "%s %s exited with %d: %s\n", o->runtime, verb(o), exit_code(status), msg);

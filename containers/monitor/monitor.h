@@ -80,9 +80,14 @@ int mon_io_open(const mon_opts *o, mon_io *io, char *why, size_t cap);
 int mon_io_take_console(const mon_opts *o, mon_io *io);
 /* After create: closes the runtime's ends and the console socket, and
  * copies what the runtime itself wrote on the pipes (the container is not
- * started yet) to fd 2, the runtime log. -1 with why when --tty and no
- * terminal came. */
+ * started yet) to fd 2, the runtime log. With --start the container runs
+ * already and what the pipes hold is its output, left for the CRI log
+ * (mon_io_runtime_failed copies it when the runtime failed). -1 with why
+ * when --tty and no terminal came. */
 int mon_io_after_create(const mon_opts *o, mon_io *io, char *why, size_t cap);
+/* The runtime exited non-zero: what it wrote on the pipes is its message,
+ * copied to fd 2, the runtime log. */
+void mon_io_runtime_failed(const mon_io *io);
 /* Copies the container's output into the log and to attach clients,
  * their stdin to the container, and serves the control socket until the
  * init (pid) has exited and its output ended, or CK_MON_DRAIN_MS after

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,14 +137,14 @@ char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name)
     return run_pod(s, name, false, NULL);
 }
 
+char *crit_ctr_run_pod_with_handler(crit_ctr_suite *s, const char *name, const char *handler)
+{
+    return run_pod(s, name, false, handler);
+}
+
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name)
 {
     return run_pod(s, name, true, NULL);
-}
-
-char *crit_ctr_run_pod_on(crit_ctr_suite *s, const char *name, const char *handler)
-{
-    return run_pod(s, name, false, handler);
 }
 
 size_t crit_ctr_pods_listed(crit_ctr_suite *s)
@@ -164,9 +165,7 @@ void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod)
     crit_pod_remove(s->client, &s->daemon, pod);
 }
 
-/* Processes whose command line names the daemon's directory: its
- * monitors and what they run. */
-static size_t processes_of(const crit_ctr_suite *s)
+size_t crit_ctr_processes_naming(const crit_ctr_suite *s, const char *needle, int sig)
 {
     size_t found = 0;
     DIR *proc = opendir("/proc");
@@ -188,10 +187,21 @@ static size_t processes_of(const crit_ctr_suite *s)
             if (cmd[i] == '\0')
                 cmd[i] = ' ';
         cmd[n] = '\0';
-        found += strstr(cmd, s->daemon.dir) != NULL;
+        if (strstr(cmd, needle) == NULL)
+            continue;
+        found++;
+        if (sig != 0)
+            kill((pid_t)pid, sig);
     }
     closedir(proc);
     return found;
+}
+
+/* Processes whose command line names the daemon's directory: its
+ * monitors and what they run. */
+static size_t processes_of(const crit_ctr_suite *s)
+{
+    return crit_ctr_processes_naming(s, s->daemon.dir, 0);
 }
 
 /* What is left of the suite's containers, into why; false when nothing. */

@@ -53,11 +53,11 @@ double crit_ctr_now(void);
 /* A pod named name with the suite's cgroup parent and log directory: its id
  * (free it). */
 char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name);
+/* The same pod run by the runtime handler named handler. */
+char *crit_ctr_run_pod_with_handler(crit_ctr_suite *s, const char *name, const char *handler);
 /* The same pod with a privileged security context (what a privileged
  * container needs). */
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name);
-/* The same pod run by the runtime handler named handler. */
-char *crit_ctr_run_pod_on(crit_ctr_suite *s, const char *name, const char *handler);
 /* How many pods ListPodSandbox lists. */
 size_t crit_ctr_pods_listed(crit_ctr_suite *s);
 /* StopPodSandbox then RemovePodSandbox, which take its containers. */
@@ -68,6 +68,10 @@ void crit_ctr_cleanup_pod(crit_ctr_suite *s, const char *pod);
  * suite's daemon left. Waits up to 30 s (a restarted daemon cleans up
  * after it answers), then fails naming what is left. */
 void crit_ctr_wait_nothing_left(crit_ctr_suite *s);
+
+/* How many processes (the daemon aside) have a command line naming
+ * needle (a container id names its monitor); each is sent sig unless 0. */
+size_t crit_ctr_processes_naming(const crit_ctr_suite *s, const char *needle, int sig);
 
 /* ---- container requests ---- */
 

@@ -413,9 +413,10 @@ static void test_recursive_readonly_refusals(void **state)
     free(pod);
 }
 
-/* A creation that fails after the clone was attached takes it back: in
- * the spec (another mount's propagation the host cannot give) and in the
- * runtime (a command that is not there). */
+/* A creation that fails takes back what it made: in the spec (another
+ * mount's propagation the host cannot give). A start that fails in the
+ * runtime (a command that is not there) after the clone was attached
+ * takes the clone back. */
 static void test_recursive_readonly_failed_creations(void **state)
 {
     (void)state;
@@ -441,9 +442,12 @@ static void test_recursive_readonly_failed_creations(void **state)
     c.config.command = missing;
     c.config.n_command = 1;
     crit_ctr_mount(&c, dir, "/mnt/rro", true)->recursive_read_only = true;
-    assert_int_not_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)), GRPC_STATUS_OK);
-    assert_non_null(strstr(details, "runc create exited"));
+    char *id = crit_ctr_create(&S, &c.req);
+    assert_int_not_equal(crit_ctr_start_code(&S, id, details, sizeof(details)), GRPC_STATUS_OK);
+    assert_non_null(strstr(details, "runc run exited"));
     assert_int_equal(readonly_clones_on_host(), 0);
+    assert_int_equal(crit_ctr_remove_code(&S, id, NULL, 0), GRPC_STATUS_OK);
+    free(id);
 
     expect_no_container();
     crit_ctr_cleanup_pod(&S, pod);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,21 +31,52 @@ static crit_ctr_suite S;
 static char logged_dir[] = "/tmp/critest-logged.XXXXXX";
 static char logged_calls[64];
 
+/* The "gated" runtime handler: runc, but its `run` (what StartContainer's
+ * monitor runs) says it began (the file began) and waits until the file
+ * open exists, so a test can kill the daemon in the middle of a start. */
+static char gate_dir[] = "/tmp/critest-gate.XXXXXX";
+static char gate_began[64], gate_open[64];
+
+static void gate(bool open)
+{
+    if (open)
+        crit_write_text(gate_open, "");
+    else
+        unlink(gate_open);
+    unlink(gate_began);
+}
+
 static int start_suite(void **state)
 {
     (void)state;
-    if (mkdtemp(logged_dir) == NULL)
+    if (mkdtemp(logged_dir) == NULL || mkdtemp(gate_dir) == NULL)
         return -1;
-    char script[64], text[512], yaml[512];
-    snprintf(script, sizeof(script), "%s/runtime", logged_dir);
-    snprintf(logged_calls, sizeof(logged_calls), "%s/calls", logged_dir);
     const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
+    char logged[64], gated[128], text[1024], yaml[768];
+    snprintf(logged, sizeof(logged), "%s/runtime", logged_dir);
+    snprintf(logged_calls, sizeof(logged_calls), "%s/calls", logged_dir);
     snprintf(text, sizeof(text), "#!/bin/sh\necho \"$*\" >>%s\nexec %s \"$@\"\n", logged_calls, runc);
-    crit_write_text(script, text);
-    if (chmod(script, 0755) < 0)
+    crit_write_text(logged, text);
+    snprintf(gate_began, sizeof(gate_began), "%s/began", gate_dir);
+    snprintf(gate_open, sizeof(gate_open), "%s/open", gate_dir);
+    snprintf(gated, sizeof(gated), "%s/gated-runtime", gate_dir);
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\n"
+             "for a in \"$@\"; do\n"
+             "  if [ \"$a\" = run ]; then\n"
+             "    : > %s\n"
+             "    i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n"
+             "    break\n"
+             "  fi\n"
+             "done\n"
+             "exec %s \"$@\"\n",
+             gate_began, gate_open, runc);
+    crit_write_text(gated, text);
+    if (chmod(logged, 0755) < 0 || chmod(gated, 0755) < 0)
         return -1;
-    snprintf(yaml, sizeof(yaml), "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n", runc,
-             script);
+    snprintf(yaml, sizeof(yaml),
+             "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n  gated: {path: %s}\n", runc,
+             logged, gated);
     return crit_ctr_suite_start(&S, "ckt", 200, yaml);
 }
 
@@ -52,11 +84,15 @@ static int stop_suite(void **state)
 {
     (void)state;
     int rc = crit_ctr_suite_stop(&S);
-    char script[64];
+    char script[128];
     snprintf(script, sizeof(script), "%s/runtime", logged_dir);
     unlink(script);
     unlink(logged_calls);
     rmdir(logged_dir);
+    snprintf(script, sizeof(script), "%s/gated-runtime", gate_dir);
+    unlink(script);
+    gate(false);
+    rmdir(gate_dir);
     return rc;
 }
 
@@ -259,7 +295,7 @@ static int logged_calls_with(const char *id, const char *verb, const char *witho
 static void test_stop_signals_without_the_runtime(void **state)
 {
     (void)state;
-    char *pod = crit_ctr_run_pod_on(&S, "ctr-direct", "logged");
+    char *pod = crit_ctr_run_pod_with_handler(&S, "ctr-direct", "logged");
     crit_ctr_request c;
     char *id =
         crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "direct", "trap 'exit 7' TERM; while true; do sleep 0.1; done"));
@@ -1247,6 +1283,246 @@ static void test_kill_9_during_parallel_creates(void **state)
     }
 }
 
+/* ---- a created container has no process (as in containerd) ---- */
+
+static bool runtime_knows(const char *handler, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/runtime/%s/%s", S.daemon.state, handler, id);
+    return access(path, F_OK) == 0;
+}
+
+static void update_memory(const char *id, int64_t bytes)
+{
+    Runtime__V1__LinuxContainerResources upd = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    upd.memory_limit_in_bytes = bytes;
+    Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+    req.container_id = (char *)id;
+    req.linux = &upd;
+    crit_result r;
+    crit_call_ok(S.client, &S.daemon, RUNTIME("UpdateContainerResources"), &req.base,
+                 &runtime__v1__update_container_resources_response__descriptor, &r);
+    crit_result_clear(&r);
+}
+
+/* CreateContainer makes no monitor and nothing in the runtime; stop leaves
+ * it created, stats answer without usage, an update waits in its spec for
+ * the start, which applies it; removing a created one leaves nothing. */
+static void test_created_has_no_process(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-lazy");
+    crit_ctr_request a, b, c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&a, &S, pod, "lazy", "sleep 1000"));
+    char *never = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "never", "sleep 1000"));
+    char *with_pod = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "with-pod", "sleep 1000"));
+    assert_int_equal(crit_ctr_processes_naming(&S, id, 0), 0);
+    assert_false(runtime_knows("runc", id));
+
+    assert_int_equal(crit_ctr_stop_code(&S, id, 10, NULL, 0), GRPC_STATUS_OK);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+
+    Runtime__V1__ContainerStatsRequest sreq = RUNTIME__V1__CONTAINER_STATS_REQUEST__INIT;
+    sreq.container_id = id;
+    crit_result r;
+    Runtime__V1__ContainerStatsResponse *st = crit_call_ok(S.client, &S.daemon, RUNTIME("ContainerStats"), &sreq.base,
+                                                           &runtime__v1__container_stats_response__descriptor, &r);
+    assert_non_null(st->stats);
+    assert_string_equal(st->stats->attributes->id, id);
+    crit_result_clear(&r);
+    Runtime__V1__ListContainerStatsRequest lreq = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    Runtime__V1__ListContainerStatsResponse *ls =
+        crit_call_ok(S.client, &S.daemon, RUNTIME("ListContainerStats"), &lreq.base,
+                     &runtime__v1__list_container_stats_response__descriptor, &r);
+    bool listed = false;
+    for (size_t i = 0; i < ls->n_stats; i++)
+        listed |= strcmp(ls->stats[i]->attributes->id, id) == 0;
+    assert_true(listed);
+    crit_result_clear(&r);
+
+    update_memory(id, 48 << 20);
+    assert_int_equal(crit_ctr_processes_naming(&S, id, 0), 0);
+    crit_ctr_start(&S, id);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    assert_true(crit_ctr_processes_naming(&S, id, 0) > 0);
+    assert_true(runtime_knows("runc", id));
+    char *limit = crit_ctr_cgroup_file(crit_ctr_pid(&S, id), "memory", "memory.limit_in_bytes");
+    assert_string_equal(limit, "50331648\n");
+    free(limit);
+
+    char root[512], run[512];
+    snprintf(root, sizeof(root), "%s/containers/%s", S.daemon.root, never);
+    snprintf(run, sizeof(run), "%s/containers/%s", S.daemon.state, never);
+    assert_int_equal(crit_mounts_under(root), 1);
+    assert_int_equal(crit_ctr_remove_code(&S, never, NULL, 0), GRPC_STATUS_OK);
+    assert_int_equal(crit_mounts_under(root), 0);
+    assert_true(access(root, F_OK) < 0 && access(run, F_OK) < 0);
+    /* The pod's stop leaves a created container created; its removal
+     * takes it whole. */
+    crit_pod_stop(S.client, &S.daemon, pod);
+    assert_int_equal(crit_ctr_state(&S, with_pod), RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    crit_pod_remove(S.client, &S.daemon, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(id);
+    free(never);
+    free(with_pod);
+    free(pod);
+}
+
+/* A start that fails (no such command) ends the container with StartError
+ * and leaves no process, runtime container or staged mount behind. */
+static void test_start_failure_leaves_nothing(void **state)
+{
+    (void)state;
+    char host[] = "/tmp/critest-rro.XXXXXX";
+    assert_non_null(mkdtemp(host));
+    char *pod = crit_ctr_run_pod(&S, "ctr-badstart");
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "badstart", NULL);
+    char *cmd[] = {"/no/such/command"};
+    c.config.command = cmd;
+    c.config.n_command = 1;
+    /* A staged clone to take back (valgrind has no mount_setattr: the
+     * daemon then refuses recursive read-only mounts, so none under it). */
+    const char *wrapper = getenv("CRICKET_WRAPPER");
+    Runtime__V1__Mount *m = crit_ctr_mount(&c, host, "/data", true);
+    if (wrapper == NULL || wrapper[0] == '\0') {
+        m->recursive_read_only = true;
+        m->propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
+    }
+    char *id = crit_ctr_create(&S, &c.req);
+    char details[1024];
+    assert_int_not_equal(crit_ctr_start_code(&S, id, details, sizeof(details)), GRPC_STATUS_OK);
+    assert_non_null(strstr(details, "/no/such/command"));
+    crit_result r;
+    Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, id, false, &r);
+    assert_int_equal(st->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+    assert_string_equal(st->reason, "StartError");
+    assert_int_equal(st->exit_code, 128);
+    assert_int_equal(st->started_at, 0);
+    crit_result_clear(&r);
+    char run[512];
+    snprintf(run, sizeof(run), "%s/containers/%s", S.daemon.state, id);
+    size_t left = crit_ctr_processes_naming(&S, id, 0);
+    if (left != 0)
+        fail_msg("%zu processes of container %s left after its failed start", left, id);
+    assert_false(runtime_knows("runc", id));
+    assert_int_equal(crit_mounts_under(run), 0);
+    assert_int_equal(crit_mounts_under(host), 0);
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    rmdir(host);
+    free(id);
+    free(pod);
+}
+
+/* ---- a daemon killed in the middle of a start ---- */
+
+typedef struct start_call {
+    const char *id;
+    pthread_t thread;
+} start_call;
+
+static void *start_one(void *arg)
+{
+    start_call *sc = arg;
+    Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+    req.container_id = (char *)sc->id;
+    crit_client *cl = crit_connect(S.daemon.socket);
+    crit_result r;
+    crit_call(cl, RUNTIME("StartContainer"), &req.base, &runtime__v1__start_container_response__descriptor, 60000, &r);
+    crit_result_clear(&r);
+    crit_close(cl);
+    return NULL;
+}
+
+/* StartContainer of id in a thread; once the gated runtime's `run` began,
+ * kill -9 of the daemon. */
+static void kill_during_start(const char *id)
+{
+    gate(false);
+    start_call sc = {.id = id};
+    assert_int_equal(pthread_create(&sc.thread, NULL, start_one, &sc), 0);
+    for (int i = 0; i < 1000 && access(gate_began, F_OK) < 0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(access(gate_began, F_OK), 0);
+    crit_daemon_kill(&S.daemon);
+    pthread_join(sc.thread, NULL);
+}
+
+/* Killed between "start began" and RUNNING: with the runtime going on the
+ * restarted daemon finds the monitor and the container RUNNING; with the
+ * monitor gone too, it is CREATED again, nothing left, and starts. */
+static void test_kill_9_during_start(void **state)
+{
+    (void)state;
+    gate(true);
+    char *pod = crit_ctr_run_pod_with_handler(&S, "ctr-kill-start", "gated");
+    crit_ctr_request a, b;
+    char *goes_on = crit_ctr_create(&S, crit_ctr_init(&a, &S, pod, "goes-on", "sleep 1000"));
+    char *cut = crit_ctr_create(&S, crit_ctr_init(&b, &S, pod, "cut", "sleep 1000"));
+
+    kill_during_start(goes_on);
+    gate(true);
+    crit_ctr_suite_restart(&S);
+    assert_int_equal(crit_ctr_state(&S, goes_on), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    assert_true(crit_ctr_pid(&S, goes_on) > 0);
+    assert_int_equal(crit_ctr_exec_sh(&S, goes_on, "true", NULL, 0), 0);
+
+    kill_during_start(cut);
+    assert_true(crit_ctr_processes_naming(&S, cut, SIGKILL) > 0); /* the monitor and the runtime */
+    for (int i = 0; i < 100 && crit_ctr_processes_naming(&S, cut, 0) > 0; i++)
+        usleep(20 * 1000);
+    crit_ctr_suite_restart(&S);
+    crit_result r;
+    Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, cut, false, &r);
+    assert_int_equal(st->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    assert_int_equal(st->started_at, 0);
+    crit_result_clear(&r);
+    char run[512];
+    snprintf(run, sizeof(run), "%s/containers/%s", S.daemon.state, cut);
+    assert_int_equal(crit_ctr_processes_naming(&S, cut, 0), 0);
+    assert_false(runtime_knows("gated", cut));
+    assert_int_equal(crit_mounts_under(run), 0);
+    gate(true);
+    crit_ctr_start(&S, cut);
+    assert_int_equal(crit_ctr_state(&S, cut), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(goes_on);
+    free(cut);
+    free(pod);
+}
+
+/* A created container outlives a reboot (simulated: its rootfs unmounted
+ * and its run dir on /run gone while the daemon is down): CREATED again,
+ * its rootfs mounted again, and it starts. */
+static void test_created_survives_a_reboot(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-reboot");
+    crit_ctr_request c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "rebooted", "sleep 1000"));
+    char rootfs[512], run[512];
+    snprintf(rootfs, sizeof(rootfs), "%s/containers/%s/rootfs", S.daemon.root, id);
+    snprintf(run, sizeof(run), "%s/containers/%s", S.daemon.state, id);
+    crit_daemon_kill(&S.daemon);
+    bool unmounted = umount2(rootfs, MNT_DETACH) == 0;
+    bool run_gone = rmdir(run) == 0;
+    crit_ctr_suite_restart(&S);
+    assert_true(unmounted && run_gone);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    assert_int_equal(crit_mounts_under(rootfs), 1);
+    crit_ctr_start(&S, id);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(id);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -1270,6 +1546,10 @@ int main(void)
         cmocka_unit_test(test_kill_9_keeps_containers),
         cmocka_unit_test(test_oom_killed),
         cmocka_unit_test(test_kill_9_during_parallel_creates),
+        cmocka_unit_test(test_created_has_no_process),
+        cmocka_unit_test(test_start_failure_leaves_nothing),
+        cmocka_unit_test(test_kill_9_during_start),
+        cmocka_unit_test(test_created_survives_a_reboot),
     };
     int failed = cmocka_run_group_tests_name("critest_containers", tests, start_suite, stop_suite);
     grpc_shutdown();
