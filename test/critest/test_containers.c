@@ -308,7 +308,11 @@ static void test_stop_signals_without_the_runtime(void **state)
     assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
     assert_int_equal(s->exit_code, 7);
     crit_result_clear(&r);
-    assert_int_equal(logged_calls_with(id, "kill", NULL), 0);
+    /* Valgrind knows no pidfd_open: a daemon under it falls back to the
+     * runtime's kill, which must end the same way. */
+    const bool direct = getenv("CRICKET_WRAPPER") == NULL;
+    if (direct)
+        assert_int_equal(logged_calls_with(id, "kill", NULL), 0);
     /* No grace: SIGKILL at once (not the trap's TERM), to a container with
      * a PID namespace of its own (whose processes all die with its init),
      * again without the runtime. */
@@ -326,13 +330,15 @@ static void test_stop_signals_without_the_runtime(void **state)
     assert_int_equal(s->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
     assert_int_equal(s->exit_code, 137);
     crit_result_clear(&r);
-    assert_int_equal(logged_calls_with(abrupt, "kill", NULL), 0);
+    if (direct)
+        assert_int_equal(logged_calls_with(abrupt, "kill", NULL), 0);
     free(abrupt);
     crit_ctr_cleanup_pod(&S, pod);
     /* The pod went through it too, deleted once though stopped twice
      * (StopPodSandbox, then RemovePodSandbox's own stop). */
     assert_int_equal(logged_calls_with(pod, "delete", NULL), 1);
-    assert_int_equal(logged_calls_with(pod, "kill", NULL), 0);
+    if (direct)
+        assert_int_equal(logged_calls_with(pod, "kill", NULL), 0);
     free(id);
     free(pod);
 }
