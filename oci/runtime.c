@@ -112,15 +112,6 @@ static bool says_not_exist(const ck_spawn_result *res)
            strstr(res->errout, "No such file") != NULL;
 }
 
-int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err)
-{
-    ck_spawn_result res;
-    const char *args[] = {"start", id, NULL};
-    int rc = run_verb(rt, args, &res, err);
-    ck_spawn_result_clear(&res);
-    return rc;
-}
-
 int ck_oci_kill(const ck_oci_runtime *rt, const char *id, int sig, bool all, ck_err *err)
 {
     char signum[16];
@@ -161,16 +152,24 @@ static bool signal_init_directly(const ck_proc_id *init, int sig, bool whole, in
     return true;
 }
 
-/* Up to 20 ms, or until the init's pidfd says it exited. */
-static void wait_a_little(int pidfd)
+/* Up to 20 ms, or until the init's pidfd says it exited. Once it has, the
+ * pidfd stays readable: the wait for the monitor's exit file goes on in
+ * 1 ms steps (it follows within milliseconds) instead of spinning. */
+static void wait_a_little(int *pidfd)
 {
-    if (pidfd < 0) {
+    if (*pidfd < 0) {
         usleep(20 * 1000);
         return;
     }
-    struct pollfd p = {pidfd, POLLIN, 0};
-    if (poll(&p, 1, 20) < 0 && errno != EINTR)
+    struct pollfd p = {*pidfd, POLLIN, 0};
+    int n = poll(&p, 1, 20);
+    if (n < 0 && errno != EINTR) {
         usleep(20 * 1000);
+    } else if (n > 0) {
+        close(*pidfd);
+        *pidfd = -1;
+        usleep(1000);
+    }
 }
 
 /* Sends sig and waits up to ms for alive to say gone (polled every 20
@@ -200,7 +199,7 @@ static bool signal_until_gone(const ck_oci_runtime *rt, const char *id, const ck
             return true;
         if (ck_mono_ms() >= deadline)
             return false;
-        wait_a_little(pidfd);
+        wait_a_little(&pidfd);
     }
 }
 

@@ -46,21 +46,21 @@ typedef struct ck_oci_monitor_files {
     bool stdin_open;         /* CRI stdin: a pipe attach clients feed, not /dev/null */
     bool stdin_once;         /* CRI stdin_once: closed when the first stdin client ends */
     bool tty;                /* CRI tty: a terminal (process.terminal in the spec) */
-    bool start;              /* `run --detach`: started at once (the pause; ck_oci_start not needed) */
+    bool start;              /* `run --detach`: started at once (a container's or pause's start) */
 } ck_oci_monitor_files;
 
 /* Fills the runtime's files under dir; the rest empty. */
 void ck_oci_monitor_files_init(ck_oci_monitor_files *f, const char *dir);
 
 /* Starts a cricket-monitor (through common/spawn, the sync pipe its one
- * kept descriptor) that runs `create` on the bundle; returns once the
- * container exists (created, not started) with its init pid. On failure the
+ * kept descriptor) that runs `create` on the bundle (`run --detach` with
+ * files->start, what every caller asks now); returns once the container
+ * exists (created, or started with start) with its init pid. On failure the
  * runtime's own message is in err, or the monitor's when it could not
  * start. A create that takes longer than the handler's create_timeout is
  * killed by the monitor (CK_E_DEADLINE). */
 int ck_oci_create(const ck_oci_runtime *rt, const char *id, const char *bundle, const ck_oci_monitor_files *files,
                   pid_t *pid_out, ck_err *err);
-int ck_oci_start(const ck_oci_runtime *rt, const char *id, ck_err *err);
 /* Asks the container's monitor (files->control) to reopen its CRI log;
  * returns once files->container_log exists again and what follows goes
  * there (ReopenContainerLog). A monitor that does not answer within
