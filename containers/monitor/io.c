@@ -291,7 +291,7 @@ static bool reap(pid_t init, int *status, int64_t *finished_ns, bool *no_child)
 {
     int st;
     pid_t got;
-    bool exited = false;
+    bool exited = mon_reaped_take(init, status, finished_ns);
     while ((got = waitpid(-1, &st, WNOHANG)) > 0)
         if (got == init) {
             *status = st;

@@ -157,9 +157,43 @@ static int setup_stdio(const mon_opts *o)
     return rc;
 }
 
+enum { REAPED_MAX = 16 };
+static struct {
+    pid_t pid;
+    int status;
+    int64_t at_ns;
+} reaped[REAPED_MAX];
+static size_t n_reaped;
+
+void mon_reaped_keep(pid_t pid, int status)
+{
+    if (n_reaped == REAPED_MAX) { /* the oldest goes: the init is among the newest */
+        memmove(&reaped[0], &reaped[1], (REAPED_MAX - 1) * sizeof(reaped[0]));
+        n_reaped--;
+    }
+    reaped[n_reaped].pid = pid;
+    reaped[n_reaped].status = status;
+    reaped[n_reaped].at_ns = ck_now_ns();
+    n_reaped++;
+}
+
+bool mon_reaped_take(pid_t pid, int *status, int64_t *at_ns)
+{
+    for (size_t i = 0; i < n_reaped; i++)
+        if (reaped[i].pid == pid) {
+            *status = reaped[i].status;
+            *at_ns = reaped[i].at_ns;
+            return true;
+        }
+    return false;
+}
+
 /* Waits for pid, reaping others on the way. -1 on error. */
 static int wait_for(pid_t pid, int *status)
 {
+    int64_t at;
+    if (mon_reaped_take(pid, status, &at))
+        return 0;
     for (;;) {
         int st;
         pid_t got = waitpid(-1, &st, 0);
@@ -286,8 +320,8 @@ static int wait_create(const mon_opts *o, mon_io *io, pid_t create, int *status)
     while (rc == 2) {
         int st;
         pid_t got;
-        while ((got = waitpid(-1, &st, WNOHANG)) > 0 && got != create) {
-        }
+        while ((got = waitpid(-1, &st, WNOHANG)) > 0 && got != create)
+            mon_reaped_keep(got, st); /* the init may end before `run --detach` does */
         long long left = deadline < 0 ? -1 : deadline - ck_mono_ms();
         if (got == create) {
             *status = st;

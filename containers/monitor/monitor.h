@@ -94,6 +94,13 @@ void mon_io_runtime_failed(const mon_io *io);
  * its exit. Gives its wait status and the time it was reaped. SIGCHLD
  * must be blocked. */
 void mon_io_run(const mon_opts *o, mon_io *io, pid_t init, int *status, int64_t *finished_ns);
+
+/* Children reaped while the monitor waited for another: with `run
+ * --detach` the container's init can end (and be reaped as ours) before
+ * the runtime itself has; its status is kept here for the wait that wants
+ * it (main.c). True, with status and time, when pid was reaped so. */
+void mon_reaped_keep(pid_t pid, int status);
+bool mon_reaped_take(pid_t pid, int *status, int64_t *at_ns);
 /* Closes everything (attach clients see end of file) and removes the
  * sockets. */
 void mon_io_close(const mon_opts *o, mon_io *io);
