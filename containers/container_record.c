@@ -93,6 +93,30 @@ int ct_save(ck_containers *cs, const ck_container_record *row, json_t *data, ck_
     return rc;
 }
 
+int ct_save_transition(ck_containers *cs, ck_container_record *row, json_t *data, ck_container_transition tr,
+                       ck_err *err)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (text == NULL)
+        return ck_err_oom(err, "container record");
+    tr.data = text;
+    tr.set |= CK_CONTAINER_SET_DATA;
+    if (ck_store_container_set_state(cs->store, row->id, &tr, err) < 0) {
+        free(text);
+        return -1;
+    }
+    free(row->data);
+    row->data = text;
+    row->state = tr.state;
+    if (tr.set & CK_CONTAINER_SET_STARTED)
+        row->started_at_ns = tr.started_at_ns;
+    if (tr.set & CK_CONTAINER_SET_FINISHED)
+        row->finished_at_ns = tr.finished_at_ns;
+    if (tr.set & CK_CONTAINER_SET_EXIT_CODE)
+        row->exit_code = tr.exit_code;
+    return 0;
+}
+
 int ct_load(ck_containers *cs, const char *id, ck_container_record *row, json_t **data, ck_err *err)
 {
     if (ck_store_container_get(cs->store, id, row, err) < 0)
@@ -183,6 +207,14 @@ void ct_record_set_init(json_t *data, const ck_proc_id *who, const char *memory_
         json_object_set_new(data, "boot_id", json_string(who->boot_id));
     }
     json_object_set_new(data, "memory_cgroup", json_string(memory_cgroup));
+}
+
+void ct_record_forget_init(json_t *data)
+{
+    json_object_del(data, "init_pid");
+    json_object_del(data, "init_start_time");
+    json_object_del(data, "boot_id");
+    json_object_del(data, "memory_cgroup");
 }
 
 void ct_record_stdio(json_t *data, ck_oci_monitor_files *mon)

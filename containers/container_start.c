@@ -86,7 +86,7 @@ static void delete_runtime_container(const ck_oci_runtime *rt, const char *id)
     ck_err e;
     ck_err_clear(&e);
     if (ck_oci_delete(rt, id, &e) < 0)
-        ck_warn("containers", "container %s: after a failed start: %s", id, e.msg);
+        ck_warn("containers", "container %s: delete its runtime container: %s", id, e.msg);
 }
 
 /* Who the init is, and its memory cgroup: a process that already ended
@@ -114,6 +114,11 @@ static int launch(ck_containers *cs, const ck_container_record *row, json_t *dat
     ct_record_stdio(data, &p.mon);
     p.mon.start = true;
     int rc = ensure_run_dir(&p, err);
+    /* A created container has not ended: an exit file is a previous
+     * monitor's (a start rolled back after its monitor wrote it), and the
+     * refresh after the start would take it for this run's end. */
+    if (rc == 0 && unlink(p.mon.exit_file) < 0 && errno != ENOENT)
+        rc = ck_err_set(err, CK_E_INTERNAL, errno, "remove %s", p.mon.exit_file);
     if (rc == 0)
         rc = stage_trees(cs, row, &p, err);
     if (rc == 0)
@@ -149,22 +154,9 @@ static void record_start_error(ck_containers *cs, const char *id, json_t *data, 
 /* RUNNING since started_at_ns, with the init data names. */
 static int record_running(ck_containers *cs, ck_container_record *row, json_t *data, int64_t started_at_ns, ck_err *err)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
-    if (text == NULL)
-        return ck_err_oom(err, "container record");
-    ck_container_transition tr = {.state = CK_CONTAINER_RUNNING,
-                                  .set = CK_CONTAINER_SET_STARTED | CK_CONTAINER_SET_DATA,
-                                  .started_at_ns = started_at_ns,
-                                  .data = text};
-    if (ck_store_container_set_state(cs->store, row->id, &tr, err) < 0) {
-        free(text);
-        return -1;
-    }
-    free(row->data);
-    row->data = text;
-    row->state = CK_CONTAINER_RUNNING;
-    row->started_at_ns = started_at_ns;
-    return 0;
+    ck_container_transition tr = {
+        .state = CK_CONTAINER_RUNNING, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = started_at_ns};
+    return ct_save_transition(cs, row, data, tr, err);
 }
 
 static int start_locked(ck_containers *cs, const char *id, ck_err *err)
@@ -253,9 +245,38 @@ static void roll_back_start(ck_containers *cs, ck_container_record *row, const c
     ck_info("containers", "container %s (%s): its start was cut short by a restart; created again", row->id, row->name);
 }
 
+/* A container created by a cricket from before the deferred create: its
+ * CreateContainer ran the runtime's `create`, so a runtime container (its
+ * init waiting for `start`) and a monitor wait for a start that would now
+ * collide with them. Both go, and the init the row names; the start runs
+ * it afresh. A container created since costs one failed stat here. */
+static void drop_early_create(ck_containers *cs, ck_container_record *row, json_t *data, const ck_oci_runtime *rt)
+{
+    char state[PATH_MAX];
+    if (snprintf(state, sizeof(state), "%s/%s", rt->root, row->id) >= (int)sizeof(state) || access(state, F_OK) < 0)
+        return;
+    ct_paths p;
+    ct_paths_init(cs, row->id, &p);
+    delete_runtime_container(rt, row->id);
+    ck_oci_wait_exit_file(&p.mon); /* its monitor sees the init end */
+    if (unlink(p.mon.exit_file) < 0 && errno != ENOENT)
+        ck_warn("containers", "container %s: remove %s: %s", row->id, p.mon.exit_file, strerror(errno));
+    ct_record_forget_init(data);
+    ck_container_transition tr = {.state = CK_CONTAINER_CREATED};
+    ck_err e;
+    ck_err_clear(&e);
+    if (ct_save_transition(cs, row, data, tr, &e) < 0) {
+        ck_warn("containers", "container %s: forget its old init: %s", row->id, e.msg);
+        return;
+    }
+    ck_info("containers",
+            "container %s (%s): created by an earlier cricket; its runtime container is made again at start", row->id,
+            row->name);
+}
+
 void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data)
 {
-    if (row->state != CK_CONTAINER_CREATED || row->started_at_ns == 0)
+    if (row->state != CK_CONTAINER_CREATED)
         return;
     ct_paths p;
     ct_paths_init(cs, row->id, &p);
@@ -263,7 +284,11 @@ void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data)
     ck_err e;
     ck_err_clear(&e);
     if (ck_oci_runtime_get(cs->cfg, ct_record_runtime_handler(data), &rt, &e) < 0) {
-        ck_warn("containers", "container %s: finish its start: %s", row->id, e.msg);
+        ck_warn("containers", "container %s: recover its start: %s", row->id, e.msg);
+        return;
+    }
+    if (row->started_at_ns == 0) {
+        drop_early_create(cs, row, data, &rt);
         return;
     }
     pid_t pid = monitor_init_pid(&p, &rt);

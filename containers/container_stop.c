@@ -59,25 +59,14 @@ static int record_exit(ck_containers *cs, ck_container_record *row, json_t *data
     if (oom_kills(ct_record_memory_cgroup(data)) > 0)
         reason = "OOMKilled";
     ct_record_set_end(data, reason, message);
-    char *text = json_dumps(data, JSON_COMPACT);
-    if (text == NULL)
-        return ck_err_oom(err, "container record");
     ck_container_transition tr = {
         .state = CK_CONTAINER_EXITED,
-        .set = CK_CONTAINER_SET_FINISHED | CK_CONTAINER_SET_EXIT_CODE | CK_CONTAINER_SET_DATA,
+        .set = CK_CONTAINER_SET_FINISHED | CK_CONTAINER_SET_EXIT_CODE,
         .finished_at_ns = at_ns,
         .exit_code = code,
-        .data = text,
     };
-    if (ck_store_container_set_state(cs->store, row->id, &tr, err) < 0) {
-        free(text);
+    if (ct_save_transition(cs, row, data, tr, err) < 0)
         return -1;
-    }
-    free(row->data);
-    row->data = text;
-    row->state = CK_CONTAINER_EXITED;
-    row->finished_at_ns = at_ns;
-    row->exit_code = code;
     ct_publish(cs, CK_EVENT_CONTAINER_STOPPED, row->id, row->pod_id);
     return 1;
 }

@@ -113,6 +113,9 @@ enum { CT_RECORD_VERSION = 1 };
 /* A new record of what the request asked for. */
 json_t *ct_record_new(const ck_container_config *cfg, const char *log_path, const char *runtime_handler);
 int ct_save(ck_containers *cs, const ck_container_record *row, json_t *data, ck_err *err);
+/* Saves a state change with data as the record, and mirrors it in row. */
+int ct_save_transition(ck_containers *cs, ck_container_record *row, json_t *data, ck_container_transition tr,
+                       ck_err *err);
 /* The row and its parsed data; NOT_FOUND when absent. */
 int ct_load(ck_containers *cs, const char *id, ck_container_record *row, json_t **data, ck_err *err);
 
@@ -130,6 +133,9 @@ void ct_record_set_name_key(json_t *data, const char *key);
  * could be identified, its memory cgroup alone); read back false when not
  * known. */
 void ct_record_set_init(json_t *data, const ck_proc_id *who, const char *memory_cgroup);
+/* Forgets the init and its memory cgroup (a runtime container that was
+ * deleted before it ran). */
+void ct_record_forget_init(json_t *data);
 /* The monitor's stdio settings (CRI log, stdin, stdin_once, tty) into mon. */
 void ct_record_stdio(json_t *data, ck_oci_monitor_files *mon);
 bool ct_record_init(json_t *data, ck_proc_id *who);

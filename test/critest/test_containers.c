@@ -37,6 +37,13 @@ static char logged_calls[64];
 static char gate_dir[] = "/tmp/critest-gate.XXXXXX";
 static char gate_began[64], gate_open[64];
 
+/* The "late" runtime handler: runc, but its `run` returns a second after
+ * runc's: a container that ends at once has ended, and been reaped by its
+ * monitor, before the runtime answers the start. */
+static char late_dir[] = "/tmp/critest-late.XXXXXX";
+
+static const char *runc_path;
+
 static void gate(bool open)
 {
     if (open)
@@ -49,10 +56,11 @@ static void gate(bool open)
 static int start_suite(void **state)
 {
     (void)state;
-    if (mkdtemp(logged_dir) == NULL || mkdtemp(gate_dir) == NULL)
+    if (mkdtemp(logged_dir) == NULL || mkdtemp(gate_dir) == NULL || mkdtemp(late_dir) == NULL)
         return -1;
     const char *runc = access("/usr/sbin/runc", X_OK) == 0 ? "/usr/sbin/runc" : "/usr/bin/runc";
-    char logged[64], gated[128], text[1024], yaml[768];
+    runc_path = runc;
+    char logged[64], gated[128], late[128], text[1024], yaml[768];
     snprintf(logged, sizeof(logged), "%s/runtime", logged_dir);
     snprintf(logged_calls, sizeof(logged_calls), "%s/calls", logged_dir);
     snprintf(text, sizeof(text), "#!/bin/sh\necho \"$*\" >>%s\nexec %s \"$@\"\n", logged_calls, runc);
@@ -72,11 +80,21 @@ static int start_suite(void **state)
              "exec %s \"$@\"\n",
              gate_began, gate_open, runc);
     crit_write_text(gated, text);
-    if (chmod(logged, 0755) < 0 || chmod(gated, 0755) < 0)
+    snprintf(late, sizeof(late), "%s/late-runtime", late_dir);
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\n"
+             "for a in \"$@\"; do\n"
+             "  if [ \"$a\" = run ]; then %s \"$@\"; rc=$?; sleep 1; exit $rc; fi\n"
+             "done\n"
+             "exec %s \"$@\"\n",
+             runc, runc);
+    crit_write_text(late, text);
+    if (chmod(logged, 0755) < 0 || chmod(gated, 0755) < 0 || chmod(late, 0755) < 0)
         return -1;
     snprintf(yaml, sizeof(yaml),
-             "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n  gated: {path: %s}\n", runc,
-             logged, gated);
+             "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n  gated: {path: %s}\n"
+             "  late: {path: %s}\n",
+             runc, logged, gated, late);
     return crit_ctr_suite_start(&S, "ckt", 200, yaml);
 }
 
@@ -93,6 +111,9 @@ static int stop_suite(void **state)
     unlink(script);
     gate(false);
     rmdir(gate_dir);
+    snprintf(script, sizeof(script), "%s/late-runtime", late_dir);
+    unlink(script);
+    rmdir(late_dir);
     return rc;
 }
 
@@ -285,6 +306,30 @@ static int logged_calls_with(const char *id, const char *verb, const char *witho
     }
     fclose(f);
     return n;
+}
+
+/* A container that ends before the runtime's `run --detach` returns (its
+ * monitor, the subreaper, reaps it while it waits for the runtime) keeps
+ * its own exit code, not the 255 of an init whose end went unseen. */
+static void test_exit_before_the_runtime_returns(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod_with_handler(&S, "ctr-late", "late");
+    crit_ctr_request c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "late", "echo early; exit 3"));
+    crit_ctr_start(&S, id);
+    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 30);
+    crit_result r;
+    Runtime__V1__ContainerStatus *s = crit_ctr_status(&S, id, false, &r);
+    assert_int_equal(s->exit_code, 3);
+    assert_string_equal(s->reason, "Error");
+    crit_result_clear(&r);
+    char path[512];
+    crit_ctr_log_path(&S, "late", path, sizeof(path));
+    crit_ctr_wait_log(path, "stdout", "early", 10);
+    free(id);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
 }
 
 /* The polite stop signal goes to the init straight from the daemon, not
@@ -1529,6 +1574,34 @@ static void test_created_survives_a_reboot(void **state)
     free(pod);
 }
 
+/* A cricket from before the deferred create ran the runtime's `create` at
+ * CreateContainer: its created containers have a runtime container whose
+ * init waits for `start`. The restart drops it, and the start makes it
+ * afresh instead of colliding with it. */
+static void test_created_by_an_earlier_cricket(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-earlier");
+    crit_ctr_request c;
+    char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "earlier", "sleep 1000"));
+    crit_daemon_kill(&S.daemon);
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "%s --root %s/runtime/runc create --bundle %s/containers/%s %s </dev/null >/dev/null 2>&1", runc_path,
+             S.daemon.state, S.daemon.root, id, id);
+    assert_int_equal(system(cmd), 0);
+    assert_true(runtime_knows("runc", id));
+    crit_ctr_suite_restart(&S);
+    assert_false(runtime_knows("runc", id));
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED);
+    crit_ctr_start(&S, id);
+    assert_int_equal(crit_ctr_state(&S, id), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+    crit_ctr_cleanup_pod(&S, pod);
+    crit_ctr_wait_nothing_left(&S);
+    free(id);
+    free(pod);
+}
+
 int main(void)
 {
     grpc_init();
@@ -1538,6 +1611,7 @@ int main(void)
         cmocka_unit_test(test_non_root_reads_its_rootfs),
         cmocka_unit_test(test_stop_waits_then_kills),
         cmocka_unit_test(test_stop_signals_without_the_runtime),
+        cmocka_unit_test(test_exit_before_the_runtime_returns),
         cmocka_unit_test(test_remove_in_every_state),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_retry_gets_same_container),
@@ -1556,6 +1630,7 @@ int main(void)
         cmocka_unit_test(test_start_failure_leaves_nothing),
         cmocka_unit_test(test_kill_9_during_start),
         cmocka_unit_test(test_created_survives_a_reboot),
+        cmocka_unit_test(test_created_by_an_earlier_cricket),
     };
     int failed = cmocka_run_group_tests_name("critest_containers", tests, start_suite, stop_suite);
     grpc_shutdown();
