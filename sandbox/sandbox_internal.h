@@ -134,8 +134,16 @@ int sb_record_view(ck_sandboxes *sb, const char *text, ck_sandbox_view *v, ck_er
 uint64_t sb_record_views_begin(ck_sandboxes *sb);
 void sb_record_views_end(ck_sandboxes *sb, uint64_t epoch);
 void sb_record_parsed_free(ck_sandboxes *sb);
+/* Forgets pod id's parsed record and pause pidfd (the pod is removed). */
+void sb_record_forget(ck_sandboxes *sb, const char *id);
 void sb_record_view_clear(ck_sandbox_view *v);
 json_t *sb_record_of_view(const ck_sandbox_view *v);
+/* Whether the pause that pod id's parsed record names has exited, asked
+ * of a pidfd kept with the parse: 1 exited, 0 running, -1 not known this
+ * way (not parsed, no pause recorded, the pidfd could not be opened: the
+ * pause is gone or pidfds are not available), for the caller to find out
+ * the slow way (sb_pause_alive). */
+int sb_record_pause_exited(ck_sandboxes *sb, const char *id);
 /* The pod as CNI sees it (pointers into row and data). */
 void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
 

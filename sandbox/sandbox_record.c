@@ -19,9 +19,11 @@
  *                                  own user namespace (pinned at <state>/userns/<id>); absent: the host's
  * A reader tolerates missing keys, so older records still load.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "sandbox/sandbox_internal.h"
@@ -275,13 +277,29 @@ static int kv_list(json_t *obj, ck_kv **out, size_t *n)
     return 0;
 }
 
-/* The parsed record of one pod and the text it came from. */
+/* The parsed record of one pod and the text it came from, with a pidfd on
+ * the pause that text names (opened at the first question, so a list asks
+ * the kernel with one poll instead of reading the exit file and
+ * /proc/<pid>/stat of every pod). */
+enum { PAUSE_FD_UNOPENED = -1, PAUSE_FD_NONE = -2 };
 struct sb_parsed {
     char id[65];
     char *text;
     json_t *data;
     uint64_t epoch; /* sb->parsed_epoch when last used */
+    int pause_fd;   /* a pidfd, PAUSE_FD_UNOPENED or PAUSE_FD_NONE (none could be opened) */
 };
+
+static void parsed_clear(struct sb_parsed *p)
+{
+    free(p->text);
+    json_decref(p->data);
+    if (p->pause_fd >= 0)
+        close(p->pause_fd);
+    p->text = NULL;
+    p->data = NULL;
+    p->pause_fd = PAUSE_FD_UNOPENED;
+}
 
 static struct sb_parsed *parsed_of(ck_sandboxes *sb, const char *id)
 {
@@ -327,10 +345,10 @@ static void parsed_put(ck_sandboxes *sb, const char *id, const char *text, json_
         snprintf(p->id, sizeof(p->id), "%s", id);
         p->text = NULL;
         p->data = NULL;
+        p->pause_fd = PAUSE_FD_UNOPENED;
     }
     if (p != NULL) {
-        free(p->text);
-        json_decref(p->data);
+        parsed_clear(p); /* a new text may name another pause */
         p->text = copy;
         p->data = json_incref(data);
         p->epoch = sb->parsed_epoch;
@@ -356,22 +374,51 @@ void sb_record_views_end(ck_sandboxes *sb, uint64_t epoch)
             i++;
             continue;
         }
-        free(sb->parsed[i].text);
-        json_decref(sb->parsed[i].data);
+        parsed_clear(&sb->parsed[i]);
         sb->parsed[i] = sb->parsed[--sb->n_parsed];
+    }
+    pthread_mutex_unlock(&sb->parsed_mu);
+}
+
+void sb_record_forget(ck_sandboxes *sb, const char *id)
+{
+    pthread_mutex_lock(&sb->parsed_mu);
+    struct sb_parsed *p = parsed_of(sb, id);
+    if (p != NULL) {
+        parsed_clear(p);
+        *p = sb->parsed[--sb->n_parsed];
     }
     pthread_mutex_unlock(&sb->parsed_mu);
 }
 
 void sb_record_parsed_free(ck_sandboxes *sb)
 {
-    for (size_t i = 0; i < sb->n_parsed; i++) {
-        free(sb->parsed[i].text);
-        json_decref(sb->parsed[i].data);
-    }
+    for (size_t i = 0; i < sb->n_parsed; i++)
+        parsed_clear(&sb->parsed[i]);
     free(sb->parsed);
     sb->parsed = NULL;
     sb->n_parsed = sb->cap_parsed = 0;
+}
+
+int sb_record_pause_exited(ck_sandboxes *sb, const char *id)
+{
+    pthread_mutex_lock(&sb->parsed_mu);
+    struct sb_parsed *p = parsed_of(sb, id);
+    if (p != NULL && p->pause_fd == PAUSE_FD_UNOPENED) {
+        ck_proc_id who;
+        ck_err e;
+        ck_err_clear(&e);
+        int fd = sb_record_pause(p->data, &who) ? ck_proc_id_open(&who, &e) : -1;
+        p->pause_fd = fd >= 0 ? fd : PAUSE_FD_NONE;
+    }
+    int exited = -1;
+    if (p != NULL && p->pause_fd >= 0) {
+        struct pollfd pfd = {.fd = p->pause_fd, .events = POLLIN};
+        int n = poll(&pfd, 1, 0);
+        exited = n < 0 ? -1 : n > 0;
+    }
+    pthread_mutex_unlock(&sb->parsed_mu);
+    return exited;
 }
 
 /* The parsed record: shared with the other views of the same text. */

@@ -220,6 +220,7 @@ int sb_remove_locked(ck_sandboxes *sb, const char *id, ck_err *err)
     sb_name_key_legacy(row.name, row.ns, row.uid, row.attempt, legacy, sizeof(legacy));
     if (ck_store_pod_delete(sb->store, id, err) < 0 || ck_store_name_release(sb->store, key, err) < 0)
         return -1;
+    sb_record_forget(sb, id);
     /* A pod made by an older cricket holds its name under the old key, if
      * it is still its own. */
     _cleanup_free_ char *owner = NULL;

@@ -40,10 +40,13 @@ void ck_sandbox_views_free(ck_sandbox_view *v, size_t n)
  * says why. */
 static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
 {
-    sb_paths p;
-    sb_paths_init(sb, v->id, &p);
     json_t *data = sb_record_of_view(v);
     bool stopped = sb_record_stopped(data);
+    /* What every list asks of every running pod: answered by its pidfd. */
+    if (v->state == CK_SANDBOX_READY && !stopped && sb_record_pause_exited(sb, v->id) == 0)
+        return;
+    sb_paths p;
+    sb_paths_init(sb, v->id, &p);
     bool alive = sb_pause_alive(&p, data, v->reason, sizeof(v->reason));
     if (stopped || (alive && v->state == CK_SANDBOX_NOTREADY))
         snprintf(v->reason, sizeof(v->reason), "%s",
