@@ -39,6 +39,7 @@ struct ck_sandboxes {
     struct sb_parsed *parsed;
     size_t n_parsed, cap_parsed;
     uint64_t parsed_epoch; /* moved by each list of every pod */
+    size_t n_pause_fds;    /* the pause pidfds kept with them */
     /* Recovery's second pass (sandbox_stop.c): the pods a previous run left
      * half-created or stopped, cleaned up on a thread of its own. */
     pthread_t recovery;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -290,12 +291,14 @@ struct sb_parsed {
     int pause_fd;   /* a pidfd, PAUSE_FD_UNOPENED or PAUSE_FD_NONE (none could be opened) */
 };
 
-static void parsed_clear(struct sb_parsed *p)
+static void parsed_clear(ck_sandboxes *sb, struct sb_parsed *p)
 {
     free(p->text);
     json_decref(p->data);
-    if (p->pause_fd >= 0)
+    if (p->pause_fd >= 0) {
         close(p->pause_fd);
+        sb->n_pause_fds--;
+    }
     p->text = NULL;
     p->data = NULL;
     p->pause_fd = PAUSE_FD_UNOPENED;
@@ -348,7 +351,7 @@ static void parsed_put(ck_sandboxes *sb, const char *id, const char *text, json_
         p->pause_fd = PAUSE_FD_UNOPENED;
     }
     if (p != NULL) {
-        parsed_clear(p); /* a new text may name another pause */
+        parsed_clear(sb, p); /* a new text may name another pause */
         p->text = copy;
         p->data = json_incref(data);
         p->epoch = sb->parsed_epoch;
@@ -374,7 +377,7 @@ void sb_record_views_end(ck_sandboxes *sb, uint64_t epoch)
             i++;
             continue;
         }
-        parsed_clear(&sb->parsed[i]);
+        parsed_clear(sb, &sb->parsed[i]);
         sb->parsed[i] = sb->parsed[--sb->n_parsed];
     }
     pthread_mutex_unlock(&sb->parsed_mu);
@@ -385,7 +388,7 @@ void sb_record_forget(ck_sandboxes *sb, const char *id)
     pthread_mutex_lock(&sb->parsed_mu);
     struct sb_parsed *p = parsed_of(sb, id);
     if (p != NULL) {
-        parsed_clear(p);
+        parsed_clear(sb, p);
         *p = sb->parsed[--sb->n_parsed];
     }
     pthread_mutex_unlock(&sb->parsed_mu);
@@ -394,22 +397,34 @@ void sb_record_forget(ck_sandboxes *sb, const char *id)
 void sb_record_parsed_free(ck_sandboxes *sb)
 {
     for (size_t i = 0; i < sb->n_parsed; i++)
-        parsed_clear(&sb->parsed[i]);
+        parsed_clear(sb, &sb->parsed[i]);
     free(sb->parsed);
     sb->parsed = NULL;
     sb->n_parsed = sb->cap_parsed = 0;
+}
+
+/* The pidfds kept stay within a quarter of the descriptors the daemon may
+ * open (the soft limit its children inherit too, so it is not raised):
+ * past it, pods are asked the slow way. */
+static size_t pause_fds_allowed(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 256;
+    return (size_t)(rl.rlim_cur / 4);
 }
 
 int sb_record_pause_exited(ck_sandboxes *sb, const char *id)
 {
     pthread_mutex_lock(&sb->parsed_mu);
     struct sb_parsed *p = parsed_of(sb, id);
-    if (p != NULL && p->pause_fd == PAUSE_FD_UNOPENED) {
+    if (p != NULL && p->pause_fd == PAUSE_FD_UNOPENED && sb->n_pause_fds < pause_fds_allowed()) {
         ck_proc_id who;
         ck_err e;
         ck_err_clear(&e);
         int fd = sb_record_pause(p->data, &who) ? ck_proc_id_open(&who, &e) : -1;
         p->pause_fd = fd >= 0 ? fd : PAUSE_FD_NONE;
+        sb->n_pause_fds += fd >= 0;
     }
     int exited = -1;
     if (p != NULL && p->pause_fd >= 0) {
