@@ -42,6 +42,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/stack.h"
 #include "common/timeutil.h"
 #include "cri/call.h"
 #include "cri/methods.h"
@@ -296,6 +297,9 @@ static int take_slot(ck_cri_server *srv)
     return -1;
 }
 
+/* The stack a poller keeps mapped below its loop between calls. */
+enum { POLLER_STACK_KEEP = 32 * 1024 };
+
 typedef struct poller_arg {
     ck_cri_server *srv;
     int slot;
@@ -362,6 +366,10 @@ static void *poller_main(void *arg)
         pthread_mutex_unlock(&srv->mu);
         handle(srv, p);
         pending_free(p);
+        /* A pod start's frames reach about 190 KB: each poller would keep
+         * that much mapped for its whole life (8 pollers, 1.5 MB measured
+         * after 110 pods), while what waiting for the next call uses stays. */
+        ck_stack_release_unused(POLLER_STACK_KEEP);
 
         pthread_mutex_lock(&srv->mu);
         srv->busy--;

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +25,7 @@
 
 #include "common/keylock.h"
 #include "common/proc.h"
+#include "common/stack.h"
 
 static void test_own_identity(void **state)
 {
@@ -239,6 +242,73 @@ static void test_keylock_waits_end_with_the_call(void **state)
     ck_keylock_destroy(&kl);
 }
 
+/* ---- stack ---------------------------------------------------------------------- */
+
+/* Touches depth bytes of stack below the caller, a page at a time. */
+static __attribute__((noinline)) void run_deep(size_t depth)
+{
+    volatile char frame[(size_t)16 * 1024];
+    for (size_t i = 0; i < sizeof(frame); i += 4096)
+        frame[i] = 1;
+    if (depth > sizeof(frame))
+        run_deep(depth - sizeof(frame));
+    frame[0] = 2; /* no tail call */
+}
+
+/* How many pages of [lo, hi) are mapped in. */
+static size_t resident_pages(uintptr_t lo, uintptr_t hi)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    lo &= ~(uintptr_t)(page - 1);
+    size_t n = (hi - lo) / page;
+    unsigned char *vec = calloc(n + 1, 1);
+    assert_non_null(vec);
+    assert_int_equal(mincore((void *)lo, n * page, vec), 0);
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++)
+        in += vec[i] & 1;
+    free(vec);
+    return in;
+}
+
+typedef struct stack_probe {
+    size_t before, after, released, kept;
+} stack_probe;
+
+static void *probe_stack(void *arg)
+{
+    stack_probe *p = arg;
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0 || pthread_attr_getstack(&attr, &addr, &size) != 0)
+        return NULL;
+    pthread_attr_destroy(&attr);
+    char here;
+    uintptr_t low = (uintptr_t)addr, margin = (uintptr_t)&here - (uintptr_t)64 * 1024;
+    run_deep((size_t)512 * 1024);
+    p->before = resident_pages(low, margin);
+    p->released = ck_stack_release_unused((size_t)32 * 1024);
+    p->after = resident_pages(low, margin);
+    p->kept = resident_pages(margin, (uintptr_t)&here);
+    return NULL;
+}
+
+/* A thread that ran deep gives the pages below its frame back, and keeps
+ * the ones it still uses. */
+static void test_stack_release_unused(void **state)
+{
+    (void)state;
+    pthread_t t;
+    stack_probe p = {0};
+    assert_int_equal(pthread_create(&t, NULL, probe_stack, &p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(p.before >= 100); /* 512 KB touched, 64 KB of it spared */
+    assert_true(p.released >= (size_t)400 * 1024);
+    assert_int_equal(p.after, 0);
+    assert_true(p.kept > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_open_only_the_recorded_process),
         cmocka_unit_test(test_pid_ns_init),
         cmocka_unit_test(test_keylock_waits_end_with_the_call),
+        cmocka_unit_test(test_stack_release_unused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
