@@ -445,6 +445,16 @@ void crit_ctr_wait_state(crit_ctr_suite *s, const char *id, int want, double sec
     }
 }
 
+void crit_ctr_wait_exit(crit_ctr_suite *s, const char *id, int32_t code, const char *reason, double seconds)
+{
+    crit_ctr_wait_state(s, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, seconds);
+    crit_result r;
+    Runtime__V1__ContainerStatus *st = crit_ctr_status(s, id, false, &r);
+    assert_int_equal(st->exit_code, code);
+    assert_string_equal(st->reason, reason);
+    crit_result_clear(&r);
+}
+
 pid_t crit_ctr_pid(crit_ctr_suite *s, const char *id)
 {
     crit_result r;

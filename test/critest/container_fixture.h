@@ -131,6 +131,8 @@ int crit_ctr_state(crit_ctr_suite *s, const char *id);
 /* Waits up to seconds (scaled) for the container to reach state want;
  * fails the test with the daemon's log when it does not. */
 void crit_ctr_wait_state(crit_ctr_suite *s, const char *id, int want, double seconds);
+/* Waits (up to seconds) until id exited, and checks its exit code and reason. */
+void crit_ctr_wait_exit(crit_ctr_suite *s, const char *id, int32_t code, const char *reason, double seconds);
 /* The pid of the container's init, from its verbose status. */
 pid_t crit_ctr_pid(crit_ctr_suite *s, const char *id);
 

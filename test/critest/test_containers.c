@@ -53,6 +53,24 @@ static void gate(bool open)
     unlink(gate_began);
 }
 
+/* A runtime script that runs on_run (shell lines) when its arguments hold
+ * the verb `run`, then (unless on_run exits) runc with every argument. */
+static int write_run_wrapper(const char *path, const char *on_run, const char *runc)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "#!/bin/sh\n"
+             "for a in \"$@\"; do\n"
+             "  if [ \"$a\" = run ]; then\n"
+             "%s"
+             "  fi\n"
+             "done\n"
+             "exec %s \"$@\"\n",
+             on_run, runc);
+    crit_write_text(path, text);
+    return chmod(path, 0755);
+}
+
 static int start_suite(void **state)
 {
     (void)state;
@@ -69,27 +87,15 @@ static int start_suite(void **state)
     snprintf(gate_open, sizeof(gate_open), "%s/open", gate_dir);
     snprintf(gated, sizeof(gated), "%s/gated-runtime", gate_dir);
     snprintf(text, sizeof(text),
-             "#!/bin/sh\n"
-             "for a in \"$@\"; do\n"
-             "  if [ \"$a\" = run ]; then\n"
              "    : > %s\n"
              "    i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n"
-             "    break\n"
-             "  fi\n"
-             "done\n"
-             "exec %s \"$@\"\n",
-             gate_began, gate_open, runc);
-    crit_write_text(gated, text);
+             "    break\n",
+             gate_began, gate_open);
     snprintf(late, sizeof(late), "%s/late-runtime", late_dir);
-    snprintf(text, sizeof(text),
-             "#!/bin/sh\n"
-             "for a in \"$@\"; do\n"
-             "  if [ \"$a\" = run ]; then %s \"$@\"; rc=$?; sleep 1; exit $rc; fi\n"
-             "done\n"
-             "exec %s \"$@\"\n",
-             runc, runc);
-    crit_write_text(late, text);
-    if (chmod(logged, 0755) < 0 || chmod(gated, 0755) < 0 || chmod(late, 0755) < 0)
+    char late_run[256];
+    snprintf(late_run, sizeof(late_run), "    %s \"$@\"; rc=$?; sleep 1; exit $rc\n", runc);
+    if (chmod(logged, 0755) < 0 || write_run_wrapper(gated, text, runc) < 0 ||
+        write_run_wrapper(late, late_run, runc) < 0)
         return -1;
     snprintf(yaml, sizeof(yaml),
              "default_runtime: runc\nruntimes:\n  runc: {path: %s}\n  logged: {path: %s}\n  gated: {path: %s}\n"
@@ -318,12 +324,7 @@ static void test_exit_before_the_runtime_returns(void **state)
     crit_ctr_request c;
     char *id = crit_ctr_create(&S, crit_ctr_init(&c, &S, pod, "late", "echo early; exit 3"));
     crit_ctr_start(&S, id);
-    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 30);
-    crit_result r;
-    Runtime__V1__ContainerStatus *s = crit_ctr_status(&S, id, false, &r);
-    assert_int_equal(s->exit_code, 3);
-    assert_string_equal(s->reason, "Error");
-    crit_result_clear(&r);
+    crit_ctr_wait_exit(&S, id, 3, "Error", 30);
     char path[512];
     crit_ctr_log_path(&S, "late", path, sizeof(path));
     crit_ctr_wait_log(path, "stdout", "early", 10);
@@ -1215,22 +1216,13 @@ static void test_oom_killed(void **state)
     c.linux_config.resources = &res;
     char *id = crit_ctr_create(&S, &c.req);
     crit_ctr_start(&S, id);
-    crit_ctr_wait_state(&S, id, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 60);
-    crit_result r;
-    Runtime__V1__ContainerStatus *st = crit_ctr_status(&S, id, false, &r);
-    assert_int_equal(st->exit_code, 137);
-    assert_string_equal(st->reason, "OOMKilled");
-    crit_result_clear(&r);
+    crit_ctr_wait_exit(&S, id, 137, "OOMKilled", 60);
     /* A container killed by a signal without running out of memory is not
      * OOMKilled: 137 and Error. */
     crit_ctr_request k;
     char *killed = crit_ctr_create(&S, crit_ctr_init(&k, &S, pod, "killed", "kill -9 $$"));
     crit_ctr_start(&S, killed);
-    crit_ctr_wait_state(&S, killed, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 30);
-    st = crit_ctr_status(&S, killed, false, &r);
-    assert_int_equal(st->exit_code, 137);
-    assert_string_equal(st->reason, "Error");
-    crit_result_clear(&r);
+    crit_ctr_wait_exit(&S, killed, 137, "Error", 30);
     crit_ctr_cleanup_pod(&S, pod);
     free(id);
     free(killed);
