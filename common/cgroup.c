@@ -61,6 +61,68 @@ static uint64_t read_limit(const char *path)
     return v > ((uint64_t)1 << 62) ? 0 : v;
 }
 
+/* The directory of cgroup path (from the hierarchy's root) in one v1
+ * controller, or in the v2 tree (controller ""). */
+static void dir_in_hierarchy(const char *controller, const char *path, char *buf, size_t size)
+{
+    /* Pure v2 mounts the tree at /sys/fs/cgroup, hybrid at .../unified. */
+    bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    if (controller[0] == '\0')
+        snprintf(buf, size, "/sys/fs/cgroup%s%s", pure_v2 ? "" : "/unified", path);
+    else
+        snprintf(buf, size, "/sys/fs/cgroup/%s%s", controller, path);
+}
+
+/* systemd's place for a slice: "a-b.slice" is /a.slice/a-b.slice ("-.slice"
+ * the root); false for a name that is not a slice. */
+static bool expand_slice(const char *slice, char *buf, size_t size)
+{
+    size_t len = strlen(slice);
+    if (len < 7 || strcmp(slice + len - 6, ".slice") != 0 || strchr(slice, '/') != NULL)
+        return false;
+    buf[0] = '\0';
+    if (strcmp(slice, "-.slice") == 0)
+        return true;
+    size_t used = 0;
+    for (const char *dash = slice;; dash++) {
+        dash = strchr(dash, '-');
+        size_t prefix = dash != NULL ? (size_t)(dash - slice) : len - 6;
+        int n = snprintf(buf + used, size - used, "/%.*s.slice", (int)prefix, slice);
+        if (n < 0 || (size_t)n >= size - used)
+            return false;
+        used += (size_t)n;
+        if (dash == NULL)
+            return true;
+    }
+}
+
+bool ck_cgroup_dir_of_path(const char *cgroups_path, const char *controller, char *buf, size_t size)
+{
+    char path[1024];
+    const char *colon = strchr(cgroups_path, ':');
+    if (colon != NULL) {
+        /* systemd: "slice:prefix:name", the scope prefix-name.scope in that slice */
+        char slice[256];
+        const char *name = strchr(colon + 1, ':');
+        if (name == NULL || (size_t)(colon - cgroups_path) >= sizeof(slice))
+            return false;
+        snprintf(slice, sizeof(slice), "%.*s", (int)(colon - cgroups_path), cgroups_path);
+        char expanded[768];
+        if (!expand_slice(slice[0] != '\0' ? slice : "system.slice", expanded, sizeof(expanded)))
+            return false;
+        int n =
+            snprintf(path, sizeof(path), "%s/%.*s-%s.scope", expanded, (int)(name - colon - 1), colon + 1, name + 1);
+        if (n < 0 || (size_t)n >= sizeof(path))
+            return false;
+    } else if (cgroups_path[0] == '/') {
+        snprintf(path, sizeof(path), "%s", cgroups_path);
+    } else {
+        return false; /* relative to the runtime's own cgroup: not ours to guess */
+    }
+    dir_in_hierarchy(controller, path, buf, size);
+    return access(buf, F_OK) == 0;
+}
+
 bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size)
 {
     char path[64];
@@ -90,12 +152,7 @@ bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char
                     match = true;
         }
         if (match) {
-            /* Pure v2 mounts the tree at /sys/fs/cgroup, hybrid at .../unified. */
-            bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-            if (controller[0] == '\0')
-                snprintf(buf, size, "/sys/fs/cgroup%s%s", pure_v2 ? "" : "/unified", rest);
-            else
-                snprintf(buf, size, "/sys/fs/cgroup/%s%s", controller, rest);
+            dir_in_hierarchy(controller, rest, buf, size);
             if (parent_level) {
                 char *slash = strrchr(buf, '/');
                 if (slash != NULL && slash > buf)

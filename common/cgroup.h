@@ -34,6 +34,13 @@ typedef struct ck_cgroup_usage {
  * is not in that hierarchy. */
 bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size);
 
+/* The directory, when it exists, of the cgroup an OCI runtime makes for a
+ * spec's linux.cgroupsPath (cgroupfs "/a/b", systemd "a-b.slice:prefix:name"),
+ * in one v1 controller or the v2 tree (controller ""): for a process that
+ * ended before its /proc/<pid>/cgroup could be read (a zombie's reads as the
+ * root). False for a relative path, which only the runtime can place. */
+bool ck_cgroup_dir_of_path(const char *cgroups_path, const char *controller, char *buf, size_t size);
+
 /* Usage of pid's cgroup (or its parent); each counter the host lacks is 0. */
 void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out);
 

@@ -89,18 +89,43 @@ static void delete_runtime_container(const ck_oci_runtime *rt, const char *id)
         ck_warn("containers", "container %s: delete its runtime container: %s", id, e.msg);
 }
 
+/* The memory cgroup the runtime made for the bundle's linux.cgroupsPath:
+ * what is known of an init that ended before it could be identified (an
+ * OOM kill at once says OOMKilled only through it). */
+static void memory_cgroup_of_spec(const ct_paths *p, char *buf, size_t size)
+{
+    char config[PATH_MAX];
+    snprintf(config, sizeof(config), "%s/config.json", p->dir);
+    json_t *spec = json_load_file(config, 0, NULL);
+    const char *path = json_string_value(json_object_get(json_object_get(spec, "linux"), "cgroupsPath"));
+    if (path == NULL ||
+        (!ck_cgroup_dir_of_path(path, "memory", buf, size) && !ck_cgroup_dir_of_path(path, "", buf, size)))
+        buf[0] = '\0';
+    json_decref(spec);
+}
+
+/* The init's own cgroup directory in controller (v2: ""), read from /proc:
+ * false when it is gone, or a zombie (whose cgroups read as the roots). */
+static bool init_cgroup(pid_t pid, const char *controller, char *buf, size_t size)
+{
+    if (!ck_cgroup_dir_of(pid, controller, false, buf, size))
+        return false;
+    size_t len = strlen(buf);
+    return len > 0 && buf[len - 1] != '/';
+}
+
 /* Who the init is, and its memory cgroup: a process that already ended
- * (and was reaped by its monitor) leaves neither; its exit file tells the
- * rest. */
-static void record_init(json_t *data, pid_t pid)
+ * (and was reaped by its monitor) cannot be identified, and its cgroup
+ * comes from the spec; its exit file tells the rest. */
+static void record_init(json_t *data, pid_t pid, const ct_paths *p)
 {
     ck_proc_id who;
     ck_err e;
     ck_err_clear(&e);
     bool known = ck_proc_id_capture(pid, &who, &e) == 0;
     char memory[PATH_MAX] = "";
-    if (!ck_cgroup_dir_of(pid, "memory", false, memory, sizeof(memory)))
-        ck_cgroup_dir_of(pid, "", false, memory, sizeof(memory));
+    if (!init_cgroup(pid, "memory", memory, sizeof(memory)) && !init_cgroup(pid, "", memory, sizeof(memory)))
+        memory_cgroup_of_spec(p, memory, sizeof(memory));
     ct_record_set_init(data, known ? &who : NULL, memory);
 }
 
@@ -187,7 +212,9 @@ static int start_locked(ck_containers *cs, const char *id, ck_err *err)
         ck_err_wrap(err, "start container %s", id);
         goto out;
     }
-    record_init(data, pid);
+    ct_paths p;
+    ct_paths_init(cs, id, &p);
+    record_init(data, pid, &p);
     rc = record_running(cs, &row, data, started, err);
     if (rc == 0) {
         ct_publish(cs, CK_EVENT_CONTAINER_STARTED, id, row.pod_id);
@@ -300,7 +327,7 @@ void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data)
         roll_back_start(cs, row, &rt, &p);
         return;
     }
-    record_init(data, pid);
+    record_init(data, pid, &p);
     if (record_running(cs, row, data, row->started_at_ns, &e) < 0)
         ck_warn("containers", "container %s: finish its start: %s", row->id, e.msg);
     else

@@ -1229,6 +1229,28 @@ static void test_oom_killed(void **state)
     free(pod);
 }
 
+/* An init the memory limit kills before the runtime's `run` returns is
+ * never identified (and its /proc says nothing of its cgroup once it is a
+ * zombie): its memory cgroup comes from the spec, so it still ends
+ * OOMKilled, not Error. */
+static void test_oom_before_identified(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod_with_handler(&S, "ctr-oom-late", "late");
+    crit_ctr_request c;
+    crit_ctr_init(&c, &S, pod, "oom-late", "dd if=/dev/zero of=/dev/null bs=20M");
+    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
+    res.memory_limit_in_bytes = 15 << 20;
+    res.memory_swap_limit_in_bytes = 15 << 20;
+    c.linux_config.resources = &res;
+    char *id = crit_ctr_create(&S, &c.req);
+    crit_ctr_start(&S, id);
+    crit_ctr_wait_exit(&S, id, 137, "OOMKilled", 60);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(id);
+    free(pod);
+}
+
 /* ---- a daemon killed during parallel creations ---- */
 
 enum { PARALLEL_CREATES = 8 };
@@ -1617,6 +1639,7 @@ int main(void)
         cmocka_unit_test(test_pod_stop_and_remove_take_containers),
         cmocka_unit_test(test_kill_9_keeps_containers),
         cmocka_unit_test(test_oom_killed),
+        cmocka_unit_test(test_oom_before_identified),
         cmocka_unit_test(test_kill_9_during_parallel_creates),
         cmocka_unit_test(test_created_has_no_process),
         cmocka_unit_test(test_start_failure_leaves_nothing),

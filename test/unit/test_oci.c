@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/cgroup.h"
 #include "common/fs.h"
 #include "common/spawn.h"
 #include "netcni/cni.h"
@@ -41,6 +42,66 @@ static void expect_bad_parent(ck_cgroup_driver d, const char *parent, const char
     assert_int_equal(ck_oci_cgroups_path(d, parent, "abc", buf, sizeof(buf), &err), -1);
     assert_int_equal(err.kind, CK_E_INVALID);
     assert_non_null(strstr(err.msg, msg));
+}
+
+/* Makes dir (under a cgroup hierarchy) and those above it. */
+static void make_cgroup(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+        *slash = '/';
+    }
+    assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
+}
+
+/* Where the cgroup of a cgroupsPath we give runc is, found without a
+ * process in it: cgroupfs paths from the hierarchy's root, systemd slices
+ * expanded as systemd places them (a-b.slice in a.slice) with the scope
+ * prefix-name.scope. */
+static void test_cgroup_dir_of_cgroups_path(void **state)
+{
+    (void)state;
+    const char *controller = "memory", *root = "/sys/fs/cgroup/memory";
+    if (access(root, F_OK) < 0) {
+        if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+            skip();
+        controller = "";
+        root = "/sys/fs/cgroup";
+    }
+    char path[256], dir[512], want[512];
+    ck_err err;
+    ck_err_clear(&err);
+    assert_int_equal(ck_oci_cgroups_path(CK_CGROUP_SYSTEMD, "cktest-a-b.slice", "abc", path, sizeof(path), &err), 0);
+    assert_false(ck_cgroup_dir_of_path(path, controller, dir, sizeof(dir))); /* not made yet */
+    snprintf(want, sizeof(want), "%s/cktest.slice/cktest-a.slice/cktest-a-b.slice/cricket-abc.scope", root);
+    make_cgroup(want);
+    bool found = ck_cgroup_dir_of_path(path, controller, dir, sizeof(dir));
+    assert_int_equal(ck_oci_cgroups_path(CK_CGROUP_CGROUPFS, "/cktest-fs", "abc", path, sizeof(path), &err), 0);
+    char fs_want[512], fs_dir[512];
+    snprintf(fs_want, sizeof(fs_want), "%s/cktest-fs/cricket-abc", root);
+    make_cgroup(fs_want);
+    bool fs_found = ck_cgroup_dir_of_path(path, controller, fs_dir, sizeof(fs_dir));
+    bool relative = ck_cgroup_dir_of_path("cktest-fs/cricket-abc", controller, fs_dir, sizeof(fs_dir));
+    /* Removed before checking, so a failure leaves no cgroup behind. */
+    const char *made[] = {"cktest.slice/cktest-a.slice/cktest-a-b.slice/cricket-abc.scope",
+                          "cktest.slice/cktest-a.slice/cktest-a-b.slice",
+                          "cktest.slice/cktest-a.slice",
+                          "cktest.slice",
+                          "cktest-fs/cricket-abc",
+                          "cktest-fs"};
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", root, made[i]);
+        rmdir(p);
+    }
+    assert_true(found);
+    assert_string_equal(dir, want);
+    assert_true(fs_found);
+    assert_string_equal(fs_dir, fs_want);
+    assert_false(relative);
 }
 
 static void test_cgroups_paths(void **state)
@@ -487,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_open_in_root_walk),
         cmocka_unit_test(test_bandwidth_quantities),
         cmocka_unit_test(test_attachment_ips_v4_first),
+        cmocka_unit_test(test_cgroup_dir_of_cgroups_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
