@@ -151,6 +151,8 @@ bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char
                 if (strcmp(t, controller) == 0)
                     match = true;
         }
+        if (match && strcmp(rest, "/") == 0)
+            break; /* a zombie's cgroups read as the roots: no container's usage is the host's */
         if (match) {
             dir_in_hierarchy(controller, rest, buf, size);
             if (parent_level) {

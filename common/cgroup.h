@@ -30,8 +30,9 @@ typedef struct ck_cgroup_usage {
 
 /* The directory of pid's cgroup in one v1 controller ("memory"), or in the
  * v2 tree (controller ""); with parent_level, its parent (a pod's cgroup
- * holds its pause's cgroup and its containers'). False when pid is gone or
- * is not in that hierarchy. */
+ * holds its pause's cgroup and its containers'). False when pid is gone, is
+ * not in that hierarchy, or is in its root: a zombie's cgroups read as the
+ * roots, and no container's or pod's cgroup is the host's. */
 bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size);
 
 /* The directory, when it exists, of the cgroup an OCI runtime makes for a

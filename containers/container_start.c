@@ -104,16 +104,6 @@ static void memory_cgroup_of_spec(const ct_paths *p, char *buf, size_t size)
     json_decref(spec);
 }
 
-/* The init's own cgroup directory in controller (v2: ""), read from /proc:
- * false when it is gone, or a zombie (whose cgroups read as the roots). */
-static bool init_cgroup(pid_t pid, const char *controller, char *buf, size_t size)
-{
-    if (!ck_cgroup_dir_of(pid, controller, false, buf, size))
-        return false;
-    size_t len = strlen(buf);
-    return len > 0 && buf[len - 1] != '/';
-}
-
 /* Who the init is, and its memory cgroup: a process that already ended
  * (and was reaped by its monitor) cannot be identified, and its cgroup
  * comes from the spec; its exit file tells the rest. */
@@ -124,7 +114,8 @@ static void record_init(json_t *data, pid_t pid, const ct_paths *p)
     ck_err_clear(&e);
     bool known = ck_proc_id_capture(pid, &who, &e) == 0;
     char memory[PATH_MAX] = "";
-    if (!init_cgroup(pid, "memory", memory, sizeof(memory)) && !init_cgroup(pid, "", memory, sizeof(memory)))
+    if (!ck_cgroup_dir_of(pid, "memory", false, memory, sizeof(memory)) &&
+        !ck_cgroup_dir_of(pid, "", false, memory, sizeof(memory)))
         memory_cgroup_of_spec(p, memory, sizeof(memory));
     ct_record_set_init(data, known ? &who : NULL, memory);
 }

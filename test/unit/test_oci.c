@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -102,6 +103,36 @@ static void test_cgroup_dir_of_cgroups_path(void **state)
     assert_true(fs_found);
     assert_string_equal(fs_dir, fs_want);
     assert_false(relative);
+}
+
+/* A zombie's /proc/<pid>/cgroup names the roots of every hierarchy: it
+ * has no cgroup of its own to report, and the host's must not pass for
+ * it (a container's usage would read as the whole node's). */
+static void test_zombie_has_no_cgroup(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    char path[64], stat[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+    for (int i = 0; i < 500 && strstr(stat, ") Z ") == NULL; i++) { /* until it is a zombie */
+        FILE *f = fopen(path, "re");
+        if (f == NULL || fgets(stat, sizeof(stat), f) == NULL)
+            stat[0] = '\0';
+        if (f != NULL)
+            fclose(f);
+        usleep(2000);
+    }
+    char dir[512];
+    bool v1 = ck_cgroup_dir_of(child, "memory", false, dir, sizeof(dir));
+    bool v2 = ck_cgroup_dir_of(child, "", false, dir, sizeof(dir));
+    bool zombie = strstr(stat, ") Z ") != NULL;
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_true(zombie);
+    assert_false(v1);
+    assert_false(v2);
 }
 
 static void test_cgroups_paths(void **state)
@@ -549,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_bandwidth_quantities),
         cmocka_unit_test(test_attachment_ips_v4_first),
         cmocka_unit_test(test_cgroup_dir_of_cgroups_path),
+        cmocka_unit_test(test_zombie_has_no_cgroup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
