@@ -268,17 +268,16 @@ static void roll_back_start(ck_containers *cs, ck_container_record *row, const c
  * init waiting for `start`) and a monitor wait for a start that would now
  * collide with them. Both go, and the init the row names; the start runs
  * it afresh. A container created since costs one failed stat here. */
-static void drop_early_create(ck_containers *cs, ck_container_record *row, json_t *data, const ck_oci_runtime *rt)
+static void drop_early_create(ck_containers *cs, ck_container_record *row, json_t *data, const ck_oci_runtime *rt,
+                              const ct_paths *p)
 {
     char state[PATH_MAX];
     if (snprintf(state, sizeof(state), "%s/%s", rt->root, row->id) >= (int)sizeof(state) || access(state, F_OK) < 0)
         return;
-    ct_paths p;
-    ct_paths_init(cs, row->id, &p);
     delete_runtime_container(rt, row->id);
-    ck_oci_wait_exit_file(&p.mon); /* its monitor sees the init end */
-    if (unlink(p.mon.exit_file) < 0 && errno != ENOENT)
-        ck_warn("containers", "container %s: remove %s: %s", row->id, p.mon.exit_file, strerror(errno));
+    ck_oci_wait_exit_file(&p->mon); /* its monitor sees the init end */
+    if (unlink(p->mon.exit_file) < 0 && errno != ENOENT)
+        ck_warn("containers", "container %s: remove %s: %s", row->id, p->mon.exit_file, strerror(errno));
     ct_record_forget_init(data);
     ck_container_transition tr = {.state = CK_CONTAINER_CREATED};
     ck_err e;
@@ -306,7 +305,7 @@ void ct_start_recover(ck_containers *cs, ck_container_record *row, json_t *data)
         return;
     }
     if (row->started_at_ns == 0) {
-        drop_early_create(cs, row, data, &rt);
+        drop_early_create(cs, row, data, &rt, &p);
         return;
     }
     pid_t pid = monitor_init_pid(&p, &rt);

@@ -1202,14 +1202,12 @@ static void test_kill_9_keeps_containers(void **state)
     free(pod);
 }
 
-/* critest's c16: over its memory limit (no swap) a container is killed by
- * the kernel; it ends with 137 and reason OOMKilled, not Error. */
-static void test_oom_killed(void **state)
+/* A container in pod that goes over its 15 MB memory limit (no swap) at
+ * once, started and seen to end OOMKilled; returns its id. */
+static char *run_out_of_memory(const char *pod, const char *name)
 {
-    (void)state;
-    char *pod = crit_ctr_run_pod(&S, "ctr-oom");
     crit_ctr_request c;
-    crit_ctr_init(&c, &S, pod, "oom", "dd if=/dev/zero of=/dev/null bs=20M");
+    crit_ctr_init(&c, &S, pod, name, "dd if=/dev/zero of=/dev/null bs=20M");
     Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
     res.memory_limit_in_bytes = 15 << 20;
     res.memory_swap_limit_in_bytes = 15 << 20;
@@ -1217,6 +1215,16 @@ static void test_oom_killed(void **state)
     char *id = crit_ctr_create(&S, &c.req);
     crit_ctr_start(&S, id);
     crit_ctr_wait_exit(&S, id, 137, "OOMKilled", 60);
+    return id;
+}
+
+/* critest's c16: over its memory limit (no swap) a container is killed by
+ * the kernel; it ends with 137 and reason OOMKilled, not Error. */
+static void test_oom_killed(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod(&S, "ctr-oom");
+    char *id = run_out_of_memory(pod, "oom");
     /* A container killed by a signal without running out of memory is not
      * OOMKilled: 137 and Error. */
     crit_ctr_request k;
@@ -1237,15 +1245,7 @@ static void test_oom_before_identified(void **state)
 {
     (void)state;
     char *pod = crit_ctr_run_pod_with_handler(&S, "ctr-oom-late", "late");
-    crit_ctr_request c;
-    crit_ctr_init(&c, &S, pod, "oom-late", "dd if=/dev/zero of=/dev/null bs=20M");
-    Runtime__V1__LinuxContainerResources res = RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
-    res.memory_limit_in_bytes = 15 << 20;
-    res.memory_swap_limit_in_bytes = 15 << 20;
-    c.linux_config.resources = &res;
-    char *id = crit_ctr_create(&S, &c.req);
-    crit_ctr_start(&S, id);
-    crit_ctr_wait_exit(&S, id, 137, "OOMKilled", 60);
+    char *id = run_out_of_memory(pod, "oom-late");
     crit_ctr_cleanup_pod(&S, pod);
     free(id);
     free(pod);
