@@ -202,11 +202,27 @@ size_t crit_pod_veths(const crit_pod_net *net)
     return crit_dir_entries(path);
 }
 
+size_t crit_pod_masquerade_rules(const crit_pod_net *net)
+{
+    char cmd[128], line[1024];
+    snprintf(cmd, sizeof(cmd), "iptables -t nat -S POSTROUTING");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char source[64];
+    snprintf(source, sizeof(source), "-s %s", net->prefix);
+    size_t n = 0;
+    while (fgets(line, sizeof(line), p) != NULL)
+        n += strstr(line, source) != NULL;
+    assert_int_equal(pclose(p), 0);
+    return n;
+}
+
 /* What crit_pod_assert_nothing_left checks, as a count of what is left. */
 static size_t pod_leftovers(const crit_daemon *d, const crit_pod_net *net)
 {
     char dir[512];
-    size_t n = crit_pod_allocated_ips(d, net->prefix) + crit_mounts_under(d->dir) + crit_pod_veths(net);
+    size_t n = crit_pod_allocated_ips(d, net->prefix) + crit_mounts_under(d->dir) + crit_pod_veths(net) +
+               crit_pod_masquerade_rules(net);
     snprintf(dir, sizeof(dir), "%s/netns", d->state);
     n += crit_dir_entries(dir);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
@@ -246,6 +262,7 @@ void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net,
     assert_int_equal(crit_pod_allocated_ips(d, net->prefix), 0);
     assert_int_equal(crit_mounts_under(d->dir), 0);
     assert_int_equal(crit_pod_veths(net), 0);
+    assert_int_equal(crit_pod_masquerade_rules(net), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->root);
     assert_int_equal(crit_dir_entries(dir), 0);
     snprintf(dir, sizeof(dir), "%s/sandboxes", d->state);

@@ -88,8 +88,12 @@ size_t crit_mounts_under(const char *dir);
 size_t crit_pod_allocated_ips(const crit_daemon *d, const char *prefix);
 /* Interfaces (pod veths) attached to net's bridge. */
 size_t crit_pod_veths(const crit_pod_net *net);
-/* Nothing of any pod of d is left: no netns, IP, mount, veth, pod
- * directory or pause cgroup under cgroup_parent. */
+/* The bridge plugin's masquerade rules (ipMasq) for pods of net: a rule in
+ * the NAT table's POSTROUTING per pod address, left behind when a DEL did
+ * not know the pod's addresses. */
+size_t crit_pod_masquerade_rules(const crit_pod_net *net);
+/* Nothing of any pod of d is left: no netns, IP, mount, veth, masquerade
+ * rule, pod directory or pause cgroup under cgroup_parent. */
 void crit_pod_assert_nothing_left(const crit_daemon *d, const crit_pod_net *net, const char *cgroup_parent);
 /* The same, after waiting up to 30 s for it: a restarted daemon cleans up
  * what a killed one left on a thread of its own, after it answers. */
