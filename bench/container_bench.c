@@ -19,6 +19,12 @@
  *       v4.channel.k8s.io to the URL it returns, stdout only, until the
  *       exit status on the error channel): median and p90 ms of each. The
  *       pod is removed at the end.
+ *   container_bench SOCKET IMAGE LOGDIR logs ROUNDS LINES
+ *       one pod; ROUNDS times, one after the other, a container that
+ *       prints LINES lines of 60 bytes (`yes | head`) and exits: the median
+ *       ms from StartContainer's answer to the exit, and lines and MB per
+ *       second. A pipe's writer waits for its reader, so this is how fast
+ *       the runtime turns output into the CRI log. The pod is removed.
  *   container_bench SOCKET list K [containers]
  *       K ListContainers calls (no filter), one after the other: median,
  *       p90, p99 and min ms, and the number of containers each answer
@@ -122,9 +128,11 @@ static int run_pod(crit_client *c, pod_request *p, char *id_out, size_t size)
     return code == GRPC_STATUS_OK ? 0 : -1;
 }
 
-/* Creates container `name` (busybox's `sleep 3600`) in the pod. */
-static int create_container(crit_client *c, const char *pod_id, pod_request *p, const char *name, char *id_out,
-                            size_t size)
+static char *SLEEP_CMD[] = {"sleep", "3600"};
+
+/* Creates container `name` running command (n_command words) in the pod. */
+static int create_command(crit_client *c, const char *pod_id, pod_request *p, const char *name, char **command,
+                          size_t n_command, char *id_out, size_t size)
 {
     Runtime__V1__ContainerMetadata meta = RUNTIME__V1__CONTAINER_METADATA__INIT;
     meta.name = (char *)name;
@@ -137,14 +145,13 @@ static int create_container(crit_client *c, const char *pod_id, pod_request *p, 
     sec.namespace_options = &ns;
     Runtime__V1__LinuxContainerConfig lx = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
     lx.security_context = &sec;
-    char *command[] = {"sleep", "3600"};
     char log_path[96];
     snprintf(log_path, sizeof(log_path), "%s.log", name);
     Runtime__V1__ContainerConfig cfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
     cfg.metadata = &meta;
     cfg.image = &spec;
     cfg.command = command;
-    cfg.n_command = 2;
+    cfg.n_command = n_command;
     cfg.log_path = log_path;
     cfg.linux = &lx;
     Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
@@ -161,6 +168,13 @@ static int create_container(crit_client *c, const char *pod_id, pod_request *p, 
                 r.details);
     crit_result_clear(&r);
     return code == GRPC_STATUS_OK ? 0 : -1;
+}
+
+/* Creates container `name` (busybox's `sleep 3600`) in the pod. */
+static int create_container(crit_client *c, const char *pod_id, pod_request *p, const char *name, char *id_out,
+                            size_t size)
+{
+    return create_command(c, pod_id, p, name, SLEEP_CMD, 2, id_out, size);
 }
 
 static int start_container(crit_client *c, const char *id)
@@ -503,6 +517,81 @@ static int exec_bench(int n)
     return sync_ok == n && stream_ok == n ? 0 : 1;
 }
 
+/* ---- log writing ---------------------------------------------------------------- */
+
+/* The container's state, or -1 when ContainerStatus fails. */
+static int container_state(crit_client *c, const char *id)
+{
+    Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+    req.container_id = (char *)id;
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("ContainerStatus"), &req.base,
+                                      &runtime__v1__container_status_response__descriptor, CALL_MS, &r);
+    int state = -1;
+    if (code == GRPC_STATUS_OK)
+        state = (int)((Runtime__V1__ContainerStatusResponse *)r.response)->status->state;
+    crit_result_clear(&r);
+    return state;
+}
+
+/* A chatty container: `lines` lines of LOG_LINE on stdout, through a pipe
+ * as an application's logger writes them. */
+#define LOG_LINE "a log line of sixty bytes, as a web server writes them: 200"
+
+/* Starts one container printing `lines` lines and waits for its exit:
+ * the ms from StartContainer's answer to the exit seen, or -1. The runtime
+ * writes every line into the CRI log before the pipe takes more, so this
+ * is the log writer's throughput. */
+static double log_round(crit_client *c, const char *pod_id, pod_request *p, int round, int lines)
+{
+    char script[256], name[32], id[128];
+    snprintf(script, sizeof(script), "yes '%s' | head -n %d", LOG_LINE, lines);
+    snprintf(name, sizeof(name), "logger-%d", round);
+    char *command[] = {"sh", "-c", script};
+    if (create_command(c, pod_id, p, name, command, 3, id, sizeof(id)) < 0)
+        return -1;
+    double ms = -1;
+    if (start_container(c, id) == 0) {
+        double t0 = now_ms();
+        int state;
+        while ((state = container_state(c, id)) == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
+            usleep(2000);
+        if (state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
+            ms = now_ms() - t0;
+        else
+            fprintf(stderr, "container_bench: logger %.12s on %s: state %d\n", id, sock, state);
+    }
+    remove_container(c, id);
+    return ms;
+}
+
+static int log_bench(int rounds, int lines)
+{
+    crit_client *c = crit_connect(sock);
+    double *ms = calloc((size_t)rounds, sizeof(double));
+    pod_request p;
+    pod_init(&p, "logs", 0);
+    char pod_id[128] = "";
+    int ok = 0;
+    if (ms != NULL && run_pod(c, &p, pod_id, sizeof(pod_id)) == 0) {
+        for (int i = 0; i < rounds; i++) {
+            double t = log_round(c, pod_id, &p, i, lines);
+            if (t < 0)
+                break;
+            ms[ok++] = t;
+        }
+        remove_pod(c, pod_id);
+    }
+    double mb = (double)lines * (double)sizeof(LOG_LINE) / (1024.0 * 1024.0);
+    double med = median(ms, ok);
+    printf("container_bench socket=%s mode=logs rounds=%d ok=%d lines=%d median_ms=%.1f lines_per_s=%.0f "
+           "mb_per_s=%.1f\n",
+           sock, rounds, ok, lines, med, med > 0 ? lines / (med / 1000.0) : 0, med > 0 ? mb / (med / 1000.0) : 0);
+    free(ms);
+    crit_close(c);
+    return ok == rounds ? 0 : 1;
+}
+
 /* The 99th percentile of ms[0..n), sorted by median(). */
 static double p99(const double *ms, int n)
 {
@@ -646,6 +735,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: container_bench SOCKET IMAGE LOGDIR seq|par|exec N\n"
+                        "       container_bench SOCKET IMAGE LOGDIR logs ROUNDS LINES\n"
                         "       container_bench SOCKET IMAGE LOGDIR fill PODS TOTAL THREADS\n"
                         "       container_bench SOCKET list K [containers] | container_bench SOCKET clean\n");
         return 2;
@@ -667,6 +757,8 @@ int main(int argc, char **argv)
             rc = par(number(argv[5], 10000));
         else if (strcmp(mode, "exec") == 0)
             rc = exec_bench(number(argv[5], 100000));
+        else if (strcmp(mode, "logs") == 0 && argc >= 7)
+            rc = log_bench(number(argv[5], 1000), number(argv[6], 100000000));
         else if (strcmp(mode, "fill") == 0 && argc >= 8)
             rc = fill(number(argv[5], 10000), number(argv[6], 100000), number(argv[7], 64));
         else

@@ -21,6 +21,10 @@
 #      about 160 MB of gzip blobs) from the loopback registry fixture, a
 #      fresh image each round, the runtimes' order swapped each round:
 #      median of ROUNDS
+#   9. log writing: a container printing LOG_LINES lines of 60 bytes
+#      (`yes | head`), from its start to its exit, LOG_ROUNDS one after the
+#      other: median ms (the pipe's writer waits for the runtime's log
+#      writer, so this is its throughput)
 # The ratio column is cricket/containerd. A benchmark, not a test: with
 # --tiny (what CI runs) everything is small and the only check is that
 # every row got a number for both runtimes.
@@ -31,9 +35,10 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 
 if [ "${1:-}" = --tiny ]; then
-    tiny=1 n=2 big=3 execs=5 fill=2 total=10 calls=5 floor=3 rounds=1 pull_mb=4 settle_s=1
+    tiny=1 n=2 big=3 execs=5 fill=2 total=10 calls=5 floor=3 rounds=1 pull_mb=4 settle_s=1 log_rounds=1 log_lines=1000
 else
-    tiny=0 n=20 big=110 execs=100 fill=10 total=1000 calls=200 floor=20 rounds=3 pull_mb=300 settle_s=11
+    tiny=0 n=20 big=110 execs=100 fill=10 total=1000 calls=200 floor=20 rounds=3 pull_mb=300 settle_s=11 log_rounds=5
+    log_lines=500000
 fi
 
 bench_prepare cricket cricket-pause cricket-monitor container_bench pull_bench version_bench
@@ -133,6 +138,14 @@ for s in cricket containerd; do
     v[$s.fill_clean_s]=$(ctr_bench "$s" clean | log | field wall_ms | awk '{printf "%.1f", $1/1000}')
 done
 
+say "9. log writing: $log_lines lines x $log_rounds"
+for s in cricket containerd; do
+    line=$(with_image "$s" logs "$log_rounds" "$log_lines" | log)
+    v[$s.logs_ms]=$(field median_ms <<<"$line")
+    v[$s.logs_rate]=$(field lines_per_s <<<"$line")
+done
+rm -f "$work"/logs/logger-*.log # 50 MB each
+
 say "7. the floor: runc run x $floor"
 bundle="$work/floor"
 mkdir -p "$bundle" "$work/runc"
@@ -209,6 +222,8 @@ table() {
         "$(awk -v a="${v[cricket.seq_median]}" -v f="$floor_ms" 'BEGIN{printf "%.2f", a/f}')" \
         "$(awk -v a="${v[containerd.seq_median]}" -v f="$floor_ms" 'BEGIN{printf "%.2f", a/f}')"
     r "8. cold pull+unpack of $pull_mb MB ($pull_blob_mb MB gzip), median of $rounds (ms)" pull
+    r "9. log writing: $log_lines lines of 60 B, median of $log_rounds (ms)" logs_ms
+    r "   lines per second" logs_rate
 }
 echo
 cat "$all"
