@@ -3,7 +3,8 @@
  *
  * A record is "<time> <stream> <tag> <text>\n" (protocol.h). The kubelet
  * splits it with SplitN(line, " ", 4), so the space before an empty text is
- * always written. A line is cut only when it outgrows CK_MON_LOG_LINE_MAX:
+ * always written. The records of one read are written with one writev. A
+ * line is cut only when it outgrows CK_MON_LOG_LINE_MAX:
  * the buffer holds one byte more than that, so a line of exactly
  * CK_MON_LOG_LINE_MAX bytes is still one F record (as containerd's writer
  * does). Write errors are counted and the stream goes on: a full disk must
@@ -12,6 +13,7 @@
 #include "containers/monitor/log_writer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -61,43 +63,111 @@ static int writev_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
+/* The records of one read of a stream, gathered to be written together
+ * with one writev: they share the time the read was taken at (as conmon
+ * stamps a read's lines), so a chatty container costs a system call per
+ * read, not per line. Texts point into the stream's buffer: the batch is
+ * written before that buffer moves. */
+typedef struct log_batch {
+    mon_log *log;
+    const char *stream;
+    int64_t ns;
+    char head[2][MON_LOG_TIME_LEN + 16]; /* "<time> <stream> F " and the P one */
+    size_t head_len[2];                  /* 0 until first needed */
+    struct iovec iov[MON_LOG_BATCH_IOV];
+    int n_iov;
+    int records;
+} log_batch;
+
+static void batch_begin(log_batch *b, mon_log *log, const char *stream)
+{
+    b->log = log;
+    b->stream = stream;
+    b->n_iov = b->records = 0;
+    b->head_len[0] = b->head_len[1] = 0;
+    if (log->fd < 0)
+        return;
+    int64_t ns = log->now();
+    if (ns < log->last_ns)
+        ns = log->last_ns; /* the wall clock stepped back: keep the file in order */
+    log->last_ns = b->ns = ns;
+}
+
+/* The batch's records so far, written; a failed write loses them all. */
+static int batch_write(log_batch *b)
+{
+    int rc = 0;
+    if (b->n_iov > 0 && writev_all(b->log->fd, b->iov, b->n_iov) < 0) {
+        b->log->write_errors += b->records;
+        rc = -1;
+    }
+    b->n_iov = b->records = 0;
+    return rc;
+}
+
+/* The head of a record with tag, made once per batch: its length, or 0. */
+static size_t batch_head(log_batch *b, char tag)
+{
+    int k = tag == CK_MON_LOG_FULL ? 0 : 1;
+    if (b->head_len[k] > 0)
+        return b->head_len[k];
+    char *h = b->head[k];
+    size_t cap = sizeof(b->head[k]);
+    size_t n = mon_log_time(b->ns, h, cap);
+    int m = n == 0 ? -1 : snprintf(h + n, cap - n, " %s %c ", b->stream, tag);
+    if (m < 0 || (size_t)m >= cap - n)
+        return 0;
+    return b->head_len[k] = n + (size_t)m;
+}
+
+/* Adds the record "<head> <text>\n"; newline_follows says text[len] is
+ * already that '\n', so one entry carries both. */
+static void batch_add(log_batch *b, char tag, const char *text, size_t len, bool newline_follows)
+{
+    if (b->log->fd < 0)
+        return;
+    size_t head = batch_head(b, tag);
+    if (head == 0) {
+        b->log->write_errors++;
+        return;
+    }
+    if (b->n_iov + 3 > MON_LOG_BATCH_IOV)
+        batch_write(b);
+    struct iovec *v = b->iov + b->n_iov;
+    v[0] = (struct iovec){b->head[tag == CK_MON_LOG_FULL ? 0 : 1], head};
+    v[1] = (struct iovec){(char *)text, len + (newline_follows ? 1 : 0)};
+    b->n_iov += 2;
+    if (!newline_follows)
+        b->iov[b->n_iov++] = (struct iovec){"\n", 1};
+    b->records++;
+}
+
 int mon_log_record(mon_log *log, const char *stream, char tag, const char *text, size_t len)
 {
     if (log->fd < 0)
         return 0;
-    int64_t ns = log->now();
-    if (ns < log->last_ns)
-        ns = log->last_ns; /* the wall clock stepped back: keep the file in order */
-    log->last_ns = ns;
-    char head[MON_LOG_TIME_LEN + 16];
-    size_t n = mon_log_time(ns, head, sizeof(head));
-    int m = snprintf(head + n, sizeof(head) - n, " %s %c ", stream, tag);
-    if (n == 0 || m < 0 || (size_t)m >= sizeof(head) - n) {
+    log_batch b;
+    batch_begin(&b, log, stream);
+    if (batch_head(&b, tag) == 0) {
+        log->write_errors++;
         errno = EINVAL;
         return -1;
     }
-    struct iovec iov[3] = {
-        {head, n + (size_t)m},
-        {(char *)text, len},
-        {"\n", 1},
-    };
-    if (writev_all(log->fd, iov, 3) < 0) {
-        log->write_errors++;
-        return -1;
-    }
-    return 0;
+    batch_add(&b, tag, text, len, false);
+    return batch_write(&b);
 }
 
 /* One finished line of the buffer, without its "\n" (nor a "\r" before it). */
-static void full_line(mon_log *log, mon_log_stream *s, const char *line, size_t len)
+static void full_line(log_batch *b, const char *line, size_t len)
 {
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    mon_log_record(log, s->name, CK_MON_LOG_FULL, line, len);
+    bool cr = len > 0 && line[len - 1] == '\r';
+    batch_add(b, CK_MON_LOG_FULL, line, cr ? len - 1 : len, !cr);
 }
 
 void mon_log_feed(mon_log *log, mon_log_stream *s, const char *data, size_t n)
 {
+    log_batch b;
+    batch_begin(&b, log, s->name);
     while (n > 0) {
         size_t take = sizeof(s->buf) - s->len;
         if (take > n)
@@ -111,16 +181,20 @@ void mon_log_feed(mon_log *log, mon_log_stream *s, const char *data, size_t n)
         const char *nl;
         while ((nl = memchr(s->buf + start, '\n', s->len - start)) != NULL) {
             size_t len = (size_t)(nl - (s->buf + start));
-            full_line(log, s, s->buf + start, len);
+            full_line(&b, s->buf + start, len);
             start += len + 1;
         }
-        memmove(s->buf, s->buf + start, s->len - start);
-        s->len -= start;
-        if (s->len == sizeof(s->buf)) {
-            /* One byte past the limit and no newline: the line is longer. */
-            mon_log_record(log, s->name, CK_MON_LOG_PARTIAL, s->buf, CK_MON_LOG_LINE_MAX);
+        /* One byte past the limit and no newline: the line is longer. */
+        bool cut = s->len == sizeof(s->buf) && start == 0;
+        if (cut)
+            batch_add(&b, CK_MON_LOG_PARTIAL, s->buf, CK_MON_LOG_LINE_MAX, false);
+        batch_write(&b); /* before the buffer moves under the texts */
+        if (cut) {
             s->buf[0] = s->buf[CK_MON_LOG_LINE_MAX];
             s->len = 1;
+        } else {
+            memmove(s->buf, s->buf + start, s->len - start);
+            s->len -= start;
         }
     }
 }

@@ -2,8 +2,8 @@
  * log_writer: the container's stdout and stderr, turned into the CRI log
  * (protocol.h, section 1): each stream keeps the unfinished line in a
  * buffer of its own, and every finished line, every CK_MON_LOG_LINE_MAX
- * cut of a longer one and the rest at the stream's end becomes one record,
- * written at once with one writev. Nothing here polls or owns a
+ * cut of a longer one and the rest at the stream's end becomes one record;
+ * the records of one read share its time and go out with one writev. Nothing here polls or owns a
  * descriptor: main.c reads the pipes and feeds what arrives.
  */
 #ifndef CK_MONITOR_LOG_WRITER_H
@@ -30,7 +30,10 @@ typedef struct mon_log_stream {
     char buf[CK_MON_LOG_LINE_MAX + 1];
 } mon_log_stream;
 
-enum { MON_LOG_TIME_LEN = 30 }; /* "2016-10-06T00:17:09.669794202Z" */
+enum {
+    MON_LOG_TIME_LEN = 30,    /* "2016-10-06T00:17:09.669794202Z" */
+    MON_LOG_BATCH_IOV = 1024, /* IOV_MAX on Linux: one writev takes them all */
+};
 
 /* The RFC3339Nano UTC form of ns, always 9 fractional digits, into out
  * (at least MON_LOG_TIME_LEN + 1 bytes): its length, or 0 when it does not fit. */
@@ -40,7 +43,9 @@ size_t mon_log_time(int64_t ns, char *out, size_t cap);
 int mon_log_record(mon_log *log, const char *stream, char tag, const char *text, size_t len);
 
 /* Takes n more bytes of the stream: every finished line is an F record,
- * a line longer than CK_MON_LOG_LINE_MAX is cut into P records. */
+ * a line longer than CK_MON_LOG_LINE_MAX is cut into P records. The records
+ * of one call carry one time, and are written with a writev for each
+ * CK_MON_LOG_LINE_MAX bytes taken (one for a read of the pipe). */
 void mon_log_feed(mon_log *log, mon_log_stream *s, const char *data, size_t n);
 
 /* The stream ended: text left without a newline is a P record. */

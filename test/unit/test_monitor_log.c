@@ -156,6 +156,56 @@ static void test_records(void **state)
     assert_string_equal(r[8].text, "tail");
 }
 
+static int64_t ticking_ns;
+
+/* A clock that moves at every reading. */
+static int64_t ticking_clock(void)
+{
+    return ticking_ns += 1000;
+}
+
+/* The records of one feed share one time, however many there are (more
+ * than one writev takes: 16 384 of them here) and whatever their endings;
+ * the next feed's are later. */
+static void test_one_read_one_time(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ck-monlog-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    mon_log log = {.fd = fd, .now = ticking_clock};
+    ticking_ns = 1475713029000000000LL;
+    static mon_log_stream out = {.name = CK_MON_LOG_STDOUT};
+    enum { LINES = 16384 };
+    static char burst[2 * LINES];
+    for (size_t i = 0; i < LINES; i++) {
+        burst[2 * i] = (char)('a' + i % 26);
+        burst[2 * i + 1] = '\n';
+    }
+    burst[200] = '\r'; /* line 100 is "\r\n": an empty text */
+    mon_log_feed(&log, &out, burst, sizeof(burst));
+    mon_log_feed(&log, &out, "later\n", 6);
+    close(fd);
+    assert_int_equal(log.write_errors, 0);
+
+    char *data = mh_slurp(path);
+    unlink(path);
+    assert_non_null(data);
+    static rec r[LINES + 2];
+    int n = parse_log(data, r, LINES + 2);
+    free(data);
+    assert_int_equal(n, LINES + 1);
+    for (int i = 0; i < LINES; i++) {
+        assert_int_equal(r[i].ns, r[0].ns);
+        assert_int_equal(r[i].tag, 'F');
+        assert_int_equal(r[i].len, i == 100 ? 0 : 1);
+        if (i != 100)
+            assert_int_equal(r[i].first, 'a' + i % 26);
+    }
+    assert_string_equal(r[n - 1].text, "later");
+    assert_true(r[n - 1].ns > r[0].ns);
+}
+
 /* ---- the real monitor and runc (monitor_harness) ---- */
 
 static int root_setup(void **state)
@@ -302,6 +352,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_records),
+        cmocka_unit_test(test_one_read_one_time),
         cmocka_unit_test(test_container_output_logged),
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_create_error_reported),
