@@ -9,14 +9,16 @@
  * the log file, which ends the daemon's drain. So the monitor is re-parented
  * to the host, and a timeout of the daemon's never reaches it: it lives on
  * when the daemon restarts or is killed. As a child subreaper it runs
- * `<runtime> create`: the runtime's init process then ends up as the
- * monitor's child. It reports "ok <pid>" or "error <runtime's message>" on
+ * `<runtime> run --detach` (with --start: what the daemon asks for, for
+ * pods and containers alike) or `<runtime> create` (without it: the unit
+ * tests' way to watch a container before it starts): the runtime's init
+ * process then ends up as the monitor's child. It reports "ok <pid>" or "error <runtime's message>" on
  * the sync pipe, waits for the init to exit (reaping anything else
  * re-parented to it), writes the exit file and exits. The command line, the
  * sync line and the exit file are defined in protocol.h, which the daemon's
  * side (oci/runtime.c) includes too.
  *
- * A runtime whose `create` hangs must not hang RunPodSandbox: after
+ * A runtime whose `run` or `create` hangs must not hang the call: after
  * --create-timeout seconds the runtime is killed with everything it started
  * (it runs in its own process group; what escaped to us as the subreaper is
  * reaped), and the sync pipe says "timeout <text>".
@@ -26,7 +28,7 @@
  * pipes or a terminal copied into the CRI log and to attach clients, a
  * stdin pipe they feed, a control socket that reopens the log and resizes
  * the terminal: io.c, log_writer.c, attach.c, console.c and control.c.
- * With --tty the wait for `create` is a poll() that also takes the
+ * With --tty the wait for the runtime is a poll() that also takes the
  * terminal the runtime sends on the console socket, so a runtime that
  * waits for it to be taken cannot deadlock the monitor.
  */
