@@ -16,7 +16,6 @@ packages=(
     # domains
     libsqlite3-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev
     libarchive-dev libseccomp-dev libcap-dev libmicrohttpd-dev zlib1g-dev
-    libsystemd-dev
     # tests
     libcmocka-dev valgrind clang libclang-rt-14-dev
     # operations: systemd-analyze for the unit test
