@@ -150,8 +150,8 @@ int64_t ck_content_size(const ck_content *c, const char *digest)
     return (int64_t)st.st_size;
 }
 
-int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out,
-                           ck_err *err)
+/* A writer without its file yet: digest and size checks, hash started. */
+static int writer_new(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out, ck_err *err)
 {
     if (digest != NULL && ck_digest_check(digest, err) < 0)
         return -1;
@@ -159,20 +159,9 @@ int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_s
     if (w == NULL)
         return ck_err_oom(err, "blob writer");
     w->c = c;
+    w->fd = -1;
     snprintf(w->digest, sizeof(w->digest), "%s", digest != NULL ? digest : "");
     w->expected = expected_size;
-    snprintf(w->tmp, sizeof(w->tmp), "%s/%.16s-XXXXXX", c->ingest, digest != NULL ? digest + 7 : "unnamed");
-    w->fd = mkostemp(w->tmp, O_CLOEXEC);
-    if (w->fd < 0) {
-        int e = errno;
-        free(w);
-        return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "create temporary file for %s", digest);
-    }
-    if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) { /* ours until commit or abort: the clean-up skips it */
-        int e = errno;
-        ck_content_abort(w);
-        return ck_err_set(err, CK_E_INTERNAL, e, "lock temporary file for %s", digest);
-    }
     w->md = EVP_MD_CTX_new();
     if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
         ck_content_abort(w);
@@ -182,13 +171,42 @@ int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_s
     return 0;
 }
 
+int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out,
+                           ck_err *err)
+{
+    ck_content_writer *w = NULL;
+    if (writer_new(c, digest, expected_size, &w, err) < 0)
+        return -1;
+    snprintf(w->tmp, sizeof(w->tmp), "%s/%.16s-XXXXXX", c->ingest, digest != NULL ? digest + 7 : "unnamed");
+    w->fd = mkostemp(w->tmp, O_CLOEXEC);
+    if (w->fd < 0) {
+        int e = errno;
+        ck_content_abort(w);
+        return ck_err_set(err, e == ENOSPC ? CK_E_EXHAUSTED : CK_E_INTERNAL, e, "create temporary file for %s", digest);
+    }
+    if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) { /* ours until commit or abort: the clean-up skips it */
+        int e = errno;
+        ck_content_abort(w);
+        return ck_err_set(err, CK_E_INTERNAL, e, "lock temporary file for %s", digest);
+    }
+    *out = w;
+    return 0;
+}
+
+int ck_content_verifier_open(const char *digest, int64_t expected_size, ck_content_writer **out, ck_err *err)
+{
+    if (digest == NULL)
+        return ck_err_set(err, CK_E_INVALID, 0, "verify a blob: no digest given");
+    return writer_new(NULL, digest, expected_size, out, err);
+}
+
 int ck_content_write(ck_content_writer *w, const void *buf, size_t len, ck_err *err)
 {
     if (w->expected >= 0 && w->written + len > (uint64_t)w->expected)
         return ck_err_set(err, CK_E_INVALID, 0, "blob %s: more than the %lld bytes the manifest gives", w->digest,
                           (long long)w->expected);
     const char *p = buf;
-    size_t left = len;
+    size_t left = w->fd >= 0 ? len : 0; /* a verifier keeps nothing */
     while (left > 0) {
         ssize_t n = write(w->fd, p, left);
         if (n < 0) {
@@ -236,6 +254,8 @@ static int verify_and_place(ck_content_writer *w, ck_err *err)
     if (strcmp(got, w->digest) != 0)
         return ck_err_set(err, CK_E_INVALID, 0, "blob %s: content has digest %s (corrupt or wrong blob served)",
                           w->digest, got);
+    if (w->fd < 0)
+        return 0; /* verified, and nothing to keep */
     if (fsync(w->fd) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "sync blob %s", w->digest);
     char final[4200];
@@ -251,8 +271,8 @@ int ck_content_commit_as(ck_content_writer *w, char digest_out[CK_DIGEST_BUF], c
     int rc = verify_and_place(w, err);
     if (rc == 0 && digest_out != NULL)
         memcpy(digest_out, w->digest, CK_DIGEST_BUF);
-    if (rc == 0) {
-        close(w->fd);
+    if (rc == 0 && w->fd >= 0) {
+        close(w->fd); /* placed: the abort below must not unlink it */
         w->fd = -1;
     }
     ck_content_abort(w);
@@ -262,8 +282,8 @@ int ck_content_commit_as(ck_content_writer *w, char digest_out[CK_DIGEST_BUF], c
 int ck_content_commit(ck_content_writer *w, ck_err *err)
 {
     int rc = verify_and_place(w, err);
-    if (rc == 0) {
-        close(w->fd);
+    if (rc == 0 && w->fd >= 0) {
+        close(w->fd); /* placed: the abort below must not unlink it */
         w->fd = -1;
     }
     ck_content_abort(w); /* unlinks the temporary file only on failure */

@@ -7,6 +7,11 @@
  * is an error and leaves no file. So a blob in the store is always whole and
  * verified, and readers never see a partial one.
  *
+ * Layers are not kept here once unpacked: a pull verifies a layer's bytes
+ * with a writer that stores nothing (ck_content_verifier_open) while they
+ * stream into the unpack, and the garbage collection drops the layer blobs
+ * an import stored (images/records.c). Manifests and configs stay.
+ *
  * Concurrent pulls of the same blob share one download: the caller takes the
  * digest's key lock (common/keylock.h) first, and whoever comes second finds the
  * blob present.
@@ -53,6 +58,10 @@ int64_t ck_content_size(const ck_content *c, const char *digest);
  * files that carry no digest); commit it with ck_content_commit_as. */
 int ck_content_writer_open(ck_content *c, const char *digest, int64_t expected_size, ck_content_writer **out,
                            ck_err *err);
+/* A writer that keeps nothing: the same size and digest checks on the
+ * bytes that pass through it (a layer unpacked as it downloads, whose tree
+ * is what is kept), a commit that only says whether they held. */
+int ck_content_verifier_open(const char *digest, int64_t expected_size, ck_content_writer **out, ck_err *err);
 /* Appends bytes; writing past expected_size fails (CK_E_INVALID). */
 int ck_content_write(ck_content_writer *w, const void *buf, size_t len, ck_err *err);
 /* Bytes written so far. */

@@ -188,7 +188,8 @@ static void *unpack_job_run(void *arg)
     return NULL;
 }
 
-/* Downloads layer i into the content store and unpacks it to dest at once. */
+/* Downloads layer i and unpacks it to dest at once; the tree is placed only
+ * once the download proved the bytes are the ones the manifest names. */
 static int stream_layer(pull *p, size_t i, const char *dest, ck_err *err)
 {
     const ck_layer *l = &p->layers[i];
@@ -215,7 +216,8 @@ static int stream_layer(pull *p, size_t i, const char *dest, ck_err *err)
     }
     int feed = sv[0];
     ck_blob_sink sink = {feed_unpacker, &feed};
-    int rc = ck_registry_fetch_blob(p->reg, l->digest, l->size, p->im->content, &sink, err);
+    /* Verified on its way, kept nowhere: the tree is what is kept. */
+    int rc = ck_registry_fetch_blob(p->reg, l->digest, l->size, NULL, &sink, err);
     if (feed >= 0)
         close(feed); /* the end of the stream: the unpacker finishes or fails now */
     pthread_join(t, NULL);
@@ -243,9 +245,9 @@ static int unpack_stored(pull *p, size_t i, const char *dest, ck_err *err)
     return 0;
 }
 
-/* Brings layer i's blob into the content store and its tree under
- * layers/<chain id>, whichever of the two is missing, holding the blob's
- * key lock and then the layer's. */
+/* Brings layer i's tree under layers/<chain id> unless it is there: from
+ * the registry, or from a blob an import (or an older cricket, which kept
+ * them) stored. Holds the blob's key lock and then the layer's. */
 static int fetch_layer(pull *p, size_t i, ck_err *err)
 {
     ck_images *im = p->im;
@@ -260,19 +262,18 @@ static int fetch_layer(pull *p, size_t i, ck_err *err)
         ck_keylock_release(im->locks, l->digest);
         return -1;
     }
-    bool have_blob = ck_content_size(im->content, l->digest) == l->size;
     struct stat st;
     bool have_tree = stat(dest, &st) == 0;
+    bool have_blob = !have_tree && ck_content_size(im->content, l->digest) == l->size;
     int rc = 0;
-    if (!have_blob && !have_tree)
-        rc = stream_layer(p, i, dest, err);
-    else if (!have_blob)
-        rc = ck_registry_fetch_blob(p->reg, l->digest, l->size, im->content, NULL, err);
-    else if (!have_tree)
+    if (!have_tree && have_blob) {
         rc = unpack_stored(p, i, dest, err);
-    if (rc == 0 && !have_blob) {
-        atomic_fetch_add(&p->downloaded, (uint64_t)l->size);
-        ck_debug("images", "downloaded blob %s (%lld bytes)", l->digest, (long long)l->size);
+    } else if (!have_tree) {
+        rc = stream_layer(p, i, dest, err);
+        if (rc == 0) {
+            atomic_fetch_add(&p->downloaded, (uint64_t)l->size);
+            ck_debug("images", "downloaded blob %s (%lld bytes)", l->digest, (long long)l->size);
+        }
     }
     if (rc == 0 && !have_tree) {
         ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */

@@ -7,8 +7,10 @@
  * References are the store's image refs: "name:tag" are repo tags,
  * "name@sha256:.." repo digests.
  *
- * Garbage: blobs and layer directories no record mentions, and downloads
- * in content/ingest no live writer holds. They are collected by the daemon
+ * Garbage: blobs and layer directories no record mentions, layer blobs
+ * (a layer is kept as its unpacked tree: an import stores its blobs only
+ * to unpack them, and older cricket versions kept every pulled one), and
+ * downloads in content/ingest no live writer holds. They are collected by the daemon
  * after a remove and after a failed pull, and at start-up, only while no
  * pull or import is in flight in any process (they hold the store's lock,
  * <root>/images.lock, shared; collection takes it exclusive without
@@ -384,7 +386,8 @@ static bool used_has(const used_set *u, const char *s)
     return false;
 }
 
-/* Hex digests and chain ids every record mentions. */
+/* Hex digests of the blobs every record keeps (config, manifest, index)
+ * and the chain ids of its layers. */
 static int collect_used(ck_images *im, used_set *blobs, used_set *layers, ck_err *err)
 {
     ck_image_record *recs = NULL;
@@ -409,10 +412,8 @@ static int collect_used(ck_images *im, used_set *blobs, used_set *layers, ck_err
         json_t *l;
         json_array_foreach(json_object_get(d, "layers"), li, l)
         {
-            const char *dg = json_string_value(json_object_get(l, "digest"));
+            /* Its blob is not kept: the tree is. */
             const char *ch = json_string_value(json_object_get(l, "chain_id"));
-            if (dg != NULL && strlen(dg) > 7)
-                rc |= used_add(blobs, dg + 7);
             if (ch != NULL && strlen(ch) > 7)
                 rc |= used_add(layers, ch + 7);
         }

@@ -759,7 +759,8 @@ int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_
         endpoint *ep = &r->ep[i];
         snprintf(what, sizeof(what), "get blob %s of %s from %s", digest, r->ref.path, ep->base);
         ck_content_writer *w = NULL;
-        if (ck_content_writer_open(c, digest, size, &w, err) < 0)
+        if ((c != NULL ? ck_content_writer_open(c, digest, size, &w, err)
+                       : ck_content_verifier_open(digest, size, &w, err)) < 0)
             return -1;
         request q = {.r = r, .ep = ep, .w = w, .sink = sink, .expected = size, .digest = digest};
         int rc = get_authed(r, ep, &q, path, "*/*", what, err);

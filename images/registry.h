@@ -65,9 +65,10 @@ typedef struct ck_blob_sink {
     void *arg;
 } ck_blob_sink;
 
-/* Streams the blob into the content store, verified by digest and size, and
- * into sink (NULL: none). With a sink, another endpoint is asked only when
- * the previous one sent no byte of the blob. */
+/* Streams the blob into the content store c, verified by digest and size,
+ * and into sink (NULL: none). c NULL: the blob is verified the same way but
+ * kept nowhere but in the sink. With a sink, another endpoint is asked only
+ * when the previous one sent no byte of the blob. */
 int ck_registry_fetch_blob(ck_registry *r, const char *digest, int64_t size, ck_content *c, const ck_blob_sink *sink,
                            ck_err *err);
 

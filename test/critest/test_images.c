@@ -901,6 +901,74 @@ static void test_concurrent_pulls_share_downloads(void **state)
     assert_int_equal(downloads_of(top), before + 1);
 }
 
+/* The layer digests of an image, from its verbose status. */
+static size_t layer_digests_of(const char *name, char digests[][80], size_t cap)
+{
+    crit_result r;
+    Runtime__V1__ImageStatusResponse *st = status_of(name, true, &r);
+    json_t *j = json_loads(st->info[0]->value, 0, NULL);
+    assert_non_null(j);
+    size_t i, n = 0;
+    json_t *l;
+    json_array_foreach(json_object_get(j, "layers"), i, l)
+    {
+        if (n < cap)
+            snprintf(digests[n++], 80, "%s", json_string_value(json_object_get(l, "digest")));
+    }
+    json_decref(j);
+    crit_result_clear(&r);
+    return n;
+}
+
+/* Whether the daemon's content store holds the blob. */
+static bool blob_stored(const char *digest)
+{
+    char p[400];
+    snprintf(p, sizeof(p), "%s/content/sha256/%s", shared.root, digest + 7);
+    return access(p, F_OK) == 0;
+}
+
+/* A pulled layer is kept as its tree, not also as its blob: the config and
+ * the manifest stay in the content store, the layers' blobs never enter
+ * it. Layer blobs already there (an older cricket kept them; an import
+ * stores them to unpack them) go at the next collection, here the one at
+ * start-up, and the image still runs from its trees. */
+static void test_layers_kept_as_trees_not_blobs(void **state)
+{
+    (void)state;
+    const char *name = ref("PLAIN", "cricket/multi:1");
+    pull_ok(name, crit_fx("MULTI_ID"));
+    char digests[8][80], dirs[8][300];
+    size_t n = layer_digests_of(name, digests, 8), nd = 0;
+    layer_dirs_of(name, dirs, &nd);
+    assert_int_equal(n, 3);
+    assert_int_equal(nd, n);
+    assert_true(blob_stored(crit_fx("MULTI_ID"))); /* the config */
+    for (size_t i = 0; i < n; i++) {
+        if (blob_stored(digests[i]))
+            fail_msg("layer %s was kept as a blob too", digests[i]);
+        assert_int_equal(access(dirs[i], F_OK), 0);
+    }
+
+    /* What an older cricket left: the layers' blobs beside their trees. */
+    for (size_t i = 0; i < n; i++) {
+        char p[400];
+        snprintf(p, sizeof(p), "%s/content/sha256/%s", shared.root, digests[i] + 7);
+        write_file_of(p, 4096);
+    }
+    crit_close(client);
+    assert_int_equal(crit_daemon_stop(&shared, 15000), 0);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
+    for (size_t i = 0; i < n; i++) {
+        if (blob_stored(digests[i]))
+            fail_msg("layer blob %s outlived the collection at start-up", digests[i]);
+        assert_int_equal(access(dirs[i], F_OK), 0);
+    }
+    assert_true(blob_stored(crit_fx("MULTI_ID")));
+    pull_ok(name, crit_fx("MULTI_ID")); /* everything is there: nothing to fetch */
+}
+
 static void test_images_survive_restart(void **state)
 {
     (void)state;
@@ -977,33 +1045,42 @@ static void bad_registry_get(const char *path)
         fail_msg("%s failed", cmd);
 }
 
-/* The name of a file in the daemon's content/ingest that stays there for a
- * second, looking `tries` times. */
-static bool ingest_file(char *name, size_t cap, int tries)
+/* Whether the daemon's content/ingest holds a download or an import's
+ * blob not yet placed. */
+static bool ingest_busy(void)
 {
     char d[300];
     snprintf(d, sizeof(d), "%s/content/ingest", shared.root);
+    DIR *dir = opendir(d);
+    assert_non_null(dir);
+    struct dirent *e;
+    bool busy = false;
+    while (!busy && (e = readdir(dir)) != NULL)
+        busy = e->d_name[0] != '.';
+    closedir(dir);
+    return busy;
+}
+
+/* The path of a tree the daemon is unpacking in layers/ ("<chain>.tmp-*":
+ * a layer downloading into its unpack), looking `tries` times. */
+static bool inflight_layer(char *name, size_t cap, int tries)
+{
+    char d[300];
+    snprintf(d, sizeof(d), "%s/layers", shared.root);
     for (int i = 0; i < tries; i++) {
         DIR *dir = opendir(d);
         assert_non_null(dir);
         struct dirent *e;
         bool found = false;
         while (!found && (e = readdir(dir)) != NULL) {
-            if (e->d_name[0] != '.') {
+            if (strstr(e->d_name, ".tmp-") != NULL) {
                 snprintf(name, cap, "%s/%s", d, e->d_name);
                 found = true;
             }
         }
         closedir(dir);
-        /* The held-open layer's download, not the config's: that one is
-         * done (and its file renamed away) within moments, sooner than a
-         * daemon under valgrind makes it to the layer. */
-        if (found) {
-            usleep(1000 * 1000);
-            if (access(name, F_OK) == 0)
-                return true;
-            continue;
-        }
+        if (found)
+            return true;
         if (i + 1 < tries)
             usleep(100 * 1000);
     }
@@ -1024,7 +1101,8 @@ static void *pull_job_run(void *arg)
 }
 
 /* `cricket image import` beside a pull in flight: the importer must leave the
- * daemon's unfinished download alone, and the pull must finish. */
+ * daemon's unfinished layer (downloading into its unpack) alone, and the pull
+ * must finish. */
 static void test_import_beside_a_pull_keeps_its_download(void **state)
 {
     (void)state;
@@ -1033,7 +1111,7 @@ static void test_import_beside_a_pull_keeps_its_download(void **state)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, pull_job_run, &job), 0);
     char inflight[600];
-    bool started = ingest_file(inflight, sizeof(inflight), 150);
+    bool started = inflight_layer(inflight, sizeof(inflight), 150);
     char out[8192];
     int rc = started ? import("docker.tar", out, sizeof(out)) : -1;
     bool kept = started && access(inflight, F_OK) == 0;
@@ -1109,14 +1187,13 @@ static void test_collection_spares_an_import_in_flight(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, tar, end), (ssize_t)end);
     /* Every entry is stored: the importer now waits for the end of the archive. */
-    char unused[600];
     bool stored = false;
     for (int i = 0; i < 150 && !stored; i++) {
         stored = access(cfg_blob, F_OK) == 0;
         if (!stored)
             usleep(100 * 1000);
     }
-    for (int i = 0; i < 150 && stored && ingest_file(unused, sizeof(unused), 1); i++)
+    for (int i = 0; i < 150 && stored && ingest_busy(); i++)
         usleep(100 * 1000);
     remove_image("never/was:here"); /* a remove collects garbage */
     bool kept = access(cfg_blob, F_OK) == 0;
@@ -1190,21 +1267,6 @@ static void test_client_deadline_stops_the_pull(void **state)
     assert_string_equal(before, after);
 }
 
-/* Whether the daemon's layers/ holds a tree being unpacked ("<chain>.tmp-*"). */
-static bool layer_being_unpacked(void)
-{
-    char d[300];
-    snprintf(d, sizeof(d), "%s/layers", shared.root);
-    DIR *dir = opendir(d);
-    assert_non_null(dir);
-    struct dirent *e;
-    bool found = false;
-    while (!found && (e = readdir(dir)) != NULL)
-        found = strstr(e->d_name, ".tmp-") != NULL;
-    closedir(dir);
-    return found;
-}
-
 /* Starts a pull of gate/busybox, held open, and waits until its layer is
  * downloading and unpacking at once. While it runs, no garbage collection
  * happens, so what a failed pull beside it leaves would stay. */
@@ -1214,10 +1276,7 @@ static bool start_gated_pull(pull_job *job, pthread_t *t)
     *job = (pull_job){.image = ref("BAD", "gate/busybox:1")};
     assert_int_equal(pthread_create(t, NULL, pull_job_run, job), 0);
     char inflight[600];
-    bool started = ingest_file(inflight, sizeof(inflight), 150);
-    for (int i = 0; i < 50 && started && !layer_being_unpacked(); i++)
-        usleep(100 * 1000);
-    return started && layer_being_unpacked();
+    return inflight_layer(inflight, sizeof(inflight), 150);
 }
 
 /* The first layer's digest in the bad registry's manifest of repo:1. */
@@ -1235,14 +1294,6 @@ static void first_layer_of(const char *repo, char *digest, size_t cap)
     assert_non_null(d);
     snprintf(digest, cap, "%s", d);
     json_decref(m);
-}
-
-/* Whether the daemon's content store holds the blob. */
-static bool blob_stored(const char *digest)
-{
-    char p[400];
-    snprintf(p, sizeof(p), "%s/content/sha256/%s", shared.root, digest + 7);
-    return access(p, F_OK) == 0;
 }
 
 /* A layer is unpacked while it downloads, and its blob is verified only at
@@ -1388,6 +1439,7 @@ int main(void)
         cmocka_unit_test(test_remove_by_tag_id_and_digest),
         cmocka_unit_test(test_image_in_use_by_container_is_kept),
         cmocka_unit_test(test_concurrent_pulls_share_downloads),
+        cmocka_unit_test(test_layers_kept_as_trees_not_blobs),
         cmocka_unit_test(test_import_archives_beside_running_daemon),
         cmocka_unit_test(test_import_beside_a_pull_keeps_its_download),
         cmocka_unit_test(test_collection_spares_an_import_in_flight),
