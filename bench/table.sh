@@ -19,8 +19,8 @@
 #      FLOOR, and pod+container start over it
 #   8. cold pull+unpack of a multi-layer image of PULL_MB unpacked (300 MB;
 #      about 160 MB of gzip blobs) from the loopback registry fixture, a
-#      fresh image each round, the runtimes' order swapped each round:
-#      median of ROUNDS
+#      fresh image each round, the runtimes' order swapped each round, the
+#      disk's dirty pages written out before each pull: median of ROUNDS
 #   9. log writing: a container printing LOG_LINES lines of 60 bytes
 #      (`yes | head`), from its start to its exit, LOG_ROUNDS one after the
 #      other: median ms (the pipe's writer waits for the runtime's log
@@ -175,6 +175,7 @@ for r in $(seq "$rounds"); do
     order="cricket containerd"
     [ $((r % 2)) -eq 0 ] && order="containerd cricket"
     for s in $order; do
+        sync # the last pull's (and the image build's) dirty pages go out first: each pull is timed alone
         "$bench_bin/pull_bench" "$work/$s.sock" "$CK_FX_PLAIN/cricket/big:$r" | log | field ms >>"$work/pull.$s"
     done
 done
