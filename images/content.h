@@ -14,7 +14,7 @@
  *
  * Concurrent pulls of the same blob share one download: the caller takes the
  * digest's key lock (common/keylock.h) first, and whoever comes second finds the
- * blob present.
+ * blob present (a layer: its tree, images/pull.c).
  */
 #ifndef CK_IMAGES_CONTENT_H
 #define CK_IMAGES_CONTENT_H

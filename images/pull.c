@@ -4,19 +4,20 @@
  * has one, verified); if it is an index, pick the entry for this host's
  * platform and fetch that manifest (verified); fetch the config, then the
  * layers in parallel (max_concurrent_downloads threads). Each layer is
- * unpacked while it downloads: the body goes into the content store (which
- * verifies size and digest) and, through a socket pair, to an unpack thread
- * that extracts it into a temporary directory and checks its diff id. The
- * layer is put in place only when both the blob and the unpack are good;
+ * unpacked while it downloads: the body is verified (size and digest) by a
+ * content writer that keeps nothing and goes, through a socket pair, to an
+ * unpack thread that extracts it into a temporary directory and checks its
+ * diff id. The layer is put in place only when both verdicts are good;
  * otherwise the temporary tree is removed, and the blob's verdict is the
- * error (as when the blob came first and the unpack after). Layers unpack
- * each into their own directory, so their order does not matter. Then the
- * image is recorded and its tag and digest reference point at it. The
- * image id (the config digest) is returned.
+ * error. A layer is kept as its tree only, never also as its blob. Layers
+ * unpack each into their own directory, so their order does not matter.
+ * Then the image is recorded and its tag and digest reference point at it.
+ * The image id (the config digest) is returned.
  *
- * Two pulls of the same blob share one download (key lock per digest: the
- * second waits and finds it stored); two unpacks of the same chain id
- * likewise (the layer's lock is taken after the blob's, always). While a
+ * Two pulls of the same layer share one download and unpack (key lock per
+ * digest, then per chain id, always in that order: the second waits and
+ * finds the tree there); a config or manifest blob likewise (the second
+ * finds it stored). While a
  * pull or an import runs, in this process or another, garbage collection
  * leaves files alone (ck_images_hold): it is also what removes, after a
  * crash, the temporary files and trees a pull left.
@@ -245,6 +246,19 @@ static int unpack_stored(pull *p, size_t i, const char *dest, ck_err *err)
     return 0;
 }
 
+/* Unpacks layer i from its stored blob. A tree another process placed
+ * meanwhile does as well: an import drops the blobs it unpacked. */
+static int unpack_from_store(pull *p, size_t i, const char *dest, ck_err *err)
+{
+    if (unpack_stored(p, i, dest, err) == 0)
+        return 0;
+    struct stat st;
+    if (stat(dest, &st) < 0)
+        return -1;
+    ck_err_clear(err);
+    return 0;
+}
+
 /* Brings layer i's tree under layers/<chain id> unless it is there: from
  * the registry, or from a blob an import (or an older cricket, which kept
  * them) stored. Holds the blob's key lock and then the layer's. */
@@ -267,7 +281,7 @@ static int fetch_layer(pull *p, size_t i, ck_err *err)
     bool have_blob = !have_tree && ck_content_size(im->content, l->digest) == l->size;
     int rc = 0;
     if (!have_tree && have_blob) {
-        rc = unpack_stored(p, i, dest, err);
+        rc = unpack_from_store(p, i, dest, err);
     } else if (!have_tree) {
         rc = stream_layer(p, i, dest, err);
         if (rc == 0) {
@@ -351,25 +365,19 @@ static int unpack_layers(pull *p, ck_err *err)
         if (pull_cancelled(p))
             return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
         ck_layer *l = &p->layers[i];
-        char dest[4400], blob[4400], key[CK_DIGEST_BUF + 8];
+        char dest[4400], key[CK_DIGEST_BUF + 8];
         snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
         snprintf(key, sizeof(key), "layer:%s", l->chain_id);
         ck_cancel cancel = {pull_cancelled, p};
-        if (ck_content_path(im->content, l->digest, blob, sizeof(blob), err) < 0 ||
-            ck_keylock_acquire(im->locks, key, &cancel, key, err) < 0)
+        if (ck_keylock_acquire(im->locks, key, &cancel, key, err) < 0)
             return -1;
         int rc = 0;
         struct stat st;
         if (stat(dest, &st) < 0) {
-            ck_unpack_opts o = {.allow_devices = im->cfg->images.allow_device_nodes, .expected_diff_id = l->diff_id};
-            rc = ck_unpack_layer(blob, dest, &o, NULL, NULL, err);
-            if (rc < 0) {
-                ck_err_wrap(err, "unpack layer %zu (%s)", i, l->digest);
-            } else {
-                ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */
-                if (ck_images_record_layer_usage(im, l->chain_id, NULL, NULL, &uerr) < 0)
-                    ck_warn("images", "%s", uerr.msg);
-            }
+            rc = unpack_from_store(p, i, dest, err);
+            ck_err uerr; /* a layer without a row is measured by the next ImageFsInfo instead */
+            if (rc == 0 && ck_images_record_layer_usage(im, l->chain_id, NULL, NULL, &uerr) < 0)
+                ck_warn("images", "%s", uerr.msg);
         }
         ck_keylock_release(im->locks, key);
         if (rc < 0)
@@ -693,15 +701,43 @@ static int add_id(importer *x, const char *id, ck_err *err)
     return 0;
 }
 
-/* Config and layers named in p must all have come with the archive. */
+/* Whether layer i of p is unpacked (its tree in place). */
+static bool have_tree(const pull *p, size_t i)
+{
+    char dest[4400];
+    struct stat st;
+    snprintf(dest, sizeof(dest), "%s/%s", p->im->layers_dir, p->layers[i].chain_id + 7);
+    return stat(dest, &st) == 0;
+}
+
+/* Config and layers named in p must all have come with the archive. A
+ * layer may be there as its tree instead: another import that stored the
+ * same blob unpacked it, then dropped it. */
 static int check_blobs_present(pull *p, ck_err *err)
 {
     if (ck_content_size(p->im->content, p->config_digest) != p->config_size)
         return ck_err_set(err, CK_E_INVALID, 0, "config %s is missing from the archive", p->config_digest);
+    return 0;
+}
+
+static int check_layers_present(pull *p, ck_err *err)
+{
     for (size_t i = 0; i < p->n_layers; i++)
-        if (ck_content_size(p->im->content, p->layers[i].digest) != p->layers[i].size)
+        if (ck_content_size(p->im->content, p->layers[i].digest) != p->layers[i].size && !have_tree(p, i))
             return ck_err_set(err, CK_E_INVALID, 0, "layer %s is missing from the archive", p->layers[i].digest);
     return 0;
+}
+
+/* The image is recorded: the layer blobs the archive brought go, their
+ * trees being what is kept. A pull or another import reading one of them
+ * finds the tree in its stead. */
+static void drop_layer_blobs(pull *p)
+{
+    for (size_t i = 0; i < p->n_layers; i++) {
+        ck_err err;
+        if (have_tree(p, i) && ck_content_delete(p->im->content, p->layers[i].digest, &err) < 0)
+            ck_warn("images", "layer blob %s kept: %s", p->layers[i].digest, err.msg);
+    }
 }
 
 static void pull_reset(pull *p)
@@ -716,9 +752,10 @@ static void pull_reset(pull *p)
 /* The back half of a pull, for an image whose blobs are all stored. */
 static int finish_import(importer *x, pull *p, const ck_ref *tags, size_t n_tags, ck_err *err)
 {
-    if (check_blobs_present(p, err) < 0 || read_config(p, err) < 0 || unpack_layers(p, err) < 0 ||
-        record_image(p, tags, n_tags, err) < 0)
+    if (check_blobs_present(p, err) < 0 || read_config(p, err) < 0 || check_layers_present(p, err) < 0 ||
+        unpack_layers(p, err) < 0 || record_image(p, tags, n_tags, err) < 0)
         return -1;
+    drop_layer_blobs(p);
     return add_id(x, p->config_digest, err);
 }
 

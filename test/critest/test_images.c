@@ -966,7 +966,12 @@ static void test_layers_kept_as_trees_not_blobs(void **state)
         assert_int_equal(access(dirs[i], F_OK), 0);
     }
     assert_true(blob_stored(crit_fx("MULTI_ID")));
-    pull_ok(name, crit_fx("MULTI_ID")); /* everything is there: nothing to fetch */
+    int downloads[8];
+    for (size_t i = 0; i < n; i++)
+        downloads[i] = downloads_of(digests[i]);
+    pull_ok(name, crit_fx("MULTI_ID"));
+    for (size_t i = 0; i < n; i++) /* everything is there: nothing fetched */
+        assert_int_equal(downloads_of(digests[i]), downloads[i]);
 }
 
 static void test_images_survive_restart(void **state)
@@ -1023,6 +1028,17 @@ static void test_import_archives_beside_running_daemon(void **state)
     char p[400];
     snprintf(p, sizeof(p), "%s/bin/busybox", dirs[0]);
     assert_int_equal(access(p, X_OK), 0);
+    /* The archives' layers are kept as trees: their blobs, stored to be
+     * unpacked, are gone once the images are recorded. */
+    const char *imported[] = {"cricket.test/imported/docker:1", "cricket.test/imported/oci:1"};
+    for (size_t k = 0; k < 2; k++) {
+        char digests[8][80];
+        size_t nl = layer_digests_of(imported[k], digests, 8);
+        assert_true(nl > 0);
+        for (size_t i = 0; i < nl; i++)
+            if (blob_stored(digests[i]))
+                fail_msg("%s: layer blob %s kept after the import", imported[k], digests[i]);
+    }
     /* A blob that does not match its name: refused, no image. */
     assert_int_not_equal(import("corrupt.tar", out, sizeof(out)), 0);
     assert_non_null(strstr(out, "content has digest"));
