@@ -3,8 +3,9 @@
  *
  * A record is "<time> <stream> <tag> <text>\n" (protocol.h). The kubelet
  * splits it with SplitN(line, " ", 4), so the space before an empty text is
- * always written. The records of one read are written with one writev. A
- * line is cut only when it outgrows CK_MON_LOG_LINE_MAX:
+ * always written. The records of one read are written together: one
+ * writev for up to MON_LOG_BATCH_IOV entries (341 records or more). A line
+ * is cut only when it outgrows CK_MON_LOG_LINE_MAX:
  * the buffer holds one byte more than that, so a line of exactly
  * CK_MON_LOG_LINE_MAX bytes is still one F record (as containerd's writer
  * does). Write errors are counted and the stream goes on: a full disk must
@@ -14,9 +15,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <time.h>
 
 size_t mon_log_time(int64_t ns, char *out, size_t cap)
@@ -40,9 +44,10 @@ size_t mon_log_time(int64_t ns, char *out, size_t cap)
 }
 
 /* writev until all of iov is written (a regular file writes it whole but
- * for a full disk or a signal). */
-static int writev_all(int fd, struct iovec *iov, int n)
+ * for a full disk or a signal); *done counts the bytes that went out. */
+static int writev_all(int fd, struct iovec *iov, int n, size_t *done)
 {
+    *done = 0;
     while (n > 0) {
         ssize_t w = writev(fd, iov, n);
         if (w < 0 && errno == EINTR)
@@ -50,6 +55,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
         if (w <= 0)
             return -1;
         size_t left = (size_t)w;
+        *done += left;
         while (n > 0 && left >= iov->iov_len) {
             left -= iov->iov_len;
             iov++;
@@ -66,7 +72,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
 /* The records of one read of a stream, gathered to be written together
  * with one writev: they share the time the read was taken at (as conmon
  * stamps a read's lines), so a chatty container costs a system call per
- * read, not per line. Texts point into the stream's buffer: the batch is
+ * read (per 341 records at least), not per line. Texts point into the stream's buffer: the batch is
  * written before that buffer moves. */
 typedef struct log_batch {
     mon_log *log;
@@ -93,12 +99,22 @@ static void batch_begin(log_batch *b, mon_log *log, const char *stream)
     log->last_ns = b->ns = ns;
 }
 
-/* The batch's records so far, written; a failed write loses them all. */
+/* The batch's records so far, written. A failed write loses them all, and
+ * what of them went out is cut off again: a torn record would glue the
+ * next one to it (the monitor is the file's only writer). */
 static int batch_write(log_batch *b)
 {
     int rc = 0;
-    if (b->n_iov > 0 && writev_all(b->log->fd, b->iov, b->n_iov) < 0) {
+    size_t done = 0;
+    if (b->n_iov > 0 && writev_all(b->log->fd, b->iov, b->n_iov, &done) < 0) {
+        int e = errno;
+        struct stat st;
+        if (done > 0 && fstat(b->log->fd, &st) == 0 && (uint64_t)st.st_size >= done) {
+            int cut = ftruncate(b->log->fd, st.st_size - (off_t)done);
+            (void)cut; /* failing too, the file keeps the torn record: nothing more to try */
+        }
         b->log->write_errors += b->records;
+        errno = e;
         rc = -1;
     }
     b->n_iov = b->records = 0;

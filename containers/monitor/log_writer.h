@@ -3,7 +3,8 @@
  * (protocol.h, section 1): each stream keeps the unfinished line in a
  * buffer of its own, and every finished line, every CK_MON_LOG_LINE_MAX
  * cut of a longer one and the rest at the stream's end becomes one record;
- * the records of one read share its time and go out with one writev. Nothing here polls or owns a
+ * the records of one read share its time and go out together (one writev
+ * per MON_LOG_BATCH_IOV entries). Nothing here polls or owns a
  * descriptor: main.c reads the pipes and feeds what arrives.
  */
 #ifndef CK_MONITOR_LOG_WRITER_H
@@ -44,8 +45,9 @@ int mon_log_record(mon_log *log, const char *stream, char tag, const char *text,
 
 /* Takes n more bytes of the stream: every finished line is an F record,
  * a line longer than CK_MON_LOG_LINE_MAX is cut into P records. The records
- * of one call carry one time, and are written with a writev for each
- * CK_MON_LOG_LINE_MAX bytes taken (one for a read of the pipe). */
+ * of one call carry one time. They are written each time the stream's
+ * buffer has been scanned (once or twice for a read of the pipe) or the
+ * batch holds MON_LOG_BATCH_IOV entries, whichever comes first. */
 void mon_log_feed(mon_log *log, mon_log_stream *s, const char *data, size_t n);
 
 /* The stream ended: text left without a newline is a P record. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -206,6 +207,54 @@ static void test_one_read_one_time(void **state)
     assert_true(r[n - 1].ns > r[0].ns);
 }
 
+/* A write that fails part-way (here the file-size limit: what a full disk
+ * does) loses its batch, counted, and leaves no torn record: the next
+ * record starts a line of its own. */
+static void test_failed_write_leaves_no_torn_record(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ck-monlog-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0); /* as mon_log_open opens the log */
+    mon_log log = {.fd = fd, .now = fixed_clock};
+    fixed_ns = 1475713029669794202LL;
+    static mon_log_stream out = {.name = CK_MON_LOG_STDOUT};
+    mon_log_feed(&log, &out, "first\n", 6);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    off_t first = st.st_size;
+
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = (rlim_t)first + 1000; /* room for some of the batch, not all */
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    static char burst[8000];
+    memset(burst, 'x', sizeof(burst));
+    for (size_t i = 7; i < sizeof(burst); i += 8)
+        burst[i] = '\n'; /* lines of 7 bytes */
+    mon_log_feed(&log, &out, burst, sizeof(burst));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_int_equal(log.write_errors, (int)(sizeof(burst) / 8));
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, first); /* what went out of the batch is cut off again */
+
+    mon_log_feed(&log, &out, "after\n", 6);
+    close(fd);
+    char *data = mh_slurp(path);
+    unlink(path);
+    assert_non_null(data);
+    rec r[4];
+    int n = parse_log(data, r, 4);
+    free(data);
+    assert_int_equal(n, 2);
+    assert_string_equal(r[0].text, "first");
+    assert_string_equal(r[1].text, "after");
+}
+
 /* ---- the real monitor and runc (monitor_harness) ---- */
 
 static int root_setup(void **state)
@@ -353,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_one_read_one_time),
+        cmocka_unit_test(test_failed_write_leaves_no_torn_record),
         cmocka_unit_test(test_container_output_logged),
         cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_create_error_reported),
