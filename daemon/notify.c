@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,9 @@ static int notify_address(const char *name, struct sockaddr_un *sa, socklen_t *l
     if (name == NULL || name[0] == '\0')
         return 0;
     size_t n = strlen(name);
-    if ((name[0] != '/' && name[0] != '@') || n >= sizeof(sa->sun_path))
+    /* A path needs its terminator inside sun_path; an abstract name has none. */
+    size_t most = name[0] == '@' ? sizeof(sa->sun_path) : sizeof(sa->sun_path) - 1;
+    if ((name[0] != '/' && name[0] != '@') || n > most)
         return -1;
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
@@ -51,7 +55,9 @@ static void send_state(const char *state)
     if (r == 0)
         return;
     if (r < 0) {
-        ck_warn("daemon", "notify %s: NOTIFY_SOCKET is not a unix socket address this daemon can use", name);
+        static atomic_bool told; /* once, not at every watchdog ping */
+        if (!atomic_exchange(&told, true))
+            ck_warn("daemon", "notify %s: NOTIFY_SOCKET is not a unix socket address this daemon can use", name);
         return;
     }
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

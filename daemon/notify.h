@@ -5,7 +5,7 @@
  * WatchdogSec. Without NOTIFY_SOCKET every call does nothing.
  *
  * NOTIFY_SOCKET and WATCHDOG_* stay in the daemon's environment, where
- * sd_notify reads them on every call; no child ever gets them (nor
+ * notify.c reads them on every call; no child ever gets them (nor
  * LISTEN_*): common/spawn withholds them, since runc acts on NOTIFY_SOCKET
  * and would make every `start` wait for a READY the pause process never
  * sends.

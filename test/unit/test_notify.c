@@ -77,6 +77,22 @@ static void test_abstract_socket(void **state)
     ck_notify_watchdog();
     next_message(fd, msg, sizeof(msg));
     assert_string_equal(msg, "WATCHDOG=1");
+    /* An abstract name fills sun_path whole: it needs no terminator. */
+    struct sockaddr_un full = {.sun_family = AF_UNIX};
+    char longest[sizeof(full.sun_path) + 1];
+    memset(longest, 'n', sizeof(full.sun_path));
+    longest[0] = '@';
+    snprintf(longest + 1, 12, "%d", (int)getpid()); /* a name of this test's own */
+    longest[strlen(longest)] = 'n';
+    longest[sizeof(full.sun_path)] = '\0';
+    memcpy(full.sun_path, longest, sizeof(full.sun_path));
+    full.sun_path[0] = '\0';
+    int lfd = bound(&full, sizeof(full));
+    assert_int_equal(setenv("NOTIFY_SOCKET", longest, 1), 0);
+    ck_notify_ready();
+    next_message(lfd, msg, sizeof(msg));
+    assert_string_equal(msg, "READY=1\nSTATUS=serving CRI v1");
+    close(lfd);
     /* Addresses that are no unix socket's are refused, not sent anywhere. */
     assert_int_equal(setenv("NOTIFY_SOCKET", "vsock:2:1234", 1), 0);
     ck_notify_ready();
