@@ -9,8 +9,9 @@
  *
  * Layers are not kept here once unpacked: a pull verifies a layer's bytes
  * with a writer that stores nothing (ck_content_verifier_open) while they
- * stream into the unpack, and the garbage collection drops the layer blobs
- * an import stored (images/records.c). Manifests and configs stay.
+ * stream into the unpack; an import drops the layer blobs it stored once
+ * they are unpacked, and the garbage collection any other (images/pull.c,
+ * images/records.c). Manifests and configs stay.
  *
  * Concurrent pulls of the same blob share one download: the caller takes the
  * digest's key lock (common/keylock.h) first, and whoever comes second finds the

@@ -128,7 +128,7 @@ int ck_dir_usage(const char *dir, uint64_t *bytes, uint64_t *inodes, ck_err *err
 int ck_images_record_layer_usage(ck_images *im, const char *chain_id, uint64_t *bytes, uint64_t *inodes, ck_err *err)
 {
     char dir[4400];
-    snprintf(dir, sizeof(dir), "%s/%s", im->layers_dir, chain_id + 7);
+    ck_images_layer_dir(im, chain_id, dir, sizeof(dir));
     ck_layer_record rec = {.chain_id = (char *)chain_id};
     if (ck_dir_usage(dir, &rec.bytes, &rec.inodes, err) < 0 || ck_store_layer_put(im->store, &rec, err) < 0)
         return ck_err_wrap(err, "record the disk usage of layer %s", chain_id);

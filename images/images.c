@@ -107,3 +107,8 @@ void ck_images_gc(ck_images *im)
     im->gc_enabled = true;
     ck_images_collect_garbage(im);
 }
+
+void ck_images_layer_dir(const ck_images *im, const char *chain_id, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", im->layers_dir, chain_id + 7);
+}

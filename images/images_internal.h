@@ -47,6 +47,9 @@ void ck_images_unhold(int fd);
 /* Deletes blobs, layers and unfinished downloads no record or live writer
  * owns, unless a pull or an import is in flight in any process. */
 void ck_images_collect_garbage(ck_images *im);
+/* The directory of the unpacked layer chain_id ("sha256:<hex>"), whether
+ * or not it exists. */
+void ck_images_layer_dir(const ck_images *im, const char *chain_id, char *buf, size_t cap);
 /* fsusage.c: measures the unpacked layer chain_id ("sha256:<hex>") and
  * records its bytes and inodes in the store, for ImageFsInfo; bytes and
  * inodes (may be NULL) get the figures. */

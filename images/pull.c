@@ -17,10 +17,10 @@
  * Two pulls of the same layer share one download and unpack (key lock per
  * digest, then per chain id, always in that order: the second waits and
  * finds the tree there); a config or manifest blob likewise (the second
- * finds it stored). While a
- * pull or an import runs, in this process or another, garbage collection
- * leaves files alone (ck_images_hold): it is also what removes, after a
- * crash, the temporary files and trees a pull left.
+ * finds it stored). While a pull or an import runs, in this process or
+ * another, garbage collection leaves files alone (ck_images_hold): it is
+ * also what removes, after a crash, the temporary files and trees a pull
+ * left.
  */
 #include "images/images_internal.h"
 
@@ -267,7 +267,7 @@ static int fetch_layer(pull *p, size_t i, ck_err *err)
     ck_images *im = p->im;
     const ck_layer *l = &p->layers[i];
     char dest[4400], key[CK_DIGEST_BUF + 8];
-    snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
+    ck_images_layer_dir(im, l->chain_id, dest, sizeof(dest));
     snprintf(key, sizeof(key), "layer:%s", l->chain_id);
     ck_cancel cancel = {pull_cancelled, p};
     if (ck_keylock_acquire(im->locks, l->digest, &cancel, l->digest, err) < 0)
@@ -366,7 +366,7 @@ static int unpack_layers(pull *p, ck_err *err)
             return ck_err_set(err, CK_E_CANCELLED, 0, "pull cancelled");
         ck_layer *l = &p->layers[i];
         char dest[4400], key[CK_DIGEST_BUF + 8];
-        snprintf(dest, sizeof(dest), "%s/%s", im->layers_dir, l->chain_id + 7);
+        ck_images_layer_dir(im, l->chain_id, dest, sizeof(dest));
         snprintf(key, sizeof(key), "layer:%s", l->chain_id);
         ck_cancel cancel = {pull_cancelled, p};
         if (ck_keylock_acquire(im->locks, key, &cancel, key, err) < 0)
@@ -706,7 +706,7 @@ static bool have_tree(const pull *p, size_t i)
 {
     char dest[4400];
     struct stat st;
-    snprintf(dest, sizeof(dest), "%s/%s", p->im->layers_dir, p->layers[i].chain_id + 7);
+    ck_images_layer_dir(p->im, p->layers[i].chain_id, dest, sizeof(dest));
     return stat(dest, &st) == 0;
 }
 

@@ -8,10 +8,10 @@
  * "name@sha256:.." repo digests.
  *
  * Garbage: blobs and layer directories no record mentions, layer blobs
- * (a layer is kept as its unpacked tree: an import stores its blobs only
- * to unpack them, and older cricket versions kept every pulled one), and
- * downloads in content/ingest no live writer holds. They are collected by the daemon
- * after a remove and after a failed pull, and at start-up, only while no
+ * (a layer is kept as its unpacked tree: an import that failed may leave
+ * the ones it stored, and older cricket versions kept every pulled one),
+ * and downloads in content/ingest no live writer holds. They are collected
+ * by the daemon after a remove and after a failed pull, and at start-up, only while no
  * pull or import is in flight in any process (they hold the store's lock,
  * <root>/images.lock, shared; collection takes it exclusive without
  * waiting, see ck_images_hold).

@@ -72,8 +72,8 @@ static int writev_all(int fd, struct iovec *iov, int n, size_t *done)
 /* The records of one read of a stream, gathered to be written together
  * with one writev: they share the time the read was taken at (as conmon
  * stamps a read's lines), so a chatty container costs a system call per
- * read (per 341 records at least), not per line. Texts point into the stream's buffer: the batch is
- * written before that buffer moves. */
+ * read (per 341 records at least), not per line. Texts point into the
+ * stream's buffer: the batch is written before that buffer moves. */
 typedef struct log_batch {
     mon_log *log;
     const char *stream;

@@ -12,8 +12,8 @@
  * `<runtime> run --detach` (with --start: what the daemon asks for, for
  * pods and containers alike) or `<runtime> create` (without it: the unit
  * tests' way to watch a container before it starts): the runtime's init
- * process then ends up as the monitor's child. It reports "ok <pid>" or "error <runtime's message>" on
- * the sync pipe, waits for the init to exit (reaping anything else
+ * process then ends up as the monitor's child. It reports "ok <pid>" or
+ * "error <runtime's message>" on the sync pipe, waits for the init to exit (reaping anything else
  * re-parented to it), writes the exit file and exits. The command line, the
  * sync line and the exit file are defined in protocol.h, which the daemon's
  * side (oci/runtime.c) includes too.
