@@ -206,9 +206,8 @@ size_t crit_pod_veths(const crit_pod_net *net)
 
 size_t crit_pod_masquerade_rules(const crit_pod_net *net)
 {
-    char cmd[128], line[1024];
-    snprintf(cmd, sizeof(cmd), "iptables -w 10 -t nat -S POSTROUTING"); /* waits while a plugin holds the lock */
-    FILE *p = popen(cmd, "r");
+    char line[1024];
+    FILE *p = popen("iptables -w 10 -t nat -S POSTROUTING", "r"); /* -w: waits while a plugin holds the lock */
     assert_non_null(p);
     char source[64];
     snprintf(source, sizeof(source), "-s %s", net->prefix);

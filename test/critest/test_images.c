@@ -372,22 +372,47 @@ static void test_verbose_status_has_config(void **state)
     crit_result_clear(&r);
 }
 
-static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
+/* The "layers" of an image's verbose status (the caller drops it). */
+static json_t *verbose_layers(const char *name)
 {
     crit_result r;
     Runtime__V1__ImageStatusResponse *st = status_of(name, true, &r);
     json_t *j = json_loads(st->info[0]->value, 0, NULL);
+    crit_result_clear(&r);
     assert_non_null(j);
+    json_t *layers = json_incref(json_object_get(j, "layers"));
+    json_decref(j);
+    assert_non_null(layers);
+    return layers;
+}
+
+static void layer_dirs_of(const char *name, char dirs[][300], size_t *n)
+{
+    json_t *layers = verbose_layers(name);
     size_t i;
     json_t *l;
     *n = 0;
-    json_array_foreach(json_object_get(j, "layers"), i, l)
+    json_array_foreach(layers, i, l)
     {
         const char *chain = json_string_value(json_object_get(l, "chain_id"));
         snprintf(dirs[(*n)++], 300, "%s/layers/%s", shared.root, chain + 7);
     }
-    json_decref(j);
-    crit_result_clear(&r);
+    json_decref(layers);
+}
+
+/* The layer digests of an image, from its verbose status. */
+static size_t layer_digests_of(const char *name, char digests[][80], size_t cap)
+{
+    json_t *layers = verbose_layers(name);
+    size_t i, n = 0;
+    json_t *l;
+    json_array_foreach(layers, i, l)
+    {
+        if (n < cap)
+            snprintf(digests[n++], 80, "%s", json_string_value(json_object_get(l, "digest")));
+    }
+    json_decref(layers);
+    return n;
 }
 
 /* ImageFsInfo's image filesystem figures, and what one walk of content/ and
@@ -880,14 +905,9 @@ static void test_concurrent_pulls_share_downloads(void **state)
 {
     (void)state;
     pull_ok(ref("PLAIN", "cricket/multi:1"), crit_fx("MULTI_ID"));
-    crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(crit_fx("MULTI_ID"), true, &r);
-    json_t *j = json_loads(st->info[0]->value, 0, NULL);
-    char top[80];
-    snprintf(top, sizeof(top), "%s",
-             json_string_value(json_object_get(json_array_get(json_object_get(j, "layers"), 2), "digest")));
-    json_decref(j);
-    crit_result_clear(&r);
+    char digests[3][80];
+    assert_int_equal(layer_digests_of(crit_fx("MULTI_ID"), digests, 3), 3);
+    const char *top = digests[2];
     remove_image(crit_fx("MULTI_ID"));
     int before = downloads_of(top);
     pthread_t t[3];
@@ -899,25 +919,6 @@ static void test_concurrent_pulls_share_downloads(void **state)
         assert_true(ok != NULL);
     }
     assert_int_equal(downloads_of(top), before + 1);
-}
-
-/* The layer digests of an image, from its verbose status. */
-static size_t layer_digests_of(const char *name, char digests[][80], size_t cap)
-{
-    crit_result r;
-    Runtime__V1__ImageStatusResponse *st = status_of(name, true, &r);
-    json_t *j = json_loads(st->info[0]->value, 0, NULL);
-    assert_non_null(j);
-    size_t i, n = 0;
-    json_t *l;
-    json_array_foreach(json_object_get(j, "layers"), i, l)
-    {
-        if (n < cap)
-            snprintf(digests[n++], 80, "%s", json_string_value(json_object_get(l, "digest")));
-    }
-    json_decref(j);
-    crit_result_clear(&r);
-    return n;
 }
 
 /* Whether the daemon's content store holds the blob. */

@@ -98,12 +98,31 @@ static void test_time_format(void **state)
     assert_int_equal(mon_log_time(0, buf, MON_LOG_TIME_LEN), 0); /* no room */
 }
 
+/* A log file of the test's own: its descriptor; path gets its name. */
+static int temp_log(char path[22])
+{
+    snprintf(path, 22, "/tmp/ck-monlog-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* The records of the log at path (removed after): how many. */
+static int read_back(const char *path, rec *r, int cap)
+{
+    char *data = mh_slurp(path);
+    unlink(path);
+    assert_non_null(data);
+    int n = parse_log(data, r, cap);
+    free(data);
+    return n;
+}
+
 static void test_records(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ck-monlog-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
+    char path[22];
+    int fd = temp_log(path);
     mon_log log = {.fd = fd, .now = fixed_clock};
     static mon_log_stream out = {.name = CK_MON_LOG_STDOUT}, err = {.name = CK_MON_LOG_STDERR};
     fixed_ns = 1475713029669794202LL;
@@ -171,9 +190,8 @@ static int64_t ticking_clock(void)
 static void test_one_read_one_time(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ck-monlog-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
+    char path[22];
+    int fd = temp_log(path);
     mon_log log = {.fd = fd, .now = ticking_clock};
     ticking_ns = 1475713029000000000LL;
     static mon_log_stream out = {.name = CK_MON_LOG_STDOUT};
@@ -189,12 +207,8 @@ static void test_one_read_one_time(void **state)
     close(fd);
     assert_int_equal(log.write_errors, 0);
 
-    char *data = mh_slurp(path);
-    unlink(path);
-    assert_non_null(data);
     static rec r[LINES + 2];
-    int n = parse_log(data, r, LINES + 2);
-    free(data);
+    int n = read_back(path, r, LINES + 2);
     assert_int_equal(n, LINES + 1);
     for (int i = 0; i < LINES; i++) {
         assert_int_equal(r[i].ns, r[0].ns);
@@ -213,9 +227,8 @@ static void test_one_read_one_time(void **state)
 static void test_failed_write_leaves_no_torn_record(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ck-monlog-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
+    char path[22];
+    int fd = temp_log(path);
     assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0); /* as mon_log_open opens the log */
     mon_log log = {.fd = fd, .now = fixed_clock};
     fixed_ns = 1475713029669794202LL;
@@ -244,12 +257,8 @@ static void test_failed_write_leaves_no_torn_record(void **state)
 
     mon_log_feed(&log, &out, "after\n", 6);
     close(fd);
-    char *data = mh_slurp(path);
-    unlink(path);
-    assert_non_null(data);
     rec r[4];
-    int n = parse_log(data, r, 4);
-    free(data);
+    int n = read_back(path, r, 4);
     assert_int_equal(n, 2);
     assert_string_equal(r[0].text, "first");
     assert_string_equal(r[1].text, "after");
