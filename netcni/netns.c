@@ -3,11 +3,12 @@
  */
 #include "netcni/netns.h"
 
+#include "common/thread.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,12 +51,9 @@ static int new_netns_lo_up(int *e)
     return rc;
 }
 
-/* The namespace is made on a thread of its own, not in a forked child: a
- * network namespace belongs to a thread, so unsharing it there touches
- * nothing else in the daemon, and the thread can pin it by bind-mounting its
- * own /proc/thread-self/ns/net (it shares the daemon's mount namespace).
- * Forking the daemon instead copied its page tables and made every page it
- * wrote afterwards fault: several milliseconds of CPU on each pod start. */
+/* The namespace is made on a thread of its own (common/thread.h), not in a
+ * forked child, which cost several milliseconds of CPU on each pod start;
+ * the thread pins it by bind-mounting its own /proc/thread-self/ns/net. */
 typedef struct pin_job {
     const char *path;
     int step; /* 0 done; 1 unshare, 2 bring up lo, 3 bind mount */
@@ -93,20 +91,11 @@ int ck_netns_create(const char *dir, const char *name, char *path_out, size_t si
     if (create_file(dir, name, path_out, size, err) < 0)
         return -1;
     pin_job job = {.path = path_out};
-    pthread_attr_t attr;
-    pthread_t thread;
-    int rc = pthread_attr_init(&attr);
-    if (rc == 0) {
-        rc = pthread_attr_setstacksize(&attr, (size_t)64 * 1024); /* a few system calls */
-        if (rc == 0)
-            rc = pthread_create(&thread, &attr, pin_thread, &job);
-        pthread_attr_destroy(&attr);
-    }
+    int rc = ck_thread_run_small(pin_thread, &job);
     if (rc != 0) {
         unlink(path_out);
         return ck_err_set(err, CK_E_INTERNAL, rc, "create netns %s: start its thread", path_out);
     }
-    pthread_join(thread, NULL);
     if (job.step != 0) {
         umount2(path_out, MNT_DETACH);
         unlink(path_out);
