@@ -116,6 +116,8 @@ bool ck_cgroup_dir_of_path(const char *cgroups_path, const char *controller, cha
             return false;
     } else if (cgroups_path[0] == '/') {
         snprintf(path, sizeof(path), "%s", cgroups_path);
+    } else if (expand_slice(cgroups_path, path, sizeof(path))) {
+        /* a systemd slice by itself: a pod's cgroup parent */
     } else {
         return false; /* relative to the runtime's own cgroup: not ours to guess */
     }
@@ -172,10 +174,24 @@ static void file_in(char *buf, size_t size, const char *dir, const char *name)
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
-static void cpu_usage(pid_t pid, bool parent_level, const char *v2, ck_cgroup_usage *out)
+/* Whose cgroup: a process's (or its parent), or one named by path. */
+typedef struct cg_of {
+    pid_t pid;
+    bool parent_level;
+    const char *path; /* set: ck_cgroup_dir_of_path */
+} cg_of;
+
+static bool dir_of(const cg_of *w, const char *controller, char *buf, size_t size)
+{
+    if (w->path != NULL)
+        return ck_cgroup_dir_of_path(w->path, controller, buf, size);
+    return ck_cgroup_dir_of(w->pid, controller, w->parent_level, buf, size);
+}
+
+static void cpu_usage(const cg_of *w, const char *v2, ck_cgroup_usage *out)
 {
     char cg[1024], file[1200];
-    if (ck_cgroup_dir_of(pid, "cpuacct", parent_level, cg, sizeof(cg))) {
+    if (dir_of(w, "cpuacct", cg, sizeof(cg))) {
         file_in(file, sizeof(file), cg, "cpuacct.usage");
         out->cpu_usage_ns = read_u64(file);
     } else if (v2[0] != '\0') {
@@ -183,7 +199,6 @@ static void cpu_usage(pid_t pid, bool parent_level, const char *v2, ck_cgroup_us
         out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
     }
 }
-
 /* v1's memory controller. Swap is what memory+swap holds beyond memory,
  * when the kernel accounts swap at all (the memsw files exist). */
 static void memory_v1(const char *cg, ck_cgroup_usage *out, uint64_t *inactive)
@@ -230,25 +245,37 @@ static void memory_v2(const char *v2, ck_cgroup_usage *out, uint64_t *inactive)
     out->swap_limit = out->has_swap ? read_limit(file) : 0;
 }
 
-void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out)
+static void usage(const cg_of *w, ck_cgroup_usage *out)
 {
     memset(out, 0, sizeof(*out));
     char cg[1024], file[1200];
     char v2[1024] = "";
-    if (!ck_cgroup_dir_of(pid, "", parent_level, v2, sizeof(v2)))
+    if (!dir_of(w, "", v2, sizeof(v2)))
         v2[0] = '\0';
-    cpu_usage(pid, parent_level, v2, out);
+    cpu_usage(w, v2, out);
     uint64_t inactive = 0;
-    if (ck_cgroup_dir_of(pid, "memory", parent_level, cg, sizeof(cg)))
+    if (dir_of(w, "memory", cg, sizeof(cg)))
         memory_v1(cg, out, &inactive);
     else if (v2[0] != '\0')
         memory_v2(v2, out, &inactive);
     out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
-    if (ck_cgroup_dir_of(pid, "pids", parent_level, cg, sizeof(cg))) {
+    if (dir_of(w, "pids", cg, sizeof(cg))) {
         file_in(file, sizeof(file), cg, "pids.current");
         out->processes = read_u64(file);
     } else if (v2[0] != '\0') {
         file_in(file, sizeof(file), v2, "pids.current");
         out->processes = read_u64(file);
     }
+}
+
+void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out)
+{
+    cg_of w = {.pid = pid, .parent_level = parent_level};
+    usage(&w, out);
+}
+
+void ck_cgroup_usage_of_path(const char *cgroups_path, ck_cgroup_usage *out)
+{
+    cg_of w = {.path = cgroups_path};
+    usage(&w, out);
 }

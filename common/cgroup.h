@@ -36,7 +36,8 @@ typedef struct ck_cgroup_usage {
 bool ck_cgroup_dir_of(pid_t pid, const char *controller, bool parent_level, char *buf, size_t size);
 
 /* The directory, when it exists, of the cgroup an OCI runtime makes for a
- * spec's linux.cgroupsPath (cgroupfs "/a/b", systemd "a-b.slice:prefix:name"),
+ * spec's linux.cgroupsPath (cgroupfs "/a/b", systemd "a-b.slice:prefix:name",
+ * or a slice by itself, "a-b.slice"),
  * in one v1 controller or the v2 tree (controller ""): for a process that
  * ended before its /proc/<pid>/cgroup could be read (a zombie's reads as the
  * root). False for a relative path, which only the runtime can place. */
@@ -44,5 +45,9 @@ bool ck_cgroup_dir_of_path(const char *cgroups_path, const char *controller, cha
 
 /* Usage of pid's cgroup (or its parent); each counter the host lacks is 0. */
 void ck_cgroup_usage_of(pid_t pid, bool parent_level, ck_cgroup_usage *out);
+/* Usage of the cgroup at a path as ck_cgroup_dir_of_path reads it, or a
+ * systemd slice by itself (a pod's cgroup parent); all 0 when it is not
+ * there. */
+void ck_cgroup_usage_of_path(const char *cgroups_path, ck_cgroup_usage *out);
 
 #endif
