@@ -264,6 +264,7 @@ static int set_default_values(ck_config *cfg, ck_err *err)
     cfg->images.pull_progress_timeout = 60;
     cfg->images.max_concurrent_downloads = 3;
     cfg->cni.default_network.install = true;
+    cfg->pause.pin_namespaces = true;
     if (ck_config_set_string(&cfg->listen, CK_CONFIG_DEFAULT_LISTEN, err) < 0 ||
         ck_config_set_string(&cfg->root_dir, CK_CONFIG_DEFAULT_ROOT, err) < 0 ||
         ck_config_set_string(&cfg->state_dir, CK_CONFIG_DEFAULT_STATE, err) < 0 ||
@@ -604,6 +605,7 @@ static const field registries_fields[] = {
 
 static const field pause_fields[] = {
     {"image", F_STR, CF(pause.image), CHK_NONEMPTY, .optional = true},
+    {"pin_namespaces", F_BOOL, CF(pause.pin_namespaces)},
     {NULL},
 };
 
@@ -1714,6 +1716,14 @@ static void keep_uint(unsigned *next_field, unsigned running, const char *key, k
     }
 }
 
+static void keep_bool(bool *next_field, bool running, const char *key, keep_list *kl)
+{
+    if (*next_field != running) {
+        note_key(kl, key);
+        *next_field = running;
+    }
+}
+
 int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char *changed, size_t cap, ck_err *err)
 {
     keep_list kl = {changed, cap, 0};
@@ -1723,12 +1733,12 @@ int ck_config_keep_restart_only(ck_config *next, const ck_config *running, char 
     keep_uint(&driver, (unsigned)running->cgroup_driver, "cgroup_driver", &kl);
     next->cgroup_driver = (ck_cgroup_driver)driver;
     keep_uint(&next->streaming.port, running->streaming.port, "streaming.port", &kl);
-    unsigned tls = next->streaming.tls;
-    keep_uint(&tls, running->streaming.tls, "streaming.tls", &kl);
-    next->streaming.tls = tls != 0;
-    unsigned install = next->cni.default_network.install;
-    keep_uint(&install, running->cni.default_network.install, "cni.default_network.install", &kl);
-    next->cni.default_network.install = install != 0;
+    keep_bool(&next->streaming.tls, running->streaming.tls, "streaming.tls", &kl);
+    keep_bool(&next->cni.default_network.install, running->cni.default_network.install, "cni.default_network.install",
+              &kl);
+    /* A running pod's record says which it is; a change would apply to new
+     * pods only, and is kept for a restart like pause.image. */
+    keep_bool(&next->pause.pin_namespaces, running->pause.pin_namespaces, "pause.pin_namespaces", &kl);
     if (keep_str(&next->listen, running->listen, "listen", &kl, err) < 0 ||
         keep_str(&next->root_dir, running->root_dir, "root_dir", &kl, err) < 0 ||
         keep_str(&next->state_dir, running->state_dir, "state_dir", &kl, err) < 0 ||

@@ -109,6 +109,9 @@ typedef struct ck_config {
 
     struct {
         char *image; /* NULL = the built-in cricket-pause; else an image reference */
+        /* A pod whose containers have their own PID namespaces runs no
+         * pause: its IPC and UTS namespaces are pinned (default yes). */
+        bool pin_namespaces;
     } pause;
 
     struct {

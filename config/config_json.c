@@ -44,7 +44,7 @@ static json_t *registries_json(const ck_config *cfg)
 json_t *ck_config_to_json(const ck_config *cfg)
 {
     return json_pack(
-        "{s:s?, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:o, s:{s:b, s:s, s:s}}, s:{s:s, s:i, s:b, s:s?, s:s?}, s:o, s:{s:s?}, "
+        "{s:s?, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:{s:s, s:o, s:{s:b, s:s, s:s}}, s:{s:s, s:i, s:b, s:s?, s:s?}, s:o, s:{s:s?, s:b}, "
         "s:{s:i, s:i, s:b}}",
         "config_file", cfg->source_path, "listen", cfg->listen, "root_dir", cfg->root_dir, "state_dir", cfg->state_dir,
         "log_level", ck_log_level_name(cfg->log_level), "cgroup_driver",
@@ -54,7 +54,7 @@ json_t *ck_config_to_json(const ck_config *cfg)
         "subnet", cfg->cni.default_network.subnet, "streaming", "address", cfg->streaming.address, "port",
         (int)cfg->streaming.port, "tls", cfg->streaming.tls, "tls_cert_file", cfg->streaming.tls_cert_file,
         "tls_key_file", cfg->streaming.tls_key_file, "registries", registries_json(cfg), "pause", "image",
-        cfg->pause.image, "images", "pull_progress_timeout", (int)cfg->images.pull_progress_timeout,
-        "max_concurrent_downloads", (int)cfg->images.max_concurrent_downloads, "allow_device_nodes",
-        cfg->images.allow_device_nodes);
+        cfg->pause.image, "pin_namespaces", cfg->pause.pin_namespaces, "images", "pull_progress_timeout",
+        (int)cfg->images.pull_progress_timeout, "max_concurrent_downloads", (int)cfg->images.max_concurrent_downloads,
+        "allow_device_nodes", cfg->images.allow_device_nodes);
 }

@@ -1347,7 +1347,13 @@ static int pid_namespace(build *b, ck_oci_namespace *ns, size_t *n, ck_err *err)
             return ck_err_set(err, CK_E_INVALID, 0, "pid namespace TARGET (container %s) is not supported",
                               b->sec->ns_target_id);
         return join(b, ns, n, "pid", b->in->target_pid_ns, err);
-    default: return join(b, ns, n, "pid", b->in->pod->pid_ns, err);
+    default:
+        if (b->in->pod->pinned)
+            return ck_err_set(err, CK_E_INVALID, 0,
+                              "pid namespace POD: pod %s was made without a shared PID namespace (its pid mode is "
+                              "not POD), so there is none to join",
+                              b->in->pod->id);
+        return join(b, ns, n, "pid", b->in->pod->pid_ns, err);
     }
 }
 

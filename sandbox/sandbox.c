@@ -227,6 +227,7 @@ typedef struct run_ctx {
     char cgroup_parent[512];
     bool host_network;
     ck_image *image; /* the pause image, NULL for the built-in pause */
+    bool pinned;     /* no pause: the namespaces are pinned (sandbox_pins.c) */
     /* The rollback's CNI DEL failed: the pod stays NOTREADY with its netns
      * and attachment recorded, so the next stop, remove or restart retries
      * the DEL instead of leaking the IP and veth. */
@@ -442,7 +443,8 @@ static bool needs_interfaces(const ck_sandbox_config *cfg)
 
 /* Records the plan (a crash during ADD leaves what DEL needs), then starts
  * ADD: on its own thread unless the pause must wait for the interfaces (or
- * no thread can be had). step_cni_finish collects it. */
+ * no thread can be had; a pod without a pause sets its network's sysctls
+ * after ADD). step_cni_finish collects it. */
 static int step_cni_begin(run_ctx *c, ck_undo *u, ck_err *err)
 {
     if (c->host_network)
@@ -461,7 +463,7 @@ static int step_cni_begin(run_ctx *c, ck_undo *u, ck_err *err)
     if (sb_record_set_cni(c->data, j->plan, err) < 0 || save(c, CK_SANDBOX_CREATING, err) < 0 ||
         ck_undo_push(u, "CNI DEL", undo_cni, NULL, false, err) < 0)
         return -1;
-    if (!needs_interfaces(c->cfg) && pthread_create(&j->thread, NULL, cni_add_thread, j) == 0) {
+    if ((c->pinned || !needs_interfaces(c->cfg)) && pthread_create(&j->thread, NULL, cni_add_thread, j) == 0) {
         j->running = true;
         return 0;
     }
@@ -536,7 +538,7 @@ static int step_shm(run_ctx *c, ck_undo *u, ck_err *err)
  * makes the root read-only; a lower-only overlay would refuse them. */
 static int step_rootfs(run_ctx *c, ck_undo *u, ck_err *err)
 {
-    if (c->image == NULL)
+    if (c->image == NULL || c->pinned)
         return 0;
     const char *dirs[] = {c->p.rootfs, c->p.upper, c->p.work};
     for (size_t i = 0; i < 3; i++)
@@ -612,8 +614,42 @@ static int pause_seccomp(run_ctx *c, ck_arena *arena, const ck_seccomp_profile *
     return 0;
 }
 
+static void undo_pins(void *ctx, void *arg)
+{
+    (void)arg;
+    run_ctx *c = ctx;
+    ck_err e;
+    ck_err_clear(&e);
+    if (sb_pins_remove(&c->p, &e) < 0)
+        ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
+}
+
+/* A pod without a pause: recorded first, so a crash while pinning leaves
+ * a record whose stop removes the pins. */
+static int step_pins(run_ctx *c, ck_undo *u, ck_err *err)
+{
+    char boot[CK_BOOT_ID_LEN + 1];
+    if (ck_boot_id(boot, err) < 0)
+        return -1;
+    sb_record_set_pinned(c->data, boot);
+    if (save(c, CK_SANDBOX_CREATING, err) < 0 || ck_undo_push(u, "remove pins", undo_pins, NULL, false, err) < 0)
+        return -1;
+    return sb_pins_create(&c->p, c->cfg, sb_record_hostname(c->data), err);
+}
+
+/* The network's sysctls of a pod without a pause, once ADD made its
+ * interfaces (runc sets a pause's from its spec). */
+static int step_net_sysctls(run_ctx *c, ck_err *err)
+{
+    if (!c->pinned || c->host_network)
+        return 0;
+    return sb_pins_net_sysctls(c->netns, c->cfg, err);
+}
+
 static int step_pause(run_ctx *c, ck_undo *u, ck_err *err)
 {
+    if (c->pinned)
+        return step_pins(c, u, err);
     pause_proc pp = {0};
     if (c->image != NULL && pause_proc_from_image(c, &pp, err) < 0) {
         pause_proc_clear(&pp);
@@ -693,7 +729,7 @@ static int run_steps(run_ctx *c, ck_err *err)
     if (step_row(c, &u, err) == 0 && step_dirs(c, &u, err) == 0 && step_userns(c, &u, err) == 0 &&
         step_netns(c, &u, err) == 0 && step_cni_begin(c, &u, err) == 0 && step_files(c, ip, err) == 0 &&
         step_shm(c, &u, err) == 0 && step_rootfs(c, &u, err) == 0 && step_pause(c, &u, err) == 0 &&
-        step_cni_finish(c, ip, sizeof(ip), err) == 0 && step_hosts(c, ip, err) == 0 &&
+        step_cni_finish(c, ip, sizeof(ip), err) == 0 && step_net_sysctls(c, err) == 0 && step_hosts(c, ip, err) == 0 &&
         save(c, CK_SANDBOX_READY, err) == 0)
         rc = 0;
     cni_add_join(&c->add); /* a failure before the finish: ADD ends before its DEL */
@@ -785,19 +821,9 @@ static int check_cni_arg(const char *field, const char *v, ck_err *err)
 }
 
 /* The sysctls a pod may set are the ones of its own namespaces (runc's
- * and the kubelet's list): the IPC namespace's kernel.shm*, kernel.msg*,
- * kernel.sem and fs.mqueue.*, the network namespace's net.*. Anything else
- * would change the node for every pod; a namespace shared with the host
- * is the host's. */
-static bool ipc_sysctl(const char *name)
-{
-    static const char *const names[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",          "kernel.sem",
-                                        "kernel.shmall", "kernel.shmmax", "kernel.shm_rmid_forced", "kernel.shmmni"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(name, names[i]) == 0)
-            return true;
-    return strncmp(name, "fs.mqueue.", 10) == 0 && name[10] != '\0';
-}
+ * and the kubelet's list, sb_ipc_sysctl): the IPC namespace's and the
+ * network's. Anything else would change the node for every pod; a
+ * namespace shared with the host is the host's. */
 
 /* Whether the kernel has the sysctl, seen from the daemon's namespaces. A
  * per-interface name (net.ipv4.conf.<if>.*, net.ipv6.neigh.<if>.*, ...)
@@ -805,11 +831,8 @@ static bool ipc_sysctl(const char *name)
 static bool sysctl_exists(const char *name)
 {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof(path), "/proc/sys/%s", name) >= (int)sizeof(path))
+    if (sb_sysctl_path(name, path, sizeof(path)) < 0)
         return false;
-    for (char *p = path + sizeof("/proc/sys/") - 1; *p != '\0'; p++)
-        if (*p == '.')
-            *p = '/';
     if (access(path, F_OK) == 0)
         return true;
     char proto[8], table[8], iface[64], rest[256];
@@ -828,7 +851,7 @@ static int check_sysctl(const ck_sandbox_config *cfg, const char *name, ck_err *
 {
     if (name[0] == '\0' || strchr(name, '/') != NULL || strstr(name, "..") != NULL || name[strlen(name) - 1] == '.')
         return ck_err_set(err, CK_E_INVALID, 0, "sysctl \"%s\" is not a sysctl name", name);
-    if (ipc_sysctl(name)) {
+    if (sb_ipc_sysctl(name)) {
         if (cfg->ns_ipc == CK_NS_NODE)
             return ck_err_set(err, CK_E_INVALID, 0,
                               "sysctl \"%s\" belongs to the IPC namespace, and the pod shares the host's", name);
@@ -979,7 +1002,8 @@ int ck_sandbox_run(ck_sandboxes *sb, const ck_sandbox_config *cfg, const ck_canc
     if (ck_oci_runtime_get(sb->cfg, cfg->runtime_handler, &c->rt, err) < 0 ||
         ck_oci_cgroups_path(sb->cfg->cgroup_driver, cfg->cgroup_parent, "x", cg, sizeof(cg), err) < 0)
         goto out;
-    if (sb->cfg->pause.image != NULL && pause_image(sb, &c->image, err) < 0) {
+    c->pinned = sb_pins_wanted(sb, cfg);
+    if (sb->cfg->pause.image != NULL && !c->pinned && pause_image(sb, &c->image, err) < 0) {
         ck_err_wrap(err, "run pod sandbox %s/%s", cfg->ns, cfg->name);
         goto out;
     }

@@ -138,18 +138,20 @@ int ck_sandbox_check_network(ck_sandboxes *sb, const char *id, const ck_cancel *
 /* What a container needs of its pod: containers/ reads a pod only through
  * this (never its record), and sandbox/ never includes containers/. Paths
  * are absolute; "" where the pod has none (host network: no netns; host
- * IPC: no shm). The namespace paths name the pause process's namespaces,
- * valid while ready is true (the pause checked alive by pid, start time and
- * boot). */
+ * IPC: no shm). The namespace paths name the pause process's namespaces
+ * (or a pod without a pause, pinned: its pins), valid while ready is true
+ * (the pause checked alive by pid, start time and boot). */
 typedef struct ck_sandbox_context {
     char id[65];
     bool ready;
     int ns_network, ns_pid, ns_ipc; /* CK_NS_* */
     char ns_target_id[65];
     bool privileged;
-    int pause_pid;
+    int pause_pid; /* 0 for a pod without a pause */
+    bool pinned;   /* a pod without a pause (its containers have their own PID namespaces) */
     char netns[PATH_MAX];
-    char ipc_ns[64], uts_ns[64], pid_ns[64]; /* /proc/<pause>/ns/...; "" when not ready */
+    /* /proc/<pause>/ns/... or the pins; "" when not ready (pid_ns: or pinned) */
+    char ipc_ns[PATH_MAX], uts_ns[PATH_MAX], pid_ns[64];
     char cgroup_parent[512];
     char runtime_handler[64];
     char hostname[256];

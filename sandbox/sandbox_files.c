@@ -32,6 +32,8 @@ void sb_paths_init(const ck_sandboxes *sb, const char *id, sb_paths *p)
     snprintf(p->rootfs, sizeof(p->rootfs), "%s/rootfs", p->dir);
     snprintf(p->upper, sizeof(p->upper), "%s/upper", p->dir);
     snprintf(p->work, sizeof(p->work), "%s/work", p->dir);
+    snprintf(p->ipc_pin, sizeof(p->ipc_pin), "%s/ipc", p->run_dir);
+    snprintf(p->uts_pin, sizeof(p->uts_pin), "%s/uts", p->run_dir);
     ck_oci_monitor_files_init(&p->mon, p->run_dir);
 }
 

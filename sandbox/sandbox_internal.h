@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -64,6 +65,8 @@ typedef struct sb_paths {
     char rootfs[PATH_MAX]; /* the pause image's layers, mounted (with a pause.image) */
     char upper[PATH_MAX];  /* its upper and work dirs: only runc writes (mount points) */
     char work[PATH_MAX];
+    char ipc_pin[PATH_MAX]; /* <state>/sandboxes/<id>/ipc, uts: a pod without a pause (sandbox_pins.c) */
+    char uts_pin[PATH_MAX];
     ck_oci_monitor_files mon;
 } sb_paths;
 
@@ -147,6 +150,35 @@ json_t *sb_record_of_view(const ck_sandbox_view *v);
 int sb_record_pause_exited(ck_sandboxes *sb, const char *id);
 /* The pod as CNI sees it (pointers into row and data). */
 void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
+
+/* sandbox_pins.c: a pod without a pause process */
+/* Whether a pod runs without one: pause.pin_namespaces is on, its
+ * containers do not share a PID namespace (the pause would be its init),
+ * and it has no user namespace of its own (a pause creates its namespaces
+ * inside it). */
+bool sb_pins_wanted(const ck_sandboxes *sb, const ck_sandbox_config *cfg);
+/* Pins the pod's own IPC and UTS namespaces at p->ipc_pin and p->uts_pin,
+ * the hostname and the IPC sysctls set in them; on failure nothing is
+ * left. */
+int sb_pins_create(const sb_paths *p, const ck_sandbox_config *cfg, const char *hostname, ck_err *err);
+/* Unmounts and removes the pins; absent ones are fine. */
+int sb_pins_remove(const sb_paths *p, ck_err *err);
+/* True while the pins are those made on this boot and still mounted;
+ * else why, in reason (may be NULL). */
+bool sb_pins_alive(const sb_paths *p, json_t *data, char *reason, size_t size);
+/* Writes the pod's network sysctls inside its netns (after CNI ADD: they
+ * may name its interfaces). */
+int sb_pins_net_sysctls(const char *netns, const ck_sandbox_config *cfg, ck_err *err);
+/* Calls read on the /proc/net/dev the pod's netns shows. */
+int sb_pins_read_net_dev(const char *netns, void (*read)(FILE *f, void *arg), void *arg, ck_err *err);
+/* /proc/sys/<name with dots as slashes>; -1 when too long. */
+int sb_sysctl_path(const char *name, char *buf, size_t size);
+/* The IPC namespace's sysctls (kernel.shm*, kernel.msg*, kernel.sem,
+ * fs.mqueue.*); the network's are net.*. */
+bool sb_ipc_sysctl(const char *name);
+/* A pod without a pause: recorded with the boot it was made on. */
+void sb_record_set_pinned(json_t *data, const char *boot_id);
+bool sb_record_pinned(json_t *data);
 
 /* sandbox_stop.c */
 /* Stops the pause process, tears the network down, unmounts shm; records

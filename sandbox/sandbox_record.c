@@ -11,6 +11,9 @@
  *   pause_pid                      the pause process
  *   pause_start_time, boot_id      with pause_pid, who the pause process is (common/proc.h);
  *                                  absent in records written before they were kept
+ *   pinned                         true for a pod without a pause (sandbox_pins.c): its IPC and
+ *                                  UTS namespaces pinned in its run dir; boot_id the boot they
+ *                                  were made on
  *   image                          the pause image's id, when pause.image is set (absent otherwise)
  *   rootfs                         where its layers are mounted while the pod runs
  *   stopped                        true once StopPodSandbox (or a recovery) stopped it
@@ -227,6 +230,17 @@ void sb_record_set_pause(json_t *data, const ck_proc_id *who)
     json_object_set_new(data, "pause_pid", json_integer(who->pid));
     json_object_set_new(data, "pause_start_time", json_integer((json_int_t)who->start_time));
     json_object_set_new(data, "boot_id", json_string(who->boot_id));
+}
+
+void sb_record_set_pinned(json_t *data, const char *boot_id)
+{
+    json_object_set_new(data, "pinned", json_true());
+    json_object_set_new(data, "boot_id", json_string(boot_id));
+}
+
+bool sb_record_pinned(json_t *data)
+{
+    return json_is_true(json_object_get(data, "pinned"));
 }
 
 bool sb_record_pause(json_t *data, ck_proc_id *who)

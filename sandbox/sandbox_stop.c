@@ -2,7 +2,8 @@
  * sandbox_stop: StopPodSandbox, RemovePodSandbox and restart recovery.
  *
  * Stop: the pause process gets SIGTERM (it exits 0 at once), SIGKILL after
- * a grace period; the runtime forgets the container; /dev/shm and the pause
+ * a grace period; the runtime forgets the container (a pod without a pause
+ * has its pinned namespaces removed instead); /dev/shm and the pause
  * image's rootfs are unmounted;
  * CNI DEL runs with the configuration the pod was set up with, and only once
  * it succeeded is the netns removed and the attachment forgotten, so a
@@ -28,6 +29,8 @@ enum { STOP_GRACE_MS = 5000 };
 
 bool sb_pause_alive(const sb_paths *p, json_t *data, char *reason, size_t size)
 {
+    if (sb_record_pinned(data))
+        return sb_pins_alive(p, data, reason, size);
     int code = 0;
     long long at = 0;
     ck_err e;
@@ -98,7 +101,11 @@ static bool pause_running(void *arg)
  * RemovePodSandbox after a StopPodSandbox. */
 static int stop_pause(ck_sandboxes *sb, const ck_pod_record *row, json_t *data, const sb_paths *p, ck_err *err)
 {
-    if (sb_record_runtime_deleted(data))
+    /* Pins go with the pause they stand for; any left by a creation cut
+     * short before its record said so go too. */
+    if (sb_pins_remove(p, err) < 0)
+        return ck_err_wrap(err, "pod %s", row->id);
+    if (sb_record_runtime_deleted(data) || sb_record_pinned(data))
         return 0;
     ck_oci_runtime rt;
     if (ck_oci_runtime_get(sb->cfg, row->runtime_handler, &rt, err) < 0)

@@ -42,8 +42,10 @@ static void check_alive(ck_sandboxes *sb, ck_sandbox_view *v)
 {
     json_t *data = sb_record_of_view(v);
     bool stopped = sb_record_stopped(data);
-    /* What every list asks of every running pod: answered by its pidfd. */
-    if (v->state == CK_SANDBOX_READY && !stopped && sb_record_pause_exited(sb, v->id) == 0)
+    /* What every list asks of every running pod: answered by its pidfd. A
+     * pod without a pause has nothing that can exit: its pins go only with
+     * a reboot, which the restart's recovery finds (or by hand). */
+    if (v->state == CK_SANDBOX_READY && !stopped && (sb_record_pinned(data) || sb_record_pause_exited(sb, v->id) == 0))
         return;
     sb_paths p;
     sb_paths_init(sb, v->id, &p);
@@ -228,7 +230,11 @@ int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context 
     out->privileged = sb_record_privileged(data);
     out->pause_pid = v.pause_pid;
     snprintf(out->netns, sizeof(out->netns), "%s", v.netns);
-    if (out->ready && v.pause_pid > 0) {
+    out->pinned = sb_record_pinned(data);
+    if (out->ready && out->pinned) {
+        snprintf(out->ipc_ns, sizeof(out->ipc_ns), "%s", p.ipc_pin);
+        snprintf(out->uts_ns, sizeof(out->uts_ns), "%s", p.uts_pin);
+    } else if (out->ready && v.pause_pid > 0) {
         ns_path(out->ipc_ns, sizeof(out->ipc_ns), v.pause_pid, "ipc");
         ns_path(out->uts_ns, sizeof(out->uts_ns), v.pause_pid, "uts");
         ns_path(out->pid_ns, sizeof(out->pid_ns), v.pause_pid, "pid");
@@ -252,13 +258,10 @@ int ck_sandbox_context_get(ck_sandboxes *sb, const char *id, ck_sandbox_context 
 
 /* ---- stats ------------------------------------------------------------- */
 
-static void net_stats(pid_t pid, ck_sandbox_stats *st)
+/* eth0's counters from a /proc/net/dev. */
+static void read_net_dev(FILE *f, void *arg)
 {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return;
+    ck_sandbox_stats *st = arg;
     char line[512];
     while (fgets(line, sizeof(line), f) != NULL) {
         /* "  eth0: rx bytes packets errs drop fifo frame compressed multicast tx bytes packets errs ..." */
@@ -278,7 +281,43 @@ static void net_stats(pid_t pid, ck_sandbox_stats *st)
         st->tx_bytes = v[8];
         st->tx_errors = v[10];
     }
+}
+
+static void net_stats(pid_t pid, ck_sandbox_stats *st)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    read_net_dev(f, st);
     fclose(f);
+}
+
+static void usage_into(const ck_cgroup_usage *u, ck_sandbox_stats *out)
+{
+    out->cpu_usage_ns = u->cpu_usage_ns;
+    out->memory_usage = u->memory_usage;
+    out->memory_working_set = u->memory_working_set;
+    out->memory_rss = u->memory_rss;
+    out->processes = u->processes;
+}
+
+/* A pod without a pause: its cgroup by the parent the kubelet gave (none
+ * given, there is no pod cgroup: zero, as nothing runs for the pod but
+ * its containers), its network seen from inside its netns. */
+static int pinned_stats(const ck_sandbox_context *ctx, ck_sandbox_stats *out)
+{
+    ck_cgroup_usage u;
+    ck_cgroup_usage_of_path(ctx->cgroup_parent, &u);
+    usage_into(&u, out);
+    if (ctx->netns[0] == '\0')
+        return 0;
+    ck_err e;
+    ck_err_clear(&e);
+    if (sb_pins_read_net_dev(ctx->netns, read_net_dev, out, &e) < 0)
+        ck_warn("sandbox", "pod %s: network stats: %s", ctx->id, e.msg);
+    return 0;
 }
 
 int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out, ck_err *err)
@@ -292,15 +331,13 @@ int ck_sandbox_stats_get(ck_sandboxes *sb, const char *id, ck_sandbox_stats *out
     /* The pod's cgroup is the pause's parent when the kubelet gave one. */
     bool pod = ctx.cgroup_parent[0] != '\0';
     out->timestamp_ns = ck_now_ns();
+    if (ready && ctx.pinned)
+        return pinned_stats(&ctx, out);
     if (!ready || pid <= 0)
         return 0;
     ck_cgroup_usage u;
     ck_cgroup_usage_of(pid, pod, &u);
-    out->cpu_usage_ns = u.cpu_usage_ns;
-    out->memory_usage = u.memory_usage;
-    out->memory_working_set = u.memory_working_set;
-    out->memory_rss = u.memory_rss;
-    out->processes = u.processes;
+    usage_into(&u, out);
     net_stats(pid, out);
     return 0;
 }

@@ -119,32 +119,49 @@ void crit_ctr_suite_restart(crit_ctr_suite *s)
 
 /* ---- pods ---- */
 
-static char *run_pod(crit_ctr_suite *s, const char *name, bool privileged, const char *handler)
+typedef struct pod_kind {
+    bool privileged;
+    const char *handler;
+    const char *hostname; /* set: pid CONTAINER, as the kubelet asks (no pause) */
+} pod_kind;
+
+static char *run_pod(crit_ctr_suite *s, const char *name, const pod_kind *k)
 {
     crit_pod_request pod;
     Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, s->cgroup_parent);
-    if (handler != NULL)
-        req->runtime_handler = (char *)handler;
+    if (k->handler != NULL)
+        req->runtime_handler = (char *)k->handler;
     pod.config.log_directory = s->log_dir;
     Runtime__V1__LinuxSandboxSecurityContext sec = RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
-    sec.privileged = privileged;
+    sec.privileged = k->privileged;
+    Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    if (k->hostname != NULL) {
+        pod.config.hostname = (char *)k->hostname;
+        ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+        sec.namespace_options = &ns;
+    }
     pod.linux_config.security_context = &sec;
     return crit_pod_run(s->client, &s->daemon, req);
 }
 
 char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, false, NULL);
+    return run_pod(s, name, &(pod_kind){0});
 }
 
 char *crit_ctr_run_pod_with_handler(crit_ctr_suite *s, const char *name, const char *handler)
 {
-    return run_pod(s, name, false, handler);
+    return run_pod(s, name, &(pod_kind){.handler = handler});
 }
 
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name)
 {
-    return run_pod(s, name, true, NULL);
+    return run_pod(s, name, &(pod_kind){.privileged = true});
+}
+
+char *crit_ctr_run_pod_without_pause(crit_ctr_suite *s, const char *name, const char *hostname)
+{
+    return run_pod(s, name, &(pod_kind){.hostname = hostname});
 }
 
 size_t crit_ctr_pods_listed(crit_ctr_suite *s)

@@ -55,6 +55,9 @@ double crit_ctr_now(void);
 char *crit_ctr_run_pod(crit_ctr_suite *s, const char *name);
 /* The same pod run by the runtime handler named handler. */
 char *crit_ctr_run_pod_with_handler(crit_ctr_suite *s, const char *name, const char *handler);
+/* A pod whose containers have their own PID namespaces (pid CONTAINER, as
+ * the kubelet asks unless the pod shares one): it runs no pause. */
+char *crit_ctr_run_pod_without_pause(crit_ctr_suite *s, const char *name, const char *hostname);
 /* The same pod with a privileged security context (what a privileged
  * container needs). */
 char *crit_ctr_run_privileged_pod(crit_ctr_suite *s, const char *name);

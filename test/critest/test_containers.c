@@ -389,6 +389,69 @@ static void test_stop_signals_without_the_runtime(void **state)
     free(pod);
 }
 
+/* A container asking for its own PID namespace, in pid mode mode. */
+static char *create_with_pid(crit_ctr_request *c, const char *pod, const char *name, int mode,
+                             Runtime__V1__LinuxContainerSecurityContext *sec, Runtime__V1__NamespaceOption *ns)
+{
+    crit_ctr_init(c, &S, pod, name, "sleep 1000");
+    ns->pid = mode;
+    sec->namespace_options = ns;
+    c->linux_config.security_context = sec;
+    return crit_ctr_create(&S, &c->req);
+}
+
+/* In a pod without a pause (pid CONTAINER), containers share the pod's
+ * pinned IPC and UTS namespaces (its hostname), each with its own PID
+ * namespace; one asking for the pod's PID namespace is refused, naming
+ * why. */
+static void test_containers_in_a_pod_without_pause(void **state)
+{
+    (void)state;
+    char *pod = crit_ctr_run_pod_without_pause(&S, "ctr-nopause", "nopause-host");
+    crit_ctr_request a, b;
+    Runtime__V1__LinuxContainerSecurityContext sa = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT, sb = sa;
+    Runtime__V1__NamespaceOption na = RUNTIME__V1__NAMESPACE_OPTION__INIT, nb = na;
+    char *one = create_with_pid(&a, pod, "one", RUNTIME__V1__NAMESPACE_MODE__CONTAINER, &sa, &na);
+    char *two = create_with_pid(&b, pod, "two", RUNTIME__V1__NAMESPACE_MODE__CONTAINER, &sb, &nb);
+    crit_ctr_start(&S, one);
+    crit_ctr_start(&S, two);
+    const char *script = "hostname; for t in ipc uts pid; do readlink /proc/self/ns/$t; done";
+    char out1[512], out2[512];
+    assert_int_equal(crit_ctr_exec_sh(&S, one, script, out1, sizeof(out1)), 0);
+    assert_int_equal(crit_ctr_exec_sh(&S, two, script, out2, sizeof(out2)), 0);
+    char ipc1[64], uts1[64], pid1[64], ipc2[64], uts2[64], pid2[64], host[64];
+    assert_int_equal(sscanf(out1, "%63s %63s %63s %63s", host, ipc1, uts1, pid1), 4);
+    assert_string_equal(host, "nopause-host");
+    assert_int_equal(sscanf(out2, "%63s %63s %63s %63s", host, ipc2, uts2, pid2), 4);
+    assert_string_equal(host, "nopause-host");
+    assert_string_equal(ipc1, ipc2);
+    assert_string_equal(uts1, uts2);
+    assert_string_not_equal(pid1, pid2);
+    /* The pod's stats: its cgroup (the parent given) holds both. */
+    Runtime__V1__PodSandboxStatsRequest sreq = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
+    sreq.pod_sandbox_id = pod;
+    crit_result r;
+    Runtime__V1__PodSandboxStatsResponse *st = crit_call_ok(S.client, &S.daemon, RUNTIME("PodSandboxStats"), &sreq.base,
+                                                            &runtime__v1__pod_sandbox_stats_response__descriptor, &r);
+    assert_int_equal(st->stats->linux->process->process_count->value, 2);
+    assert_true(st->stats->linux->memory->working_set_bytes->value > 0);
+    crit_result_clear(&r);
+    crit_ctr_request c;
+    Runtime__V1__LinuxContainerSecurityContext sc = RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+    Runtime__V1__NamespaceOption nc = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+    crit_ctr_init(&c, &S, pod, "podpid", "sleep 1000");
+    nc.pid = RUNTIME__V1__NAMESPACE_MODE__POD;
+    sc.namespace_options = &nc;
+    c.linux_config.security_context = &sc;
+    char details[1024];
+    assert_int_equal(crit_ctr_create_code(&S, &c.req, NULL, details, sizeof(details)), GRPC_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(details, "without a shared PID namespace"));
+    free(one);
+    free(two);
+    crit_ctr_cleanup_pod(&S, pod);
+    free(pod);
+}
+
 static void test_remove_in_every_state(void **state)
 {
     (void)state;
@@ -1627,6 +1690,7 @@ int main(void)
         cmocka_unit_test(test_stop_signals_without_the_runtime),
         cmocka_unit_test(test_exit_before_the_runtime_returns),
         cmocka_unit_test(test_remove_in_every_state),
+        cmocka_unit_test(test_containers_in_a_pod_without_pause),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_retry_gets_same_container),
         cmocka_unit_test(test_list_filters),

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,8 +75,10 @@ typedef struct pod_opts {
     const char *hostname;
     bool host_network;
     bool host_pid, host_ipc;
+    bool share_pid; /* pid POD: a pause process (else CONTAINER, as the kubelet asks: none) */
     int32_t host_port, container_port;
     const char *sysctl_key, *sysctl_value;
+    const char *sysctl2_key, *sysctl2_value;
     bool dns;
     const char *ingress; /* kubernetes.io/ingress-bandwidth */
 } pod_opts;
@@ -86,7 +89,7 @@ static Runtime__V1__DNSConfig dns;
 static Runtime__V1__PortMapping pm, *pms[1];
 static Runtime__V1__PodSandboxConfig__LabelsEntry label, *labels[1];
 static Runtime__V1__PodSandboxConfig__AnnotationsEntry annot, bw, *annots[2];
-static Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, *sysctls[1];
+static Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, sysctl2, *sysctls[2];
 static char *servers[] = {"10.96.0.10"}, *searches[] = {"ns1.svc.cluster.local", "svc.cluster.local"},
             *options[] = {"ndots:5"};
 
@@ -100,7 +103,9 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
     runtime__v1__namespace_option__init(&nso);
     config->hostname = (char *)(o->hostname != NULL ? o->hostname : "");
     nso.network = o->host_network ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
-    nso.pid = o->host_pid ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    nso.pid = o->host_pid    ? RUNTIME__V1__NAMESPACE_MODE__NODE
+              : o->share_pid ? RUNTIME__V1__NAMESPACE_MODE__POD
+                             : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
     nso.ipc = o->host_ipc ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
     sc.namespace_options = &nso;
     lx->security_context = &sc;
@@ -149,6 +154,13 @@ static Runtime__V1__RunPodSandboxRequest *build(const pod_opts *o)
         sysctls[0] = &sysctl;
         lx->sysctls = sysctls;
         lx->n_sysctls = 1;
+    }
+    if (o->sysctl2_key != NULL) {
+        runtime__v1__linux_pod_sandbox_config__sysctls_entry__init(&sysctl2);
+        sysctl2.key = (char *)o->sysctl2_key;
+        sysctl2.value = (char *)o->sysctl2_value;
+        sysctls[lx->n_sysctls++] = &sysctl2;
+        lx->sysctls = sysctls;
     }
     return req;
 }
@@ -304,11 +316,11 @@ static void fetch(const char *netns, const char *ip, int port, char *buf, size_t
     waitpid(pid, NULL, 0);
 }
 
-/* The first line `nsenter -t pid <args>` prints into buf. */
-static void nsenter_line(pid_t pid, const char *args, char *buf, size_t size)
+/* The first line `nsenter <args>` prints into buf. */
+static void nsenter_path_line(const char *args, char *buf, size_t size)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "nsenter -t %d %s", (int)pid, args);
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof(cmd), "nsenter %s", args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     buf[0] = '\0';
@@ -316,11 +328,20 @@ static void nsenter_line(pid_t pid, const char *args, char *buf, size_t size)
     pclose(p);
 }
 
+/* The first line `nsenter -t pid <args>` prints into buf. */
+static void nsenter_line(pid_t pid, const char *args, char *buf, size_t size)
+{
+    char all[256];
+    snprintf(all, sizeof(all), "-t %d %s", (int)pid, args);
+    nsenter_path_line(all, buf, size);
+}
+
 static void test_lifecycle_and_status_fields(void **state)
 {
     (void)state;
     pod_opts o = {.name = "life",
                   .hostname = "life-host",
+                  .share_pid = true,
                   .dns = true,
                   .sysctl_key = "net.ipv4.ip_unprivileged_port_start",
                   .sysctl_value = "81"};
@@ -431,7 +452,8 @@ static void test_interface_sysctl_waits_for_the_network(void **state)
         "\"dataDir\":\"%s/cni/networks\"}}]}",
         net.bridge, net.subnet, shared.state);
     crit_write_text(path, conf);
-    pod_opts o = {.name = "ifsysctl", .sysctl_key = "net.ipv4.conf.eth0.accept_local", .sysctl_value = "1"};
+    pod_opts o = {
+        .name = "ifsysctl", .share_pid = true, .sysctl_key = "net.ipv4.conf.eth0.accept_local", .sysctl_value = "1"};
     char *id = run_pod(&o);
     unlink(path);
     crit_result r;
@@ -579,7 +601,7 @@ static void test_bandwidth_annotation(void **state)
 static void test_host_network_pod(void **state)
 {
     (void)state;
-    pod_opts o = {.name = "hostnet"};
+    pod_opts o = {.name = "hostnet", .share_pid = true};
     o.host_network = true;
     char *id = run_pod(&o);
     crit_result r;
@@ -649,6 +671,24 @@ static bool same_ns(pid_t pid, const char *type)
     return strcmp(a, b) == 0;
 }
 
+/* Where a pod without a pause pins its namespace of type ("ipc", "uts"). */
+static void pin_of(const char *id, const char *type, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/sandboxes/%s/%s", shared.state, id, type);
+}
+
+/* Whether the namespace file at path (a pin, /proc/<pid>/ns/...) is the
+ * test's own of that type; -1 when path is no namespace. */
+static int host_ns_at(const char *path, const char *type)
+{
+    struct stat a, b;
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/ns/%s", type);
+    if (stat(path, &a) < 0 || stat(self, &b) < 0 || a.st_dev != b.st_dev)
+        return -1;
+    return a.st_ino == b.st_ino;
+}
+
 static void test_host_pid_and_ipc_pod(void **state)
 {
     (void)state;
@@ -660,21 +700,170 @@ static void test_host_pid_and_ipc_pod(void **state)
     assert_int_equal(s->status->linux->namespaces->options->ipc, RUNTIME__V1__NAMESPACE_MODE__NODE);
     assert_int_equal(s->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__POD);
     crit_result_clear(&r);
-    pid_t pid = pause_pid(id);
-    assert_true(same_ns(pid, "pid"));
-    assert_true(same_ns(pid, "ipc"));
-    assert_false(same_ns(pid, "net"));
-    assert_false(same_ns(pid, "uts"));
+    /* No pause (its containers do not share a PID namespace): the host's
+     * IPC is not pinned, its own UTS is. */
+    char pin[PATH_MAX];
+    pin_of(id, "ipc", pin, sizeof(pin));
+    assert_int_equal(access(pin, F_OK), -1);
+    pin_of(id, "uts", pin, sizeof(pin));
+    assert_int_equal(host_ns_at(pin, "uts"), 0);
+    char *netns = netns_of(id);
+    assert_int_equal(host_ns_at(netns, "net"), 0);
+    free(netns);
     remove_pod(id);
     free(id);
-    /* The default pod (pid CONTAINER here): own pid, ipc, uts namespaces. */
+    /* The default pod (pid CONTAINER here): own IPC and UTS, pinned. */
     pod_opts d = {.name = "ownns"};
     id = run_pod(&d);
-    pid = pause_pid(id);
+    pin_of(id, "ipc", pin, sizeof(pin));
+    assert_int_equal(host_ns_at(pin, "ipc"), 0);
+    pin_of(id, "uts", pin, sizeof(pin));
+    assert_int_equal(host_ns_at(pin, "uts"), 0);
+    remove_pod(id);
+    free(id);
+    /* A pod whose containers share its PID namespace: a pause, its init,
+     * in the pod's own namespaces. */
+    pod_opts p = {.name = "sharedpid", .share_pid = true};
+    id = run_pod(&p);
+    pid_t pid = pause_pid(id);
     assert_false(same_ns(pid, "pid"));
     assert_false(same_ns(pid, "ipc"));
     assert_false(same_ns(pid, "uts"));
+    pin_of(id, "ipc", pin, sizeof(pin));
+    assert_int_equal(access(pin, F_OK), -1);
     remove_last_pod(id);
+}
+
+/* A pod whose containers have their own PID namespaces (the kubelet's
+ * default) runs no pause: its IPC and UTS namespaces are pinned, with the
+ * hostname and sysctls a pause would have had, an interface's sysctl set
+ * once CNI made it. Stats read its network from its netns; stop removes
+ * the pins. */
+static void test_pod_without_pause(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "nopause",
+                  .hostname = "nopause-host",
+                  .sysctl_key = "kernel.shm_rmid_forced",
+                  .sysctl_value = "1",
+                  .sysctl2_key = "net.ipv4.conf.eth0.accept_local",
+                  .sysctl2_value = "1"};
+    char *id = run_pod(&o);
+    crit_result r;
+    json_t *rec;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    assert_int_equal(json_integer_value(json_object_get(rec, "pause_pid")), 0);
+    assert_true(json_is_true(json_object_get(rec, "pinned")));
+    char *netns = strdup(json_string_value(json_object_get(rec, "netns")));
+    json_decref(rec);
+    crit_result_clear(&r);
+    char ipc[PATH_MAX], uts[PATH_MAX], args[PATH_MAX + 128], buf[256];
+    pin_of(id, "ipc", ipc, sizeof(ipc));
+    pin_of(id, "uts", uts, sizeof(uts));
+    assert_int_equal(host_ns_at(ipc, "ipc"), 0);
+    assert_int_equal(host_ns_at(uts, "uts"), 0);
+    snprintf(args, sizeof(args), "--uts=%s hostname", uts);
+    nsenter_path_line(args, buf, sizeof(buf));
+    assert_string_equal(buf, "nopause-host\n");
+    snprintf(args, sizeof(args), "--ipc=%s cat /proc/sys/kernel/shm_rmid_forced", ipc);
+    nsenter_path_line(args, buf, sizeof(buf));
+    assert_string_equal(buf, "1\n");
+    snprintf(args, sizeof(args), "--net=%s cat /proc/sys/net/ipv4/conf/eth0/accept_local", netns);
+    nsenter_path_line(args, buf, sizeof(buf));
+    assert_string_equal(buf, "1\n");
+
+    /* Stats: the pod's eth0 as its netns sees it. */
+    Runtime__V1__PodSandboxStatsRequest sreq = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
+    sreq.pod_sandbox_id = id;
+    Runtime__V1__PodSandboxStatsResponse *st =
+        call_ok(RUNTIME("PodSandboxStats"), &sreq.base, &runtime__v1__pod_sandbox_stats_response__descriptor, &r);
+    assert_non_null(st->stats->linux->network);
+    assert_non_null(st->stats->linux->network->default_interface);
+    assert_string_equal(st->stats->linux->network->default_interface->name, "eth0");
+    crit_result_clear(&r);
+
+    stop_pod(id);
+    s = status(id, &r, NULL);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    crit_result_clear(&r);
+    assert_int_equal(host_ns_at(ipc, "ipc"), -1);
+    assert_int_equal(host_ns_at(uts, "uts"), -1);
+    free(netns);
+    remove_last_pod(id);
+}
+
+/* A pod without a pause survives a daemon kill; its pins unmounted while
+ * the daemon is down (what a reboot does) read NOTREADY, saying why. */
+static void test_pod_without_pause_after_restart(void **state)
+{
+    (void)state;
+    pod_opts o = {.name = "pinned"};
+    char *id = run_pod(&o);
+    crit_close(client);
+    crit_daemon_kill(&shared);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
+    crit_result r;
+    Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, NULL);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+    crit_result_clear(&r);
+    crit_close(client);
+    crit_daemon_kill(&shared);
+    char ipc[PATH_MAX];
+    pin_of(id, "ipc", ipc, sizeof(ipc));
+    assert_int_equal(umount2(ipc, MNT_DETACH), 0);
+    client = crit_daemon_start_and_connect(&shared);
+    assert_non_null(client);
+    json_t *rec;
+    s = status(id, &r, &rec);
+    assert_int_equal(s->status->state, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY);
+    json_decref(rec);
+    crit_result_clear(&r);
+    assert_true(crit_daemon_log_contains(&shared, "was unmounted: NOTREADY"));
+    remove_last_pod(id);
+}
+
+/* A sysctl the kernel refuses fails the pod with the sysctl named, and the
+ * pins, netns and network made before it are gone: in the IPC namespace
+ * (set while pinning) and in the network's (set after ADD). */
+static void test_pod_without_pause_refused_sysctl(void **state)
+{
+    (void)state;
+    const char *keys[] = {"kernel.shm_rmid_forced", "net.ipv4.ip_unprivileged_port_start"};
+    for (size_t i = 0; i < 2; i++) {
+        pod_opts o = {.name = "badsysctl", .sysctl_key = keys[i], .sysctl_value = "not-a-number"};
+        crit_result r;
+        uint8_t buf[4096];
+        size_t len = protobuf_c_message_pack(&build(&o)->base, buf);
+        assert_int_equal(crit_call_raw(client, RUNTIME("RunPodSandbox"), buf, len,
+                                       &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r),
+                         GRPC_STATUS_INVALID_ARGUMENT);
+        assert_non_null(strstr(r.details, keys[i]));
+        crit_result_clear(&r);
+        assert_int_equal(list_count(), 0);
+        assert_nothing_left();
+    }
+}
+
+/* pause.pin_namespaces: false runs a pause for every pod. */
+static void test_pin_namespaces_off(void **state)
+{
+    (void)state;
+    crit_pod_net own;
+    crit_pod_net_init(&own, "ckq", 101);
+    crit_daemon d;
+    assert_int_equal(crit_daemon_prepare_pods(&d, own.bridge, own.subnet, "pause:\n  pin_namespaces: false\n"), 0);
+    crit_client *c = crit_daemon_start_and_connect(&d);
+    assert_non_null(c);
+    pod_opts o = {.name = "withpause"};
+    char *id = crit_pod_run(c, &d, build(&o));
+    assert_true(crit_pod_pause_pid(c, &d, id) > 0);
+    crit_pod_remove(c, &d, id);
+    free(id);
+    crit_pod_assert_nothing_left(&d, &own, cgroup_parent);
+    assert_int_equal(crit_daemon_teardown(&d, c, 15000), 0);
+    crit_pod_net_remove(&own);
 }
 
 static const Runtime__V1__RuntimeCondition *network_ready(crit_result *r)
@@ -907,7 +1096,7 @@ static void test_retry_returns_same_pod(void **state)
 static void test_restart_keeps_pods(void **state)
 {
     (void)state;
-    pod_opts o = {.name = "survivor"};
+    pod_opts o = {.name = "survivor", .share_pid = true};
     char *id = run_pod(&o);
     crit_result r;
     Runtime__V1__PodSandboxStatusResponse *s = status(id, &r, NULL);
@@ -940,7 +1129,7 @@ static void test_restart_keeps_pods(void **state)
 static void test_stats_stream_and_update(void **state)
 {
     (void)state;
-    pod_opts o = {.name = "stats"};
+    pod_opts o = {.name = "stats", .share_pid = true};
     char *id = run_pod(&o);
     crit_result r;
     Runtime__V1__PodSandboxStatsRequest req = RUNTIME__V1__POD_SANDBOX_STATS_REQUEST__INIT;
@@ -1280,7 +1469,7 @@ static void test_hung_runtime_create_is_killed(void **state)
     assert_int_equal(crit_daemon_prepare(&d, yaml), 0);
     crit_client *c = crit_daemon_start_and_connect(&d);
     assert_non_null(c);
-    pod_opts o = {.name = "hung", .host_network = true};
+    pod_opts o = {.name = "hung", .host_network = true, .share_pid = true}; /* a pause: the runtime runs */
     Runtime__V1__RunPodSandboxRequest *req = build(&o);
     req->runtime_handler = "hung";
     struct timespec t0, t1;
@@ -1328,6 +1517,10 @@ int main(void)
         cmocka_unit_test(test_bandwidth_annotation),
         cmocka_unit_test(test_host_network_pod),
         cmocka_unit_test(test_host_pid_and_ipc_pod),
+        cmocka_unit_test(test_pod_without_pause),
+        cmocka_unit_test(test_pod_without_pause_after_restart),
+        cmocka_unit_test(test_pod_without_pause_refused_sysctl),
+        cmocka_unit_test(test_pin_namespaces_off),
         cmocka_unit_test(test_failing_plugin_leaves_nothing),
         cmocka_unit_test(test_broken_config_clear_error),
         cmocka_unit_test(test_retry_returns_same_pod),

@@ -176,6 +176,7 @@ static void assert_config_equal(const ck_config *a, const ck_config *b)
         assert_str_or_null(x->identity_token, y->identity_token);
     }
     assert_str_or_null(a->pause.image, b->pause.image);
+    assert_int_equal(a->pause.pin_namespaces, b->pause.pin_namespaces);
 }
 
 /* Emits cfg into a malloc'd string. */
@@ -227,6 +228,7 @@ static void assert_defaults(const ck_config *cfg)
     assert_int_equal(cfg->registries.ca_dirs.len, 0);
     assert_int_equal(cfg->registries.n_hosts, 0);
     assert_null(cfg->pause.image);
+    assert_true(cfg->pause.pin_namespaces);
 
     size_t n = (runc_path != NULL) + (crun_path != NULL);
     assert_int_equal(cfg->n_runtimes, n);
@@ -656,7 +658,7 @@ static void test_unknown_keys(void **state)
     expect_invalid("registries:\n  hosts:\n    docker.io:\n      token: x\n",
                    "4: registries.hosts.docker.io.token: unknown key (known keys: mirrors, "
                    "insecure, ca_file, username, password, auth, identity_token)");
-    expect_invalid("pause:\n  Image: x\n", "2: pause.Image: unknown key (known keys: image)");
+    expect_invalid("pause:\n  Image: x\n", "2: pause.Image: unknown key (known keys: image, pin_namespaces)");
 }
 
 static void test_duplicate_keys(void **state)
@@ -758,6 +760,7 @@ static void test_emit_exact_text(void **state)
                               "      identity_token: \"\"\n"
                               "pause:\n"
                               "  image: \"\"\n"
+                              "  pin_namespaces: true\n"
                               "metrics:\n"
                               "  address: \"\"\n"
                               "images:\n"
@@ -983,14 +986,15 @@ static void test_reload_keeps_restart_only_keys(void **state)
                                  "runtimes:\n  r1:\n    path: /bin/true\n"
                                  "registries:\n  hosts:\n    a.example: {insecure: true}\n");
     ck_config *next = load_ok("listen: unix:///run/b.sock\nlog_level: debug\nlog_format: json\n"
-                              "root_dir: /var/lib/other\n"
+                              "root_dir: /var/lib/other\npause: {pin_namespaces: false}\n"
                               "runtimes:\n  r2:\n    path: /bin/false\n"
                               "metrics:\n  address: 127.0.0.1:9\n"
                               "registries:\n  hosts:\n    b.example: {mirrors: [http://m]}\n");
     char changed[256];
     ck_err err = {0};
     assert_int_equal(ck_config_keep_restart_only(next, running, changed, sizeof(changed), &err), 0);
-    assert_string_equal(changed, "listen, root_dir, default_runtime, metrics.address, runtimes");
+    assert_string_equal(changed, "pause.pin_namespaces, listen, root_dir, default_runtime, metrics.address, runtimes");
+    assert_true(next->pause.pin_namespaces);
     /* Kept as running. */
     assert_string_equal(next->listen, "unix:///run/a.sock");
     assert_string_equal(next->root_dir, running->root_dir);
