@@ -92,6 +92,8 @@ typedef struct pod_request {
     Runtime__V1__PodSandboxMetadata meta;
     Runtime__V1__PodSandboxConfig cfg;
     Runtime__V1__LinuxPodSandboxConfig lx;
+    Runtime__V1__LinuxSandboxSecurityContext sec;
+    Runtime__V1__NamespaceOption ns;
     char name[64], uid[64];
 } pod_request;
 
@@ -105,6 +107,13 @@ static void pod_init(pod_request *p, const char *mode, int i)
     p->meta.uid = p->uid;
     runtime__v1__linux_pod_sandbox_config__init(&p->lx);
     p->lx.cgroup_parent = "/ctr-bench";
+    /* The pod's namespaces as the kubelet asks for a pod without
+     * shareProcessNamespace: each container its own PID namespace. */
+    runtime__v1__namespace_option__init(&p->ns);
+    p->ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    runtime__v1__linux_sandbox_security_context__init(&p->sec);
+    p->sec.namespace_options = &p->ns;
+    p->lx.security_context = &p->sec;
     runtime__v1__pod_sandbox_config__init(&p->cfg);
     p->cfg.metadata = &p->meta;
     p->cfg.hostname = p->name;
