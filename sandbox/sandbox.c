@@ -820,11 +820,6 @@ static int check_cni_arg(const char *field, const char *v, ck_err *err)
     return 0;
 }
 
-/* The sysctls a pod may set are the ones of its own namespaces (runc's
- * and the kubelet's list, sb_ipc_sysctl): the IPC namespace's and the
- * network's. Anything else would change the node for every pod; a
- * namespace shared with the host is the host's. */
-
 /* Whether the kernel has the sysctl, seen from the daemon's namespaces. A
  * per-interface name (net.ipv4.conf.<if>.*, net.ipv6.neigh.<if>.*, ...)
  * is checked on "default": the pod's interface does not exist yet. */
@@ -847,6 +842,10 @@ static bool sysctl_exists(const char *name)
     return access(path, F_OK) == 0;
 }
 
+/* The sysctls a pod may set are the ones of its own namespaces (runc's
+ * and the kubelet's list, sb_ipc_sysctl): the IPC namespace's and the
+ * network's. Anything else would change the node for every pod; a
+ * namespace shared with the host is the host's. */
 static int check_sysctl(const ck_sandbox_config *cfg, const char *name, ck_err *err)
 {
     if (name[0] == '\0' || strchr(name, '/') != NULL || strstr(name, "..") != NULL || name[strlen(name) - 1] == '.')
