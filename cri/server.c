@@ -300,6 +300,16 @@ static int take_slot(ck_cri_server *srv)
 /* The stack a poller keeps mapped below its loop between calls. */
 enum { POLLER_STACK_KEEP = 32 * 1024 };
 
+/* A poller beyond min_idle that waited this long for a call exits. After
+ * a burst the surplus ones (up to max_idle) stayed until the next burst,
+ * each keeping its stack's pages and its malloc thread cache (glibc's
+ * tcache: up to 7 free chunks of each size to 1 KB, ~230 KB when full,
+ * pinning arena pages that malloc_trim cannot give back). Measured, 110
+ * pods started at once, settled: 19 -> 13 threads, RSS 28.4 -> 27.8 MB.
+ * Costs: the min_idle pollers wake every POLLER_IDLE_MS for nothing, and
+ * the next burst starts its threads again (tens of microseconds each). */
+enum { POLLER_IDLE_MS = 2000 };
+
 typedef struct poller_arg {
     ck_cri_server *srv;
     int slot;
@@ -330,10 +340,20 @@ static void *poller_main(void *arg)
         srv->idle++;
         pthread_mutex_unlock(&srv->mu);
 
-        grpc_event ev = grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        gpr_timespec until =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(POLLER_IDLE_MS, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(srv->cq, until, NULL);
 
         pthread_mutex_lock(&srv->mu);
         srv->idle--;
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            bool spare = srv->idle >= srv->min_idle;
+            pthread_mutex_unlock(&srv->mu);
+            if (!spare)
+                continue;
+            poller_exit(srv, a.slot);
+            return NULL;
+        }
         if (ev.type == GRPC_QUEUE_SHUTDOWN) {
             pthread_mutex_unlock(&srv->mu);
             poller_exit(srv, a.slot);
