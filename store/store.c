@@ -88,6 +88,8 @@
 #define BUSY_TIMEOUT_MS 5000
 /* After a burst, truncate the WAL back to this size at checkpoint. */
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
+/* The page cache of the one connection, in KiB (see configure). */
+#define CACHE_KIB 256
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -448,9 +450,17 @@ static int configure(sqlite3 *db, const char *path, size_t nsteps, ck_err *err)
         return ck_err_set(err, CK_E_INTERNAL, 0, "store: open %s: journal mode is %s, WAL could not be enabled", path,
                           mode);
 
-    char pragmas[128];
+    /* cache_size: SQLite's default page cache is 2 MB per connection, and
+     * what it holds stays allocated: with 110 pods the store held 0.69 MB
+     * (0.22 MB idle; 0.40 MB with this cap), and a thousand containers
+     * fill all 2 MB. Pages past
+     * the cache are read from the kernel's page cache, microseconds each,
+     * and a list that moved reads every row anyway. */
+    char pragmas[192];
     snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d", JOURNAL_SIZE_LIMIT);
+             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = %d; "
+             "PRAGMA cache_size = -%d",
+             JOURNAL_SIZE_LIMIT, CACHE_KIB);
     if (exec_sql(db, pragmas, err, "set pragmas") < 0)
         return ck_err_wrap(err, "store: open %s", path);
     /* Both are silently ignored when unsupported: read them back. */
