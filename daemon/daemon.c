@@ -246,7 +246,8 @@ static void limit_arenas(void)
 }
 
 /* glibc keeps the heap a burst of calls freed (110 pods started at once
- * leave ~4 MB free in its arenas) until something asks for it back, and
+ * left 11 MB free in 16 arenas before ARENAS_MAX) until something asks for
+ * it back, and
  * the node counts it against the daemon meanwhile: it is given back every
  * TRIM_EVERY_MS, which costs well under a millisecond. */
 enum { TRIM_EVERY_MS = 10000 };
