@@ -245,6 +245,33 @@ static void limit_arenas(void)
         ck_warn("daemon", "mallopt(M_ARENA_MAX, %d) refused: the heap may hold more after bursts", ARENAS_MAX);
 }
 
+/* glibc's per-thread cache (tcache) keeps up to 7 free chunks of each
+ * small size for every thread that freed them, out of malloc_trim's reach,
+ * pinning the arena pages around them: 110 pods started at once and
+ * settled, 25.4 -> 24.0 MB RSS (heap 2.4 -> 1.4 MB) without it. The
+ * daemon's hot paths spend their time in runc, the plugins and the
+ * kernel, not in malloc. Children inherit the setting: the monitors are
+ * ours, runc and the plugins are Go. */
+static const char TCACHE_TUNABLE[] = "glibc.malloc.tcache_count";
+
+void ck_daemon_tune_malloc(char **argv)
+{
+    const char *was = getenv("GLIBC_TUNABLES");
+    if (was != NULL && strstr(was, TCACHE_TUNABLE) != NULL)
+        return; /* this is the exec (or the operator chose) */
+    char value[1024];
+    int n = snprintf(value, sizeof(value), "%s%s%s=0", was != NULL ? was : "", was != NULL && was[0] != '\0' ? ":" : "",
+                     TCACHE_TUNABLE);
+    if (n < 0 || (size_t)n >= sizeof(value) || setenv("GLIBC_TUNABLES", value, 1) < 0)
+        return;
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "cricket: execute itself again without the malloc thread cache: %s (it stays)\n", strerror(errno));
+    if (was != NULL)
+        setenv("GLIBC_TUNABLES", was, 1);
+    else
+        unsetenv("GLIBC_TUNABLES");
+}
+
 /* glibc keeps the heap a burst of calls freed (110 pods started at once
  * left 11 MB free in 16 arenas before ARENAS_MAX) until something asks for
  * it back, and

@@ -24,5 +24,10 @@ int ck_daemon_load_config(const ck_options *opt, ck_config **out, ck_err *err);
 /* Runs the daemon until SIGTERM/SIGINT; takes ownership of cfg. Returns the
  * process exit status. */
 int ck_daemon_run(const ck_options *opt, ck_config *cfg);
+/* Before the daemon starts (and any thread): turns glibc's per-thread
+ * malloc cache off, which only GLIBC_TUNABLES at exec can do, by setting
+ * it and executing itself again with argv, once. Returns (the cache kept)
+ * when GLIBC_TUNABLES already names it or the exec fails. */
+void ck_daemon_tune_malloc(char **argv);
 
 #endif

@@ -168,6 +168,8 @@ int main(int argc, char **argv)
     int r = parse_args(argc, argv, &c);
     if (r != 0)
         return r > 0 ? 0 : 2;
+    if (c.cmd == CMD_RUN && !c.print_default)
+        ck_daemon_tune_malloc(argv);
     if (c.print_default) {
         fputs(ck_config_default_yaml, stdout);
         return fflush(stdout) == 0 ? 0 : 1;

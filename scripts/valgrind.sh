@@ -58,6 +58,9 @@ rm -rf "$logs"
 mkdir -p "$logs"
 
 export CRICKET_BIN=$(pwd)/$build/daemon/cricket
+# Set here: a daemon without it executes itself again to set it (glibc's
+# malloc thread cache off), and that exec would run it out of valgrind.
+export GLIBC_TUNABLES=glibc.malloc.tcache_count=0
 export CRICKET_WRAPPER="valgrind --trace-children=no --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite \
 --show-leak-kinds=definite --num-callers=30 --suppressions=$(pwd)/scripts/valgrind.supp --log-file=$logs/%p.log"
 

@@ -402,6 +402,31 @@ static void test_slow_calls_do_not_block_others(void **state)
     }
 }
 
+/* The daemon runs without glibc's per-thread malloc cache: it executed
+ * itself again with GLIBC_TUNABLES naming it (same pid). A harness that
+ * sets the variable itself (the valgrind leg: an exec there would leave
+ * valgrind) has nothing to check. */
+static void test_daemon_runs_without_malloc_thread_cache(void **state)
+{
+    (void)state;
+    const char *own = getenv("GLIBC_TUNABLES");
+    if (own != NULL && strstr(own, "glibc.malloc.tcache_count") != NULL)
+        skip();
+    char path[64], env[65536];
+    snprintf(path, sizeof(path), "/proc/%d/environ", (int)shared.pid);
+    FILE *f = fopen(path, "re");
+    assert_non_null(f);
+    size_t n = fread(env, 1, sizeof(env) - 1, f);
+    fclose(f);
+    env[n] = '\0';
+    bool found = false;
+    for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
+        if (strncmp(env + i, "GLIBC_TUNABLES=", 15) == 0 && strstr(env + i, "glibc.malloc.tcache_count=0") != NULL)
+            found = true;
+    }
+    assert_true(found);
+}
+
 /* Thread stacks the daemon has mapped: regions of exactly its default
  * thread stack size (its RLIMIT_STACK), each above a guard page. */
 static int daemon_thread_stacks(void)
@@ -583,6 +608,7 @@ int main(void)
     grpc_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_daemon_runs_without_malloc_thread_cache),
         cmocka_unit_test(test_status_conditions_and_handlers),
         cmocka_unit_test(test_status_network_ready_with_cni_config),
         cmocka_unit_test(test_status_verbose_info_is_json),
