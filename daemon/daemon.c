@@ -274,9 +274,8 @@ void ck_daemon_tune_malloc(char **argv)
 
 /* glibc keeps the heap a burst of calls freed (110 pods started at once
  * left 11 MB free in 16 arenas before ARENAS_MAX) until something asks for
- * it back, and
- * the node counts it against the daemon meanwhile: it is given back every
- * TRIM_EVERY_MS, which costs well under a millisecond. */
+ * it back, and the node counts it against the daemon meanwhile: it is
+ * given back every TRIM_EVERY_MS, which costs well under a millisecond. */
 enum { TRIM_EVERY_MS = 10000 };
 
 static void trim_heap(long long *last_ms)
