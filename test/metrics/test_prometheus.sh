@@ -15,7 +15,13 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ -f "$work/cricket.log" ] && tail -20 "$work/cricket.log" >&2; exit 1; }
+fail() {
+    echo "FAIL: $*" >&2
+    for log in cricket prometheus; do
+        [ -s "$work/$log.log" ] && { echo "--- $log.log:" >&2; tail -20 "$work/$log.log" >&2; }
+    done
+    exit 1
+}
 
 free_port() {
     local p
@@ -25,7 +31,15 @@ free_port() {
     done
     fail "no free port"
 }
-wait_http() { for _ in $(seq 150); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; fail "$1 never answered"; }
+# wait_http URL [PID]: up to 60 s; a server (PID) that exited fails at once
+wait_http() {
+    for _ in $(seq 300); do
+        curl -sf -o /dev/null "$1" && return 0
+        [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && fail "$1: its server exited"
+        sleep 0.2
+    done
+    fail "$1 never answered"
+}
 
 mport=$(free_port)
 cat >"$work/cricket.yaml" <<YAML
@@ -63,7 +77,7 @@ YAML
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
     --web.listen-address="127.0.0.1:$pport" --log.level=warn 2>"$work/prometheus.log" &
 pids+=($!)
-wait_http "http://127.0.0.1:$pport/-/ready"
+wait_http "http://127.0.0.1:$pport/-/ready" "$!"
 query="http://127.0.0.1:$pport/api/v1/query?query=cricket_grpc_requests_total%7Bmethod%3D%22Version%22%7D"
 for _ in $(seq 60); do
     if curl -sf "$query" | grep -q '"method":"Version"'; then
