@@ -199,6 +199,7 @@ static void cpu_usage(const cg_of *w, const char *v2, ck_cgroup_usage *out)
         out->cpu_usage_ns = read_keyed(file, "usage_usec") * 1000;
     }
 }
+
 /* v1's memory controller. Swap is what memory+swap holds beyond memory,
  * when the kernel accounts swap at all (the memsw files exist). */
 static void memory_v1(const char *cg, ck_cgroup_usage *out, uint64_t *inactive)

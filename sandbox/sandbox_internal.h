@@ -131,7 +131,8 @@ void sb_name_key_legacy(const char *name, const char *ns, const char *uid, uint3
  * yields a view without details, logged); the fields point into what
  * sb_record_view_clear frees. The text is parsed once while it does not
  * change (sb->parsed); the parsed record, sb_record_of_view, is shared:
- * read it, never change it. */
+ * read it, never change it. It lacks the record's "cni" (the attachment no
+ * view reads): whoever needs it, or saves the record, loads it (sb_load). */
 int sb_record_view(ck_sandboxes *sb, const char *text, ck_sandbox_view *v, ck_err *err);
 /* Around a view of every pod: the parsed records not used since
  * sb_record_views_begin (those of pods removed) are forgotten at the end. */
