@@ -20,6 +20,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grpc/grpc.h>
 
@@ -254,6 +256,25 @@ static void limit_arenas(void)
  * ours, runc and the plugins are Go. */
 static const char TCACHE_TUNABLE[] = "glibc.malloc.tcache_count";
 
+/* What to execute to run this binary again: the path /proc/self/exe
+ * names while that file is still the one running (an upgrade may have
+ * replaced it since), so the process keeps its name (ps, pgrep, the
+ * journal take it from the file executed: /proc/self/exe would make it
+ * "exe"); else /proc/self/exe itself. */
+static const char *self_path(char *buf, size_t size)
+{
+    static const char proc_self[] = "/proc/self/exe";
+    ssize_t n = readlink(proc_self, buf, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1)
+        return proc_self;
+    buf[n] = '\0';
+    struct stat named, running;
+    if (stat(buf, &named) < 0 || stat(proc_self, &running) < 0 || named.st_dev != running.st_dev ||
+        named.st_ino != running.st_ino)
+        return proc_self;
+    return buf;
+}
+
 void ck_daemon_tune_malloc(char **argv)
 {
     const char *was = getenv("GLIBC_TUNABLES");
@@ -264,7 +285,8 @@ void ck_daemon_tune_malloc(char **argv)
                      TCACHE_TUNABLE);
     if (n < 0 || (size_t)n >= sizeof(value) || setenv("GLIBC_TUNABLES", value, 1) < 0)
         return;
-    execv("/proc/self/exe", argv);
+    char path[PATH_MAX];
+    execv(self_path(path, sizeof(path)), argv);
     fprintf(stderr, "cricket: execute itself again without the malloc thread cache: %s (it stays)\n", strerror(errno));
     if (was != NULL)
         setenv("GLIBC_TUNABLES", was, 1);

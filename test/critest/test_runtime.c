@@ -403,9 +403,11 @@ static void test_slow_calls_do_not_block_others(void **state)
 }
 
 /* The daemon runs without glibc's per-thread malloc cache: it executed
- * itself again with GLIBC_TUNABLES naming it (same pid). A harness that
- * sets the variable itself (the valgrind leg: an exec there would leave
- * valgrind) has nothing to check. */
+ * itself again with GLIBC_TUNABLES naming it (same pid), by its own path,
+ * so it keeps its name for ps, pgrep and the journal (through
+ * /proc/self/exe it would be "exe"). A harness that sets the variable
+ * itself (the valgrind leg: an exec there would leave valgrind) has
+ * nothing to check. */
 static void test_daemon_runs_without_malloc_thread_cache(void **state)
 {
     (void)state;
@@ -425,6 +427,14 @@ static void test_daemon_runs_without_malloc_thread_cache(void **state)
             found = true;
     }
     assert_true(found);
+
+    char comm[32] = "";
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)shared.pid);
+    f = fopen(path, "re");
+    assert_non_null(f);
+    assert_non_null(fgets(comm, sizeof(comm), f));
+    fclose(f);
+    assert_string_equal(comm, "cricket\n");
 }
 
 /* Thread stacks the daemon has mapped: regions of exactly its default
