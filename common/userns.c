@@ -10,6 +10,8 @@
  */
 #include "common/userns.h"
 
+#include "common/nspin.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -18,13 +20,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
 
 /* ---- mapping rules -------------------------------------------------------- */
 
@@ -169,13 +166,7 @@ int ck_userns_create(const char *dir, const char *name, const ck_id_map *uid, co
 
 int ck_userns_remove(const char *path, ck_err *err)
 {
-    struct statfs fs;
-    for (int i = 0; i < 8 && statfs(path, &fs) == 0 && (unsigned long)fs.f_type == (unsigned long)NSFS_MAGIC; i++)
-        if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "unmount user namespace %s", path);
-    if (unlink(path) < 0 && errno != ENOENT)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "remove user namespace %s", path);
-    return 0;
+    return ck_ns_unpin(path, "user namespace", err);
 }
 
 /* ---- the probe ------------------------------------------------------------------------ */

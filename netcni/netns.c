@@ -3,6 +3,7 @@
  */
 #include "netcni/netns.h"
 
+#include "common/nspin.h"
 #include "common/thread.h"
 
 #include <errno.h>
@@ -16,13 +17,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
 
 /* A new network namespace for the calling thread (or child), its loopback
  * up: 0, or the failed step (1 unshare, 2 bring up lo) with errno saved in
@@ -105,32 +100,21 @@ int ck_netns_create(const char *dir, const char *name, char *path_out, size_t si
     return 0;
 }
 
-/* In the child: joins the user namespace, makes the network namespace, says
- * so on ready and waits for the parent (which pins it: the child, in the
- * pod's user namespace, may not mount in the host's mount namespace) to
- * close release. */
-static int owned_child(int userns, int ready, int release, int release_w)
+/* In a child that joined the pod's user namespace (common/nspin.h). */
+static int owned_in_child(void *arg, int *e)
 {
-    close(release_w); /* or the read below would wait for itself */
-    if (setns(userns, CLONE_NEWUSER) < 0)
-        return 1;
-    int e = 0;
-    int rc = new_netns_lo_up(&e);
-    char c = 'k';
-    if (rc != 0)
-        c = rc == 1 ? (char)'1' : (char)'2'; /* unshare or lo failed */
-    if (write(ready, &c, 1) != 1 || rc != 0)
-        return rc != 0 ? rc : 1;
-    ssize_t n = read(release, &c, 1);
-    return n < 0 ? 1 : 0;
+    (void)arg;
+    return new_netns_lo_up(e);
 }
 
-static int reap(pid_t pid)
+static int owned_in_parent(void *arg, pid_t child, ck_err *err)
 {
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return status;
+    const char *path = arg;
+    char ns[64];
+    snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)child);
+    if (mount(ns, path, NULL, MS_BIND, NULL) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "pin netns on %s", path);
+    return 0;
 }
 
 int ck_netns_create_in(const char *dir, const char *name, const char *userns_path, char *path_out, size_t size,
@@ -138,68 +122,25 @@ int ck_netns_create_in(const char *dir, const char *name, const char *userns_pat
 {
     if (userns_path == NULL || userns_path[0] == '\0')
         return ck_netns_create(dir, name, path_out, size, err);
-    int userns = open(userns_path, O_RDONLY | O_CLOEXEC);
-    if (userns < 0)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "open user namespace %s", userns_path);
-    int ready[2] = {-1, -1}, release[2] = {-1, -1};
-    if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(release, O_CLOEXEC) < 0) {
-        int e = errno;
-        for (int i = 0; i < 2; i++)
-            if (ready[i] >= 0)
-                close(ready[i]);
-        close(userns);
-        return ck_err_set(err, CK_E_INTERNAL, e, "create netns: pipe");
-    }
-    pid_t pid = create_file(dir, name, path_out, size, err) < 0 ? -2 : fork();
-    if (pid == 0)
-        _exit(owned_child(userns, ready[1], release[0], release[1]));
-    int e = errno;
-    close(userns);
-    close(ready[1]);
-    close(release[0]);
-    char c = 0;
-    ssize_t n = 0;
-    if (pid > 0)
-        while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR) {
-        }
-    close(ready[0]);
-    int rc = 0;
-    if (pid == -2) {
-        rc = -1;
-    } else if (pid < 0) {
-        rc = ck_err_set(err, CK_E_INTERNAL, e, "create netns: fork");
-    } else if (n != 1 || c != 'k') {
-        rc = ck_err_set(err, CK_E_INTERNAL, 0, "create netns %s in user namespace %s: %s failed", path_out, userns_path,
-                        c == '1'   ? "unshare"
-                        : c == '2' ? "bring up lo"
-                                   : "joining it");
-    } else {
-        char ns[64];
-        snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)pid);
-        if (mount(ns, path_out, NULL, MS_BIND, NULL) < 0)
-            rc = ck_err_set(err, CK_E_INTERNAL, errno, "pin netns on %s", path_out);
-    }
-    close(release[1]);
-    if (pid > 0)
-        reap(pid);
-    if (rc < 0 && pid != -2)
+    if (create_file(dir, name, path_out, size, err) < 0)
+        return -1;
+    static const char *const steps[] = {"", "unshare", "bring up lo"};
+    ck_userns_work work = {owned_in_child, owned_in_parent, path_out, steps, 3, 0};
+    char what[PATH_MAX * 2 + 64];
+    snprintf(what, sizeof(what), "create netns %s in user namespace %s", path_out, userns_path);
+    if (ck_ns_run_in_userns(userns_path, &work, what, err) < 0) {
         unlink(path_out);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 bool ck_netns_is_pinned(const char *path)
 {
-    struct statfs fs;
-    return statfs(path, &fs) == 0 && (unsigned long)fs.f_type == (unsigned long)NSFS_MAGIC;
+    return ck_ns_pinned(path);
 }
 
 int ck_netns_remove(const char *path, ck_err *err)
 {
-    for (int i = 0; i < 8 && ck_netns_is_pinned(path); i++) {
-        if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-            return ck_err_set(err, CK_E_INTERNAL, errno, "unmount netns %s", path);
-    }
-    if (unlink(path) < 0 && errno != ENOENT)
-        return ck_err_set(err, CK_E_INTERNAL, errno, "remove netns %s", path);
-    return 0;
+    return ck_ns_unpin(path, "netns", err);
 }
