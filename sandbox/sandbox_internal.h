@@ -153,10 +153,8 @@ int sb_record_pause_exited(ck_sandboxes *sb, const char *id);
 void sb_cni_pod(const ck_pod_record *row, json_t *data, ck_cni_pod *pod);
 
 /* sandbox_pins.c: a pod without a pause process */
-/* Whether a pod runs without one: pause.pin_namespaces is on, its
- * containers do not share a PID namespace (the pause would be its init),
- * and it has no user namespace of its own (a pause creates its namespaces
- * inside it). */
+/* Whether a pod runs without one: pause.pin_namespaces is on and its
+ * containers do not share a PID namespace (the pause would be its init). */
 bool sb_pins_wanted(const ck_sandboxes *sb, const ck_sandbox_config *cfg);
 /* Pins the pod's own IPC and UTS namespaces at p->ipc_pin and p->uts_pin,
  * the hostname and the IPC sysctls set in them; on failure nothing is

@@ -13,10 +13,11 @@
  *
  * A thread makes the pins (common/thread.h): it unshares the namespaces,
  * sets the hostname and the IPC sysctls in them, and bind-mounts its own
- * /proc/thread-self/ns/{ipc,uts}. The network's sysctls are written by a
- * thread that joins the netns, once CNI ADD made the interfaces they may
- * name. A pod that shares the host's IPC has no IPC pin, one on the host's
- * network no UTS pin (its hostname is the node's).
+ * /proc/thread-self/ns/{ipc,uts}. In a pod with its own user namespace a
+ * forked child makes them inside it (see below). The network's sysctls are
+ * written by a thread that joins the netns, once CNI ADD made the
+ * interfaces they may name. A pod that shares the host's IPC has no IPC
+ * pin, one on the host's network no UTS pin (its hostname is the node's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,13 +28,14 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "common/arena.h"
+#include "common/nspin.h"
 #include "common/thread.h"
-#include "netcni/netns.h"
 #include "sandbox/sandbox_internal.h"
 
 bool sb_pins_wanted(const ck_sandboxes *sb, const ck_sandbox_config *cfg)
 {
-    return sb->cfg->pause.pin_namespaces && cfg->ns_pid != CK_NS_POD && cfg->userns.mode != CK_NS_POD;
+    return sb->cfg->pause.pin_namespaces && cfg->ns_pid != CK_NS_POD;
 }
 
 int sb_sysctl_path(const char *name, char *buf, size_t size)
@@ -88,26 +90,40 @@ typedef struct pin_job {
     int rc;
 } pin_job;
 
-static int pin_one(const char *ns, const char *path, ck_err *err)
+/* Pins the namespace of type ns ("ipc", "uts") that source_dir holds
+ * ("/proc/thread-self/ns", "/proc/<pid>/ns") on path. */
+static int pin_one(const char *source_dir, const char *ns, const char *path, ck_err *err)
 {
-    char self[64];
-    snprintf(self, sizeof(self), "/proc/thread-self/ns/%s", ns);
+    char source[64];
+    snprintf(source, sizeof(source), "%s/%s", source_dir, ns);
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
     if (fd < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "create %s", path);
     close(fd);
     /* "none": a bind mount has no type, but valgrind checks the pointer. */
-    if (mount(self, path, "none", MS_BIND, NULL) < 0)
+    if (mount(source, path, "none", MS_BIND, NULL) < 0)
         return ck_err_set(err, CK_E_INTERNAL, errno, "pin the %s namespace on %s", ns, path);
     return 0;
+}
+
+static int pin_both(const pin_job *j, const char *source_dir, ck_err *err)
+{
+    if ((j->ipc && pin_one(source_dir, "ipc", j->p->ipc_pin, err) < 0) ||
+        (j->uts && pin_one(source_dir, "uts", j->p->uts_pin, err) < 0))
+        return -1;
+    return 0;
+}
+
+static int unshare_flags(const pin_job *j)
+{
+    return (j->ipc ? CLONE_NEWIPC : 0) | (j->uts ? CLONE_NEWUTS : 0);
 }
 
 static void *pin_thread(void *arg)
 {
     pin_job *j = arg;
     j->rc = -1;
-    int flags = (j->ipc ? CLONE_NEWIPC : 0) | (j->uts ? CLONE_NEWUTS : 0);
-    if (unshare(flags) < 0) {
+    if (unshare(unshare_flags(j)) < 0) {
         ck_err_set(&j->err, CK_E_INTERNAL, errno, "unshare the IPC and UTS namespaces");
         return NULL;
     }
@@ -117,11 +133,103 @@ static void *pin_thread(void *arg)
     }
     if (j->ipc && write_sysctls(j->cfg, true, &j->err) < 0)
         return NULL;
-    if ((j->ipc && pin_one("ipc", j->p->ipc_pin, &j->err) < 0) ||
-        (j->uts && pin_one("uts", j->p->uts_pin, &j->err) < 0))
+    if (pin_both(j, "/proc/thread-self/ns", &j->err) < 0)
         return NULL;
     j->rc = 0;
     return NULL; /* the thread ends; the bind mounts keep the namespaces */
+}
+
+/* ---- in the pod's own user namespace -------------------------------------- */
+
+/* A pod with its own user namespace must own its IPC and UTS namespaces
+ * (runc's container, root in that user namespace, may then join them and
+ * act in them), so a child that joined it makes them (common/nspin.h),
+ * sets the hostname and writes the IPC sysctls: the kernel lets only the
+ * namespace's own root write those, not the host's. The daemon pins them.
+ * The child makes system calls only, so the sysctls' paths are made
+ * before it is forked. */
+typedef struct owned_job {
+    const pin_job *pin;
+    const char **paths, **values; /* the IPC sysctls to write */
+    size_t n;
+} owned_job;
+
+static int owned_in_child(void *arg, int *e)
+{
+    const owned_job *o = arg;
+    const pin_job *j = o->pin;
+    if (unshare(unshare_flags(j)) < 0) {
+        *e = errno;
+        return 1;
+    }
+    if (j->uts && sethostname(j->hostname, strlen(j->hostname)) < 0) {
+        *e = errno;
+        return 2;
+    }
+    for (size_t i = 0; i < o->n; i++) {
+        size_t len = strlen(o->values[i]);
+        int fd = open(o->paths[i], O_WRONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? write(fd, o->values[i], len) : -1;
+        *e = n < 0 ? errno : 0;
+        if (fd >= 0)
+            close(fd);
+        if (n != (ssize_t)len)
+            return 3 + (int)i;
+    }
+    return 0;
+}
+
+static int owned_in_parent(void *arg, pid_t child, ck_err *err)
+{
+    const owned_job *o = arg;
+    char source_dir[32];
+    snprintf(source_dir, sizeof(source_dir), "/proc/%d/ns", (int)child);
+    return pin_both(o->pin, source_dir, err);
+}
+
+/* The child's IPC sysctls into o, and the names of its steps (one per
+ * sysctl) into *steps, from arena. */
+static int owned_plan(ck_arena *arena, const ck_sandbox_config *cfg, owned_job *o, const char ***steps, ck_err *err)
+{
+    size_t max = cfg->sysctls.len;
+    o->paths = ck_arena_alloc(arena, (max + 1) * sizeof(char *));
+    o->values = ck_arena_alloc(arena, (max + 1) * sizeof(char *));
+    *steps = ck_arena_alloc(arena, (max + 3) * sizeof(char *));
+    if (o->paths == NULL || o->values == NULL || *steps == NULL)
+        return ck_err_oom(err, "the pod's sysctls");
+    (*steps)[0] = "";
+    (*steps)[1] = "unshare the IPC and UTS namespaces";
+    (*steps)[2] = "set the hostname";
+    o->n = 0;
+    for (size_t i = 0; i < max; i++) {
+        const ck_kv *kv = &cfg->sysctls.items[i];
+        if (!o->pin->ipc || !sb_ipc_sysctl(kv->key))
+            continue;
+        char path[PATH_MAX];
+        if (sb_sysctl_path(kv->key, path, sizeof(path)) < 0)
+            return ck_err_set(err, CK_E_INVALID, 0, "sysctl \"%.80s\": name too long", kv->key);
+        o->paths[o->n] = ck_arena_strdup(arena, path);
+        o->values[o->n] = kv->value;
+        (*steps)[3 + o->n] = ck_arena_printf(arena, "set sysctl %s=%s", kv->key, kv->value);
+        if (o->paths[o->n] == NULL || (*steps)[3 + o->n] == NULL)
+            return ck_err_oom(err, "the pod's sysctls");
+        o->n++;
+    }
+    return 0;
+}
+
+static int pins_create_owned(const pin_job *j, const char *userns, ck_err *err)
+{
+    ck_arena arena = CK_ARENA_INIT;
+    owned_job o = {.pin = j};
+    const char **steps = NULL;
+    int rc = owned_plan(&arena, j->cfg, &o, &steps, err);
+    if (rc == 0) {
+        ck_userns_work work = {owned_in_child, owned_in_parent, &o, steps, 3 + (int)o.n, 3};
+        rc = ck_ns_run_in_userns(userns, &work, "in the pod's user namespace", err);
+    }
+    ck_arena_reset(&arena);
+    return rc;
 }
 
 int sb_pins_create(const sb_paths *p, const ck_sandbox_config *cfg, const char *hostname, ck_err *err)
@@ -134,13 +242,18 @@ int sb_pins_create(const sb_paths *p, const ck_sandbox_config *cfg, const char *
     ck_err_clear(&j.err);
     if (!j.ipc && !j.uts)
         return 0;
-    int rc = ck_thread_run_small(pin_thread, &j);
-    if (rc != 0)
+    int rc = 0;
+    if (cfg->userns.mode == CK_NS_POD) {
+        rc = pins_create_owned(&j, p->userns, &j.err);
+    } else if ((rc = ck_thread_run_small(pin_thread, &j)) != 0) {
         return ck_err_set(err, CK_E_INTERNAL, rc, "pin the pod's namespaces: start a thread");
-    if (j.rc < 0) {
+    } else {
+        rc = j.rc;
+    }
+    if (rc < 0) {
         ck_err e;
         ck_err_clear(&e);
-        sb_pins_remove(p, &e); /* what the thread pinned before it failed */
+        sb_pins_remove(p, &e); /* what was pinned before the failure */
         ck_err_copy(err, &j.err);
         return ck_err_wrap(err, "pin the pod's namespaces");
     }
@@ -149,7 +262,8 @@ int sb_pins_create(const sb_paths *p, const ck_sandbox_config *cfg, const char *
 
 int sb_pins_remove(const sb_paths *p, ck_err *err)
 {
-    if (ck_netns_remove(p->ipc_pin, err) < 0 || ck_netns_remove(p->uts_pin, err) < 0)
+    if (ck_ns_unpin(p->ipc_pin, "the pod's IPC namespace pin", err) < 0 ||
+        ck_ns_unpin(p->uts_pin, "the pod's UTS namespace pin", err) < 0)
         return ck_err_wrap(err, "remove the pod's pinned namespaces");
     return 0;
 }
@@ -158,7 +272,7 @@ int sb_pins_remove(const sb_paths *p, ck_err *err)
  * reboot the run dir is gone (a tmpfs) or its files are plain files. */
 static bool pin_lost(const char *path)
 {
-    return access(path, F_OK) == 0 && !ck_netns_is_pinned(path);
+    return access(path, F_OK) == 0 && !ck_ns_pinned(path);
 }
 
 bool sb_pins_alive(const sb_paths *p, json_t *data, char *reason, size_t size)

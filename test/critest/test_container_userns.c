@@ -8,13 +8,18 @@
  * (two mappings, CONTAINER, TARGET, an unmapped root, mappings on NODE, a
  * container asking for another namespace than its pod's) is
  * INVALID_ARGUMENT and leaves nothing; removing a pod leaves no mount and
- * no pinned namespace. The volumes of a POD-mode pod are idmapped through
+ * no pinned namespace. A POD-mode pod whose containers have their own PID
+ * namespaces runs no pause: its pinned IPC and UTS namespaces are owned by
+ * its user namespace, and a sysctl the kernel refuses in them is
+ * INVALID_ARGUMENT. The volumes of a POD-mode pod are idmapped through
  * its user namespace (the host's root owns them inside, what the container
  * writes is the host's root's on disk), recursive read-only ones stay so
  * at depth, Mount.uid_mappings/gid_mappings other than the pod's are
  * refused, and a filesystem that takes no idmap is FAILED_PRECONDITION.
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -229,6 +235,109 @@ static void test_pod_mode_maps_root_and_owns_rootfs(void **state)
     crit_ctr_wait_nothing_left(&S);
     free(w);
     free(id);
+    free(pod);
+}
+
+/* The inode of the user namespace that owns the namespace pinned at path. */
+static ino_t owner_of(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    int owner = ioctl(fd, NS_GET_USERNS);
+    assert_true(owner >= 0);
+    struct stat st;
+    assert_int_equal(fstat(owner, &st), 0);
+    close(owner);
+    close(fd);
+    return st.st_ino;
+}
+
+/* RunPodSandbox of a pod with its own user namespace and pid mode
+ * CONTAINER (o's, shared with its containers), hostname owned-host and
+ * kernel.shm_rmid_forced set to shm_rmid_forced. */
+static grpc_status_code run_pinned_pod(userns_opts *o, const char *shm_rmid_forced, char **id, char *details,
+                                       size_t size)
+{
+    o->no.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+    crit_pod_request pod;
+    Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, "userns-pinned", S.cgroup_parent);
+    pod.config.log_directory = S.log_dir;
+    pod.config.hostname = "owned-host";
+    pod.linux_config.security_context = &o->pod_sc;
+    Runtime__V1__LinuxPodSandboxConfig__SysctlsEntry sysctl, *sysctls[1] = {&sysctl};
+    runtime__v1__linux_pod_sandbox_config__sysctls_entry__init(&sysctl);
+    sysctl.key = "kernel.shm_rmid_forced";
+    sysctl.value = (char *)shm_rmid_forced;
+    pod.linux_config.sysctls = sysctls;
+    pod.linux_config.n_sysctls = 1;
+    crit_result r;
+    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code == GRPC_STATUS_OK)
+        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    snprintf(details, size, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
+/* A pod with its own user namespace whose containers have their own PID
+ * namespaces runs no pause: its IPC and UTS namespaces are pinned and
+ * owned by its user namespace, hold its hostname and IPC sysctl, and its
+ * container (root in that user namespace) joins them. A sysctl value the
+ * kernel refuses there is INVALID_ARGUMENT naming it, and leaves nothing. */
+static void test_pod_without_pause_owns_its_namespaces(void **state)
+{
+    (void)state;
+    userns_opts o;
+    userns_init(&o, RUNTIME__V1__NAMESPACE_MODE__POD, 1, kubelet_map);
+    char *pod = NULL, details[512];
+    if (run_pinned_pod(&o, "1", &pod, details, sizeof(details)) != GRPC_STATUS_OK)
+        fail_msg("RunPodSandbox with userns POD, pid CONTAINER: %s", details);
+
+    char userns[512], ipc[512], uts[512];
+    snprintf(userns, sizeof(userns), "%s/userns/%s", S.daemon.state, pod);
+    snprintf(ipc, sizeof(ipc), "%s/sandboxes/%s/ipc", S.daemon.state, pod);
+    snprintf(uts, sizeof(uts), "%s/sandboxes/%s/uts", S.daemon.state, pod);
+    struct stat us, is;
+    assert_int_equal(stat(userns, &us), 0);
+    assert_int_equal(stat(ipc, &is), 0);
+    assert_true(owner_of(ipc) == us.st_ino);
+    assert_true(owner_of(uts) == us.st_ino);
+
+    char log[512];
+    char *id = run_to_end(pod, "owned", &o,
+                          "hostname; cat /proc/sys/kernel/shm_rmid_forced; readlink /proc/self/ns/ipc; "
+                          "cat /proc/self/uid_map",
+                          log, sizeof(log));
+    char ipc_link[64];
+    snprintf(ipc_link, sizeof(ipc_link), "ipc:[%lu]", (unsigned long)is.st_ino);
+    crit_ctr_wait_log(log, "stdout", "owned-host", 10);
+    crit_ctr_wait_log(log, "stdout", ipc_link, 10);
+    if (!log_has_triple(log, 0, 1000, 100000)) {
+        char *text = crit_ctr_read_file(log);
+        fail_msg("uid_map in the container's log:\n%s", text);
+    }
+    char *text = crit_ctr_read_file(log);
+    if (strstr(text, "stdout F 1\n") == NULL)
+        fail_msg("kernel.shm_rmid_forced in the container's log:\n%s", text);
+    free(text);
+
+    crit_ctr_cleanup_pod(&S, pod);
+    assert_int_equal(pinned_user_namespaces(), 0);
+    assert_int_equal(stat(ipc, &is), -1);
+    assert_int_equal(stat(uts, &is), -1);
+    crit_ctr_wait_nothing_left(&S);
+    free(id);
+    free(pod);
+
+    size_t before = crit_ctr_pods_listed(&S);
+    pod = NULL;
+    grpc_status_code code = run_pinned_pod(&o, "not-a-number", &pod, details, sizeof(details));
+    if (code != GRPC_STATUS_INVALID_ARGUMENT || strstr(details, "kernel.shm_rmid_forced=not-a-number") == NULL)
+        fail_msg("a refused sysctl: status %d \"%s\", want INVALID_ARGUMENT naming it", (int)code, details);
+    assert_int_equal(crit_ctr_pods_listed(&S), before);
+    assert_int_equal(pinned_user_namespaces(), 0);
+    crit_ctr_wait_nothing_left(&S);
     free(pod);
 }
 
@@ -556,6 +665,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_advertises_user_namespaces),
         cmocka_unit_test(test_pod_mode_maps_root_and_owns_rootfs),
+        cmocka_unit_test(test_pod_without_pause_owns_its_namespaces),
         cmocka_unit_test(test_node_mode_is_the_hosts),
         cmocka_unit_test(test_refused_user_namespaces),
         cmocka_unit_test(test_container_must_match_its_pod),
