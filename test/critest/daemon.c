@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -208,12 +209,32 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* Detaches whatever is still mounted below dir: a test that failed before
+ * its own clean-up (its volumes), or pods a killed daemon left (their
+ * pins). Left there, the mounts would outlive the suite and keep its
+ * directory. Detaching a mount detaches those below it too, so the rest
+ * fail with EINVAL, which is fine. */
+static void unmount_below(const char *dir)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (f == NULL)
+        return;
+    size_t len = strlen(dir);
+    char line[8192], mnt[4096];
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, dir, len) == 0 && mnt[len] == '/')
+            umount2(mnt, MNT_DETACH);
+    fclose(f);
+}
+
 void crit_daemon_cleanup(crit_daemon *d)
 {
     if (d->pid > 0)
         crit_daemon_stop(d, 5000);
-    if (d->dir[0] != '\0')
+    if (d->dir[0] != '\0') {
+        unmount_below(d->dir);
         nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
 }
 
 int crit_daemon_teardown(crit_daemon *d, crit_client *c, int timeout_ms)

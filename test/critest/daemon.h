@@ -46,7 +46,8 @@ int crit_run_cricket(const char *const *args, char *out, size_t size);
 int crit_daemon_stop(crit_daemon *d, int timeout_ms);
 /* kill -9, as a crash would: nothing is shut down cleanly. Reaps it. */
 void crit_daemon_kill(crit_daemon *d);
-/* Removes the temporary tree (after stop). */
+/* Removes the temporary tree (after stop), detaching first whatever is
+ * still mounted in it. */
 void crit_daemon_cleanup(crit_daemon *d);
 /* The end of a daemon a test started: closes c (may be NULL), stops d as
  * crit_daemon_stop does, prints its log unless it exited 0 (the log is gone
