@@ -345,8 +345,17 @@ static void undo_container(void *ctx, void *arg)
         ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
 }
 
+/* The first record already says whether the pod is pinned (and on which
+ * boot): a crash at any later step leaves a record whose stop removes the
+ * pins, made or not, with no commit of its own before pinning. */
 static int step_row(run_ctx *c, ck_undo *u, ck_err *err)
 {
+    if (c->pinned) {
+        char boot[CK_BOOT_ID_LEN + 1];
+        if (ck_boot_id(boot, err) < 0)
+            return -1;
+        sb_record_set_pinned(c->data, boot);
+    }
     if (save(c, CK_SANDBOX_CREATING, err) < 0)
         return -1;
     return ck_undo_push(u, "delete row", undo_row, NULL, false, err);
@@ -396,8 +405,10 @@ static int step_netns(run_ctx *c, ck_undo *u, ck_err *err)
         return ck_err_wrap(err, "create netns");
     if (ck_undo_push(u, "remove netns", undo_netns, NULL, false, err) < 0)
         return -1;
+    /* Saved with the CNI plan, next, before ADD: a crash before that
+     * leaves a netns that recovery finds by the pod's id. */
     sb_record_set_netns(c->data, c->netns);
-    return save(c, CK_SANDBOX_CREATING, err);
+    return 0;
 }
 
 static uint64_t bandwidth_annotation(const ck_sandbox_config *cfg, const char *key)
@@ -624,15 +635,10 @@ static void undo_pins(void *ctx, void *arg)
         ck_warn("sandbox", "pod %s: undo: %s", c->row.id, e.msg);
 }
 
-/* A pod without a pause: recorded first, so a crash while pinning leaves
- * a record whose stop removes the pins. */
+/* A pod without a pause (recorded as such by step_row). */
 static int step_pins(run_ctx *c, ck_undo *u, ck_err *err)
 {
-    char boot[CK_BOOT_ID_LEN + 1];
-    if (ck_boot_id(boot, err) < 0)
-        return -1;
-    sb_record_set_pinned(c->data, boot);
-    if (save(c, CK_SANDBOX_CREATING, err) < 0 || ck_undo_push(u, "remove pins", undo_pins, NULL, false, err) < 0)
+    if (ck_undo_push(u, "remove pins", undo_pins, NULL, false, err) < 0)
         return -1;
     return sb_pins_create(&c->p, c->cfg, sb_record_hostname(c->data), err);
 }
