@@ -209,22 +209,30 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-/* Detaches whatever is still mounted below dir: a test that failed before
- * its own clean-up (its volumes), or pods a killed daemon left (their
- * pins). Left there, the mounts would outlive the suite and keep its
- * directory. Detaching a mount detaches those below it too, so the rest
- * fail with EINVAL, which is fine. */
-static void unmount_below(const char *dir)
+int crit_mounts_each(const char *dir, void (*fn)(const char *point, void *arg), void *arg)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
     if (f == NULL)
-        return;
+        return -1;
     size_t len = strlen(dir);
-    char line[8192], mnt[4096];
+    char line[8192], point[4096];
+    int n = 0;
     while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, dir, len) == 0 && mnt[len] == '/')
-            umount2(mnt, MNT_DETACH);
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, len) == 0) {
+            n++;
+            if (fn != NULL)
+                fn(point, arg);
+        }
     fclose(f);
+    return n;
+}
+
+/* Detaching a mount detaches those below it too, so the rest fail with
+ * EINVAL, which is fine. */
+static void detach_below(const char *point, void *dir)
+{
+    if (point[strlen(dir)] == '/')
+        umount2(point, MNT_DETACH);
 }
 
 void crit_daemon_cleanup(crit_daemon *d)
@@ -232,7 +240,10 @@ void crit_daemon_cleanup(crit_daemon *d)
     if (d->pid > 0)
         crit_daemon_stop(d, 5000);
     if (d->dir[0] != '\0') {
-        unmount_below(d->dir);
+        /* What is still mounted: volumes of a test that failed before its
+         * own clean-up, pins of pods a killed daemon left. Left there, the
+         * mounts would outlive the suite and keep its directory. */
+        crit_mounts_each(d->dir, detach_below, d->dir);
         nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
 }

@@ -49,6 +49,10 @@ void crit_daemon_kill(crit_daemon *d);
 /* Removes the temporary tree (after stop), detaching first whatever is
  * still mounted in it. */
 void crit_daemon_cleanup(crit_daemon *d);
+/* Calls fn(point, arg) (fn may be NULL) for each mount point in
+ * /proc/self/mountinfo that starts with dir; how many, or -1 when
+ * mountinfo cannot be read. */
+int crit_mounts_each(const char *dir, void (*fn)(const char *point, void *arg), void *arg);
 /* The end of a daemon a test started: closes c (may be NULL), stops d as
  * crit_daemon_stop does, prints its log unless it exited 0 (the log is gone
  * after this), and removes its tree. Returns what crit_daemon_stop returned. */

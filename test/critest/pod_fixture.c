@@ -96,6 +96,20 @@ char *crit_pod_run(crit_client *c, const crit_daemon *d, const Runtime__V1__RunP
     return id;
 }
 
+grpc_status_code crit_pod_run_status(crit_client *c, const Runtime__V1__RunPodSandboxRequest *req, char **id,
+                                     char *details, size_t size)
+{
+    crit_result r;
+    grpc_status_code code = crit_call(c, RUNTIME("RunPodSandbox"), &req->base,
+                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
+    if (code == GRPC_STATUS_OK && id != NULL)
+        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
+    if (details != NULL)
+        snprintf(details, size, "%s", r.details);
+    crit_result_clear(&r);
+    return code;
+}
+
 void crit_pod_stop(crit_client *c, const crit_daemon *d, const char *id)
 {
     Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
@@ -169,17 +183,9 @@ void crit_write_text(const char *path, const char *text)
 
 size_t crit_mounts_under(const char *dir)
 {
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    assert_non_null(f);
-    char line[8192];
-    size_t n = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char point[4096];
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, strlen(dir)) == 0)
-            n++;
-    }
-    fclose(f);
-    return n;
+    int n = crit_mounts_each(dir, NULL, NULL);
+    assert_true(n >= 0);
+    return (size_t)n;
 }
 
 size_t crit_pod_allocated_ips(const crit_daemon *d, const char *prefix)

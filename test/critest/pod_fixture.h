@@ -67,6 +67,10 @@ void *crit_call_ok(crit_client *c, const crit_daemon *d, const char *method, con
                    const ProtobufCMessageDescriptor *desc, crit_result *r);
 /* RunPodSandbox: the pod's id, 64 hex digits (free it). */
 char *crit_pod_run(crit_client *c, const crit_daemon *d, const Runtime__V1__RunPodSandboxRequest *req);
+/* RunPodSandbox that may be refused: its status; when OK the pod's id into
+ * *id (free it), and the status's details into details, each unless NULL. */
+grpc_status_code crit_pod_run_status(crit_client *c, const Runtime__V1__RunPodSandboxRequest *req, char **id,
+                                     char *details, size_t size);
 void crit_pod_stop(crit_client *c, const crit_daemon *d, const char *id);
 void crit_pod_remove(crit_client *c, const crit_daemon *d, const char *id);
 /* Verbose PodSandboxStatus, which r holds until crit_result_clear. When

@@ -82,15 +82,7 @@ static grpc_status_code run_pod(const char *name, Runtime__V1__LinuxSandboxSecur
         pod.linux_config.sysctls = entries;
         pod.linux_config.n_sysctls = 1;
     }
-    crit_result r;
-    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
-                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
-    if (code == GRPC_STATUS_OK && id != NULL)
-        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
-    if (details != NULL)
-        snprintf(details, size, "%s", r.details);
-    crit_result_clear(&r);
-    return code;
+    return crit_pod_run_status(S.client, req, id, details, size);
 }
 
 static size_t containers_listed(void)

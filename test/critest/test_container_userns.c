@@ -92,15 +92,7 @@ static grpc_status_code run_pod(const char *name, userns_opts *o, char **id, cha
     Runtime__V1__RunPodSandboxRequest *req = crit_pod_request_init(&pod, name, S.cgroup_parent);
     pod.config.log_directory = S.log_dir;
     pod.linux_config.security_context = o != NULL ? &o->pod_sc : NULL;
-    crit_result r;
-    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
-                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
-    if (code == GRPC_STATUS_OK && id != NULL)
-        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
-    if (details != NULL)
-        snprintf(details, size, "%s", r.details);
-    crit_result_clear(&r);
-    return code;
+    return crit_pod_run_status(S.client, req, id, details, size);
 }
 
 /* A container of pod running script to its end with these options; its
@@ -270,14 +262,7 @@ static grpc_status_code run_pinned_pod(userns_opts *o, const char *shm_rmid_forc
     sysctl.value = (char *)shm_rmid_forced;
     pod.linux_config.sysctls = sysctls;
     pod.linux_config.n_sysctls = 1;
-    crit_result r;
-    grpc_status_code code = crit_call(S.client, RUNTIME("RunPodSandbox"), &req->base,
-                                      &runtime__v1__run_pod_sandbox_response__descriptor, 60000, &r);
-    if (code == GRPC_STATUS_OK)
-        *id = strdup(((Runtime__V1__RunPodSandboxResponse *)r.response)->pod_sandbox_id);
-    snprintf(details, size, "%s", r.details);
-    crit_result_clear(&r);
-    return code;
+    return crit_pod_run_status(S.client, req, id, details, size);
 }
 
 /* A pod with its own user namespace whose containers have their own PID
