@@ -9,7 +9,8 @@
 # scripts/coverage.sh (line coverage per folder); last the benchmark table
 # in its tiny mode (bench/table.sh --tiny: it installs containerd, times
 # nothing and fails only when a row got no number for either runtime, so
-# the benchmark never rots).
+# the benchmark never rots; bench/store_bench runs small after the tests
+# for the same reason).
 # Run as root on Debian 12: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,11 @@ scripts/check-proto-compat.sh
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$build" --output-on-failure --timeout 900
+# The store benchmark, small and sanitized: it times nothing here, it only
+# must not rot (nor leak).
+store_dir=$(mktemp -d)
+"$build/bench/store_bench" "$store_dir" 2 200
+rm -rf "$store_dir"
 
 scripts/valgrind.sh
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

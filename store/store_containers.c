@@ -52,7 +52,7 @@ static void clear_container(void *rec)
     ck_container_record_clear(rec);
 }
 
-int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *err)
+static int container_put_locked(ck_store *s, const ck_container_record *rec, ck_err *err)
 {
     if (rec == NULL || rec->id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put container: no id given");
@@ -83,6 +83,11 @@ int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *
     return 0;
 }
 
+int ck_store_container_put(ck_store *s, const ck_container_record *rec, ck_err *err)
+{
+    return ck_store_durable(s, container_put_locked(s, rec, err), err);
+}
+
 int ck_store_container_get(ck_store *s, const char *id, ck_container_record *out, ck_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -105,7 +110,7 @@ int ck_store_container_get(ck_store *s, const char *id, ck_container_record *out
     return 0;
 }
 
-int ck_store_container_set_state(ck_store *s, const char *id, const ck_container_transition *tr, ck_err *err)
+static int container_set_state_locked(ck_store *s, const char *id, const ck_container_transition *tr, ck_err *err)
 {
     if (id == NULL || tr == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: set container state: id and state required");
@@ -134,7 +139,12 @@ int ck_store_container_set_state(ck_store *s, const char *id, const ck_container
     return 0;
 }
 
-int ck_store_container_delete(ck_store *s, const char *id, ck_err *err)
+int ck_store_container_set_state(ck_store *s, const char *id, const ck_container_transition *tr, ck_err *err)
+{
+    return ck_store_durable(s, container_set_state_locked(s, id, tr, err), err);
+}
+
+static int container_delete_locked(ck_store *s, const char *id, ck_err *err)
 {
     if (id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete container: no id given");
@@ -148,6 +158,11 @@ int ck_store_container_delete(ck_store *s, const char *id, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: delete container %s", id);
     return 0;
+}
+
+int ck_store_container_delete(ck_store *s, const char *id, ck_err *err)
+{
+    return ck_store_durable(s, container_delete_locked(s, id, err), err);
 }
 
 int ck_store_container_list(ck_store *s, ck_container_record **out, size_t *n, ck_err *err)

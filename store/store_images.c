@@ -93,7 +93,7 @@ static void clear_string(void *p)
     *(char **)p = NULL;
 }
 
-int ck_store_image_put(ck_store *s, const ck_image_record *rec, ck_err *err)
+static int image_put_locked(ck_store *s, const ck_image_record *rec, ck_err *err)
 {
     if (rec == NULL || rec->id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put image: no id given");
@@ -108,6 +108,11 @@ int ck_store_image_put(ck_store *s, const ck_image_record *rec, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: put image %s", rec->id);
     return 0;
+}
+
+int ck_store_image_put(ck_store *s, const ck_image_record *rec, ck_err *err)
+{
+    return ck_store_durable(s, image_put_locked(s, rec, err), err);
 }
 
 int ck_store_image_get(ck_store *s, const char *id, ck_image_record *out, ck_err *err)
@@ -132,7 +137,7 @@ int ck_store_image_get(ck_store *s, const char *id, ck_image_record *out, ck_err
     return 0;
 }
 
-int ck_store_image_delete(ck_store *s, const char *id, ck_err *err)
+static int image_delete_locked(ck_store *s, const char *id, ck_err *err)
 {
     if (id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete image: no id given");
@@ -147,6 +152,11 @@ int ck_store_image_delete(ck_store *s, const char *id, ck_err *err)
     return 0;
 }
 
+int ck_store_image_delete(ck_store *s, const char *id, ck_err *err)
+{
+    return ck_store_durable(s, image_delete_locked(s, id, err), err);
+}
+
 int ck_store_image_list(ck_store *s, ck_image_record **out, size_t *n, ck_err *err)
 {
     CK_STORE_LOCKED(s);
@@ -159,7 +169,7 @@ int ck_store_image_find_prefix(ck_store *s, const char *prefix, char **id_out, c
     return ck_store_find_prefix(s, CK_STMT_IMAGE_PREFIX, "image", prefix, id_out, err);
 }
 
-int ck_store_image_ref_set(ck_store *s, const char *ref, const char *image_id, ck_err *err)
+static int image_ref_set_locked(ck_store *s, const char *ref, const char *image_id, ck_err *err)
 {
     if (ref == NULL || image_id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: set image reference: reference and image id are required");
@@ -177,7 +187,12 @@ int ck_store_image_ref_set(ck_store *s, const char *ref, const char *image_id, c
     return 0;
 }
 
-int ck_store_image_ref_delete(ck_store *s, const char *ref, ck_err *err)
+int ck_store_image_ref_set(ck_store *s, const char *ref, const char *image_id, ck_err *err)
+{
+    return ck_store_durable(s, image_ref_set_locked(s, ref, image_id, err), err);
+}
+
+static int image_ref_delete_locked(ck_store *s, const char *ref, ck_err *err)
 {
     if (ref == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete image reference: none given");
@@ -190,6 +205,11 @@ int ck_store_image_ref_delete(ck_store *s, const char *ref, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: delete image reference %s", ref);
     return 0;
+}
+
+int ck_store_image_ref_delete(ck_store *s, const char *ref, ck_err *err)
+{
+    return ck_store_durable(s, image_ref_delete_locked(s, ref, err), err);
 }
 
 int ck_store_image_resolve(ck_store *s, const char *ref, char **id_out, ck_err *err)
@@ -264,7 +284,7 @@ static void clear_layer(void *rec)
     memset(l, 0, sizeof(*l));
 }
 
-int ck_store_layer_put(ck_store *s, const ck_layer_record *rec, ck_err *err)
+static int layer_put_locked(ck_store *s, const ck_layer_record *rec, ck_err *err)
 {
     if (rec == NULL || rec->chain_id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put layer: no chain id given");
@@ -281,7 +301,12 @@ int ck_store_layer_put(ck_store *s, const ck_layer_record *rec, ck_err *err)
     return 0;
 }
 
-int ck_store_layer_delete(ck_store *s, const char *chain_id, ck_err *err)
+int ck_store_layer_put(ck_store *s, const ck_layer_record *rec, ck_err *err)
+{
+    return ck_store_durable(s, layer_put_locked(s, rec, err), err);
+}
+
+static int layer_delete_locked(ck_store *s, const char *chain_id, ck_err *err)
 {
     if (chain_id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete layer: no chain id given");
@@ -294,6 +319,11 @@ int ck_store_layer_delete(ck_store *s, const char *chain_id, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: delete layer %s", chain_id);
     return 0;
+}
+
+int ck_store_layer_delete(ck_store *s, const char *chain_id, ck_err *err)
+{
+    return ck_store_durable(s, layer_delete_locked(s, chain_id, err), err);
 }
 
 int ck_store_layer_list(ck_store *s, ck_layer_record **out, size_t *n, ck_err *err)

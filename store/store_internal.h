@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/cleanup.h"
 #include "common/err.h"
@@ -67,6 +68,19 @@ struct ck_store {
      * reader keep what it built from the rows until one changes. */
     uint64_t container_generation;
     sqlite3_stmt *stmt[CK_STMT_COUNT];
+    /* Group commit (see "Durability" in store.c): commits counts the
+     * transactions committed so far (the WAL hook, mu held); a write call
+     * returns only once one fdatasync of wal_fd started after its commit
+     * has finished. sync_mu orders those fdatasyncs, synced is the count
+     * they are known to cover, syncs how many ran, and sync_errno and
+     * sync_failed ("open", "fdatasync") say how the first failure did. */
+    _Atomic uint64_t commits;
+    int wal_fd;
+    pthread_mutex_t sync_mu;
+    uint64_t synced;
+    uint64_t syncs;
+    int sync_errno;
+    const char *sync_failed;
 };
 
 /* ---- locking: every public call holds mu for its whole duration ------- */
@@ -83,6 +97,18 @@ void ck_store_unlockp(ck_store **s);
  * so SQLITE_STATIC bindings never outlive the caller's strings. */
 void ck_store_stmt_resetp(sqlite3_stmt **st);
 #define _cleanup_stmt_ _cleanup_(ck_store_stmt_resetp)
+
+/* ---- durability ------------------------------------------------------- */
+
+/* Ends a public call that may have written: when ret is 0 and the call
+ * committed (it ran outside a transaction, or was the commit), waits, with
+ * mu released, until the WAL holding that commit is on disk. Returns ret,
+ * or -1 with err set when the fdatasync failed (then and ever after: a
+ * failed fdatasync leaves the page cache's word on the WAL worthless). */
+int ck_store_durable(ck_store *s, int ret, ck_err *err);
+
+/* For tests: commits not yet known to be on disk (0 between calls). */
+uint64_t ck_store_commits_unsynced(ck_store *s);
 
 /* ---- errors ----------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-int ck_store_name_reserve(ck_store *s, const char *name, const char *owner_id, ck_err *err)
+static int name_reserve_locked(ck_store *s, const char *name, const char *owner_id, ck_err *err)
 {
     if (name == NULL || owner_id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: reserve name: name and owner are required");
@@ -42,7 +42,12 @@ int ck_store_name_reserve(ck_store *s, const char *name, const char *owner_id, c
     return ck_store_sql_err(s, rc, err, "store: reserve name %s for %s", name, owner_id);
 }
 
-int ck_store_name_release(ck_store *s, const char *name, ck_err *err)
+int ck_store_name_reserve(ck_store *s, const char *name, const char *owner_id, ck_err *err)
+{
+    return ck_store_durable(s, name_reserve_locked(s, name, owner_id, err), err);
+}
+
+static int name_release_locked(ck_store *s, const char *name, ck_err *err)
 {
     if (name == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: release name: no name given");
@@ -55,6 +60,11 @@ int ck_store_name_release(ck_store *s, const char *name, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: release name %s", name);
     return 0;
+}
+
+int ck_store_name_release(ck_store *s, const char *name, ck_err *err)
+{
+    return ck_store_durable(s, name_release_locked(s, name, err), err);
 }
 
 int ck_store_name_lookup(ck_store *s, const char *name, char **owner_out, ck_err *err)

@@ -48,7 +48,7 @@ static void clear_pod(void *rec)
     ck_pod_record_clear(rec);
 }
 
-int ck_store_pod_put(ck_store *s, const ck_pod_record *rec, ck_err *err)
+static int pod_put_locked(ck_store *s, const ck_pod_record *rec, ck_err *err)
 {
     if (rec == NULL || rec->id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: put pod: no id given");
@@ -74,6 +74,11 @@ int ck_store_pod_put(ck_store *s, const ck_pod_record *rec, ck_err *err)
     return 0;
 }
 
+int ck_store_pod_put(ck_store *s, const ck_pod_record *rec, ck_err *err)
+{
+    return ck_store_durable(s, pod_put_locked(s, rec, err), err);
+}
+
 int ck_store_pod_get(ck_store *s, const char *id, ck_pod_record *out, ck_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -96,7 +101,7 @@ int ck_store_pod_get(ck_store *s, const char *id, ck_pod_record *out, ck_err *er
     return 0;
 }
 
-int ck_store_pod_set_state(ck_store *s, const char *id, int state, ck_err *err)
+static int pod_set_state_locked(ck_store *s, const char *id, int state, ck_err *err)
 {
     if (id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: set pod state: no id given");
@@ -114,7 +119,12 @@ int ck_store_pod_set_state(ck_store *s, const char *id, int state, ck_err *err)
     return 0;
 }
 
-int ck_store_pod_delete(ck_store *s, const char *id, ck_err *err)
+int ck_store_pod_set_state(ck_store *s, const char *id, int state, ck_err *err)
+{
+    return ck_store_durable(s, pod_set_state_locked(s, id, state, err), err);
+}
+
+static int pod_delete_locked(ck_store *s, const char *id, ck_err *err)
 {
     if (id == NULL)
         return ck_err_set(err, CK_E_INVALID, 0, "store: delete pod: no id given");
@@ -129,6 +139,11 @@ int ck_store_pod_delete(ck_store *s, const char *id, ck_err *err)
     if (rc != SQLITE_DONE)
         return ck_store_sql_err(s, rc, err, "store: delete pod %s", id);
     return 0;
+}
+
+int ck_store_pod_delete(ck_store *s, const char *id, ck_err *err)
+{
+    return ck_store_durable(s, pod_delete_locked(s, id, err), err);
 }
 
 int ck_store_pod_list(ck_store *s, ck_pod_record **out, size_t *n, ck_err *err)

@@ -1126,6 +1126,78 @@ static void test_crash_before_commit_leaves_no_trace(void **state)
     OK(ck_store_open(f->root, &f->s, &E));
 }
 
+/* ---- durability ------------------------------------------------------- */
+
+/* Runs expr, a write that must commit exactly once and return only when
+ * that commit is on disk (group commit: see "Durability" in store.c). */
+#define COMMITS_DURABLY(f, expr)                                      \
+    do {                                                              \
+        uint64_t before_ = atomic_load(&(f)->s->commits);             \
+        OK(expr);                                                     \
+        assert_int_equal(atomic_load(&(f)->s->commits), before_ + 1); \
+        assert_int_equal(ck_store_commits_unsynced((f)->s), 0);       \
+    } while (0)
+
+static void test_every_write_is_on_disk_when_it_returns(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(ck_store_commits_unsynced(f->s), 0); /* the migrations' */
+    ck_pod_record p = pod("p1");
+    ck_container_record c = container("c1", "p1");
+    ck_container_transition tr = {.state = 1, .set = CK_CONTAINER_SET_STARTED, .started_at_ns = 5};
+    ck_image_record img = {.id = IMG_A, .size = 1, .data = NULL};
+    ck_layer_record layer = {.chain_id = "sha256:aaaa", .bytes = 1, .inodes = 1};
+    COMMITS_DURABLY(f, ck_store_name_reserve(f->s, "n1", "p1", &E));
+    COMMITS_DURABLY(f, ck_store_pod_put(f->s, &p, &E));
+    COMMITS_DURABLY(f, ck_store_pod_set_state(f->s, "p1", 2, &E));
+    COMMITS_DURABLY(f, ck_store_container_put(f->s, &c, &E));
+    COMMITS_DURABLY(f, ck_store_container_set_state(f->s, "c1", &tr, &E));
+    COMMITS_DURABLY(f, ck_store_container_delete(f->s, "c1", &E));
+    COMMITS_DURABLY(f, ck_store_pod_delete(f->s, "p1", &E));
+    COMMITS_DURABLY(f, ck_store_name_release(f->s, "n1", &E));
+    COMMITS_DURABLY(f, ck_store_image_put(f->s, &img, &E));
+    COMMITS_DURABLY(f, ck_store_image_ref_set(f->s, "busybox:1", IMG_A, &E));
+    COMMITS_DURABLY(f, ck_store_image_ref_delete(f->s, "busybox:1", &E));
+    COMMITS_DURABLY(f, ck_store_image_delete(f->s, IMG_A, &E));
+    COMMITS_DURABLY(f, ck_store_layer_put(f->s, &layer, &E));
+    COMMITS_DURABLY(f, ck_store_layer_delete(f->s, "sha256:aaaa", &E));
+
+    /* Inside a transaction nothing commits until the commit, which waits. */
+    uint64_t before = atomic_load(&f->s->commits);
+    OK(ck_store_begin(f->s, &E));
+    OK(ck_store_pod_put(f->s, &p, &E));
+    OK(ck_store_pod_set_state(f->s, "p1", 3, &E));
+    assert_int_equal(atomic_load(&f->s->commits), before);
+    COMMITS_DURABLY(f, ck_store_commit(f->s, &E));
+}
+
+static void test_failed_fdatasync_fails_this_write_and_the_next(void **state)
+{
+    fixture *f = *state;
+    ck_pod_record p1 = pod("p1"), p2 = pod("p2");
+    OK(ck_store_pod_put(f->s, &p1, &E));
+    assert_true(f->s->wal_fd >= 0);
+    /* fdatasync of a pipe fails (EINVAL), as a disk's EIO would. */
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    assert_int_equal(dup2(pipe_fds[0], f->s->wal_fd), f->s->wal_fd);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "store: fdatasync the WAL of %s (what was committed since may not survive a power failure; restart the "
+             "daemon once the disk is sound): Invalid argument",
+             f->db);
+    FAILS(ck_store_pod_set_state(f->s, "p1", 4, &E), CK_E_INTERNAL, want);
+    assert_int_equal(E.errnum, EINVAL);
+    /* Sticky: the next write fails too, though nothing else went wrong. */
+    FAILS(ck_store_pod_put(f->s, &p2, &E), CK_E_INTERNAL, want);
+    ck_pod_record *pods = NULL;
+    size_t n = 0;
+    OK(ck_store_pod_list(f->s, &pods, &n, &E)); /* reads still answer */
+    ck_pod_records_free(pods, n);
+}
+
 /* ---- concurrency ------------------------------------------------------ */
 
 #define THREADS 8
@@ -1228,6 +1300,10 @@ static void test_concurrent_threads(void **state)
         assert_int_equal(ctrs[i].state, 1);
     ck_container_records_free(ctrs, n);
     OK(ck_store_integrity_check(f->s, &E));
+    /* Every call waited for its commit to be on disk, and the waits of
+     * calls made at once shared fdatasyncs. */
+    assert_int_equal(ck_store_commits_unsynced(f->s), 0);
+    printf("%" PRIu64 " commits, %" PRIu64 " fdatasyncs\n", atomic_load(&f->s->commits), f->s->syncs);
 }
 
 /* ---- scale ------------------------------------------------------------ */
@@ -1311,6 +1387,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_upgrade_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_failed_step_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_before_commit_leaves_no_trace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_write_is_on_disk_when_it_returns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_fdatasync_fails_this_write_and_the_next, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_5000_containers, setup, teardown),
     };
