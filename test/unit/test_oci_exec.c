@@ -285,8 +285,14 @@ static void test_output_capped(void **state)
     ck_exec_result_clear(&r);
 }
 
-/* argv gets timeout 1 s in b: the call must return CK_E_DEADLINE within
- * about 2 s, and b's /proc must hold no sleep then. */
+/* Past a deadline or a cancel, the call must return well before the
+ * process would have ended (it sleeps 4321 s). The bound is loose on
+ * purpose: a shared machine's stall must not fail the test, a call that
+ * waited for the process would. */
+enum { RETURNS_WITHIN_MS = 10000 };
+
+/* argv gets timeout 1 s in b: the call must return CK_E_DEADLINE after 1 s
+ * (within RETURNS_WITHIN_MS), and b's /proc must hold no sleep then. */
 static void expect_timeout_kills(const box *b, const char *const *argv)
 {
     ck_exec_result r;
@@ -301,7 +307,7 @@ static void expect_timeout_kills(const box *b, const char *const *argv)
     assert_non_null(strstr(err.msg, "after 1 s"));
     ck_exec_result_clear(&r);
     fprintf(stderr, "timeout of 1 s on %s %s: returned after %lld ms\n", argv[0], argv[1], took);
-    assert_true(took >= 1000 && took < 2000);
+    assert_true(took >= 1000 && took < RETURNS_WITHIN_MS);
     char *names = processes_in(b);
     assert_non_null(names);
     if (has_line(names, "sleep"))
@@ -344,7 +350,7 @@ static void test_cancel_kills(void **state)
     ck_err_clear(&err);
     assert_int_equal(ck_oci_exec_sync(&env.rt, env.quiet.id, argv, 0, 0, &cancel, &r, &err), -1);
     assert_int_equal(err.kind, CK_E_CANCELLED);
-    assert_true(ck_mono_ms() - at < 1000);
+    assert_true(ck_mono_ms() - at < RETURNS_WITHIN_MS);
     ck_exec_result_clear(&r);
     char *names = processes_in(&env.quiet);
     assert_false(has_line(names, "sleep"));
