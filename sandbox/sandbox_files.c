@@ -49,7 +49,11 @@ void sb_unlock(ck_sandboxes *sb, const char *id)
     ck_keylock_release(&sb->locks, id);
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode, ck_err *err)
+/* ck_write_file_atomic, or ck_write_file_for_this_boot for what only this
+ * boot's pods read (see write_text). */
+typedef int (*file_writer)(const char *path, const char *data, size_t len, unsigned mode, ck_err *err);
+
+static int copy_file(const char *from, const char *to, mode_t mode, file_writer write_whole, ck_err *err)
 {
     _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
     if (in < 0)
@@ -63,7 +67,7 @@ static int copy_file(const char *from, const char *to, mode_t mode, ck_err *err)
     ssize_t n = read(in, data, (size_t)st.st_size);
     if (n != st.st_size)
         return ck_err_set(err, CK_E_INTERNAL, errno, "read %s", from);
-    return ck_write_file_atomic(to, data, (size_t)n, mode, err);
+    return write_whole(to, data, (size_t)n, mode, err);
 }
 
 static int mkdirs(const char *base, const char *const *names, ck_err *err)
@@ -104,7 +108,7 @@ int sb_prepare_rootfs(ck_sandboxes *sb, ck_err *err)
         touch(sb->rootfs, "etc/hosts", err) < 0 || touch(sb->rootfs, "etc/resolv.conf", err) < 0)
         return -1;
     snprintf(bin, sizeof(bin), "%s/pause", sb->rootfs);
-    if (copy_file(pause, bin, 0755, err) < 0)
+    if (copy_file(pause, bin, 0755, ck_write_file_atomic, err) < 0)
         return ck_err_wrap(err, "install the pause binary (built with the daemon as cricket-pause)");
     return 0;
 }
@@ -136,7 +140,7 @@ static void hosts_text(const char *hostname, const char *ip, char *text, size_t 
 int sb_write_hosts(const sb_paths *p, const char *hostname, const char *ip, bool host_network, ck_err *err)
 {
     if (host_network)
-        return copy_file("/etc/hosts", p->hosts, 0644, err);
+        return copy_file("/etc/hosts", p->hosts, 0644, ck_write_file_for_this_boot, err);
     char text[1024];
     hosts_text(hostname, ip, text, sizeof(text));
     return write_text(p->hosts, text, err);
@@ -165,7 +169,7 @@ static void append_list(char *buf, size_t size, const char *key, const ck_strs *
 int sb_write_resolv(const sb_paths *p, const ck_sandbox_config *cfg, ck_err *err)
 {
     if (!cfg->has_dns)
-        return copy_file("/etc/resolv.conf", p->resolv, 0644, err);
+        return copy_file("/etc/resolv.conf", p->resolv, 0644, ck_write_file_for_this_boot, err);
     char text[8192] = "";
     append_list(text, sizeof(text), "search ", &cfg->dns_searches, false);
     append_list(text, sizeof(text), "nameserver", &cfg->dns_servers, true);
