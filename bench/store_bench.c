@@ -102,7 +102,14 @@ static int run(int n_writers, int reads, double *ms)
         if (pthread_create(&writers[started].thread, NULL, write_pods, &writers[started]) != 0)
             break;
     }
-    int rc = started == n_writers && read_pods(ms, reads, &err) == 0 ? 0 : 1;
+    int rc = 0;
+    if (started < n_writers) {
+        fprintf(stderr, "store_bench: could not start writer %d\n", started);
+        rc = 1;
+    } else if (read_pods(ms, reads, &err) < 0) {
+        fprintf(stderr, "store_bench: %s\n", err.msg);
+        rc = 1;
+    }
     atomic_store(&stop, true);
     long commits = 0;
     for (int i = 0; i < started; i++) {
@@ -114,10 +121,8 @@ static int run(int n_writers, int reads, double *ms)
         }
     }
     double elapsed_s = (now_ms() - start) / 1e3;
-    if (rc != 0) {
-        fprintf(stderr, "store_bench: %s\n", started < n_writers ? "could not start the writers" : err.msg);
+    if (rc != 0)
         return rc;
-    }
     qsort(ms, (size_t)reads, sizeof(*ms), by_value);
     printf("store_bench writers=%d commits=%ld commits_per_s=%.0f reads=%d read_median_ms=%.3f read_p90_ms=%.3f "
            "read_p99_ms=%.3f read_max_ms=%.3f\n",
