@@ -420,13 +420,48 @@ int ck_unpack_stage(int fd, const char *what, const char *dest, const ck_unpack_
     return 0;
 }
 
+/* Writes every file of the staged tree to disk. One syncfs for the whole
+ * tree: a layer holds thousands of files, and an fsync each would cost far
+ * more. It flushes whatever else is dirty on that filesystem too. */
+static int sync_tree(const char *tmp, const char *dest, ck_err *err)
+{
+    _cleanup_close_ int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "layer %s: write its files to disk", dest);
+    return 0;
+}
+
+/* The rename is on disk once the directory that holds it is. */
+static int sync_parent(const char *dest, ck_err *err)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", dest);
+    char *slash = strrchr(parent, '/');
+    if (slash == NULL || slash == parent)
+        return 0;
+    *slash = '\0';
+    _cleanup_close_ int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        return ck_err_set(err, CK_E_INTERNAL, errno, "layer %s: write its directory entry to disk", dest);
+    return 0;
+}
+
 int ck_unpack_place(ck_unpack_staged *staged, ck_err *err)
 {
+    /* A placed tree is a layer this node has, whatever the store says: its
+     * files reach the disk before it is placed, so a power cut cannot leave
+     * a layer whose files are empty (the image's record comes after). */
+    if (sync_tree(staged->tmp, staged->dest, err) < 0) {
+        ck_unpack_discard(staged);
+        return -1;
+    }
     int rc = 0;
     if (rename(staged->tmp, staged->dest) < 0) {
         if (errno != EEXIST && errno != ENOTEMPTY)
             rc = ck_err_set(err, CK_E_INTERNAL, errno, "place layer %s", staged->dest);
         ck_unpack_discard(staged); /* another unpack of the same chain won: keep theirs */
+    } else {
+        rc = sync_parent(staged->dest, err);
     }
     staged->tmp[0] = '\0';
     return rc;

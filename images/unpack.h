@@ -53,9 +53,9 @@ typedef struct ck_unpack_staged {
  * messages. On failure nothing is left and *staged holds nothing. */
 int ck_unpack_stage(int fd, const char *what, const char *dest, const ck_unpack_opts *opts, ck_unpack_staged *staged,
                     ck_err *err);
-/* Renames the staged tree to its destination (another unpack of the same
- * chain having placed it first is fine: theirs stays). On failure the tree
- * is removed. */
+/* Writes the staged tree to disk and renames it to its destination, the
+ * rename on disk too (another unpack of the same chain having placed it
+ * first is fine: theirs stays). On failure the tree is removed. */
 int ck_unpack_place(ck_unpack_staged *staged, ck_err *err);
 /* Removes a staged tree that will not be placed. */
 void ck_unpack_discard(ck_unpack_staged *staged);

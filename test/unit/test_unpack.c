@@ -4,7 +4,8 @@
  * links), how whiteouts become overlay whiteouts, that the diff id is
  * verified, and that every malicious tar (.., absolute path, symlink or hard
  * link escape, device node) fails or is tamed with nothing written outside
- * and no half layer left behind. Also the content store's verification.
+ * and no half layer left behind; that a placed layer is on disk. Also the
+ * content store's verification.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -24,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "common/parse.h"
 #include "images/content.h"
 #include "images/unpack.h"
 
@@ -392,6 +396,78 @@ static void test_garbage_refused(void **state)
     expect_refused("layer");
 }
 
+/* ---- durability ---------------------------------------------------------------- */
+
+static char disk[300]; /* base/disk: a small ext4 of its own, mounted by the test */
+
+/* The kilobytes written to the device under disk since it was mounted. */
+static long disk_written_kb(void)
+{
+    struct stat st;
+    assert_int_equal(stat(disk, &st), 0);
+    char link[64], dev[PATH_MAX], path[PATH_MAX + 64];
+    snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+    assert_non_null(realpath(link, dev));
+    snprintf(path, sizeof(path), "/sys/fs/ext4/%s/session_write_kbytes", strrchr(dev, '/') + 1);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[64] = "";
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    int64_t kb = -1;
+    ck_err err;
+    assert_int_equal(ck_parse_i64(line, 0, INT64_MAX, &kb, &err), 0);
+    return (long)kb;
+}
+
+static int setup_disk(void **state)
+{
+    if (setup(state) < 0)
+        return -1;
+    snprintf(disk, sizeof(disk), "%s/disk", base);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "truncate -s 64M %s/disk.img && mkfs.ext4 -q -F %s/disk.img && mkdir %s && mount -o loop %s/disk.img %s",
+             base, base, disk, base, disk);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown_disk(void **state)
+{
+    umount2(disk, MNT_DETACH); /* the loop device goes with it (autoclear) */
+    return teardown(state);
+}
+
+/* A placed layer is a layer the node has: its files must be on disk before
+ * it is placed, or a power cut leaves a recorded layer of empty files. The
+ * kernel would keep them dirty in memory for half a minute (dirty_expire):
+ * the device's write counter shows whether they reached it. */
+static void test_placed_layer_is_on_disk(void **state)
+{
+    (void)state;
+    enum { KB = 2048 };
+    char *data = malloc((size_t)KB * 1024 + 1);
+    assert_non_null(data);
+    for (size_t i = 0; i < (size_t)KB * 1024; i++)
+        data[i] = (char)('a' + (i * 7919 % 26));
+    data[(size_t)KB * 1024] = '\0';
+    tb t;
+    tb_open(&t, "gzip");
+    dir(&t, "data");
+    file(&t, "data/big", data);
+    tb_close(&t);
+    free(data);
+    char dest[400];
+    snprintf(dest, sizeof(dest), "%s/layer", disk);
+    sync();
+    long before = disk_written_kb();
+    ck_err err;
+    assert_int_equal(ck_unpack_layer(blob, dest, NULL, NULL, NULL, &err), 0);
+    long written = disk_written_kb() - before;
+    if (written < KB)
+        fail_msg("only %ld KB of the layer's %d KB reached the disk when it was placed", written, KB);
+}
+
 /* ---- content store ------------------------------------------------------------------ */
 
 static void test_content_verifies_digest_and_size(void **state)
@@ -463,6 +539,7 @@ int main(void)
         T(test_diff_id_mismatch_refused),
         T(test_garbage_refused),
         T(test_content_verifies_digest_and_size),
+        cmocka_unit_test_setup_teardown(test_placed_layer_is_on_disk, setup_disk, teardown_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
