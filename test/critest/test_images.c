@@ -933,11 +933,6 @@ static bool blob_stored(const char *digest)
     return access(p, F_OK) == 0;
 }
 
-/* A pulled layer is kept as its tree, not also as its blob: the config and
- * the manifest stay in the content store, the layers' blobs never enter
- * it. Layer blobs already there (an older cricket kept them; an import
- * stores them to unpack them) go at the next collection, here the one at
- * start-up, and the image still runs from its trees. */
 /* ---- durability ------------------------------------------------------------------------- */
 
 static unsigned files_checked, files_in_memory;
@@ -1006,6 +1001,11 @@ static void test_pulled_layers_are_on_disk(void **state)
         fail_msg("%u of the %u files of the pulled layers were not on disk yet", files_in_memory, files_checked);
 }
 
+/* A pulled layer is kept as its tree, not also as its blob: the config and
+ * the manifest stay in the content store, the layers' blobs never enter
+ * it. Layer blobs already there (an older cricket kept them; an import
+ * stores them to unpack them) go at the next collection, here the one at
+ * start-up, and the image still runs from its trees. */
 static void test_layers_kept_as_trees_not_blobs(void **state)
 {
     (void)state;
