@@ -31,6 +31,8 @@ packages=(
     apparmor
     # image tests: the registry fixture (test/fixtures/registry.sh)
     docker-registry busybox-static apache2-utils openssl python3 curl zstd
+    # test_unpack: a small ext4 of its own, on a loop device (mkfs.ext4, mount)
+    e2fsprogs mount
 )
 
 missing=()
